@@ -1,0 +1,153 @@
+import { ErrorCode, PoisonMessageError } from '../errors.js';
+import type { TransportMessage } from '../transport/types.js';
+import { MESSAGE_KINDS, type Envelope, type MessageHeaders, type MessageKind } from './envelope.js';
+import { safeParseJson } from './safe-json.js';
+
+/**
+ * CloudEvents 1.0 binary content mode: attributes as `ce-*` headers, the JSON
+ * payload as the body. docs/wire-format.md describes every header and holds
+ * the golden vectors that `codec.test.ts` checks.
+ */
+
+/** Attribute names core writes, in `ce-` header form. */
+export const Header = {
+  specversion: 'ce-specversion',
+  id: 'ce-id',
+  type: 'ce-type',
+  source: 'ce-source',
+  time: 'ce-time',
+  contentType: 'content-type',
+  kind: 'ce-kind',
+  targetService: 'ce-targetservice',
+  channel: 'ce-channel',
+  correlationId: 'ce-correlationid',
+  causationId: 'ce-causationid',
+  replyTo: 'ce-replyto',
+  attempt: 'ce-attempt',
+  traceparent: 'ce-traceparent',
+  tracestate: 'ce-tracestate',
+  targetHandler: 'ce-targethandler',
+  deliverAt: 'ce-deliverat',
+  partitionKey: 'ce-partitionkey',
+} as const;
+
+const RESERVED = new Set<string>(Object.values(Header));
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** True when `name` may be used as a user metadata key (a free CloudEvents extension name). */
+export function isValidMetadataKey(name: string): boolean {
+  return EXTENSION_NAME.test(name) && !RESERVED.has(`ce-${name}`) && name !== 'data' && name !== 'datacontenttype';
+}
+
+/** Encode an envelope. The payload is serialized with JSON.stringify. */
+export function encode(envelope: Envelope): TransportMessage {
+  const h = envelope.headers;
+  const headers: Record<string, string> = {
+    [Header.specversion]: '1.0',
+    [Header.id]: h.id,
+    [Header.type]: h.name,
+    [Header.source]: h.source,
+    [Header.time]: h.time,
+    [Header.contentType]: h.contentType,
+    [Header.kind]: h.kind,
+    [Header.correlationId]: h.correlationId,
+    [Header.attempt]: String(h.attempt),
+  };
+  if (h.targetService !== undefined) headers[Header.targetService] = h.targetService;
+  if (h.channel !== undefined) headers[Header.channel] = h.channel;
+  if (h.causationId !== undefined) headers[Header.causationId] = h.causationId;
+  if (h.replyTo !== undefined) headers[Header.replyTo] = h.replyTo;
+  if (h.traceparent !== undefined) headers[Header.traceparent] = h.traceparent;
+  if (h.tracestate !== undefined) headers[Header.tracestate] = h.tracestate;
+  if (h.targetHandler !== undefined) headers[Header.targetHandler] = h.targetHandler;
+  if (h.deliverAt !== undefined) headers[Header.deliverAt] = new Date(h.deliverAt).toISOString();
+  if (h.orderingKey !== undefined) headers[Header.partitionKey] = h.orderingKey;
+  for (const [key, value] of Object.entries(h.metadata)) headers[`ce-${key}`] = value;
+  const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: h.id, headers, body };
+  if (h.orderingKey !== undefined) message.key = h.orderingKey;
+  if (h.deliverAt !== undefined) message.deliverAt = h.deliverAt;
+  return message;
+}
+
+/** Size in bytes of a message as a broker sees it: body plus header names and values. */
+export function messageSize(message: TransportMessage): number {
+  let size = message.body.byteLength;
+  for (const [name, value] of Object.entries(message.headers)) size += name.length + value.length;
+  return size;
+}
+
+/**
+ * Decode a received message. Never trusts its input: throws a
+ * PoisonMessageError with code `SY_TOO_LARGE` over `maxBytes`, or `SY_DECODE`
+ * for missing or malformed attributes and unsafe or truncated JSON.
+ */
+export function decode(message: TransportMessage, maxBytes: number): Envelope {
+  const size = messageSize(message);
+  if (size > maxBytes) {
+    throw new PoisonMessageError(ErrorCode.TooLarge, `message is ${size} bytes, over the limit of ${maxBytes}`);
+  }
+  const h = message.headers;
+  const kind = h[Header.kind] ?? 'event';
+  if (!MESSAGE_KINDS.includes(kind as MessageKind)) {
+    throw new PoisonMessageError(ErrorCode.Decode, `unknown message kind '${kind}'`);
+  }
+  const attemptText = h[Header.attempt] ?? '1';
+  const attempt = Number(attemptText);
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new PoisonMessageError(ErrorCode.Decode, `attempt '${attemptText}' is not a positive integer`);
+  }
+  const contentType = h[Header.contentType] ?? 'application/json';
+  if (!contentType.includes('json')) {
+    throw new PoisonMessageError(ErrorCode.Decode, `content type '${contentType}' is not JSON`);
+  }
+  const id = required(h, Header.id);
+  const headers: { -readonly [K in keyof MessageHeaders]: MessageHeaders[K] } = {
+    id,
+    name: required(h, Header.type),
+    kind: kind as MessageKind,
+    source: h[Header.source] ?? 'unknown',
+    correlationId: h[Header.correlationId] ?? id,
+    time: h[Header.time] ?? new Date(0).toISOString(),
+    contentType,
+    attempt,
+    metadata: {},
+  };
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(h)) {
+    if (!name.startsWith('ce-') || RESERVED.has(name)) continue;
+    metadata[name.slice(3)] = value;
+  }
+  headers.metadata = metadata;
+  optional(h, Header.targetService, (v) => (headers.targetService = v));
+  optional(h, Header.channel, (v) => (headers.channel = v));
+  optional(h, Header.causationId, (v) => (headers.causationId = v));
+  optional(h, Header.replyTo, (v) => (headers.replyTo = v));
+  optional(h, Header.traceparent, (v) => (headers.traceparent = v));
+  optional(h, Header.tracestate, (v) => (headers.tracestate = v));
+  optional(h, Header.targetHandler, (v) => (headers.targetHandler = v));
+  optional(h, Header.partitionKey, (v) => (headers.orderingKey = v));
+  optional(h, Header.deliverAt, (v) => {
+    const at = Date.parse(v);
+    if (Number.isNaN(at)) throw new PoisonMessageError(ErrorCode.Decode, `deliverat '${v}' is not a timestamp`);
+    headers.deliverAt = at;
+  });
+  const text = decoder.decode(message.body);
+  const payload = text.length === 0 ? undefined : safeParseJson(text);
+  return { headers, payload };
+}
+
+function required(headers: Readonly<Record<string, string>>, name: string): string {
+  const value = headers[name];
+  if (value === undefined || value.length === 0) {
+    throw new PoisonMessageError(ErrorCode.Decode, `header '${name}' is missing`);
+  }
+  return value;
+}
+
+function optional(headers: Readonly<Record<string, string>>, name: string, set: (value: string) => void): void {
+  const value = headers[name];
+  if (value !== undefined) set(value);
+}

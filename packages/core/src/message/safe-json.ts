@@ -1,0 +1,15 @@
+import secureJson from 'secure-json-parse';
+import { ErrorCode, PoisonMessageError, describeError } from '../errors.js';
+
+/**
+ * Parse untrusted JSON. Rejects (with a PoisonMessageError, code `SY_DECODE`)
+ * truncated input and any object that carries `__proto__` or
+ * `constructor.prototype` keys, so that no payload can pollute prototypes.
+ */
+export function safeParseJson(text: string): unknown {
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    throw new PoisonMessageError(ErrorCode.Decode, `payload is not safe JSON: ${describeError(error)}`, { cause: error });
+  }
+}

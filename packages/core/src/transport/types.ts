@@ -1,0 +1,167 @@
+/**
+ * The transport SPI: the whole contract between core and a broker adapter.
+ *
+ * A transport only moves messages (headers + bytes) and implements ack, nack,
+ * delay and topology. Retries, dead letters, dedup, routing by handler and
+ * validation live in core and must not be re-implemented here.
+ *
+ * Thread safety: every method may be called concurrently from several async
+ * tasks of the same process. Several processes may use the same broker at
+ * once; each transport documents what it guarantees across processes through
+ * its {@link TransportCapabilities}.
+ */
+
+/** A message as it crosses the transport line. Immutable once built. */
+export interface TransportMessage {
+  /** Unique id of the message (the CloudEvents `id`). A transport may use it for broker-side dedup. */
+  readonly id: string;
+  /**
+   * CloudEvents binary-mode headers: `ce-*` attributes and `content-type`, all
+   * strings. A transport carries them unchanged; a broker without enough header
+   * room uses the structured mode from core's codec instead.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The encoded payload. */
+  readonly body: Uint8Array;
+  /**
+   * Ordering key. Where `capabilities.orderingPerKey` is true, messages with the
+   * same key sent to the same channel are delivered in the order they were sent.
+   */
+  readonly key?: string;
+  /**
+   * Epoch milliseconds before which the message must not be handled. Transports
+   * with native delay hold it on the broker; the others deliver it early and
+   * core holds it until due (see `capabilities.delayedDelivery`). Core also
+   * writes it into the `ce-deliverat` header, so it survives any transport.
+   */
+  readonly deliverAt?: number;
+}
+
+/** An event to fan out: delivered to every channel subscribed to a pattern that matches `routingKey`. */
+export interface RoutedMessage extends TransportMessage {
+  /** Dot-separated routing key, the message name (e.g. `order.placed`). */
+  readonly routingKey: string;
+}
+
+/** One channel (a service inbox) and the event patterns it subscribes to. */
+export interface ChannelTopology {
+  /** Channel name, as chosen by the service map (by default the service name). */
+  readonly name: string;
+  /**
+   * Routing patterns (`*` one segment, `#` zero or more) whose events this
+   * channel receives. After `provision`, the channel's subscriptions are exactly
+   * these: patterns that are no longer listed are removed.
+   */
+  readonly subscriptions: readonly string[];
+}
+
+/** The logical topology a service needs on one transport. */
+export interface Topology {
+  readonly channels: readonly ChannelTopology[];
+}
+
+/** Options for {@link Delivery.nack}. */
+export interface NackOptions {
+  /** Redeliver no sooner than this many ms from now (best effort where delay is emulated). */
+  readonly delayMs?: number;
+}
+
+/**
+ * One delivery of one message to a consumer. Exactly one of `ack` or `nack`
+ * takes effect: both are idempotent and mutually exclusive (a second call of
+ * either is a no-op). A delivery neither acked nor nacked when its consumer
+ * closes is left for redelivery, never lost.
+ */
+export interface Delivery {
+  readonly message: TransportMessage;
+  /** The channel the message was consumed from. */
+  readonly channel: string;
+  /** How many times the broker has delivered this message, 1 for the first; 1 where the broker cannot tell. */
+  readonly deliveryCount: number;
+  /** Remove the message from the channel for good. Rejects only if the broker could not be told; the message then comes back. */
+  ack(): Promise<void>;
+  /** Return the message to the channel for redelivery. */
+  nack(options?: NackOptions): Promise<void>;
+}
+
+/**
+ * Called once per delivery. Core's handler always settles the delivery itself
+ * (ack or nack) before resolving; if it rejects anyway, the transport nacks.
+ */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+/** Options for {@link Transport.consume}. */
+export interface ConsumeOptions {
+  /** Deliveries handled at the same time by this consumer (default 1). */
+  readonly concurrency?: number;
+  /** Deliveries fetched ahead of handling (default: transport's own, at least `concurrency`). */
+  readonly prefetch?: number;
+  /** Aborting it closes the subscription, like {@link Subscription.close}. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running consumer. */
+export interface Subscription {
+  /**
+   * Stop fetching, wait for in-flight handlers (at most `drainTimeoutMs`,
+   * default 30 s), then release the broker resources. Unsettled deliveries go
+   * back to the broker. Idempotent.
+   */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/** What a transport can do; core and the conformance suite adapt to it. */
+export interface TransportCapabilities {
+  /**
+   * `native`: the broker holds a message until `deliverAt`.
+   * `emulated`: the transport may deliver early and core holds the delivery
+   * unsettled until due, so a crash while waiting only redelivers it.
+   */
+  readonly delayedDelivery: 'native' | 'emulated';
+  /** Messages with the same key on one channel are delivered in send order. */
+  readonly orderingPerKey: boolean;
+  /** Largest message (headers + body, in bytes) the broker accepts. */
+  readonly maxMessageBytes: number;
+  /** The broker keeps a log that can be re-read from an earlier position. */
+  readonly replay: boolean;
+  /** The broker has its own dead-letter facility (core's dead letter is used regardless). */
+  readonly nativeDeadLetter: boolean;
+  /** `server`: the broker filters events by pattern; `client`: core's matcher does, after delivery. */
+  readonly patternFiltering: 'server' | 'client';
+  /** Messages survive the process (false only for the in-memory transport). */
+  readonly durable: boolean;
+  /** Consumers resume by themselves after the connection to the broker drops. */
+  readonly reconnect: boolean;
+}
+
+/**
+ * A broker adapter. Construction does no I/O; the first operation connects.
+ *
+ * Reliability rules every implementation keeps:
+ * - `send` and `publish` resolve only after the broker durably accepted every
+ *   message; if any message may not have been stored they reject with a
+ *   `TransportError` (code `SY_SEND_FAILED`), never drop silently.
+ * - Sending to a channel that was never provisioned either creates it durably
+ *   or rejects; it never discards the message.
+ * - A delivery is removed only by `ack`.
+ */
+export interface Transport {
+  /** Short name for logs and the topology view, e.g. `rabbitmq`. */
+  readonly name: string;
+  readonly capabilities: TransportCapabilities;
+  /** Idempotently declare what `topology` needs on the broker; see {@link ChannelTopology}. */
+  provision(topology: Topology): Promise<void>;
+  /** Durably append `messages` to `channel`, in order. Batches as it sees fit. */
+  send(channel: string, messages: readonly TransportMessage[]): Promise<void>;
+  /** Durably fan `messages` out to every channel whose subscriptions match their routing key. */
+  publish(messages: readonly RoutedMessage[]): Promise<void>;
+  /** Start consuming `channel`; resolves once the consumer is attached. */
+  consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription>;
+  /** Check that the broker answers; rejects with a `TransportError` saying what is wrong. */
+  ping(): Promise<void>;
+  /**
+   * Close every subscription (as {@link Subscription.close}) and the connection.
+   * Idempotent; later sends reject with code `SY_CLOSED`.
+   */
+  close(): Promise<void>;
+}

@@ -1,0 +1,1 @@
+export type { ConformanceOptions } from './conformance/options.js';
