@@ -1,1 +1,2 @@
 export type { ConformanceOptions } from './conformance/options.js';
+export { brokerReachable, waitFor } from './broker-gate.js';
