@@ -20,7 +20,7 @@ export async function brokerReachable(broker: string, probe: () => Promise<void>
     if (process.env.SWITCHYARD_REQUIRE_BROKERS === '1') {
       throw new Error(`${reason} (SWITCHYARD_REQUIRE_BROKERS=1 turns this skip into a failure)`, { cause: error });
     }
-    console.warn(`[switchyard] skipping: ${reason}. Start it (see docs/brokers.md) or unset nothing: this skip only happens outside CI.`);
+    console.warn(`[switchyard] skipping: ${reason}. Start it as docs/brokers.md says; in CI (SWITCHYARD_REQUIRE_BROKERS=1) this is a failure.`);
     return false;
   }
 }

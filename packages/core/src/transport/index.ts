@@ -18,3 +18,4 @@ export {
   ErrorCode,
   describeError,
 } from '../errors.js';
+export { systemClock, sleep, type Clock } from '../util/clock.js';
