@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Delivery,
+  type DeliveryHandler,
+  ErrorCode,
+  type NackOptions,
+  type Subscription,
+  settleOnce,
+  TransportError,
+} from '@switchyard/core/transport';
+import type { ClaimedRow } from './message-table.js';
+
+/** What a consumer needs from its transport; every method may throw or reject with a TransportError. */
+export interface QueueAccess {
+  claim(channel: string, limit: number, owner: string): ClaimedRow[];
+  nextVisibleAt(channel: string): number | undefined;
+  ack(seq: number): Promise<void>;
+  release(seq: number, owner: string, visibleAt: number): Promise<void>;
+  extend(leases: ReadonlyArray<readonly [seq: number, owner: string]>): Promise<void>;
+  listen(channel: string, wake: () => void): () => void;
+  readonly leaseMs: number;
+  readonly minPollMs: number;
+  readonly maxPollMs: number;
+  readonly onError: (error: TransportError) => void;
+}
+
+/** Settings of one consumer. */
+export interface ConsumerSettings {
+  readonly concurrency: number;
+  readonly prefetch: number;
+}
+
+interface InFlight {
+  readonly seq: number;
+  readonly owner: string;
+  readonly delivery: Delivery;
+  settled: boolean;
+  handlerDone: boolean;
+  freed: boolean;
+}
+
+/**
+ * One consumer of one channel. A fetch loop claims up to `prefetch` rows in one
+ * transaction, hands them to at most `concurrency` handlers, and renews the
+ * leases of every claimed, unsettled row every third of the lease, so that only
+ * a consumer that died (or hung longer than the lease) loses its messages to
+ * redelivery. A handler slot stays taken until its delivery is settled:
+ * unsettled deliveries exert backpressure instead of being dropped.
+ */
+export class SqliteConsumer implements Subscription {
+  readonly #access: QueueAccess;
+  readonly #channel: string;
+  readonly #handler: DeliveryHandler;
+  readonly #settings: ConsumerSettings;
+  readonly #token = randomBytes(6).toString('hex');
+  readonly #inFlight = new Map<number, InFlight>();
+  readonly #buffer: InFlight[] = [];
+  #claims = 0;
+  #running = 0;
+  #stopping = false;
+  #woken = false;
+  #wakeSleeper: (() => void) | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+  #idle: Array<() => void> = [];
+  #renewTimer: NodeJS.Timeout | undefined;
+  #unlisten: (() => void) | undefined;
+
+  constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
+    this.#access = access;
+    this.#channel = channel;
+    this.#handler = handler;
+    this.#settings = settings;
+  }
+
+  /** Begin fetching. Called once by the transport. */
+  start(): void {
+    this.#unlisten = this.#access.listen(this.#channel, () => this.#wake());
+    const every = Math.max(10, Math.floor(this.#access.leaseMs / 3));
+    this.#renewTimer = setInterval(() => this.#renew(), every);
+    this.#renewTimer.unref();
+    this.#loop = this.#fetchLoop();
+  }
+
+  /** See {@link Subscription.close}: unstarted and unsettled deliveries are released at once for redelivery. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void> {
+    this.#closing ??= this.#shutdown(options?.drainTimeoutMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #shutdown(drainTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#unlisten?.();
+    this.#wake();
+    await this.#loop;
+    const now = Date.now();
+    await Promise.all(this.#buffer.splice(0).map((state) => this.#releaseQuietly(state, now)));
+    if (this.#running > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainTimeoutMs);
+        this.#idle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    clearInterval(this.#renewTimer);
+    const left = [...this.#inFlight.values()].filter((state) => !state.settled);
+    await Promise.all(left.map((state) => this.#releaseQuietly(state, Date.now())));
+  }
+
+  async #releaseQuietly(state: InFlight, visibleAt: number): Promise<void> {
+    this.#inFlight.delete(state.seq);
+    if (state.settled) return;
+    state.settled = true;
+    try {
+      await this.#access.release(state.seq, state.owner, visibleAt);
+    } catch (error) {
+      // The lease will expire and the message come back anyway.
+      this.#report(error);
+    }
+  }
+
+  async #fetchLoop(): Promise<void> {
+    let idleMs = 0;
+    while (!this.#stopping) {
+      const room = this.#settings.prefetch - this.#inFlight.size;
+      if (room <= 0) {
+        await this.#sleep(this.#access.maxPollMs);
+        continue;
+      }
+      let rows: ClaimedRow[];
+      const owner = `${this.#token}.${++this.#claims}`;
+      try {
+        rows = this.#access.claim(this.#channel, room, owner);
+      } catch (error) {
+        this.#report(error);
+        idleMs = this.#access.maxPollMs;
+        await this.#sleep(idleMs);
+        continue;
+      }
+      if (rows.length === 0) {
+        idleMs = idleMs === 0 ? this.#access.minPollMs : Math.min(idleMs * 2, this.#access.maxPollMs);
+        await this.#sleep(this.#untilDue(idleMs));
+        continue;
+      }
+      idleMs = 0;
+      for (const row of rows) this.#buffer.push(this.#track(row, owner));
+      this.#pump();
+      // Let handlers and settles run before claiming more.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Sleep no longer than until the next delayed message or expiring lease becomes visible. */
+  #untilDue(ms: number): number {
+    try {
+      const next = this.#access.nextVisibleAt(this.#channel);
+      return next === undefined ? ms : Math.max(0, Math.min(ms, next - Date.now()));
+    } catch {
+      return ms;
+    }
+  }
+
+  #track(row: ClaimedRow, owner: string): InFlight {
+    const message = {
+      id: row.id,
+      headers: parseHeaders(row.headers),
+      body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
+      ...(row.key === null ? {} : { key: row.key }),
+    };
+    const state: InFlight = {
+      seq: row.seq,
+      owner,
+      settled: false,
+      handlerDone: false,
+      freed: false,
+      delivery: undefined as unknown as Delivery,
+    };
+    const settled = () => {
+      state.settled = true;
+      this.#inFlight.delete(state.seq);
+      this.#free(state);
+    };
+    const { ack, nack } = settleOnce(
+      () => this.#access.ack(row.seq).then(settled),
+      (options?: NackOptions) => {
+        const delay = Math.max(0, options?.delayMs ?? 0);
+        return this.#access.release(row.seq, owner, Date.now() + delay).then(settled);
+      },
+    );
+    (state as { delivery: Delivery }).delivery = {
+      message,
+      channel: this.#channel,
+      deliveryCount: row.delivery_count,
+      ack,
+      nack,
+    };
+    this.#inFlight.set(row.seq, state);
+    return state;
+  }
+
+  #pump(): void {
+    while (this.#running < this.#settings.concurrency && this.#buffer.length > 0 && !this.#stopping) {
+      const state = this.#buffer.shift()!;
+      this.#running++;
+      void this.#runHandler(state);
+    }
+  }
+
+  async #runHandler(state: InFlight): Promise<void> {
+    try {
+      await this.#handler(state.delivery);
+    } catch {
+      try {
+        await state.delivery.nack();
+      } catch (error) {
+        this.#report(error);
+        // Stop renewing it: its lease expires and it is redelivered.
+        state.settled = true;
+        this.#inFlight.delete(state.seq);
+      }
+    }
+    state.handlerDone = true;
+    this.#free(state);
+  }
+
+  #free(state: InFlight): void {
+    if (!state.handlerDone || !state.settled || state.freed) return;
+    state.freed = true;
+    this.#running--;
+    this.#pump();
+    this.#wake();
+    if (this.#running === 0) for (const done of this.#idle.splice(0)) done();
+  }
+
+  #renew(): void {
+    if (this.#inFlight.size === 0) return;
+    const leases = [...this.#inFlight.values()].filter((s) => !s.settled).map((s) => [s.seq, s.owner] as const);
+    this.#access.extend(leases).catch((error: unknown) => this.#report(error));
+  }
+
+  #wake(): void {
+    this.#woken = true;
+    this.#wakeSleeper?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#woken || this.#stopping) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#wakeSleeper = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.#wakeSleeper = () => {
+        this.#woken = false;
+        finish();
+      };
+    });
+  }
+
+  #report(error: unknown): void {
+    this.#access.onError(
+      error instanceof TransportError
+        ? error
+        : new TransportError(ErrorCode.TransportUnavailable, String(error), { cause: error }),
+    );
+  }
+}
+
+/** Headers as stored by this transport; anything else (another writer's garbage) yields only its string values. */
+function parseHeaders(json: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value === 'string')
+      Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return headers;
+}

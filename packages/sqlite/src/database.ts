@@ -1,0 +1,77 @@
+import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import Database from 'better-sqlite3';
+
+/** A better-sqlite3 connection, as the stores and the transport accept it. */
+export type SqliteDatabase = Database.Database;
+
+/** A prepared statement of the driver. */
+export type Statement = Database.Statement;
+
+/** Where a store or transport keeps its tables: a file path (opened and owned) or an open connection (borrowed). */
+export type DatabaseSource = string | SqliteDatabase;
+
+/** Default time a connection waits for another process's write lock before failing. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Open `path` for concurrent use by several processes: WAL journal (readers
+ * never block the writer), synchronous=NORMAL (a commit is durable against a
+ * process crash; against power loss the last commits before a checkpoint may
+ * roll back), and a busy timeout so that short lock waits do not fail.
+ * Throws a TransportError (`SY_TRANSPORT_UNAVAILABLE`) when the file cannot be opened.
+ */
+export function openDatabase(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): SqliteDatabase {
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs });
+    configure(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new TransportError(
+      ErrorCode.TransportUnavailable,
+      `cannot open SQLite database '${path}': ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Apply the pragmas every Switchyard connection needs; safe on a connection the application opened. */
+export function configure(db: SqliteDatabase): void {
+  if (!db.memory) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+}
+
+/**
+ * Resolve a {@link DatabaseSource}: a path is opened (and owned: the caller
+ * closes it), a connection is borrowed as is (the caller must not close it).
+ */
+export function resolveDatabase(
+  source: DatabaseSource,
+  busyTimeoutMs?: number,
+): { db: SqliteDatabase; owned: boolean } {
+  if (typeof source === 'string') return { db: openDatabase(source, busyTimeoutMs), owned: true };
+  return { db: source, owned: false };
+}
+
+/** Run `work`, wrapping any driver error in a TransportError with `code` and `what` in the message. */
+export function guard<T>(code: ErrorCode, what: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof TransportError) throw error;
+    throw new TransportError(code, `${what}: ${describeError(error)}`, { cause: error });
+  }
+}
+
+/** True when `db` is an open better-sqlite3 connection (duck-typed, so that another copy of the driver works too). */
+export function isDatabase(value: unknown): value is SqliteDatabase {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { prepare?: unknown }).prepare === 'function' &&
+    typeof (value as { transaction?: unknown }).transaction === 'function'
+  );
+}

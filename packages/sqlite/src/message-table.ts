@@ -1,0 +1,152 @@
+import type { TransportMessage } from '@switchyard/core/transport';
+import type { SqliteDatabase, Statement } from './database.js';
+import { BLOCKED_AT, createTransportSchema } from './schema.js';
+
+/** A claimed row, as the consumer turns it into a delivery. */
+export interface ClaimedRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly headers: string;
+  readonly body: Buffer;
+  readonly key: string | null;
+  readonly delivery_count: number;
+}
+
+/** Bind a body without copying: the driver binds Buffers, not plain Uint8Arrays. */
+export function toBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/**
+ * The prepared statements on `sy_messages` and `sy_subscriptions`. Every method
+ * is synchronous and must run inside a write transaction (`BEGIN IMMEDIATE`)
+ * opened by the caller, except {@link nextVisibleAt} and {@link subscriptionsVersion}.
+ *
+ * Per-key ordering: only the oldest row of a (channel, key) is ever visible;
+ * the others wait at {@link BLOCKED_AT} and the next one is released when the
+ * previous one is deleted by an ack. A nacked or leased head therefore holds
+ * back its key, never the other keys.
+ */
+export class MessageTable {
+  readonly #insertPlain: Statement;
+  readonly #insertKeyed: Statement;
+  readonly #claim: Statement;
+  readonly #delete: Statement;
+  readonly #promote: Statement;
+  readonly #release: Statement;
+  readonly #extend: Statement;
+  readonly #nextVisible: Statement;
+  readonly #version: Statement;
+  readonly #subscriptions: Statement;
+  readonly #channelPatterns: Statement;
+  readonly #addPattern: Statement;
+  readonly #removePattern: Statement;
+  readonly #bumpVersion: Statement;
+
+  constructor(readonly db: SqliteDatabase) {
+    createTransportSchema(db);
+    this.#insertPlain = db.prepare(
+      'INSERT INTO sy_messages (channel, id, headers, body, due_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#insertKeyed = db.prepare(
+      `INSERT INTO sy_messages (channel, id, headers, body, key, due_at, visible_at)
+       VALUES (@channel, @id, @headers, @body, @key, @due,
+         CASE WHEN EXISTS (SELECT 1 FROM sy_messages WHERE channel = @channel AND key = @key) THEN ${BLOCKED_AT} ELSE @due END)`,
+    );
+    this.#claim = db.prepare(
+      `UPDATE sy_messages SET visible_at = @until, lease_owner = @owner, delivery_count = delivery_count + 1
+       WHERE seq IN (SELECT seq FROM sy_messages WHERE channel = @channel AND visible_at <= @now
+                     ORDER BY visible_at, seq LIMIT @limit)
+       RETURNING seq, id, headers, body, key, delivery_count`,
+    );
+    this.#delete = db.prepare('DELETE FROM sy_messages WHERE seq = ? RETURNING channel, key');
+    this.#promote = db.prepare(
+      `UPDATE sy_messages SET visible_at = due_at
+       WHERE seq = (SELECT seq FROM sy_messages WHERE channel = ? AND key = ? ORDER BY seq LIMIT 1)
+         AND visible_at = ${BLOCKED_AT}`,
+    );
+    this.#release = db.prepare(
+      'UPDATE sy_messages SET visible_at = ?, lease_owner = NULL WHERE seq = ? AND lease_owner = ?',
+    );
+    this.#extend = db.prepare('UPDATE sy_messages SET visible_at = ? WHERE seq = ? AND lease_owner = ?');
+    this.#nextVisible = db
+      .prepare('SELECT visible_at FROM sy_messages WHERE channel = ? ORDER BY visible_at LIMIT 1')
+      .pluck();
+    this.#version = db.prepare("SELECT value FROM sy_meta WHERE name = 'subscriptions_version'").pluck();
+    this.#subscriptions = db.prepare('SELECT channel, pattern FROM sy_subscriptions ORDER BY channel, pattern');
+    this.#channelPatterns = db.prepare('SELECT pattern FROM sy_subscriptions WHERE channel = ?').pluck();
+    this.#addPattern = db.prepare('INSERT OR IGNORE INTO sy_subscriptions (channel, pattern) VALUES (?, ?)');
+    this.#removePattern = db.prepare('DELETE FROM sy_subscriptions WHERE channel = ? AND pattern = ?');
+    this.#bumpVersion = db.prepare("UPDATE sy_meta SET value = value + 1 WHERE name = 'subscriptions_version'");
+  }
+
+  /** Append one message to `channel`, visible at `deliverAt` or `now`. */
+  insert(channel: string, message: TransportMessage, headersJson: string, now: number): void {
+    const due = message.deliverAt !== undefined && message.deliverAt > now ? Math.floor(message.deliverAt) : now;
+    const body = toBuffer(message.body);
+    if (message.key === undefined) {
+      this.#insertPlain.run(channel, message.id, headersJson, body, due, due);
+    } else {
+      this.#insertKeyed.run({ channel, id: message.id, headers: headersJson, body, key: message.key, due });
+    }
+  }
+
+  /** Lease up to `limit` visible rows of `channel` to `owner` until `until`; oldest due first. */
+  claim(channel: string, limit: number, owner: string, now: number, until: number): ClaimedRow[] {
+    const rows = this.#claim.all({ channel, limit, owner, now, until }) as ClaimedRow[];
+    // RETURNING does not keep the subquery's order; seq is send order.
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Delete an acked row (whoever holds it) and release the next row of its key. */
+  delete(seq: number): void {
+    const row = this.#delete.get(seq) as { channel: string; key: string | null } | undefined;
+    if (row?.key != null) this.#promote.run(row.channel, row.key);
+  }
+
+  /** Give a row back, visible at `visibleAt`, if `owner` still holds its lease. */
+  release(seq: number, owner: string, visibleAt: number): void {
+    this.#release.run(visibleAt, seq, owner);
+  }
+
+  /** Push the lease of a row held by `owner` to `until`. */
+  extend(seq: number, owner: string, until: number): void {
+    this.#extend.run(until, seq, owner);
+  }
+
+  /** Earliest `visible_at` on `channel` (a due message or an expiring lease), or undefined when nothing can become visible. */
+  nextVisibleAt(channel: string): number | undefined {
+    const at = this.#nextVisible.get(channel) as number | undefined;
+    return at === undefined || at >= BLOCKED_AT ? undefined : at;
+  }
+
+  /** Counter bumped whenever a provision changed the subscriptions. */
+  subscriptionsVersion(): number {
+    return this.#version.get() as number;
+  }
+
+  /** Every (channel, pattern) subscription. */
+  subscriptions(): Array<{ channel: string; pattern: string }> {
+    return this.#subscriptions.all() as Array<{ channel: string; pattern: string }>;
+  }
+
+  /** Make `channel`'s patterns exactly `patterns`; bumps the version when something changed. */
+  setPatterns(channel: string, patterns: readonly string[]): void {
+    const wanted = new Set(patterns);
+    const existing = new Set(this.#channelPatterns.all(channel) as string[]);
+    let changed = false;
+    for (const pattern of existing) {
+      if (!wanted.has(pattern)) {
+        this.#removePattern.run(channel, pattern);
+        changed = true;
+      }
+    }
+    for (const pattern of wanted) {
+      if (!existing.has(pattern)) {
+        this.#addPattern.run(channel, pattern);
+        changed = true;
+      }
+    }
+    if (changed) this.#bumpVersion.run();
+  }
+}

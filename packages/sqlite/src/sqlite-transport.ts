@@ -1,0 +1,305 @@
+import {
+  ConfigurationError,
+  type ConsumeOptions,
+  type DeliveryHandler,
+  ErrorCode,
+  matchesPattern,
+  messageSize,
+  type RoutedMessage,
+  type Subscription,
+  type Topology,
+  type Transport,
+  type TransportCapabilities,
+  TransportError,
+  type TransportMessage,
+  validatePattern,
+} from '@switchyard/core/transport';
+import { type QueueAccess, SqliteConsumer } from './consumer.js';
+import { guard, openDatabase, type SqliteDatabase } from './database.js';
+import { MessageTable } from './message-table.js';
+import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
+import { WakeHub } from './wake-hub.js';
+import { WriteBatcher } from './write-batcher.js';
+
+interface Connection {
+  readonly db: SqliteDatabase;
+  readonly table: MessageTable;
+}
+
+/**
+ * The embedded durable transport: every channel is rows of one SQLite file in
+ * WAL mode, shared safely by any number of processes on the same host.
+ *
+ * - `send`/`publish` resolve once the rows are committed (WAL, synchronous=NORMAL:
+ *   durable against a process crash). Concurrent calls in one event-loop turn
+ *   commit together in one transaction; a call never partially commits.
+ * - `publish` inserts one row per channel whose subscriptions match, read from
+ *   `sy_subscriptions` (cached; refreshed when a provision changes it).
+ * - A consumer claims rows in batches under a lease (`leaseMs`), renewed while
+ *   it lives; `ack` deletes the row, `nack` makes it visible again (after
+ *   `delayMs`), and a crashed consumer's rows come back when the lease expires.
+ * - Messages with the same key on a channel are delivered one at a time in send order.
+ * - `deliverAt` is native: the row stays invisible until then.
+ *
+ * Construction does no I/O; the first operation opens the file. `close` stops
+ * every consumer (releasing unsettled deliveries), commits pending writes and
+ * closes the connection; it is idempotent and later sends reject with `SY_CLOSED`.
+ */
+export class SqliteTransport implements Transport {
+  readonly name = 'sqlite';
+  readonly capabilities: TransportCapabilities;
+  readonly #options: ResolvedOptions;
+  readonly #hub = new WakeHub();
+  readonly #batcher = new WriteBatcher(() => this.#connect().db);
+  readonly #consumers = new Set<SqliteConsumer>();
+  #connection: Connection | undefined;
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  #subscriptionsVersion = -1;
+  #subscriptions: Array<{ channel: string; pattern: string }> = [];
+  readonly #routes = new Map<string, readonly string[]>();
+
+  /** Throws a ConfigurationError for invalid options. */
+  constructor(options: SqliteTransportOptions) {
+    this.#options = resolveOptions(options);
+    this.capabilities = {
+      delayedDelivery: 'native',
+      orderingPerKey: true,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      replay: false,
+      nativeDeadLetter: false,
+      patternFiltering: 'server',
+      durable: this.#options.path !== ':memory:',
+      reconnect: true,
+    };
+  }
+
+  /** The absolute database path (or `:memory:`). */
+  get path(): string {
+    return this.#options.path;
+  }
+
+  async provision(topology: Topology): Promise<void> {
+    for (const channel of topology.channels) {
+      checkChannel(channel.name);
+      for (const pattern of channel.subscriptions) validatePattern(pattern);
+    }
+    const { db, table } = this.#connect();
+    guard(ErrorCode.TransportUnavailable, 'provision failed', () =>
+      db
+        .transaction(() => {
+          for (const channel of topology.channels) table.setPatterns(channel.name, channel.subscriptions);
+        })
+        .immediate(),
+    );
+  }
+
+  async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    this.#checkOpen();
+    checkChannel(channel);
+    if (messages.length === 0) return;
+    const rows = messages.map((message) => [message, this.#headersOf(message)] as const);
+    const { table } = this.#connect();
+    await this.#batcher.submit({
+      run: () => {
+        const now = Date.now();
+        for (const [message, headers] of rows) table.insert(channel, message, headers, now);
+      },
+      after: () => this.#hub.notify(channel),
+      code: ErrorCode.SendFailed,
+      what: `send to channel '${channel}' failed`,
+    });
+  }
+
+  async publish(messages: readonly RoutedMessage[]): Promise<void> {
+    this.#checkOpen();
+    if (messages.length === 0) return;
+    const rows = messages.map((message) => [message, this.#headersOf(message)] as const);
+    const { table } = this.#connect();
+    const touched = new Set<string>();
+    await this.#batcher.submit({
+      run: () => {
+        touched.clear();
+        this.#refreshSubscriptions(table);
+        const now = Date.now();
+        for (const [message, headers] of rows) {
+          for (const channel of this.#route(message.routingKey)) {
+            table.insert(channel, message, headers, now);
+            touched.add(channel);
+          }
+        }
+      },
+      after: () => {
+        for (const channel of touched) this.#hub.notify(channel);
+      },
+      code: ErrorCode.SendFailed,
+      what: 'publish failed',
+    });
+  }
+
+  async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    this.#checkOpen();
+    checkChannel(channel);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ConfigurationError(`consume: 'concurrency' must be a positive integer, got ${String(concurrency)}`);
+    }
+    const prefetch = options.prefetch ?? this.#options.prefetch ?? Math.max(concurrency, 64);
+    if (!Number.isInteger(prefetch) || prefetch < 1) {
+      throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
+    }
+    this.#connect();
+    if (this.#options.watch && this.#options.path !== ':memory:') this.#hub.watchWal(this.#options.path);
+    const consumer = new SqliteConsumer(this.#access(), channel, handler, {
+      concurrency,
+      prefetch: Math.max(prefetch, concurrency),
+    });
+    this.#consumers.add(consumer);
+    consumer.start();
+    const subscription: Subscription = {
+      close: async (closeOptions) => {
+        await consumer.close(closeOptions);
+        this.#consumers.delete(consumer);
+      },
+    };
+    if (options.signal) {
+      if (options.signal.aborted) await subscription.close();
+      else options.signal.addEventListener('abort', () => void subscription.close(), { once: true });
+    }
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    const { db } = this.#connect();
+    guard(ErrorCode.TransportUnavailable, `SQLite database '${this.#options.path}' does not answer`, () =>
+      db.prepare('SELECT 1').get(),
+    );
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+    this.#consumers.clear();
+    this.#batcher.flush();
+    this.#hub.stopWatching();
+    this.#closed = true;
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection?.db.open) connection.db.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'the SQLite transport is closed');
+  }
+
+  #connect(): Connection {
+    if (this.#closed) throw new TransportError(ErrorCode.Closed, 'the SQLite transport is closed');
+    if (this.#connection === undefined) {
+      const db = openDatabase(this.#options.path, this.#options.busyTimeoutMs);
+      try {
+        const table = guard(
+          ErrorCode.TransportUnavailable,
+          'cannot create the Switchyard tables',
+          () => new MessageTable(db),
+        );
+        this.#connection = { db, table };
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    }
+    return this.#connection;
+  }
+
+  #headersOf(message: TransportMessage): string {
+    const size = messageSize(message);
+    if (size > this.#options.maxMessageBytes) {
+      throw new TransportError(
+        ErrorCode.TooLarge,
+        `message '${message.id}' is ${size} bytes, over the SQLite transport's limit of ${this.#options.maxMessageBytes}`,
+      );
+    }
+    return JSON.stringify(message.headers);
+  }
+
+  #refreshSubscriptions(table: MessageTable): void {
+    const version = table.subscriptionsVersion();
+    if (version === this.#subscriptionsVersion) return;
+    this.#subscriptions = table.subscriptions();
+    this.#subscriptionsVersion = version;
+    this.#routes.clear();
+  }
+
+  /** Channels subscribed to `routingKey`, each once; memoized per subscription version. */
+  #route(routingKey: string): readonly string[] {
+    let channels = this.#routes.get(routingKey);
+    if (channels === undefined) {
+      const set = new Set<string>();
+      for (const { channel, pattern } of this.#subscriptions) {
+        if (matchesPattern(pattern, routingKey)) set.add(channel);
+      }
+      channels = [...set];
+      if (this.#routes.size < 10_000) this.#routes.set(routingKey, channels);
+    }
+    return channels;
+  }
+
+  #access(): QueueAccess {
+    const leaseMs = this.#options.leaseMs;
+    return {
+      leaseMs,
+      minPollMs: this.#options.minPollIntervalMs,
+      maxPollMs: this.#options.pollIntervalMs,
+      onError: this.#options.onError,
+      listen: (channel, wake) => this.#hub.listen(channel, wake),
+      claim: (channel, limit, owner) => {
+        const { db, table } = this.#connect();
+        return guard(ErrorCode.TransportUnavailable, `claim from channel '${channel}' failed`, () => {
+          const now = Date.now();
+          return db.transaction(() => table.claim(channel, limit, owner, now, now + leaseMs)).immediate();
+        });
+      },
+      nextVisibleAt: (channel) => this.#connect().table.nextVisibleAt(channel),
+      ack: (seq) =>
+        this.#batcher.submit({
+          run: () => this.#connect().table.delete(seq),
+          code: ErrorCode.TransportUnavailable,
+          what: 'ack failed',
+        }),
+      release: (seq, owner, visibleAt) =>
+        this.#batcher.submit({
+          run: () => this.#connect().table.release(seq, owner, visibleAt),
+          code: ErrorCode.TransportUnavailable,
+          what: 'nack failed',
+        }),
+      extend: (leases) =>
+        this.#batcher.submit({
+          run: () => {
+            const until = Date.now() + leaseMs;
+            for (const [seq, owner] of leases) this.#connect().table.extend(seq, owner, until);
+          },
+          code: ErrorCode.TransportUnavailable,
+          what: 'lease renewal failed',
+        }),
+    };
+  }
+}
+
+function checkChannel(channel: string): void {
+  if (typeof channel !== 'string' || channel.length === 0) {
+    throw new ConfigurationError(`a channel name must be a non-empty string, got ${JSON.stringify(channel)}`);
+  }
+}
+
+/**
+ * Build a {@link SqliteTransport} from a `sqlite:` URL (see {@link parseSqliteUrl}
+ * for the forms and options). Core calls it for `sqlite:` transport URLs.
+ * Throws a ConfigurationError for a malformed URL or invalid options.
+ */
+export function transportFromUrl(url: string): SqliteTransport {
+  return new SqliteTransport(parseSqliteUrl(url));
+}
