@@ -1,0 +1,64 @@
+import type { Contract, InputOf } from '../contracts/contract.js';
+import { ConfigurationError } from '../errors.js';
+import type { DistributedBus, SendOptions } from '../handlers/types.js';
+import type { OutboundMessage } from '../resilience/stores.js';
+import type { Observers } from '../util/observers.js';
+import type { Dispatcher } from './dispatcher.js';
+import { type Causation, type OutgoingMessages, resolveCall } from './outgoing.js';
+
+/** The parts a bus needs; shared by the service's bus and every handler context. */
+export interface BusParts {
+  readonly outgoing: OutgoingMessages;
+  readonly dispatcher: Dispatcher;
+  readonly observers: Observers;
+}
+
+/**
+ * The distributed bus of one service. With a `causation` (inside a handler)
+ * every message it sends carries the handled message's correlation id, its id
+ * as causation id, and its trace context.
+ */
+export class ServiceBus implements DistributedBus {
+  readonly #parts: BusParts;
+  readonly #causation: Causation | undefined;
+
+  constructor(parts: BusParts, causation?: Causation) {
+    this.#parts = parts;
+    this.#causation = causation;
+  }
+
+  sendCommand<C extends Contract<'command'>>(target: string, contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
+  sendCommand(target: string, command: object, options?: SendOptions): Promise<void>;
+  async sendCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<void> {
+    checkTarget(target);
+    const { contract, payload, options } = resolveCall('command', first, second, third);
+    const spec = { kind: 'command' as const, name: contract.name, payload, targetService: target, contract, ...(options ? { options } : {}) };
+    await this.#send(await this.#parts.outgoing.build(spec, this.#causation));
+  }
+
+  publishEvent<C extends Contract<'event'>>(contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
+  publishEvent(event: object, options?: SendOptions): Promise<void>;
+  async publishEvent(first: unknown, second?: unknown, third?: unknown): Promise<void> {
+    const { contract, payload, options } = resolveCall('event', first, second, third);
+    const spec = { kind: 'event' as const, name: contract.name, payload, contract, ...(options ? { options } : {}) };
+    await this.#send(await this.#parts.outgoing.build(spec, this.#causation));
+  }
+
+  async sendMessage(target: string, channel: string, payload: unknown, options?: SendOptions & { name?: string }): Promise<void> {
+    checkTarget(target);
+    if (typeof channel !== 'string' || channel.length === 0) throw new ConfigurationError('sendMessage needs a channel name');
+    const spec = { kind: 'message' as const, name: options?.name ?? channel, payload, targetService: target, channel, ...(options ? { options } : {}) };
+    await this.#send(this.#parts.outgoing.buildValidated(spec, this.#causation));
+  }
+
+  async #send(outbound: OutboundMessage): Promise<void> {
+    await this.#parts.dispatcher.dispatch(outbound);
+    if (this.#parts.observers.has('sent')) this.#parts.observers.emit('sent', { outbound });
+  }
+}
+
+function checkTarget(target: unknown): void {
+  if (typeof target !== 'string' || target.length === 0) {
+    throw new ConfigurationError('the target service must be a non-empty service name');
+  }
+}

@@ -1,0 +1,124 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Contract } from '../contracts/contract.js';
+import { contractOfInstance } from '../contracts/message-class.js';
+import { validate } from '../contracts/validate.js';
+import { ConfigurationError } from '../errors.js';
+import { encode, isValidMetadataKey } from '../message/codec.js';
+import type { MessageHeaders, MessageKind } from '../message/envelope.js';
+import type { OutboundMessage } from '../resilience/stores.js';
+import type { Clock } from '../util/clock.js';
+import type { SendOptions } from '../handlers/types.js';
+
+/** The message being handled, whose correlation and trace an outgoing message inherits. */
+export interface Causation {
+  readonly id: string;
+  readonly correlationId: string;
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+}
+
+/** What is known about one outgoing message before encoding. */
+export interface OutgoingSpec {
+  readonly kind: MessageKind;
+  readonly name: string;
+  readonly payload: unknown;
+  readonly targetService?: string;
+  readonly channel?: string;
+  readonly contract?: Contract;
+  readonly options?: SendOptions;
+}
+
+/**
+ * Builds outgoing messages for one service: headers (id, correlation,
+ * causation, trace), validation against the contract, encoding. Pure apart
+ * from the clock and id generation; shared by the distributed bus, handler
+ * contexts, asynchronous handlers and the outbox.
+ */
+export class OutgoingMessages {
+  readonly #source: string;
+  readonly #clock: Clock;
+
+  constructor(source: string, clock: Clock) {
+    this.#source = source;
+    this.#clock = clock;
+  }
+
+  /** Validate and encode; rejects with a ValidationError when the payload breaks its contract. */
+  async build(spec: OutgoingSpec, causation?: Causation): Promise<OutboundMessage> {
+    if (spec.contract) await validate(spec.name, spec.contract.schema, spec.payload);
+    return this.buildValidated(spec, causation);
+  }
+
+  /** Encode without validation, for payloads that were validated already. */
+  buildValidated(spec: OutgoingSpec, causation?: Causation): OutboundMessage {
+    const options = spec.options ?? {};
+    const id = uuidv7();
+    const now = this.#clock.now();
+    const headers: { -readonly [K in keyof MessageHeaders]: MessageHeaders[K] } = {
+      id,
+      name: spec.name,
+      kind: spec.kind,
+      source: this.#source,
+      correlationId: options.correlationId ?? causation?.correlationId ?? id,
+      time: new Date(now).toISOString(),
+      contentType: 'application/json',
+      attempt: 1,
+      metadata: checkMetadata(options.metadata),
+    };
+    if (spec.targetService !== undefined) headers.targetService = spec.targetService;
+    if (spec.channel !== undefined) headers.channel = spec.channel;
+    const causationId = options.causationId ?? causation?.id;
+    if (causationId !== undefined) headers.causationId = causationId;
+    if (options.replyTo !== undefined) headers.replyTo = options.replyTo;
+    const traceparent = options.traceparent ?? causation?.traceparent;
+    if (traceparent !== undefined) headers.traceparent = traceparent;
+    if (causation?.tracestate !== undefined && options.traceparent === undefined) headers.tracestate = causation.tracestate;
+    if (options.orderingKey !== undefined) headers.orderingKey = options.orderingKey;
+    if (options.delayMs !== undefined && options.delayMs > 0) headers.deliverAt = now + options.delayMs;
+    const message = encode({ headers, payload: spec.payload });
+    const destination =
+      spec.kind === 'event'
+        ? ({ kind: 'publish', routingKey: spec.name } as const)
+        : ({ kind: 'send', service: spec.targetService as string } as const);
+    return { destination, message };
+  }
+}
+
+/** Resolve the `(contract, payload, options)` or `(instance, options)` call forms of the bus methods. */
+export function resolveCall(
+  kind: 'command' | 'event',
+  first: unknown,
+  second: unknown,
+  third: unknown,
+): { contract: Contract; payload: unknown; options: SendOptions | undefined } {
+  const fromInstance = contractOfInstance(first);
+  if (fromInstance) {
+    checkKind(kind, fromInstance);
+    return { contract: fromInstance, payload: first, options: second as SendOptions | undefined };
+  }
+  const contract = first as Contract;
+  if (contract === null || typeof contract !== 'object' || typeof contract.name !== 'string' || !('schema' in contract)) {
+    throw new ConfigurationError(`expected a ${kind} contract or an instance of a decorated ${kind} class`);
+  }
+  checkKind(kind, contract);
+  return { contract, payload: second, options: third as SendOptions | undefined };
+}
+
+function checkKind(kind: string, contract: Contract): void {
+  if (contract.kind !== kind) {
+    throw new ConfigurationError(`'${contract.name}' is a ${contract.kind}, not a ${kind}: use the matching bus method`);
+  }
+}
+
+function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  if (metadata === undefined) return {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!isValidMetadataKey(key)) {
+      throw new ConfigurationError(
+        `metadata key '${key}' is invalid: use 1-20 lowercase letters or digits that are not a reserved attribute name`,
+      );
+    }
+    if (typeof value !== 'string') throw new ConfigurationError(`metadata '${key}' must be a string`);
+  }
+  return { ...metadata };
+}

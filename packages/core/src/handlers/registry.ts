@@ -1,0 +1,145 @@
+import type { Contract } from '../contracts/contract.js';
+import { contractOfClass, isMessageClass } from '../contracts/message-class.js';
+import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import type { MessageKind } from '../message/envelope.js';
+import { type RetryPolicy, resolveRetryPolicy } from '../resilience/retry-policy.js';
+import { type PatternMatcher, compilePattern } from '../routing/pattern.js';
+import type { Handler, HandlerOptions, MessageRef } from './types.js';
+
+/** One registered handler, with everything resolved at registration time. */
+export interface HandlerRegistration {
+  readonly id: string;
+  readonly kind: MessageKind;
+  /** The contract whose schema validates the payload; absent for pattern and channel handlers. */
+  readonly contract?: Contract;
+  /** Message name, event pattern, or channel name (kind `message`). */
+  readonly pattern: string;
+  readonly distributed: boolean;
+  readonly asynchronous?: string;
+  readonly retry: RetryPolicy;
+  readonly invoke: Handler;
+}
+
+/**
+ * All handlers of one service. Enforces one handler per command and per query,
+ * any number per event, and unique ids. Lookups are cached per message name,
+ * so routing costs one map read on the hot path.
+ */
+export class HandlerRegistry {
+  readonly #byId = new Map<string, HandlerRegistration>();
+  readonly #single = new Map<string, HandlerRegistration>();
+  readonly #events: Array<{ registration: HandlerRegistration; matches: PatternMatcher }> = [];
+  readonly #channels = new Map<string, HandlerRegistration[]>();
+  readonly #eventCache = new Map<string, readonly HandlerRegistration[]>();
+  readonly #defaultRetry: RetryPolicy;
+  #frozen = false;
+
+  constructor(defaultRetry: RetryPolicy) {
+    this.#defaultRetry = defaultRetry;
+  }
+
+  /** Register a handler for a contract, a decorated class, or an event pattern. Throws on conflicts. */
+  add(target: MessageRef | string, invoke: Handler, options: HandlerOptions = {}): HandlerRegistration {
+    const contract = typeof target === 'string' ? undefined : toContract(target);
+    const kind: MessageKind = contract?.kind ?? 'event';
+    const pattern = contract?.name ?? (target as string);
+    if (contract === undefined) compilePattern(pattern);
+    const fallbackId = kind === 'command' || kind === 'query' ? pattern : `${invoke.name || 'handler'}@${pattern}`;
+    return this.#register({
+      id: options.name ?? fallbackId,
+      kind,
+      ...(contract ? { contract } : {}),
+      pattern,
+      distributed: options.distributed ?? false,
+      ...(options.asynchronous ? { asynchronous: options.asynchronous } : {}),
+      retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
+      invoke,
+    });
+  }
+
+  /** Register a handler for plain messages sent to `channel` of this service (always distributed). */
+  addChannel(channel: string, invoke: Handler, options: HandlerOptions = {}): HandlerRegistration {
+    return this.#register({
+      id: options.name ?? `channel:${channel}`,
+      kind: 'message',
+      pattern: channel,
+      distributed: true,
+      retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
+      invoke,
+    });
+  }
+
+  /** Handler by id, for retries and replays addressed to one handler. */
+  byId(id: string): HandlerRegistration | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The one handler of a command or query, if registered. */
+  single(name: string): HandlerRegistration | undefined {
+    return this.#single.get(name);
+  }
+
+  /** Every handler whose pattern matches the event `name`, in registration order. */
+  events(name: string): readonly HandlerRegistration[] {
+    let cached = this.#eventCache.get(name);
+    if (cached === undefined) {
+      cached = this.#events.filter((entry) => entry.matches(name)).map((entry) => entry.registration);
+      if (this.#eventCache.size < 10_000) this.#eventCache.set(name, cached);
+    }
+    return cached;
+  }
+
+  /** Handlers of plain messages on `channel`. */
+  channel(channel: string): readonly HandlerRegistration[] {
+    return this.#channels.get(channel) ?? [];
+  }
+
+  /** Event patterns of distributed handlers: the subscriptions this service provisions. */
+  subscriptions(): string[] {
+    return [...new Set(this.#events.filter((e) => e.registration.distributed).map((e) => e.registration.pattern))];
+  }
+
+  all(): readonly HandlerRegistration[] {
+    return [...this.#byId.values()];
+  }
+
+  /** After start, the topology is provisioned: later registrations would silently miss messages. */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
+  #register(registration: HandlerRegistration): HandlerRegistration {
+    if (this.#frozen) {
+      throw new ConfigurationError(`handler '${registration.id}' was registered after start(): register every handler before start()`);
+    }
+    if (this.#byId.has(registration.id)) {
+      throw new SwitchyardError(
+        ErrorCode.DuplicateHandler,
+        `a handler with id '${registration.id}' is already registered: give one of them a distinct { name }`,
+      );
+    }
+    if (registration.kind === 'command' || registration.kind === 'query') {
+      if (this.#single.has(registration.pattern)) {
+        throw new SwitchyardError(
+          ErrorCode.DuplicateHandler,
+          `${registration.kind} '${registration.pattern}' already has a handler: a ${registration.kind} has exactly one`,
+        );
+      }
+      this.#single.set(registration.pattern, registration);
+    } else if (registration.kind === 'message') {
+      const list = this.#channels.get(registration.pattern) ?? [];
+      list.push(registration);
+      this.#channels.set(registration.pattern, list);
+    } else {
+      this.#events.push({ registration, matches: compilePattern(registration.pattern) });
+      this.#eventCache.clear();
+    }
+    this.#byId.set(registration.id, registration);
+    return registration;
+  }
+}
+
+/** The contract behind a contract or a decorated message class. */
+export function toContract(target: MessageRef): Contract {
+  return isMessageClass(target) ? contractOfClass(target) : (target as Contract);
+}

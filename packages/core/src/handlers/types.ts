@@ -1,0 +1,75 @@
+import type { Contract, InputOf } from '../contracts/contract.js';
+import type { MessageClass } from '../contracts/message-class.js';
+import type { MessageHeaders } from '../message/envelope.js';
+import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
+import type { Logger } from '../util/logger.js';
+
+/** Options of one send: everything but the payload. */
+export interface SendOptions {
+  /** User metadata, carried as CloudEvents extensions (keys: lowercase letters and digits, ≤ 20). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Defaults to the handled message's correlation id, or the new message's id. */
+  readonly correlationId?: string;
+  /** Defaults to the handled message's id inside a handler. */
+  readonly causationId?: string;
+  /** Deliver no sooner than this many ms from now. */
+  readonly delayMs?: number;
+  /** Same-key messages keep their order where the transport supports it. */
+  readonly orderingKey?: string;
+  /** W3C trace context; inside a handler the handled message's is propagated. */
+  readonly traceparent?: string;
+  /** Reply address (a service name) for request/reply. */
+  readonly replyTo?: string;
+}
+
+/** A contract, a decorated message class, or (for handlers) an event routing pattern. */
+export type MessageRef = Contract | MessageClass;
+
+/**
+ * The distributed bus: sends to other services through the service map.
+ * Every method resolves only when the broker has durably accepted the message
+ * and rejects with a SwitchyardError (`SY_VALIDATION`, `SY_NO_ROUTE`,
+ * `SY_SEND_FAILED`, `SY_CLOSED`) otherwise; nothing is dropped silently.
+ */
+export interface DistributedBus {
+  /** Send a command to the service named `targetService`. */
+  sendCommand<C extends Contract<'command'>>(targetService: string, contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
+  /** Send a command instance of a decorated class. */
+  sendCommand(targetService: string, command: object, options?: SendOptions): Promise<void>;
+  /** Publish an event to every service subscribed to its name or a matching pattern. */
+  publishEvent<C extends Contract<'event'>>(contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
+  /** Publish an event instance of a decorated class. */
+  publishEvent(event: object, options?: SendOptions): Promise<void>;
+  /** Send a plain payload to `channel` of `targetService` (handled by its `handleChannel(channel, …)`). */
+  sendMessage(targetService: string, channel: string, payload: unknown, options?: SendOptions & { name?: string }): Promise<void>;
+}
+
+/** What a handler gets besides its payload. */
+export interface HandlerContext extends DistributedBus {
+  /** Headers of the message being handled. */
+  readonly headers: MessageHeaders;
+  /** This service's name. */
+  readonly service: string;
+  /** Id of the running handler. */
+  readonly handler: string;
+  /** Aborted when the service stops; long handlers should honour it. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+/** A handler function. Its return value is the result of a query. */
+export type Handler<P = unknown, R = unknown> = (payload: P, context: HandlerContext) => R | Promise<R>;
+
+/** Options of one handler registration. */
+export interface HandlerOptions {
+  /** Also receive the message from the broker, sent by other services (default false: local buses only). */
+  readonly distributed?: boolean;
+  /**
+   * Stable handler id, used to address retries and replays to this handler only.
+   * Default: the message name (commands, queries) or `<function name>@<pattern>` (events).
+   */
+  readonly name?: string;
+  readonly retry?: RetryPolicyOptions;
+  /** Run asynchronously: the local bus enqueues the message on this service's inbox under this channel name. */
+  readonly asynchronous?: string;
+}

@@ -1,0 +1,42 @@
+import type { OutboxRelayOptions } from '../outbox/relay.js';
+import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
+import type { DeadLetterStore, InboxStore, OutboxStore } from '../resilience/stores.js';
+import type { Transport } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { ServiceRoute } from './service-map.js';
+
+/** Options of {@link createService}. Invalid values throw a ConfigurationError at construction. */
+export interface ServiceOptions {
+  /** The service name: other services send commands to it by this name. */
+  readonly name: string;
+  /** One transport for everything: a URL (`memory://`, `sqlite:./x.db`, `amqp://…`) or an instance. */
+  readonly transport?: string | Transport;
+  /** Several named transports; the one named `default` (or the first) serves unmapped services. */
+  readonly transports?: Readonly<Record<string, string | Transport>>;
+  /** The service map: where other services (and this one) live. */
+  readonly services?: Readonly<Record<string, ServiceRoute>>;
+  /** Reject sends to services that are not in `services` (default false). */
+  readonly strictServiceMap?: boolean;
+  /** Deliveries handled at once (default 8). */
+  readonly concurrency?: number;
+  /** Deliveries fetched ahead (default: the transport's choice). */
+  readonly prefetch?: number;
+  /** Default retry policy of this service's handlers. */
+  readonly retry?: RetryPolicyOptions;
+  /** Where dead letters go (default: in memory, lost on exit — pass a durable store in production). */
+  readonly deadLetters?: DeadLetterStore;
+  /** Dedup of redeliveries (default: a bounded in-memory inbox; `false` disables it). */
+  readonly inbox?: InboxStore | false;
+  /** An outbox whose records the service forwards while it runs. */
+  readonly outbox?: OutboxStore;
+  readonly outboxRelay?: OutboxRelayOptions;
+  /** Largest message accepted on receive, in bytes (default 1 MiB, never above the transport's limit). */
+  readonly maxMessageBytes?: number;
+  /** Bound on waiting for in-flight handlers at stop (default 30 s). */
+  readonly drainTimeoutMs?: number;
+  /** Stop gracefully on SIGTERM and SIGINT while started (default true). */
+  readonly handleSignals?: boolean;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}

@@ -1,0 +1,146 @@
+import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import { matchesPattern, validatePattern } from '../routing/pattern.js';
+import type { Transport } from '../transport/types.js';
+import { packageForUrl, transportFromUrl } from './transport-url.js';
+
+/** Where one service lives. */
+export interface ServiceRoute {
+  /** Name of a transport in `transports` (default: `default`). */
+  readonly transport?: string;
+  /** Its inbox channel (default: the service name). */
+  readonly channel?: string;
+  /**
+   * Event patterns it subscribes to. Optional: when every service on a
+   * transport declares them, events that none of them wants are not published
+   * there at all.
+   */
+  readonly subscribes?: readonly string[];
+}
+
+/** The service map's configuration. */
+export interface ServiceMapOptions {
+  /** Named transports: URL or instance. */
+  readonly transports: Readonly<Record<string, string | Transport>>;
+  /** Where each known service lives; unknown services get the default transport and their name as channel. */
+  readonly services?: Readonly<Record<string, ServiceRoute>>;
+  /** Reject sends to services missing from `services` instead of defaulting (default false). */
+  readonly strict?: boolean;
+}
+
+/** A resolved route: the transport and channel of a target service. */
+export interface ResolvedRoute {
+  readonly transportName: string;
+  readonly transport: Transport;
+  readonly channel: string;
+}
+
+export const DEFAULT_TRANSPORT = 'default';
+
+/**
+ * The service map: which transport and channel each service lives on, so one
+ * application can span several brokers. The single-broker case is a map with
+ * one transport. Transports given as URLs are created on first use and owned
+ * (closed) by the map; instances passed in stay the caller's to close.
+ */
+export class ServiceMap {
+  readonly #options: ServiceMapOptions;
+  readonly #resolved = new Map<string, Transport>();
+  readonly #pending = new Map<string, Promise<Transport>>();
+  readonly #owned = new Set<Transport>();
+
+  /** Validates eagerly: throws a ConfigurationError for unknown transport names, bad URLs or patterns. */
+  constructor(options: ServiceMapOptions) {
+    this.#options = options;
+    const names = Object.keys(options.transports);
+    if (names.length === 0) {
+      throw new ConfigurationError("no transport configured: pass { transport: 'sqlite:./switchyard.db' } or { transports: {...} }");
+    }
+    for (const [name, value] of Object.entries(options.transports)) {
+      if (typeof value === 'string') packageForUrl(value);
+      else this.#resolved.set(name, value);
+    }
+    for (const [service, route] of Object.entries(options.services ?? {})) {
+      const transport = route.transport ?? DEFAULT_TRANSPORT;
+      if (!(transport in options.transports)) {
+        throw new ConfigurationError(
+          `service '${service}' is mapped to transport '${transport}', which is not configured: add it to transports (${names.join(', ')})`,
+        );
+      }
+      for (const pattern of route.subscribes ?? []) validatePattern(pattern);
+    }
+  }
+
+  /** Names of every configured transport. */
+  get transportNames(): string[] {
+    return Object.keys(this.#options.transports);
+  }
+
+  /** The route of `service`. Rejects with SY_NO_ROUTE in strict mode for an unmapped service. */
+  async route(service: string): Promise<ResolvedRoute> {
+    const entry = this.#options.services?.[service];
+    if (entry === undefined && this.#options.strict) {
+      throw new SwitchyardError(ErrorCode.NoRoute, `service '${service}' is not in the service map: add it to services`);
+    }
+    const transportName = entry?.transport ?? this.#defaultTransportName();
+    return { transportName, transport: await this.transport(transportName), channel: entry?.channel ?? service };
+  }
+
+  /** The transports an event named `name` must be published on. */
+  async publishTargets(name: string): Promise<Transport[]> {
+    const targets: Transport[] = [];
+    for (const transportName of this.transportNames) {
+      if (this.#nobodyWants(transportName, name)) continue;
+      targets.push(await this.transport(transportName));
+    }
+    return targets;
+  }
+
+  /** The transport named `name`, created from its URL on first use. */
+  async transport(name: string): Promise<Transport> {
+    const ready = this.#resolved.get(name);
+    if (ready) return ready;
+    let pending = this.#pending.get(name);
+    if (!pending) {
+      const url = this.#options.transports[name];
+      if (typeof url !== 'string') {
+        throw new ConfigurationError(`transport '${name}' is not configured: add it to transports (${this.transportNames.join(', ')})`);
+      }
+      pending = transportFromUrl(url).then((transport) => {
+        this.#resolved.set(name, transport);
+        this.#owned.add(transport);
+        return transport;
+      });
+      pending.catch(() => this.#pending.delete(name));
+      this.#pending.set(name, pending);
+    }
+    return pending;
+  }
+
+  /** Describe the map for the CLI's topology view. */
+  describe(): { transports: Record<string, string>; services: Record<string, ServiceRoute> } {
+    const transports: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.#options.transports)) {
+      transports[name] = typeof value === 'string' ? value : `instance:${value.name}`;
+    }
+    return { transports, services: { ...(this.#options.services ?? {}) } };
+  }
+
+  /** Close the transports this map created. Idempotent. */
+  async close(): Promise<void> {
+    const owned = [...this.#owned];
+    this.#owned.clear();
+    await Promise.all(owned.map((transport) => transport.close()));
+  }
+
+  #defaultTransportName(): string {
+    return DEFAULT_TRANSPORT in this.#options.transports ? DEFAULT_TRANSPORT : (this.transportNames[0] as string);
+  }
+
+  #nobodyWants(transportName: string, eventName: string): boolean {
+    const services = Object.values(this.#options.services ?? {}).filter(
+      (route) => (route.transport ?? this.#defaultTransportName()) === transportName,
+    );
+    if (services.length === 0 || services.some((route) => route.subscribes === undefined)) return false;
+    return !services.some((route) => route.subscribes?.some((pattern) => matchesPattern(pattern, eventName)));
+  }
+}

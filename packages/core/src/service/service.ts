@@ -1,0 +1,253 @@
+import { Dispatcher } from '../bus/dispatcher.js';
+import { type BusParts, ServiceBus } from '../bus/distributed-bus.js';
+import { LocalBuses } from '../bus/local-bus.js';
+import { OutgoingMessages } from '../bus/outgoing.js';
+import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import { Context } from '../handlers/context.js';
+import { registerDecorated } from '../handlers/decorators.js';
+import { HandlerRegistry } from '../handlers/registry.js';
+import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
+import type { Contract, PayloadOf } from '../contracts/contract.js';
+import type { MessageClass } from '../contracts/message-class.js';
+import { OutboxRelay } from '../outbox/relay.js';
+import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
+import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
+import { resolveRetryPolicy } from '../resilience/retry-policy.js';
+import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
+import { Receiver } from '../runtime/receiver.js';
+import type { Subscription, Transport } from '../transport/types.js';
+import { systemClock } from '../util/clock.js';
+import { type Logger, defaultLogger } from '../util/logger.js';
+import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
+import type { ServiceOptions } from './options.js';
+import { DEFAULT_TRANSPORT, ServiceMap } from './service-map.js';
+
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * One service: its handlers, its buses and its runtime. Build it with
+ * {@link createService}, register handlers, then `start()`.
+ */
+export class Service {
+  readonly name: string;
+  /** Sends to other services through the service map. */
+  readonly distributedBus: ServiceBus;
+  /** In-process command, event and query buses. */
+  readonly localBus: LocalBuses;
+  readonly deadLetters: DeadLetterStore;
+  readonly serviceMap: ServiceMap;
+  readonly #options: ServiceOptions;
+  readonly #registry: HandlerRegistry;
+  readonly #observers = new Observers();
+  readonly #dispatcher: Dispatcher;
+  readonly #parts: BusParts;
+  readonly #dedup: InboxStore | undefined;
+  readonly #logger: Logger;
+  readonly #abort = new AbortController();
+  readonly #stopping = new AbortController();
+  #receiver: Receiver | undefined;
+  #subscription: Subscription | undefined;
+  #relay: OutboxRelay | undefined;
+  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  #stopped: Promise<void> | undefined;
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.#logger.info({ signal }, 'stopping on signal');
+    void this.stop().finally(() => {
+      process.removeListener(signal, this.#onSignal);
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
+
+  constructor(options: ServiceOptions) {
+    if (typeof options?.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.name)) {
+      throw new ConfigurationError(`service name '${String(options?.name)}' is invalid: use letters, digits, '.', '_' and '-'`);
+    }
+    for (const field of ['concurrency', 'prefetch', 'maxMessageBytes', 'drainTimeoutMs'] as const) {
+      const value = options[field];
+      if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+        throw new ConfigurationError(`${field} must be a positive integer, got ${value}`);
+      }
+    }
+    if (options.transport !== undefined && options.transports !== undefined) {
+      throw new ConfigurationError("pass either 'transport' (one broker) or 'transports' (several), not both");
+    }
+    const transports = options.transports ?? (options.transport !== undefined ? { [DEFAULT_TRANSPORT]: options.transport } : {});
+    this.name = options.name;
+    this.#options = options;
+    this.#logger = options.logger ?? defaultLogger(options.name);
+    this.serviceMap = new ServiceMap({
+      transports,
+      ...(options.services ? { services: options.services } : {}),
+      ...(options.strictServiceMap !== undefined ? { strict: options.strictServiceMap } : {}),
+    });
+    const clock = options.clock ?? systemClock;
+    this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
+    this.#dispatcher = new Dispatcher(this.serviceMap);
+    this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher, observers: this.#observers };
+    this.distributedBus = new ServiceBus(this.#parts);
+    this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterStore();
+    this.#dedup = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
+    this.localBus = new LocalBuses({
+      service: options.name,
+      registry: this.#registry,
+      outgoing: this.#parts.outgoing,
+      clock,
+      context: (envelope, handler) => this.#context(envelope, handler),
+      enqueueOwn: async (message) => {
+        const route = await this.serviceMap.route(this.name);
+        await route.transport.send(route.channel, [message]);
+      },
+    });
+  }
+
+  /**
+   * Register a handler for a contract, a decorated message class, or (events
+   * only) a routing pattern such as `order.*`. Throws on a second handler of a
+   * command or query, on duplicate ids, and after `start()`.
+   */
+  handle<C extends Contract>(contract: C, handler: Handler<PayloadOf<C>>, options?: HandlerOptions): this;
+  handle<T extends object>(type: MessageClass<T>, handler: Handler<T>, options?: HandlerOptions): this;
+  handle(pattern: string, handler: Handler<unknown>, options?: HandlerOptions): this;
+  handle(target: MessageRef | string, handler: Handler<never>, options?: HandlerOptions): this {
+    this.#registry.add(target, handler as Handler, options);
+    return this;
+  }
+
+  /** Register a handler for plain messages sent to `channel` of this service with `sendMessage`. */
+  handleChannel(channel: string, handler: Handler<unknown>, options?: HandlerOptions): this {
+    this.#registry.addChannel(channel, handler, options);
+    return this;
+  }
+
+  /** Register the decorated handler methods of an instance (see `@CommandHandler`). */
+  register(instance: object): this {
+    registerDecorated(this.#registry, instance);
+    return this;
+  }
+
+  /** Subscribe to what the service does (sent, handled, failed, retried, deadLettered, duplicate). Returns the unsubscribe function. */
+  on<E extends keyof ServiceEvents>(event: E, listener: Listener<E>): () => void {
+    return this.#observers.on(event, listener);
+  }
+
+  /**
+   * Provision this service's inbox and subscriptions, then consume. Resolves
+   * once consuming. Rejects (and leaves the service stopped) if the broker
+   * cannot be reached. Calling it twice rejects.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new SwitchyardError(ErrorCode.Closed, `service '${this.name}' was already started`);
+    this.#state = 'starting';
+    this.#registry.freeze();
+    try {
+      const route = await this.serviceMap.route(this.name);
+      await route.transport.provision({ channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }] });
+      const maxMessageBytes = Math.min(this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, route.transport.capabilities.maxMessageBytes);
+      this.#receiver = new Receiver({
+        inbox: { service: this.name, channel: route.channel, transport: route.transport },
+        registry: this.#registry,
+        deadLetters: this.deadLetters,
+        dedup: this.#dedup,
+        clock: this.#options.clock ?? systemClock,
+        observers: this.#observers,
+        logger: this.#logger,
+        maxMessageBytes,
+        signal: this.#abort.signal,
+        stopping: this.#stopping.signal,
+        context: (envelope, handler) => this.#context(envelope, handler),
+      });
+      if (this.#registry.all().some((handler) => handler.distributed || handler.asynchronous !== undefined)) {
+        this.#subscription = await route.transport.consume(route.channel, this.#receiver.handle, {
+          concurrency: this.#options.concurrency ?? 8,
+          ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
+        });
+      }
+      if (this.#options.outbox) {
+        this.#relay = new OutboxRelay(this.#options.outbox, this.#dispatcher, { clock: this.#options.clock ?? systemClock, logger: this.#logger }, this.#options.outboxRelay);
+        this.#relay.start();
+      }
+    } catch (error) {
+      this.#state = 'stopped';
+      await this.serviceMap.close().catch(() => undefined);
+      throw error;
+    }
+    if (this.#options.handleSignals ?? true) {
+      process.on('SIGTERM', this.#onSignal);
+      process.on('SIGINT', this.#onSignal);
+    }
+    this.#state = 'running';
+    this.#logger.info({ service: this.name }, 'service started');
+  }
+
+  /**
+   * Stop fetching, let in-flight handlers finish (at most `drainTimeoutMs`),
+   * stop the outbox relay and close the transports this service created.
+   * Unfinished deliveries go back to the broker. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  /** Resolves when no delivery is being processed by this service right now. */
+  whenIdle(): Promise<void> {
+    return this.#receiver?.whenIdle() ?? Promise.resolve();
+  }
+
+  /** Deliveries being processed right now. */
+  get inFlight(): number {
+    return this.#receiver?.inFlight ?? 0;
+  }
+
+  /** Event patterns this service subscribes to (its distributed event handlers). */
+  subscriptions(): string[] {
+    return this.#registry.subscriptions();
+  }
+
+  /** Replay one dead letter of this store to the service it failed in; rejects with SY_NOT_FOUND for an unknown id. */
+  replayDeadLetter(id: string): Promise<DeadLetterRecord> {
+    return replayDeadLetter(this.deadLetters, id, (record) => this.#transportOf(record.service));
+  }
+
+  /** Replay every dead letter matching `filter`; resolves with what was replayed. */
+  replayDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
+    return replayDeadLetters(this.deadLetters, filter, (record) => this.#transportOf(record.service));
+  }
+
+  /** Forward what the outbox holds now (tests, and shutdown paths that must not wait for the relay). */
+  async flushOutbox(): Promise<number> {
+    if (!this.#options.outbox) return 0;
+    this.#relay ??= new OutboxRelay(this.#options.outbox, this.#dispatcher, { clock: this.#options.clock ?? systemClock, logger: this.#logger });
+    return this.#relay.flush();
+  }
+
+  async #transportOf(service: string): Promise<Transport> {
+    return (await this.serviceMap.route(service)).transport;
+  }
+
+  #context(envelope: import('../message/envelope.js').Envelope, handler: import('../handlers/registry.js').HandlerRegistration) {
+    return new Context(this.#parts, envelope, handler, { service: this.name, signal: this.#abort.signal, logger: this.#logger });
+  }
+
+  async #stop(): Promise<void> {
+    this.#state = 'stopping';
+    process.removeListener('SIGTERM', this.#onSignal);
+    process.removeListener('SIGINT', this.#onSignal);
+    const drainTimeoutMs = this.#options.drainTimeoutMs ?? 30_000;
+    this.#stopping.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' is stopping`));
+    try {
+      await this.#subscription?.close({ drainTimeoutMs });
+    } finally {
+      this.#abort.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' stopped`));
+      await this.#relay?.stop();
+      await this.serviceMap.close();
+      this.#state = 'stopped';
+      this.#logger.info({ service: this.name }, 'service stopped');
+    }
+  }
+}
+
+/** Create a service. Validates the configuration at once: a mistake throws a ConfigurationError that says what to change. */
+export function createService(options: ServiceOptions): Service {
+  return new Service(options);
+}

@@ -1,0 +1,75 @@
+import { ConfigurationError, ErrorCode } from '../errors.js';
+import type { Transport } from '../transport/types.js';
+
+/**
+ * Transports from URLs. Each scheme belongs to one package, imported only when
+ * a URL of that scheme is used, so an application installs just the brokers
+ * it talks to. A transport package exports `transportFromUrl(url): Transport`.
+ */
+const PACKAGES: Readonly<Record<string, string>> = {
+  'memory:': '@switchyard/core/memory',
+  'sqlite:': '@switchyard/sqlite',
+  'amqp:': '@switchyard/rabbitmq',
+  'amqps:': '@switchyard/rabbitmq',
+  'redis:': '@switchyard/redis',
+  'rediss:': '@switchyard/redis',
+  'sqs:': '@switchyard/sqs',
+  'kafka:': '@switchyard/kafka',
+  'nats:': '@switchyard/nats',
+  'postgres:': '@switchyard/postgres',
+  'postgresql:': '@switchyard/postgres',
+};
+
+/** The package that serves `url`; throws a ConfigurationError for an unparsable URL or an unknown scheme. */
+export function packageForUrl(url: string): string {
+  let scheme: string;
+  try {
+    scheme = new URL(url).protocol;
+  } catch (error) {
+    throw new ConfigurationError(`transport URL '${url}' is not a URL: use e.g. 'memory://', 'sqlite:./switchyard.db' or 'amqp://127.0.0.1'`, {
+      cause: error,
+    });
+  }
+  const name = PACKAGES[scheme];
+  if (name === undefined) {
+    throw new ConfigurationError(`transport URL scheme '${scheme}' is unknown: use one of ${Object.keys(PACKAGES).join(' ')}`);
+  }
+  return name;
+}
+
+/** Build the transport for `url`, importing its package. Rejects with code SY_MISSING_PACKAGE naming the package to install. */
+export async function transportFromUrl(url: string): Promise<Transport> {
+  const name = packageForUrl(url);
+  let module: { transportFromUrl?: (url: string) => Transport };
+  try {
+    module = (await import(name)) as typeof module;
+  } catch (error) {
+    if (isModuleNotFound(error)) {
+      throw new ConfigurationError(`transport URL '${redact(url)}' needs the package ${name}: run 'npm install ${name}'`, {
+        cause: error,
+        code: ErrorCode.MissingPackage,
+      });
+    }
+    throw error;
+  }
+  if (typeof module.transportFromUrl !== 'function') {
+    throw new ConfigurationError(`package ${name} does not export transportFromUrl(url): upgrade it to match @switchyard/core`);
+  }
+  return module.transportFromUrl(url);
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}

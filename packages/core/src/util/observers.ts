@@ -1,0 +1,52 @@
+import type { Envelope } from '../message/envelope.js';
+import type { DeadLetterRecord, OutboundMessage } from '../resilience/stores.js';
+
+/** What a service reports about its work; flow-testing spies and metrics subscribe to it. */
+export interface ServiceEvents {
+  /** A message was durably accepted by its broker. */
+  sent: { readonly outbound: OutboundMessage };
+  /** A handler finished successfully. */
+  handled: { readonly handler: string; readonly envelope: Envelope; readonly durationMs: number };
+  /** A handler invocation threw (it may still be retried). */
+  failed: { readonly handler: string; readonly envelope: Envelope; readonly error: unknown };
+  /** A delayed retry was scheduled. */
+  retried: { readonly handler: string; readonly envelope: Envelope; readonly nextAttempt: number; readonly delayMs: number };
+  /** A message went to the dead letter. */
+  deadLettered: { readonly record: DeadLetterRecord };
+  /** The inbox suppressed a redelivery to a handler that had processed it. */
+  duplicate: { readonly handler: string; readonly envelope: Envelope };
+}
+
+/** A listener; exceptions it throws are caught and ignored so that observers never break delivery. */
+export type Listener<E extends keyof ServiceEvents> = (event: ServiceEvents[E]) => void;
+
+/** A minimal typed event emitter; `on` returns the unsubscribe function. */
+export class Observers {
+  readonly #listeners: { [E in keyof ServiceEvents]?: Array<Listener<E>> } = {};
+
+  on<E extends keyof ServiceEvents>(event: E, listener: Listener<E>): () => void {
+    const list = (this.#listeners[event] ??= []) as Array<Listener<E>>;
+    list.push(listener);
+    return () => {
+      const index = list.indexOf(listener);
+      if (index >= 0) list.splice(index, 1);
+    };
+  }
+
+  emit<E extends keyof ServiceEvents>(event: E, payload: ServiceEvents[E]): void {
+    const list = this.#listeners[event] as Array<Listener<E>> | undefined;
+    if (list === undefined) return;
+    for (const listener of list) {
+      try {
+        listener(payload);
+      } catch {
+        // An observer must not be able to fail a delivery.
+      }
+    }
+  }
+
+  /** True when anyone listens to `event`, so that callers can skip building payloads. */
+  has(event: keyof ServiceEvents): boolean {
+    return (this.#listeners[event]?.length ?? 0) > 0;
+  }
+}
