@@ -1,0 +1,119 @@
+import type { TransportMessage } from '@switchyard/core/transport';
+
+/**
+ * How channels map to keys, and messages to stream fields. Every key starts
+ * with the transport's prefix; nothing else in Redis is touched.
+ */
+export class Keys {
+  /** The consumer group every channel's stream carries; one group per stream, so one per channel. */
+  static readonly group = 'switchyard';
+
+  constructor(readonly prefix: string) {}
+
+  /** The stream holding `channel`'s messages. */
+  stream(channel: string): string {
+    return `${this.prefix}:ch:${channel}`;
+  }
+
+  /** The sorted set holding `channel`'s messages until they are due (score = epoch ms). */
+  delay(channel: string): string {
+    return `${this.prefix}:delay:${channel}`;
+  }
+
+  /** Hash channel → space-separated subscription patterns. */
+  get subs(): string {
+    return `${this.prefix}:subs`;
+  }
+
+  /** Counter bumped whenever the subscription hash changes. */
+  get subsVersion(): string {
+    return `${this.prefix}:subs:v`;
+  }
+
+  /** Marker that makes one send call idempotent. */
+  sent(token: string): string {
+    return `${this.prefix}:sent:${token}`;
+  }
+}
+
+/** The five script arguments of one message: deliverAt, id, headers JSON, body, key ('' or '+key'). */
+export function messageArgs(message: TransportMessage): [string, string, string, Buffer, string] {
+  const body = message.body;
+  return [
+    message.deliverAt === undefined ? '' : String(Math.trunc(message.deliverAt)),
+    message.id,
+    JSON.stringify(message.headers),
+    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    message.key === undefined ? '' : `+${message.key}`,
+  ];
+}
+
+/** A stream entry read back: the message and the deliveries it had before this entry (from nack). */
+export interface DecodedEntry {
+  readonly message: TransportMessage;
+  readonly priorDeliveries: number;
+}
+
+/**
+ * Decode the flat field list of a stream entry. Never throws: an entry written
+ * by someone else, with missing or malformed fields, is still delivered (with
+ * the stream id as message id and whatever headers parse) so that core can
+ * dead-letter it instead of it being lost or crashing the consumer.
+ */
+export function decodeEntry(entryId: string, fields: readonly Buffer[]): DecodedEntry {
+  let id = entryId;
+  let headers: Record<string, string> = {};
+  let body: Uint8Array = new Uint8Array(0);
+  let key: string | undefined;
+  let deliverAt: number | undefined;
+  let priorDeliveries = 0;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1]!;
+    switch (fields[i]!.toString()) {
+      case 'i':
+        id = value.toString();
+        break;
+      case 'h':
+        headers = parseHeaders(value.toString());
+        break;
+      case 'b':
+        // A plain Uint8Array view (no copy): callers compare bodies as Uint8Array, not Buffer.
+        body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        break;
+      case 'k':
+        key = value.toString();
+        break;
+      case 't': {
+        const at = Number(value.toString());
+        if (Number.isFinite(at)) deliverAt = at;
+        break;
+      }
+      case 'd': {
+        const d = Number(value.toString());
+        if (Number.isInteger(d) && d > 0) priorDeliveries = d;
+        break;
+      }
+    }
+  }
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id, headers, body };
+  if (key !== undefined) message.key = key;
+  if (deliverAt !== undefined) message.deliverAt = deliverAt;
+  return { message, priorDeliveries };
+}
+
+/** Headers as a string map; from anything that is not a JSON object of strings, keeps what it can. */
+function parseHeaders(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return headers;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return headers;
+  for (const [name, value] of Object.entries(parsed)) {
+    // '__proto__' would hit the setter of a plain object, never a header name core writes.
+    if (typeof value === 'string' && name !== '__proto__') headers[name] = value;
+  }
+  return headers;
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * The Lua scripts that make every multi-step operation atomic on the server.
+ * Each one is safe to run twice with the same arguments (ioredis re-sends
+ * in-flight commands after a reconnect): appends are guarded by a marker key,
+ * moves by the XACK/ZREM that precede them.
+ *
+ * A message travels as stream fields: `i` id, `h` headers (JSON), `b` body,
+ * `k` key, `t` deliverAt, `d` deliveries before this entry (set by nack).
+ * In the delay set a member is `cmsgpack.pack(unique, field, value, …)`.
+ */
+
+/** Server time in ms, and the append of one message given as (deliverAt, id, headers, body, key) at ARGV[j]. */
+const APPEND = `
+local now = nil
+local function clock()
+  if not now then local t = redis.call('TIME'); now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  return now
+end
+local function append(stream, delay, uniq, j)
+  local at, key = ARGV[j], ARGV[j + 4]
+  local f = {'i', ARGV[j + 1], 'h', ARGV[j + 2], 'b', ARGV[j + 3]}
+  if key ~= '' then f[#f + 1] = 'k'; f[#f + 1] = string.sub(key, 2) end
+  if at ~= '' then
+    f[#f + 1] = 't'; f[#f + 1] = at
+    if tonumber(at) > clock() then
+      redis.call('ZADD', delay, at, cmsgpack.pack(uniq, unpack(f)))
+      return
+    end
+  end
+  redis.call('XADD', stream, '*', unpack(f))
+end
+`;
+
+/**
+ * send: KEYS marker, stream, delay set. ARGV ttl, then 5 values per message.
+ * Returns 1 when appended, 0 when the marker existed (a re-sent duplicate).
+ */
+const SEND = `${APPEND}
+if ARGV[1] ~= '0' and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+local n = 0
+for j = 2, #ARGV, 5 do
+  n = n + 1
+  append(KEYS[2], KEYS[3], KEYS[1] .. ':' .. n, j)
+end
+return 1
+`;
+
+/**
+ * publish: KEYS marker, registry version, then (stream, delay) per target channel.
+ * ARGV ttl, expected registry version, then per message: target count, target
+ * indexes (1-based), and the 5 message values. Returns -1 when the registry
+ * changed since the caller matched patterns (nothing written), else as send.
+ */
+const PUBLISH = `${APPEND}
+local version = redis.call('GET', KEYS[2]) or '0'
+if version ~= ARGV[2] then return -1 end
+if ARGV[1] ~= '0' and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+local j, n = 3, 0
+while j <= #ARGV do
+  local count = tonumber(ARGV[j])
+  local first = j + 1
+  j = j + 1 + count
+  n = n + 1
+  for t = first, first + count - 1 do
+    local c = tonumber(ARGV[t])
+    append(KEYS[1 + 2 * c], KEYS[2 + 2 * c], KEYS[1] .. ':' .. n, j)
+  end
+  j = j + 5
+end
+return 1
+`;
+
+/** ack: KEYS stream. ARGV group, ids. XACK + XDEL, so acknowledged entries leave the stream at once. */
+const ACK = `
+local ids = {unpack(ARGV, 2)}
+local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+redis.call('XDEL', KEYS[1], unpack(ids))
+return n
+`;
+
+/**
+ * nack: KEYS stream, delay set. ARGV group, entry id, deliveries so far, delay ms.
+ * Moves the entry to the stream's tail (or the delay set) with `d` updated, only
+ * if it was still pending, so a re-sent nack never duplicates it.
+ */
+const NACK = `
+local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+if #e == 0 then return 0 end
+local src, f = e[1][2], {}
+for i = 1, #src, 2 do
+  if src[i] ~= 'd' then f[#f + 1] = src[i]; f[#f + 1] = src[i + 1] end
+end
+if ARGV[3] ~= '0' then f[#f + 1] = 'd'; f[#f + 1] = ARGV[3] end
+local delay = tonumber(ARGV[4])
+if delay > 0 then
+  local t = redis.call('TIME')
+  local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + delay
+  redis.call('ZADD', KEYS[2], due, cmsgpack.pack(ARGV[2], unpack(f)))
+else
+  redis.call('XADD', KEYS[1], '*', unpack(f))
+end
+return 1
+`;
+
+/**
+ * move: KEYS delay set, stream. ARGV limit. Moves due members to the stream.
+ * Returns {moved, ms until the next member is due or -1 when none}.
+ */
+const MOVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, m in ipairs(due) do
+  local v = {cmsgpack.unpack(m)}
+  redis.call('XADD', KEYS[2], '*', unpack(v, 2))
+  redis.call('ZREM', KEYS[1], m)
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = -1
+if #nxt > 0 then wait = math.max(0, tonumber(nxt[2]) - now) end
+return {#due, wait}
+`;
+
+/**
+ * provision: KEYS registry hash, version. ARGV (channel, space-joined sorted patterns or '') pairs.
+ * Sets each channel's patterns exactly; bumps the version only when something changed.
+ */
+const PROVISION = `
+local changed = false
+for i = 1, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if ARGV[i + 1] == '' then
+    if cur then redis.call('HDEL', KEYS[1], ARGV[i]); changed = true end
+  elseif cur ~= ARGV[i + 1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); changed = true
+  end
+end
+if changed then return redis.call('INCR', KEYS[2]) end
+return 0
+`;
+
+/** registry: KEYS registry hash, version. Returns {version, hgetall…} read atomically. */
+const REGISTRY = `
+return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
+`;
+
+/** One Lua script, run by sha with a fallback to its source when the server lost its script cache. */
+export class LuaScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Run on `conn`. NOSCRIPT means the script did not run, so falling back to EVAL is safe. */
+  async run(conn: Redis, keys: readonly string[], args: readonly (string | Buffer | number)[]): Promise<unknown> {
+    try {
+      return await conn.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return conn.eval(this.#source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/** The transport's scripts, compiled once per process. */
+export const scripts = {
+  send: new LuaScript(SEND),
+  publish: new LuaScript(PUBLISH),
+  ack: new LuaScript(ACK),
+  nack: new LuaScript(NACK),
+  move: new LuaScript(MOVE),
+  provision: new LuaScript(PROVISION),
+  registry: new LuaScript(REGISTRY),
+} as const;
