@@ -40,6 +40,7 @@ export function packageForUrl(url: string): string {
 /** Build the transport for `url`, importing its package. Rejects with code SY_MISSING_PACKAGE naming the package to install. */
 export async function transportFromUrl(url: string): Promise<Transport> {
   const name = packageForUrl(url);
+  if (name === '@switchyard/core/memory') return memoryTransport(url);
   let module: { transportFromUrl?: (url: string) => Transport };
   try {
     module = (await import(name)) as typeof module;
@@ -72,4 +73,21 @@ export function redact(url: string): string {
 function isModuleNotFound(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+const memoryBrokers = new Map<string, import('../memory/broker.js').MemoryBroker>();
+
+/**
+ * `memory://<name>`: every transport with the same name in this process shares
+ * one broker, so several services in one process talk to each other.
+ */
+async function memoryTransport(url: string): Promise<Transport> {
+  const { MemoryBroker, MemoryTransport } = await import('../memory/index.js');
+  const name = new URL(url).host || 'default';
+  let broker = memoryBrokers.get(name);
+  if (!broker) {
+    broker = new MemoryBroker();
+    memoryBrokers.set(name, broker);
+  }
+  return new MemoryTransport({ broker });
 }
