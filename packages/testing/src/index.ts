@@ -1,2 +1,22 @@
-export type { ConformanceOptions } from './conformance/options.js';
 export { brokerReachable, waitFor } from './broker-gate.js';
+export {
+  type CollectOptions,
+  Collector,
+  collect,
+  payloadOf,
+  type Received,
+  runTransportConformance,
+  type Scenario,
+  ScenarioContext,
+  type SettleMode,
+  seqOf,
+  type TestMessageOptions,
+  testEvent,
+  testMessage,
+  testMessages,
+  uniqueName,
+} from './conformance/index.js';
+export type { ConformanceOptions } from './conformance/options.js';
+export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
+export { ManualClock } from './flow/manual-clock.js';
+export { MessageSpy, type SpyEntry } from './flow/message-spy.js';

@@ -1,1 +1,199 @@
-export {};
+import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
+import type {
+  ConsumeOptions,
+  DeliveryHandler,
+  RoutedMessage,
+  Subscription,
+  Topology,
+  Transport,
+  TransportCapabilities,
+  TransportMessage,
+} from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
+import { MemoryBroker } from './broker.js';
+import { type ConsumerOwner, DEFAULT_DRAIN_MS, MemoryConsumer } from './consumer.js';
+import { type FaultPlan, type MemoryFaults, planFaults } from './faults.js';
+
+/** Options for {@link MemoryTransport}. */
+export interface MemoryTransportOptions {
+  /** The broker to attach to; several transports on one broker act like several processes. Default: a new one. */
+  readonly broker?: MemoryBroker;
+  /** Clock for a broker created here and for injected delivery latency (default: the broker's clock). */
+  readonly clock?: Clock;
+  /** Name for logs (default `memory`). */
+  readonly name?: string;
+  /** Largest accepted message, headers + body (default 4 MiB); larger sends reject with `SY_TOO_LARGE`. */
+  readonly maxMessageBytes?: number;
+  /** Bound on waiting for in-flight handlers in {@link MemoryTransport.close} (default 30 s). */
+  readonly drainTimeoutMs?: number;
+  /** Faults to inject into this transport's deliveries (default none); see {@link MemoryFaults}. */
+  readonly faults?: MemoryFaults;
+}
+
+const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const RESOLVED = Promise.resolve();
+
+/**
+ * The in-memory transport: a {@link Transport} over a {@link MemoryBroker} in
+ * this process. Delay is native (the broker holds messages on its clock),
+ * order per key holds for a consumer with concurrency 1, event patterns are
+ * matched by the broker, and nothing is durable.
+ *
+ * Sends resolve once the messages are in the broker, synchronously accepted;
+ * after {@link close} they reject with `SY_CLOSED`. Messages are passed by
+ * reference: neither side may mutate them.
+ *
+ * For tests it can misbehave on purpose: {@link dropConnection},
+ * {@link failSends} and the delivery faults of {@link MemoryFaults}.
+ */
+export class MemoryTransport implements Transport {
+  readonly name: string;
+  readonly capabilities: TransportCapabilities;
+  /** The broker this transport is attached to. */
+  readonly broker: MemoryBroker;
+  readonly #clock: Clock;
+  readonly #drainTimeoutMs: number;
+  readonly #consumers = new Set<MemoryConsumer>();
+  readonly #owner: ConsumerOwner;
+  #faults: FaultPlan;
+  #failSends = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: MemoryTransportOptions = {}) {
+    this.broker = options.broker ?? new MemoryBroker(options.clock === undefined ? {} : { clock: options.clock });
+    this.#clock = options.clock ?? this.broker.clock;
+    this.name = options.name ?? 'memory';
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
+    this.#faults = planFaults(options.faults);
+    this.capabilities = {
+      delayedDelivery: 'native',
+      orderingPerKey: true,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      replay: false,
+      nativeDeadLetter: false,
+      patternFiltering: 'server',
+      durable: false,
+      reconnect: true,
+    };
+    const transport = this;
+    this.#owner = {
+      clock: this.#clock,
+      get faults() {
+        return transport.#faults;
+      },
+      released: (consumer) => this.#consumers.delete(consumer),
+    };
+  }
+
+  /** Replace the delivery faults (undefined turns them off); applies to deliveries from now on. */
+  setFaults(faults: MemoryFaults | undefined): void {
+    this.#faults = planFaults(faults);
+  }
+
+  /** Make the next `count` calls of `send` or `publish` reject with `SY_SEND_FAILED`, storing nothing. */
+  failSends(count: number): void {
+    this.#failSends += Math.max(0, Math.floor(count));
+  }
+
+  /**
+   * Simulate a dropped connection: every unsettled delivery of this transport
+   * goes back to the front of its channel (to be delivered again, with a higher
+   * delivery count), and acks or nacks of those deliveries afterwards have no
+   * effect. Consumers stay attached and resume by themselves, as after a
+   * reconnect. Handlers already running keep their concurrency slot until they return.
+   */
+  dropConnection(): void {
+    for (const consumer of this.#consumers) consumer.takeBackAll();
+  }
+
+  async provision(topology: Topology): Promise<void> {
+    this.#assertOpen();
+    this.broker.provision(topology);
+  }
+
+  send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    const refused = this.#refuse(messages);
+    if (refused !== undefined) return Promise.reject(refused);
+    try {
+      this.broker.send(channel, messages);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return RESOLVED;
+  }
+
+  publish(messages: readonly RoutedMessage[]): Promise<void> {
+    const refused = this.#refuse(messages);
+    if (refused !== undefined) return Promise.reject(refused);
+    this.broker.publish(messages);
+    return RESOLVED;
+  }
+
+  async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    this.#assertOpen();
+    const concurrency = options.concurrency ?? 1;
+    const prefetch = options.prefetch ?? concurrency;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ConfigurationError(`concurrency must be a positive integer, got ${concurrency}`);
+    }
+    if (!Number.isInteger(prefetch) || prefetch < 1) {
+      throw new ConfigurationError(`prefetch must be a positive integer, got ${prefetch}`);
+    }
+    const consumer = new MemoryConsumer(this.broker.channel(channel), handler, concurrency, prefetch, this.#owner);
+    this.#consumers.add(consumer);
+    if (options.signal?.aborted) {
+      await consumer.close();
+      return consumer;
+    }
+    consumer.start(options.signal);
+    return consumer;
+  }
+
+  async ping(): Promise<void> {
+    this.#assertOpen();
+  }
+
+  /**
+   * Close every subscription (each waits for its in-flight handlers, at most
+   * `drainTimeoutMs`, then returns its unsettled deliveries to the broker).
+   * Idempotent: later calls return the same promise. The broker keeps its messages.
+   */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all(
+      [...this.#consumers].map((consumer) => consumer.close({ drainTimeoutMs: this.#drainTimeoutMs })),
+    ).then(() => undefined);
+    return this.#closing;
+  }
+
+  #refuse(messages: readonly TransportMessage[]): TransportError | undefined {
+    if (this.#closing !== undefined) return closedError();
+    if (this.#failSends > 0) {
+      this.#failSends--;
+      return new TransportError(ErrorCode.SendFailed, `${this.name}: send failed (injected fault)`);
+    }
+    const max = this.capabilities.maxMessageBytes;
+    for (const message of messages) {
+      if (message.body.byteLength > max - 65_536 && sizeOf(message) > max) {
+        return new TransportError(
+          ErrorCode.TooLarge,
+          `${this.name}: message ${message.id} is larger than ${max} bytes`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw closedError();
+  }
+}
+
+function closedError(): TransportError {
+  return new TransportError(ErrorCode.Closed, 'memory transport is closed');
+}
+
+function sizeOf(message: TransportMessage): number {
+  let size = message.body.byteLength;
+  for (const name in message.headers) size += name.length + (message.headers[name]?.length ?? 0);
+  return size;
+}

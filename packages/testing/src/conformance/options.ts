@@ -1,4 +1,4 @@
-import type { Transport } from '@switchyard/core/transport';
+import type { Transport, TransportCapabilities } from '@switchyard/core/transport';
 
 /**
  * How a transport package runs the conformance suite:
@@ -32,4 +32,20 @@ export interface ConformanceOptions {
   readonly skip?: Readonly<Record<string, string>>;
   /** Scale factor for message counts in heavy scenarios (default 1). */
   readonly scale?: number;
+  /**
+   * The transport's capabilities, when known without creating one. Otherwise
+   * the suite reads them from a transport made by `createTransport` at
+   * registration (when it returns synchronously; construction does no I/O) or
+   * in `beforeAll`.
+   */
+  readonly capabilities?: TransportCapabilities;
+  /** How long a scenario waits for expected deliveries before failing (default 20 s). */
+  readonly waitTimeoutMs?: number;
+  /**
+   * How much earlier than due a natively delayed message or nack may arrive,
+   * for clock granularity and skew between the test and the broker (default 100 ms).
+   */
+  readonly delaySlackMs?: number;
+  /** Only run the scenarios with these names (debugging a transport); default all. */
+  readonly only?: readonly string[];
 }

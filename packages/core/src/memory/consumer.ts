@@ -1,0 +1,183 @@
+import { ConcurrencyGate } from '../transport/concurrency-gate.js';
+import { settleOnce } from '../transport/settle-once.js';
+import type { Delivery, DeliveryHandler, NackOptions, Subscription } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
+import type { MemoryChannel, QueuedMessage } from './channel.js';
+import type { FaultPlan } from './faults.js';
+
+/** Default bound on waiting for in-flight handlers when a subscription closes. */
+export const DEFAULT_DRAIN_MS = 30_000;
+
+/** One delivery not settled yet; `live` turns false once settled or taken back. */
+interface Pending {
+  readonly entry: QueuedMessage;
+  live: boolean;
+}
+
+/** What a consumer needs from the transport that owns it. */
+export interface ConsumerOwner {
+  readonly clock: Clock;
+  readonly faults: FaultPlan;
+  /** Called once when the consumer has closed. */
+  released(consumer: MemoryConsumer): void;
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * A consumer of one channel. At most `concurrency` handlers run at once and at
+ * most `prefetch` deliveries are unsettled at once, whichever binds first.
+ * Deliveries stay unsettled until acked or nacked; a handler that rejects gets
+ * its delivery nacked. Taking back a delivery (close, dropped connection)
+ * returns it to the front of its channel and turns its later ack or nack into
+ * a no-op, as a broker does for a delivery on a dead connection.
+ */
+export class MemoryConsumer implements Subscription {
+  readonly #channel: MemoryChannel;
+  readonly #handler: DeliveryHandler;
+  readonly #owner: ConsumerOwner;
+  readonly #gate: ConcurrencyGate;
+  readonly #prefetch: number;
+  readonly #unsettled = new Set<Pending>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #detachSignal: (() => void) | undefined;
+  readonly #finished = () => {
+    this.#gate.release();
+    this.#channel.schedule();
+  };
+
+  constructor(
+    channel: MemoryChannel,
+    handler: DeliveryHandler,
+    concurrency: number,
+    prefetch: number,
+    owner: ConsumerOwner,
+  ) {
+    this.#channel = channel;
+    this.#handler = handler;
+    this.#owner = owner;
+    this.#gate = new ConcurrencyGate(concurrency);
+    this.#prefetch = Math.max(prefetch, concurrency);
+  }
+
+  /** Attach to the channel; aborting `signal` closes the subscription. */
+  start(signal?: AbortSignal): void {
+    if (signal !== undefined) {
+      const onAbort = () => void this.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#channel.attach(this);
+  }
+
+  get hasRoom(): boolean {
+    return !this.#closed && this.#gate.hasRoom && this.#unsettled.size < this.#prefetch;
+  }
+
+  /** Deliveries taken and not yet settled. */
+  get unsettled(): number {
+    return this.#unsettled.size;
+  }
+
+  pull(): boolean {
+    const faults = this.#owner.faults;
+    const entry = this.#channel.take(faults.pick);
+    if (entry === undefined) return false;
+    entry.deliveries++;
+    if (faults.duplicate?.(entry.message, entry.deliveries)) {
+      this.#channel.enqueue({ message: entry.message, deliveries: entry.deliveries - 1 });
+    }
+    const pending: Pending = { entry, live: true };
+    this.#unsettled.add(pending);
+    void this.#gate.acquire(); // has room, so this takes the slot synchronously
+    if (faults.deliveryDelayMs > 0) this.#owner.clock.schedule(faults.deliveryDelayMs, () => this.#handle(pending));
+    else this.#handle(pending);
+    return true;
+  }
+
+  #handle(pending: Pending): void {
+    if (!pending.live || this.#closed) {
+      // Taken back, or fetched ahead and the consumer closed before handling it.
+      this.#giveBack(pending);
+      this.#finished();
+      return;
+    }
+    const settle = settleOnce(
+      () => this.#ack(pending),
+      (options) => this.#nack(pending, options),
+    );
+    const delivery: Delivery = {
+      message: pending.entry.message,
+      channel: this.#channel.name,
+      deliveryCount: pending.entry.deliveries,
+      ack: settle.ack,
+      nack: settle.nack,
+    };
+    const onError = () => {
+      void settle.nack().catch(() => undefined);
+      this.#finished();
+    };
+    let result: unknown;
+    try {
+      result = this.#handler(delivery);
+    } catch {
+      onError();
+      return;
+    }
+    if (isThenable(result)) result.then(this.#finished, onError);
+    else this.#finished();
+  }
+
+  #ack(pending: Pending): Promise<void> {
+    if (!pending.live) return RESOLVED;
+    pending.live = false;
+    this.#unsettled.delete(pending);
+    this.#channel.schedule();
+    return RESOLVED;
+  }
+
+  #nack(pending: Pending, options?: NackOptions): Promise<void> {
+    if (!pending.live) return RESOLVED;
+    pending.live = false;
+    this.#unsettled.delete(pending);
+    const delayMs = options?.delayMs ?? 0;
+    if (delayMs > 0) this.#channel.enqueue(pending.entry, false, this.#owner.clock.now() + delayMs);
+    else this.#channel.enqueue(pending.entry, true);
+    return RESOLVED;
+  }
+
+  #giveBack(pending: Pending): void {
+    if (!pending.live) return;
+    pending.live = false;
+    this.#unsettled.delete(pending);
+    this.#channel.enqueue(pending.entry, true);
+  }
+
+  /**
+   * Return every unsettled delivery to the front of the channel, in delivery
+   * order; their later acks and nacks are no-ops. The consumer keeps consuming.
+   */
+  takeBackAll(): void {
+    const pending = [...this.#unsettled];
+    for (let n = pending.length - 1; n >= 0; n--) this.#giveBack(pending[n] as Pending);
+  }
+
+  close(options?: { drainTimeoutMs?: number }): Promise<void> {
+    this.#closing ??= this.#close(options?.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+    return this.#closing;
+  }
+
+  async #close(drainTimeoutMs: number): Promise<void> {
+    this.#closed = true;
+    this.#channel.detach(this);
+    this.#detachSignal?.();
+    await this.#gate.drain(drainTimeoutMs);
+    this.takeBackAll();
+    this.#owner.released(this);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}

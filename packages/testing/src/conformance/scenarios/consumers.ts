@@ -1,0 +1,136 @@
+import { expect } from 'vitest';
+import { waitFor } from '../../broker-gate.js';
+import type { Scenario } from '../harness.js';
+import { testMessage, testMessages } from '../messages.js';
+import { latch, stateAfter } from './assertions.js';
+
+/** Watermill's concurrent subscribe, continue after subscriber close, subscribe cancellation; plus crash recovery. */
+export const consumerScenarios: Scenario[] = [
+  {
+    name: 'competing-consumers',
+    title: 'competing consumers: two transports on one channel handle each message exactly once in total',
+    async run(t) {
+      const first = await t.transport();
+      const second = await t.transport();
+      const channel = await t.channel(first, 'compete');
+      const a = await t.collect(first, channel, { concurrency: 2 });
+      const b = await t.collect(second, channel, { concurrency: 2 });
+      const messages = testMessages(t.count(200));
+      await first.send(channel, messages);
+      const ids = messages.map((m) => m.id);
+      await waitFor(
+        () => new Set([...a.ids, ...b.ids]).size === ids.length,
+        'every message handled by one of the consumers',
+        t.waitMs,
+      );
+      const all = [...a.ids, ...b.ids];
+      expect(all.length, 'deliveries in total (a duplicate means two consumers got one message)').toBe(ids.length);
+    },
+  },
+  {
+    name: 'consume-later',
+    title: 'messages sent with no consumer attached, or after a consumer closed, reach the next consumer',
+    async run(t) {
+      const transport = await t.transport();
+      const channel = await t.channel(transport, 'later');
+      const early = testMessages(t.count(20));
+      await transport.send(channel, early);
+      const firstConsumer = await t.collect(transport, channel);
+      await firstConsumer.waitForCount(1, t.waitMs);
+      await firstConsumer.close();
+      const late = testMessages(t.count(20));
+      await transport.send(channel, late);
+      const secondConsumer = await t.collect(transport, channel);
+      const ids = [...early, ...late].map((m) => m.id);
+      await waitFor(
+        () => ids.every((id) => firstConsumer.countOf(id) + secondConsumer.countOf(id) > 0),
+        'every message handled by the first or the second consumer',
+        t.waitMs,
+      );
+    },
+  },
+  {
+    name: 'unsettled-return-on-close',
+    title: "unsettled deliveries come back when the consumer's transport closes (crash-ish); another consumer gets all",
+    async run(t) {
+      const crashing = await t.transport();
+      const survivor = await t.transport();
+      const channel = await t.channel(crashing, 'crash');
+      const messages = testMessages(t.count(20));
+      await crashing.send(channel, messages);
+      const held = await t.collect(crashing, channel, { concurrency: 5, prefetch: 5, settle: 'none' });
+      await held.waitForCount(1, t.waitMs);
+      await crashing.close();
+      const rescuer = await t.collect(survivor, channel, { concurrency: 5 });
+      await rescuer.waitForIds(
+        messages.map((m) => m.id),
+        t.waitMs,
+      );
+      for (const { delivery } of held.received) {
+        expect(rescuer.countOf(delivery.message.id), 'a delivery left unsettled is redelivered').toBeGreaterThan(0);
+      }
+    },
+  },
+  {
+    name: 'close-drains',
+    title: 'subscription close waits for the in-flight handler, then stops fetching',
+    async run(t) {
+      const transport = await t.transport();
+      const channel = await t.channel(transport, 'drain');
+      const started = latch();
+      const release = latch();
+      const events: string[] = [];
+      const busy = await t.collect(transport, channel, {
+        settle: async (delivery) => {
+          started.open();
+          await release.promise;
+          await delivery.ack();
+          events.push('acked');
+        },
+      });
+      const first = testMessage({ seq: 1 });
+      await transport.send(channel, [first]);
+      await started.promise;
+      const closing = busy.close({ drainTimeoutMs: 20_000 }).then(() => events.push('closed'));
+      expect(await stateAfter(closing, 200), 'close resolved while a handler was still running').toBe('pending');
+      release.open();
+      await closing;
+      expect(events).toEqual(['acked', 'closed']);
+
+      const second = testMessage({ seq: 2 });
+      await transport.send(channel, [second]);
+      const next = await t.collect(transport, channel);
+      await next.waitForIds([second.id], t.waitMs);
+      expect(busy.received.length, 'deliveries to the closed subscription').toBe(1);
+    },
+  },
+  {
+    name: 'abort-signal',
+    title: 'an AbortSignal cancels a subscription: an aborted one gets nothing, aborting a live one stops it',
+    async run(t) {
+      const transport = await t.transport();
+      const channel = await t.channel(transport, 'abort');
+      const waiting = testMessage({ seq: 1 });
+      await transport.send(channel, [waiting]);
+      const aborted = new AbortController();
+      aborted.abort();
+      const never = await t.collect(transport, channel, { signal: aborted.signal, settle: (d) => d.nack() });
+
+      const live = new AbortController();
+      const stopped = { value: false };
+      const consumer = await t.collect(transport, channel, {
+        signal: live.signal,
+        // After the abort a racing delivery is handed back, so the next consumer still gets it.
+        settle: (delivery) => (stopped.value ? delivery.nack() : delivery.ack()),
+      });
+      await consumer.waitForIds([waiting.id], t.waitMs);
+      expect(never.received.length, 'deliveries to a subscription whose signal was already aborted').toBe(0);
+      live.abort();
+      stopped.value = true;
+      const after = testMessage({ seq: 2 });
+      await transport.send(channel, [after]);
+      const next = await t.collect(transport, channel);
+      await next.waitForIds([after.id], t.waitMs);
+    },
+  },
+];
