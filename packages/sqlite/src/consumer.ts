@@ -15,7 +15,7 @@ export interface QueueAccess {
   claim(channel: string, limit: number, owner: string): ClaimedRow[];
   nextVisibleAt(channel: string): number | undefined;
   ack(seq: number): Promise<void>;
-  release(seq: number, owner: string, visibleAt: number): Promise<void>;
+  release(seq: number, owner: string, visibleAt: number, unclaim?: boolean): Promise<void>;
   extend(leases: ReadonlyArray<readonly [seq: number, owner: string]>): Promise<void>;
   listen(channel: string, wake: () => void): () => void;
   readonly leaseMs: number;
@@ -94,7 +94,7 @@ export class SqliteConsumer implements Subscription {
     this.#wake();
     await this.#loop;
     const now = Date.now();
-    await Promise.all(this.#buffer.splice(0).map((state) => this.#releaseQuietly(state, now)));
+    await Promise.all(this.#buffer.splice(0).map((state) => this.#releaseQuietly(state, now, true)));
     if (this.#running > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainTimeoutMs);
@@ -109,12 +109,12 @@ export class SqliteConsumer implements Subscription {
     await Promise.all(left.map((state) => this.#releaseQuietly(state, Date.now())));
   }
 
-  async #releaseQuietly(state: InFlight, visibleAt: number): Promise<void> {
+  async #releaseQuietly(state: InFlight, visibleAt: number, unclaim = false): Promise<void> {
     this.#inFlight.delete(state.seq);
     if (state.settled) return;
     state.settled = true;
     try {
-      await this.#access.release(state.seq, state.owner, visibleAt);
+      await this.#access.release(state.seq, state.owner, visibleAt, unclaim);
     } catch (error) {
       // The lease will expire and the message come back anyway.
       this.#report(error);

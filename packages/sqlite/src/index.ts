@@ -4,5 +4,9 @@
  */
 
 export { type DatabaseSource, openDatabase, type SqliteDatabase } from './database.js';
+export { SqliteDeadLetterStore } from './dead-letter-store.js';
+export { SqliteInboxStore, type SqliteInboxStoreOptions } from './inbox-store.js';
 export { parseSqliteUrl, type SqliteTransportOptions } from './options.js';
+export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './outbox-store.js';
 export { SqliteTransport, transportFromUrl } from './sqlite-transport.js';
+export type { SqliteStoreOptions } from './store-connection.js';

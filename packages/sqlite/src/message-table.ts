@@ -34,6 +34,7 @@ export class MessageTable {
   readonly #delete: Statement;
   readonly #promote: Statement;
   readonly #release: Statement;
+  readonly #unclaim: Statement;
   readonly #extend: Statement;
   readonly #nextVisible: Statement;
   readonly #version: Statement;
@@ -67,6 +68,9 @@ export class MessageTable {
     );
     this.#release = db.prepare(
       'UPDATE sy_messages SET visible_at = ?, lease_owner = NULL WHERE seq = ? AND lease_owner = ?',
+    );
+    this.#unclaim = db.prepare(
+      'UPDATE sy_messages SET visible_at = ?, lease_owner = NULL, delivery_count = delivery_count - 1 WHERE seq = ? AND lease_owner = ?',
     );
     this.#extend = db.prepare('UPDATE sy_messages SET visible_at = ? WHERE seq = ? AND lease_owner = ?');
     this.#nextVisible = db
@@ -107,6 +111,11 @@ export class MessageTable {
   /** Give a row back, visible at `visibleAt`, if `owner` still holds its lease. */
   release(seq: number, owner: string, visibleAt: number): void {
     this.#release.run(visibleAt, seq, owner);
+  }
+
+  /** Give back a row that was claimed but never handed to a handler, undoing its delivery count. */
+  unclaim(seq: number, owner: string, visibleAt: number): void {
+    this.#unclaim.run(visibleAt, seq, owner);
   }
 
   /** Push the lease of a row held by `owner` to `until`. */

@@ -270,9 +270,13 @@ export class SqliteTransport implements Transport {
           code: ErrorCode.TransportUnavailable,
           what: 'ack failed',
         }),
-      release: (seq, owner, visibleAt) =>
+      release: (seq, owner, visibleAt, unclaim) =>
         this.#batcher.submit({
-          run: () => this.#connect().table.release(seq, owner, visibleAt),
+          run: () => {
+            const { table } = this.#connect();
+            if (unclaim) table.unclaim(seq, owner, visibleAt);
+            else table.release(seq, owner, visibleAt);
+          },
           code: ErrorCode.TransportUnavailable,
           what: 'nack failed',
         }),

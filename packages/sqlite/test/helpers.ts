@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RoutedMessage, TransportMessage } from '@switchyard/core/transport';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A fresh directory for database files; `cleanup` removes it. */
+export function tempDir(): { dir: string; file: (name?: string) => string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-sqlite-'));
+  return {
+    dir,
+    file: (name = `${randomUUID()}.db`) => join(dir, name),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A transport message with a JSON body `{ n }` and CloudEvents-like headers. */
+export function msg(n: number | string, extra: Partial<TransportMessage> = {}): TransportMessage {
+  const id = extra.id ?? `m-${n}-${randomUUID().slice(0, 8)}`;
+  return {
+    id,
+    headers: { 'ce-id': id, 'ce-type': 'test.message', 'content-type': 'application/json', 'ce-n': String(n) },
+    body: encoder.encode(JSON.stringify({ n })),
+    ...extra,
+  };
+}
+
+/** A routed message for publish. */
+export function routed(routingKey: string, n: number, extra: Partial<TransportMessage> = {}): RoutedMessage {
+  return { ...msg(n, extra), routingKey };
+}
+
+/** The `n` carried in a message body. */
+export function bodyN(body: Uint8Array): number | string {
+  return (JSON.parse(decoder.decode(body)) as { n: number | string }).n;
+}
+
+/** A unique channel name. */
+export function channelName(prefix = 'ch'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Resolves with the value, or rejects after `ms` with `what`. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
