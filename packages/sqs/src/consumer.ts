@@ -1,0 +1,274 @@
+import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ConcurrencyGate,
+  type Delivery,
+  type DeliveryHandler,
+  ErrorCode,
+  type Subscription,
+  settleOnce,
+  type TransportMessage,
+} from '@switchyard/core/transport';
+import { isAbort, wrapError } from './errors.js';
+import type { ResolvedSqsOptions } from './options.js';
+import { delaySecondsFor, type Producer } from './producer.js';
+import type { QueueRef } from './queue-directory.js';
+import { ReceiptBatcher } from './receipt-batcher.js';
+import { Attr, fromWire, plainAttributes, sdkAttributes, unwrapSnsEnvelope, type WireMessage } from './wire.js';
+
+/** What a consumer needs from its transport. */
+export interface ConsumerDeps {
+  readonly sqs: SQSClient;
+  readonly producer: Producer;
+  readonly options: ResolvedSqsOptions;
+  readonly queue: QueueRef;
+  readonly handler: DeliveryHandler;
+  readonly concurrency: number;
+  readonly prefetch: number;
+  readonly onError: (error: Error) => void;
+}
+
+/** The longest visibility timeout SQS accepts (12 hours). */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+interface Tracked {
+  readonly receipt: string;
+  readonly heartbeat: NodeJS.Timeout;
+}
+
+/**
+ * One long-polling consumer of one queue.
+ *
+ * - Fetches at most `prefetch` unsettled messages (batches of up to 10),
+ *   runs at most `concurrency` handlers at once; in FIFO mode messages of one
+ *   message group are handled one after the other, in order.
+ * - While a message is unsettled, a heartbeat extends its visibility timeout
+ *   every third of it, so a slow handler never sees its message redelivered.
+ * - A message whose `sy-due` time has not come yet (a delay over 15 minutes,
+ *   or an event published through SNS with a delay) is re-sent to the queue
+ *   with the next DelaySeconds and deleted, without reaching the handler.
+ * - close(): stops polling (after the long poll in progress, bounded), waits
+ *   for running handlers up to the drain bound, then makes every unsettled
+ *   message visible again at once. Idempotent.
+ */
+export class SqsConsumer implements Subscription {
+  readonly #deps: ConsumerDeps;
+  readonly #batcher: ReceiptBatcher;
+  readonly #gate: ConcurrencyGate;
+  readonly #unsettled = new Map<string, Tracked>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #groups = new Map<string, Promise<void>>();
+  readonly #receiveAbort = new AbortController();
+  #roomWaiters: Array<() => void> = [];
+  #stopping = false;
+  #loop: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+
+  constructor(deps: ConsumerDeps) {
+    this.#deps = deps;
+    this.#batcher = new ReceiptBatcher(deps.sqs, deps.queue.url);
+    this.#gate = new ConcurrencyGate(deps.concurrency);
+  }
+
+  /** Start the poll loop. Call once. */
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  close(options?: { drainTimeoutMs?: number }): Promise<void> {
+    this.#closing ??= this.#close(options?.drainTimeoutMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #run(): Promise<void> {
+    const { sqs, queue, options } = this.#deps;
+    let backoffMs = 0;
+    while (!this.#stopping) {
+      const room = this.#deps.prefetch - this.#unsettled.size;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.url,
+            MaxNumberOfMessages: Math.min(10, room),
+            WaitTimeSeconds: options.waitTimeSeconds,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+          }),
+          { abortSignal: this.#receiveAbort.signal },
+        );
+        messages = out.Messages ?? [];
+        backoffMs = 0;
+      } catch (error) {
+        if (this.#stopping && isAbort(error)) break;
+        this.#deps.onError(wrapError(ErrorCode.TransportUnavailable, `receive from queue '${queue.name}'`, error));
+        backoffMs = Math.min(5_000, backoffMs === 0 ? 100 : backoffMs * 2);
+        await this.#pause(backoffMs);
+        continue;
+      }
+      for (const message of messages) this.#accept(message);
+    }
+  }
+
+  #accept(raw: Message): void {
+    const receipt = raw.ReceiptHandle;
+    if (receipt === undefined) return;
+    const vt = this.#deps.options.visibilityTimeoutSeconds;
+    const heartbeat = setInterval(
+      () => {
+        this.#batcher.changeVisibility(receipt, vt).catch((error: Error) => this.#deps.onError(error));
+      },
+      (vt * 1000) / 3,
+    );
+    heartbeat.unref();
+    this.#unsettled.set(receipt, { receipt, heartbeat });
+    if (this.#stopping) {
+      void this.#release(receipt);
+      return;
+    }
+    const wire = unwrapSnsEnvelope(raw.Body ?? '', plainAttributes(raw.MessageAttributes));
+    const due = Number(wire.attributes[Attr.due]);
+    if (!this.#deps.options.fifo && Number.isFinite(due) && due > Date.now()) {
+      this.#track(this.#redelay(receipt, wire, due));
+      return;
+    }
+    const delivery = this.#delivery(raw, receipt, wire);
+    const run = () => this.#gate.run(() => this.#handle(delivery, receipt));
+    const group = raw.Attributes?.MessageGroupId;
+    if (!this.#deps.options.fifo || group === undefined) {
+      this.#track(run());
+      return;
+    }
+    const next = (this.#groups.get(group) ?? Promise.resolve()).then(run);
+    this.#groups.set(group, next);
+    this.#track(
+      next.finally(() => {
+        if (this.#groups.get(group) === next) this.#groups.delete(group);
+      }),
+    );
+  }
+
+  #delivery(raw: Message, receipt: string, wire: WireMessage): Delivery {
+    let message: TransportMessage;
+    try {
+      message = fromWire(wire.body, wire.attributes);
+    } catch {
+      // Not a Switchyard message: hand the raw bytes to core, whose decoder
+      // rejects them as poison and dead-letters them with the reason.
+      message = { id: raw.MessageId ?? receipt, headers: {}, body: new TextEncoder().encode(wire.body) };
+    }
+    const count = Number(raw.Attributes?.ApproximateReceiveCount ?? '1');
+    const settle = settleOnce(
+      () => {
+        this.#untrack(receipt);
+        return this.#batcher.delete(receipt);
+      },
+      (options) => {
+        this.#untrack(receipt);
+        const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(Math.max(0, options?.delayMs ?? 0) / 1000));
+        return this.#batcher.changeVisibility(receipt, seconds);
+      },
+    );
+    return {
+      message,
+      channel: this.#deps.queue.channel,
+      deliveryCount: Number.isInteger(count) && count > 0 ? count : 1,
+      ack: settle.ack,
+      nack: settle.nack,
+    };
+  }
+
+  async #handle(delivery: Delivery, receipt: string): Promise<void> {
+    if (this.#stopping) {
+      await this.#release(receipt);
+      return;
+    }
+    try {
+      await this.#deps.handler(delivery);
+    } catch {
+      await delivery.nack().catch((error: Error) => this.#deps.onError(error));
+    }
+  }
+
+  /** Re-send a message that is not due yet with the next delay, then delete this copy. */
+  async #redelay(receipt: string, wire: WireMessage, due: number): Promise<void> {
+    const { producer, queue } = this.#deps;
+    try {
+      const entry = {
+        Id: 'e0',
+        MessageBody: wire.body,
+        MessageAttributes: sdkAttributes(wire.attributes),
+        DelaySeconds: delaySecondsFor(due, Date.now()),
+      };
+      await producer.sendWire(queue.url, queue.name, [{ id: 'delayed', bytes: wire.body.length, entry }]);
+      this.#untrack(receipt);
+      await this.#batcher.delete(receipt);
+    } catch (error) {
+      // Left unsettled: the heartbeat stops and the message comes back after its visibility timeout.
+      this.#untrack(receipt);
+      this.#deps.onError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.catch(() => undefined).finally(() => this.#tasks.delete(task));
+  }
+
+  #untrack(receipt: string): void {
+    const tracked = this.#unsettled.get(receipt);
+    if (tracked === undefined) return;
+    clearInterval(tracked.heartbeat);
+    this.#unsettled.delete(receipt);
+    for (const wake of this.#roomWaiters.splice(0)) wake();
+  }
+
+  async #release(receipt: string): Promise<void> {
+    this.#untrack(receipt);
+    await this.#batcher.changeVisibility(receipt, 0).catch((error: Error) => this.#deps.onError(error));
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#roomWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async #close(drainTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const wake of this.#roomWaiters.splice(0)) wake();
+    const deadline = Date.now() + drainTimeoutMs;
+    // Let the long poll in progress finish, so that nothing it receives is
+    // stranded invisible; abort it only when the drain bound runs out.
+    if (!(await within(this.#loop, Math.max(0, deadline - Date.now())))) this.#receiveAbort.abort();
+    await this.#loop;
+    await within(Promise.allSettled([...this.#tasks]), Math.max(0, deadline - Date.now()));
+    await Promise.all([...this.#unsettled.keys()].map((receipt) => this.#release(receipt)));
+  }
+}
+
+/** True when `promise` settled within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

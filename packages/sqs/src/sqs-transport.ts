@@ -1,0 +1,205 @@
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import {
+  type ConsumeOptions,
+  type DeliveryHandler,
+  ErrorCode,
+  type RoutedMessage,
+  type Subscription,
+  type Topology,
+  type Transport,
+  type TransportCapabilities,
+  TransportError,
+  type TransportMessage,
+} from '@switchyard/core/transport';
+import { type AwsClients, createClients } from './clients.js';
+import { SqsConsumer } from './consumer.js';
+import { wrapError } from './errors.js';
+import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } from './options.js';
+import { Producer } from './producer.js';
+import { Provisioner } from './provisioner.js';
+import { QueueDirectory } from './queue-directory.js';
+import { SubscriptionRegistry } from './subscription-registry.js';
+
+/** The largest message SQS and SNS accept: 256 KiB (body and attributes). */
+export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Options of {@link SqsTransport} plus the error sink of background work. */
+export interface SqsTransportConfig extends SqsTransportOptions {
+  /** Errors of background work (polling, heartbeats, releases); default: `console.warn`. */
+  readonly onError?: (error: Error) => void;
+}
+
+interface Connected {
+  readonly clients: AwsClients;
+  readonly queues: QueueDirectory;
+  readonly producer: Producer;
+  readonly provisioner: Provisioner;
+}
+
+/**
+ * Amazon SQS transport: one queue per channel; events fan out through one SNS
+ * topic with a filtered subscription per channel queue (`fanout: 'sns'`,
+ * default), or straight to the matching queues (`fanout: 'direct'`).
+ *
+ * Guarantees: `send`/`publish` resolve only after SQS/SNS accepted every
+ * entry of every batch, else reject with `SY_SEND_FAILED` naming the refused
+ * messages. A delivery is removed only by `ack` (DeleteMessage); unsettled
+ * messages come back after the visibility timeout, which a heartbeat extends
+ * while the handler runs. Delivery is at least once; ordering per key only in
+ * FIFO mode. Construction does no I/O. `close()` is idempotent: it stops
+ * every consumer (see {@link SqsConsumer}) and later calls reject with `SY_CLOSED`.
+ */
+export class SqsTransport implements Transport {
+  readonly name = 'sqs';
+  readonly capabilities: TransportCapabilities;
+  readonly #options: ResolvedSqsOptions;
+  readonly #registry: SubscriptionRegistry;
+  readonly #onError: (error: Error) => void;
+  readonly #consumers = new Set<SqsConsumer>();
+  #connected: Connected | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Throws a ConfigurationError for invalid options. */
+  constructor(config: SqsTransportConfig = {}) {
+    this.#options = resolveOptions(config);
+    this.#registry = config.registry ?? new SubscriptionRegistry();
+    this.#onError = config.onError ?? ((error) => console.warn(`[switchyard:sqs] ${error.message}`));
+    this.capabilities = {
+      // FIFO queues refuse per-message DelaySeconds: core holds early deliveries instead.
+      delayedDelivery: this.#options.fifo ? 'emulated' : 'native',
+      orderingPerKey: this.#options.fifo,
+      maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
+      replay: false,
+      nativeDeadLetter: true,
+      // SNS filter policies approximate `*` (see filter-policy.ts); direct fan-out matches exactly.
+      patternFiltering: this.#options.fanout === 'direct' ? 'server' : 'client',
+      durable: true,
+      reconnect: true,
+    };
+  }
+
+  /** The registry used by the direct fan-out mode. */
+  get registry(): SubscriptionRegistry {
+    return this.#registry;
+  }
+
+  async provision(topology: Topology): Promise<void> {
+    const { provisioner } = this.#use();
+    await provisioner.provision(topology);
+    if (this.#options.fanout === 'direct') {
+      for (const channel of topology.channels) this.#registry.set(channel.name, channel.subscriptions);
+    }
+  }
+
+  async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    const { queues, producer } = this.#use();
+    if (messages.length === 0) return;
+    const queue = await this.#resolveForSend(queues, channel);
+    await producer.sendToQueue(queue.url, queue.name, messages);
+  }
+
+  async publish(messages: readonly RoutedMessage[]): Promise<void> {
+    const { queues, producer, provisioner } = this.#use();
+    if (messages.length === 0) return;
+    if (this.#options.fanout === 'sns') {
+      const topicArn = await provisioner.topicArn().catch((error: unknown) => {
+        throw wrapError(ErrorCode.SendFailed, 'create the SNS topic', error);
+      });
+      await producer.publishToTopic(
+        topicArn,
+        messages.map((message) => ({ message, routingKey: message.routingKey })),
+      );
+      return;
+    }
+    const byChannel = new Map<string, RoutedMessage[]>();
+    for (const message of messages) {
+      for (const channel of this.#registry.channelsFor(message.routingKey)) {
+        const list = byChannel.get(channel) ?? [];
+        list.push(message);
+        byChannel.set(channel, list);
+      }
+    }
+    await Promise.all(
+      [...byChannel].map(async ([channel, list]) => {
+        const queue = await this.#resolveForSend(queues, channel);
+        await producer.sendToQueue(queue.url, queue.name, list, (m) => (m as RoutedMessage).routingKey);
+      }),
+    );
+  }
+
+  async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    const connected = this.#use();
+    const concurrency = options.concurrency ?? 1;
+    const prefetch = Math.max(concurrency, options.prefetch ?? Math.max(10, concurrency));
+    const queue = await connected.queues.resolve(channel).catch((error: unknown) => {
+      throw wrapError(ErrorCode.TransportUnavailable, `resolve queue of channel '${channel}'`, error);
+    });
+    const consumer = new SqsConsumer({
+      sqs: connected.clients.sqs,
+      producer: connected.producer,
+      options: this.#options,
+      queue,
+      handler,
+      concurrency,
+      prefetch,
+      onError: this.#onError,
+    });
+    this.#consumers.add(consumer);
+    const close = consumer.close.bind(consumer);
+    const subscription: Subscription = {
+      close: async (closeOptions) => {
+        await close(closeOptions);
+        this.#consumers.delete(consumer);
+      },
+    };
+    if (options.signal?.aborted) {
+      await subscription.close();
+      return subscription;
+    }
+    options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
+    consumer.start();
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    const { clients } = this.#use();
+    try {
+      await clients.sqs.send(new ListQueuesCommand({ MaxResults: 1 }));
+    } catch (error) {
+      throw wrapError(ErrorCode.TransportUnavailable, `reach SQS at ${this.#options.endpoint ?? 'AWS'}`, error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+      this.#consumers.clear();
+      this.#connected?.clients.sqs.destroy();
+      this.#connected?.clients.sns.destroy();
+    })();
+    return this.#closing;
+  }
+
+  async #resolveForSend(queues: QueueDirectory, channel: string) {
+    try {
+      return await queues.resolve(channel);
+    } catch (error) {
+      throw wrapError(ErrorCode.SendFailed, `resolve queue of channel '${channel}'`, error);
+    }
+  }
+
+  #use(): Connected {
+    if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'SQS transport is closed');
+    if (this.#connected === undefined) {
+      const clients = createClients(this.#options);
+      const queues = new QueueDirectory(clients.sqs, this.#options);
+      this.#connected = {
+        clients,
+        queues,
+        producer: new Producer(clients.sqs, clients.sns, this.#options),
+        provisioner: new Provisioner(clients, queues, this.#options),
+      };
+    }
+    return this.#connected;
+  }
+}

@@ -1,0 +1,152 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { fromStructured, type TransportMessage, toStructured } from '@switchyard/core/transport';
+
+/**
+ * The SQS wire format. SQS allows only 10 message attributes, so the message
+ * travels in CloudEvents structured mode: the body is one JSON document with
+ * every `ce-*` header as an attribute and the payload as `data` (or
+ * `data_base64` when the payload is not canonical JSON, so that its bytes
+ * come back unchanged). A few SQS message attributes carry what the broker
+ * itself must see:
+ *
+ * - `sy-routing-key`: the event's routing key, matched by SNS filter policies.
+ * - `sy-key`: the ordering key.
+ * - `sy-due`: epoch ms before which the message must not be handled; drives
+ *   the re-send chain for delays over 15 minutes and for events via SNS.
+ * - `sy-headers`: headers outside the CloudEvents namespace, as JSON (rare).
+ */
+
+/** Message attribute names used on the wire. */
+export const Attr = {
+  routingKey: 'sy-routing-key',
+  key: 'sy-key',
+  due: 'sy-due',
+  headers: 'sy-headers',
+} as const;
+
+/** Every attribute name the transport asks ReceiveMessage for. */
+export const ATTRIBUTE_NAMES: readonly string[] = Object.values(Attr);
+
+/** A message in SQS/SNS form: a text body and string attributes. */
+export interface WireMessage {
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function isCanonicalJson(text: string): boolean {
+  try {
+    return JSON.stringify(JSON.parse(text)) === text;
+  } catch {
+    return false;
+  }
+}
+
+/** The structured body: core's encoder when the payload is canonical JSON, else base64 data so bytes survive. */
+function structuredBody(message: TransportMessage): string {
+  const contentType = message.headers['content-type'] ?? 'application/json';
+  const text = decoder.decode(message.body);
+  if (contentType.includes('json') && (text.length === 0 || isCanonicalJson(text))) {
+    return decoder.decode(toStructured(message));
+  }
+  const event: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (name.startsWith('ce-')) event[name.slice(3)] = value;
+  }
+  event.datacontenttype = contentType;
+  event.data_base64 = Buffer.from(message.body).toString('base64');
+  return JSON.stringify(event);
+}
+
+/** Encode a message for SQS or SNS. `routingKey` is set for events; `due` for messages still to be held. */
+export function toWire(message: TransportMessage, extra: { routingKey?: string; due?: number } = {}): WireMessage {
+  const attributes: Record<string, string> = {};
+  if (extra.routingKey !== undefined) attributes[Attr.routingKey] = extra.routingKey;
+  if (message.key !== undefined) attributes[Attr.key] = message.key;
+  if (extra.due !== undefined) attributes[Attr.due] = String(extra.due);
+  const foreign: Record<string, string> = {};
+  let hasForeign = false;
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (name.startsWith('ce-') || name === 'content-type') continue;
+    foreign[name] = value;
+    hasForeign = true;
+  }
+  if (hasForeign) attributes[Attr.headers] = JSON.stringify(foreign);
+  return { body: structuredBody(message), attributes };
+}
+
+/** SDK attribute map for `attributes`. */
+export function sdkAttributes(attributes: Record<string, string>): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(attributes)) out[name] = { DataType: 'String', StringValue: value };
+  return out;
+}
+
+/** Plain string attributes from an SDK attribute map (non-string ones are ignored). */
+export function plainAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value.StringValue !== undefined) out[name] = value.StringValue;
+  }
+  return out;
+}
+
+/**
+ * Decode a received body and attributes into a transport message. Throws a
+ * PoisonMessageError (`SY_DECODE`) when the body is not a structured CloudEvent.
+ */
+export function fromWire(body: string, attributes: Record<string, string>): TransportMessage {
+  const key = attributes[Attr.key];
+  const decoded = fromStructured(encoder.encode(body), key === undefined ? undefined : { key });
+  const foreignText = attributes[Attr.headers];
+  const due = attributes[Attr.due] === undefined ? undefined : Number(attributes[Attr.due]);
+  let headers = decoded.headers;
+  if (foreignText !== undefined) {
+    const foreign = safeStringRecord(foreignText);
+    headers = { ...foreign, ...decoded.headers };
+  }
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { ...decoded, headers };
+  if (due !== undefined && Number.isFinite(due)) message.deliverAt = due;
+  return message;
+}
+
+function safeStringRecord(text: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    for (const [name, value] of Object.entries(parsed)) {
+      if (typeof value === 'string' && name !== '__proto__') out[name] = value;
+    }
+  } catch {
+    return {};
+  }
+  return { ...out };
+}
+
+/**
+ * A queue subscribed to SNS without raw message delivery receives SNS's JSON
+ * envelope; unwrap it so such a subscription (made by hand, or by an older
+ * deployment) still works. Anything else is returned unchanged.
+ */
+export function unwrapSnsEnvelope(body: string, attributes: Record<string, string>): WireMessage {
+  if (!body.startsWith('{') || !body.includes('"TopicArn"')) return { body, attributes };
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed === null || typeof parsed !== 'object') return { body, attributes };
+    const envelope = parsed as { Type?: unknown; Message?: unknown; MessageAttributes?: unknown };
+    if (envelope.Type !== 'Notification' || typeof envelope.Message !== 'string') return { body, attributes };
+    const unwrapped: Record<string, string> = { ...attributes };
+    if (envelope.MessageAttributes !== null && typeof envelope.MessageAttributes === 'object') {
+      for (const [name, value] of Object.entries(envelope.MessageAttributes as Record<string, unknown>)) {
+        const v = (value as { Value?: unknown } | null)?.Value;
+        if (typeof v === 'string' && name !== '__proto__') unwrapped[name] = v;
+      }
+    }
+    return { body: envelope.Message, attributes: unwrapped };
+  } catch {
+    return { body, attributes };
+  }
+}
