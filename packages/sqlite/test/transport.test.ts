@@ -145,7 +145,8 @@ describe('SqliteTransport', () => {
         active.add(key);
         maxParallel = Math.max(maxParallel, active.size);
         await new Promise((r) => setTimeout(r, 2));
-        (order[key] ??= []).push(bodyN(d.message.body) as number);
+        order[key] ??= [];
+        order[key].push(bodyN(d.message.body) as number);
         active.delete(key);
         await d.ack();
         done++;
