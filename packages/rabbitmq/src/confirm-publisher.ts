@@ -1,0 +1,200 @@
+import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+import type { ConnectionManager } from './connection-manager.js';
+
+/** One message to publish. `options.messageId` identifies it in a basic.return. */
+export interface Outgoing {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly body: Buffer;
+  readonly options: Options.Publish;
+}
+
+/** A confirm channel and what it saw returned (mandatory messages no queue took). */
+interface PublishChannel {
+  readonly channel: ConfirmChannel;
+  readonly returned: Set<string>;
+  open: boolean;
+  /** Set when the broker closed the channel for a fault of ours (e.g. a missing exchange), not a lost connection. */
+  fault?: unknown;
+}
+
+enum Outcome {
+  Pending,
+  Confirmed,
+  Returned,
+  Nacked,
+  Lost,
+}
+
+/**
+ * Publishes batches on one shared ConfirmChannel and resolves only after the
+ * broker confirmed every message (publisher confirms, one callback per
+ * message, so a whole batch costs one wait).
+ *
+ * - A broker nack rejects with `SY_SEND_FAILED`.
+ * - A channel or connection lost before the confirm: the unconfirmed messages
+ *   are published again on the next connection (they may then be stored
+ *   twice; core's inbox drops the duplicate). If no connection comes back
+ *   within `timeoutMs` of the call, it rejects with `SY_SEND_FAILED`.
+ * - Mandatory messages that no queue took are confirmed by RabbitMQ but
+ *   returned first; they are handed back to the caller, never dropped.
+ *
+ * Thread safety: concurrent calls interleave on the channel; each call waits
+ * only for its own confirms.
+ */
+export class ConfirmPublisher {
+  readonly #connection: ConnectionManager;
+  readonly #timeoutMs: number;
+  #current: Promise<PublishChannel> | undefined;
+
+  constructor(connection: ConnectionManager, timeoutMs: number) {
+    this.#connection = connection;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Publish `items` in order; resolves with the mandatory ones that were returned unroutable. */
+  async publish(items: readonly Outgoing[]): Promise<Outgoing[]> {
+    const deadline = Date.now() + this.#timeoutMs;
+    let pending = items;
+    const returned: Outgoing[] = [];
+    let lastError: unknown;
+    for (;;) {
+      let target: PublishChannel;
+      try {
+        target = await this.#channel(deadline);
+      } catch (error) {
+        throw sendFailed(pending.length, error instanceof TransportError ? error : (lastError ?? error));
+      }
+      const outcomes = await publishOnce(target, pending);
+      const lost: Outgoing[] = [];
+      for (let i = 0; i < pending.length; i++) {
+        const outcome = outcomes[i];
+        if (outcome === Outcome.Nacked) {
+          throw new TransportError(
+            ErrorCode.SendFailed,
+            'RabbitMQ refused (nacked) a message; it may not have been stored',
+          );
+        }
+        if (outcome === Outcome.Returned) returned.push(pending[i] as Outgoing);
+        else if (outcome === Outcome.Lost) lost.push(pending[i] as Outgoing);
+      }
+      if (lost.length === 0) return returned;
+      // A channel-level fault would repeat on every attempt; only a lost connection is worth waiting out.
+      if (target.fault !== undefined) throw sendFailed(lost.length, target.fault);
+      lastError = new Error('the channel closed before RabbitMQ confirmed');
+      if (this.#connection.closed || Date.now() >= deadline) throw sendFailed(lost.length, lastError);
+      pending = lost;
+    }
+  }
+
+  /** Close the channel; unconfirmed publishes of running calls then fail or are retried as above. */
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    if (!current) return;
+    const target = await current.catch(() => undefined);
+    if (target?.open) await target.channel.close().catch(() => undefined);
+  }
+
+  #channel(deadline: number): Promise<PublishChannel> {
+    this.#current ??= this.#open(deadline).catch((error: unknown) => {
+      this.#current = undefined;
+      throw error;
+    });
+    return this.#current;
+  }
+
+  async #open(deadline: number): Promise<PublishChannel> {
+    for (;;) {
+      const live = await this.#connection.get(Math.max(1, deadline - Date.now()));
+      try {
+        const channel = await live.model.createConfirmChannel();
+        const target: PublishChannel = { channel, returned: new Set(), open: true };
+        const self = this.#current;
+        channel.on('error', (error: unknown) => {
+          target.fault = error;
+        });
+        channel.on('return', (message: Message) => {
+          const id: unknown = message.properties.messageId;
+          if (typeof id === 'string') target.returned.add(id);
+        });
+        channel.on('close', () => {
+          target.open = false;
+          if (this.#current === self) this.#current = undefined;
+        });
+        return target;
+      } catch (error) {
+        // The connection died between `get` and the channel; the next `get` waits for the reconnect.
+        if (Date.now() >= deadline) throw error;
+      }
+    }
+  }
+}
+
+async function publishOnce(target: PublishChannel, items: readonly Outgoing[]): Promise<Outcome[]> {
+  const outcomes = new Array<Outcome>(items.length).fill(Outcome.Pending);
+  let remaining = items.length;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const settle = (index: number, outcome: Outcome): void => {
+    if (outcomes[index] !== Outcome.Pending) return;
+    outcomes[index] = outcome;
+    if (--remaining === 0) finish();
+  };
+  const { channel, returned } = target;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as Outgoing;
+    if (!target.open) {
+      settle(i, Outcome.Lost);
+      continue;
+    }
+    let writable = true;
+    try {
+      writable = channel.publish(item.exchange, item.routingKey, item.body, item.options, (error: unknown) => {
+        if (error === null || error === undefined) {
+          // RabbitMQ sends basic.return before the ack of an unroutable mandatory message.
+          const id = item.options.messageId;
+          settle(
+            i,
+            item.options.mandatory && id !== undefined && returned.delete(id) ? Outcome.Returned : Outcome.Confirmed,
+          );
+        } else {
+          settle(i, isNack(error) ? Outcome.Nacked : Outcome.Lost);
+        }
+      });
+    } catch {
+      settle(i, Outcome.Lost);
+      continue;
+    }
+    if (!writable && target.open) await drained(channel);
+  }
+  if (remaining > 0) await done;
+  return outcomes;
+}
+
+function isNack(error: unknown): boolean {
+  return error instanceof Error && error.message === 'message nacked';
+}
+
+function drained(channel: ConfirmChannel): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      resolve();
+    };
+    channel.on('drain', done);
+    channel.on('close', done);
+  });
+}
+
+function sendFailed(count: number, cause: unknown): TransportError {
+  return new TransportError(
+    ErrorCode.SendFailed,
+    `RabbitMQ did not confirm ${count} message(s); they may not have been stored: ${describeError(cause)}`,
+    { cause },
+  );
+}

@@ -1,0 +1,183 @@
+import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import amqp, { type ChannelModel } from 'amqplib';
+import { redact } from './options.js';
+
+/** One live AMQP connection; `generation` grows by one on every (re)connect. */
+export interface LiveConnection {
+  readonly model: ChannelModel;
+  readonly generation: number;
+}
+
+/** What {@link ConnectionManager} needs to know. */
+export interface ConnectionSettings {
+  readonly url: string;
+  readonly connectionName: string;
+  readonly heartbeatSeconds: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Runs on every new connection before anyone may use it (declares the exchanges); a failure counts as a failed connect. */
+  readonly setup?: (model: ChannelModel) => Promise<void>;
+}
+
+interface Waiter {
+  resolve(live: LiveConnection): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Owns the one AMQP connection of a transport and keeps it alive: the first
+ * `get` connects, and after any loss it reconnects with exponential backoff
+ * and jitter until `close`. Channels are not recovered here; their owners
+ * (publisher, subscriptions) reopen them on the next connection.
+ *
+ * Thread safety: any number of concurrent `get` calls share one connect
+ * attempt. `close` is idempotent; afterwards `get` rejects with `SY_CLOSED`.
+ */
+export class ConnectionManager {
+  readonly #settings: ConnectionSettings;
+  #live: LiveConnection | undefined;
+  #generation = 0;
+  #running = false;
+  #closed = false;
+  #lastError: unknown;
+  #timer: NodeJS.Timeout | undefined;
+  #wakeBackoff: (() => void) | undefined;
+  readonly #waiters = new Set<Waiter>();
+
+  constructor(settings: ConnectionSettings) {
+    this.#settings = settings;
+  }
+
+  /** True once `close` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The live connection if there is one now, without waiting. */
+  get current(): LiveConnection | undefined {
+    return this.#live;
+  }
+
+  /**
+   * The live connection, connecting first if needed. Waits at most `timeoutMs`
+   * (forever when omitted) and then rejects with `SY_TRANSPORT_UNAVAILABLE`
+   * naming the last connection error; rejects with `SY_CLOSED` after `close`.
+   */
+  get(timeoutMs?: number): Promise<LiveConnection> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#live) return Promise.resolve(this.#live);
+    this.#start();
+    return new Promise<LiveConnection>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: (live) => {
+          if (timer) clearTimeout(timer);
+          resolve(live);
+        },
+        reject: (error) => {
+          if (timer) clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.#waiters.delete(waiter);
+          reject(
+            new TransportError(
+              ErrorCode.TransportUnavailable,
+              `RabbitMQ at ${redact(this.#settings.url)} is unreachable after ${timeoutMs} ms: ${this.#lastError === undefined ? 'still connecting' : describeError(this.#lastError)}`,
+              { cause: this.#lastError },
+            ),
+          );
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** Stop reconnecting and close the connection. Idempotent; never rejects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wakeBackoff?.();
+    const error = this.#closedError();
+    for (const waiter of this.#waiters) waiter.reject(error);
+    this.#waiters.clear();
+    const live = this.#live;
+    this.#live = undefined;
+    if (live) await live.model.close().catch(() => undefined);
+  }
+
+  #closedError(): TransportError {
+    return new TransportError(ErrorCode.Closed, 'the RabbitMQ transport is closed');
+  }
+
+  #start(): void {
+    if (this.#running || this.#closed) return;
+    this.#running = true;
+    void this.#connectLoop();
+  }
+
+  async #connectLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.#closed) {
+      let model: ChannelModel | undefined;
+      try {
+        model = await amqp.connect(this.#url(), {
+          clientProperties: { connection_name: this.#settings.connectionName },
+        });
+        // Listen before setup: an 'error' event without a listener would crash the process.
+        model.on('error', (error: Error) => {
+          this.#lastError = error;
+        });
+        if (this.#settings.setup) await this.#settings.setup(model);
+        if (this.#closed) {
+          await model.close().catch(() => undefined);
+          break;
+        }
+        this.#adopt(model);
+        this.#running = false;
+        return;
+      } catch (error) {
+        this.#lastError = error;
+        if (model) await model.close().catch(() => undefined);
+        attempt++;
+        await this.#backoff(attempt);
+      }
+    }
+    this.#running = false;
+  }
+
+  /** The URL with our heartbeat unless the URL sets its own (amqplib takes it only from the URL or an object). */
+  #url(): string {
+    const url = new URL(this.#settings.url);
+    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.#settings.heartbeatSeconds));
+    return url.toString();
+  }
+
+  #adopt(model: ChannelModel): void {
+    const live: LiveConnection = { model, generation: ++this.#generation };
+    this.#live = live;
+    model.on('close', (error?: Error) => {
+      if (this.#live !== live) return;
+      this.#live = undefined;
+      this.#lastError = error ?? new Error('connection closed');
+      if (!this.#closed) this.#start();
+    });
+    for (const waiter of this.#waiters) waiter.resolve(live);
+    this.#waiters.clear();
+  }
+
+  #backoff(attempt: number): Promise<void> {
+    const { initialDelayMs, maxDelayMs } = this.#settings;
+    const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 30));
+    const delay = base / 2 + (Math.random() * base) / 2;
+    return new Promise((resolve) => {
+      this.#wakeBackoff = resolve;
+      this.#timer = setTimeout(resolve, delay);
+      // A pending reconnect must not keep an otherwise finished process alive.
+      this.#timer.unref();
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { describeError, ErrorCode, SwitchyardError, TransportError } from '@switchyard/core/transport';
+import type { ConfirmChannel } from 'amqplib';
+import type { ConnectionManager } from './connection-manager.js';
+
+/** AMQP reply codes this package reacts to. */
+export const ReplyCode = {
+  notFound: 404,
+  resourceLocked: 405,
+  preconditionFailed: 406,
+} as const;
+
+/** The AMQP reply code of a channel or connection error, if any. */
+export function replyCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * Runs `work` on a short-lived confirm channel of the current connection
+ * (waiting at most `timeoutMs` for one), then closes it. A declaration error
+ * closes only that channel, never the publisher's or a consumer's. Errors
+ * come back as TransportError (SwitchyardErrors pass through), with the AMQP
+ * reply code still readable through {@link replyCode} on `cause`.
+ */
+export async function withChannel<T>(
+  connection: ConnectionManager,
+  timeoutMs: number,
+  what: string,
+  work: (channel: ConfirmChannel) => Promise<T>,
+): Promise<T> {
+  const live = await connection.get(timeoutMs);
+  let channel: ConfirmChannel;
+  try {
+    channel = await live.model.createConfirmChannel();
+  } catch (error) {
+    throw new TransportError(
+      ErrorCode.TransportUnavailable,
+      `RabbitMQ: could not open a channel to ${what}: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  let open = true;
+  channel.on('error', () => undefined);
+  channel.on('close', () => {
+    open = false;
+  });
+  try {
+    return await work(channel);
+  } catch (error) {
+    if (error instanceof SwitchyardError) throw error;
+    throw new TransportError(ErrorCode.TransportUnavailable, `RabbitMQ: could not ${what}: ${describeError(error)}`, {
+      cause: error,
+    });
+  } finally {
+    if (open) await channel.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Name of a helper object (`<exchange>.<kind>.<channel>`) that fits AMQP's
+ * 255-byte limit: longer names end in a hash of the channel name instead.
+ */
+export function helperName(exchange: string, kind: string, channel: string): string {
+  const name = `${exchange}.${kind}.${channel}`;
+  if (Buffer.byteLength(name) <= 255) return name;
+  return `${exchange}.${kind}.sha1-${createHash('sha1').update(channel).digest('hex')}`;
+}

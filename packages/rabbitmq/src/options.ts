@@ -1,0 +1,115 @@
+import { ConfigurationError } from '@switchyard/core/transport';
+
+/** Queue type of the channel queues this transport declares. */
+export type RabbitMqQueueType = 'classic' | 'quorum';
+
+/** Options of {@link RabbitMqTransport}. Every field is optional; defaults suit a local broker. */
+export interface RabbitMqTransportOptions {
+  /** `amqp://` or `amqps://` URL, credentials and vhost included. Default `amqp://guest:guest@127.0.0.1:5672`. */
+  readonly url?: string;
+  /** Durable topic exchange that carries events; also the prefix of the helper objects. Default `switchyard`. */
+  readonly exchange?: string;
+  /** Type of the channel queues declared by `provision`, `consume` and first sends. Default `classic`. */
+  readonly queueType?: RabbitMqQueueType;
+  /** Deliveries fetched ahead per consumer when `consume` gets no `prefetch` (at least its concurrency). Default 100. */
+  readonly prefetch?: number;
+  /** Connection name shown by `rabbitmqctl list_connections client_properties` and the management UI. Default `switchyard`. */
+  readonly connectionName?: string;
+  /** Reconnect backoff: first delay and cap, in ms (exponential, with jitter). Default 100 ms and 5,000 ms. */
+  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * How long a send waits for a usable connection (during an outage) before it
+   * rejects with `SY_SEND_FAILED`; also bounds declarations. Default 30,000 ms.
+   */
+  readonly operationTimeoutMs?: number;
+  /** AMQP heartbeat in seconds, so a silently dead peer is noticed. Default 10. */
+  readonly heartbeatSeconds?: number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  readonly url: string;
+  readonly exchange: string;
+  readonly queueType: RabbitMqQueueType;
+  readonly prefetch: number;
+  readonly connectionName: string;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly operationTimeoutMs: number;
+  readonly heartbeatSeconds: number;
+}
+
+/** Longest AMQP short string (queue, exchange and routing key names), in bytes. */
+export const MAX_NAME_BYTES = 255;
+
+/** Apply defaults and check every option; throws a ConfigurationError that says what to change. */
+export function resolveOptions(options: RabbitMqTransportOptions = {}): ResolvedOptions {
+  const url = options.url ?? 'amqp://guest:guest@127.0.0.1:5672';
+  checkUrl(url);
+  const exchange = options.exchange ?? 'switchyard';
+  if (exchange.length === 0 || exchange.startsWith('amq.') || Buffer.byteLength(exchange) > 200) {
+    throw new ConfigurationError(
+      `RabbitMQ exchange '${exchange}' is invalid: use a non-empty name of at most 200 bytes that does not start with 'amq.'`,
+    );
+  }
+  const queueType = options.queueType ?? 'classic';
+  if (queueType !== 'classic' && queueType !== 'quorum') {
+    throw new ConfigurationError(`RabbitMQ queueType must be 'classic' or 'quorum', got '${String(queueType)}'`);
+  }
+  const resolved: ResolvedOptions = {
+    url,
+    exchange,
+    queueType,
+    prefetch: positiveInteger('prefetch', options.prefetch ?? 100, 65_535),
+    connectionName: options.connectionName ?? 'switchyard',
+    initialDelayMs: positiveInteger('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 100),
+    maxDelayMs: positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 5_000),
+    operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 30_000),
+    heartbeatSeconds: nonNegativeInteger('heartbeatSeconds', options.heartbeatSeconds ?? 10),
+  };
+  if (resolved.maxDelayMs < resolved.initialDelayMs) {
+    throw new ConfigurationError('RabbitMQ reconnect.maxDelayMs must not be smaller than reconnect.initialDelayMs');
+  }
+  return resolved;
+}
+
+/** Throws a ConfigurationError unless `url` is an `amqp:` or `amqps:` URL. */
+export function checkUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new ConfigurationError(`RabbitMQ url '${redact(url)}' is not a URL`, { cause: error });
+  }
+  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
+    throw new ConfigurationError(`RabbitMQ url must start with amqp:// or amqps://, got '${parsed.protocol}//'`);
+  }
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** Throws a ConfigurationError unless `name` is usable as a channel (queue) name. */
+export function checkChannelName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 200 || name.startsWith('amq.')) {
+    throw new ConfigurationError(
+      `RabbitMQ channel name '${String(name)}' is invalid: use a non-empty name of at most 200 bytes that does not start with 'amq.'`,
+    );
+  }
+}
+
+function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigurationError(`RabbitMQ option ${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigurationError(`RabbitMQ option ${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}

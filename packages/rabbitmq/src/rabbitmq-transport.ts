@@ -1,0 +1,293 @@
+import {
+  ConfigurationError,
+  type ConsumeOptions,
+  type DeliveryHandler,
+  describeError,
+  ErrorCode,
+  type RoutedMessage,
+  type Subscription,
+  type Topology,
+  type Transport,
+  type TransportCapabilities,
+  TransportError,
+  type TransportMessage,
+} from '@switchyard/core/transport';
+import type { ConsumeMessage } from 'amqplib';
+import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
+import { ConnectionManager } from './connection-manager.js';
+import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
+import { withChannel } from './ops-channel.js';
+import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RabbitSubscription } from './subscription.js';
+import { TopologyManager } from './topology.js';
+import { InternalHeader, publishOptions, toBuffer } from './wire.js';
+
+/**
+ * The RabbitMQ transport (AMQP 0-9-1, amqplib). Topology:
+ * - one queue per channel (durable; classic, or quorum by option), filled by
+ *   direct sends through the default exchange (routing key = queue name);
+ * - one durable topic exchange (default `switchyard`) for events, each channel
+ *   queue bound with its subscription patterns (AMQP topic semantics are
+ *   Switchyard's: `*` one segment, `#` zero or more);
+ * - delay queues per delay bucket for `deliverAt` and `nack({ delayMs })`.
+ *
+ * Guarantees: sends and publishes resolve after publisher confirms; a send to
+ * a channel nobody provisioned declares its queue first (cached), and a
+ * message returned unroutable is never dropped silently. After a connection
+ * loss the transport reconnects with backoff, consumers re-attach, and
+ * unconfirmed messages are published again (so they may arrive twice).
+ * Construction does no I/O. See docs/transports/rabbitmq.md.
+ */
+export class RabbitMqTransport implements Transport {
+  readonly name = 'rabbitmq';
+  readonly capabilities: TransportCapabilities = {
+    delayedDelivery: 'native',
+    orderingPerKey: true,
+    maxMessageBytes: 128 * 1024 * 1024,
+    replay: false,
+    nativeDeadLetter: true,
+    patternFiltering: 'server',
+    durable: true,
+    reconnect: true,
+  };
+  readonly #options: ResolvedOptions;
+  readonly #connection: ConnectionManager;
+  readonly #publisher: ConfirmPublisher;
+  readonly #topology: TopologyManager;
+  readonly #delays: DelayQueues;
+  readonly #subscriptions = new Set<RabbitSubscription>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  /** Throws a ConfigurationError for invalid options; connects on first use. */
+  constructor(options: RabbitMqTransportOptions = {}) {
+    const resolved = resolveOptions(options);
+    this.#options = resolved;
+    this.#connection = new ConnectionManager({
+      ...resolved,
+      setup: (model) => declareExchanges(model, resolved.exchange),
+    });
+    this.#publisher = new ConfirmPublisher(this.#connection, resolved.operationTimeoutMs);
+    this.#topology = new TopologyManager(this.#connection, {
+      exchange: resolved.exchange,
+      queueType: resolved.queueType,
+      timeoutMs: resolved.operationTimeoutMs,
+    });
+    this.#delays = new DelayQueues(this.#connection, resolved.exchange, resolved.operationTimeoutMs);
+  }
+
+  /** The topic exchange events are published to. */
+  get exchange(): string {
+    return this.#options.exchange;
+  }
+
+  async provision(topology: Topology): Promise<void> {
+    this.#assertOpen();
+    await this.#topology.provision(topology);
+  }
+
+  async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    this.#assertOpen();
+    checkChannelName(channel);
+    if (messages.length === 0) return;
+    return this.#track(this.#send(channel, messages));
+  }
+
+  async publish(messages: readonly RoutedMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    return this.#track(this.#publish(messages));
+  }
+
+  async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    this.#assertOpen();
+    checkChannelName(channel);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ConfigurationError(`consume concurrency must be a positive integer, got ${String(concurrency)}`);
+    }
+    const prefetch = Math.max(options.prefetch ?? this.#options.prefetch, concurrency);
+    if (!Number.isInteger(prefetch) || prefetch > 65_535) {
+      throw new ConfigurationError(`consume prefetch must be an integer up to 65535, got ${String(prefetch)}`);
+    }
+    const subscription = new RabbitSubscription(this.#connection, {
+      queue: channel,
+      handler,
+      concurrency,
+      prefetch,
+      redelay: (queue, message, count, delayMs) => this.#redelay(queue, message, count, delayMs),
+      ensureQueue: () => this.#topology.ensureQueue(channel),
+      initialDelayMs: this.#options.initialDelayMs,
+      maxDelayMs: this.#options.maxDelayMs,
+      timeoutMs: this.#options.operationTimeoutMs,
+      onClosed: () => this.#subscriptions.delete(subscription),
+    });
+    try {
+      await subscription.start();
+    } catch (error) {
+      await subscription.close({ drainTimeoutMs: 0 });
+      throw wrap(ErrorCode.TransportUnavailable, `could not consume channel '${channel}'`, error);
+    }
+    this.#subscriptions.add(subscription);
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) await subscription.close();
+      else signal.addEventListener('abort', () => void subscription.close(), { once: true });
+    }
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    this.#assertOpen();
+    const timeoutMs = Math.min(this.#options.operationTimeoutMs, 5_000);
+    await withChannel(this.#connection, timeoutMs, 'check the exchange', (channel) =>
+      channel.checkExchange(this.#options.exchange),
+    );
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
+    // Let sends already running get their confirms, within the same bound as a reconnect.
+    if (this.#inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise((resolve) => {
+        timer = setTimeout(resolve, this.#options.operationTimeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...this.#inflight]), bound]);
+      clearTimeout(timer);
+    }
+    await this.#publisher.close();
+    await this.#connection.close();
+  }
+
+  async #send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    try {
+      await this.#topology.ensureQueue(channel);
+      const now = Date.now();
+      const items: Outgoing[] = new Array(messages.length);
+      let delayed: Array<Promise<void>> | undefined;
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i] as TransportMessage;
+        const delayMs = message.deliverAt === undefined ? 0 : message.deliverAt - now;
+        if (delayMs > 0) {
+          delayed ??= [];
+          items[i] = this.#delayed(message, 'direct', channel, delayMs, delayed);
+        } else {
+          items[i] = {
+            exchange: '',
+            routingKey: channel,
+            body: toBuffer(message.body),
+            options: publishOptions(message, true),
+          };
+        }
+      }
+      if (delayed) await Promise.all(delayed);
+      await this.#publishAll(items, () => this.#topology.forget(channel));
+    } catch (error) {
+      throw sendError(error);
+    }
+  }
+
+  async #publish(messages: readonly RoutedMessage[]): Promise<void> {
+    try {
+      const now = Date.now();
+      const exchange = this.#options.exchange;
+      const items: Outgoing[] = new Array(messages.length);
+      let delayed: Array<Promise<void>> | undefined;
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i] as RoutedMessage;
+        const delayMs = message.deliverAt === undefined ? 0 : message.deliverAt - now;
+        if (delayMs > 0) {
+          delayed ??= [];
+          items[i] = this.#delayed(message, 'event', message.routingKey, delayMs, delayed);
+        } else {
+          // Not mandatory: an event no channel subscribed to goes to zero subscribers, as designed.
+          const body = toBuffer(message.body);
+          items[i] = { exchange, routingKey: message.routingKey, body, options: publishOptions(message, false) };
+        }
+      }
+      if (delayed) await Promise.all(delayed);
+      await this.#publishAll(items, () => undefined);
+    } catch (error) {
+      throw sendError(error);
+    }
+  }
+
+  #delayed(
+    message: TransportMessage,
+    route: DelayRoute,
+    routingKey: string,
+    delayMs: number,
+    declarations: Array<Promise<void>>,
+  ): Outgoing {
+    const bucket = delayBucket(delayMs);
+    declarations.push(this.#delays.ensure(route, bucket));
+    const options = publishOptions(message, true, this.#delays.headers(route, bucket));
+    return { exchange: this.#delays.exchange, routingKey, body: toBuffer(message.body), options };
+  }
+
+  /** Publish; a mandatory message that came back unroutable (its queue vanished) is declared again and sent once more. */
+  async #publishAll(items: readonly Outgoing[], forget: () => void): Promise<void> {
+    const returned = await this.#publisher.publish(items);
+    if (returned.length === 0) return;
+    forget();
+    this.#delays.forgetAll();
+    await Promise.all(returned.map((item) => this.#prepareAgain(item)));
+    const again = await this.#publisher.publish(returned);
+    if (again.length > 0) {
+      throw new TransportError(ErrorCode.SendFailed, `RabbitMQ returned ${again.length} message(s) as unroutable`);
+    }
+  }
+
+  #prepareAgain(item: Outgoing): Promise<void> {
+    const headers = item.options.headers as Record<string, unknown> | undefined;
+    const bucket = Number(headers?.[InternalHeader.delay]);
+    if (item.exchange === this.#delays.exchange && Number.isFinite(bucket)) {
+      return this.#delays.ensure(headers?.[InternalHeader.route] === 'event' ? 'event' : 'direct', bucket);
+    }
+    return this.#topology.ensureQueue(item.routingKey);
+  }
+
+  async #redelay(queue: string, message: ConsumeMessage, deliveryCount: number, delayMs: number): Promise<void> {
+    const bucket = delayBucket(delayMs);
+    await this.#delays.ensure('direct', bucket);
+    const headers: Record<string, unknown> = {};
+    const original = message.properties.headers ?? {};
+    // x-death and friends would grow with every round through a delay queue.
+    for (const name in original) if (!name.startsWith('x-')) headers[name] = original[name];
+    Object.assign(headers, this.#delays.headers('direct', bucket), { [InternalHeader.deliveries]: deliveryCount });
+    const { contentType, messageId, timestamp } = message.properties;
+    const options = { persistent: true, mandatory: true, contentType, messageId, timestamp, headers };
+    await this.#publishAll(
+      [{ exchange: this.#delays.exchange, routingKey: queue, body: message.content, options }],
+      () => undefined,
+    );
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inflight.add(work);
+    const forget = () => this.#inflight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new TransportError(ErrorCode.Closed, 'the RabbitMQ transport is closed');
+  }
+}
+
+function sendError(error: unknown): TransportError {
+  if (error instanceof TransportError && (error.code === ErrorCode.SendFailed || error.code === ErrorCode.Closed)) {
+    return error;
+  }
+  return wrap(ErrorCode.SendFailed, 'send failed; the messages may not have been stored', error);
+}
+
+function wrap(code: ErrorCode, what: string, error: unknown): TransportError {
+  return new TransportError(code, `RabbitMQ: ${what}: ${describeError(error)}`, { cause: error });
+}

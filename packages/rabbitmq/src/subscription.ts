@@ -1,0 +1,212 @@
+import {
+  ConcurrencyGate,
+  type Delivery,
+  type DeliveryHandler,
+  type NackOptions,
+  type Subscription,
+  settleOnce,
+} from '@switchyard/core/transport';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { ConnectionManager } from './connection-manager.js';
+import { deliveryCountOf, fromAmqp } from './wire.js';
+
+/** Re-publishes a delivery to its delay queue and resolves once the broker confirmed it. */
+export type Redelayer = (
+  channel: string,
+  message: ConsumeMessage,
+  deliveryCount: number,
+  delayMs: number,
+) => Promise<void>;
+
+/** What a {@link RabbitSubscription} is given. */
+export interface SubscriptionSettings {
+  readonly queue: string;
+  readonly handler: DeliveryHandler;
+  readonly concurrency: number;
+  readonly prefetch: number;
+  readonly redelay: Redelayer;
+  /** Declares the queue if it is missing; called before every (re)attach. */
+  readonly ensureQueue: () => Promise<void>;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly timeoutMs: number;
+  /** Called once the subscription is closed, so the transport can forget it. */
+  readonly onClosed: () => void;
+}
+
+/** The consumer's channel of the moment; deliveries remember the one they came from. */
+interface Attachment {
+  readonly channel: Channel;
+  consumerTag?: string;
+  open: boolean;
+}
+
+/**
+ * One consumer of one queue, on its own channel with `basic.qos(prefetch)`,
+ * running at most `concurrency` handlers at once and acking manually after
+ * the handler.
+ *
+ * Reconnect: when its channel closes (connection lost, queue deleted,
+ * consumer cancelled), it re-attaches by itself with backoff on the next
+ * connection. Deliveries from a dead channel cannot be settled any more: their
+ * `ack` and `nack` resolve as no-ops and RabbitMQ redelivers the message,
+ * which core's inbox recognises as a duplicate.
+ */
+export class RabbitSubscription implements Subscription {
+  readonly #connection: ConnectionManager;
+  readonly #settings: SubscriptionSettings;
+  readonly #gate: ConcurrencyGate;
+  #attachment: Attachment | undefined;
+  #closing: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+
+  constructor(connection: ConnectionManager, settings: SubscriptionSettings) {
+    this.#connection = connection;
+    this.#settings = settings;
+    this.#gate = new ConcurrencyGate(settings.concurrency);
+  }
+
+  /** Attach for the first time; rejects (without retrying) if that fails. */
+  async start(): Promise<void> {
+    await this.#attach(this.#settings.timeoutMs);
+  }
+
+  close(options?: { drainTimeoutMs?: number }): Promise<void> {
+    this.#closing ??= this.#close(options?.drainTimeoutMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #close(drainTimeoutMs: number): Promise<void> {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    const attachment = this.#attachment;
+    // Stop fetching first, so the drain below has an end.
+    if (attachment?.open && attachment.consumerTag !== undefined) {
+      await attachment.channel.cancel(attachment.consumerTag).catch(() => undefined);
+    }
+    await this.#gate.drain(drainTimeoutMs);
+    if (attachment?.open) {
+      attachment.open = false;
+      // Closing the channel hands every unsettled delivery back to the queue.
+      await attachment.channel.close().catch(() => undefined);
+    }
+    this.#attachment = undefined;
+    this.#settings.onClosed();
+  }
+
+  async #attach(timeoutMs?: number): Promise<void> {
+    const live = await this.#connection.get(timeoutMs);
+    await this.#settings.ensureQueue();
+    const channel = await live.model.createChannel();
+    const attachment: Attachment = { channel, open: true };
+    channel.on('error', () => undefined);
+    channel.on('close', () => {
+      attachment.open = false;
+      if (this.#attachment === attachment) {
+        this.#attachment = undefined;
+        this.#scheduleReattach();
+      }
+    });
+    try {
+      await channel.prefetch(this.#settings.prefetch);
+      if (this.#closing) throw new Error('closed while attaching');
+      this.#attachment = attachment;
+      const reply = await channel.consume(this.#settings.queue, (message) => this.#onMessage(attachment, message), {
+        noAck: false,
+      });
+      attachment.consumerTag = reply.consumerTag;
+      this.#failures = 0;
+    } catch (error) {
+      if (this.#attachment === attachment) this.#attachment = undefined;
+      attachment.open = false;
+      await channel.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #scheduleReattach(): void {
+    if (this.#closing || this.#retryTimer) return;
+    const { initialDelayMs, maxDelayMs } = this.#settings;
+    const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(this.#failures, 30));
+    this.#failures++;
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        if (this.#closing || this.#connection.closed) return;
+        this.#attach().catch(() => this.#scheduleReattach());
+      },
+      base / 2 + (Math.random() * base) / 2,
+    );
+  }
+
+  #onMessage(attachment: Attachment, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled the consumer (queue deleted): start over on a new channel.
+      if (attachment.open) {
+        attachment.open = false;
+        attachment.channel.close().catch(() => undefined);
+      }
+      return;
+    }
+    const delivery = this.#delivery(attachment, message);
+    const gate = this.#gate;
+    if (gate.hasRoom) {
+      void gate.acquire();
+      this.#run(delivery);
+    } else {
+      void gate.acquire().then(() => this.#run(delivery));
+    }
+  }
+
+  #run(delivery: Delivery): void {
+    let running: Promise<void>;
+    try {
+      running = this.#settings.handler(delivery);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      () => this.#gate.release(),
+      () =>
+        delivery.nack().then(
+          () => this.#gate.release(),
+          () => this.#gate.release(),
+        ),
+    );
+  }
+
+  #delivery(attachment: Attachment, message: ConsumeMessage): Delivery {
+    const channel = attachment.channel;
+    const deliveryCount = deliveryCountOf(message, message.fields.redelivered);
+    const ack = async (): Promise<void> => {
+      if (!attachment.open) return;
+      try {
+        channel.ack(message);
+      } catch {
+        // The channel died in between: the broker redelivers the message.
+      }
+    };
+    const nack = async (options?: NackOptions): Promise<void> => {
+      if (!attachment.open) return;
+      const delayMs = options?.delayMs ?? 0;
+      if (delayMs > 0) {
+        // Confirmed re-publish first: a crash in between duplicates the message, never loses it.
+        await this.#settings.redelay(this.#settings.queue, message, deliveryCount, delayMs);
+        return ack();
+      }
+      try {
+        channel.nack(message, false, true);
+      } catch {
+        // As for ack.
+      }
+    };
+    const settle = settleOnce(ack, nack);
+    return {
+      message: fromAmqp(message),
+      channel: this.#settings.queue,
+      deliveryCount,
+      ack: settle.ack,
+      nack: settle.nack,
+    };
+  }
+}

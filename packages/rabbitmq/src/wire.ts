@@ -1,0 +1,112 @@
+import type { TransportMessage } from '@switchyard/core/transport';
+import type { Message, Options } from 'amqplib';
+
+/**
+ * Mapping between a {@link TransportMessage} and AMQP 0-9-1 properties.
+ *
+ * - `ce-*` headers travel unchanged as AMQP header table entries (same names
+ *   as the Kafka and HTTP bindings use; see docs/transports/rabbitmq.md for
+ *   why not the `cloudEvents:` prefix of the AMQP 1.0 binding).
+ * - `content-type` travels as the AMQP `content_type` property.
+ * - `id` is the AMQP `message_id`; `timestamp` is the send time in seconds.
+ * - Everything is persistent (delivery mode 2).
+ * - Header names starting with `x-` and the transport's own `sy-*` headers
+ *   are broker/transport bookkeeping and are not handed to core.
+ */
+
+/** Transport-internal header names; stripped on receive. */
+export const InternalHeader = {
+  /** Ordering key of the message (`TransportMessage.key`). */
+  key: 'sy-key',
+  /** `TransportMessage.deliverAt`, epoch ms. */
+  deliverAt: 'sy-deliverat',
+  /** Deliveries before a delayed redelivery, so `deliveryCount` keeps counting across a delayed nack. */
+  deliveries: 'sy-deliveries',
+  /** Delay bucket (ms) a delayed message is parked for; the delay exchange routes on it. */
+  delay: 'sy-delay',
+  /** `direct` (back to a queue) or `event` (back to the topic exchange) for a delayed message. */
+  route: 'sy-route',
+} as const;
+
+const CONTENT_TYPE = 'content-type';
+
+/** A Buffer view of `body` without copying. */
+export function toBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** AMQP publish options for `message`; `extraHeaders` are added to the header table. */
+export function publishOptions(
+  message: TransportMessage,
+  mandatory: boolean,
+  extraHeaders?: Readonly<Record<string, string | number>>,
+): Options.Publish {
+  const headers: Record<string, string | number> = {};
+  let contentType: string | undefined;
+  for (const name in message.headers) {
+    const value = message.headers[name] as string;
+    if (name === CONTENT_TYPE) contentType = value;
+    else headers[name] = value;
+  }
+  if (message.key !== undefined) headers[InternalHeader.key] = message.key;
+  if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  return {
+    persistent: true,
+    mandatory,
+    messageId: message.id,
+    contentType,
+    timestamp: Math.floor(Date.now() / 1000),
+    headers,
+  };
+}
+
+/** The {@link TransportMessage} carried by a received AMQP message. Never throws. */
+export function fromAmqp(message: Message): TransportMessage {
+  const headers: Record<string, string> = {};
+  const table = message.properties.headers;
+  let key: string | undefined;
+  let deliverAt: number | undefined;
+  if (table) {
+    for (const name in table) {
+      const value: unknown = table[name];
+      if (name === InternalHeader.key) key = headerText(value);
+      else if (name === InternalHeader.deliverAt) deliverAt = Number(value);
+      else if (name.startsWith('x-') || name.startsWith('sy-')) continue;
+      else {
+        const text = headerText(value);
+        if (text !== undefined) headers[name] = text;
+      }
+    }
+  }
+  const contentType: unknown = message.properties.contentType;
+  if (typeof contentType === 'string') headers[CONTENT_TYPE] = contentType;
+  const messageId: unknown = message.properties.messageId;
+  const id = typeof messageId === 'string' ? messageId : (headers['ce-id'] ?? '');
+  const result: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+    id,
+    headers,
+    body: message.content,
+  };
+  if (key !== undefined) result.key = key;
+  if (deliverAt !== undefined && Number.isFinite(deliverAt)) result.deliverAt = deliverAt;
+  return result;
+}
+
+/** Header values other AMQP clients may send as numbers, booleans or bytes, as text; undefined for tables and arrays. */
+export function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return undefined;
+}
+
+/** Deliveries of `message` so far, this one included, from the broker's redelivery data and our own counter. */
+export function deliveryCountOf(message: Message, redelivered: boolean): number {
+  const table = message.properties.headers;
+  const before = Number(table?.[InternalHeader.deliveries] ?? 0) || 0;
+  // Quorum queues count failed deliveries in x-delivery-count; classic queues only flag a redelivery.
+  const quorumCount = Number(table?.['x-delivery-count']);
+  if (Number.isInteger(quorumCount) && quorumCount >= 0) return before + quorumCount + 1;
+  return before + (redelivered ? 2 : 1);
+}

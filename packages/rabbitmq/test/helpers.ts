@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { TransportMessage } from '@switchyard/core/transport';
+import amqp from 'amqplib';
+
+const run = promisify(execFile);
+
+/** The broker every test of this package talks to. */
+export const RABBIT_URL = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** A unique name for one test's broker objects. */
+export function unique(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Rejects unless the broker accepts an AMQP connection within 3 s. */
+export async function probeRabbit(): Promise<void> {
+  const connection = await amqp.connect(RABBIT_URL, { timeout: 3_000 });
+  await connection.close();
+}
+
+/**
+ * Force-close the connections whose `connection_name` starts with `prefix`,
+ * as a broker-side drop would; other suites running at the same time on the
+ * broker keep theirs. Falls back to closing every connection where `eval` is
+ * not allowed.
+ */
+export async function dropConnections(prefix: string): Promise<void> {
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`unsafe connection prefix '${prefix}'`);
+  const expression = `[rabbit_networking:close_connection(proplists:get_value(pid, I), "switchyard test: connection dropped") || I <- rabbit_networking:connection_info_all([pid, client_properties]), case lists:keyfind(<<"connection_name">>, 1, proplists:get_value(client_properties, I, [])) of {_, longstr, N} -> binary:match(N, <<"${prefix}">>) =:= {0, ${Buffer.byteLength(prefix)}}; _ -> false end].`;
+  try {
+    await run('rabbitmqctl', ['eval', expression]);
+  } catch {
+    await run('rabbitmqctl', ['close_all_connections', 'switchyard test: connection dropped']);
+  }
+}
+
+/** Delete queues and exchanges a test declared, on a connection of its own; ignores missing ones. */
+export async function deleteObjects(queues: readonly string[], exchanges: readonly string[] = []): Promise<void> {
+  const connection = await amqp.connect(RABBIT_URL);
+  try {
+    for (const queue of queues) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await channel.deleteQueue(queue).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+    for (const exchange of exchanges) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await channel.deleteExchange(exchange).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A message with the headers core would write. */
+export function message(body: unknown, extra: Partial<TransportMessage> = {}): TransportMessage {
+  const id = extra.id ?? randomUUID();
+  return {
+    id,
+    headers: { 'ce-id': id, 'ce-type': 'test.message', 'content-type': 'application/json', ...extra.headers },
+    body: new TextEncoder().encode(JSON.stringify(body)),
+    ...(extra.key === undefined ? {} : { key: extra.key }),
+    ...(extra.deliverAt === undefined ? {} : { deliverAt: extra.deliverAt }),
+  };
+}
+
+/** The JSON payload of a received message. */
+export function payloadOf(message: TransportMessage): unknown {
+  return JSON.parse(new TextDecoder().decode(message.body));
+}
