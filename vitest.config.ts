@@ -1,6 +1,28 @@
-import { defineConfig } from 'vitest/config';
+import ts from 'typescript';
+import { type Plugin, defineConfig } from 'vitest/config';
+
+/**
+ * Vite's TypeScript transform does not lower TC39 standard decorators yet, so
+ * files that use them are compiled by TypeScript itself, exactly as `tsc`
+ * does for the published build.
+ */
+function standardDecorators(): Plugin {
+  return {
+    name: 'switchyard:tc39-decorators',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.endsWith('.ts') || id.includes('node_modules') || !/^\s*@[A-Za-z]/m.test(code)) return null;
+      const output = ts.transpileModule(code, {
+        fileName: id,
+        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: true, verbatimModuleSyntax: false },
+      });
+      return { code: output.outputText, map: output.sourceMapText ?? null };
+    },
+  };
+}
 
 export default defineConfig({
+  plugins: [standardDecorators()],
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
@@ -10,5 +32,6 @@ export default defineConfig({
     // Broker suites share real brokers; files run in parallel but each uses its own names.
     pool: 'forks',
     reporters: ['default'],
+    env: { SWITCHYARD_LOG_LEVEL: process.env.SWITCHYARD_LOG_LEVEL ?? 'silent' },
   },
 });

@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Contract, InputOf, PayloadOf, QueryContract, ResultOf } from '../contracts/contract.js';
+import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
 import type { HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
@@ -39,9 +40,15 @@ export class LocalBuses {
   }
 
   /** Run the one handler of a query and return its result, validated by the contract's `result` schema when given. */
-  async ask<C extends QueryContract>(contract: C, payload: InputOf<C>): Promise<ResultOf<C>> {
-    const result = await this.#single(contract, payload);
-    return (contract.result ? await validate(`${contract.name} result`, contract.result, result) : result) as ResultOf<C>;
+  async ask<C extends QueryContract>(contract: C, payload: InputOf<C>): Promise<ResultOf<C>>;
+  /** Ask a query given as an instance of a class decorated with `@Query`. */
+  async ask(query: object): Promise<unknown>;
+  async ask(first: QueryContract | object, second?: unknown): Promise<unknown> {
+    const instance = contractOfInstance(first);
+    if (instance) return this.#single(instance, first);
+    const contract = first as QueryContract;
+    const result = await this.#single(contract, second);
+    return contract.result ? await validate(`${contract.name} result`, contract.result, result) : result;
   }
 
   /** Run every handler whose pattern matches the event, in registration order; the first failure rejects. */

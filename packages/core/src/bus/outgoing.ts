@@ -98,6 +98,10 @@ export function resolveCall(
   }
   const contract = first as Contract;
   if (contract === null || typeof contract !== 'object' || typeof contract.name !== 'string' || !('schema' in contract)) {
+    const type = (first as object | null)?.constructor;
+    if (typeof type === 'function' && type !== Object) {
+      throw new ConfigurationError(`class ${type.name} is not a registered message: decorate it with @Command('name') or @Event('name')`);
+    }
     throw new ConfigurationError(`expected a ${kind} contract or an instance of a decorated ${kind} class`);
   }
   checkKind(kind, contract);

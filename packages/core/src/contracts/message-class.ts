@@ -20,8 +20,8 @@ const contracts = new WeakMap<MessageClass, Contract<MessageKind, StandardSchema
 function classDecorator(kind: MessageKind, name: string) {
   return <C extends MessageClass>(target: C, context: ClassDecoratorContext<C>): void => {
     if (context.kind !== 'class') throw new ConfigurationError(`@${kind} decorates a class`);
-    const staticSchema = (target as { schema?: StandardSchemaV1 }).schema;
-    const schema = instanceSchema(target, staticSchema);
+    // Static fields are initialized after class decorators run, so the schema is read when validating.
+    const schema = instanceSchema(target, () => (target as { schema?: StandardSchemaV1 }).schema);
     const define: Record<MessageKind, (name: string, schema: StandardSchemaV1<unknown, object>) => Contract> = {
       command: defineCommand,
       event: defineEvent,
@@ -64,7 +64,7 @@ export function isMessageClass(value: unknown): value is MessageClass {
   return typeof value === 'function' && contracts.has(value as MessageClass);
 }
 
-function instanceSchema(type: MessageClass, fields?: StandardSchemaV1): StandardSchemaV1<unknown, object> {
+function instanceSchema(type: MessageClass, fieldsOf: () => StandardSchemaV1 | undefined): StandardSchemaV1<unknown, object> {
   const toInstance = (value: unknown): StandardSchemaV1.Result<object> => {
     if (value instanceof type) return { value };
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -77,6 +77,7 @@ function instanceSchema(type: MessageClass, fields?: StandardSchemaV1): Standard
       version: 1,
       vendor: 'switchyard-class',
       validate(value) {
+        const fields = fieldsOf();
         if (!fields) return toInstance(value);
         const plain = value instanceof type ? { ...value } : value;
         const result = fields['~standard'].validate(plain);

@@ -38,7 +38,10 @@ function metaOf(method: object): MethodMeta {
   return entry;
 }
 
-type MethodDecorator = (method: Handler, context: ClassMethodDecoratorContext) => void;
+/** A standard method decorator that accepts any handler-shaped method. */
+// biome-ignore lint/suspicious/noExplicitAny: a decorator must accept methods of any parameter types
+type AnyMethod = (...args: any[]) => unknown;
+export type MethodDecorator = <M extends AnyMethod>(method: M, context: ClassMethodDecoratorContext<unknown, M>) => void;
 
 function handlerDecorator(kindLabel: string, target: MessageRef | string, options: HandlerOptions = {}): MethodDecorator {
   return (method, context) => {
