@@ -1,0 +1,186 @@
+import {
+  type ConsumeOptions,
+  compilePattern,
+  type DeliveryHandler,
+  ErrorCode,
+  messageSize,
+  type RoutedMessage,
+  type Subscription,
+  type Topology,
+  type Transport,
+  type TransportCapabilities,
+  TransportError,
+  type TransportMessage,
+  validatePattern,
+} from '@switchyard/core/transport';
+import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.js';
+import type { KafkaClient, OutgoingRecord } from './client.js';
+import { KafkajsClient } from './kafkajs-client.js';
+import { channelNames } from './names.js';
+import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
+import { InternalHeader, toRecord } from './wire.js';
+
+/**
+ * Switchyard transport on Apache Kafka (kafkajs by default, behind the
+ * {@link KafkaClient} seam).
+ *
+ * Topology: one topic per channel (`<prefix>ch.<channel>`) read by the group
+ * of the same name; published events go to one events topic, read by one
+ * group per subscribed channel (`<prefix>events.<channel>`) that keeps only
+ * the events matching the channel's provisioned patterns (core re-checks:
+ * `patternFiltering` is `client`). Delays use a per-channel delay topic
+ * (`<prefix>delay.<channel>`) whose forwarder re-produces each message to the
+ * channel topic when due, so delayed messages never block the channel.
+ *
+ * Guarantees: sends resolve after acks=all; the key is the partition key, so
+ * order per key holds (until a nack re-produces a message at the end); offsets
+ * are committed only below messages that were settled; a nack re-produces the
+ * message (delivery count + 1, in the `x-sy-delivery-count` header, stripped
+ * on delivery) and then counts as settled. An ack is recorded at once and
+ * committed asynchronously: a crash before the commit redelivers it (at
+ * least once; core's inbox drops the duplicate).
+ *
+ * Construction does no I/O. `close()` is idempotent; afterwards every call
+ * rejects with `SY_CLOSED`.
+ */
+export class KafkaTransport implements Transport {
+  readonly name = 'kafka';
+  readonly capabilities: TransportCapabilities;
+  readonly #options: ResolvedKafkaOptions;
+  readonly #client: KafkaClient;
+  readonly #subscriptions = new Map<string, ChannelSubscriptions>();
+  readonly #consumers = new Set<ChannelConsumer>();
+  #closed: Promise<void> | undefined;
+
+  /** Throws ConfigurationError on invalid options. */
+  constructor(options: KafkaTransportOptions) {
+    this.#options = resolveOptions(options);
+    this.#client = options.client ?? new KafkajsClient(this.#options);
+    this.capabilities = {
+      delayedDelivery: 'native',
+      orderingPerKey: true,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      replay: true,
+      nativeDeadLetter: false,
+      patternFiltering: 'client',
+      durable: true,
+      reconnect: true,
+    };
+  }
+
+  /** The resolved options (defaults applied); for diagnostics and tests. */
+  get options(): ResolvedKafkaOptions {
+    return this.#options;
+  }
+
+  async provision(topology: Topology): Promise<void> {
+    this.#assertOpen();
+    const topics = new Set<string>();
+    const prepared = topology.channels.map((channel) => {
+      const names = channelNames(this.#options, channel.name);
+      for (const pattern of channel.subscriptions) validatePattern(pattern);
+      topics.add(names.topic);
+      topics.add(names.delayTopic);
+      if (channel.subscriptions.length > 0) topics.add(this.#options.eventsTopic);
+      return channel;
+    });
+    await this.#client.ensureTopics([...topics]);
+    for (const channel of prepared) {
+      if (channel.subscriptions.length === 0) {
+        this.#subscriptions.delete(channel.name);
+        continue;
+      }
+      const matchers = channel.subscriptions.map((pattern) => compilePattern(pattern));
+      const since = this.#subscriptions.get(channel.name)?.since ?? Date.now();
+      this.#subscriptions.set(channel.name, { since, matches: (key) => matchers.some((match) => match(key)) });
+    }
+  }
+
+  async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    const names = channelNames(this.#options, channel);
+    const now = Date.now();
+    const records = messages.map((message) => {
+      this.#assertSize(message);
+      const delayed = message.deliverAt !== undefined && message.deliverAt > now;
+      return toRecord(delayed ? names.delayTopic : names.topic, message);
+    });
+    await this.#produce(records);
+  }
+
+  async publish(messages: readonly RoutedMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    const topic = this.#options.eventsTopic;
+    const records = messages.map((message) => {
+      this.#assertSize(message);
+      const { routingKey, ...plain } = message;
+      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey });
+    });
+    await this.#produce(records);
+  }
+
+  async consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription> {
+    this.#assertOpen();
+    if (options?.signal?.aborted)
+      throw new TransportError(ErrorCode.Closed, `kafka: consume of '${channel}' was aborted before it started`);
+    const consumer: ChannelConsumer = new ChannelConsumer(
+      {
+        client: this.#client,
+        options: this.#options,
+        channel,
+        names: channelNames(this.#options, channel),
+        subscriptions: () => this.#subscriptions.get(channel),
+        onClosed: () => this.#consumers.delete(consumer),
+      },
+      handler,
+      options,
+    );
+    this.#consumers.add(consumer);
+    await consumer.start();
+    if (this.#closed) {
+      await consumer.close({ drainTimeoutMs: 0 });
+      throw closedError();
+    }
+    options?.signal?.addEventListener('abort', () => void consumer.close(), { once: true });
+    return consumer;
+  }
+
+  async ping(): Promise<void> {
+    this.#assertOpen();
+    await this.#client.ping();
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+      await this.#client.close();
+    })();
+    return this.#closed;
+  }
+
+  async #produce(records: readonly OutgoingRecord[]): Promise<void> {
+    await this.#client.ensureTopics([...new Set(records.map((record) => record.topic))]);
+    this.#assertOpen();
+    await this.#client.produce(records);
+  }
+
+  #assertSize(message: TransportMessage): void {
+    const size = messageSize(message);
+    if (size > this.#options.maxMessageBytes) {
+      throw new TransportError(
+        ErrorCode.TooLarge,
+        `kafka: message ${message.id} is ${size} bytes, over maxMessageBytes ${this.#options.maxMessageBytes}`,
+      );
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+}
+
+function closedError(): TransportError {
+  return new TransportError(ErrorCode.Closed, 'kafka: the transport is closed');
+}

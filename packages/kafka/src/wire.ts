@@ -1,0 +1,88 @@
+import type { TransportMessage } from '@switchyard/core/transport';
+import type { IncomingRecord, OutgoingRecord } from './client.js';
+
+/**
+ * How a Switchyard message maps onto a Kafka record: the body is the record
+ * value, the ordering key is the record key (so one key stays on one
+ * partition), and the CloudEvents headers are record headers, unchanged. The
+ * transport adds a few `x-sy-*` headers of its own and strips them again on
+ * delivery, so a consumer sees exactly the headers that were sent.
+ */
+export const InternalHeader = {
+  /** Message id, written only when it differs from `ce-id` (foreign or hand-built messages). */
+  id: 'x-sy-id',
+  /** Deliveries so far; written on re-produce after a nack (absent means 1). */
+  deliveryCount: 'x-sy-delivery-count',
+  /** Routing key of a published event. */
+  routingKey: 'x-sy-routing-key',
+  /** Epoch ms before which the message must not be handled. */
+  due: 'x-sy-due',
+} as const;
+
+const INTERNAL_PREFIX = 'x-sy-';
+
+/** A record read back as a message plus the transport's own metadata. */
+export interface DecodedRecord {
+  readonly message: TransportMessage;
+  readonly deliveryCount: number;
+  readonly routingKey: string | undefined;
+  /** Epoch ms the message is due, if it was delayed. */
+  readonly due: number | undefined;
+}
+
+/** Build the record for `message` on `topic`, with extra internal headers. */
+export function toRecord(
+  topic: string,
+  message: TransportMessage,
+  internal: Readonly<Record<string, string>> = {},
+): OutgoingRecord {
+  const headers: Record<string, string> = { ...message.headers, ...internal };
+  if (message.headers['ce-id'] !== message.id) headers[InternalHeader.id] = message.id;
+  if (message.deliverAt !== undefined && headers[InternalHeader.due] === undefined) {
+    headers[InternalHeader.due] = String(message.deliverAt);
+  }
+  return message.key === undefined
+    ? { topic, value: message.body, headers }
+    : { topic, key: message.key, value: message.body, headers };
+}
+
+/**
+ * Read a record back. A record without any id header (written by another
+ * producer) gets `kafka:<topic>/<partition>/<offset>` as its id, stable across
+ * redeliveries so core's inbox can still suppress duplicates.
+ */
+export function fromRecord(topic: string, partition: number, record: IncomingRecord): DecodedRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.headers)) {
+    if (!name.startsWith(INTERNAL_PREFIX)) headers[name] = value;
+  }
+  const internal = record.headers;
+  const id = internal[InternalHeader.id] ?? headers['ce-id'] ?? `kafka:${topic}/${partition}/${record.offset}`;
+  const count = Number(internal[InternalHeader.deliveryCount] ?? '1');
+  const dueText = internal[InternalHeader.due];
+  const due = dueText === undefined ? undefined : Number(dueText);
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id, headers, body: record.value };
+  if (record.key !== undefined) message.key = record.key;
+  if (due !== undefined && Number.isFinite(due)) message.deliverAt = due;
+  return {
+    message,
+    deliveryCount: Number.isInteger(count) && count >= 1 ? count : 1,
+    routingKey: internal[InternalHeader.routingKey],
+    due: due !== undefined && Number.isFinite(due) ? due : undefined,
+  };
+}
+
+/**
+ * The record that re-delivers `decoded` on `topic` (after a nack, or when its
+ * delay ends), keeping its id, key and headers. `due` defaults to the old one.
+ */
+export function redeliveryRecord(
+  topic: string,
+  decoded: DecodedRecord,
+  options: { deliveryCount: number; due?: number },
+): OutgoingRecord {
+  const internal: Record<string, string> = { [InternalHeader.deliveryCount]: String(options.deliveryCount) };
+  const due = options.due ?? decoded.due;
+  if (due !== undefined) internal[InternalHeader.due] = String(due);
+  return toRecord(topic, decoded.message, internal);
+}
