@@ -56,7 +56,10 @@ export class SqliteConsumer implements Subscription {
   readonly #inFlight = new Map<number, InFlight>();
   readonly #buffer: InFlight[] = [];
   #claims = 0;
+  /** Handler slots taken: a slot frees when its handler returned and its delivery is settled. */
   #running = 0;
+  /** Handlers executing now; close drains these. */
+  #executing = 0;
   #stopping = false;
   #woken = false;
   #wakeSleeper: (() => void) | undefined;
@@ -73,8 +76,9 @@ export class SqliteConsumer implements Subscription {
     this.#settings = settings;
   }
 
-  /** Begin fetching. Called once by the transport. */
+  /** Begin fetching. Called once by the transport; a no-op after close. */
   start(): void {
+    if (this.#stopping) return;
     this.#unlisten = this.#access.listen(this.#channel, () => this.#wake());
     const every = Math.max(10, Math.floor(this.#access.leaseMs / 3));
     this.#renewTimer = setInterval(() => this.#renew(), every);
@@ -95,7 +99,7 @@ export class SqliteConsumer implements Subscription {
     await this.#loop;
     const now = Date.now();
     await Promise.all(this.#buffer.splice(0).map((state) => this.#releaseQuietly(state, now, true)));
-    if (this.#running > 0) {
+    if (this.#executing > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainTimeoutMs);
         this.#idle.push(() => {
@@ -209,6 +213,7 @@ export class SqliteConsumer implements Subscription {
   }
 
   async #runHandler(state: InFlight): Promise<void> {
+    this.#executing++;
     try {
       await this.#handler(state.delivery);
     } catch {
@@ -222,6 +227,8 @@ export class SqliteConsumer implements Subscription {
       }
     }
     state.handlerDone = true;
+    this.#executing--;
+    if (this.#executing === 0) for (const done of this.#idle.splice(0)) done();
     this.#free(state);
   }
 
@@ -231,7 +238,6 @@ export class SqliteConsumer implements Subscription {
     this.#running--;
     this.#pump();
     this.#wake();
-    if (this.#running === 0) for (const done of this.#idle.splice(0)) done();
   }
 
   #renew(): void {

@@ -154,18 +154,20 @@ export class SqliteTransport implements Transport {
       concurrency,
       prefetch: Math.max(prefetch, concurrency),
     });
-    this.#consumers.add(consumer);
-    consumer.start();
     const subscription: Subscription = {
       close: async (closeOptions) => {
         await consumer.close(closeOptions);
         this.#consumers.delete(consumer);
       },
     };
-    if (options.signal) {
-      if (options.signal.aborted) await subscription.close();
-      else options.signal.addEventListener('abort', () => void subscription.close(), { once: true });
+    // An already aborted signal means the subscription never starts: not even one claim.
+    if (options.signal?.aborted) {
+      await consumer.close();
+      return subscription;
     }
+    this.#consumers.add(consumer);
+    consumer.start();
+    options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
     return subscription;
   }
 
