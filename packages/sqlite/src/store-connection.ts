@@ -10,7 +10,8 @@ export interface SqliteStoreOptions {
 /**
  * The connection of one store: opened from a path (and then closed by the
  * store) or borrowed from the application (never closed by the store, so that
- * the application can keep using it). Creates the store's tables on first use.
+ * the application can keep using it). Creates the store's tables at construction
+ * for a borrowed connection, on first use for a path.
  */
 export class StoreConnection {
   readonly #source: DatabaseSource;
@@ -27,6 +28,9 @@ export class StoreConnection {
     this.#source = source;
     this.#schema = schema;
     this.#busyTimeoutMs = options.busyTimeoutMs;
+    // A borrowed connection gets its tables now: created lazily they could land in
+    // an application transaction that rolls back, leaving the store without them.
+    if (typeof source !== 'string') void this.db;
   }
 
   /** True once {@link close} ran. */
