@@ -24,15 +24,17 @@ export async function probeRabbit(): Promise<void> {
  * Force-close the connections whose `connection_name` starts with `prefix`,
  * as a broker-side drop would; other suites running at the same time on the
  * broker keep theirs. Falls back to closing every connection where `eval` is
- * not allowed.
+ * not allowed. Resolves with how many connections were closed (NaN after the fallback).
  */
-export async function dropConnections(prefix: string): Promise<void> {
+export async function dropConnections(prefix: string): Promise<number> {
   if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`unsafe connection prefix '${prefix}'`);
   const expression = `[rabbit_networking:close_connection(proplists:get_value(pid, I), "switchyard test: connection dropped") || I <- rabbit_networking:connection_info_all([pid, client_properties]), case lists:keyfind(<<"connection_name">>, 1, proplists:get_value(client_properties, I, [])) of {_, longstr, N} -> binary:match(N, <<"${prefix}">>) =:= {0, ${Buffer.byteLength(prefix)}}; _ -> false end].`;
   try {
-    await run('rabbitmqctl', ['eval', expression]);
+    const { stdout } = await run('rabbitmqctl', ['eval', expression]);
+    return (stdout.match(/ok/g) ?? []).length;
   } catch {
     await run('rabbitmqctl', ['close_all_connections', 'switchyard test: connection dropped']);
+    return Number.NaN;
   }
 }
 
