@@ -40,7 +40,11 @@ export interface SqsTransportOptions {
   readonly registry?: SubscriptionRegistry;
   /** FIFO queues (and topic): per-key ordering, broker-side dedup by message id. Default false. */
   readonly fifo?: boolean;
-  /** MessageGroupId for FIFO messages without a key (default `default`). */
+  /**
+   * MessageGroupId for FIFO messages without a key. Default: the message id,
+   * so keyless messages (which promise no order) are not serialized behind
+   * each other; set a fixed id to order keyless messages too.
+   */
   readonly defaultGroupId?: string;
   /** Visibility timeout of the queues, in seconds (default 30); running handlers extend it by heartbeat. */
   readonly visibilityTimeoutSeconds?: number;
@@ -63,7 +67,7 @@ export interface ResolvedSqsOptions {
   readonly fanout: 'sns' | 'direct';
   readonly topicName: string;
   readonly fifo: boolean;
-  readonly defaultGroupId: string;
+  readonly defaultGroupId: string | undefined;
   readonly visibilityTimeoutSeconds: number;
   readonly waitTimeSeconds: number;
   readonly redrive: SqsRedriveOptions | undefined;
@@ -101,7 +105,7 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
     fanout,
     topicName: options.topicName ?? 'switchyard-events',
     fifo: options.fifo ?? false,
-    defaultGroupId: options.defaultGroupId ?? 'default',
+    defaultGroupId: options.defaultGroupId,
     visibilityTimeoutSeconds: integerIn('visibilityTimeoutSeconds', options.visibilityTimeoutSeconds ?? 30, 1, 43_200),
     waitTimeSeconds: integerIn('waitTimeSeconds', options.waitTimeSeconds ?? 20, 0, 20),
     redrive,

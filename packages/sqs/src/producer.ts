@@ -46,9 +46,12 @@ function failures(
 
 const GROUP_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** MessageGroupId for an ordering key: the key itself when SQS accepts it, else a hash of it. */
-export function groupIdFor(key: string | undefined, fallback: string): string {
-  if (key === undefined) return fallback;
+/**
+ * MessageGroupId of a message: its key when SQS accepts it as is, else a hash
+ * of the key; without a key, `fallback` or else the message id (no ordering).
+ */
+export function groupIdFor(message: TransportMessage, fallback: string | undefined): string {
+  const key = message.key ?? fallback ?? message.id;
   return GROUP_ID.test(key) ? key : createHash('sha256').update(key).digest('hex');
 }
 
@@ -112,7 +115,7 @@ export class Producer {
         MessageAttributes: sdkAttributes(wire.attributes),
       };
       if (this.#options.fifo) {
-        entry.MessageGroupId = groupIdFor(message.key, this.#options.defaultGroupId);
+        entry.MessageGroupId = groupIdFor(message, this.#options.defaultGroupId);
         entry.MessageDeduplicationId = deduplicationId(message);
       }
       return { id: message.id, bytes: wireSize(wire), entry };
@@ -137,7 +140,7 @@ export class Producer {
       MessageAttributes: sdkAttributes(wire.attributes),
     };
     if (this.#options.fifo) {
-      entry.MessageGroupId = groupIdFor(message.key, this.#options.defaultGroupId);
+      entry.MessageGroupId = groupIdFor(message, this.#options.defaultGroupId);
       entry.MessageDeduplicationId = deduplicationId(message);
     } else {
       const delay = delaySecondsFor(message.deliverAt, now);

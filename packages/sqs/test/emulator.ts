@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { buildApp } from 'fauxqs';
+import type { SqsTransportConfig } from '../src/index.js';
 
 /** A running fauxqs (SQS + SNS emulator) bound to 127.0.0.1 on a free port. */
 export interface Emulator {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
+  /** Cut every open client connection (long polls included), as a network blip would. */
+  dropConnections(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -17,7 +20,11 @@ export async function startEmulator(): Promise<Emulator> {
   const app = buildApp({ logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => app.close() };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    dropConnections: async () => app.server.closeAllConnections(),
+    stop: () => app.close(),
+  };
 }
 
 /** Static credentials the emulator accepts (it accepts any). */
@@ -26,4 +33,20 @@ export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' }
 /** A short random suffix for unique queue and topic names. */
 export function suffix(): string {
   return Math.random().toString(36).slice(2, 10);
+}
+
+/**
+ * Transport options for tests on `emulator`: short long-polls keep close()
+ * quick, and a 3 s visibility timeout makes heartbeats and redeliveries
+ * happen within a test's time.
+ */
+export function emulatorConfig(emulator: Emulator): SqsTransportConfig {
+  return {
+    endpoint: emulator.endpoint,
+    region: 'us-east-1',
+    credentials: TEST_CREDENTIALS,
+    waitTimeSeconds: 1,
+    visibilityTimeoutSeconds: 3,
+    onError: () => undefined,
+  };
 }

@@ -1,0 +1,17 @@
+import { runTransportConformance } from '@switchyard/testing';
+import { afterAll } from 'vitest';
+import { SqsTransport, SubscriptionRegistry } from '../src/index.js';
+import { emulatorConfig, startEmulator } from './emulator.js';
+
+const emulator = await startEmulator();
+afterAll(() => emulator.stop());
+
+// Direct fan-out: publishers learn subscriptions from a registry; all transports of this process share one.
+const registry = new SubscriptionRegistry();
+
+runTransportConformance({
+  name: 'sqs (direct fan-out)',
+  probe: () => new SqsTransport(emulatorConfig(emulator)).ping(),
+  createTransport: () => new SqsTransport({ ...emulatorConfig(emulator), fanout: 'direct', registry }),
+  dropConnections: () => emulator.dropConnections(),
+});
