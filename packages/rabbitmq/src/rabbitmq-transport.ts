@@ -122,6 +122,11 @@ export class RabbitMqTransport implements Transport {
       timeoutMs: this.#options.operationTimeoutMs,
       onClosed: () => this.#subscriptions.delete(subscription),
     });
+    if (options.signal?.aborted) {
+      // Aborted before it began: never attach, so it receives nothing.
+      await subscription.close({ drainTimeoutMs: 0 });
+      return subscription;
+    }
     try {
       await subscription.start();
     } catch (error) {
