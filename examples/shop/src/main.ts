@@ -1,1 +1,221 @@
-export {};
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createService, describeError } from '@switchyard/core';
+import { SqliteDeadLetterStore } from '@switchyard/sqlite';
+import { PlaceOrder, Services, ShortNames } from './contracts.js';
+import { Ledger } from './ledger.js';
+import { parseOptions } from './options.js';
+import { makeOrders } from './orders.js';
+import { forkService, type ServiceProcess, stopServices } from './processes.js';
+import { Env, type Report } from './protocol.js';
+import { quietLogger } from './quiet-logger.js';
+import { printSummary } from './summary.js';
+
+/**
+ * The shop launcher (`npm start`): runs the three services as separate OS
+ * processes on one transport (an SQLite file by default, SWITCHYARD_URL
+ * otherwise), places the orders, prints every notable step, waits until every
+ * sent message is handled or dead-lettered, stops the services with SIGTERM
+ * and prints a summary whose last line is one JSON object. Exits non-zero
+ * when a message is unaccounted for, a service fails, or the timeout passes.
+ */
+const options = parseOptions(process.argv.slice(2));
+const started = performance.now();
+mkdirSync(options.dir, { recursive: true });
+const dbPath = join(options.dir, 'shop.db');
+for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
+const url = options.url ?? `sqlite:${dbPath}`;
+const configPath = writeCliConfig(options.dir, url, dbPath);
+
+const say = (service: string, text: string) => console.log(`[${ShortNames[service] ?? service}] ${text}`);
+const ledger = new Ledger();
+const ready = new Set<string>();
+let stopping = false;
+let check: () => void = () => {};
+let fail: (reason: string) => void = () => {};
+
+function onReport(report: Report): void {
+  switch (report.type) {
+    case 'ready':
+      ready.add(report.service);
+      ledger.ready(report.service, report.handlers);
+      say(report.service, `ready: ${report.handlers.map((h) => `${h.id} ← ${h.pattern}`).join(', ')}`);
+      break;
+    case 'log':
+      say(report.service, report.text);
+      break;
+    case 'sent':
+      ledger.sent(report);
+      break;
+    case 'handled':
+      ledger.handled(report.service, report.handler, report.id);
+      break;
+    case 'retried':
+      ledger.retried();
+      break;
+    case 'deadLettered':
+      ledger.deadLettered(report.service, report.handler, report.id);
+      break;
+  }
+  check();
+}
+
+/** Resolves when `done()` holds, checked after each report; rejects after `ms` or when a service fails. */
+function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    check = () => {
+      if (!done()) return;
+      clearTimeout(timer);
+      check = () => {};
+      resolve();
+    };
+    fail = (reason) => {
+      clearTimeout(timer);
+      reject(new Error(reason));
+    };
+    check();
+  });
+}
+
+const env = { [Env.url]: url, [Env.deadLetters]: dbPath, [Env.retryDelayMs]: String(options.retryDelayMs) };
+const modules: Array<[string, string]> = [
+  [Services.order, 'order-service'],
+  [Services.inventory, 'inventory-service'],
+  [Services.notification, 'notification-service'],
+];
+say('storefront', `starting ${modules.length} service processes on ${redact(url)}; dead letters in ${dbPath}`);
+const processes: ServiceProcess[] = modules.map(([name, module]) => forkService(name, module, env, onReport));
+for (const { name, exited } of processes) {
+  void exited.then(({ code, signal }) => {
+    if (!stopping) fail(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
+  });
+}
+process.once('SIGINT', () => {
+  stopping = true;
+  say('storefront', 'interrupted: stopping the services');
+  void stopServices(processes, 5_000).finally(() => process.exit(130));
+});
+
+const storefront = createService({
+  name: 'storefront',
+  transport: url,
+  handleSignals: false,
+  logger: quietLogger('storefront'),
+});
+storefront.on('sent', ({ outbound }) => {
+  const headers = outbound.message.headers;
+  ledger.sent({
+    id: outbound.message.id,
+    name: headers['ce-type'] ?? 'unknown',
+    kind: headers['ce-kind'] ?? 'unknown',
+    ...(outbound.destination.kind === 'send' ? { target: outbound.destination.service } : {}),
+  });
+});
+
+let problems: string[] = [];
+const deadline = Date.now() + options.timeoutMs;
+try {
+  await until(() => ready.size === processes.length, options.timeoutMs, 'the services to start');
+  const orders = makeOrders(options.orders);
+  say('storefront', `placing ${orders.length} orders with ${Services.order}`);
+  for (const order of orders) await storefront.distributedBus.sendCommand(Services.order, PlaceOrder, order);
+  say(
+    'storefront',
+    `${orders.length} orders accepted by the broker; waiting for every message to be handled or dead-lettered`,
+  );
+  await until(
+    () => ledger.missing().length === 0,
+    Math.max(1, deadline - Date.now()),
+    'every sent message to be handled or dead-lettered',
+  );
+  say('storefront', 'every message is accounted for: stopping the services with SIGTERM');
+} catch (error) {
+  problems.push(describeError(error));
+  const missing = ledger.missing();
+  if (missing.length > 0) {
+    const sample = missing.slice(0, 10).map((m) => `${m.name} ${m.id} → ${m.handler}`);
+    problems.push(
+      `${missing.length} handler deliveries unaccounted for: ${sample.join('; ')}${missing.length > 10 ? '; …' : ''}`,
+    );
+  }
+}
+
+stopping = true;
+await storefront.stop().catch((error: unknown) => problems.push(`storefront: ${describeError(error)}`));
+const stopProblems = await stopServices(processes, 5_000);
+if (stopProblems.length === 0)
+  say('storefront', `stopped ${processes.length} services gracefully: SIGTERM, drained, exit 0`);
+problems = [...problems, ...stopProblems];
+const notStored = await checkDeadLetterStore();
+const totals = ledger.totals(notStored);
+printSummary({
+  say: (text) => say('storefront', text),
+  ledger,
+  totals,
+  orders: options.orders,
+  seconds: (performance.now() - started) / 1000,
+  url: redact(url),
+  dbPath,
+  configPath,
+});
+for (const problem of problems) console.error(`shop: ${problem}`);
+console.log(JSON.stringify(totals));
+process.exit(problems.length === 0 && totals.lost === 0 ? 0 : 1);
+
+/** Every dead letter a service reported must be in the persistent store; resolves with how many are not. */
+async function checkDeadLetterStore(): Promise<number> {
+  const store = new SqliteDeadLetterStore(dbPath);
+  try {
+    const records = await store.list();
+    let missing = 0;
+    for (const reported of ledger.deadLetters()) {
+      const record = records.find(
+        (r) => r.messageId === reported.id && r.service === reported.service && r.handler === reported.handler,
+      );
+      if (record) {
+        say(
+          'storefront',
+          `dead letter ${record.id}: ${record.messageName} ${record.messageId} in ${record.service}/${record.handler ?? '*'} — ${record.reason.message}`,
+        );
+      } else {
+        missing++;
+        problems.push(
+          `dead letter of ${reported.id} (${reported.service}/${reported.handler ?? '*'}) was reported but is not in ${dbPath}`,
+        );
+      }
+    }
+    return missing;
+  } catch (error) {
+    problems.push(`cannot read the dead-letter store ${dbPath}: ${describeError(error)}`);
+    return ledger.deadLetters().length;
+  } finally {
+    await store.close();
+  }
+}
+
+/** A config file for the `switchyard` CLI, so that the run can be inspected afterwards. */
+function writeCliConfig(dir: string, transportUrl: string, deadLetterPath: string): string {
+  const path = join(dir, 'switchyard.config.json');
+  const config = {
+    transports: { default: transportUrl },
+    services: {
+      [Services.order]: { subscribes: [] },
+      [Services.inventory]: { subscribes: ['order.*'] },
+      [Services.notification]: { subscribes: ['order.#'] },
+    },
+    deadLetters: `sqlite:${deadLetterPath}`,
+  };
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+function redact(value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.password) parsed.password = '***';
+    return parsed.protocol === 'sqlite:' ? value : parsed.toString();
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqliteDeadLetterStore } from '@switchyard/sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-shop-'));
+
+/** Run the launcher from its TypeScript sources (no build); resolves with its exit code and output. */
+function runShop(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.SWITCHYARD_URL;
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...args], {
+      cwd: root,
+      env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the shop did not finish within 45 s\n${stdout}\n${stderr}`));
+    }, 45_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the shop example', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs three service processes on SQLite, accounts for every message and ends with the JSON totals', async () => {
+    const { code, stdout, stderr } = await runShop(['--dir', dir]);
+    const lines = stdout.trimEnd().split('\n');
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    const totals = JSON.parse(lines.at(-1) ?? '') as Record<string, number>;
+    expect(Object.keys(totals)).toEqual(['sent', 'handled', 'retried', 'deadLettered', 'lost']);
+    expect(totals.lost).toBe(0);
+    expect(totals.deadLettered).toBeGreaterThanOrEqual(1);
+    expect(totals.retried).toBeGreaterThanOrEqual(1);
+    expect(totals.handled).toBeGreaterThanOrEqual(totals.sent ?? Number.POSITIVE_INFINITY);
+    expect(totals.sent).toBe(60);
+
+    expect(stdout).toMatch(/^\[inventory\] reserved .+ for o-7/m);
+    expect(stdout).toMatch(/^\[notify\] retry 1 for o-3 in 200ms: smtp timeout/m);
+    expect(stdout).toMatch(/^\[notify\] dead-lettered o-13 .*invalid address/m);
+    expect(stdout).toMatch(/^\[inventory\] ledger: order\.placed o-1 \(via order\.\*\)/m);
+
+    // The dead letter outlives the processes, with its reason.
+    const store = new SqliteDeadLetterStore(join(dir, 'shop.db'));
+    try {
+      const records = await store.list();
+      expect(records).toHaveLength(1);
+      expect(records[0]?.service).toBe('notification-service');
+      expect(records[0]?.handler).toBe('email-confirmation');
+      expect(records[0]?.reason.message).toContain("invalid address 'customer13@'");
+    } finally {
+      await store.close();
+    }
+  });
+});
