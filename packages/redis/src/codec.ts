@@ -1,4 +1,4 @@
-import type { TransportMessage } from '@switchyard/core/transport';
+import { ErrorCode, messageSize, TransportError, type TransportMessage } from '@switchyard/core/transport';
 
 /**
  * How channels map to keys, and messages to stream fields. Every key starts
@@ -36,16 +36,31 @@ export class Keys {
   }
 }
 
-/** The five script arguments of one message: deliverAt, id, headers JSON, body, key ('' or '+key'). */
-export function messageArgs(message: TransportMessage): [string, string, string, Buffer, string] {
+/**
+ * Append the five script arguments of one message to `args`: deliverAt, id,
+ * headers JSON, body, key ('' or '+key'). Throws a TransportError (`SY_TOO_LARGE`)
+ * when the message exceeds `maxBytes` as core's `messageSize` counts it.
+ */
+export function pushMessageArgs(args: Array<string | Buffer>, message: TransportMessage, maxBytes: number): void {
   const body = message.body;
-  return [
+  const headers = JSON.stringify(message.headers);
+  // The JSON is longer than names + values, so only a message near the limit needs the exact count.
+  if (body.byteLength + headers.length > maxBytes) {
+    const size = messageSize(message);
+    if (size > maxBytes) {
+      throw new TransportError(
+        ErrorCode.TooLarge,
+        `message '${message.id}' is ${size} bytes, over the redis transport's limit of ${maxBytes}`,
+      );
+    }
+  }
+  args.push(
     message.deliverAt === undefined ? '' : String(Math.trunc(message.deliverAt)),
     message.id,
-    JSON.stringify(message.headers),
+    headers,
     Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     message.key === undefined ? '' : `+${message.key}`,
-  ];
+  );
 }
 
 /** A stream entry read back: the message and the deliveries it had before this entry (from nack). */
@@ -68,8 +83,10 @@ export function decodeEntry(entryId: string, fields: readonly Buffer[]): Decoded
   let deliverAt: number | undefined;
   let priorDeliveries = 0;
   for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!;
     const value = fields[i + 1]!;
-    switch (fields[i]!.toString()) {
+    // Field names are one ASCII letter; switching on the byte skips a string decode per field.
+    switch (name.length === 1 ? String.fromCharCode(name[0]!) : '') {
       case 'i':
         id = value.toString();
         break;
@@ -103,16 +120,28 @@ export function decodeEntry(entryId: string, fields: readonly Buffer[]): Decoded
 
 /** Headers as a string map; from anything that is not a JSON object of strings, keeps what it can. */
 function parseHeaders(text: string): Record<string, string> {
-  const headers: Record<string, string> = {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return headers;
+    return {};
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return headers;
-  for (const [name, value] of Object.entries(parsed)) {
-    // '__proto__' would hit the setter of a plain object, never a header name core writes.
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+  const object = parsed as Record<string, unknown>;
+  // Fast path (what this transport writes): every value a string. JSON.parse makes a '__proto__' key an own
+  // property, never a prototype, but such a map is rebuilt without it so no consumer ever trips on it.
+  let clean = !Object.hasOwn(object, '__proto__');
+  if (clean) {
+    for (const name in object) {
+      if (typeof object[name] !== 'string') {
+        clean = false;
+        break;
+      }
+    }
+  }
+  if (clean) return object as Record<string, string>;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(object)) {
     if (typeof value === 'string' && name !== '__proto__') headers[name] = value;
   }
   return headers;

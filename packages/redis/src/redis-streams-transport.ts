@@ -4,7 +4,6 @@ import {
   type ConsumeOptions,
   type DeliveryHandler,
   ErrorCode,
-  messageSize,
   type RoutedMessage,
   type Subscription,
   type Topology,
@@ -14,7 +13,7 @@ import {
   type TransportMessage,
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
-import { Keys, messageArgs } from './codec.js';
+import { Keys, pushMessageArgs } from './codec.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
@@ -93,15 +92,19 @@ export class RedisStreamsTransport implements Transport {
 
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
     const conn = this.#connection();
-    this.#checkSizes(messages);
-    const keys = this.#keys;
-    const calls: Promise<unknown>[] = [];
-    // Chunks are issued back to back on one connection, so Redis applies them in order.
-    for (let i = 0; i < messages.length; i += this.#options.sendChunk) {
-      const args: Array<string | Buffer> = [String(this.#options.sendDedupTtlMs)];
-      for (const message of messages.slice(i, i + this.#options.sendChunk)) args.push(...messageArgs(message));
-      calls.push(scripts.send.run(conn, [keys.sent(this.#token()), keys.stream(channel), keys.delay(channel)], args));
+    const { sendChunk, sendDedupTtlMs, maxMessageBytes } = this.#options;
+    const chunks: Array<Array<string | Buffer>> = [];
+    for (let i = 0; i < messages.length; i += sendChunk) {
+      const args: Array<string | Buffer> = [String(sendDedupTtlMs)];
+      const end = Math.min(i + sendChunk, messages.length);
+      for (let j = i; j < end; j++) pushMessageArgs(args, messages[j]!, maxMessageBytes);
+      chunks.push(args);
     }
+    const keys = this.#keys;
+    // Chunks are issued back to back on one connection, so Redis applies them in order.
+    const calls = chunks.map((args) =>
+      scripts.send.run(conn, [keys.sent(this.#token()), keys.stream(channel), keys.delay(channel)], args),
+    );
     try {
       await Promise.all(calls);
     } catch (error) {
@@ -111,7 +114,6 @@ export class RedisStreamsTransport implements Transport {
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
     const conn = this.#connection();
-    this.#checkSizes(messages);
     try {
       for (let i = 0; i < messages.length; i += this.#options.sendChunk) {
         await this.#publishChunk(conn, messages.slice(i, i + this.#options.sendChunk), this.#token());
@@ -139,7 +141,7 @@ export class RedisStreamsTransport implements Transport {
           }
           args.push(String(n));
         }
-        args.push(...messageArgs(message));
+        pushMessageArgs(args, message, this.#options.maxMessageBytes);
       }
       const result = await scripts.publish.run(conn, keys, args);
       if (result !== -1) return;
@@ -245,18 +247,6 @@ export class RedisStreamsTransport implements Transport {
   #token(): string {
     this.#seq++;
     return `${this.#tokenBase}:${this.#seq.toString(36)}`;
-  }
-
-  #checkSizes(messages: readonly TransportMessage[]): void {
-    for (const message of messages) {
-      const size = messageSize(message);
-      if (size > this.#options.maxMessageBytes) {
-        throw new TransportError(
-          ErrorCode.TooLarge,
-          `message '${message.id}' is ${size} bytes, over the redis transport's limit of ${this.#options.maxMessageBytes}`,
-        );
-      }
-    }
   }
 }
 

@@ -21,6 +21,11 @@ local function clock()
 end
 local function append(stream, delay, uniq, j)
   local at, key = ARGV[j], ARGV[j + 4]
+  if at == '' and key == '' then
+    -- The common case without a table and unpack: measurably cheaper per message on the server.
+    redis.call('XADD', stream, '*', 'i', ARGV[j + 1], 'h', ARGV[j + 2], 'b', ARGV[j + 3])
+    return
+  end
   local f = {'i', ARGV[j + 1], 'h', ARGV[j + 2], 'b', ARGV[j + 3]}
   if key ~= '' then f[#f + 1] = 'k'; f[#f + 1] = string.sub(key, 2) end
   if at ~= '' then

@@ -56,18 +56,19 @@ export class StreamConsumer implements Subscription {
   readonly #acks: AckBatcher;
   readonly #maintenance: ConsumerMaintenance;
   readonly #inflight = new Map<string, InFlight>();
-  readonly #tasks = new Set<Promise<void>>();
   #stopping = false;
   #rescan = false;
   #clientId: number | undefined;
   #wake: (() => void) | undefined;
   #loop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
+  readonly #lowWater: number;
 
   constructor(setup: ConsumerSetup) {
     this.#s = setup;
     this.#stream = setup.keys.stream(setup.channel);
     this.#gate = new ConcurrencyGate(setup.concurrency);
+    this.#lowWater = Math.max(1, Math.floor(setup.prefetch / 2));
     this.#acks = new AckBatcher(setup.conn, this.#stream);
     this.#maintenance = new ConsumerMaintenance({
       conn: setup.conn,
@@ -113,7 +114,8 @@ export class StreamConsumer implements Subscription {
           continue;
         }
         const room = s.prefetch - this.#inflight.size;
-        if (room <= 0) {
+        if (room < this.#lowWater) {
+          // Refill in batches, not one entry per settled delivery: one XREADGROUP per half a prefetch.
           await new Promise<void>((resolve) => {
             this.#wake = resolve;
           });
@@ -210,24 +212,20 @@ export class StreamConsumer implements Subscription {
       ack: settle.ack,
       nack: settle.nack,
     };
-    const task = this.#gate
-      .run(async () => {
+    void this.#gate.run(async () => {
+      try {
         if (this.#stopping) {
           // Fetched but never handed out: give it back without counting this delivery.
           await this.#requeue(entry.id, deliveryCount - 1, 0).catch(() => {});
-          return;
-        }
-        try {
+        } else {
           await this.#s.handler(delivery);
-        } catch {
-          await delivery.nack().catch(() => {});
         }
-      })
-      .finally(() => {
+      } catch {
+        await delivery.nack().catch(() => {});
+      } finally {
         state.handlerDone = true;
-        this.#tasks.delete(task);
-      });
-    this.#tasks.add(task);
+      }
+    });
   }
 
   /** Put entry `id` back (tail of the stream, or the delay set) recording `deliveries` so far. */
@@ -243,9 +241,10 @@ export class StreamConsumer implements Subscription {
 
   #settled(id: string): void {
     this.#inflight.delete(id);
+    if (this.#wake === undefined || this.#s.prefetch - this.#inflight.size < this.#lowWater) return;
     const wake = this.#wake;
     this.#wake = undefined;
-    wake?.();
+    wake();
   }
 
   async #close(drainTimeoutMs: number): Promise<void> {
@@ -265,7 +264,8 @@ export class StreamConsumer implements Subscription {
       await withTimeout(this.#loop, 50).catch(() => {});
     }
     if (!loopEnded) this.#s.blockConn.disconnect();
-    await withTimeout(Promise.allSettled([...this.#tasks]), drainTimeoutMs).catch(() => {});
+    // Queued deliveries are released at once (see #deliver), so the gate drains when running handlers finish.
+    await this.#gate.drain(drainTimeoutMs);
     // Handlers that returned without settling: give those deliveries back now rather than after the lease.
     const unsettled = [...this.#inflight].filter(([, state]) => state.handlerDone);
     await Promise.allSettled(unsettled.map(([id, state]) => this.#requeue(id, state.deliveryCount, 0)));
