@@ -4,6 +4,10 @@
  * runs until stdin closes or SIGTERM/SIGINT arrives. Test setup spawns it and
  * kills it on teardown; closing stdin means the cluster dies with its parent.
  *
+ * Commands on stdin, one per line (for fault-injection tests):
+ *   drop   take every broker down and up again, which closes every client
+ *          connection; answers "dropped" on stdout when done.
+ *
  * Usage: kafka-mock [broker-count]
  */
 #include <librdkafka/rdkafka.h>
@@ -55,17 +59,34 @@ int main(int argc, char **argv) {
         printf("%s\n", rd_kafka_mock_cluster_bootstraps(mcluster));
         fflush(stdout);
 
-        /* Block until stdin reaches EOF (parent gone) or a signal asks to stop. */
-        char buf[256];
+        /* Serve commands until stdin reaches EOF (parent gone) or a signal asks to stop. */
+        char line[256];
+        size_t used = 0;
         while (!stop_requested) {
                 struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
                 int n = poll(&pfd, 1, 500);
-                if (n < 0) continue; /* EINTR: loop re-checks stop_requested */
-                if (n == 0) continue;
-                if (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
-                        ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (r <= 0) break;
+                if (n <= 0) continue; /* timeout or EINTR: re-check stop_requested */
+                ssize_t r = read(STDIN_FILENO, line + used, sizeof(line) - 1 - used);
+                if (r <= 0) break;
+                used += (size_t)r;
+                line[used] = '\0';
+                char *newline;
+                while ((newline = strchr(line, '\n')) != NULL) {
+                        *newline = '\0';
+                        if (strcmp(line, "drop") == 0) {
+                                for (int id = 1; id <= brokers; id++) rd_kafka_mock_broker_set_down(mcluster, id);
+                                usleep(100 * 1000);
+                                for (int id = 1; id <= brokers; id++) rd_kafka_mock_broker_set_up(mcluster, id);
+                                printf("dropped\n");
+                        } else {
+                                printf("unknown command: %s\n", line);
+                        }
+                        fflush(stdout);
+                        size_t rest = used - (size_t)(newline + 1 - line);
+                        memmove(line, newline + 1, rest + 1);
+                        used = rest;
                 }
+                if (used == sizeof(line) - 1) used = 0; /* overlong line: discard */
         }
 
         rd_kafka_mock_cluster_destroy(mcluster);

@@ -50,6 +50,8 @@ export class KafkaTransport implements Transport {
   readonly #client: KafkaClient;
   readonly #subscriptions = new Map<string, ChannelSubscriptions>();
   readonly #consumers = new Set<ChannelConsumer>();
+  /** Sends under way; close lets them finish so each one resolves or rejects on its own merits. */
+  readonly #sending = new Set<Promise<void>>();
   #closed: Promise<void> | undefined;
 
   /** Throws ConfigurationError on invalid options. */
@@ -123,8 +125,8 @@ export class KafkaTransport implements Transport {
 
   async consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription> {
     this.#assertOpen();
-    if (options?.signal?.aborted)
-      throw new TransportError(ErrorCode.Closed, `kafka: consume of '${channel}' was aborted before it started`);
+    // An already aborted signal gives a subscription that never fetched anything.
+    if (options?.signal?.aborted) return { close: async () => undefined };
     const consumer: ChannelConsumer = new ChannelConsumer(
       {
         client: this.#client,
@@ -155,15 +157,19 @@ export class KafkaTransport implements Transport {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+      await Promise.allSettled([...this.#sending]);
       await this.#client.close();
     })();
     return this.#closed;
   }
 
-  async #produce(records: readonly OutgoingRecord[]): Promise<void> {
-    await this.#client.ensureTopics([...new Set(records.map((record) => record.topic))]);
-    this.#assertOpen();
-    await this.#client.produce(records);
+  #produce(records: readonly OutgoingRecord[]): Promise<void> {
+    const sending = (async () => {
+      await this.#client.ensureTopics([...new Set(records.map((record) => record.topic))]);
+      await this.#client.produce(records);
+    })();
+    this.#sending.add(sending);
+    return sending.finally(() => this.#sending.delete(sending));
   }
 
   #assertSize(message: TransportMessage): void {

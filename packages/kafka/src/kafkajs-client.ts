@@ -20,6 +20,7 @@ export class KafkajsClient implements KafkaClient {
   #producer: Promise<Producer> | undefined;
   #hasController: Promise<boolean> | undefined;
   readonly #consumers = new Set<Consumer>();
+  #closed = false;
 
   constructor(options: ResolvedKafkaOptions) {
     this.#options = options;
@@ -111,6 +112,7 @@ export class KafkajsClient implements KafkaClient {
   }
 
   async startConsumer(spec: ConsumerSpec): Promise<GroupConsumer> {
+    if (this.#closed) throw closed();
     const o = this.#options;
     const consumer = this.#kafka.consumer({
       groupId: spec.groupId,
@@ -186,6 +188,7 @@ export class KafkajsClient implements KafkaClient {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     const admin = this.#admin;
     const producer = this.#producer;
     this.#admin = undefined;
@@ -199,6 +202,7 @@ export class KafkajsClient implements KafkaClient {
   }
 
   #connectAdmin(): Promise<Admin> {
+    if (this.#closed) return Promise.reject(closed());
     this.#admin ??= (async () => {
       const admin = this.#kafka.admin();
       try {
@@ -224,6 +228,7 @@ export class KafkajsClient implements KafkaClient {
   }
 
   #connectProducer(): Promise<Producer> {
+    if (this.#closed) return Promise.reject(closed());
     this.#producer ??= (async () => {
       try {
         const setting = this.#options.idempotent;
@@ -245,6 +250,10 @@ export class KafkajsClient implements KafkaClient {
     })();
     return this.#producer;
   }
+}
+
+function closed(): TransportError {
+  return new TransportError(ErrorCode.Closed, 'kafka: the client is closed');
 }
 
 function unavailable(what: string, error: unknown): TransportError {

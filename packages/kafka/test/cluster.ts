@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
  */
 export interface MockCluster {
   readonly brokers: readonly string[];
+  /** Take every broker down and up again: every client connection is closed. */
+  dropConnections(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,8 +33,24 @@ export async function startMockCluster(): Promise<MockCluster> {
   const child = spawn(binary, ['3'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const brokers = await readBootstraps(child);
   let stopped: Promise<void> | undefined;
+  let pendingLine = '';
+  const lineWaiters: Array<(line: string) => void> = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pendingLine += chunk.toString('utf8');
+    for (let nl = pendingLine.indexOf('\n'); nl >= 0; nl = pendingLine.indexOf('\n')) {
+      const line = pendingLine.slice(0, nl).trim();
+      pendingLine = pendingLine.slice(nl + 1);
+      lineWaiters.shift()?.(line);
+    }
+  });
   return {
     brokers,
+    dropConnections: async () => {
+      const answer = new Promise<string>((resolveLine) => lineWaiters.push(resolveLine));
+      child.stdin?.write('drop\n');
+      const line = await answer;
+      if (line !== 'dropped') throw new Error(`mock cluster answered '${line}' to drop`);
+    },
     stop: () => {
       stopped ??= new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -72,6 +90,7 @@ function readBootstraps(child: ChildProcess): Promise<string[]> {
         return;
       }
       child.removeAllListeners('exit');
+      child.stdout?.removeAllListeners('data');
       resolveBrokers(brokers);
     });
   });
