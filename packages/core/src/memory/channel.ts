@@ -6,6 +6,8 @@ import { Deque } from './deque.js';
 export interface QueuedMessage {
   readonly message: TransportMessage;
   deliveries: number;
+  /** A copy made by the `duplicate` fault; never duplicated again. */
+  readonly copy?: true;
 }
 
 /** What a channel needs from a consumer attached to it. */

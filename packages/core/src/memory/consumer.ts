@@ -2,17 +2,12 @@ import { ConcurrencyGate } from '../transport/concurrency-gate.js';
 import { settleOnce } from '../transport/settle-once.js';
 import type { Delivery, DeliveryHandler, NackOptions, Subscription } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
-import type { MemoryChannel, QueuedMessage } from './channel.js';
+import type { MemoryChannel } from './channel.js';
 import type { FaultPlan } from './faults.js';
+import { type Pending, PendingList } from './pending-list.js';
 
 /** Default bound on waiting for in-flight handlers when a subscription closes. */
 export const DEFAULT_DRAIN_MS = 30_000;
-
-/** One delivery not settled yet; `live` turns false once settled or taken back. */
-interface Pending {
-  readonly entry: QueuedMessage;
-  live: boolean;
-}
 
 /** What a consumer needs from the transport that owns it. */
 export interface ConsumerOwner {
@@ -38,7 +33,7 @@ export class MemoryConsumer implements Subscription {
   readonly #owner: ConsumerOwner;
   readonly #gate: ConcurrencyGate;
   readonly #prefetch: number;
-  readonly #unsettled = new Set<Pending>();
+  readonly #unsettled = new PendingList();
   #closed = false;
   #closing: Promise<void> | undefined;
   #detachSignal: (() => void) | undefined;
@@ -85,11 +80,14 @@ export class MemoryConsumer implements Subscription {
     const entry = this.#channel.take(faults.pick);
     if (entry === undefined) return false;
     entry.deliveries++;
-    if (faults.duplicate?.(entry.message, entry.deliveries)) {
-      this.#channel.enqueue({ message: entry.message, deliveries: entry.deliveries - 1 });
+    if (
+      faults.duplicate !== undefined &&
+      entry.copy === undefined &&
+      faults.duplicate(entry.message, entry.deliveries)
+    ) {
+      this.#channel.enqueue({ message: entry.message, deliveries: entry.deliveries - 1, copy: true });
     }
-    const pending: Pending = { entry, live: true };
-    this.#unsettled.add(pending);
+    const pending = this.#unsettled.add(entry);
     void this.#gate.acquire(); // has room, so this takes the slot synchronously
     if (faults.deliveryDelayMs > 0) this.#owner.clock.schedule(faults.deliveryDelayMs, () => this.#handle(pending));
     else this.#handle(pending);
@@ -130,17 +128,12 @@ export class MemoryConsumer implements Subscription {
   }
 
   #ack(pending: Pending): Promise<void> {
-    if (!pending.live) return RESOLVED;
-    pending.live = false;
-    this.#unsettled.delete(pending);
-    this.#channel.schedule();
+    if (this.#unsettled.settle(pending)) this.#channel.schedule();
     return RESOLVED;
   }
 
   #nack(pending: Pending, options?: NackOptions): Promise<void> {
-    if (!pending.live) return RESOLVED;
-    pending.live = false;
-    this.#unsettled.delete(pending);
+    if (!this.#unsettled.settle(pending)) return RESOLVED;
     const delayMs = options?.delayMs ?? 0;
     if (delayMs > 0) this.#channel.enqueue(pending.entry, false, this.#owner.clock.now() + delayMs);
     else this.#channel.enqueue(pending.entry, true);
@@ -148,10 +141,7 @@ export class MemoryConsumer implements Subscription {
   }
 
   #giveBack(pending: Pending): void {
-    if (!pending.live) return;
-    pending.live = false;
-    this.#unsettled.delete(pending);
-    this.#channel.enqueue(pending.entry, true);
+    if (this.#unsettled.settle(pending)) this.#channel.enqueue(pending.entry, true);
   }
 
   /**
@@ -159,8 +149,7 @@ export class MemoryConsumer implements Subscription {
    * order; their later acks and nacks are no-ops. The consumer keeps consuming.
    */
   takeBackAll(): void {
-    const pending = [...this.#unsettled];
-    for (let n = pending.length - 1; n >= 0; n--) this.#giveBack(pending[n] as Pending);
+    this.#unsettled.drainNewestFirst((entry) => this.#channel.enqueue(entry, true));
   }
 
   close(options?: { drainTimeoutMs?: number }): Promise<void> {

@@ -12,7 +12,8 @@ export interface MemoryFaults {
   /**
    * Deliver a message twice: a probability in [0, 1] per delivery, or a
    * predicate called with the message and its delivery count. The duplicate is
-   * a second copy in the channel that must be settled on its own.
+   * a second copy appended to the channel, settled on its own and never
+   * duplicated again.
    */
   readonly duplicate?: number | ((message: TransportMessage, deliveryCount: number) => boolean);
   /** Take each delivery at random from the first `reorder` ready messages instead of the head (window size, >= 2 to take effect). */
