@@ -42,6 +42,7 @@ const INFRASTRUCTURE_RETRY_MS = 1_000;
 export class Receiver {
   readonly #parts: ReceiverParts;
   #inFlight = 0;
+  readonly #running = new Map<string, Promise<void>>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(parts: ReceiverParts) {
@@ -130,6 +131,25 @@ export class Receiver {
   }
 
   async #runHandler(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration): Promise<void> {
+    if (!this.#parts.dedup) return this.#runHandlerOnce(delivery, envelope, handler);
+    // Two copies of one message handled at once would both pass the inbox check:
+    // the second waits for the first, then consults the inbox.
+    const key = `${handler.id}\u0000${envelope.headers.id}`;
+    for (let running = this.#running.get(key); running; running = this.#running.get(key)) await running;
+    const run = this.#runHandlerOnce(delivery, envelope, handler);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#running.set(key, settled);
+    try {
+      await run;
+    } finally {
+      if (this.#running.get(key) === settled) this.#running.delete(key);
+    }
+  }
+
+  async #runHandlerOnce(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration): Promise<void> {
     const parts = this.#parts;
     const id = envelope.headers.id;
     if (parts.dedup && (await parts.dedup.isProcessed(handler.id, id))) {

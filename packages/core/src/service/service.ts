@@ -156,12 +156,11 @@ export class Service {
         stopping: this.#stopping.signal,
         context: (envelope, handler) => this.#context(envelope, handler),
       });
-      if (this.#registry.all().some((handler) => handler.distributed || handler.asynchronous !== undefined)) {
-        this.#subscription = await route.transport.consume(route.channel, this.#receiver.handle, {
-          concurrency: this.#options.concurrency ?? 8,
-          ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
-        });
-      }
+      // Consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up.
+      this.#subscription = await route.transport.consume(route.channel, this.#receiver.handle, {
+        concurrency: this.#options.concurrency ?? 8,
+        ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
+      });
       if (this.#options.outbox) {
         this.#relay = new OutboxRelay(this.#options.outbox, this.#dispatcher, { clock: this.#options.clock ?? systemClock, logger: this.#logger }, this.#options.outboxRelay);
         this.#relay.start();
