@@ -24,6 +24,10 @@ export const reconnectScenarios: Scenario[] = [
       const subscriber = await t.transport();
       const channel = await t.channel(publisher, 'reconnect');
       const messages = testMessages(t.count(2_000));
+      // Held back until after the second drop: their arrival proves the consumer resumed by itself.
+      const tailSize = Math.max(1, Math.min(BATCH, Math.floor(messages.length / 4)));
+      const tail = messages.slice(messages.length - tailSize);
+      const main = messages.slice(0, messages.length - tailSize);
       const failed: TransportMessage[] = [];
       const sendAll = async (batch: readonly TransportMessage[]) => {
         for (let start = 0; start < batch.length; start += BATCH) {
@@ -32,35 +36,27 @@ export const reconnectScenarios: Scenario[] = [
           await publisher.send(channel, slice).catch(() => failed.push(...slice));
         }
       };
-      const half = Math.floor(messages.length / 2);
-      await sendAll(messages.slice(0, half));
+      const resendFailed = async () => {
+        for (let attempt = 0; failed.length > 0; attempt++) {
+          expect(attempt, `resending ${failed.length} rejected messages`).toBeLessThan(100);
+          if (attempt > 0) await pause(200); // back off while the connection comes back
+          await sendAll(failed.splice(0));
+        }
+      };
+      const half = Math.floor(main.length / 2);
+      await sendAll(main.slice(0, half));
       const inbox = await t.collect(subscriber, channel, { concurrency: 10 });
       const received = () => inbox.idSet().size;
-      await waitFor(
-        () => received() >= messages.length / 4,
-        'a quarter of the messages before the first drop',
-        t.waitMs,
-      );
-      await Promise.all([drop(), sendAll(messages.slice(half))]);
-      await waitFor(
-        () => received() >= (messages.length * 3) / 4,
-        'three quarters before the second drop',
-        t.waitMs * 3,
-      );
-      const beforeSecondDrop = inbox.received.length;
+      await waitFor(() => received() >= main.length / 4, 'a quarter of the messages before the first drop', t.waitMs);
+      await Promise.all([drop(), sendAll(main.slice(half))]);
+      await resendFailed();
+      await waitFor(() => received() >= (main.length * 3) / 4, 'three quarters before the second drop', t.waitMs * 3);
       await drop();
-      for (let attempt = 0; failed.length > 0; attempt++) {
-        expect(attempt, `resending ${failed.length} rejected messages`).toBeLessThan(50);
-        const retry = failed.splice(0);
-        await sendAll(retry);
-        if (failed.length > 0) await pause(200); // back off while the broker connection comes back
-      }
+      await sendAll(tail);
+      await resendFailed();
       await inbox.waitForIds(
         messages.map((m) => m.id),
         t.waitMs * 3,
-      );
-      expect(inbox.received.length, 'the consumer kept receiving after the last drop').toBeGreaterThan(
-        beforeSecondDrop,
       );
     },
   },
