@@ -201,7 +201,7 @@ export class SqsConsumer implements Subscription {
         Id: 'e0',
         MessageBody: wire.body,
         MessageAttributes: sdkAttributes(wire.attributes),
-        DelaySeconds: delaySecondsFor(due, Date.now()),
+        DelaySeconds: delaySecondsFor(due, Date.now(), this.#deps.options.maxNativeDelaySeconds),
       };
       await producer.sendWire(queue.url, queue.name, [{ id: 'delayed', bytes: wire.body.length, entry }]);
       this.#untrack(receipt);

@@ -54,6 +54,12 @@ export interface SqsTransportOptions {
   readonly redrive?: SqsRedriveOptions;
   /** How many times a batch entry that failed on the server side is re-sent before the send rejects (default 3). */
   readonly sendRetries?: number;
+  /**
+   * Longest delay handed to SQS's DelaySeconds in one hop, 1-900 (default 900,
+   * the SQS maximum). Longer delays travel as a chain of re-sends. Lowering it
+   * only serves to exercise the chain in tests.
+   */
+  readonly maxNativeDelaySeconds?: number;
   /** Create a queue on first send or consume when it was never provisioned (default true); otherwise reject. */
   readonly createQueuesOnDemand?: boolean;
 }
@@ -73,6 +79,7 @@ export interface ResolvedSqsOptions {
   readonly redrive: SqsRedriveOptions | undefined;
   readonly sendRetries: number;
   readonly createQueuesOnDemand: boolean;
+  readonly maxNativeDelaySeconds: number;
 }
 
 function integerIn(name: string, value: number, min: number, max: number): number {
@@ -111,5 +118,6 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
     redrive,
     sendRetries: integerIn('sendRetries', options.sendRetries ?? 3, 0, 20),
     createQueuesOnDemand: options.createQueuesOnDemand ?? true,
+    maxNativeDelaySeconds: integerIn('maxNativeDelaySeconds', options.maxNativeDelaySeconds ?? 900, 1, 900),
   };
 }

@@ -9,10 +9,10 @@ import { sdkAttributes, toWire, type WireMessage } from './wire.js';
 /** The longest per-message delay SQS holds natively (15 minutes). */
 export const MAX_DELAY_SECONDS = 900;
 
-/** DelaySeconds for a message due at `deliverAt` (rounded up, at most 15 minutes), 0 when due. */
-export function delaySecondsFor(deliverAt: number | undefined, now: number): number {
+/** DelaySeconds for a message due at `deliverAt` (rounded up, at most `max`, 15 minutes by default), 0 when due. */
+export function delaySecondsFor(deliverAt: number | undefined, now: number, max = MAX_DELAY_SECONDS): number {
   if (deliverAt === undefined || deliverAt <= now) return 0;
-  return Math.min(MAX_DELAY_SECONDS, Math.ceil((deliverAt - now) / 1000));
+  return Math.min(max, Math.ceil((deliverAt - now) / 1000));
 }
 
 /**
@@ -143,7 +143,7 @@ export class Producer {
       entry.MessageGroupId = groupIdFor(message, this.#options.defaultGroupId);
       entry.MessageDeduplicationId = deduplicationId(message);
     } else {
-      const delay = delaySecondsFor(message.deliverAt, now);
+      const delay = delaySecondsFor(message.deliverAt, now, this.#options.maxNativeDelaySeconds);
       if (delay > 0) entry.DelaySeconds = delay;
     }
     return entry;

@@ -2,9 +2,11 @@ import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import {
   type ConsumeOptions,
   type DeliveryHandler,
+  describeError,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
+  SwitchyardError,
   type Topology,
   type Transport,
   type TransportCapabilities,
@@ -184,7 +186,15 @@ export class SqsTransport implements Transport {
     try {
       return await queues.resolve(channel);
     } catch (error) {
-      throw wrapError(ErrorCode.SendFailed, `resolve queue of channel '${channel}'`, error);
+      // A send that never reached SendMessage failed all the same: one code for callers to handle.
+      if (error instanceof SwitchyardError && error.code === ErrorCode.Configuration) throw error;
+      throw new TransportError(
+        ErrorCode.SendFailed,
+        `SQS: send to channel '${channel}' failed: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

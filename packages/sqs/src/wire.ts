@@ -48,7 +48,7 @@ function isCanonicalJson(text: string): boolean {
 function structuredBody(message: TransportMessage): string {
   const contentType = message.headers['content-type'] ?? 'application/json';
   const text = decoder.decode(message.body);
-  if (contentType.includes('json') && (text.length === 0 || isCanonicalJson(text))) {
+  if (contentType.includes('json') && isCanonicalJson(text)) {
     return decoder.decode(toStructured(message));
   }
   const event: Record<string, unknown> = {};

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { Attr, fromWire, toWire, unwrapSnsEnvelope } from './wire.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const message = (body: string, headers: Record<string, string> = {}) => ({
+  id: 'id-1',
+  headers: { 'ce-id': 'id-1', 'ce-type': 'order.placed', 'content-type': 'application/json', ...headers },
+  body: encoder.encode(body),
+  key: 'k1',
+});
+
+describe('wire', () => {
+  it('round-trips a canonical JSON payload as a structured CloudEvent', () => {
+    const wire = toWire(message('{"a":1}'), { routingKey: 'order.placed', due: 5 });
+    expect(JSON.parse(wire.body)).toEqual({
+      id: 'id-1',
+      type: 'order.placed',
+      datacontenttype: 'application/json',
+      data: { a: 1 },
+    });
+    expect(wire.attributes).toEqual({ [Attr.routingKey]: 'order.placed', [Attr.key]: 'k1', [Attr.due]: '5' });
+    const back = fromWire(wire.body, wire.attributes);
+    expect(back.headers).toEqual(message('').headers);
+    expect(decoder.decode(back.body)).toBe('{"a":1}');
+    expect(back.key).toBe('k1');
+    expect(back.deliverAt).toBe(5);
+  });
+
+  it('keeps the exact bytes of a non-canonical or non-JSON payload (data_base64)', () => {
+    for (const body of ['{ "a" : 1 }', 'not json', '']) {
+      const wire = toWire(message(body));
+      expect(decoder.decode(fromWire(wire.body, wire.attributes).body)).toBe(body);
+    }
+  });
+
+  it('carries headers outside the ce- namespace in one attribute', () => {
+    const wire = toWire(message('1', { 'x-trace': 'abc' }));
+    expect(fromWire(wire.body, wire.attributes).headers['x-trace']).toBe('abc');
+  });
+
+  it('unwraps an SNS envelope (subscription without raw delivery)', () => {
+    const inner = toWire(message('1'), { routingKey: 'order.placed' });
+    const envelope = JSON.stringify({
+      Type: 'Notification',
+      TopicArn: 'arn:aws:sns:us-east-1:0:t',
+      Message: inner.body,
+      MessageAttributes: { [Attr.routingKey]: { Type: 'String', Value: 'order.placed' } },
+    });
+    expect(unwrapSnsEnvelope(envelope, {})).toEqual({
+      body: inner.body,
+      attributes: { [Attr.routingKey]: 'order.placed' },
+    });
+    expect(unwrapSnsEnvelope(inner.body, { a: 'b' })).toEqual({ body: inner.body, attributes: { a: 'b' } });
+  });
+
+  it('rejects a body that is not a structured CloudEvent', () => {
+    expect(() => fromWire('[1]', {})).toThrow(/not a JSON object/);
+  });
+});
