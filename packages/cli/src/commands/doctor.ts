@@ -1,0 +1,167 @@
+import {
+  describeError,
+  ErrorCode,
+  packageForUrl,
+  ServiceMap,
+  SwitchyardError,
+  transportFromUrl,
+} from '@switchyard/core';
+import type { Command } from 'commander';
+import type { CliConfig } from '../config.js';
+import type { CommandContext } from '../context.js';
+import { redact } from '../redact.js';
+import { openDeadLetterStore } from '../stores.js';
+import { parsePositive } from '../time.js';
+
+/** The outcome of one check. */
+export interface CheckResult {
+  readonly check: string;
+  readonly target: string;
+  readonly ok: boolean;
+  /** What was found (ok) or what failed, one line. */
+  readonly detail: string;
+  /** What to do about a failure. */
+  readonly hint?: string;
+}
+
+/** `switchyard doctor`: is every configured transport and store reachable? Exit code 1 when not. */
+export function registerDoctor(program: Command, context: CommandContext): void {
+  program
+    .command('doctor')
+    .description('check the configuration, ping every transport and open the dead-letter store; exit 1 on any problem')
+    .option('--timeout <ms>', 'how long each check may take', '5000')
+    .option('--json', 'print the results as JSON')
+    .action(async (options: { timeout: string; json?: boolean }, command: Command) => {
+      const timeoutMs = parsePositive('--timeout', options.timeout);
+      const config = context.config(command);
+      const results = await diagnose(config, timeoutMs);
+      const failures = results.filter((result) => !result.ok).length;
+      if (failures > 0) context.exitCode = 1;
+      if (options.json) return context.out.json(results);
+      context.out.line(`switchyard doctor: configuration from ${config.source}`);
+      for (const result of results) {
+        context.out.line(`${result.ok ? '✓' : '✗'} ${result.check} ${result.target}: ${result.detail}`);
+        if (result.hint) context.out.line(`    → ${result.hint}`);
+      }
+      context.out.line(failures === 0 ? 'everything answers' : `${failures} problem${failures === 1 ? '' : 's'} found`);
+    });
+}
+
+/** Run every check; never rejects (each failure is a result). */
+export async function diagnose(config: CliConfig, timeoutMs: number): Promise<CheckResult[]> {
+  const results: CheckResult[] = [checkMap(config)];
+  for (const [name, url] of Object.entries(config.transports)) results.push(await checkTransport(name, url, timeoutMs));
+  results.push(await checkDeadLetters(config, timeoutMs));
+  return results;
+}
+
+function checkMap(config: CliConfig): CheckResult {
+  const services = Object.keys(config.services).length;
+  const transports = Object.keys(config.transports).length;
+  try {
+    new ServiceMap({ transports: config.transports, services: config.services });
+    return {
+      check: 'config',
+      target: config.source,
+      ok: true,
+      detail: `${services} service(s) mapped on ${transports} transport(s)`,
+    };
+  } catch (error) {
+    return {
+      check: 'config',
+      target: config.source,
+      ok: false,
+      detail: errorLine(error),
+      hint: 'fix switchyard.config.json (or SWITCHYARD_URL) as the message says',
+    };
+  }
+}
+
+async function checkTransport(name: string, url: string, timeoutMs: number): Promise<CheckResult> {
+  const target = `${name} (${redact(url)})`;
+  const started = performance.now();
+  let transport: Awaited<ReturnType<typeof transportFromUrl>> | undefined;
+  try {
+    packageForUrl(url);
+    transport = await transportFromUrl(url);
+    const opened = transport;
+    await withTimeout(opened.ping(), timeoutMs, `no answer from ${redact(url)} within ${timeoutMs} ms`);
+    return {
+      check: 'transport',
+      target,
+      ok: true,
+      detail: `${opened.name} answered in ${Math.round(performance.now() - started)} ms`,
+    };
+  } catch (error) {
+    return { check: 'transport', target, ok: false, detail: errorLine(error), hint: hintFor(error, url) };
+  } finally {
+    if (transport) await withTimeout(transport.close(), timeoutMs, 'close timed out').catch(() => undefined);
+  }
+}
+
+async function checkDeadLetters(config: CliConfig, timeoutMs: number): Promise<CheckResult> {
+  const target = config.deadLetters ? redact(config.deadLetters) : '(none)';
+  try {
+    const opened = openDeadLetterStore(config);
+    try {
+      const records = await withTimeout(
+        opened.store.list({ limit: 1_001 }),
+        timeoutMs,
+        `the store did not answer within ${timeoutMs} ms`,
+      );
+      const count = records.length > 1_000 ? 'more than 1000' : String(records.length);
+      return { check: 'dead letters', target, ok: true, detail: `readable, ${count} record(s)` };
+    } finally {
+      await opened.close();
+    }
+  } catch (error) {
+    const hint =
+      config.deadLetters === undefined
+        ? 'add "deadLetters": "sqlite:./switchyard.db" to switchyard.config.json or set SWITCHYARD_DEAD_LETTERS'
+        : hintFor(error, config.deadLetters);
+    return { check: 'dead letters', target, ok: false, detail: errorLine(error), hint };
+  }
+}
+
+/** `SY_CODE: message`, one line. */
+export function errorLine(error: unknown): string {
+  const code = error instanceof SwitchyardError ? error.code : 'ERROR';
+  return `${code}: ${describeError(error).replace(/\s+/g, ' ')}`;
+}
+
+const BROKER_HINTS: Readonly<Record<string, string>> = {
+  'amqp:': 'is RabbitMQ running and reachable at that host and port? (locally: rabbitmq-server -detached)',
+  'amqps:': 'is RabbitMQ reachable over TLS at that host and port?',
+  'redis:': 'is Redis running at that host and port? (locally: redis-server --daemonize yes)',
+  'rediss:': 'is Redis reachable over TLS at that host and port?',
+  'sqlite:': 'does the folder exist and is the file readable and writable by this user?',
+  'sqs:': 'is the SQS endpoint reachable and are the AWS credentials and region set?',
+  'kafka:': 'are the Kafka brokers in the URL reachable?',
+  'nats:': 'is nats-server (with -js) running at that host and port?',
+  'postgres:': 'is PostgreSQL running, and do the database and user in the URL exist?',
+  'postgresql:': 'is PostgreSQL running, and do the database and user in the URL exist?',
+};
+
+function hintFor(error: unknown, url: string): string {
+  const code = error instanceof SwitchyardError ? error.code : undefined;
+  if (code === ErrorCode.MissingPackage) return 'install the package named above in the application';
+  if (code === ErrorCode.Configuration)
+    return 'fix the URL: e.g. sqlite:./switchyard.db, amqp://127.0.0.1, redis://127.0.0.1:6379';
+  if (code === ErrorCode.NotFound)
+    return 'point "deadLetters" at the file the services use, or start a service once to create it';
+  let scheme = '';
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    // An unparsable URL was reported by packageForUrl already.
+  }
+  return BROKER_HINTS[scheme] ?? 'check that the broker is running and that the URL is right';
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SwitchyardError(ErrorCode.Timeout, message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
