@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { IncomingRecord } from './client.js';
+import { fromRecord, InternalHeader, redeliveryRecord, toRecord } from './wire.js';
+
+function incoming(record: ReturnType<typeof toRecord>, offset = '7'): IncomingRecord {
+  return { offset, key: record.key, value: record.value, headers: record.headers, timestamp: 1 };
+}
+
+describe('kafka wire mapping', () => {
+  it('round-trips id, headers, key and body, and strips internal headers on delivery', () => {
+    const message = { id: 'm1', headers: { 'ce-id': 'm1', 'ce-type': 'a.b' }, body: new Uint8Array([1, 2]), key: 'k' };
+    const record = toRecord('t', message, { [InternalHeader.routingKey]: 'a.b' });
+    expect(record.key).toBe('k');
+    const decoded = fromRecord('t', 0, incoming(record));
+    expect(decoded.message).toEqual(message);
+    expect(decoded.routingKey).toBe('a.b');
+    expect(decoded.deliveryCount).toBe(1);
+  });
+
+  it('carries an id that differs from ce-id, and names foreign records by position', () => {
+    const decoded = fromRecord('t', 0, incoming(toRecord('t', { id: 'own', headers: {}, body: new Uint8Array() })));
+    expect(decoded.message.id).toBe('own');
+    expect(decoded.message.headers).toEqual({});
+    const foreign = fromRecord('t', 2, {
+      offset: '9',
+      key: undefined,
+      value: new Uint8Array(),
+      headers: {},
+      timestamp: 1,
+    });
+    expect(foreign.message.id).toBe('kafka:t/2/9');
+  });
+
+  it('a redelivery counts up and carries the new due time', () => {
+    const first = fromRecord(
+      't',
+      0,
+      incoming(toRecord('t', { id: 'm', headers: { 'ce-id': 'm' }, body: new Uint8Array(), deliverAt: 5 })),
+    );
+    expect(first.due).toBe(5);
+    const again = fromRecord('t', 0, incoming(redeliveryRecord('t', first, { deliveryCount: 2, due: 99 })));
+    expect(again.deliveryCount).toBe(2);
+    expect(again.due).toBe(99);
+    expect(again.message.deliverAt).toBe(99);
+    expect(again.message.headers).toEqual({ 'ce-id': 'm' });
+  });
+});
