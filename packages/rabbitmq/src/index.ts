@@ -4,5 +4,17 @@
  */
 
 export { transportFromUrl } from './from-url.js';
+export {
+  type ConvertedMessage,
+  type ForeignMessage,
+  type InvalidMessage,
+  RabbitMqMessageConsumer,
+  type RabbitMqMessageConsumerOptions,
+} from './message-consumer.js';
+export {
+  RabbitMqMessagePublisher,
+  type RabbitMqMessagePublisherOptions,
+  type RawOutgoingMessage,
+} from './message-publisher.js';
 export type { RabbitMqQueueType, RabbitMqTransportOptions } from './options.js';
 export { RabbitMqTransport } from './rabbitmq-transport.js';

@@ -1,7 +1,6 @@
 import {
   ConcurrencyGate,
   type Delivery,
-  type DeliveryHandler,
   type NackOptions,
   type Subscription,
   settleOnce,
@@ -9,6 +8,19 @@ import {
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { ConnectionManager } from './connection-manager.js';
 import { deliveryCountOf, fromAmqp } from './wire.js';
+
+/** A delivery with the raw AMQP message and a way to drop it for good (`basic.reject`, no requeue). */
+export interface RabbitDelivery extends Delivery {
+  readonly raw: ConsumeMessage;
+  /** Reject without requeue: the queue's dead-letter exchange gets it, or the broker drops it. Settles like ack. */
+  reject(): Promise<void>;
+}
+
+/** What a {@link RabbitSubscription} calls per delivery; a {@link DeliveryHandler} fits. */
+export type RabbitDeliveryHandler = (delivery: RabbitDelivery) => Promise<void>;
+
+/** Marks the internal nack that is a reject; never passed by callers. */
+const REJECT: unique symbol = Symbol('reject');
 
 /** Re-publishes a delivery to its delay queue and resolves once the broker confirmed it. */
 export type Redelayer = (
@@ -21,10 +33,11 @@ export type Redelayer = (
 /** What a {@link RabbitSubscription} is given. */
 export interface SubscriptionSettings {
   readonly queue: string;
-  readonly handler: DeliveryHandler;
+  readonly handler: RabbitDeliveryHandler;
   readonly concurrency: number;
   readonly prefetch: number;
-  readonly redelay: Redelayer;
+  /** Without it, `nack({ delayMs })` requeues at once (foreign queues have no delay queues of ours). */
+  readonly redelay?: Redelayer;
   /** Declares the queue if it is missing; called before every (re)attach. */
   readonly ensureQueue: () => Promise<void>;
   readonly initialDelayMs: number;
@@ -158,7 +171,7 @@ export class RabbitSubscription implements Subscription {
     }
   }
 
-  #run(delivery: Delivery): void {
+  #run(delivery: RabbitDelivery): void {
     let running: Promise<void>;
     try {
       running = this.#settings.handler(delivery);
@@ -175,7 +188,7 @@ export class RabbitSubscription implements Subscription {
     );
   }
 
-  #delivery(attachment: Attachment, message: ConsumeMessage): Delivery {
+  #delivery(attachment: Attachment, message: ConsumeMessage): RabbitDelivery {
     const channel = attachment.channel;
     const deliveryCount = deliveryCountOf(message, message.fields.redelivered);
     const ack = async (): Promise<void> => {
@@ -186,12 +199,21 @@ export class RabbitSubscription implements Subscription {
         // The channel died in between: the broker redelivers the message.
       }
     };
-    const nack = async (options?: NackOptions): Promise<void> => {
+    const nack = async (options?: NackOptions & { [REJECT]?: true }): Promise<void> => {
       if (!attachment.open) return;
+      if (options?.[REJECT]) {
+        try {
+          channel.reject(message, false);
+        } catch {
+          // As for ack.
+        }
+        return;
+      }
       const delayMs = options?.delayMs ?? 0;
-      if (delayMs > 0) {
+      const redelay = this.#settings.redelay;
+      if (delayMs > 0 && redelay) {
         // Confirmed re-publish first: a crash in between duplicates the message, never loses it.
-        await this.#settings.redelay(this.#settings.queue, message, deliveryCount, delayMs);
+        await redelay(this.#settings.queue, message, deliveryCount, delayMs);
         return ack();
       }
       try {
@@ -207,6 +229,8 @@ export class RabbitSubscription implements Subscription {
       deliveryCount,
       ack: settle.ack,
       nack: settle.nack,
+      raw: message,
+      reject: () => settle.nack({ [REJECT]: true } as NackOptions),
     };
   }
 }
