@@ -196,6 +196,8 @@ export class ChannelConsumer implements Subscription {
         settle();
       },
       async (nackOptions?: NackOptions) => {
+        // After close the record is uncommitted and comes back anyway; re-producing it would duplicate it.
+        if (this.#stopped) throw closedError(channel);
         const delayMs = nackOptions?.delayMs ?? 0;
         const due = delayMs > 0 ? Date.now() + delayMs : undefined;
         const topic = due === undefined ? names.topic : names.delayTopic;
