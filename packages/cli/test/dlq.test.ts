@@ -1,4 +1,4 @@
-import type { TransportMessage } from '@switchyard/core';
+import type { TransportMessage } from '@switchyard/core/transport';
 import { SqliteTransport } from '@switchyard/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seed, type Workspace, workspace } from './helpers.js';

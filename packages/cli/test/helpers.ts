@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeadLetterRecord, TransportMessage } from '@switchyard/core';
+import type { DeadLetterRecord } from '@switchyard/core';
+import type { TransportMessage } from '@switchyard/core/transport';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { run } from '../src/index.js';
 

@@ -17,8 +17,9 @@ import { parsePositive } from '../time.js';
 export interface CheckResult {
   readonly check: string;
   readonly target: string;
-  readonly ok: boolean;
-  /** What was found (ok) or what failed, one line. */
+  /** `warn`: works, but something is missing that the operator should know about; it does not fail the run. */
+  readonly status: 'ok' | 'warn' | 'fail';
+  /** What was found, or what failed, one line. */
   readonly detail: string;
   /** What to do about a failure. */
   readonly hint?: string;
@@ -35,17 +36,19 @@ export function registerDoctor(program: Command, context: CommandContext): void 
       const timeoutMs = parsePositive('--timeout', options.timeout);
       const config = context.config(command);
       const results = await diagnose(config, timeoutMs);
-      const failures = results.filter((result) => !result.ok).length;
+      const failures = results.filter((result) => result.status === 'fail').length;
       if (failures > 0) context.exitCode = 1;
       if (options.json) return context.out.json(results);
       context.out.line(`switchyard doctor: configuration from ${config.source}`);
       for (const result of results) {
-        context.out.line(`${result.ok ? '✓' : '✗'} ${result.check} ${result.target}: ${result.detail}`);
+        context.out.line(`${MARKS[result.status]} ${result.check} ${result.target}: ${result.detail}`);
         if (result.hint) context.out.line(`    → ${result.hint}`);
       }
       context.out.line(failures === 0 ? 'everything answers' : `${failures} problem${failures === 1 ? '' : 's'} found`);
     });
 }
+
+const MARKS = { ok: '✓', warn: '!', fail: '✗' } as const;
 
 /** Run every check; never rejects (each failure is a result). */
 export async function diagnose(config: CliConfig, timeoutMs: number): Promise<CheckResult[]> {
@@ -63,14 +66,14 @@ function checkMap(config: CliConfig): CheckResult {
     return {
       check: 'config',
       target: config.source,
-      ok: true,
+      status: 'ok',
       detail: `${services} service(s) mapped on ${transports} transport(s)`,
     };
   } catch (error) {
     return {
       check: 'config',
       target: config.source,
-      ok: false,
+      status: 'fail',
       detail: errorLine(error),
       hint: 'fix switchyard.config.json (or SWITCHYARD_URL) as the message says',
     };
@@ -89,18 +92,27 @@ async function checkTransport(name: string, url: string, timeoutMs: number): Pro
     return {
       check: 'transport',
       target,
-      ok: true,
+      status: 'ok',
       detail: `${opened.name} answered in ${Math.round(performance.now() - started)} ms`,
     };
   } catch (error) {
-    return { check: 'transport', target, ok: false, detail: errorLine(error), hint: hintFor(error, url) };
+    return { check: 'transport', target, status: 'fail', detail: errorLine(error), hint: hintFor(error, url) };
   } finally {
     if (transport) await withTimeout(transport.close(), timeoutMs, 'close timed out').catch(() => undefined);
   }
 }
 
 async function checkDeadLetters(config: CliConfig, timeoutMs: number): Promise<CheckResult> {
-  const target = config.deadLetters ? redact(config.deadLetters) : '(none)';
+  if (config.deadLetters === undefined) {
+    return {
+      check: 'dead letters',
+      target: '(none)',
+      status: 'warn',
+      detail: 'no dead-letter store configured: the CLI cannot see dead letters',
+      hint: 'add "deadLetters": "sqlite:./switchyard.db" to switchyard.config.json or set SWITCHYARD_DEAD_LETTERS',
+    };
+  }
+  const target = redact(config.deadLetters);
   try {
     const opened = openDeadLetterStore(config);
     try {
@@ -110,16 +122,18 @@ async function checkDeadLetters(config: CliConfig, timeoutMs: number): Promise<C
         `the store did not answer within ${timeoutMs} ms`,
       );
       const count = records.length > 1_000 ? 'more than 1000' : String(records.length);
-      return { check: 'dead letters', target, ok: true, detail: `readable, ${count} record(s)` };
+      return { check: 'dead letters', target, status: 'ok', detail: `readable, ${count} record(s)` };
     } finally {
       await opened.close();
     }
   } catch (error) {
-    const hint =
-      config.deadLetters === undefined
-        ? 'add "deadLetters": "sqlite:./switchyard.db" to switchyard.config.json or set SWITCHYARD_DEAD_LETTERS'
-        : hintFor(error, config.deadLetters);
-    return { check: 'dead letters', target, ok: false, detail: errorLine(error), hint };
+    return {
+      check: 'dead letters',
+      target,
+      status: 'fail',
+      detail: errorLine(error),
+      hint: hintFor(error, config.deadLetters),
+    };
   }
 }
 
