@@ -1,5 +1,6 @@
 import { matchesPattern, type RoutedMessage } from '@switchyard/core/transport';
 import { expect } from 'vitest';
+import { waitFor } from '../../broker-gate.js';
 import type { Collector } from '../collect.js';
 import type { Scenario, ScenarioContext } from '../harness.js';
 import { testEvent } from '../messages.js';
@@ -114,6 +115,31 @@ export const fanOutScenarios: Scenario[] = [
         'event of the removed subscription',
       ).toEqual([]);
       for (const event of first) expect(inbox.countOf(event.id), 'double provisioning must not duplicate').toBe(1);
+    },
+  },
+  {
+    name: 'fan-out-consumer-groups',
+    title:
+      'consumer groups: two channels on one pattern, two competing consumers each: each channel handles every event once',
+    async run(t) {
+      const ns = namespace();
+      const first = await t.transport();
+      const second = await t.transport();
+      const groups = [t.name('group-a'), t.name('group-b')];
+      await first.provision({ channels: groups.map((name) => ({ name, subscriptions: [`${ns}.#`] })) });
+      const consumers = await Promise.all(
+        groups.map(async (group) => [await t.collect(first, group), await t.collect(second, group)] as const),
+      );
+      const events = Array.from({ length: t.count(50) }, (_, seq) => testEvent(`${ns}.thing.happened`, { seq }));
+      await first.publish(events);
+      for (const [n, [a, b]] of consumers.entries()) {
+        await waitFor(
+          () => new Set([...a.ids, ...b.ids]).size === events.length,
+          `every event handled in group ${n}`,
+          t.waitMs,
+        );
+        expect(a.received.length + b.received.length, `deliveries in group ${n}`).toBe(events.length);
+      }
     },
   },
   {
