@@ -157,8 +157,9 @@ export class RabbitMqTransport implements Transport {
 
   async #close(): Promise<void> {
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
-    // Let sends already running get their confirms, within the same bound as a reconnect.
-    if (this.#inflight.size > 0) {
+    // Let sends already running get their confirms, within the same bound as a reconnect;
+    // with no connection there is nothing to wait for, and they reject once it is closed.
+    if (this.#inflight.size > 0 && this.#connection.current !== undefined) {
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise((resolve) => {
         timer = setTimeout(resolve, this.#options.operationTimeoutMs);

@@ -31,6 +31,16 @@ describe('RabbitMqTransport options', () => {
     await expect(transport.ping()).rejects.toMatchObject({ code: ErrorCode.TransportUnavailable });
     await transport.close();
   });
+
+  it('rejects a send with SY_SEND_FAILED once the broker stayed away for operationTimeoutMs', async () => {
+    const transport = new RabbitMqTransport({ url: 'amqp://127.0.0.1:1', operationTimeoutMs: 300 });
+    const started = Date.now();
+    await expect(transport.send('somewhere', [message({ n: 1 })])).rejects.toMatchObject({
+      code: ErrorCode.SendFailed,
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await transport.close();
+  });
 });
 
 describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
@@ -81,6 +91,19 @@ describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
     expect(got.channel).toBe(queue);
     expect(got.deliveryCount).toBe(1);
     expect(payloadOf(got.message)).toEqual({ n: 1 });
+    await subscription.close();
+  });
+
+  it('declares a channel again when its queue was deleted behind its back (a returned send is not lost)', async () => {
+    const transport = open();
+    const queue = channel('deleted');
+    await transport.send(queue, [message({ n: 1 })]);
+    await deleteObjects([queue]);
+    await transport.send(queue, [message({ n: 2 })]);
+    const { received, handler } = collect();
+    const subscription = await transport.consume(queue, handler);
+    await waitFor(() => received.length === 1, 'the message sent after the deletion');
+    expect(payloadOf((received[0] as Delivery).message)).toEqual({ n: 2 });
     await subscription.close();
   });
 
