@@ -39,6 +39,7 @@ export {
 export { InMemoryDeadLetterStore, InMemoryInboxStore, matchesFilter } from './resilience/memory-stores.js';
 export { replayDeadLetter, replayDeadLetters, type TransportFor } from './resilience/replay.js';
 export type * from './resilience/stores.js';
+export type { Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
 export { encode, decode, Header } from './message/codec.js';
 export { toStructured, fromStructured } from './message/structured.js';

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../util/ids.js';
 import type { Contract, InputOf, PayloadOf, QueryContract, ResultOf } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
@@ -81,7 +81,7 @@ export class LocalBuses {
       await parts.enqueueOwn(readdress(outbound.message, { handler: handler.id, attempt: 1 }));
       return undefined;
     }
-    const id = uuidv7();
+    const id = newId();
     const envelope: Envelope = {
       headers: {
         id,

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../util/ids.js';
 import type { Contract } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
@@ -52,7 +52,7 @@ export class OutgoingMessages {
   /** Encode without validation, for payloads that were validated already. */
   buildValidated(spec: OutgoingSpec, causation?: Causation): OutboundMessage {
     const options = spec.options ?? {};
-    const id = uuidv7();
+    const id = newId();
     const now = this.#clock.now();
     const headers: { -readonly [K in keyof MessageHeaders]: MessageHeaders[K] } = {
       id,

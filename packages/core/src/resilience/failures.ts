@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../util/ids.js';
 import { ErrorCode, SwitchyardError, describeError } from '../errors.js';
 import { Header } from '../message/codec.js';
 import type { Envelope } from '../message/envelope.js';
@@ -75,7 +75,7 @@ export async function deadLetter(
 ): Promise<DeadLetterRecord> {
   const headers = input.message.headers;
   const record: DeadLetterRecord = {
-    id: uuidv7(),
+    id: newId(),
     messageId: input.envelope?.headers.id ?? input.message.id ?? headers[Header.id] ?? 'unknown',
     messageName: input.envelope?.headers.name ?? headers[Header.type] ?? 'unknown',
     service: input.service,

@@ -49,39 +49,54 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
  * process only; a durable store is needed across restarts.
  */
 export class InMemoryInboxStore implements InboxStore {
-  readonly #processed = new Map<string, number>();
-  readonly #maxEntries: number;
+  // handler id → message id → time processed. Nested maps avoid building a key string per lookup.
+  readonly #processed = new Map<string, Map<string, number>>();
+  // Insertion order for eviction, as two parallel rings: asking a Map for its
+  // oldest key after many deletes walks every deleted slot.
+  readonly #ringHandlers: Array<Map<string, number> | undefined>;
+  readonly #ringIds: Array<string | undefined>;
+  #next = 0;
   readonly #now: () => number;
 
   constructor(options: { maxEntries?: number; now?: () => number } = {}) {
-    this.#maxEntries = options.maxEntries ?? 100_000;
+    const maxEntries = options.maxEntries ?? 100_000;
     this.#now = options.now ?? Date.now;
-    if (!(this.#maxEntries > 0)) {
-      throw new SwitchyardError(ErrorCode.Configuration, 'inbox maxEntries must be positive');
+    if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
+      throw new SwitchyardError(ErrorCode.Configuration, `inbox maxEntries must be a positive integer, got ${maxEntries}`);
     }
+    this.#ringHandlers = new Array<Map<string, number> | undefined>(maxEntries);
+    this.#ringIds = new Array<string | undefined>(maxEntries);
   }
 
-  async isProcessed(handler: string, messageId: string): Promise<boolean> {
-    return this.#processed.has(`${handler}\u0000${messageId}`);
+  isProcessed(handler: string, messageId: string): boolean {
+    return this.#processed.get(handler)?.has(messageId) ?? false;
   }
 
-  async markProcessed(handler: string, messageId: string): Promise<void> {
-    const key = `${handler}\u0000${messageId}`;
-    if (this.#processed.has(key)) return;
-    this.#processed.set(key, this.#now());
-    if (this.#processed.size > this.#maxEntries) {
-      const oldest = this.#processed.keys().next();
-      if (!oldest.done) this.#processed.delete(oldest.value);
+  markProcessed(handler: string, messageId: string): void {
+    let ids = this.#processed.get(handler);
+    if (ids === undefined) {
+      ids = new Map();
+      this.#processed.set(handler, ids);
     }
+    if (ids.has(messageId)) return;
+    const slot = this.#next;
+    const evicted = this.#ringIds[slot];
+    if (evicted !== undefined) this.#ringHandlers[slot]?.delete(evicted);
+    this.#ringHandlers[slot] = ids;
+    this.#ringIds[slot] = messageId;
+    this.#next = (slot + 1) % this.#ringIds.length;
+    ids.set(messageId, this.#now());
   }
 
   async prune(olderThanMs: number): Promise<number> {
     const cutoff = this.#now() - olderThanMs;
     let removed = 0;
-    for (const [key, at] of this.#processed) {
-      if (at >= cutoff) break;
-      this.#processed.delete(key);
-      removed++;
+    for (const ids of this.#processed.values()) {
+      for (const [id, at] of ids) {
+        if (at >= cutoff) break;
+        ids.delete(id);
+        removed++;
+      }
     }
     return removed;
   }

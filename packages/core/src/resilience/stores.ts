@@ -68,10 +68,13 @@ export interface DeadLetterStore {
  * redelivery (at-least-once) runs a handler's side effects only once.
  */
 export interface InboxStore {
-  /** True when `handler` already processed `messageId` successfully. */
-  isProcessed(handler: string, messageId: string): Promise<boolean>;
-  /** Record a success. Idempotent. */
-  markProcessed(handler: string, messageId: string): Promise<void>;
+  /**
+   * True when `handler` already processed `messageId` successfully. May answer
+   * synchronously (in-memory stores do, to keep the hot path free of promises).
+   */
+  isProcessed(handler: string, messageId: string): boolean | Promise<boolean>;
+  /** Record a success. Idempotent. May complete synchronously. */
+  markProcessed(handler: string, messageId: string): void | Promise<void>;
   /** Forget records older than `olderThanMs`; resolves with how many were removed. */
   prune(olderThanMs: number): Promise<number>;
   close?(): Promise<void>;

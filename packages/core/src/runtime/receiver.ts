@@ -42,7 +42,7 @@ const INFRASTRUCTURE_RETRY_MS = 1_000;
 export class Receiver {
   readonly #parts: ReceiverParts;
   #inFlight = 0;
-  readonly #running = new Map<string, Promise<void>>();
+  readonly #running = new Map<HandlerRegistration, Map<string, Promise<void>>>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(parts: ReceiverParts) {
@@ -134,32 +134,35 @@ export class Receiver {
     if (!this.#parts.dedup) return this.#runHandlerOnce(delivery, envelope, handler);
     // Two copies of one message handled at once would both pass the inbox check:
     // the second waits for the first, then consults the inbox.
-    const key = `${handler.id}\u0000${envelope.headers.id}`;
-    for (let running = this.#running.get(key); running; running = this.#running.get(key)) await running;
+    const id = envelope.headers.id;
+    let running = this.#running.get(handler);
+    if (running === undefined) {
+      running = new Map();
+      this.#running.set(handler, running);
+    }
+    for (let other = running.get(id); other; other = running.get(id)) await other.catch(() => undefined);
     const run = this.#runHandlerOnce(delivery, envelope, handler);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#running.set(key, settled);
+    running.set(id, run);
     try {
       await run;
     } finally {
-      if (this.#running.get(key) === settled) this.#running.delete(key);
+      if (running.get(id) === run) running.delete(id);
     }
   }
 
   async #runHandlerOnce(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration): Promise<void> {
     const parts = this.#parts;
     const id = envelope.headers.id;
-    if (parts.dedup && (await parts.dedup.isProcessed(handler.id, id))) {
+    const seen = parts.dedup?.isProcessed(handler.id, id);
+    if (seen === true || (seen instanceof Promise && (await seen))) {
       parts.observers.emit('duplicate', { handler: handler.id, envelope });
       return;
     }
     let payload = envelope.payload;
     if (handler.contract) {
       try {
-        payload = await validate(handler.contract.name, handler.contract.schema, envelope.payload);
+        payload = validate(handler.contract.name, handler.contract.schema, envelope.payload);
+        if (payload instanceof Promise) payload = await payload;
       } catch (error) {
         await this.#deadLetter(delivery, envelope, handler.id, error, envelope.headers.attempt);
         return;
@@ -168,16 +171,18 @@ export class Receiver {
     const policy = handler.retry;
     let failure: unknown;
     for (let run = 0; run <= policy.instantRetries; run++) {
-      const started = performance.now();
+      const started = parts.observers.has('handled') ? performance.now() : 0;
       try {
-        await handler.invoke(payload, parts.context(envelope, handler));
+        const result = handler.invoke(payload, parts.context(envelope, handler));
+        if (result instanceof Promise) await result;
       } catch (error) {
         failure = error;
         parts.observers.emit('failed', { handler: handler.id, envelope, error });
         if (!policy.retryable(error) || parts.signal.aborted) break;
         continue;
       }
-      if (parts.dedup) await parts.dedup.markProcessed(handler.id, id);
+      const marked = parts.dedup?.markProcessed(handler.id, id);
+      if (marked instanceof Promise) await marked;
       if (parts.observers.has('handled')) {
         parts.observers.emit('handled', { handler: handler.id, envelope, durationMs: performance.now() - started });
       }
