@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createService, describeError } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { PlaceOrder, Services, ShortNames } from './contracts.js';
@@ -157,7 +158,8 @@ printSummary({
   seconds: (performance.now() - started) / 1000,
   url: redact(url),
   dbPath,
-  configPath,
+  configPath: short(configPath),
+  cli: `node ${short(fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url)))}`,
 });
 for (const problem of problems) console.error(`shop: ${problem}`);
 console.log(JSON.stringify(totals));
@@ -208,6 +210,12 @@ function writeCliConfig(dir: string, transportUrl: string, deadLetterPath: strin
   };
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
   return path;
+}
+
+/** `path` relative to the working directory when it lies below it, absolute otherwise. */
+function short(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') ? path : rel;
 }
 
 function redact(value: string): string {

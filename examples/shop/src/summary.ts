@@ -10,6 +10,8 @@ export interface SummaryInput {
   readonly url: string;
   readonly dbPath: string;
   readonly configPath: string;
+  /** How to run the `switchyard` CLI from here. */
+  readonly cli: string;
 }
 
 /** Print the run's summary, one line each; the caller prints the JSON line after it. */
@@ -28,5 +30,5 @@ export function printSummary(input: SummaryInput): void {
   say(
     `lost          ${totals.lost} (every sent id checked against the handled and dead-lettered reports and the dead-letter store)`,
   );
-  say(`inspect the dead letters: switchyard dlq list --config ${input.configPath}`);
+  say(`inspect the dead letters: ${input.cli} dlq list --config ${input.configPath}`);
 }
