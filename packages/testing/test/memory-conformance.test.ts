@@ -1,22 +1,31 @@
-import { MemoryBroker, MemoryTransport } from '@switchyard/core/memory';
-import { runTransportConformance } from '@switchyard/testing';
+import { MemoryBroker, type MemoryFaults, MemoryTransport } from '@switchyard/core/memory';
+import { type ConformanceOptions, runTransportConformance } from '@switchyard/testing';
 
-// One broker per test file stands for "the broker"; each transport is one process connected to it.
-const broker = new MemoryBroker();
-const live = new Set<MemoryTransport>();
+/**
+ * The in-memory transport against the conformance suite. One broker per run
+ * stands for "the broker"; each transport is one process connected to it, and
+ * `dropConnections` drops every one of them (failing the next send of each, as
+ * a send racing a real drop would).
+ */
+function memoryConformance(name: string, faults?: MemoryFaults): ConformanceOptions {
+  const broker = new MemoryBroker();
+  const live = new Set<MemoryTransport>();
+  return {
+    name,
+    createTransport() {
+      const transport = new MemoryTransport({ broker, drainTimeoutMs: 5_000, ...(faults ? { faults } : {}) });
+      live.add(transport);
+      return transport;
+    },
+    async dropConnections() {
+      for (const transport of live) {
+        transport.dropConnection();
+        transport.failSends(1);
+      }
+    },
+  };
+}
 
-runTransportConformance({
-  name: 'memory',
-  createTransport() {
-    const transport = new MemoryTransport({ broker, drainTimeoutMs: 5_000 });
-    live.add(transport);
-    return transport;
-  },
-  async dropConnections() {
-    for (const transport of live) {
-      transport.dropConnection();
-      // A send racing the drop fails, as on a real broker; the suite must resend it.
-      transport.failSends(1);
-    }
-  },
-});
+runTransportConformance(memoryConformance('memory'));
+// Latency on every delivery shakes out scenarios that only pass because delivery is synchronous-fast.
+runTransportConformance(memoryConformance('memory with 1 ms delivery latency', { deliveryDelayMs: 1 }));

@@ -77,6 +77,11 @@ export class MemoryChannel {
     this.schedule();
   }
 
+  /** Hold `entry` for `ms` on the broker's clock, then append it (a nack with delay). */
+  enqueueAfter(entry: QueuedMessage, ms: number): void {
+    this.enqueue(entry, false, this.#clock.now() + ms);
+  }
+
   /** Remove the next ready message; `pick` chooses among the first few (fault injection). */
   take(pick?: (length: number) => number): QueuedMessage | undefined {
     if (pick !== undefined && this.#ready.length > 1) {

@@ -135,7 +135,7 @@ export class MemoryConsumer implements Subscription {
   #nack(pending: Pending, options?: NackOptions): Promise<void> {
     if (!this.#unsettled.settle(pending)) return RESOLVED;
     const delayMs = options?.delayMs ?? 0;
-    if (delayMs > 0) this.#channel.enqueue(pending.entry, false, this.#owner.clock.now() + delayMs);
+    if (delayMs > 0) this.#channel.enqueueAfter(pending.entry, delayMs);
     else this.#channel.enqueue(pending.entry, true);
     return RESOLVED;
   }
