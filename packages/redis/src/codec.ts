@@ -37,30 +37,66 @@ export class Keys {
 }
 
 /**
- * Append the five script arguments of one message to `args`: deliverAt, id,
- * headers JSON, body, key ('' or '+key'). Throws a TransportError (`SY_TOO_LARGE`)
- * when the message exceeds `maxBytes` as core's `messageSize` counts it.
+ * Pack `messages` into the single binary argument the send and publish scripts
+ * read: per message, when `targets` is given, a u32 count and u32 target
+ * indexes, then five u32-length-prefixed strings: id, headers JSON, body, key
+ * ('' or '+key'), deliverAt ('' or epoch ms). Throws a TransportError
+ * (`SY_TOO_LARGE`) for a message over `maxBytes` as core's `messageSize` counts it.
  */
-export function pushMessageArgs(args: Array<string | Buffer>, message: TransportMessage, maxBytes: number): void {
-  const body = message.body;
-  const headers = JSON.stringify(message.headers);
-  // The JSON is longer than names + values, so only a message near the limit needs the exact count.
-  if (body.byteLength + headers.length > maxBytes) {
-    const size = messageSize(message);
-    if (size > maxBytes) {
-      throw new TransportError(
-        ErrorCode.TooLarge,
-        `message '${message.id}' is ${size} bytes, over the redis transport's limit of ${maxBytes}`,
-      );
-    }
+export function packMessages(
+  messages: readonly TransportMessage[],
+  maxBytes: number,
+  targets?: ReadonlyArray<readonly number[]>,
+): Buffer {
+  const headers: string[] = new Array(messages.length);
+  let bound = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    const json = JSON.stringify(m.headers);
+    headers[i] = json;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; deliverAt is at most 16 digits.
+    bound += 20 + m.body.byteLength + 3 * (m.id.length + json.length + (m.key?.length ?? 0) + 1 + 16);
+    if (targets) bound += 4 + 4 * targets[i]!.length;
   }
-  args.push(
-    message.deliverAt === undefined ? '' : String(Math.trunc(message.deliverAt)),
-    message.id,
-    headers,
-    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    message.key === undefined ? '' : `+${message.key}`,
-  );
+  const buf = Buffer.allocUnsafe(bound);
+  let o = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (targets) {
+      const list = targets[i]!;
+      o = buf.writeUInt32BE(list.length, o);
+      for (const target of list) o = buf.writeUInt32BE(target, o);
+    }
+    o = writeString(buf, o, m.id);
+    const headersAt = o;
+    o = writeString(buf, o, headers[i]!);
+    const body = m.body;
+    // The JSON is longer than names + values, so only a message near the limit needs the exact count.
+    if (o - headersAt + body.byteLength > maxBytes) checkSize(m, maxBytes);
+    o = buf.writeUInt32BE(body.byteLength, o);
+    buf.set(body, o);
+    o += body.byteLength;
+    o = writeString(buf, o, m.key === undefined ? '' : `+${m.key}`);
+    o = writeString(buf, o, m.deliverAt === undefined ? '' : String(Math.trunc(m.deliverAt)));
+  }
+  return buf.subarray(0, o);
+}
+
+function writeString(buf: Buffer, offset: number, text: string): number {
+  if (text.length === 0) return buf.writeUInt32BE(0, offset);
+  const written = buf.write(text, offset + 4);
+  buf.writeUInt32BE(written, offset);
+  return offset + 4 + written;
+}
+
+function checkSize(message: TransportMessage, maxBytes: number): void {
+  const size = messageSize(message);
+  if (size > maxBytes) {
+    throw new TransportError(
+      ErrorCode.TooLarge,
+      `message '${message.id}' is ${size} bytes, over the redis transport's limit of ${maxBytes}`,
+    );
+  }
 }
 
 /** A stream entry read back: the message and the deliveries it had before this entry (from nack). */

@@ -13,7 +13,7 @@ import {
   type TransportMessage,
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
-import { Keys, pushMessageArgs } from './codec.js';
+import { Keys, packMessages } from './codec.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
@@ -93,17 +93,15 @@ export class RedisStreamsTransport implements Transport {
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
     const conn = this.#connection();
     const { sendChunk, sendDedupTtlMs, maxMessageBytes } = this.#options;
-    const chunks: Array<Array<string | Buffer>> = [];
+    const chunks: Buffer[] = [];
     for (let i = 0; i < messages.length; i += sendChunk) {
-      const args: Array<string | Buffer> = [String(sendDedupTtlMs)];
-      const end = Math.min(i + sendChunk, messages.length);
-      for (let j = i; j < end; j++) pushMessageArgs(args, messages[j]!, maxMessageBytes);
-      chunks.push(args);
+      chunks.push(packMessages(messages.slice(i, i + sendChunk), maxMessageBytes));
     }
     const keys = this.#keys;
+    const ttl = String(sendDedupTtlMs);
     // Chunks are issued back to back on one connection, so Redis applies them in order.
-    const calls = chunks.map((args) =>
-      scripts.send.run(conn, [keys.sent(this.#token()), keys.stream(channel), keys.delay(channel)], args),
+    const calls = chunks.map((packed) =>
+      scripts.send.run(conn, [keys.sent(this.#token()), keys.stream(channel), keys.delay(channel)], [ttl, packed]),
     );
     try {
       await Promise.all(calls);
@@ -128,21 +126,19 @@ export class RedisStreamsTransport implements Transport {
     for (let attempt = 0; attempt < STALE_REGISTRY_RETRIES; attempt++) {
       const keys = [this.#keys.sent(token), this.#keys.subsVersion];
       const index = new Map<string, number>();
-      const args: Array<string | Buffer> = [String(this.#options.sendDedupTtlMs), snapshot.version];
-      for (const message of messages) {
-        const targets = snapshot.targets(message.routingKey);
-        args.push(String(targets.length));
-        for (const channel of targets) {
+      const targets = messages.map((message) =>
+        snapshot.targets(message.routingKey).map((channel) => {
           let n = index.get(channel);
           if (n === undefined) {
             n = index.size + 1;
             index.set(channel, n);
             keys.push(this.#keys.stream(channel), this.#keys.delay(channel));
           }
-          args.push(String(n));
-        }
-        pushMessageArgs(args, message, this.#options.maxMessageBytes);
-      }
+          return n;
+        }),
+      );
+      const packed = packMessages(messages, this.#options.maxMessageBytes, targets);
+      const args = [String(this.#options.sendDedupTtlMs), snapshot.version, packed];
       const result = await scripts.publish.run(conn, keys, args);
       if (result !== -1) return;
       snapshot = await this.#registry.reload(conn);

@@ -92,6 +92,8 @@ export class StreamConsumer implements Subscription {
       this.#clientId = undefined;
     });
     await this.#s.blockConn.connect();
+    // Closed while attaching (transport.close() or an abort raced consume()): start nothing.
+    if (this.#stopping) return;
     this.#loop = this.#run();
     this.#maintenance.start();
   }
