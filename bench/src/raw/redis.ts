@@ -14,7 +14,11 @@ import { Redis } from 'ioredis';
  * Uses its own random stream key and deletes it afterwards; the Redis at `url`
  * may be shared.
  */
-export async function rawRedisBaseline(opts: { url: string; messages: number; batch: number }): Promise<{ msgsPerSec: number }> {
+export async function rawRedisBaseline(opts: {
+  url: string;
+  messages: number;
+  batch: number;
+}): Promise<{ msgsPerSec: number }> {
   const { url, messages, batch } = opts;
   const key = `sy-bench:raw:${randomBytes(6).toString('hex')}`;
   const group = 'bench';
@@ -45,13 +49,26 @@ export async function rawRedisBaseline(opts: { url: string; messages: number; ba
 async function consume(conn: Redis, key: string, group: string, messages: number, batch: number): Promise<void> {
   let received = 0;
   while (received < messages) {
-    const reply = (await conn.xreadgroup('GROUP', group, 'c1', 'COUNT', batch, 'BLOCK', 1000, 'STREAMS', key, '>')) as
-      | Array<[string, Array<[string, string[]]>]>
-      | null;
+    const reply = (await conn.xreadgroup(
+      'GROUP',
+      group,
+      'c1',
+      'COUNT',
+      batch,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      key,
+      '>',
+    )) as Array<[string, Array<[string, string[]]>]> | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) continue;
     const ids = entries.map(([id]) => id);
-    await conn.pipeline().xack(key, group, ...ids).xdel(key, ...ids).exec();
+    await conn
+      .pipeline()
+      .xack(key, group, ...ids)
+      .xdel(key, ...ids)
+      .exec();
     received += ids.length;
   }
 }
