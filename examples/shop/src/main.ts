@@ -64,7 +64,10 @@ function onReport(report: Report): void {
 /** Resolves when `done()` holds, checked after each report; rejects after `ms` or when a service fails. */
 function until(done: () => boolean, ms: number, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${what} (--timeout ${options.timeoutMs} ms)`)),
+      ms,
+    );
     check = () => {
       if (!done()) return;
       clearTimeout(timer);

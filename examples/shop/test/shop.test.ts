@@ -3,18 +3,30 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transportFromUrl } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
+import { brokerReachable } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-shop-'));
+const AMQP = 'amqp://127.0.0.1';
+const rabbitReachable = await brokerReachable(`RabbitMQ at ${AMQP}`, async () => {
+  const transport = await transportFromUrl(AMQP);
+  try {
+    await transport.ping();
+  } finally {
+    await transport.close();
+  }
+});
 
 /** Run the launcher from its TypeScript sources (no build); resolves with its exit code and output. */
-function runShop(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runShop(args: string[], url?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.SWITCHYARD_URL;
+    if (url === undefined) delete env.SWITCHYARD_URL;
+    else env.SWITCHYARD_URL = url;
     const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...args], {
       cwd: root,
       env,
@@ -69,5 +81,17 @@ describe('the shop example', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it.runIf(rabbitReachable)('runs the same services unchanged on RabbitMQ when SWITCHYARD_URL is set', async () => {
+    const { code, stdout, stderr } = await runShop(['--dir', join(dir, 'rabbit')], AMQP);
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    expect(stdout).toContain('on amqp://127.0.0.1');
+    const totals = JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '') as Record<string, number>;
+    // Queues on a shared broker may hold messages of an aborted earlier run, which add retries and dead letters.
+    expect(totals.lost).toBe(0);
+    expect(totals.deadLettered).toBeGreaterThanOrEqual(1);
+    expect(totals.retried).toBeGreaterThanOrEqual(1);
+    expect(totals.handled).toBeGreaterThanOrEqual(totals.sent ?? Number.POSITIVE_INFINITY);
   });
 });
