@@ -21,6 +21,22 @@ export interface MaintenanceSetup {
 }
 
 const MOVE_LIMIT = 500;
+const SWEEP_EVERY_TICKS = 30;
+const STALE_CONSUMER_MS = 3_600_000;
+
+/**
+ * Delete `consumer` from the channel's group if it has no pending entries and has been idle at
+ * least `minIdleMs`, checked and deleted in one script: XGROUP DELCONSUMER would drop pending
+ * entries, which would then never be reclaimed.
+ */
+export async function deleteConsumerIfIdle(
+  conn: Redis,
+  stream: string,
+  consumer: string,
+  minIdleMs: number,
+): Promise<void> {
+  await scripts.deleteConsumer.run(conn, [stream], [Keys.group, consumer, String(minIdleMs)]);
+}
 
 /**
  * The background work of one consumer, on the shared command connection:
@@ -40,6 +56,7 @@ export class ConsumerMaintenance {
   readonly #timers = new Set<NodeJS.Timeout>();
   #cursor = '0-0';
   #running = false;
+  #ticks = 0;
 
   constructor(setup: MaintenanceSetup) {
     this.#s = setup;
@@ -83,7 +100,26 @@ export class ConsumerMaintenance {
   async #leaseTick(): Promise<number> {
     await this.#renew();
     if (!this.#s.stopped()) await this.#reclaim();
+    if (++this.#ticks % SWEEP_EVERY_TICKS === 0 && !this.#s.stopped()) await this.#sweep();
     return this.#leaseInterval();
+  }
+
+  /**
+   * Forget consumers of crashed processes (each consume() makes a new name), once they hold
+   * nothing: no pending entries and idle far longer than any live consumer can be (a live one
+   * polls every blockMs). Consumers with pending entries are left for XAUTOCLAIM to empty.
+   */
+  async #sweep(): Promise<void> {
+    const { conn, options, consumer } = this.#s;
+    const idleLimit = Math.max(STALE_CONSUMER_MS, 10 * options.blockMs, 10 * options.leaseMs);
+    const reply = (await conn.call('XINFO', ['CONSUMERS', this.#stream, Keys.group])) as unknown[][];
+    for (const info of reply) {
+      const fields = new Map<string, unknown>();
+      for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
+      const name = String(fields.get('name'));
+      if (name === consumer || Number(fields.get('pending')) !== 0 || Number(fields.get('idle')) < idleLimit) continue;
+      await deleteConsumerIfIdle(conn, this.#stream, name, idleLimit);
+    }
   }
 
   async #renew(): Promise<void> {

@@ -161,6 +161,25 @@ if changed then return redis.call('INCR', KEYS[2]) end
 return 0
 `;
 
+/**
+ * deleteConsumer: KEYS stream. ARGV group, consumer, min idle ms. Deletes the consumer only if it
+ * holds no pending entry and has been idle that long; returns 1 if deleted.
+ */
+const DELETE_CONSUMER = `
+local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if not ok then return 0 end
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] == ARGV[2] then
+    if f['pending'] ~= 0 or f['idle'] < tonumber(ARGV[3]) then return 0 end
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+    return 1
+  end
+end
+return 0
+`;
+
 /** registry: KEYS registry hash, version. Returns {version, hgetall…} read atomically. */
 const REGISTRY = `
 return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
@@ -196,4 +215,5 @@ export const scripts = {
   move: new LuaScript(MOVE),
   provision: new LuaScript(PROVISION),
   registry: new LuaScript(REGISTRY),
+  deleteConsumer: new LuaScript(DELETE_CONSUMER),
 } as const;

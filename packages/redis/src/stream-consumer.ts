@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
 import { decodeEntry, Keys } from './codec.js';
 import { isNoGroup } from './errors.js';
-import { ConsumerMaintenance } from './maintenance.js';
+import { ConsumerMaintenance, deleteConsumerIfIdle } from './maintenance.js';
 import type { ResolvedOptions } from './options.js';
 import { pendingCounts, type RawEntry, readGroupEntries } from './replies.js';
 import { scripts } from './scripts.js';
@@ -272,6 +272,9 @@ export class StreamConsumer implements Subscription {
     const unsettled = [...this.#inflight].filter(([, state]) => state.handlerDone);
     await Promise.allSettled(unsettled.map(([id, state]) => this.#requeue(id, state.deliveryCount, 0)));
     this.#s.blockConn.disconnect();
+    if (this.#inflight.size === 0) {
+      await withTimeout(deleteConsumerIfIdle(this.#s.conn, this.#stream, this.name, 0), 1_000).catch(() => {});
+    }
     this.#s.onClosed();
   }
 }

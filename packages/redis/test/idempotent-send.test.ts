@@ -1,3 +1,4 @@
+import { ErrorCode } from '@switchyard/core/transport';
 import { brokerReachable } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStreamsTransport } from '../src/index.js';
@@ -46,5 +47,21 @@ describe.runIf(reachable)('redis idempotent send', () => {
     const { entries, dropped } = await sendWithLostReply(0);
     expect(dropped).toBe(1);
     expect(entries).toBe(6);
+  });
+
+  it('a send while Redis cannot be reached rejects with SY_SEND_FAILED and stores nothing', async () => {
+    const { hostname, port } = new URL(REDIS_URL);
+    const proxy = await LossyProxy.start({ host: hostname, port: Number(port || 6379) });
+    // Give up after one reconnect attempt instead of ioredis' default 20, to keep the test short.
+    const t = new RedisStreamsTransport({ url: proxy.url, prefix, redis: { maxRetriesPerRequest: 1 } });
+    const channel = uniqueName('outage');
+    try {
+      await t.send(channel, [message('before')]);
+      await proxy.close();
+      await expect(t.send(channel, [message('during')])).rejects.toMatchObject({ code: ErrorCode.SendFailed });
+      expect(await admin.xlen(`${prefix}:ch:${channel}`)).toBe(1);
+    } finally {
+      await t.close();
+    }
   });
 });

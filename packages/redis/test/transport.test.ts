@@ -225,6 +225,9 @@ describe.runIf(reachable)('redis streams transport', () => {
     });
     await waitFor(() => second.length === 1, 'redelivery');
     expect(second[0]!.deliveryCount).toBe(2);
+    // The closed consumer held nothing any more, so it was removed from the group; the live one remains.
+    const consumers = (await admin.call('XINFO', 'CONSUMERS', `${prefix}:ch:${channel}`, 'switchyard')) as unknown[][];
+    expect(consumers).toHaveLength(1);
   });
 
   it('delivers a foreign, malformed entry instead of crashing the consumer', async () => {
