@@ -6,6 +6,7 @@ import {
   settleOnce,
 } from '@switchyard/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { AckBatcher } from './ack-batcher.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { deliveryCountOf, fromAmqp } from './wire.js';
 
@@ -50,6 +51,7 @@ export interface SubscriptionSettings {
 /** The consumer's channel of the moment; deliveries remember the one they came from. */
 interface Attachment {
   readonly channel: Channel;
+  readonly acks: AckBatcher;
   consumerTag?: string;
   open: boolean;
 }
@@ -99,6 +101,7 @@ export class RabbitSubscription implements Subscription {
     }
     await this.#gate.drain(drainTimeoutMs);
     if (attachment?.open) {
+      attachment.acks.flush();
       attachment.open = false;
       // Closing the channel hands every unsettled delivery back to the queue.
       await attachment.channel.close().catch(() => undefined);
@@ -111,7 +114,7 @@ export class RabbitSubscription implements Subscription {
     const live = await this.#connection.get(timeoutMs);
     await this.#settings.ensureQueue();
     const channel = await live.model.createChannel();
-    const attachment: Attachment = { channel, open: true };
+    const attachment: Attachment = { channel, acks: new AckBatcher(channel), open: true };
     channel.on('error', () => undefined);
     channel.on('close', () => {
       attachment.open = false;
@@ -161,6 +164,7 @@ export class RabbitSubscription implements Subscription {
       }
       return;
     }
+    attachment.acks.delivered(message.fields.deliveryTag);
     const delivery = this.#delivery(attachment, message);
     const gate = this.#gate;
     if (gate.hasRoom) {
@@ -189,19 +193,17 @@ export class RabbitSubscription implements Subscription {
   }
 
   #delivery(attachment: Attachment, message: ConsumeMessage): RabbitDelivery {
-    const channel = attachment.channel;
+    const { channel, acks } = attachment;
+    const tag = message.fields.deliveryTag;
     const deliveryCount = deliveryCountOf(message, message.fields.redelivered);
     const ack = async (): Promise<void> => {
-      if (!attachment.open) return;
-      try {
-        channel.ack(message);
-      } catch {
-        // The channel died in between: the broker redelivers the message.
-      }
+      // On a dead channel the ack is moot: the broker redelivers the message.
+      if (attachment.open) acks.ack(tag);
     };
     const nack = async (options?: NackOptions & { [REJECT]?: true }): Promise<void> => {
       if (!attachment.open) return;
       if (options?.[REJECT]) {
+        acks.settledElsewhere(tag);
         try {
           channel.reject(message, false);
         } catch {
@@ -216,6 +218,7 @@ export class RabbitSubscription implements Subscription {
         await redelay(this.#settings.queue, message, deliveryCount, delayMs);
         return ack();
       }
+      acks.settledElsewhere(tag);
       try {
         channel.nack(message, false, true);
       } catch {
