@@ -1,5 +1,5 @@
 import ts from 'typescript';
-import { type Plugin, defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 
 /**
  * Vite's TypeScript transform does not lower TC39 standard decorators yet, so
@@ -14,7 +14,12 @@ function standardDecorators(): Plugin {
       if (!id.endsWith('.ts') || id.includes('node_modules') || !/^\s*@[A-Za-z]/m.test(code)) return null;
       const output = ts.transpileModule(code, {
         fileName: id,
-        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: true, verbatimModuleSyntax: false },
+        compilerOptions: {
+          target: ts.ScriptTarget.ES2022,
+          module: ts.ModuleKind.ESNext,
+          sourceMap: true,
+          verbatimModuleSyntax: false,
+        },
       });
       return { code: output.outputText, map: output.sourceMapText ?? null };
     },
@@ -26,7 +31,12 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Broker suites share real brokers; files run in parallel but each uses its own names.

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { type Transport, createService } from '@switchyard/core';
+import { createService, type Transport } from '@switchyard/core';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
 import { Latency } from './latency.js';
 
@@ -35,7 +35,8 @@ export interface RunResult {
  */
 export async function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
   const consumerName = `bench-consumer-${options.runId}`;
-  const transportOption = () => (options.transport ? { transport: options.transport() } : { transport: options.url as string });
+  const transportOption = () =>
+    options.transport ? { transport: options.transport() } : { transport: options.url as string };
   const latency = new Latency();
   let handled = 0;
   let finish: () => void = () => undefined;
@@ -45,7 +46,13 @@ export async function runFramework(options: FrameworkRunOptions): Promise<RunRes
 
   if (options.consumerInWorker) {
     worker = new Worker(new URL('./consumer-worker.js', import.meta.url), {
-      workerData: { url: options.url, name: consumerName, messages: options.messages, concurrency: options.concurrency, prefetch: options.prefetch },
+      workerData: {
+        url: options.url,
+        name: consumerName,
+        messages: options.messages,
+        concurrency: options.concurrency,
+        prefetch: options.prefetch,
+      },
     });
     await new Promise<void>((resolve, reject) => {
       worker?.once('message', () => resolve());
@@ -57,16 +64,30 @@ export async function runFramework(options: FrameworkRunOptions): Promise<RunRes
       finish();
     });
   } else {
-    consumer = createService({ name: consumerName, ...transportOption(), concurrency: options.concurrency, handleSignals: false, ...(options.prefetch ? { prefetch: options.prefetch } : {}) });
-    consumer.handle(BenchCommand, (command) => {
-      latency.record(nowMs() - command.sentAt);
-      if (++handled === options.messages) finish();
-      if (waiting.length > 0 && next - handled < options.window / 2) for (const resume of waiting.splice(0)) resume();
-    }, { distributed: true });
+    consumer = createService({
+      name: consumerName,
+      ...transportOption(),
+      concurrency: options.concurrency,
+      handleSignals: false,
+      ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+    });
+    consumer.handle(
+      BenchCommand,
+      (command) => {
+        latency.record(nowMs() - command.sentAt);
+        if (++handled === options.messages) finish();
+        if (waiting.length > 0 && next - handled < options.window / 2) for (const resume of waiting.splice(0)) resume();
+      },
+      { distributed: true },
+    );
     await consumer.start();
   }
 
-  const producer = createService({ name: `bench-producer-${options.runId}`, ...transportOption(), handleSignals: false });
+  const producer = createService({
+    name: `bench-producer-${options.runId}`,
+    ...transportOption(),
+    handleSignals: false,
+  });
   await producer.start();
   const cpuBefore = process.cpuUsage();
   const started = nowMs();

@@ -2,7 +2,12 @@ import * as hdr from 'hdr-histogram-js';
 
 /** A latency recorder backed by an HDR histogram (microsecond resolution, 3 significant digits). */
 export class Latency {
-  readonly #histogram = hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  readonly #histogram = hdr.build({
+    bitBucketSize: 64,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 
   /** Record one latency, in ms. */
   record(ms: number): void {

@@ -41,7 +41,9 @@ async function benchMemory(): Promise<BenchLine> {
   await run(20_000); // warm-up: JIT and caches, not reported
   const framework: RunResult = await run(messages);
   const raw = await rawMemoryBaseline({ messages });
-  console.log(`memory framework: ${framework.msgsPerSec} msgs/s, p50 ${framework.p50Ms} ms, p99 ${framework.p99Ms} ms, ${framework.cpuUsPerMsg} µs CPU/msg`);
+  console.log(
+    `memory framework: ${framework.msgsPerSec} msgs/s, p50 ${framework.p50Ms} ms, p99 ${framework.p99Ms} ms, ${framework.cpuUsPerMsg} µs CPU/msg`,
+  );
   console.log(`memory raw queue of encoded bytes: ${raw.msgsPerSec} msgs/s`);
   return {
     transport: 'memory',

@@ -16,7 +16,8 @@ export async function rawMemoryBaseline(opts: { messages: number }): Promise<{ m
   let handled = 0;
   const started = nowMs();
   while (handled < opts.messages) {
-    for (let i = 0; i < 1_000 && queue.length < opts.messages; i++) queue.push(encoder.encode(JSON.stringify(benchPayload(queue.length))));
+    for (let i = 0; i < 1_000 && queue.length < opts.messages; i++)
+      queue.push(encoder.encode(JSON.stringify(benchPayload(queue.length))));
     while (head < queue.length) {
       const payload = JSON.parse(decoder.decode(queue[head++])) as { sentAt: number };
       latency.record(nowMs() - payload.sentAt);

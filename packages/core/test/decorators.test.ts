@@ -1,20 +1,20 @@
-import { describe, expect, it } from 'vitest';
 import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   Asynchronous,
   Command,
   CommandHandler,
+  createService,
   Distributed,
+  defineEvent,
+  defineQuery,
   ErrorCode,
   Event,
   EventHandler,
   type HandlerContext,
   Query,
   QueryHandler,
-  createService,
-  defineEvent,
-  defineQuery,
 } from '../src/index.js';
 import { MemoryBroker, MemoryTransport } from '../src/memory/index.js';
 
@@ -82,7 +82,11 @@ describe('class-style handlers with TC39 decorators', () => {
   it('registers decorated methods, sends class instances and runs asynchronous handlers through the inbox', async () => {
     const broker = new MemoryBroker();
     const accounts = new Accounts();
-    const service = createService({ name: 'accounts', transport: new MemoryTransport({ broker }), handleSignals: false }).register(accounts);
+    const service = createService({
+      name: 'accounts',
+      transport: new MemoryTransport({ broker }),
+      handleSignals: false,
+    }).register(accounts);
     await service.start();
     try {
       await service.distributedBus.sendCommand('accounts', new OpenAccount('ada'));
@@ -93,7 +97,9 @@ describe('class-style handlers with TC39 decorators', () => {
       await service.localBus.publishEvent(Audit, { text: 'opened ada' });
       await until(() => accounts.audit.length === 1);
       expect(accounts.audit).toEqual(['opened ada via audit/record']);
-      await expect(service.distributedBus.sendCommand('accounts', new OpenAccount(''))).rejects.toMatchObject({ code: ErrorCode.Validation });
+      await expect(service.distributedBus.sendCommand('accounts', new OpenAccount(''))).rejects.toMatchObject({
+        code: ErrorCode.Validation,
+      });
     } finally {
       await service.stop();
     }

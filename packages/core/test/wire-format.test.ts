@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Envelope, decode, encode, fromStructured, toStructured } from '../src/index.js';
+import { decode, type Envelope, encode, fromStructured, toStructured } from '../src/index.js';
 
 /** The golden vectors live in docs/wire-format.md, so the document and the code cannot drift apart. */
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/wire-format.md', import.meta.url)), 'utf8');
 const vectors = new Map<string, string>();
-for (const match of doc.matchAll(/```json vector:([\w-]+)\n([\s\S]*?)```/g)) vectors.set(match[1] as string, match[2] as string);
+for (const match of doc.matchAll(/```json vector:([\w-]+)\n([\s\S]*?)```/g))
+  vectors.set(match[1] as string, match[2] as string);
 
 interface BinaryVector {
   envelope: Envelope;
@@ -30,7 +31,10 @@ describe('wire format golden vectors (docs/wire-format.md)', () => {
       expect(Object.keys(message.headers)).toEqual(Object.keys(vector.headers));
       expect(text.decode(message.body)).toBe(vector.body);
       expect(message.id).toBe(vector.envelope.headers.id);
-      const decoded = decode({ id: message.id, headers: vector.headers, body: new TextEncoder().encode(vector.body) }, 1024 * 1024);
+      const decoded = decode(
+        { id: message.id, headers: vector.headers, body: new TextEncoder().encode(vector.body) },
+        1024 * 1024,
+      );
       expect(decoded).toEqual(vector.envelope);
     });
   }

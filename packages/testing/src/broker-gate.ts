@@ -20,13 +20,20 @@ export async function brokerReachable(broker: string, probe: () => Promise<void>
     if (process.env.SWITCHYARD_REQUIRE_BROKERS === '1') {
       throw new Error(`${reason} (SWITCHYARD_REQUIRE_BROKERS=1 turns this skip into a failure)`, { cause: error });
     }
-    console.warn(`[switchyard] skipping: ${reason}. Start it as docs/brokers.md says; in CI (SWITCHYARD_REQUIRE_BROKERS=1) this is a failure.`);
+    console.warn(
+      `[switchyard] skipping: ${reason}. Start it as docs/brokers.md says; in CI (SWITCHYARD_REQUIRE_BROKERS=1) this is a failure.`,
+    );
     return false;
   }
 }
 
 /** Resolves when `predicate` holds, polling every `intervalMs`; rejects after `timeoutMs` with `what` in the message. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000, intervalMs = 5): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+  intervalMs = 5,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

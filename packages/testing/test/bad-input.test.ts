@@ -1,8 +1,8 @@
-import { ErrorCode, Header, encode } from '@switchyard/core';
-import type { TransportMessage } from '@switchyard/core/transport';
+import { ErrorCode, encode, Header } from '@switchyard/core';
 import { MemoryTransport } from '@switchyard/core/memory';
+import type { TransportMessage } from '@switchyard/core/transport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Flow, createFlow } from '../src/index.js';
+import { createFlow, type Flow } from '../src/index.js';
 import { PlaceOrder } from './shop-contracts.js';
 
 /**
@@ -14,7 +14,9 @@ describe('bad input', () => {
   let flow: Flow;
   afterEach(() => flow?.stop());
 
-  function valid(overrides: { type?: string; target?: string; body?: string; extra?: Record<string, string> } = {}): TransportMessage {
+  function valid(
+    overrides: { type?: string; target?: string; body?: string; extra?: Record<string, string> } = {},
+  ): TransportMessage {
     const id = `01a2170f-0000-7000-8000-${Math.random().toString(16).slice(2, 14).padEnd(12, '0')}`;
     const message = encode({
       headers: {
@@ -32,7 +34,11 @@ describe('bad input', () => {
       payload: { orderId: 'ok', items: [{ sku: 'a', quantity: 1 }] },
     });
     const headers = { ...message.headers, ...overrides.extra };
-    return { id, headers, body: overrides.body === undefined ? message.body : new TextEncoder().encode(overrides.body) };
+    return {
+      id,
+      headers,
+      body: overrides.body === undefined ? message.body : new TextEncoder().encode(overrides.body),
+    };
   }
 
   it('dead-letters each bad message with its reason and keeps consuming', async () => {
@@ -45,9 +51,21 @@ describe('bad input', () => {
 
     const cases: Array<[string, TransportMessage, string]> = [
       ['truncated JSON', valid({ body: '{"orderId":"x","items":[' }), ErrorCode.Decode],
-      ['__proto__ payload', valid({ body: '{"orderId":"x","items":[],"__proto__":{"polluted":true}}' }), ErrorCode.Decode],
-      ['constructor.prototype payload', valid({ body: '{"constructor":{"prototype":{"polluted":true}}}' }), ErrorCode.Decode],
-      ['oversize message', valid({ body: JSON.stringify({ orderId: 'x'.repeat(20_000), items: [] }) }), ErrorCode.TooLarge],
+      [
+        '__proto__ payload',
+        valid({ body: '{"orderId":"x","items":[],"__proto__":{"polluted":true}}' }),
+        ErrorCode.Decode,
+      ],
+      [
+        'constructor.prototype payload',
+        valid({ body: '{"constructor":{"prototype":{"polluted":true}}}' }),
+        ErrorCode.Decode,
+      ],
+      [
+        'oversize message',
+        valid({ body: JSON.stringify({ orderId: 'x'.repeat(20_000), items: [] }) }),
+        ErrorCode.TooLarge,
+      ],
       ['unknown type', valid({ type: 'order.teleport' }), ErrorCode.NoHandler],
       ['schema-invalid payload', valid({ body: '{"orderId":42,"items":"none"}' }), ErrorCode.Validation],
       ['command for another service', valid({ target: 'billing-service' }), ErrorCode.Misaddressed],
@@ -59,7 +77,10 @@ describe('bad input', () => {
     const good = valid();
     await raw.send('order-service', [good]);
 
-    await flow.spy.until(() => flow.spy.deadLettered.length === cases.length && handled.length === 1, 'every bad message dead-lettered');
+    await flow.spy.until(
+      () => flow.spy.deadLettered.length === cases.length && handled.length === 1,
+      'every bad message dead-lettered',
+    );
     await flow.idle();
 
     const records = await flow.deadLetters.list();

@@ -1,8 +1,15 @@
-import { ConfigurationError, ErrorCode, createService, defineCommand, defineEvent, defineQuery } from '@switchyard/core';
+import {
+  ConfigurationError,
+  createService,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  ErrorCode,
+} from '@switchyard/core';
 import { MemoryBroker, MemoryTransport } from '@switchyard/core/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type Flow, ManualClock, createFlow } from '../src/index.js';
+import { createFlow, type Flow, ManualClock } from '../src/index.js';
 
 const Ping = defineCommand('ping', z.object({ n: z.number() }));
 const Pinged = defineEvent('ping.done', z.object({ n: z.number() }));
@@ -10,21 +17,32 @@ const Count = defineQuery('ping.count', z.object({}), z.number());
 
 describe('service configuration errors say what to change', () => {
   it('rejects bad options at construction', () => {
-    expect(() => createService({ name: 'bad name!', transport: 'memory://' })).toThrow(/service name 'bad name!' is invalid/);
-    expect(() => createService({ name: 'a', transport: 'memory://', transports: { b: 'memory://' } })).toThrow(/either 'transport'/);
-    expect(() => createService({ name: 'a', transport: 'carrier-pigeon://x' })).toThrow(/scheme 'carrier-pigeon:' is unknown/);
+    expect(() => createService({ name: 'bad name!', transport: 'memory://' })).toThrow(
+      /service name 'bad name!' is invalid/,
+    );
+    expect(() => createService({ name: 'a', transport: 'memory://', transports: { b: 'memory://' } })).toThrow(
+      /either 'transport'/,
+    );
+    expect(() => createService({ name: 'a', transport: 'carrier-pigeon://x' })).toThrow(
+      /scheme 'carrier-pigeon:' is unknown/,
+    );
     expect(() => createService({ name: 'a', transport: 'not a url' })).toThrow(ConfigurationError);
     expect(() => createService({ name: 'a' })).toThrow(/no transport configured/);
-    expect(() => createService({ name: 'a', transport: 'memory://', concurrency: 0 })).toThrow(/concurrency must be a positive integer/);
-    expect(() => createService({ name: 'a', transport: 'memory://', services: { b: { transport: 'rabbit' } } })).toThrow(
-      /mapped to transport 'rabbit', which is not configured/,
+    expect(() => createService({ name: 'a', transport: 'memory://', concurrency: 0 })).toThrow(
+      /concurrency must be a positive integer/,
     );
+    expect(() =>
+      createService({ name: 'a', transport: 'memory://', services: { b: { transport: 'rabbit' } } }),
+    ).toThrow(/mapped to transport 'rabbit', which is not configured/);
     expect(() => createService({ name: 'a', transport: 'memory://', retry: { jitter: 3 } })).toThrow(/retry.jitter/);
   });
 
   it('names the package to install when a transport package is missing', async () => {
     const service = createService({ name: 'a', transport: 'nats://127.0.0.1:4222', handleSignals: false });
-    await expect(service.start()).rejects.toMatchObject({ code: ErrorCode.MissingPackage, message: expect.stringContaining('npm install @switchyard/nats') });
+    await expect(service.start()).rejects.toMatchObject({
+      code: ErrorCode.MissingPackage,
+      message: expect.stringContaining('npm install @switchyard/nats'),
+    });
   });
 
   it('enforces one handler per command and query, and a clear error for none', async () => {
@@ -50,13 +68,19 @@ describe('service runtime', () => {
     await flow.start();
     await a.distributedBus.sendCommand('a', Ping, { n: 1 });
     await flow.spy.until(() => flow.spy.deadLettered.length === 1);
-    expect(flow.spy.deadLettered[0]?.reason).toMatchObject({ code: ErrorCode.NoHandler, message: "command 'ping' has no distributed handler in 'a'" });
+    expect(flow.spy.deadLettered[0]?.reason).toMatchObject({
+      code: ErrorCode.NoHandler,
+      message: "command 'ping' has no distributed handler in 'a'",
+    });
   });
 
   it('runs a handler once when the broker delivers every message twice (inbox dedup)', async () => {
     flow = createFlow();
     const runs: number[] = [];
-    const a = flow.service({ name: 'a', transport: new MemoryTransport({ broker: flow.broker, faults: { duplicate: 1 } }) });
+    const a = flow.service({
+      name: 'a',
+      transport: new MemoryTransport({ broker: flow.broker, faults: { duplicate: 1 } }),
+    });
     a.handle(Ping, (p) => void runs.push(p.n), { distributed: true });
     await flow.start();
     for (let n = 0; n < 50; n++) await a.distributedBus.sendCommand('a', Ping, { n });
@@ -70,10 +94,14 @@ describe('service runtime', () => {
     const seen = new Set<number>();
     const transport = new MemoryTransport({ broker: flow.broker, faults: { deliveryDelayMs: 0 } });
     const a = flow.service({ name: 'a', transport, concurrency: 16 });
-    a.handle(Ping, async (p) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      seen.add(p.n);
-    }, { distributed: true });
+    a.handle(
+      Ping,
+      async (p) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        seen.add(p.n);
+      },
+      { distributed: true },
+    );
     await flow.start();
     for (let n = 0; n < 2_000; n++) {
       await a.distributedBus.sendCommand('a', Ping, { n });
@@ -88,11 +116,18 @@ describe('service runtime', () => {
     const clock = new ManualClock();
     flow = createFlow({ clock });
     let calls = 0;
-    const a = flow.service({ name: 'a', retry: { instantRetries: 1, delayedRetries: 2, initialDelayMs: 60_000, multiplier: 3, jitter: 0 } });
-    a.handle(Ping, () => {
-      calls++;
-      if (calls <= 4) throw new Error(`down ${calls}`);
-    }, { distributed: true });
+    const a = flow.service({
+      name: 'a',
+      retry: { instantRetries: 1, delayedRetries: 2, initialDelayMs: 60_000, multiplier: 3, jitter: 0 },
+    });
+    a.handle(
+      Ping,
+      () => {
+        calls++;
+        if (calls <= 4) throw new Error(`down ${calls}`);
+      },
+      { distributed: true },
+    );
     await flow.start();
     await a.distributedBus.sendCommand('a', Ping, { n: 1 });
     await flow.spy.until(() => flow.spy.retried.length === 1);
@@ -115,11 +150,20 @@ describe('service runtime', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const done: number[] = [];
-    const first = createService({ name: 'a', transport: new MemoryTransport({ broker }), concurrency: 1, handleSignals: false });
-    first.handle(Ping, async (p) => {
-      if (p.n === 0) await gate;
-      done.push(p.n);
-    }, { distributed: true });
+    const first = createService({
+      name: 'a',
+      transport: new MemoryTransport({ broker }),
+      concurrency: 1,
+      handleSignals: false,
+    });
+    first.handle(
+      Ping,
+      async (p) => {
+        if (p.n === 0) await gate;
+        done.push(p.n);
+      },
+      { distributed: true },
+    );
     await first.start();
     for (let n = 0; n < 5; n++) await first.distributedBus.sendCommand('a', Ping, { n });
     const stopping = first.stop();
@@ -144,10 +188,14 @@ describe('service runtime', () => {
     const alpha = createService({ name: 'alpha', transports, services, handleSignals: false });
     const beta = createService({ name: 'beta', transports, services, handleSignals: false });
     alpha.handle(Pinged, (e) => void got.push(`alpha got event ${e.n}`), { distributed: true });
-    beta.handle(Ping, async (p, ctx) => {
-      got.push(`beta got command ${p.n}`);
-      await ctx.publishEvent(Pinged, { n: p.n });
-    }, { distributed: true });
+    beta.handle(
+      Ping,
+      async (p, ctx) => {
+        got.push(`beta got command ${p.n}`);
+        await ctx.publishEvent(Pinged, { n: p.n });
+      },
+      { distributed: true },
+    );
     await alpha.start();
     await beta.start();
     try {

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 describe('graceful shutdown on SIGTERM', () => {
   it('stops fetching, finishes the handler in flight, then exits', async () => {
     const script = fileURLToPath(new URL('./fixtures/sigterm-service.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const lines: string[] = [];
     let buffer = '';
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

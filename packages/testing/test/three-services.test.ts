@@ -1,6 +1,6 @@
 import { ErrorCode, type HandlerContext } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Flow, createFlow } from '../src/index.js';
+import { createFlow, type Flow } from '../src/index.js';
 import { OrderPlaced, OrderShipped, PlaceOrder, ReserveStock } from './shop-contracts.js';
 
 /**
@@ -18,14 +18,24 @@ describe('three services end to end', () => {
     const fast = { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 };
     const order = flow.service({ name: 'order-service', retry: fast });
     const inventory = flow.service({ name: 'inventory-service', retry: fast });
-    const notification = flow.service({ name: 'notification-service', retry: { ...fast, instantRetries: 0, delayedRetries: 3 } });
-    const state = { flakyCalls: 0, poisonFixed: false, notified: [] as string[], reserved: [] as string[], correlations: new Set<string>() };
+    const notification = flow.service({
+      name: 'notification-service',
+      retry: { ...fast, instantRetries: 0, delayedRetries: 3 },
+    });
+    const state = {
+      flakyCalls: 0,
+      poisonFixed: false,
+      notified: [] as string[],
+      reserved: [] as string[],
+      correlations: new Set<string>(),
+    };
 
     order.handle(
       PlaceOrder,
       async (command, ctx: HandlerContext) => {
         state.correlations.add(ctx.headers.correlationId);
-        for (const item of command.items) await ctx.sendCommand('inventory-service', ReserveStock, { orderId: command.orderId, sku: item.sku });
+        for (const item of command.items)
+          await ctx.sendCommand('inventory-service', ReserveStock, { orderId: command.orderId, sku: item.sku });
         await ctx.publishEvent(OrderPlaced, { orderId: command.orderId, total: command.items.length });
       },
       { distributed: true },
@@ -43,8 +53,10 @@ describe('three services end to end', () => {
       OrderPlaced,
       async function notify(event, ctx) {
         state.correlations.add(ctx.headers.correlationId);
-        if (event.orderId === 'flaky' && ++state.flakyCalls <= options.failTimes) throw new Error(`mail server down (${state.flakyCalls})`);
-        if (event.orderId === options.poisonOrder && !state.poisonFixed) throw new Error('template missing for this order');
+        if (event.orderId === 'flaky' && ++state.flakyCalls <= options.failTimes)
+          throw new Error(`mail server down (${state.flakyCalls})`);
+        if (event.orderId === options.poisonOrder && !state.poisonFixed)
+          throw new Error('template missing for this order');
         state.notified.push(event.orderId);
       },
       { distributed: true },
@@ -56,15 +68,31 @@ describe('three services end to end', () => {
   it('routes a command to the named service and fans an event out to two services by pattern', async () => {
     const { order, state } = build({ failTimes: 0, poisonOrder: 'none' });
     await flow.start();
-    await order.distributedBus.sendCommand('order-service', PlaceOrder, { orderId: 'o-1', items: [{ sku: 'apple', quantity: 2 }, { sku: 'pear', quantity: 1 }] });
-    await flow.spy.until(() => flow.spy.handledOf('order.placed').length === 3, 'order.placed handled by notify, countAll and auditOrders');
+    await order.distributedBus.sendCommand('order-service', PlaceOrder, {
+      orderId: 'o-1',
+      items: [
+        { sku: 'apple', quantity: 2 },
+        { sku: 'pear', quantity: 1 },
+      ],
+    });
+    await flow.spy.until(
+      () => flow.spy.handledOf('order.placed').length === 3,
+      'order.placed handled by notify, countAll and auditOrders',
+    );
     await flow.idle();
 
     expect(state.reserved.sort()).toEqual(['o-1:apple', 'o-1:pear']);
     expect(flow.spy.handledOf('order.place', 'order-service')).toHaveLength(1);
     expect(flow.spy.handledOf('order.place', 'inventory-service')).toHaveLength(0);
-    const placed = flow.spy.handledOf('order.placed').map((e) => `${e.service}/${e.handler}`).sort();
-    expect(placed).toEqual(['inventory-service/auditOrders@order.*', 'notification-service/countAll@order.#', 'notification-service/notify@order.placed']);
+    const placed = flow.spy
+      .handledOf('order.placed')
+      .map((e) => `${e.service}/${e.handler}`)
+      .sort();
+    expect(placed).toEqual([
+      'inventory-service/auditOrders@order.*',
+      'notification-service/countAll@order.#',
+      'notification-service/notify@order.placed',
+    ]);
     expect(state.correlations.size).toBe(1);
     const placeId = flow.spy.handledOf('order.place')[0]?.id;
     const reserve = flow.spy.handledOf('stock.reserve')[0]?.envelope?.headers;
@@ -82,7 +110,9 @@ describe('three services end to end', () => {
     expect(state.flakyCalls).toBe(3);
     const retries = flow.spy.retried.filter((e) => e.handler === 'notify@order.placed');
     expect(retries).toHaveLength(2);
-    expect(flow.spy.handledOf('order.placed', 'notification-service').filter((e) => e.handler === 'countAll@order.#')).toHaveLength(1);
+    expect(
+      flow.spy.handledOf('order.placed', 'notification-service').filter((e) => e.handler === 'countAll@order.#'),
+    ).toHaveLength(1);
     const success = flow.spy.handled.find((e) => e.handler === 'notify@order.placed');
     expect(success?.envelope?.headers.attempt).toBe(3);
     expect(flow.deadLetters).toBeDefined();
@@ -116,7 +146,9 @@ describe('three services end to end', () => {
     const { order } = build({ failTimes: 0, poisonOrder: 'none' });
     await flow.start();
     const bad = { orderId: 'o-2', items: [{ sku: 'apple', quantity: -1 }] };
-    await expect(order.distributedBus.sendCommand('order-service', PlaceOrder, bad)).rejects.toMatchObject({ code: ErrorCode.Validation });
+    await expect(order.distributedBus.sendCommand('order-service', PlaceOrder, bad)).rejects.toMatchObject({
+      code: ErrorCode.Validation,
+    });
     await expect(order.distributedBus.publishEvent(OrderShipped, {} as never)).rejects.toThrow(/orderId/);
     expect(flow.spy.sent).toHaveLength(0);
   });

@@ -27,12 +27,24 @@ export class ServiceBus implements DistributedBus {
     this.#causation = causation;
   }
 
-  sendCommand<C extends Contract<'command'>>(target: string, contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
+  sendCommand<C extends Contract<'command'>>(
+    target: string,
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<void>;
   sendCommand(target: string, command: object, options?: SendOptions): Promise<void>;
   async sendCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<void> {
     checkTarget(target);
     const { contract, payload, options } = resolveCall('command', first, second, third);
-    const spec = { kind: 'command' as const, name: contract.name, payload, targetService: target, contract, ...(options ? { options } : {}) };
+    const spec = {
+      kind: 'command' as const,
+      name: contract.name,
+      payload,
+      targetService: target,
+      contract,
+      ...(options ? { options } : {}),
+    };
     await this.#send(await this.#parts.outgoing.build(spec, this.#causation));
   }
 
@@ -44,10 +56,23 @@ export class ServiceBus implements DistributedBus {
     await this.#send(await this.#parts.outgoing.build(spec, this.#causation));
   }
 
-  async sendMessage(target: string, channel: string, payload: unknown, options?: SendOptions & { name?: string }): Promise<void> {
+  async sendMessage(
+    target: string,
+    channel: string,
+    payload: unknown,
+    options?: SendOptions & { name?: string },
+  ): Promise<void> {
     checkTarget(target);
-    if (typeof channel !== 'string' || channel.length === 0) throw new ConfigurationError('sendMessage needs a channel name');
-    const spec = { kind: 'message' as const, name: options?.name ?? channel, payload, targetService: target, channel, ...(options ? { options } : {}) };
+    if (typeof channel !== 'string' || channel.length === 0)
+      throw new ConfigurationError('sendMessage needs a channel name');
+    const spec = {
+      kind: 'message' as const,
+      name: options?.name ?? channel,
+      payload,
+      targetService: target,
+      channel,
+      ...(options ? { options } : {}),
+    };
     await this.#send(this.#parts.outgoing.buildValidated(spec, this.#causation));
   }
 

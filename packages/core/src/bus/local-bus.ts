@@ -1,4 +1,3 @@
-import { newId } from '../util/ids.js';
 import type { Contract, InputOf, PayloadOf, QueryContract, ResultOf } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
@@ -8,6 +7,7 @@ import type { HandlerContext } from '../handlers/types.js';
 import type { Envelope, MessageKind } from '../message/envelope.js';
 import { readdress } from '../resilience/failures.js';
 import type { Clock } from '../util/clock.js';
+import { newId } from '../util/ids.js';
 import type { OutgoingMessages } from './outgoing.js';
 
 /** What local dispatch needs from its service. */
@@ -62,13 +62,22 @@ export class LocalBuses {
   async #single(contract: Contract, payload: unknown): Promise<unknown> {
     const handler = this.#parts.registry.single(contract.name);
     if (!handler) {
-      throw new SwitchyardError(ErrorCode.NoHandler, `${contract.kind} '${contract.name}' has no handler in '${this.#parts.service}'`);
+      throw new SwitchyardError(
+        ErrorCode.NoHandler,
+        `${contract.kind} '${contract.name}' has no handler in '${this.#parts.service}'`,
+      );
     }
     const validated = await validate(contract.name, contract.schema, payload);
     return this.#invoke(handler, contract.kind, contract.name, payload, validated);
   }
 
-  async #invoke(handler: HandlerRegistration, kind: MessageKind, name: string, raw: unknown, validated: unknown): Promise<unknown> {
+  async #invoke(
+    handler: HandlerRegistration,
+    kind: MessageKind,
+    name: string,
+    raw: unknown,
+    validated: unknown,
+  ): Promise<unknown> {
     const parts = this.#parts;
     if (handler.asynchronous !== undefined) {
       const outbound = parts.outgoing.buildValidated({

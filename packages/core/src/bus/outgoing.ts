@@ -1,13 +1,13 @@
-import { newId } from '../util/ids.js';
 import type { Contract } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
 import { ConfigurationError } from '../errors.js';
+import type { SendOptions } from '../handlers/types.js';
 import { encode, isValidMetadataKey } from '../message/codec.js';
 import type { MessageHeaders, MessageKind } from '../message/envelope.js';
 import type { OutboundMessage } from '../resilience/stores.js';
 import type { Clock } from '../util/clock.js';
-import type { SendOptions } from '../handlers/types.js';
+import { newId } from '../util/ids.js';
 
 /** The message being handled, whose correlation and trace an outgoing message inherits. */
 export interface Causation {
@@ -72,7 +72,8 @@ export class OutgoingMessages {
     if (options.replyTo !== undefined) headers.replyTo = options.replyTo;
     const traceparent = options.traceparent ?? causation?.traceparent;
     if (traceparent !== undefined) headers.traceparent = traceparent;
-    if (causation?.tracestate !== undefined && options.traceparent === undefined) headers.tracestate = causation.tracestate;
+    if (causation?.tracestate !== undefined && options.traceparent === undefined)
+      headers.tracestate = causation.tracestate;
     if (options.orderingKey !== undefined) headers.orderingKey = options.orderingKey;
     if (options.delayMs !== undefined && options.delayMs > 0) headers.deliverAt = now + options.delayMs;
     const message = encode({ headers, payload: spec.payload });
@@ -97,10 +98,17 @@ export function resolveCall(
     return { contract: fromInstance, payload: first, options: second as SendOptions | undefined };
   }
   const contract = first as Contract;
-  if (contract === null || typeof contract !== 'object' || typeof contract.name !== 'string' || !('schema' in contract)) {
+  if (
+    contract === null ||
+    typeof contract !== 'object' ||
+    typeof contract.name !== 'string' ||
+    !('schema' in contract)
+  ) {
     const type = (first as object | null)?.constructor;
     if (typeof type === 'function' && type !== Object) {
-      throw new ConfigurationError(`class ${type.name} is not a registered message: decorate it with @Command('name') or @Event('name')`);
+      throw new ConfigurationError(
+        `class ${type.name} is not a registered message: decorate it with @Command('name') or @Event('name')`,
+      );
     }
     throw new ConfigurationError(`expected a ${kind} contract or an instance of a decorated ${kind} class`);
   }
@@ -110,7 +118,9 @@ export function resolveCall(
 
 function checkKind(kind: string, contract: Contract): void {
   if (contract.kind !== kind) {
-    throw new ConfigurationError(`'${contract.name}' is a ${contract.kind}, not a ${kind}: use the matching bus method`);
+    throw new ConfigurationError(
+      `'${contract.name}' is a ${contract.kind}, not a ${kind}: use the matching bus method`,
+    );
   }
 }
 

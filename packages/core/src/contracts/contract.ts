@@ -16,8 +16,10 @@ export interface Contract<K extends MessageKind = MessageKind, S extends Standar
 }
 
 /** A query contract also names the schema of its result. */
-export interface QueryContract<S extends StandardSchemaV1 = StandardSchemaV1, R extends StandardSchemaV1 = StandardSchemaV1>
-  extends Contract<'query', S> {
+export interface QueryContract<
+  S extends StandardSchemaV1 = StandardSchemaV1,
+  R extends StandardSchemaV1 = StandardSchemaV1,
+> extends Contract<'query', S> {
   readonly result?: R;
 }
 
@@ -26,9 +28,8 @@ export type InputOf<C extends Contract> = StandardSchemaV1.InferInput<C['schema'
 /** What a handler receives: the schema's output type (after defaults and transforms). */
 export type PayloadOf<C extends Contract> = StandardSchemaV1.InferOutput<C['schema']>;
 /** The result type of a query contract. */
-export type ResultOf<C extends QueryContract> = C extends QueryContract<StandardSchemaV1, infer R>
-  ? StandardSchemaV1.InferOutput<R>
-  : unknown;
+export type ResultOf<C extends QueryContract> =
+  C extends QueryContract<StandardSchemaV1, infer R> ? StandardSchemaV1.InferOutput<R> : unknown;
 
 function define<K extends MessageKind, S extends StandardSchemaV1>(kind: K, name: string, schema: S): Contract<K, S> {
   if (typeof name !== 'string' || name.includes('*') || name.includes('#')) {

@@ -43,7 +43,9 @@ export const Query = (name: string) => classDecorator('query', name);
 export const Message = (name: string) => classDecorator('message', name);
 
 /** The contract of a decorated class; throws a ConfigurationError naming the fix when it is not decorated. */
-export function contractOfClass<T extends object>(type: MessageClass<T>): Contract<MessageKind, StandardSchemaV1<unknown, T>> {
+export function contractOfClass<T extends object>(
+  type: MessageClass<T>,
+): Contract<MessageKind, StandardSchemaV1<unknown, T>> {
   const contract = contracts.get(type);
   if (!contract) {
     throw new ConfigurationError(
@@ -64,7 +66,10 @@ export function isMessageClass(value: unknown): value is MessageClass {
   return typeof value === 'function' && contracts.has(value as MessageClass);
 }
 
-function instanceSchema(type: MessageClass, fieldsOf: () => StandardSchemaV1 | undefined): StandardSchemaV1<unknown, object> {
+function instanceSchema(
+  type: MessageClass,
+  fieldsOf: () => StandardSchemaV1 | undefined,
+): StandardSchemaV1<unknown, object> {
   const toInstance = (value: unknown): StandardSchemaV1.Result<object> => {
     if (value instanceof type) return { value };
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {

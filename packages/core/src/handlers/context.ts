@@ -12,7 +12,12 @@ export class Context extends ServiceBus implements HandlerContext {
   readonly signal: AbortSignal;
   readonly logger: Logger;
 
-  constructor(parts: BusParts, envelope: Envelope, handler: HandlerRegistration, scope: { service: string; signal: AbortSignal; logger: Logger }) {
+  constructor(
+    parts: BusParts,
+    envelope: Envelope,
+    handler: HandlerRegistration,
+    scope: { service: string; signal: AbortSignal; logger: Logger },
+  ) {
     const h = envelope.headers;
     super(parts, {
       id: h.id,

@@ -41,9 +41,16 @@ function metaOf(method: object): MethodMeta {
 /** A standard method decorator that accepts any handler-shaped method. */
 // biome-ignore lint/suspicious/noExplicitAny: a decorator must accept methods of any parameter types
 type AnyMethod = (...args: any[]) => unknown;
-export type MethodDecorator = <M extends AnyMethod>(method: M, context: ClassMethodDecoratorContext<unknown, M>) => void;
+export type MethodDecorator = <M extends AnyMethod>(
+  method: M,
+  context: ClassMethodDecoratorContext<unknown, M>,
+) => void;
 
-function handlerDecorator(kindLabel: string, target: MessageRef | string, options: HandlerOptions = {}): MethodDecorator {
+function handlerDecorator(
+  kindLabel: string,
+  target: MessageRef | string,
+  options: HandlerOptions = {},
+): MethodDecorator {
   return (method, context) => {
     if (context.kind !== 'method') throw new ConfigurationError(`@${kindLabel} decorates a method`);
     metaOf(method).targets.push({ target, options: { name: options.name ?? String(context.name), ...options } });
@@ -69,7 +76,8 @@ export function Distributed(): MethodDecorator {
 
 /** The handler runs asynchronously: the local bus enqueues its messages on this service's inbox under `channel`. */
 export function Asynchronous(channel: string): MethodDecorator {
-  if (typeof channel !== 'string' || channel.length === 0) throw new ConfigurationError('@Asynchronous needs a channel name');
+  if (typeof channel !== 'string' || channel.length === 0)
+    throw new ConfigurationError('@Asynchronous needs a channel name');
   return (method) => {
     metaOf(method).asynchronous = channel;
   };
@@ -79,7 +87,11 @@ export function Asynchronous(channel: string): MethodDecorator {
 export function registerDecorated(registry: HandlerRegistry, instance: object): number {
   let count = 0;
   const seen = new Set<string>();
-  for (let proto = Object.getPrototypeOf(instance); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = Object.getPrototypeOf(instance);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (seen.has(key)) continue;
       seen.add(key);
@@ -91,8 +103,12 @@ export function registerDecorated(registry: HandlerRegistry, instance: object): 
       for (const { target, options } of entry.targets) {
         const merged: HandlerOptions = {
           ...options,
-          ...(entry.distributed !== undefined && options.distributed === undefined ? { distributed: entry.distributed } : {}),
-          ...(entry.asynchronous !== undefined && options.asynchronous === undefined ? { asynchronous: entry.asynchronous } : {}),
+          ...(entry.distributed !== undefined && options.distributed === undefined
+            ? { distributed: entry.distributed }
+            : {}),
+          ...(entry.asynchronous !== undefined && options.asynchronous === undefined
+            ? { asynchronous: entry.asynchronous }
+            : {}),
         };
         registry.add(target, bound, merged);
         count++;

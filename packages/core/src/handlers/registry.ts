@@ -3,7 +3,7 @@ import { contractOfClass, isMessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import type { MessageKind } from '../message/envelope.js';
 import { type RetryPolicy, resolveRetryPolicy } from '../resilience/retry-policy.js';
-import { type PatternMatcher, compilePattern } from '../routing/pattern.js';
+import { compilePattern, type PatternMatcher } from '../routing/pattern.js';
 import type { Handler, HandlerOptions, MessageRef } from './types.js';
 
 /** One registered handler, with everything resolved at registration time. */
@@ -110,7 +110,9 @@ export class HandlerRegistry {
 
   #register(registration: HandlerRegistration): HandlerRegistration {
     if (this.#frozen) {
-      throw new ConfigurationError(`handler '${registration.id}' was registered after start(): register every handler before start()`);
+      throw new ConfigurationError(
+        `handler '${registration.id}' was registered after start(): register every handler before start()`,
+      );
     }
     if (this.#byId.has(registration.id)) {
       throw new SwitchyardError(

@@ -33,7 +33,12 @@ export type MessageRef = Contract | MessageClass;
  */
 export interface DistributedBus {
   /** Send a command to the service named `targetService`. */
-  sendCommand<C extends Contract<'command'>>(targetService: string, contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
+  sendCommand<C extends Contract<'command'>>(
+    targetService: string,
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<void>;
   /** Send a command instance of a decorated class. */
   sendCommand(targetService: string, command: object, options?: SendOptions): Promise<void>;
   /** Publish an event to every service subscribed to its name or a matching pattern. */
@@ -41,7 +46,12 @@ export interface DistributedBus {
   /** Publish an event instance of a decorated class. */
   publishEvent(event: object, options?: SendOptions): Promise<void>;
   /** Send a plain payload to `channel` of `targetService` (handled by its `handleChannel(channel, …)`). */
-  sendMessage(targetService: string, channel: string, payload: unknown, options?: SendOptions & { name?: string }): Promise<void>;
+  sendMessage(
+    targetService: string,
+    channel: string,
+    payload: unknown,
+    options?: SendOptions & { name?: string },
+  ): Promise<void>;
 }
 
 /** What a handler gets besides its payload. */

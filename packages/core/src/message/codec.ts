@@ -1,6 +1,6 @@
 import { ErrorCode, PoisonMessageError } from '../errors.js';
 import type { TransportMessage } from '../transport/types.js';
-import { MESSAGE_KINDS, type Envelope, type MessageHeaders, type MessageKind } from './envelope.js';
+import { type Envelope, MESSAGE_KINDS, type MessageHeaders, type MessageKind } from './envelope.js';
 import { safeParseJson } from './safe-json.js';
 
 /**

@@ -1,5 +1,5 @@
 import secureJson from 'secure-json-parse';
-import { ErrorCode, PoisonMessageError, describeError } from '../errors.js';
+import { describeError, ErrorCode, PoisonMessageError } from '../errors.js';
 
 /**
  * Parse untrusted JSON. Rejects (with a PoisonMessageError, code `SY_DECODE`)
@@ -10,6 +10,8 @@ export function safeParseJson(text: string): unknown {
   try {
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
-    throw new PoisonMessageError(ErrorCode.Decode, `payload is not safe JSON: ${describeError(error)}`, { cause: error });
+    throw new PoisonMessageError(ErrorCode.Decode, `payload is not safe JSON: ${describeError(error)}`, {
+      cause: error,
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { PoisonMessageError, ErrorCode } from '../errors.js';
+import { ErrorCode, PoisonMessageError } from '../errors.js';
 import type { TransportMessage } from '../transport/types.js';
 import { safeParseJson } from './safe-json.js';
 

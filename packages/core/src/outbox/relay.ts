@@ -31,7 +31,12 @@ export class OutboxRelay {
   #abort: AbortController | undefined;
   #loop: Promise<void> | undefined;
 
-  constructor(store: OutboxStore, dispatcher: Dispatcher, scope: { clock: Clock; logger: Logger }, options: OutboxRelayOptions = {}) {
+  constructor(
+    store: OutboxStore,
+    dispatcher: Dispatcher,
+    scope: { clock: Clock; logger: Logger },
+    options: OutboxRelayOptions = {},
+  ) {
     this.#store = store;
     this.#dispatcher = dispatcher;
     this.#clock = scope.clock;

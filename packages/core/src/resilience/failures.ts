@@ -1,9 +1,9 @@
-import { newId } from '../util/ids.js';
-import { ErrorCode, SwitchyardError, describeError } from '../errors.js';
+import { describeError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Header } from '../message/codec.js';
 import type { Envelope } from '../message/envelope.js';
 import type { Transport, TransportMessage } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
+import { newId } from '../util/ids.js';
 import type { Observers } from '../util/observers.js';
 import type { DeadLetterReason, DeadLetterRecord, DeadLetterStore } from './stores.js';
 
@@ -28,7 +28,11 @@ export function readdress(
   else headers[Header.targetHandler] = change.handler;
   if (change.deliverAt === undefined) delete headers[Header.deliverAt];
   else headers[Header.deliverAt] = new Date(change.deliverAt).toISOString();
-  const copy: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: message.id, headers, body: message.body };
+  const copy: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+    id: message.id,
+    headers,
+    body: message.body,
+  };
   if (message.key !== undefined) copy.key = message.key;
   if (change.deliverAt !== undefined) copy.deliverAt = change.deliverAt;
   return copy;
@@ -45,7 +49,11 @@ export async function scheduleRetry(
   message: TransportMessage,
   retry: { readonly handler: string; readonly attempt: number; readonly delayMs: number },
 ): Promise<void> {
-  const copy = readdress(message, { handler: retry.handler, attempt: retry.attempt, deliverAt: clock.now() + retry.delayMs });
+  const copy = readdress(message, {
+    handler: retry.handler,
+    attempt: retry.attempt,
+    deliverAt: clock.now() + retry.delayMs,
+  });
   await inbox.transport.send(inbox.channel, [copy]);
 }
 

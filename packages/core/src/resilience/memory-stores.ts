@@ -62,7 +62,10 @@ export class InMemoryInboxStore implements InboxStore {
     const maxEntries = options.maxEntries ?? 100_000;
     this.#now = options.now ?? Date.now;
     if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
-      throw new SwitchyardError(ErrorCode.Configuration, `inbox maxEntries must be a positive integer, got ${maxEntries}`);
+      throw new SwitchyardError(
+        ErrorCode.Configuration,
+        `inbox maxEntries must be a positive integer, got ${maxEntries}`,
+      );
     }
     this.#ringHandlers = new Array<Map<string, number> | undefined>(maxEntries);
     this.#ringIds = new Array<string | undefined>(maxEntries);

@@ -13,10 +13,17 @@ export type TransportFor = (record: DeadLetterRecord) => Promise<Transport>;
  * SY_NOT_FOUND for an unknown id. A crash between send and delete replays it
  * twice; the inbox removes the duplicate.
  */
-export async function replayDeadLetter(store: DeadLetterStore, id: string, transportFor: TransportFor): Promise<DeadLetterRecord> {
+export async function replayDeadLetter(
+  store: DeadLetterStore,
+  id: string,
+  transportFor: TransportFor,
+): Promise<DeadLetterRecord> {
   const record = await store.get(id);
   if (!record) throw new SwitchyardError(ErrorCode.NotFound, `no dead letter with id '${id}'`);
-  const message = readdress(record.message, { ...(record.handler !== undefined ? { handler: record.handler } : {}), attempt: 1 });
+  const message = readdress(record.message, {
+    ...(record.handler !== undefined ? { handler: record.handler } : {}),
+    attempt: 1,
+  });
   const transport = await transportFor(record);
   await transport.send(record.channel, [message]);
   await store.delete(record.id);

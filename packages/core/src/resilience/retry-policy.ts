@@ -38,7 +38,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 /** Merge `options` over `base`; throws a ConfigurationError naming the bad field. */
-export function resolveRetryPolicy(options: RetryPolicyOptions | undefined, base: RetryPolicy = DEFAULT_RETRY_POLICY): RetryPolicy {
+export function resolveRetryPolicy(
+  options: RetryPolicyOptions | undefined,
+  base: RetryPolicy = DEFAULT_RETRY_POLICY,
+): RetryPolicy {
   const policy: RetryPolicy = { ...base, ...stripUndefined(options ?? {}) };
   for (const field of ['instantRetries', 'delayedRetries', 'initialDelayMs', 'maxDelayMs'] as const) {
     const value = policy[field];
@@ -46,8 +49,10 @@ export function resolveRetryPolicy(options: RetryPolicyOptions | undefined, base
       throw new ConfigurationError(`retry.${field} must be a non-negative integer, got ${value}`);
     }
   }
-  if (!(policy.multiplier >= 1)) throw new ConfigurationError(`retry.multiplier must be >= 1, got ${policy.multiplier}`);
-  if (!(policy.jitter >= 0 && policy.jitter <= 1)) throw new ConfigurationError(`retry.jitter must be within 0..1, got ${policy.jitter}`);
+  if (!(policy.multiplier >= 1))
+    throw new ConfigurationError(`retry.multiplier must be >= 1, got ${policy.multiplier}`);
+  if (!(policy.jitter >= 0 && policy.jitter <= 1))
+    throw new ConfigurationError(`retry.jitter must be within 0..1, got ${policy.jitter}`);
   return Object.freeze(policy);
 }
 

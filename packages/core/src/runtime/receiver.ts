@@ -2,9 +2,9 @@ import { validate } from '../contracts/validate.js';
 import { ErrorCode, HandlerError, PoisonMessageError, SwitchyardError } from '../errors.js';
 import type { HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
 import type { HandlerContext } from '../handlers/types.js';
-import { Header, decode } from '../message/codec.js';
+import { decode, Header } from '../message/codec.js';
 import type { Envelope } from '../message/envelope.js';
-import { type OwnInbox, deadLetter, scheduleRetry } from '../resilience/failures.js';
+import { deadLetter, type OwnInbox, scheduleRetry } from '../resilience/failures.js';
 import { retryDelayMs } from '../resilience/retry-policy.js';
 import type { DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import type { Delivery } from '../transport/types.js';
@@ -67,7 +67,10 @@ export class Receiver {
       await this.#process(delivery);
       await delivery.ack();
     } catch (error) {
-      this.#parts.logger.error({ err: error, messageId: delivery.message.id }, 'delivery failed; it will be redelivered');
+      this.#parts.logger.error(
+        { err: error, messageId: delivery.message.id },
+        'delivery failed; it will be redelivered',
+      );
       await delivery.nack({ delayMs: INFRASTRUCTURE_RETRY_MS }).catch(() => undefined);
     } finally {
       if (--this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
@@ -105,7 +108,11 @@ export class Receiver {
     }
     if (h.targetHandler !== undefined) {
       const handler = registry.byId(h.targetHandler);
-      if (!handler) throw new PoisonMessageError(ErrorCode.NoHandler, `handler '${h.targetHandler}' is not registered in '${inbox.service}'`);
+      if (!handler)
+        throw new PoisonMessageError(
+          ErrorCode.NoHandler,
+          `handler '${h.targetHandler}' is not registered in '${inbox.service}'`,
+        );
       return [handler];
     }
     switch (h.kind) {
@@ -113,17 +120,26 @@ export class Receiver {
       case 'query': {
         const handler = registry.single(h.name);
         if (handler?.distributed) return [handler];
-        throw new PoisonMessageError(ErrorCode.NoHandler, `${h.kind} '${h.name}' has no distributed handler in '${inbox.service}'`);
+        throw new PoisonMessageError(
+          ErrorCode.NoHandler,
+          `${h.kind} '${h.name}' has no distributed handler in '${inbox.service}'`,
+        );
       }
       case 'event': {
         const handlers = registry.events(h.name).filter((handler) => handler.distributed);
         if (handlers.length > 0 || inbox.transport.capabilities.patternFiltering === 'client') return handlers;
-        throw new PoisonMessageError(ErrorCode.NoHandler, `event '${h.name}' has no distributed handler in '${inbox.service}'`);
+        throw new PoisonMessageError(
+          ErrorCode.NoHandler,
+          `event '${h.name}' has no distributed handler in '${inbox.service}'`,
+        );
       }
       case 'message': {
         const handlers = registry.channel(h.channel ?? h.name);
         if (handlers.length > 0) return handlers;
-        throw new PoisonMessageError(ErrorCode.NoHandler, `channel '${h.channel ?? h.name}' has no handler in '${inbox.service}'`);
+        throw new PoisonMessageError(
+          ErrorCode.NoHandler,
+          `channel '${h.channel ?? h.name}' has no handler in '${inbox.service}'`,
+        );
       }
       default:
         throw new PoisonMessageError(ErrorCode.NoHandler, `${h.kind} messages are not handled by '${inbox.service}'`);
@@ -192,14 +208,24 @@ export class Receiver {
     const attempt = envelope.headers.attempt;
     if (policy.retryable(failure) && attempt <= policy.delayedRetries) {
       const delayMs = retryDelayMs(policy, attempt);
-      await scheduleRetry(parts.inbox, parts.clock, delivery.message, { handler: handler.id, attempt: attempt + 1, delayMs });
+      await scheduleRetry(parts.inbox, parts.clock, delivery.message, {
+        handler: handler.id,
+        attempt: attempt + 1,
+        delayMs,
+      });
       parts.observers.emit('retried', { handler: handler.id, envelope, nextAttempt: attempt + 1, delayMs });
       return;
     }
     await this.#deadLetter(delivery, envelope, handler.id, new HandlerError(handler.id, failure), attempt);
   }
 
-  async #deadLetter(delivery: Delivery, envelope: Envelope | undefined, handler: string | undefined, error: unknown, attempts: number) {
+  async #deadLetter(
+    delivery: Delivery,
+    envelope: Envelope | undefined,
+    handler: string | undefined,
+    error: unknown,
+    attempts: number,
+  ) {
     const { inbox, deadLetters, observers, clock, logger } = this.#parts;
     const record = await deadLetter(deadLetters, observers, clock, {
       service: inbox.service,
@@ -210,7 +236,10 @@ export class Receiver {
       error,
       attempts,
     });
-    logger.warn({ deadLetter: record.id, messageId: record.messageId, reason: record.reason.message }, 'message dead-lettered');
+    logger.warn(
+      { deadLetter: record.id, messageId: record.messageId, reason: record.reason.message },
+      'message dead-lettered',
+    );
   }
 
   async #holdUntilDue(delivery: Delivery): Promise<void> {

@@ -53,7 +53,9 @@ export class ServiceMap {
     this.#options = options;
     const names = Object.keys(options.transports);
     if (names.length === 0) {
-      throw new ConfigurationError("no transport configured: pass { transport: 'sqlite:./switchyard.db' } or { transports: {...} }");
+      throw new ConfigurationError(
+        "no transport configured: pass { transport: 'sqlite:./switchyard.db' } or { transports: {...} }",
+      );
     }
     for (const [name, value] of Object.entries(options.transports)) {
       if (typeof value === 'string') packageForUrl(value);
@@ -79,7 +81,10 @@ export class ServiceMap {
   async route(service: string): Promise<ResolvedRoute> {
     const entry = this.#options.services?.[service];
     if (entry === undefined && this.#options.strict) {
-      throw new SwitchyardError(ErrorCode.NoRoute, `service '${service}' is not in the service map: add it to services`);
+      throw new SwitchyardError(
+        ErrorCode.NoRoute,
+        `service '${service}' is not in the service map: add it to services`,
+      );
     }
     const transportName = entry?.transport ?? this.#defaultTransportName();
     return { transportName, transport: await this.transport(transportName), channel: entry?.channel ?? service };
@@ -103,7 +108,9 @@ export class ServiceMap {
     if (!pending) {
       const url = this.#options.transports[name];
       if (typeof url !== 'string') {
-        throw new ConfigurationError(`transport '${name}' is not configured: add it to transports (${this.transportNames.join(', ')})`);
+        throw new ConfigurationError(
+          `transport '${name}' is not configured: add it to transports (${this.transportNames.join(', ')})`,
+        );
       }
       pending = transportFromUrl(url).then((transport) => {
         this.#resolved.set(name, transport);

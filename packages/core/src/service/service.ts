@@ -2,13 +2,13 @@ import { Dispatcher } from '../bus/dispatcher.js';
 import { type BusParts, ServiceBus } from '../bus/distributed-bus.js';
 import { LocalBuses } from '../bus/local-bus.js';
 import { OutgoingMessages } from '../bus/outgoing.js';
+import type { Contract, PayloadOf } from '../contracts/contract.js';
+import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
 import { HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
-import type { Contract, PayloadOf } from '../contracts/contract.js';
-import type { MessageClass } from '../contracts/message-class.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
@@ -17,7 +17,7 @@ import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } 
 import { Receiver } from '../runtime/receiver.js';
 import type { Subscription, Transport } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
-import { type Logger, defaultLogger } from '../util/logger.js';
+import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
 import type { ServiceOptions } from './options.js';
 import { DEFAULT_TRANSPORT, ServiceMap } from './service-map.js';
@@ -60,7 +60,9 @@ export class Service {
 
   constructor(options: ServiceOptions) {
     if (typeof options?.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.name)) {
-      throw new ConfigurationError(`service name '${String(options?.name)}' is invalid: use letters, digits, '.', '_' and '-'`);
+      throw new ConfigurationError(
+        `service name '${String(options?.name)}' is invalid: use letters, digits, '.', '_' and '-'`,
+      );
     }
     for (const field of ['concurrency', 'prefetch', 'maxMessageBytes', 'drainTimeoutMs'] as const) {
       const value = options[field];
@@ -71,7 +73,8 @@ export class Service {
     if (options.transport !== undefined && options.transports !== undefined) {
       throw new ConfigurationError("pass either 'transport' (one broker) or 'transports' (several), not both");
     }
-    const transports = options.transports ?? (options.transport !== undefined ? { [DEFAULT_TRANSPORT]: options.transport } : {});
+    const transports =
+      options.transports ?? (options.transport !== undefined ? { [DEFAULT_TRANSPORT]: options.transport } : {});
     this.name = options.name;
     this.#options = options;
     this.#logger = options.logger ?? defaultLogger(options.name);
@@ -83,7 +86,11 @@ export class Service {
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
     this.#dispatcher = new Dispatcher(this.serviceMap);
-    this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher, observers: this.#observers };
+    this.#parts = {
+      outgoing: new OutgoingMessages(options.name, clock),
+      dispatcher: this.#dispatcher,
+      observers: this.#observers,
+    };
     this.distributedBus = new ServiceBus(this.#parts);
     this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterStore();
     this.#dedup = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
@@ -136,13 +143,19 @@ export class Service {
    * cannot be reached. Calling it twice rejects.
    */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new SwitchyardError(ErrorCode.Closed, `service '${this.name}' was already started`);
+    if (this.#state !== 'new')
+      throw new SwitchyardError(ErrorCode.Closed, `service '${this.name}' was already started`);
     this.#state = 'starting';
     this.#registry.freeze();
     try {
       const route = await this.serviceMap.route(this.name);
-      await route.transport.provision({ channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }] });
-      const maxMessageBytes = Math.min(this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, route.transport.capabilities.maxMessageBytes);
+      await route.transport.provision({
+        channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }],
+      });
+      const maxMessageBytes = Math.min(
+        this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        route.transport.capabilities.maxMessageBytes,
+      );
       this.#receiver = new Receiver({
         inbox: { service: this.name, channel: route.channel, transport: route.transport },
         registry: this.#registry,
@@ -162,7 +175,12 @@ export class Service {
         ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
       });
       if (this.#options.outbox) {
-        this.#relay = new OutboxRelay(this.#options.outbox, this.#dispatcher, { clock: this.#options.clock ?? systemClock, logger: this.#logger }, this.#options.outboxRelay);
+        this.#relay = new OutboxRelay(
+          this.#options.outbox,
+          this.#dispatcher,
+          { clock: this.#options.clock ?? systemClock, logger: this.#logger },
+          this.#options.outboxRelay,
+        );
         this.#relay.start();
       }
     } catch (error) {
@@ -216,7 +234,10 @@ export class Service {
   /** Forward what the outbox holds now (tests, and shutdown paths that must not wait for the relay). */
   async flushOutbox(): Promise<number> {
     if (!this.#options.outbox) return 0;
-    this.#relay ??= new OutboxRelay(this.#options.outbox, this.#dispatcher, { clock: this.#options.clock ?? systemClock, logger: this.#logger });
+    this.#relay ??= new OutboxRelay(this.#options.outbox, this.#dispatcher, {
+      clock: this.#options.clock ?? systemClock,
+      logger: this.#logger,
+    });
     return this.#relay.flush();
   }
 
@@ -224,8 +245,15 @@ export class Service {
     return (await this.serviceMap.route(service)).transport;
   }
 
-  #context(envelope: import('../message/envelope.js').Envelope, handler: import('../handlers/registry.js').HandlerRegistration) {
-    return new Context(this.#parts, envelope, handler, { service: this.name, signal: this.#abort.signal, logger: this.#logger });
+  #context(
+    envelope: import('../message/envelope.js').Envelope,
+    handler: import('../handlers/registry.js').HandlerRegistration,
+  ) {
+    return new Context(this.#parts, envelope, handler, {
+      service: this.name,
+      signal: this.#abort.signal,
+      logger: this.#logger,
+    });
   }
 
   async #stop(): Promise<void> {

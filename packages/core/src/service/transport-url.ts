@@ -26,13 +26,18 @@ export function packageForUrl(url: string): string {
   try {
     scheme = new URL(url).protocol;
   } catch (error) {
-    throw new ConfigurationError(`transport URL '${url}' is not a URL: use e.g. 'memory://', 'sqlite:./switchyard.db' or 'amqp://127.0.0.1'`, {
-      cause: error,
-    });
+    throw new ConfigurationError(
+      `transport URL '${url}' is not a URL: use e.g. 'memory://', 'sqlite:./switchyard.db' or 'amqp://127.0.0.1'`,
+      {
+        cause: error,
+      },
+    );
   }
   const name = PACKAGES[scheme];
   if (name === undefined) {
-    throw new ConfigurationError(`transport URL scheme '${scheme}' is unknown: use one of ${Object.keys(PACKAGES).join(' ')}`);
+    throw new ConfigurationError(
+      `transport URL scheme '${scheme}' is unknown: use one of ${Object.keys(PACKAGES).join(' ')}`,
+    );
   }
   return name;
 }
@@ -46,15 +51,20 @@ export async function transportFromUrl(url: string): Promise<Transport> {
     module = (await import(name)) as typeof module;
   } catch (error) {
     if (isModuleNotFound(error)) {
-      throw new ConfigurationError(`transport URL '${redact(url)}' needs the package ${name}: run 'npm install ${name}'`, {
-        cause: error,
-        code: ErrorCode.MissingPackage,
-      });
+      throw new ConfigurationError(
+        `transport URL '${redact(url)}' needs the package ${name}: run 'npm install ${name}'`,
+        {
+          cause: error,
+          code: ErrorCode.MissingPackage,
+        },
+      );
     }
     throw error;
   }
   if (typeof module.transportFromUrl !== 'function') {
-    throw new ConfigurationError(`package ${name} does not export transportFromUrl(url): upgrade it to match @switchyard/core`);
+    throw new ConfigurationError(
+      `package ${name} does not export transportFromUrl(url): upgrade it to match @switchyard/core`,
+    );
   }
   return module.transportFromUrl(url);
 }

@@ -3,19 +3,20 @@
  * helpers they share (pattern matcher, concurrency gate, settle-once, the
  * structured codec, the wire codec and errors).
  */
-export type * from './types.js';
-export { matchesPattern, compilePattern, validatePattern, type PatternMatcher } from '../routing/pattern.js';
+
+export {
+  ConfigurationError,
+  describeError,
+  ErrorCode,
+  PoisonMessageError,
+  SwitchyardError,
+  TransportError,
+} from '../errors.js';
+export { decode, encode, Header, messageSize } from '../message/codec.js';
+export type { Envelope, MessageHeaders, MessageKind } from '../message/envelope.js';
+export { fromStructured, MAX_STRUCTURED_HEADERS, toStructured } from '../message/structured.js';
+export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
+export { type Clock, sleep, systemClock } from '../util/clock.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
 export { settleOnce } from './settle-once.js';
-export { toStructured, fromStructured, MAX_STRUCTURED_HEADERS } from '../message/structured.js';
-export { encode, decode, messageSize, Header } from '../message/codec.js';
-export type { Envelope, MessageHeaders, MessageKind } from '../message/envelope.js';
-export {
-  TransportError,
-  SwitchyardError,
-  ConfigurationError,
-  PoisonMessageError,
-  ErrorCode,
-  describeError,
-} from '../errors.js';
-export { systemClock, sleep, type Clock } from '../util/clock.js';
+export type * from './types.js';

@@ -10,7 +10,12 @@ export interface ServiceEvents {
   /** A handler invocation threw (it may still be retried). */
   failed: { readonly handler: string; readonly envelope: Envelope; readonly error: unknown };
   /** A delayed retry was scheduled. */
-  retried: { readonly handler: string; readonly envelope: Envelope; readonly nextAttempt: number; readonly delayMs: number };
+  retried: {
+    readonly handler: string;
+    readonly envelope: Envelope;
+    readonly nextAttempt: number;
+    readonly delayMs: number;
+  };
   /** A message went to the dead letter. */
   deadLettered: { readonly record: DeadLetterRecord };
   /** The inbox suppressed a redelivery to a handler that had processed it. */
@@ -25,11 +30,16 @@ export class Observers {
   readonly #listeners: { [E in keyof ServiceEvents]?: Array<Listener<E>> } = {};
 
   on<E extends keyof ServiceEvents>(event: E, listener: Listener<E>): () => void {
-    const list = (this.#listeners[event] ??= []) as Array<Listener<E>>;
+    let list = this.#listeners[event] as Array<Listener<E>> | undefined;
+    if (list === undefined) {
+      list = [];
+      (this.#listeners as Record<string, unknown>)[event] = list;
+    }
     list.push(listener);
+    const listeners = list;
     return () => {
-      const index = list.indexOf(listener);
-      if (index >= 0) list.splice(index, 1);
+      const index = listeners.indexOf(listener);
+      if (index >= 0) listeners.splice(index, 1);
     };
   }
 

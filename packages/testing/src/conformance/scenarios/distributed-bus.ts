@@ -1,13 +1,13 @@
 import {
-  type DeadLetterStore,
-  ErrorCode,
-  type RetryPolicyOptions,
-  type Service,
-  InMemoryDeadLetterStore,
   createService,
+  type DeadLetterStore,
   defineCommand,
   defineEvent,
+  ErrorCode,
   encode,
+  InMemoryDeadLetterStore,
+  type RetryPolicyOptions,
+  type Service,
 } from '@switchyard/core';
 import type { TransportMessage } from '@switchyard/core/transport';
 import { expect } from 'vitest';
@@ -82,10 +82,13 @@ const commandToNamedService: Scenario = {
     const bystander = await b.service(`${prefix}-bystander`);
     const got: number[] = [];
     target.handle(Do, (command) => void got.push(command.n), { distributed: true });
-    bystander.handle(Do, () => expect.fail('a bystander ran a command addressed to another service'), { distributed: true });
+    bystander.handle(Do, () => expect.fail('a bystander ran a command addressed to another service'), {
+      distributed: true,
+    });
     await within(b, async () => {
       await b.start();
-      for (let n = 0; n < 5; n++) await sender.distributedBus.sendCommand(`${prefix}-target`, Do, { n }, { correlationId: `corr-${n}` });
+      for (let n = 0; n < 5; n++)
+        await sender.distributedBus.sendCommand(`${prefix}-target`, Do, { n }, { correlationId: `corr-${n}` });
       await b.spy.until(() => got.length === 5, '5 commands handled by the target', t.waitMs);
       expect(got.sort()).toEqual([0, 1, 2, 3, 4]);
       const headers = b.spy.handled.map((entry) => entry.envelope?.headers);
@@ -117,7 +120,9 @@ const eventFanOut: Scenario = {
       await publisher.distributedBus.publishEvent(Created, { n: 1 });
       await b.spy.until(() => b.spy.handled.length >= 4, 'the event at exact, star (twice) and hash', t.waitMs);
       await b.spy.until(() => false, 'no further deliveries', 300).catch(() => undefined);
-      const seen = b.spy.handled.map((entry) => `${entry.service.slice(prefix.length + 1)}/${entry.handler?.split('@')[0]}`).sort();
+      const seen = b.spy.handled
+        .map((entry) => `${entry.service.slice(prefix.length + 1)}/${entry.handler?.split('@')[0]}`)
+        .sort();
       expect(seen).toEqual(['exact/handler', 'hash/hash', 'star/star', 'star/starExact']);
     });
   },
@@ -133,22 +138,34 @@ const delayedRetry: Scenario = {
     const service = await b.service(`${prefix}-svc`, { delayedRetries: 3, initialDelayMs: 100, multiplier: 2 });
     const calls: number[] = [];
     let steady = 0;
-    service.handle(Happened, async function flaky() {
-      calls.push(Date.now());
-      if (calls.length <= 2) throw new Error(`flaky failure ${calls.length}`);
-    }, { distributed: true });
-    service.handle(Happened, async function steadyHandler() {
-      steady++;
-    }, { distributed: true, name: 'steady' });
+    service.handle(
+      Happened,
+      async function flaky() {
+        calls.push(Date.now());
+        if (calls.length <= 2) throw new Error(`flaky failure ${calls.length}`);
+      },
+      { distributed: true },
+    );
+    service.handle(
+      Happened,
+      async function steadyHandler() {
+        steady++;
+      },
+      { distributed: true, name: 'steady' },
+    );
     await within(b, async () => {
       await b.start();
       await service.distributedBus.publishEvent(Happened, { n: 1 });
-      await b.spy.until(() => b.spy.handled.some((e) => e.handler === 'flaky@' + Happened.name), 'the flaky handler to succeed', t.waitMs);
+      await b.spy.until(
+        () => b.spy.handled.some((e) => e.handler === `flaky@${Happened.name}`),
+        'the flaky handler to succeed',
+        t.waitMs,
+      );
       expect(calls).toHaveLength(3);
       expect(steady).toBe(1);
       expect((calls[1] ?? 0) - (calls[0] ?? 0)).toBeGreaterThanOrEqual(90);
       expect((calls[2] ?? 0) - (calls[1] ?? 0)).toBeGreaterThanOrEqual(190);
-      expect(b.spy.handled.find((e) => e.handler === 'flaky@' + Happened.name)?.envelope?.headers.attempt).toBe(3);
+      expect(b.spy.handled.find((e) => e.handler === `flaky@${Happened.name}`)?.envelope?.headers.attempt).toBe(3);
     });
   },
 };
@@ -163,15 +180,23 @@ const deadLetterAfterLastAttempt: Scenario = {
     const service = await b.service(`${prefix}-svc`, { delayedRetries: 1, initialDelayMs: 50 });
     let fixed = false;
     const done: number[] = [];
-    service.handle(Do, (command) => {
-      if (command.n === 13 && !fixed) throw new Error('unlucky number');
-      done.push(command.n);
-    }, { distributed: true });
+    service.handle(
+      Do,
+      (command) => {
+        if (command.n === 13 && !fixed) throw new Error('unlucky number');
+        done.push(command.n);
+      },
+      { distributed: true },
+    );
     await within(b, async () => {
       await b.start();
       await service.distributedBus.sendCommand(service.name, Do, { n: 13 });
       await service.distributedBus.sendCommand(service.name, Do, { n: 14 });
-      await b.spy.until(() => b.spy.deadLettered.length === 1 && done.includes(14), 'a dead letter, and the next command handled', t.waitMs);
+      await b.spy.until(
+        () => b.spy.deadLettered.length === 1 && done.includes(14),
+        'a dead letter, and the next command handled',
+        t.waitMs,
+      );
       const [record] = await b.deadLetters.list();
       expect(record).toMatchObject({ service: service.name, handler: Do.name, attempts: 2, messageName: Do.name });
       expect(record?.reason.message).toContain('unlucky number');
@@ -198,7 +223,18 @@ const badInput: Scenario = {
     const make = (body: string, type = Do.name, target = name): TransportMessage => {
       const id = `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
       const valid = encode({
-        headers: { id, name: type, kind: 'command', source: 'raw', targetService: target, correlationId: id, time: new Date().toISOString(), contentType: 'application/json', attempt: 1, metadata: {} },
+        headers: {
+          id,
+          name: type,
+          kind: 'command',
+          source: 'raw',
+          targetService: target,
+          correlationId: id,
+          time: new Date().toISOString(),
+          contentType: 'application/json',
+          attempt: 1,
+          metadata: {},
+        },
         payload: null,
       });
       return { ...valid, body: new TextEncoder().encode(body) };
@@ -212,11 +248,19 @@ const badInput: Scenario = {
     ];
     await within(b, async () => {
       await b.start();
-      await raw.send(name, bad.map(([message]) => message));
+      await raw.send(
+        name,
+        bad.map(([message]) => message),
+      );
       await service.distributedBus.sendCommand(name, Do, { n: 7 });
-      await b.spy.until(() => b.spy.deadLettered.length === bad.length && done.includes(7), 'every bad message dead-lettered', t.waitMs);
+      await b.spy.until(
+        () => b.spy.deadLettered.length === bad.length && done.includes(7),
+        'every bad message dead-lettered',
+        t.waitMs,
+      );
       const records = await b.deadLetters.list();
-      for (const [message, code] of bad) expect(records.find((r) => r.messageId === message.id)?.reason.code).toBe(code);
+      for (const [message, code] of bad)
+        expect(records.find((r) => r.messageId === message.id)?.reason.code).toBe(code);
     });
   },
 };
