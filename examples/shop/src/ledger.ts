@@ -40,6 +40,8 @@ export class Ledger {
   readonly #handlers = new Map<string, readonly HandlerInfo[]>();
   readonly #sent = new Map<string, SentMessage>();
   readonly #outcomes = new Map<string, Map<string, Outcome>>();
+  /** Ids of sent messages not yet accounted for, kept up to date per report so that waiting stays O(1) per report. */
+  readonly #open = new Set<string>();
   #handled = 0;
   #retried = 0;
   readonly #deadLetters: Array<{ service: string; handler?: string; id: string }> = [];
@@ -47,15 +49,18 @@ export class Ledger {
   /** A service is consuming, with these handlers. */
   ready(service: string, handlers: readonly HandlerInfo[]): void {
     this.#handlers.set(service, handlers);
+    for (const id of this.#sent.keys()) this.#evaluate(id);
   }
 
   sent(message: SentMessage): void {
     this.#sent.set(message.id, message);
+    this.#evaluate(message.id);
   }
 
   handled(service: string, handler: string, id: string): void {
     this.#handled++;
     this.#outcome(id).set(`${service}/${handler}`, 'handled');
+    this.#evaluate(id);
   }
 
   retried(): void {
@@ -66,6 +71,12 @@ export class Ledger {
   deadLettered(service: string, handler: string | undefined, id: string): void {
     this.#deadLetters.push({ service, ...(handler !== undefined ? { handler } : {}), id });
     this.#outcome(id).set(`${service}/${handler ?? '*'}`, 'deadLettered');
+    this.#evaluate(id);
+  }
+
+  /** True when every sent message is accounted for (maintained incrementally; equal to `missing().length === 0`). */
+  settled(): boolean {
+    return this.#open.size === 0;
   }
 
   /** What the services reported as dead-lettered, in report order. */
@@ -128,6 +139,24 @@ export class Ledger {
       deadLettered: this.#deadLetters.length,
       lost: lostIds.size + extraLost,
     };
+  }
+
+  #missingOf(message: SentMessage): Missing[] {
+    const outcomes = this.#outcomes.get(message.id);
+    const missing: Missing[] = [];
+    for (const handler of this.expectedHandlers(message)) {
+      const service = handler.slice(0, handler.indexOf('/'));
+      if (!outcomes?.has(handler) && !outcomes?.has(`${service}/*`))
+        missing.push({ id: message.id, name: message.name, handler });
+    }
+    return missing;
+  }
+
+  #evaluate(id: string): void {
+    const message = this.#sent.get(id);
+    if (message === undefined) return;
+    if (this.#missingOf(message).length === 0) this.#open.delete(id);
+    else this.#open.add(id);
   }
 
   #outcome(id: string): Map<string, Outcome> {

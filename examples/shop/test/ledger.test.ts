@@ -34,10 +34,22 @@ describe('Ledger', () => {
     ledger.handled('notification-service', 'email', 'e1'); // may arrive before the sender's report
     ledger.sent({ id: 'e1', name: 'order.placed', kind: 'event' });
     expect(ledger.totals().lost).toBe(1);
+    expect(ledger.settled()).toBe(false);
     ledger.handled('inventory-service', 'ledger', 'e1');
     ledger.deadLettered('notification-service', 'timeline', 'e1');
     expect(ledger.missing()).toEqual([]);
+    expect(ledger.settled()).toBe(true);
     expect(ledger.totals()).toEqual({ sent: 1, handled: 2, retried: 0, deadLettered: 1, lost: 0 });
+  });
+
+  it('re-evaluates open messages when a service reports its handlers late', () => {
+    const ledger = new Ledger();
+    ledger.sent({ id: 'e1', name: 'order.placed', kind: 'event' });
+    expect(ledger.settled()).toBe(true); // nobody subscribed yet
+    ledger.ready('inventory-service', [{ id: 'ledger', pattern: 'order.*', kind: 'event' }]);
+    expect(ledger.settled()).toBe(false);
+    ledger.handled('inventory-service', 'ledger', 'e1');
+    expect(ledger.settled()).toBe(true);
   });
 
   it('lets a dead letter without a handler cover the whole service, and ignores ids it never saw sent', () => {
