@@ -1,0 +1,69 @@
+import type { Message } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { delayBucket } from './delay.js';
+import { deliveryCountOf, fromAmqp, publishOptions } from './wire.js';
+
+const received = (headers: Record<string, unknown>, properties: Partial<Message['properties']> = {}): Message =>
+  ({
+    content: Buffer.from('{}'),
+    fields: { deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q' },
+    properties: { headers, ...properties },
+  }) as unknown as Message;
+
+describe('wire mapping', () => {
+  it('maps content-type to the AMQP property, the id to message_id, and everything as persistent', () => {
+    const options = publishOptions(
+      {
+        id: 'id-1',
+        headers: { 'ce-id': 'id-1', 'content-type': 'application/json' },
+        body: new Uint8Array(),
+        key: 'k',
+      },
+      true,
+    );
+    expect(options).toMatchObject({
+      persistent: true,
+      mandatory: true,
+      messageId: 'id-1',
+      contentType: 'application/json',
+    });
+    expect(options.headers).toEqual({ 'ce-id': 'id-1', 'sy-key': 'k' });
+  });
+
+  it('reads back headers as text, drops x- and sy- bookkeeping, restores key and deliverAt', () => {
+    const message = fromAmqp(
+      received(
+        {
+          'ce-id': 'a',
+          'ce-attempt': 2,
+          'x-death': [{}],
+          'sy-delay': '64',
+          'sy-key': 'k',
+          'sy-deliverat': 5,
+          bin: Buffer.from('b'),
+        },
+        { contentType: 'application/json', messageId: 'a' },
+      ),
+    );
+    expect(message).toMatchObject({ id: 'a', key: 'k', deliverAt: 5 });
+    expect(message.headers).toEqual({ 'ce-id': 'a', 'ce-attempt': '2', bin: 'b', 'content-type': 'application/json' });
+  });
+
+  it('counts deliveries from the redelivered flag, x-delivery-count and its own counter', () => {
+    expect(deliveryCountOf(received({}), false)).toBe(1);
+    expect(deliveryCountOf(received({}), true)).toBe(2);
+    expect(deliveryCountOf(received({ 'x-delivery-count': 2 }), true)).toBe(3);
+    expect(deliveryCountOf(received({ 'sy-deliveries': 3 }), false)).toBe(4);
+  });
+});
+
+describe('delayBucket', () => {
+  it('never rounds down, stays within ~6%, and shares buckets between close delays', () => {
+    for (const ms of [1, 7, 100, 999, 1_000, 1_234, 65_000, 3_600_000]) {
+      const bucket = delayBucket(ms);
+      expect(bucket).toBeGreaterThanOrEqual(ms);
+      expect(bucket).toBeLessThanOrEqual(Math.ceil(ms * 1.0625));
+    }
+    expect(delayBucket(1_000)).toBe(delayBucket(1_010));
+  });
+});
