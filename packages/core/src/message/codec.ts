@@ -32,6 +32,18 @@ export const Header = {
 } as const;
 
 const RESERVED = new Set<string>(Object.values(Header));
+const OPTIONAL = new Set<string>([
+  Header.targetService,
+  Header.channel,
+  Header.causationId,
+  Header.replyTo,
+  Header.traceparent,
+  Header.tracestate,
+  Header.targetHandler,
+  Header.partitionKey,
+  Header.deliverAt,
+]);
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -87,11 +99,23 @@ export function messageSize(message: TransportMessage): number {
  * for missing or malformed attributes and unsafe or truncated JSON.
  */
 export function decode(message: TransportMessage, maxBytes: number): Envelope {
-  const size = messageSize(message);
+  const h = message.headers;
+  let size = message.body.byteLength;
+  let metadata: Record<string, string> | undefined;
+  const optional: Partial<Record<string, string>> = {};
+  // One pass over the headers: size, optional attributes and user metadata.
+  for (const name in h) {
+    const value = h[name] as string;
+    size += name.length + value.length;
+    if (OPTIONAL.has(name)) optional[name] = value;
+    else if (!RESERVED.has(name) && name.startsWith('ce-')) {
+      metadata ??= {};
+      metadata[name.slice(3)] = value;
+    }
+  }
   if (size > maxBytes) {
     throw new PoisonMessageError(ErrorCode.TooLarge, `message is ${size} bytes, over the limit of ${maxBytes}`);
   }
-  const h = message.headers;
   const kind = h[Header.kind] ?? 'event';
   if (!MESSAGE_KINDS.includes(kind as MessageKind)) {
     throw new PoisonMessageError(ErrorCode.Decode, `unknown message kind '${kind}'`);
@@ -115,27 +139,23 @@ export function decode(message: TransportMessage, maxBytes: number): Envelope {
     time: h[Header.time] ?? new Date(0).toISOString(),
     contentType,
     attempt,
-    metadata: {},
+    metadata: metadata ?? NO_METADATA,
   };
-  const metadata: Record<string, string> = {};
-  for (const name in h) {
-    if (!name.startsWith('ce-') || RESERVED.has(name)) continue;
-    metadata[name.slice(3)] = h[name] as string;
-  }
-  headers.metadata = metadata;
-  optional(h, Header.targetService, (v) => (headers.targetService = v));
-  optional(h, Header.channel, (v) => (headers.channel = v));
-  optional(h, Header.causationId, (v) => (headers.causationId = v));
-  optional(h, Header.replyTo, (v) => (headers.replyTo = v));
-  optional(h, Header.traceparent, (v) => (headers.traceparent = v));
-  optional(h, Header.tracestate, (v) => (headers.tracestate = v));
-  optional(h, Header.targetHandler, (v) => (headers.targetHandler = v));
-  optional(h, Header.partitionKey, (v) => (headers.orderingKey = v));
-  optional(h, Header.deliverAt, (v) => {
-    const at = Date.parse(v);
-    if (Number.isNaN(at)) throw new PoisonMessageError(ErrorCode.Decode, `deliverat '${v}' is not a timestamp`);
+  const o = optional;
+  if (o[Header.targetService] !== undefined) headers.targetService = o[Header.targetService];
+  if (o[Header.channel] !== undefined) headers.channel = o[Header.channel];
+  if (o[Header.causationId] !== undefined) headers.causationId = o[Header.causationId];
+  if (o[Header.replyTo] !== undefined) headers.replyTo = o[Header.replyTo];
+  if (o[Header.traceparent] !== undefined) headers.traceparent = o[Header.traceparent];
+  if (o[Header.tracestate] !== undefined) headers.tracestate = o[Header.tracestate];
+  if (o[Header.targetHandler] !== undefined) headers.targetHandler = o[Header.targetHandler];
+  if (o[Header.partitionKey] !== undefined) headers.orderingKey = o[Header.partitionKey];
+  const due = o[Header.deliverAt];
+  if (due !== undefined) {
+    const at = Date.parse(due);
+    if (Number.isNaN(at)) throw new PoisonMessageError(ErrorCode.Decode, `deliverat '${due}' is not a timestamp`);
     headers.deliverAt = at;
-  });
+  }
   const text = decoder.decode(message.body);
   const payload = text.length === 0 ? undefined : safeParseJson(text);
   return { headers, payload };
@@ -147,9 +167,4 @@ function required(headers: Readonly<Record<string, string>>, name: string): stri
     throw new PoisonMessageError(ErrorCode.Decode, `header '${name}' is missing`);
   }
   return value;
-}
-
-function optional(headers: Readonly<Record<string, string>>, name: string, set: (value: string) => void): void {
-  const value = headers[name];
-  if (value !== undefined) set(value);
 }
