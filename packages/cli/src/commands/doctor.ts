@@ -30,7 +30,7 @@ export function registerDoctor(program: Command, context: CommandContext): void 
   program
     .command('doctor')
     .description('check the configuration, ping every transport and open the dead-letter store; exit 1 on any problem')
-    .option('--timeout <ms>', 'how long each check may take', '5000')
+    .option('--timeout <ms>', 'how long each check may take (transports give up on their own after about 5 s)', '8000')
     .option('--json', 'print the results as JSON')
     .action(async (options: { timeout: string; json?: boolean }, command: Command) => {
       const timeoutMs = parsePositive('--timeout', options.timeout);
