@@ -37,6 +37,8 @@ enum Outcome {
  *   are published again on the next connection (they may then be stored
  *   twice; core's inbox drops the duplicate). If no connection comes back
  *   within `timeoutMs` of the call, it rejects with `SY_SEND_FAILED`.
+ * - No confirm within `timeoutMs` of the call (a broker blocked by a resource
+ *   alarm holds them): rejects with `SY_SEND_FAILED`; they may still be stored.
  * - Mandatory messages that no queue took are confirmed by RabbitMQ but
  *   returned first; they are handed back to the caller, never dropped.
  *
@@ -66,7 +68,7 @@ export class ConfirmPublisher {
       } catch (error) {
         throw sendFailed(pending.length, error instanceof TransportError ? error : (lastError ?? error));
       }
-      const outcomes = await publishOnce(target, pending);
+      const outcomes = await publishOnce(target, pending, deadline);
       const lost: Outgoing[] = [];
       for (let i = 0; i < pending.length; i++) {
         const outcome = outcomes[i];
@@ -132,7 +134,7 @@ export class ConfirmPublisher {
   }
 }
 
-async function publishOnce(target: PublishChannel, items: readonly Outgoing[]): Promise<Outcome[]> {
+async function publishOnce(target: PublishChannel, items: readonly Outgoing[], deadline: number): Promise<Outcome[]> {
   const outcomes = new Array<Outcome>(items.length).fill(Outcome.Pending);
   let remaining = items.length;
   let finish!: () => void;
@@ -171,7 +173,21 @@ async function publishOnce(target: PublishChannel, items: readonly Outgoing[]): 
     }
     if (!writable && target.open) await drained(channel);
   }
-  if (remaining > 0) await done;
+  if (remaining > 0) {
+    // A blocked broker (resource alarm) may hold confirms indefinitely; the caller must hear about it.
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now()));
+    });
+    const outcome = await Promise.race([done, expired]);
+    clearTimeout(timer);
+    if (outcome === 'expired') {
+      throw sendFailed(
+        remaining,
+        new Error('RabbitMQ sent no confirm in time (is the connection blocked by an alarm?)'),
+      );
+    }
+  }
   return outcomes;
 }
 

@@ -15,6 +15,8 @@ export interface ConnectionSettings {
   readonly heartbeatSeconds: number;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  /** Bound on one TCP + AMQP handshake attempt. Default 10 s. */
+  readonly connectTimeoutMs?: number;
   /** Runs on every new connection before anyone may use it (declares the exchanges); a failure counts as a failed connect. */
   readonly setup?: (model: ChannelModel) => Promise<void>;
 }
@@ -125,6 +127,8 @@ export class ConnectionManager {
       let model: ChannelModel | undefined;
       try {
         model = await amqp.connect(this.#url(), {
+          // A connect to a black-holed address must fail, not hang the reconnect loop.
+          timeout: this.#settings.connectTimeoutMs ?? 10_000,
           clientProperties: { connection_name: this.#settings.connectionName },
         });
         // Listen before setup: an 'error' event without a listener would crash the process.

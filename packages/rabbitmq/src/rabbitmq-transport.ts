@@ -116,7 +116,10 @@ export class RabbitMqTransport implements Transport {
       concurrency,
       prefetch,
       redelay: (queue, message, count, delayMs) => this.#redelay(queue, message, count, delayMs),
-      ensureQueue: () => this.#topology.ensureQueue(channel),
+      ensureQueue: (again) => {
+        if (again) this.#topology.forget(channel);
+        return this.#topology.ensureQueue(channel);
+      },
       initialDelayMs: this.#options.initialDelayMs,
       maxDelayMs: this.#options.maxDelayMs,
       timeoutMs: this.#options.operationTimeoutMs,

@@ -39,8 +39,12 @@ export interface SubscriptionSettings {
   readonly prefetch: number;
   /** Without it, `nack({ delayMs })` requeues at once (foreign queues have no delay queues of ours). */
   readonly redelay?: Redelayer;
-  /** Declares the queue if it is missing; called before every (re)attach. */
-  readonly ensureQueue: () => Promise<void>;
+  /**
+   * Declares the queue if it is missing; called before every attach. `again`
+   * is true on re-attaches, when a cached answer may be stale (the queue may
+   * have been deleted, which is also how a consumer gets cancelled).
+   */
+  readonly ensureQueue: (again: boolean) => Promise<void>;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   readonly timeoutMs: number;
@@ -84,7 +88,7 @@ export class RabbitSubscription implements Subscription {
 
   /** Attach for the first time; rejects (without retrying) if that fails. */
   async start(): Promise<void> {
-    await this.#attach(this.#settings.timeoutMs);
+    await this.#attach(false, this.#settings.timeoutMs);
   }
 
   close(options?: { drainTimeoutMs?: number }): Promise<void> {
@@ -110,9 +114,9 @@ export class RabbitSubscription implements Subscription {
     this.#settings.onClosed();
   }
 
-  async #attach(timeoutMs?: number): Promise<void> {
+  async #attach(again: boolean, timeoutMs?: number): Promise<void> {
     const live = await this.#connection.get(timeoutMs);
-    await this.#settings.ensureQueue();
+    await this.#settings.ensureQueue(again);
     const channel = await live.model.createChannel();
     const attachment: Attachment = { channel, acks: new AckBatcher(channel), open: true };
     channel.on('error', () => undefined);
@@ -149,7 +153,7 @@ export class RabbitSubscription implements Subscription {
       () => {
         this.#retryTimer = undefined;
         if (this.#closing || this.#connection.closed) return;
-        this.#attach().catch(() => this.#scheduleReattach());
+        this.#attach(true).catch(() => this.#scheduleReattach());
       },
       base / 2 + (Math.random() * base) / 2,
     );

@@ -107,6 +107,18 @@ describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
     await subscription.close();
   });
 
+  it('resumes a consumer whose queue was deleted under it once the queue is back', async () => {
+    const transport = open({ reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+    const queue = channel('cancelled');
+    const { received, handler } = collect();
+    const subscription = await transport.consume(queue, handler);
+    await deleteObjects([queue]);
+    // The consumer was cancelled by the broker; it declares the queue again when it re-attaches.
+    await transport.send(queue, [message({ n: 'after' })]);
+    await waitFor(() => received.length === 1, 'the message sent after the deletion');
+    await subscription.close();
+  });
+
   it('fans events out by pattern and drops events nobody subscribed to', async () => {
     const transport = open();
     const [a, b, c] = [channel('a'), channel('b'), channel('c')];
