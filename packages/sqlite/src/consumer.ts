@@ -28,6 +28,8 @@ export interface QueueAccess {
 export interface ConsumerSettings {
   readonly concurrency: number;
   readonly prefetch: number;
+  /** Ack resolves only once its delete committed (otherwise: once queued for the next group commit). */
+  readonly durableAck: boolean;
 }
 
 interface InFlight {
@@ -56,6 +58,8 @@ export class SqliteConsumer implements Subscription {
   readonly #inFlight = new Map<number, InFlight>();
   readonly #buffer: InFlight[] = [];
   #claims = 0;
+  /** Fetch again once no more than this many claimed rows are unsettled, so that claims stay large. */
+  readonly #lowWater: number;
   /** Handler slots taken: a slot frees when its handler returned and its delivery is settled. */
   #running = 0;
   /** Handlers executing now; close drains these. */
@@ -74,6 +78,7 @@ export class SqliteConsumer implements Subscription {
     this.#channel = channel;
     this.#handler = handler;
     this.#settings = settings;
+    this.#lowWater = Math.floor(settings.prefetch / 2);
   }
 
   /** Begin fetching. Called once by the transport; a no-op after close. */
@@ -129,7 +134,7 @@ export class SqliteConsumer implements Subscription {
     let idleMs = 0;
     while (!this.#stopping) {
       const room = this.#settings.prefetch - this.#inFlight.size;
-      if (room <= 0) {
+      if (this.#inFlight.size > this.#lowWater) {
         await this.#sleep(this.#access.maxPollMs);
         continue;
       }
@@ -184,15 +189,22 @@ export class SqliteConsumer implements Subscription {
     const settled = () => {
       state.settled = true;
       this.#inFlight.delete(state.seq);
+      if (this.#inFlight.size <= this.#lowWater) this.#wake();
       this.#free(state);
     };
-    const { ack, nack } = settleOnce(
-      () => this.#access.ack(row.seq).then(settled),
-      (options?: NackOptions) => {
-        const delay = Math.max(0, options?.delayMs ?? 0);
-        return this.#access.release(row.seq, owner, Date.now() + delay).then(settled);
-      },
-    );
+    const ackNow = () => this.#access.ack(row.seq).then(settled);
+    const ackBehind = () => {
+      // Write-behind: the delete commits with the next group commit (within one event-loop turn, and
+      // before the transport closes). If that commit fails the lease expires and the message comes
+      // back: at-least-once, as with a broker's unconfirmed ack.
+      this.#access.ack(row.seq).catch((error: unknown) => this.#report(error));
+      settled();
+      return Promise.resolve();
+    };
+    const { ack, nack } = settleOnce(this.#settings.durableAck ? ackNow : ackBehind, (options?: NackOptions) => {
+      const delay = Math.max(0, options?.delayMs ?? 0);
+      return this.#access.release(row.seq, owner, Date.now() + delay).then(settled);
+    });
     (state as { delivery: Delivery }).delivery = {
       message,
       channel: this.#channel,
@@ -237,7 +249,6 @@ export class SqliteConsumer implements Subscription {
     state.freed = true;
     this.#running--;
     this.#pump();
-    this.#wake();
   }
 
   #renew(): void {
@@ -288,10 +299,9 @@ function parseHeaders(json: string): Record<string, string> {
     return {};
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (typeof value === 'string')
-      Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return headers;
+  // JSON.parse defines keys such as "__proto__" as own data properties, so the object is safe as is
+  // when every value is a string.
+  const entries = Object.entries(parsed);
+  if (entries.every(([, value]) => typeof value === 'string')) return parsed as Record<string, string>;
+  return Object.fromEntries(entries.filter(([, value]) => typeof value === 'string')) as Record<string, string>;
 }

@@ -17,6 +17,13 @@ export interface SqliteTransportOptions {
   readonly busyTimeoutMs?: number;
   /** Largest message (headers + body bytes) accepted by send and publish. Default 16 MiB. */
   readonly maxMessageBytes?: number;
+  /**
+   * When true, `ack` resolves only after the row's delete committed. Default
+   * false: `ack` resolves at once and the delete commits with the next group
+   * commit (within one event-loop turn; `close` flushes it). A failed or lost
+   * ack only means a redelivery after the lease, never a loss.
+   */
+  readonly durableAck?: boolean;
   /** Use `fs.watch` on the WAL file as a wake-up hint across processes. Default true. */
   readonly watch?: boolean;
   /** Errors no caller can receive (a failed poll, a failed lease renewal). Default: `process.emitWarning`. */
@@ -45,6 +52,7 @@ export function resolveOptions(options: SqliteTransportOptions): ResolvedOptions
     busyTimeoutMs: integer('busyTimeoutMs', options.busyTimeoutMs, 5_000, 0),
     maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, 16 * MIB, 1, 1_000_000_000),
     watch: options.watch ?? true,
+    durableAck: options.durableAck ?? false,
     onError: options.onError ?? ((error) => process.emitWarning(error)),
     ...(options.prefetch === undefined ? {} : { prefetch: integer('prefetch', options.prefetch, 1, 1) }),
   };
@@ -52,6 +60,9 @@ export function resolveOptions(options: SqliteTransportOptions): ResolvedOptions
     throw new ConfigurationError(
       `SqliteTransport: 'minPollIntervalMs' (${resolved.minPollIntervalMs}) must not exceed 'pollIntervalMs' (${resolved.pollIntervalMs})`,
     );
+  }
+  if (typeof resolved.durableAck !== 'boolean') {
+    throw new ConfigurationError("SqliteTransport: 'durableAck' must be true or false");
   }
   if (typeof resolved.watch !== 'boolean')
     throw new ConfigurationError("SqliteTransport: 'watch' must be true or false");
@@ -78,13 +89,14 @@ const URL_OPTIONS: Record<string, 'int' | 'bool'> = {
   busyTimeoutMs: 'int',
   maxMessageBytes: 'int',
   watch: 'bool',
+  durableAck: 'bool',
 };
 
 /**
  * Parse a `sqlite:` URL into transport options. Accepted forms:
  * `sqlite:./relative.db`, `sqlite:relative.db`, `sqlite:///abs/path.db`,
  * `sqlite:/abs/path.db`, `sqlite::memory:`, each optionally followed by
- * `?leaseMs=…&pollIntervalMs=…&minPollIntervalMs=…&prefetch=…&busyTimeoutMs=…&maxMessageBytes=…&watch=false`.
+ * `?leaseMs=…&pollIntervalMs=…&minPollIntervalMs=…&prefetch=…&busyTimeoutMs=…&maxMessageBytes=…&watch=false&durableAck=true`.
  * Throws a ConfigurationError for another scheme, an empty path or an unknown option.
  */
 export function parseSqliteUrl(url: string): SqliteTransportOptions {

@@ -153,6 +153,7 @@ export class SqliteTransport implements Transport {
     const consumer = new SqliteConsumer(this.#access(), channel, handler, {
       concurrency,
       prefetch: Math.max(prefetch, concurrency),
+      durableAck: this.#options.durableAck,
     });
     const subscription: Subscription = {
       close: async (closeOptions) => {
