@@ -68,3 +68,16 @@ export function helperName(exchange: string, kind: string, channel: string): str
   if (Buffer.byteLength(name) <= 255) return name;
   return `${exchange}.${kind}.sha1-${createHash('sha1').update(channel).digest('hex')}`;
 }
+
+/** `error` as the rejection of a send: SY_SEND_FAILED unless it already says failed or closed. */
+export function sendError(error: unknown): TransportError {
+  if (error instanceof TransportError && (error.code === ErrorCode.SendFailed || error.code === ErrorCode.Closed)) {
+    return error;
+  }
+  return wrap(ErrorCode.SendFailed, 'send failed; the messages may not have been stored', error);
+}
+
+/** A TransportError with `code` that names what failed and why. */
+export function wrap(code: ErrorCode, what: string, error: unknown): TransportError {
+  return new TransportError(code, `RabbitMQ: ${what}: ${describeError(error)}`, { cause: error });
+}

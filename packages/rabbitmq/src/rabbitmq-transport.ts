@@ -16,7 +16,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { withChannel } from './ops-channel.js';
+import { sendError, withChannel, wrap } from './ops-channel.js';
 import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
@@ -288,15 +288,4 @@ export class RabbitMqTransport implements Transport {
   #assertOpen(): void {
     if (this.#closing) throw new TransportError(ErrorCode.Closed, 'the RabbitMQ transport is closed');
   }
-}
-
-function sendError(error: unknown): TransportError {
-  if (error instanceof TransportError && (error.code === ErrorCode.SendFailed || error.code === ErrorCode.Closed)) {
-    return error;
-  }
-  return wrap(ErrorCode.SendFailed, 'send failed; the messages may not have been stored', error);
-}
-
-function wrap(code: ErrorCode, what: string, error: unknown): TransportError {
-  return new TransportError(code, `RabbitMQ: ${what}: ${describeError(error)}`, { cause: error });
 }
