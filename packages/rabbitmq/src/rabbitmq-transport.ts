@@ -2,7 +2,6 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type DeliveryHandler,
-  describeError,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
