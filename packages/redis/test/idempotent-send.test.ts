@@ -46,7 +46,8 @@ describe.runIf(reachable)('redis idempotent send', () => {
   it('control: with the send marker turned off the same re-send duplicates (so the test above forces one)', async () => {
     const { entries, dropped } = await sendWithLostReply(0);
     expect(dropped).toBe(1);
-    expect(entries).toBe(6);
+    // 6: stored once, re-sent once. (More only if another suite's CLIENT KILL cut the same call again.)
+    expect(entries).toBeGreaterThanOrEqual(6);
   });
 
   it('a send while Redis cannot be reached rejects with SY_SEND_FAILED and stores nothing', async () => {
