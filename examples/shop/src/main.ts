@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createService, describeError } from '@switchyard/core';
+import { createService, describeError, transportFromUrl } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { PlaceOrder, Services, ShortNames } from './contracts.js';
 import { Ledger } from './ledger.js';
@@ -32,6 +32,8 @@ const say = (service: string, text: string) => console.log(`[${ShortNames[servic
 const ledger = new Ledger();
 const ready = new Set<string>();
 let stopping = false;
+/** Why a service process died before it was asked to stop, if one did. */
+let crash: string | undefined;
 let check: () => void = () => {};
 let fail: (reason: string) => void = () => {};
 
@@ -64,6 +66,7 @@ function onReport(report: Report): void {
 /** Resolves when `done()` holds, checked after each report; rejects after `ms` or when a service fails. */
 function until(done: () => boolean, ms: number, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    if (crash !== undefined) return reject(new Error(crash));
     const timer = setTimeout(
       () => reject(new Error(`timed out waiting for ${what} (--timeout ${options.timeoutMs} ms)`)),
       ms,
@@ -88,11 +91,14 @@ const modules: Array<[string, string]> = [
   [Services.inventory, 'inventory-service'],
   [Services.notification, 'notification-service'],
 ];
+await checkReachable(url);
 say('storefront', `starting ${modules.length} service processes on ${redact(url)}; dead letters in ${dbPath}`);
 const processes: ServiceProcess[] = modules.map(([name, module]) => forkService(name, module, env, onReport));
 for (const { name, exited } of processes) {
   void exited.then(({ code, signal }) => {
-    if (!stopping) fail(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
+    if (stopping) return;
+    crash ??= `${name} exited unexpectedly (${signal ?? `code ${code}`})`;
+    fail(crash);
   });
 }
 process.once('SIGINT', () => {
@@ -118,12 +124,16 @@ storefront.on('sent', ({ outbound }) => {
 });
 
 let problems: string[] = [];
+let placed = 0;
 const deadline = Date.now() + options.timeoutMs;
 try {
   await until(() => ready.size === processes.length, options.timeoutMs, 'the services to start');
   const orders = makeOrders(options.orders);
   say('storefront', `placing ${orders.length} orders with ${Services.order}`);
-  for (const order of orders) await storefront.distributedBus.sendCommand(Services.order, PlaceOrder, order);
+  for (const order of orders) {
+    await storefront.distributedBus.sendCommand(Services.order, PlaceOrder, order);
+    placed++;
+  }
   say(
     'storefront',
     `${orders.length} orders accepted by the broker; waiting for every message to be handled or dead-lettered`,
@@ -157,7 +167,7 @@ printSummary({
   say: (text) => say('storefront', text),
   ledger,
   totals,
-  orders: options.orders,
+  orders: placed,
   seconds: (performance.now() - started) / 1000,
   url: redact(url),
   dbPath,
@@ -167,6 +177,25 @@ printSummary({
 for (const problem of problems) console.error(`shop: ${problem}`);
 console.log(JSON.stringify(totals));
 process.exit(problems.length === 0 && totals.lost === 0 ? 0 : 1);
+
+/** Fail fast, with the transport's own reason, when the broker does not answer (the services would wait for it). */
+async function checkReachable(transportUrl: string): Promise<void> {
+  try {
+    const transport = await transportFromUrl(transportUrl);
+    try {
+      await transport.ping();
+    } finally {
+      await transport.close();
+    }
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(
+      `shop: cannot use ${redact(transportUrl)}: ${typeof code === 'string' ? `${code}: ` : ''}${describeError(error)}`,
+    );
+    console.error('shop: start the broker, fix SWITCHYARD_URL, or unset it to run on the embedded SQLite file');
+    process.exit(1);
+  }
+}
 
 /** Every dead letter a service reported must be in the persistent store; resolves with how many are not. */
 async function checkDeadLetterStore(): Promise<number> {

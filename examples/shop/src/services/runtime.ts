@@ -66,11 +66,11 @@ export async function runService(name: string, setup: (runtime: ShopRuntime) => 
   });
   observe(service, name, report, log);
 
-  // Core stops the service on SIGTERM; this listener then closes the store and
-  // exits 0. It stays registered (`on`, not `once`): while a listener of ours
-  // is there, core does not re-raise the signal once it has stopped.
+  // Core stops the service on SIGTERM/SIGINT; this listener then closes the
+  // store and exits 0. It stays registered (`on`, not `once`): while a listener
+  // of ours is there, core does not re-raise the signal once it has stopped.
   let exiting = false;
-  process.on('SIGTERM', () => {
+  const onSignal = () => {
     if (exiting) return;
     exiting = true;
     void service
@@ -83,8 +83,16 @@ export async function runService(name: string, setup: (runtime: ShopRuntime) => 
           process.exit(1);
         },
       );
-  });
-  await service.start();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await service.start();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(`[${name}] cannot start: ${typeof code === 'string' ? `${code}: ` : ''}${describeError(error)}`);
+    process.exit(1);
+  }
   report({ type: 'ready', service: name, handlers });
 }
 
