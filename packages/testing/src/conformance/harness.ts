@@ -31,6 +31,7 @@ export class ScenarioContext {
   readonly waitMs: number;
   readonly #opened: Transport[] = [];
   readonly #collectors: Collector[] = [];
+  readonly #cleanups: Array<() => void> = [];
 
   constructor(options: ConformanceOptions, capabilities: TransportCapabilities) {
     this.options = options;
@@ -74,8 +75,18 @@ export class ScenarioContext {
     return collector;
   }
 
+  /**
+   * Run `cleanup` when the scenario ends, before its transports close; for
+   * releasing handlers a failed assertion left blocked, so closing does not
+   * wait out a drain timeout.
+   */
+  defer(cleanup: () => void): void {
+    this.#cleanups.push(cleanup);
+  }
+
   /** Close every subscription and transport opened here; bounded, rejects if something hangs. */
   async dispose(): Promise<void> {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
     const work = Promise.allSettled([
       ...this.#collectors.map((collector) => collector.close({ drainTimeoutMs: 5_000 })),
       ...this.#opened.map((transport) => transport.close()),

@@ -22,6 +22,7 @@ import { allScenarios } from './scenarios/index.js';
  *   them afterwards, so the suite can share a broker with other suites.
  */
 export function runTransportConformance(options: ConformanceOptions): void {
+  checkNames(options);
   const known = options.capabilities ?? capabilitiesAtRegistration(options);
   describe(`transport conformance: ${options.name}`, () => {
     let reachable = false;
@@ -93,4 +94,17 @@ function capabilitiesAtRegistration(options: ConformanceOptions): TransportCapab
     .then(() => made.close())
     .catch(() => undefined);
   return capabilities;
+}
+
+/** Scenario names are the keys of `skip` and `only`: they must be unique, and a key naming no scenario is a typo. */
+function checkNames(options: ConformanceOptions): void {
+  const names = new Set<string>();
+  for (const scenario of allScenarios) {
+    if (names.has(scenario.name)) throw new Error(`conformance scenario name '${scenario.name}' is used twice`);
+    names.add(scenario.name);
+  }
+  const unknown = [...Object.keys(options.skip ?? {}), ...(options.only ?? [])].filter((name) => !names.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`${options.name}: no conformance scenario is named ${unknown.map((n) => `'${n}'`).join(', ')}`);
+  }
 }

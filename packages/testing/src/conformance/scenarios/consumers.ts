@@ -79,6 +79,7 @@ export const consumerScenarios: Scenario[] = [
       const channel = await t.channel(transport, 'drain');
       const started = latch();
       const release = latch();
+      t.defer(release.open);
       const events: string[] = [];
       const busy = await t.collect(transport, channel, {
         settle: async (delivery) => {

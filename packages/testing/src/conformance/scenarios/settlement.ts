@@ -132,6 +132,7 @@ export const settlementScenarios: Scenario[] = [
       const channel = await t.channel(transport, 'noack');
       const messages = testMessages(limit * 5);
       const release = latch();
+      t.defer(release.open);
       let unsettled = 0;
       let maxUnsettled = 0;
       const inbox = await t.collect(transport, channel, {
