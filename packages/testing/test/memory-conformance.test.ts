@@ -4,8 +4,8 @@ import { type ConformanceOptions, runTransportConformance } from '@switchyard/te
 /**
  * The in-memory transport against the conformance suite. One broker per run
  * stands for "the broker"; each transport is one process connected to it, and
- * `dropConnections` drops every one of them (failing the next send of each, as
- * a send racing a real drop would).
+ * `dropConnections` drops every one of them for a short outage, during which
+ * sends reject, as they would while a real client reconnects.
  */
 function memoryConformance(name: string, faults?: MemoryFaults): ConformanceOptions {
   const broker = new MemoryBroker();
@@ -19,8 +19,7 @@ function memoryConformance(name: string, faults?: MemoryFaults): ConformanceOpti
     },
     async dropConnections() {
       for (const transport of live) {
-        transport.dropConnection();
-        transport.failSends(1);
+        transport.dropConnection({ downForMs: 20 });
       }
     },
   };

@@ -12,7 +12,10 @@ export const DEFAULT_DRAIN_MS = 30_000;
 /** What a consumer needs from the transport that owns it. */
 export interface ConsumerOwner {
   readonly clock: Clock;
-  readonly faults: FaultPlan;
+  /** Current delivery faults; the transport may replace them at any time. */
+  faults: FaultPlan;
+  /** False while an injected outage lasts: nothing is delivered. */
+  connected: boolean;
   /** Called once when the consumer has closed. */
   released(consumer: MemoryConsumer): void;
 }
@@ -67,7 +70,12 @@ export class MemoryConsumer implements Subscription {
   }
 
   get hasRoom(): boolean {
-    return !this.#closed && this.#gate.hasRoom && this.#unsettled.size < this.#prefetch;
+    return !this.#closed && this.#owner.connected && this.#gate.hasRoom && this.#unsettled.size < this.#prefetch;
+  }
+
+  /** Ask the channel for deliveries again (after an outage ends). */
+  resume(): void {
+    this.#channel.schedule();
   }
 
   /** Deliveries taken and not yet settled. */

@@ -120,6 +120,32 @@ describe('MemoryTransport fault injection', () => {
     expect(broker.stats('drop')?.ready).toBe(0);
   });
 
+  it('dropConnection with downForMs: an outage rejects sends, delivers nothing, then resumes by itself', async () => {
+    const clock = new TestClock();
+    const transport = new MemoryTransport({ clock });
+    const seen: number[] = [];
+    await transport.consume('outage', async (d) => {
+      seen.push(d.deliveryCount);
+      if (seen.length > 1) await d.ack();
+    });
+    await transport.send('outage', [message()]);
+    await settle();
+    expect(seen).toEqual([1]);
+    transport.dropConnection({ downForMs: 1_000 });
+    expect(transport.connected).toBe(false);
+    await expect(transport.send('outage', [message()])).rejects.toMatchObject({ code: ErrorCode.SendFailed });
+    await expect(transport.ping()).rejects.toMatchObject({ code: ErrorCode.TransportUnavailable });
+    await settle();
+    expect(seen).toEqual([1]);
+    expect(transport.broker.stats('outage')?.ready).toBe(1);
+    clock.advance(1_000);
+    await settle();
+    expect(transport.connected).toBe(true);
+    expect(seen).toEqual([1, 2]);
+    await expect(transport.ping()).resolves.toBeUndefined();
+    await transport.close();
+  });
+
   it('failSends makes the next N sends reject with SY_SEND_FAILED and stores nothing', async () => {
     const transport = new MemoryTransport();
     transport.failSends(2);

@@ -12,7 +12,7 @@ import type {
 import type { Clock } from '../util/clock.js';
 import { MemoryBroker } from './broker.js';
 import { type ConsumerOwner, DEFAULT_DRAIN_MS, MemoryConsumer } from './consumer.js';
-import { type FaultPlan, type MemoryFaults, planFaults } from './faults.js';
+import { type MemoryFaults, planFaults } from './faults.js';
 
 /** Options for {@link MemoryTransport}. */
 export interface MemoryTransportOptions {
@@ -55,8 +55,8 @@ export class MemoryTransport implements Transport {
   readonly #drainTimeoutMs: number;
   readonly #consumers = new Set<MemoryConsumer>();
   readonly #owner: ConsumerOwner;
-  #faults: FaultPlan;
   #failSends = 0;
+  #cancelReconnect: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: MemoryTransportOptions = {}) {
@@ -64,7 +64,6 @@ export class MemoryTransport implements Transport {
     this.#clock = options.clock ?? this.broker.clock;
     this.name = options.name ?? 'memory';
     this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
-    this.#faults = planFaults(options.faults);
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
@@ -75,19 +74,17 @@ export class MemoryTransport implements Transport {
       durable: false,
       reconnect: true,
     };
-    const transport = this;
     this.#owner = {
       clock: this.#clock,
-      get faults() {
-        return transport.#faults;
-      },
+      faults: planFaults(options.faults),
+      connected: true,
       released: (consumer) => this.#consumers.delete(consumer),
     };
   }
 
   /** Replace the delivery faults (undefined turns them off); applies to deliveries from now on. */
   setFaults(faults: MemoryFaults | undefined): void {
-    this.#faults = planFaults(faults);
+    this.#owner.faults = planFaults(faults);
   }
 
   /** Make the next `count` calls of `send` or `publish` reject with `SY_SEND_FAILED`, storing nothing. */
@@ -101,13 +98,35 @@ export class MemoryTransport implements Transport {
    * delivery count), and acks or nacks of those deliveries afterwards have no
    * effect. Consumers stay attached and resume by themselves, as after a
    * reconnect. Handlers already running keep their concurrency slot until they return.
+   *
+   * With `downForMs`, the connection stays down that long on the transport's
+   * clock: sends and publishes reject with `SY_SEND_FAILED`, `ping` and
+   * `provision` with `SY_TRANSPORT_UNAVAILABLE`, and nothing is delivered;
+   * then consumers resume by themselves. A new drop restarts the outage.
    */
-  dropConnection(): void {
+  dropConnection(options: { downForMs?: number } = {}): void {
     for (const consumer of this.#consumers) consumer.takeBackAll();
+    const downForMs = options.downForMs ?? 0;
+    if (downForMs <= 0) return;
+    this.#cancelReconnect?.();
+    this.#owner.connected = false;
+    this.#cancelReconnect = this.#clock.schedule(downForMs, () => this.#reconnect());
+  }
+
+  /** True unless an injected outage ({@link dropConnection} with `downForMs`) is under way. */
+  get connected(): boolean {
+    return this.#owner.connected;
+  }
+
+  #reconnect(): void {
+    this.#cancelReconnect = undefined;
+    this.#owner.connected = true;
+    for (const consumer of this.#consumers) consumer.resume();
   }
 
   async provision(topology: Topology): Promise<void> {
     this.#assertOpen();
+    this.#assertConnected();
     this.broker.provision(topology);
   }
 
@@ -151,6 +170,7 @@ export class MemoryTransport implements Transport {
 
   async ping(): Promise<void> {
     this.#assertOpen();
+    this.#assertConnected();
   }
 
   /**
@@ -159,6 +179,7 @@ export class MemoryTransport implements Transport {
    * Idempotent: later calls return the same promise. The broker keeps its messages.
    */
   close(): Promise<void> {
+    this.#cancelReconnect?.();
     this.#closing ??= Promise.all(
       [...this.#consumers].map((consumer) => consumer.close({ drainTimeoutMs: this.#drainTimeoutMs })),
     ).then(() => undefined);
@@ -167,6 +188,12 @@ export class MemoryTransport implements Transport {
 
   #refuse(messages: readonly TransportMessage[]): TransportError | undefined {
     if (this.#closing !== undefined) return closedError();
+    if (!this.#owner.connected) {
+      return new TransportError(
+        ErrorCode.SendFailed,
+        `${this.name}: send failed, the connection is down (injected fault)`,
+      );
+    }
     if (this.#failSends > 0) {
       this.#failSends--;
       return new TransportError(ErrorCode.SendFailed, `${this.name}: send failed (injected fault)`);
@@ -185,6 +212,12 @@ export class MemoryTransport implements Transport {
 
   #assertOpen(): void {
     if (this.#closing !== undefined) throw closedError();
+  }
+
+  #assertConnected(): void {
+    if (!this.#owner.connected) {
+      throw new TransportError(ErrorCode.TransportUnavailable, `${this.name}: the connection is down (injected fault)`);
+    }
   }
 }
 
