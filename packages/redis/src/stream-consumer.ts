@@ -16,6 +16,7 @@ import { ConsumerMaintenance, deleteConsumerIfIdle } from './maintenance.js';
 import type { ResolvedOptions } from './options.js';
 import { pendingCounts, type RawEntry, readGroupEntries } from './replies.js';
 import { scripts } from './scripts.js';
+import { withTimeout } from './with-timeout.js';
 
 /** What the transport hands a consumer. */
 export interface ConsumerSetup {
@@ -203,9 +204,12 @@ export class StreamConsumer implements Subscription {
     const deliveryCount = decoded.priorDeliveries + count;
     const state: InFlight = { deliveryCount, since: Date.now(), handlerDone: false };
     this.#inflight.set(entry.id, state);
+    // A settle that fails (Redis unreachable past ioredis' retries) leaves the entry pending; it is
+    // dropped from this consumer's books so its lease lapses and it comes back (reclaim or re-read).
     const settle = settleOnce(
-      () => this.#acks.ack(entry.id).then(() => this.#settled(entry.id)),
-      (options?: NackOptions) => this.#requeue(entry.id, deliveryCount, options?.delayMs ?? 0),
+      () => this.#acks.ack(entry.id).then(() => this.#settled(entry.id), this.#forget(entry.id)),
+      (options?: NackOptions) =>
+        this.#requeue(entry.id, deliveryCount, options?.delayMs ?? 0).catch(this.#forget(entry.id)),
     );
     const delivery: Delivery = {
       message: decoded.message,
@@ -241,6 +245,13 @@ export class StreamConsumer implements Subscription {
     this.#settled(id);
   }
 
+  #forget(id: string): (error: unknown) => never {
+    return (error) => {
+      this.#settled(id);
+      throw error;
+    };
+  }
+
   #settled(id: string): void {
     this.#inflight.delete(id);
     if (this.#wake === undefined || this.#s.prefetch - this.#inflight.size < this.#lowWater) return;
@@ -270,29 +281,14 @@ export class StreamConsumer implements Subscription {
     await this.#gate.drain(drainTimeoutMs);
     // Handlers that returned without settling: give those deliveries back now rather than after the lease.
     const unsettled = [...this.#inflight].filter(([, state]) => state.handlerDone);
-    await Promise.allSettled(unsettled.map(([id, state]) => this.#requeue(id, state.deliveryCount, 0)));
+    await withTimeout(
+      Promise.allSettled(unsettled.map(([id, state]) => this.#requeue(id, state.deliveryCount, 0))),
+      2_000,
+    ).catch(() => {});
     this.#s.blockConn.disconnect();
     if (this.#inflight.size === 0) {
       await withTimeout(deleteConsumerIfIdle(this.#s.conn, this.#stream, this.name, 0), 1_000).catch(() => {});
     }
     this.#s.onClosed();
   }
-}
-
-/** Resolves with `promise`, or rejects after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
