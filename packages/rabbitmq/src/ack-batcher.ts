@@ -15,9 +15,13 @@ import type { Channel, Message } from 'amqplib';
  */
 export class AckBatcher {
   readonly #channel: Channel;
-  /** Delivery tags the broker considers unsettled on this channel, ascending (tags only grow). */
-  readonly #outstanding = new Set<number>();
+  /** Delivery tags in delivery order (tags only grow); `#head` is the oldest not yet written or skipped. */
+  #tags: number[] = [];
+  #head = 0;
+  /** Acked, not yet written. */
   readonly #acked = new Set<number>();
+  /** Settled otherwise, or acked one by one already: the broker no longer counts them as outstanding. */
+  readonly #gone = new Set<number>();
   #scheduled: NodeJS.Immediate | undefined;
 
   constructor(channel: Channel) {
@@ -26,18 +30,18 @@ export class AckBatcher {
 
   /** Note a new delivery; call in delivery order. */
   delivered(tag: number): void {
-    this.#outstanding.add(tag);
+    this.#tags.push(tag);
   }
 
-  /** Ack `tag` with the next flush. Throws only if the channel is closed (then the ack is moot). */
+  /** Ack `tag` with the next flush. */
   ack(tag: number): void {
     this.#acked.add(tag);
     this.#scheduled ??= setImmediate(() => this.flush());
   }
 
-  /** Settle `tag` some other way (nack, reject) now; it leaves the outstanding set. */
+  /** `tag` was settled some other way (nack, reject), already written. */
   settledElsewhere(tag: number): void {
-    this.#outstanding.delete(tag);
+    this.#gone.add(tag);
   }
 
   /** Write every pending ack now. */
@@ -47,28 +51,29 @@ export class AckBatcher {
       this.#scheduled = undefined;
     }
     if (this.#acked.size === 0) return;
+    const tags = this.#tags;
     let upTo = -1;
-    for (const tag of this.#outstanding) {
-      if (!this.#acked.has(tag)) break;
-      upTo = tag;
+    let head = this.#head;
+    for (; head < tags.length; head++) {
+      const tag = tags[head] as number;
+      if (this.#acked.delete(tag)) upTo = tag;
+      else if (!this.#gone.delete(tag)) break;
     }
+    this.#head = head;
     try {
-      if (upTo >= 0) {
-        this.#channel.ack(tagged(upTo), true);
-        for (const tag of this.#outstanding) {
-          if (tag > upTo) break;
-          this.#outstanding.delete(tag);
-          this.#acked.delete(tag);
-        }
-      }
+      if (upTo >= 0) this.#channel.ack(tagged(upTo), true);
       for (const tag of this.#acked) {
         this.#channel.ack(tagged(tag), false);
-        this.#outstanding.delete(tag);
+        this.#gone.add(tag);
       }
     } catch {
       // The channel closed: the broker requeues everything unacked on it.
     }
     this.#acked.clear();
+    if (head > 1_024 && head * 2 > tags.length) {
+      this.#tags = tags.slice(head);
+      this.#head = 0;
+    }
   }
 }
 

@@ -72,7 +72,7 @@ export function fromAmqp(message: Message): TransportMessage {
       const value: unknown = table[name];
       if (name === InternalHeader.key) key = headerText(value);
       else if (name === InternalHeader.deliverAt) deliverAt = Number(value);
-      else if (name.startsWith('x-') || name.startsWith('sy-')) continue;
+      else if (isBookkeeping(name)) continue;
       else {
         const text = headerText(value);
         if (text !== undefined) headers[name] = text;
@@ -109,4 +109,11 @@ export function deliveryCountOf(message: Message, redelivered: boolean): number 
   const quorumCount = Number(table?.['x-delivery-count']);
   if (Number.isInteger(quorumCount) && quorumCount >= 0) return before + quorumCount + 1;
   return before + (redelivered ? 2 : 1);
+}
+
+/** `x-*` (broker) and `sy-*` (this transport) header names; char codes keep this cheap on the hot path. */
+function isBookkeeping(name: string): boolean {
+  const first = name.charCodeAt(0);
+  if (first === 120 /* x */) return name.charCodeAt(1) === 45; /* - */
+  return first === 115 /* s */ && name.charCodeAt(1) === 121 /* y */ && name.charCodeAt(2) === 45;
 }
