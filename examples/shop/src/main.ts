@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createService, describeError, transportFromUrl } from '@switchyard/core';
+import { createService, describeError, redact, transportFromUrl } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { PlaceOrder, Services, ShortNames } from './contracts.js';
 import { Ledger } from './ledger.js';
@@ -248,14 +248,4 @@ function writeCliConfig(dir: string, transportUrl: string, deadLetterPath: strin
 function short(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel === '' || rel.startsWith('..') ? path : rel;
-}
-
-function redact(value: string): string {
-  try {
-    const parsed = new URL(value);
-    if (parsed.password) parsed.password = '***';
-    return parsed.protocol === 'sqlite:' ? value : parsed.toString();
-  } catch {
-    return value;
-  }
 }

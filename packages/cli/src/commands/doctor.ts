@@ -2,6 +2,7 @@ import {
   describeError,
   ErrorCode,
   packageForUrl,
+  redact,
   ServiceMap,
   SwitchyardError,
   transportFromUrl,
@@ -9,7 +10,6 @@ import {
 import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
-import { redact } from '../redact.js';
 import { openDeadLetterStore } from '../stores.js';
 import { parsePositive } from '../time.js';
 

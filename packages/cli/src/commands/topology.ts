@@ -1,9 +1,9 @@
 import type { ServiceRoute } from '@switchyard/core';
+import { redact } from '@switchyard/core';
 import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
-import { redact } from '../redact.js';
 
 /** One service of the map, resolved: its transport and its inbox channel. */
 export interface TopologyService {

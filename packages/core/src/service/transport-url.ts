@@ -69,11 +69,12 @@ export async function transportFromUrl(url: string): Promise<Transport> {
   return module.transportFromUrl(url);
 }
 
-/** The URL without its password, for messages and logs. */
+/** `url` without its password (`amqp://user:***@host`), for messages, logs and output; anything else is returned unchanged. */
 export function redact(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
+    if (!parsed.password) return url;
+    parsed.password = '***';
     return parsed.toString();
   } catch {
     return url;
