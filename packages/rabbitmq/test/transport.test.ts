@@ -26,6 +26,14 @@ describe('RabbitMqTransport options', () => {
     expect(() => transportFromUrl('amqp://h/?prefetch=many')).toThrow(ConfigurationError);
   });
 
+  it("is what core's transportFromUrl builds for amqp:// and amqps:// URLs", async () => {
+    const { transportFromUrl: coreFromUrl } = await import('@switchyard/core');
+    const transport = await coreFromUrl('amqp://127.0.0.1:5672/?exchange=via-core');
+    expect(transport).toBeInstanceOf(RabbitMqTransport);
+    expect((transport as RabbitMqTransport).exchange).toBe('via-core');
+    await transport.close();
+  });
+
   it('rejects a ping to an unreachable broker with SY_TRANSPORT_UNAVAILABLE', async () => {
     const transport = new RabbitMqTransport({ url: 'amqp://127.0.0.1:1', operationTimeoutMs: 300 });
     await expect(transport.ping()).rejects.toMatchObject({ code: ErrorCode.TransportUnavailable });
