@@ -14,16 +14,18 @@ export const basicScenarios: Scenario[] = [
       const keyed = testMessage({
         key: 'customer-42',
         payload: { text: 'héllo ✓', list: [1, 2, 3] },
-        headers: { 'ce-testattr': 'a value, with spaces' },
+        headers: { 'ce-testattr': 'a value, with spaces, ünïcödé ✓ and "quotes"' },
       });
       const plain = testMessage({ seq: 2 });
+      const empty = testMessage({ payload: null });
       const inbox = await t.collect(transport, channel);
-      await transport.send(channel, [keyed, plain]);
-      await inbox.waitForIds([keyed.id, plain.id], t.waitMs);
+      await transport.send(channel, [keyed, plain, empty]);
+      await inbox.waitForIds([keyed.id, plain.id, empty.id], t.waitMs);
       const [first] = inbox.deliveriesOf(keyed.id);
       const [second] = inbox.deliveriesOf(plain.id);
       expectSameMessage(first!.delivery.message, keyed);
       expectSameMessage(second!.delivery.message, plain);
+      expectSameMessage(inbox.deliveriesOf(empty.id)[0]!.delivery.message, empty);
       expect(first!.delivery.channel).toBe(channel);
       expect(first!.delivery.deliveryCount).toBe(1);
     },

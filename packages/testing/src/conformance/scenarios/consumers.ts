@@ -1,3 +1,4 @@
+import type { Delivery } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { waitFor } from '../../broker-gate.js';
 import type { Scenario } from '../harness.js';
@@ -47,6 +48,28 @@ export const consumerScenarios: Scenario[] = [
         'every message handled by the first or the second consumer',
         t.waitMs,
       );
+    },
+  },
+  {
+    name: 'resubscribe-repeatedly',
+    title: 'continue after subscriber close: consumers opened and closed in turn together handle every message',
+    async run(t) {
+      const transport = await t.transport();
+      const channel = await t.channel(transport, 'resub');
+      const messages = testMessages(t.count(100));
+      await transport.send(channel, messages);
+      const handled = new Set<string>();
+      const settle = async (delivery: Delivery) => {
+        await delivery.ack();
+        handled.add(delivery.message.id);
+      };
+      for (let round = 0; round < 20 && handled.size < messages.length; round++) {
+        const target = Math.min(messages.length, handled.size + Math.ceil(messages.length / 5));
+        const consumer = await t.collect(transport, channel, { concurrency: 2, settle });
+        await waitFor(() => handled.size >= target, `round ${round}: ${target} messages handled`, t.waitMs);
+        await consumer.close();
+      }
+      expect(messages.filter((m) => !handled.has(m.id)).length, 'messages never handled').toBe(0);
     },
   },
   {
