@@ -64,6 +64,83 @@ export function chunk<E>(items: readonly BatchItem<E>[]): BatchItem<E>[][] {
   return chunks;
 }
 
+/** What became of a {@link sendItems} run: the refused items with their reasons, and the first failed request. */
+export interface SendOutcome<E> {
+  readonly failures: Map<BatchItem<E>, string>;
+  readonly callError: unknown;
+}
+
+/**
+ * Send every item through `call`, re-sending entries refused on the server
+ * side up to `options.retries` times. Never rejects: it reports which items
+ * were not accepted and why.
+ */
+export async function sendItems<E>(
+  items: readonly BatchItem<E>[],
+  call: BatchCall<E>,
+  options: SendAllOptions,
+): Promise<SendOutcome<E>> {
+  const chunks = chunk(items);
+  const failures = new Map<BatchItem<E>, string>();
+  let callError: unknown;
+  const runChunk = async (first: readonly BatchItem<E>[]): Promise<void> => {
+    let pending = first;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      let refused: readonly BatchFailure[];
+      try {
+        refused = await call(pending.map((item) => item.entry));
+      } catch (error) {
+        callError ??= error;
+        for (const item of pending) failures.set(item, 'request failed');
+        return;
+      }
+      const retry: BatchItem<E>[] = [];
+      for (const failure of refused) {
+        const item = pending[failure.index];
+        if (item === undefined) continue;
+        if (failure.senderFault || attempt >= options.retries)
+          failures.set(item, `${failure.code}: ${failure.message}`);
+        else retry.push(item);
+      }
+      pending = retry;
+      if (pending.length > 0) await pause((options.backoffMs ?? ((n) => 50 * n))(attempt + 1));
+    }
+  };
+  if (options.sequential) {
+    for (const [i, c] of chunks.entries()) {
+      await runChunk(c);
+      if (failures.size === 0) continue;
+      // Keep order: nothing after a failed chunk is sent.
+      for (const later of chunks.slice(i + 1)) for (const item of later) failures.set(item, 'not sent');
+      break;
+    }
+  } else {
+    const queue = [...chunks];
+    const worker = async () => {
+      for (let c = queue.shift(); c !== undefined; c = queue.shift()) await runChunk(c);
+    };
+    await Promise.all(Array.from({ length: Math.min(4, chunks.length) }, worker));
+  }
+  return { failures, callError };
+}
+
+/** The `SY_SEND_FAILED` error for `failed` of `total` items, or undefined when none failed. */
+export function sendError<E>(
+  failed: readonly [BatchItem<E>, string][],
+  total: number,
+  what: string,
+  callError: unknown,
+): TransportError | undefined {
+  if (failed.length === 0) return undefined;
+  const named = failed.slice(0, 10).map(([item, reason]) => `${item.id} (${reason})`);
+  const detail = `${failed.length} of ${total} message(s) not accepted: ${named.join('; ')}${failed.length > 10 ? '; …' : ''}`;
+  if (callError !== undefined) {
+    const wrapped = wrapError(ErrorCode.SendFailed, what, callError);
+    return new TransportError(ErrorCode.SendFailed, `${wrapped.message}; ${detail}`, { cause: callError });
+  }
+  return new TransportError(ErrorCode.SendFailed, `SQS: ${what}: ${detail}`);
+}
+
 /**
  * Send every item through `call`. Resolves only when every entry was accepted;
  * otherwise rejects with a TransportError `SY_SEND_FAILED` listing the ids of
@@ -76,54 +153,9 @@ export async function sendAll<E>(
   call: BatchCall<E>,
   options: SendAllOptions,
 ): Promise<void> {
-  const chunks = chunk(items);
-  const failures: string[] = [];
-  let callError: unknown;
-  const runChunk = async (first: readonly BatchItem<E>[]): Promise<void> => {
-    let pending = first;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      let refused: readonly BatchFailure[];
-      try {
-        refused = await call(pending.map((item) => item.entry));
-      } catch (error) {
-        callError ??= error;
-        for (const item of pending) failures.push(`${item.id} (request failed)`);
-        return;
-      }
-      const retry: BatchItem<E>[] = [];
-      for (const failure of refused) {
-        const item = pending[failure.index];
-        if (item === undefined) continue;
-        if (failure.senderFault || attempt >= options.retries) {
-          failures.push(`${item.id} (${failure.code}: ${failure.message})`);
-        } else retry.push(item);
-      }
-      pending = retry;
-      if (pending.length > 0) await pause((options.backoffMs ?? ((n) => 50 * n))(attempt + 1));
-    }
-  };
-  if (options.sequential) {
-    for (const [i, c] of chunks.entries()) {
-      await runChunk(c);
-      if (failures.length === 0) continue;
-      // Keep order: nothing after a failed chunk is sent.
-      for (const later of chunks.slice(i + 1)) for (const item of later) failures.push(`${item.id} (not sent)`);
-      break;
-    }
-  } else {
-    const queue = [...chunks];
-    const worker = async () => {
-      for (let c = queue.shift(); c !== undefined; c = queue.shift()) await runChunk(c);
-    };
-    await Promise.all(Array.from({ length: Math.min(4, chunks.length) }, worker));
-  }
-  if (failures.length === 0) return;
-  const detail = `${failures.length} of ${items.length} message(s) not accepted: ${failures.slice(0, 10).join('; ')}${failures.length > 10 ? '; …' : ''}`;
-  if (callError !== undefined) {
-    const wrapped = wrapError(ErrorCode.SendFailed, options.what, callError);
-    throw new TransportError(ErrorCode.SendFailed, `${wrapped.message}; ${detail}`, { cause: callError });
-  }
-  throw new TransportError(ErrorCode.SendFailed, `SQS: ${options.what}: ${detail}`);
+  const { failures, callError } = await sendItems(items, call, options);
+  const error = sendError([...failures], items.length, options.what, callError);
+  if (error) throw error;
 }
 
 function pause(ms: number): Promise<void> {

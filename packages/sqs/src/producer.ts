@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { PublishBatchCommand, type PublishBatchRequestEntry, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import type { TransportMessage } from '@switchyard/core/transport';
-import { type BatchFailure, type BatchItem, sendAll } from './batch-sender.js';
+import type { BatchFailure, BatchItem } from './batch-sender.js';
 import type { ResolvedSqsOptions } from './options.js';
+import { SendCoalescer } from './send-coalescer.js';
 import { sdkAttributes, toWire, type WireMessage } from './wire.js';
 
 /** The longest per-message delay SQS holds natively (15 minutes). */
@@ -55,11 +56,17 @@ export function groupIdFor(message: TransportMessage, fallback: string | undefin
   return GROUP_ID.test(key) ? key : createHash('sha256').update(key).digest('hex');
 }
 
-/** Sends and publishes messages in batches of 10, checking every entry (see batch-sender). */
+/**
+ * Sends and publishes messages in batches of 10, checking every entry (see
+ * batch-sender); concurrent sends to one destination share batches (see
+ * send-coalescer). Safe for concurrent use.
+ */
 export class Producer {
   readonly #sqs: SQSClient;
   readonly #sns: SNSClient;
   readonly #options: ResolvedSqsOptions;
+  readonly #queues = new Map<string, SendCoalescer<SendMessageBatchRequestEntry>>();
+  readonly #topics = new Map<string, SendCoalescer<PublishBatchRequestEntry>>();
 
   constructor(sqs: SQSClient, sns: SNSClient, options: ResolvedSqsOptions) {
     this.#sqs = sqs;
@@ -86,17 +93,21 @@ export class Producer {
     return this.sendWire(queueUrl, queueName, items);
   }
 
-  /** Send prepared entries (also used to re-send a received message unchanged). */
+  /** Send prepared entries (also used to re-send a received message unchanged). Concurrent calls share batches. */
   sendWire(queueUrl: string, queueName: string, items: BatchItem<SendMessageBatchRequestEntry>[]): Promise<void> {
-    return sendAll(
-      items,
-      async (entries) => {
-        const renumbered = entries.map((e, i) => ({ ...e, Id: `e${i}` }));
-        const out = await this.#sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: renumbered }));
-        return failures(out.Failed);
-      },
-      { retries: this.#options.sendRetries, sequential: this.#options.fifo, what: `send to queue '${queueName}'` },
-    );
+    let coalescer = this.#queues.get(queueUrl);
+    if (coalescer === undefined) {
+      coalescer = new SendCoalescer(
+        async (entries) => {
+          const renumbered = entries.map((e, i) => ({ ...e, Id: `e${i}` }));
+          const out = await this.#sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: renumbered }));
+          return failures(out.Failed);
+        },
+        { retries: this.#options.sendRetries, sequential: this.#options.fifo, what: `send to queue '${queueName}'` },
+      );
+      this.#queues.set(queueUrl, coalescer);
+    }
+    return coalescer.submit(items);
   }
 
   /** Durably publish `messages` to the SNS topic. Rejects with `SY_SEND_FAILED`. */
@@ -120,17 +131,21 @@ export class Producer {
       }
       return { id: message.id, bytes: wireSize(wire), entry };
     });
-    return sendAll(
-      items,
-      async (entries) => {
-        const renumbered = entries.map((e, i) => ({ ...e, Id: `e${i}` }));
-        const out = await this.#sns.send(
-          new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: renumbered }),
-        );
-        return failures(out.Failed);
-      },
-      { retries: this.#options.sendRetries, sequential: this.#options.fifo, what: 'publish to the SNS topic' },
-    );
+    let coalescer = this.#topics.get(topicArn);
+    if (coalescer === undefined) {
+      coalescer = new SendCoalescer(
+        async (entries) => {
+          const renumbered = entries.map((e, i) => ({ ...e, Id: `e${i}` }));
+          const out = await this.#sns.send(
+            new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: renumbered }),
+          );
+          return failures(out.Failed);
+        },
+        { retries: this.#options.sendRetries, sequential: this.#options.fifo, what: 'publish to the SNS topic' },
+      );
+      this.#topics.set(topicArn, coalescer);
+    }
+    return coalescer.submit(items);
   }
 
   #sqsEntry(message: TransportMessage, wire: WireMessage, now: number): SendMessageBatchRequestEntry {

@@ -59,3 +59,22 @@ describe('wire', () => {
     expect(() => fromWire('[1]', {})).toThrow(/not a JSON object/);
   });
 });
+
+describe('wire: payloads core must reject keep their message id', () => {
+  it('a __proto__ payload travels as data_base64 and comes back byte for byte', () => {
+    const body = '{"n":1,"__proto__":{"x":1}}';
+    const wire = toWire(message(body));
+    expect(JSON.parse(wire.body).data_base64).toBeDefined();
+    const back = fromWire(wire.body, wire.attributes);
+    expect(back.id).toBe('id-1');
+    expect(decoder.decode(back.body)).toBe(body);
+  });
+
+  it('a foreign structured event with a __proto__ data key is still decoded with its id', () => {
+    const body = '{"specversion":"1.0","id":"f-1","type":"x","data":{"__proto__":{"polluted":true}}}';
+    const back = fromWire(body, {});
+    expect(back.id).toBe('f-1');
+    expect(decoder.decode(back.body)).toBe('{"__proto__":{"polluted":true}}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

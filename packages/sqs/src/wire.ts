@@ -36,7 +36,15 @@ export interface WireMessage {
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/**
+ * True when `text` may be spliced into the structured document as `data`:
+ * it is exactly what JSON.stringify would write, and carries no key that
+ * core's safe parser refuses (which would make the whole document, id
+ * included, unreadable; as `data_base64` core still gets the id and rejects
+ * just the payload, so the message is dead-lettered under its own id).
+ */
 function isCanonicalJson(text: string): boolean {
+  if (text.includes('__proto__') || text.includes('"constructor"')) return false;
   try {
     return JSON.stringify(JSON.parse(text)) === text;
   } catch {
@@ -99,7 +107,12 @@ export function plainAttributes(attributes: Record<string, MessageAttributeValue
  */
 export function fromWire(body: string, attributes: Record<string, string>): TransportMessage {
   const key = attributes[Attr.key];
-  const decoded = fromStructured(encoder.encode(body), key === undefined ? undefined : { key });
+  let decoded: TransportMessage;
+  try {
+    decoded = fromStructured(encoder.encode(body), key === undefined ? undefined : { key });
+  } catch (error) {
+    decoded = lenientStructured(body, key) ?? rethrow(error);
+  }
   const foreignText = attributes[Attr.headers];
   const due = attributes[Attr.due] === undefined ? undefined : Number(attributes[Attr.due]);
   let headers = decoded.headers;
@@ -149,4 +162,39 @@ export function unwrapSnsEnvelope(body: string, attributes: Record<string, strin
   } catch {
     return { body, attributes };
   }
+}
+
+function rethrow(error: unknown): never {
+  throw error;
+}
+
+/**
+ * A structured event whose `data` core's safe parser refuses (e.g. a
+ * `__proto__` key, written by a foreign producer): keep its attributes and
+ * hand `data` over as bytes, so core rejects the payload under the message's
+ * own id. Plain JSON.parse is safe here: the parsed objects are only read and
+ * re-serialized, never merged into another object.
+ */
+function lenientStructured(body: string, key: string | undefined): TransportMessage | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const headers: Record<string, string> = {};
+  let data = '';
+  for (const [name, value] of Object.entries(parsed)) {
+    if (name === 'data') data = JSON.stringify(value);
+    else if (name === 'datacontenttype' && typeof value === 'string') headers['content-type'] = value;
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      headers[`ce-${name}`] = String(value);
+    }
+  }
+  const id = headers['ce-id'];
+  if (id === undefined) return undefined;
+  headers['content-type'] ??= 'application/json';
+  const message = { id, headers, body: encoder.encode(data) };
+  return key === undefined ? message : { ...message, key };
 }
