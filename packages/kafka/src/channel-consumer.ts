@@ -161,7 +161,7 @@ export class ChannelConsumer implements Subscription {
     const decoded = fromRecord(this.#ctx.names.delayTopic, partition, record);
     const forward = (): void =>
       this.#forward(
-        [redeliveryRecord(this.#ctx.names.topic, decoded, { deliveryCount: decoded.deliveryCount })],
+        [redeliveryRecord(this.#ctx.names.topic, decoded, { deliveryCount: decoded.deliveryCount, due: null })],
         settle,
       );
     const wait = (decoded.due ?? 0) - Date.now();
@@ -201,7 +201,7 @@ export class ChannelConsumer implements Subscription {
         const delayMs = nackOptions?.delayMs ?? 0;
         const due = delayMs > 0 ? Date.now() + delayMs : undefined;
         const topic = due === undefined ? names.topic : names.delayTopic;
-        const next = { deliveryCount: decoded.deliveryCount + 1, ...(due === undefined ? {} : { due }) };
+        const next = { deliveryCount: decoded.deliveryCount + 1, due: due ?? null };
         await client.produce([redeliveryRecord(topic, decoded, next)]);
         settle();
       },

@@ -43,5 +43,8 @@ describe('kafka wire mapping', () => {
     expect(again.due).toBe(99);
     expect(again.message.deliverAt).toBe(99);
     expect(again.message.headers).toEqual({ 'ce-id': 'm' });
+    const forwarded = fromRecord('t', 0, incoming(redeliveryRecord('t', again, { deliveryCount: 2, due: null })));
+    expect(forwarded.due).toBeUndefined();
+    expect(forwarded.message.deliverAt).toBeUndefined();
   });
 });

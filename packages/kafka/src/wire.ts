@@ -74,15 +74,18 @@ export function fromRecord(topic: string, partition: number, record: IncomingRec
 
 /**
  * The record that re-delivers `decoded` on `topic` (after a nack, or when its
- * delay ends), keeping its id, key and headers. `due` defaults to the old one.
+ * delay ends), keeping its id, key and headers. `due`: a new due time, `null`
+ * to drop it (the message is due now: a forwarded record must not be parked
+ * again by a consumer whose clock runs behind), or omitted to keep the old one.
  */
 export function redeliveryRecord(
   topic: string,
   decoded: DecodedRecord,
-  options: { deliveryCount: number; due?: number },
+  options: { deliveryCount: number; due?: number | null },
 ): OutgoingRecord {
   const internal: Record<string, string> = { [InternalHeader.deliveryCount]: String(options.deliveryCount) };
-  const due = options.due ?? decoded.due;
-  if (due !== undefined) internal[InternalHeader.due] = String(due);
-  return toRecord(topic, decoded.message, internal);
+  const due = options.due === undefined ? decoded.due : options.due;
+  if (due !== null && due !== undefined) internal[InternalHeader.due] = String(due);
+  const { deliverAt: _dropped, ...message } = decoded.message;
+  return toRecord(topic, message, internal);
 }
