@@ -1,20 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type Delivery,
-  type DeliveryHandler,
-  ErrorCode,
-  type NackOptions,
-  type Subscription,
-  settleOnce,
-  TransportError,
-} from '@switchyard/core/transport';
+import { type DeliveryHandler, ErrorCode, type Subscription, TransportError } from '@switchyard/core/transport';
+import { type DeliverySink, SqliteDelivery } from './delivery.js';
 import type { ClaimedRow } from './message-table.js';
 
 /** What a consumer needs from its transport; every method may throw or reject with a TransportError. */
 export interface QueueAccess {
   claim(channel: string, limit: number, owner: string): ClaimedRow[];
   nextVisibleAt(channel: string): number | undefined;
-  ack(seq: number): Promise<void>;
+  /** Delete an acked row; resolves once committed. */
+  ack(seq: number, channel: string, key: string | null): Promise<void>;
   release(seq: number, owner: string, visibleAt: number, unclaim?: boolean): Promise<void>;
   extend(leases: ReadonlyArray<readonly [seq: number, owner: string]>): Promise<void>;
   listen(channel: string, wake: () => void): () => void;
@@ -32,15 +26,6 @@ export interface ConsumerSettings {
   readonly durableAck: boolean;
 }
 
-interface InFlight {
-  readonly seq: number;
-  readonly owner: string;
-  readonly delivery: Delivery;
-  settled: boolean;
-  handlerDone: boolean;
-  freed: boolean;
-}
-
 /**
  * One consumer of one channel. A fetch loop claims up to `prefetch` rows in one
  * transaction, hands them to at most `concurrency` handlers, and renews the
@@ -49,14 +34,14 @@ interface InFlight {
  * redelivery. A handler slot stays taken until its delivery is settled:
  * unsettled deliveries exert backpressure instead of being dropped.
  */
-export class SqliteConsumer implements Subscription {
+export class SqliteConsumer implements Subscription, DeliverySink {
   readonly #access: QueueAccess;
   readonly #channel: string;
   readonly #handler: DeliveryHandler;
   readonly #settings: ConsumerSettings;
   readonly #token = randomBytes(6).toString('hex');
-  readonly #inFlight = new Map<number, InFlight>();
-  readonly #buffer: InFlight[] = [];
+  readonly #inFlight = new Map<number, SqliteDelivery>();
+  readonly #buffer: SqliteDelivery[] = [];
   #claims = 0;
   /** Fetch again once no more than this many claimed rows are unsettled, so that claims stay large. */
   readonly #lowWater: number;
@@ -118,7 +103,7 @@ export class SqliteConsumer implements Subscription {
     await Promise.all(left.map((state) => this.#releaseQuietly(state, Date.now())));
   }
 
-  async #releaseQuietly(state: InFlight, visibleAt: number, unclaim = false): Promise<void> {
+  async #releaseQuietly(state: SqliteDelivery, visibleAt: number, unclaim = false): Promise<void> {
     this.#inFlight.delete(state.seq);
     if (state.settled) return;
     state.settled = true;
@@ -171,49 +156,43 @@ export class SqliteConsumer implements Subscription {
     }
   }
 
-  #track(row: ClaimedRow, owner: string): InFlight {
+  #track(row: ClaimedRow, owner: string): SqliteDelivery {
     const message = {
       id: row.id,
       headers: parseHeaders(row.headers),
       body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
       ...(row.key === null ? {} : { key: row.key }),
     };
-    const state: InFlight = {
-      seq: row.seq,
-      owner,
-      settled: false,
-      handlerDone: false,
-      freed: false,
-      delivery: undefined as unknown as Delivery,
-    };
-    const settled = () => {
-      state.settled = true;
-      this.#inFlight.delete(state.seq);
-      if (this.#inFlight.size <= this.#lowWater) this.#wake();
-      this.#free(state);
-    };
-    const ackNow = () => this.#access.ack(row.seq).then(settled);
-    const ackBehind = () => {
-      // Write-behind: the delete commits with the next group commit (within one event-loop turn, and
-      // before the transport closes). If that commit fails the lease expires and the message comes
-      // back: at-least-once, as with a broker's unconfirmed ack.
-      this.#access.ack(row.seq).catch((error: unknown) => this.#report(error));
-      settled();
-      return Promise.resolve();
-    };
-    const { ack, nack } = settleOnce(this.#settings.durableAck ? ackNow : ackBehind, (options?: NackOptions) => {
-      const delay = Math.max(0, options?.delayMs ?? 0);
-      return this.#access.release(row.seq, owner, Date.now() + delay).then(settled);
-    });
-    (state as { delivery: Delivery }).delivery = {
+    const delivery = new SqliteDelivery(
+      this,
+      this.#channel,
+      { seq: row.seq, owner, key: row.key, deliveryCount: row.delivery_count },
       message,
-      channel: this.#channel,
-      deliveryCount: row.delivery_count,
-      ack,
-      nack,
-    };
-    this.#inFlight.set(row.seq, state);
-    return state;
+    );
+    this.#inFlight.set(row.seq, delivery);
+    return delivery;
+  }
+
+  /** See {@link DeliverySink}. Write-behind unless `durableAck`: see the transport's `durableAck` option. */
+  settleAck(delivery: SqliteDelivery): Promise<void> {
+    const committed = this.#access.ack(delivery.seq, this.#channel, delivery.key);
+    if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery));
+    // If this commit fails the lease expires and the message comes back: at-least-once.
+    committed.catch((error: unknown) => this.#report(error));
+    this.#settled(delivery);
+    return Promise.resolve();
+  }
+
+  /** See {@link DeliverySink}. */
+  settleNack(delivery: SqliteDelivery, delayMs: number): Promise<void> {
+    return this.#access.release(delivery.seq, delivery.owner, Date.now() + delayMs).then(() => this.#settled(delivery));
+  }
+
+  #settled(delivery: SqliteDelivery): void {
+    delivery.settled = true;
+    this.#inFlight.delete(delivery.seq);
+    if (this.#inFlight.size <= this.#lowWater) this.#wake();
+    this.#free(delivery);
   }
 
   #pump(): void {
@@ -224,13 +203,13 @@ export class SqliteConsumer implements Subscription {
     }
   }
 
-  async #runHandler(state: InFlight): Promise<void> {
+  async #runHandler(state: SqliteDelivery): Promise<void> {
     this.#executing++;
     try {
-      await this.#handler(state.delivery);
+      await this.#handler(state);
     } catch {
       try {
-        await state.delivery.nack();
+        await state.nack();
       } catch (error) {
         this.#report(error);
         // Stop renewing it: its lease expires and it is redelivered.
@@ -244,7 +223,7 @@ export class SqliteConsumer implements Subscription {
     this.#free(state);
   }
 
-  #free(state: InFlight): void {
+  #free(state: SqliteDelivery): void {
     if (!state.handlerDone || !state.settled || state.freed) return;
     state.freed = true;
     this.#running--;

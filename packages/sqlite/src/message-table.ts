@@ -60,7 +60,7 @@ export class MessageTable {
                      ORDER BY visible_at, seq LIMIT @limit)
        RETURNING seq, id, headers, body, key, delivery_count`,
     );
-    this.#delete = db.prepare('DELETE FROM sy_messages WHERE seq = ? RETURNING channel, key');
+    this.#delete = db.prepare('DELETE FROM sy_messages WHERE seq = ?');
     this.#promote = db.prepare(
       `UPDATE sy_messages SET visible_at = due_at
        WHERE seq = (SELECT seq FROM sy_messages WHERE channel = ? AND key = ? ORDER BY seq LIMIT 1)
@@ -103,9 +103,9 @@ export class MessageTable {
   }
 
   /** Delete an acked row (whoever holds it) and release the next row of its key. */
-  delete(seq: number): void {
-    const row = this.#delete.get(seq) as { channel: string; key: string | null } | undefined;
-    if (row?.key != null) this.#promote.run(row.channel, row.key);
+  delete(seq: number, channel: string, key: string | null): void {
+    const { changes } = this.#delete.run(seq);
+    if (key !== null && changes > 0) this.#promote.run(channel, key);
   }
 
   /** Give a row back, visible at `visibleAt`, if `owner` still holds its lease. */

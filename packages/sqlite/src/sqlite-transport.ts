@@ -58,6 +58,9 @@ export class SqliteTransport implements Transport {
   #subscriptionsVersion = -1;
   #subscriptions: Array<{ channel: string; pattern: string }> = [];
   readonly #routes = new Map<string, readonly string[]>();
+  /** Acks waiting for the next group commit: one write op for all of them, not one per message. */
+  #acks: Array<{ seq: number; channel: string; key: string | null }> = [];
+  #ackCommit: Promise<void> | undefined;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(options: SqliteTransportOptions) {
@@ -251,6 +254,31 @@ export class SqliteTransport implements Transport {
     return channels;
   }
 
+  #ack(seq: number, channel: string, key: string | null): Promise<void> {
+    this.#acks.push({ seq, channel, key });
+    if (this.#ackCommit !== undefined) return this.#ackCommit;
+    let taken: Array<{ seq: number; channel: string; key: string | null }> | undefined;
+    const commit = this.#batcher.submit({
+      run: () => {
+        if (taken === undefined) {
+          taken = this.#acks;
+          this.#acks = [];
+          if (this.#ackCommit === commit) this.#ackCommit = undefined;
+        }
+        const { table } = this.#connect();
+        for (const ack of taken) table.delete(ack.seq, ack.channel, ack.key);
+      },
+      code: ErrorCode.TransportUnavailable,
+      what: 'ack failed',
+    });
+    this.#ackCommit = commit;
+    // A commit that never ran (closed connection) must not capture later acks.
+    commit.catch(() => {
+      if (this.#ackCommit === commit) this.#ackCommit = undefined;
+    });
+    return commit;
+  }
+
   #access(): QueueAccess {
     const leaseMs = this.#options.leaseMs;
     return {
@@ -267,12 +295,7 @@ export class SqliteTransport implements Transport {
         });
       },
       nextVisibleAt: (channel) => this.#connect().table.nextVisibleAt(channel),
-      ack: (seq) =>
-        this.#batcher.submit({
-          run: () => this.#connect().table.delete(seq),
-          code: ErrorCode.TransportUnavailable,
-          what: 'ack failed',
-        }),
+      ack: (seq, channel, key) => this.#ack(seq, channel, key),
       release: (seq, owner, visibleAt, unclaim) =>
         this.#batcher.submit({
           run: () => {
