@@ -49,6 +49,7 @@ export class ConfirmPublisher {
   readonly #connection: ConnectionManager;
   readonly #timeoutMs: number;
   #current: Promise<PublishChannel> | undefined;
+  #closed = false;
 
   constructor(connection: ConnectionManager, timeoutMs: number) {
     this.#connection = connection;
@@ -85,13 +86,14 @@ export class ConfirmPublisher {
       // A channel-level fault would repeat on every attempt; only a lost connection is worth waiting out.
       if (target.fault !== undefined) throw sendFailed(lost.length, target.fault);
       lastError = new Error('the channel closed before RabbitMQ confirmed');
-      if (this.#connection.closed || Date.now() >= deadline) throw sendFailed(lost.length, lastError);
+      if (this.#closed || this.#connection.closed || Date.now() >= deadline) throw sendFailed(lost.length, lastError);
       pending = lost;
     }
   }
 
   /** Close the channel; unconfirmed publishes of running calls then fail or are retried as above. */
   async close(): Promise<void> {
+    this.#closed = true;
     const current = this.#current;
     this.#current = undefined;
     if (!current) return;
@@ -100,6 +102,7 @@ export class ConfirmPublisher {
   }
 
   #channel(deadline: number): Promise<PublishChannel> {
+    if (this.#closed) return Promise.reject(new TransportError(ErrorCode.Closed, 'the RabbitMQ publisher is closed'));
     this.#current ??= this.#open(deadline).catch((error: unknown) => {
       this.#current = undefined;
       throw error;
