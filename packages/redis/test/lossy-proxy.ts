@@ -10,6 +10,7 @@ export class LossyProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #armed = false;
+  #match: string | undefined;
   /** Replies dropped so far. */
   dropped = 0;
 
@@ -32,9 +33,10 @@ export class LossyProxy {
     return `redis://127.0.0.1:${address.port}`;
   }
 
-  /** Lose the next reply. */
-  arm(): void {
+  /** Lose the next reply, or with `match`, the next reply whose bytes contain it. */
+  arm(match?: string): void {
     this.#armed = true;
+    this.#match = match;
   }
 
   async close(): Promise<void> {
@@ -51,7 +53,7 @@ export class LossyProxy {
     }
     client.on('data', (chunk) => server.write(chunk));
     server.on('data', (chunk) => {
-      if (this.#armed) {
+      if (this.#armed && (this.#match === undefined || chunk.includes(this.#match))) {
         this.#armed = false;
         this.dropped++;
         client.destroy();

@@ -2,6 +2,7 @@ import { brokerReachable, waitFor } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStreamsTransport } from '../src/index.js';
 import { adminConnection, deleteKeys, message, probeRedis, REDIS_URL, uniqueName, uniquePrefix } from './helpers.js';
+import { LossyProxy } from './lossy-proxy.js';
 
 const reachable = await brokerReachable(`Redis at ${REDIS_URL}`, probeRedis);
 const admin = adminConnection();
@@ -72,6 +73,31 @@ describe.runIf(reachable)('redis reconnect', () => {
       expect(await admin.xlen(`${prefix}:ch:${channel}`)).toBe(0);
     } finally {
       await Promise.all([sender.close(), receiver.close()]);
+    }
+  });
+
+  it('a read whose reply was lost is recovered from the consumer pending list right after reconnecting', async () => {
+    const { hostname, port } = new URL(REDIS_URL);
+    const proxy = await LossyProxy.start({ host: hostname, port: Number(port || 6379) });
+    const channel = uniqueName('lost-read');
+    // A long lease: only the re-read of its own pending list after the reconnect can bring the entry back in time.
+    const receiver = new RedisStreamsTransport({ url: proxy.url, prefix, leaseMs: 60_000, blockMs: 300 });
+    const sender = new RedisStreamsTransport({ url: REDIS_URL, prefix });
+    const got: Array<{ id: string; count: number }> = [];
+    try {
+      await receiver.consume(channel, async (d) => {
+        got.push({ id: d.message.id, count: d.deliveryCount });
+        await d.ack();
+      });
+      proxy.arm('lost-read-1');
+      await sender.send(channel, [message('lost-read-1')]);
+      await waitFor(() => got.length === 1, 'the entry whose read reply was lost', 10_000);
+      expect(proxy.dropped).toBe(1);
+      // Delivered once to the handler; the group counts the lost read too.
+      expect(got).toEqual([{ id: 'lost-read-1', count: 2 }]);
+    } finally {
+      await Promise.all([sender.close(), receiver.close()]);
+      await proxy.close();
     }
   });
 });
