@@ -1,4 +1,4 @@
-import { MemoryBroker, type MemoryFaults, MemoryTransport } from '@switchyard/core/memory';
+import { MemoryBroker, MemoryTransport, type MemoryTransportOptions } from '@switchyard/core/memory';
 import { type ConformanceOptions, runTransportConformance } from '@switchyard/testing';
 
 /**
@@ -7,13 +7,16 @@ import { type ConformanceOptions, runTransportConformance } from '@switchyard/te
  * `dropConnections` drops every one of them for a short outage, during which
  * sends reject, as they would while a real client reconnects.
  */
-function memoryConformance(name: string, faults?: MemoryFaults): ConformanceOptions {
+function memoryConformance(
+  name: string,
+  extra: Pick<MemoryTransportOptions, 'faults' | 'behaveAs'> = {},
+): ConformanceOptions {
   const broker = new MemoryBroker();
   const live = new Set<MemoryTransport>();
   return {
     name,
     createTransport() {
-      const transport = new MemoryTransport({ broker, drainTimeoutMs: 5_000, ...(faults ? { faults } : {}) });
+      const transport = new MemoryTransport({ broker, drainTimeoutMs: 5_000, ...extra });
       live.add(transport);
       return transport;
     },
@@ -26,5 +29,12 @@ function memoryConformance(name: string, faults?: MemoryFaults): ConformanceOpti
 }
 
 runTransportConformance(memoryConformance('memory'));
-// Latency on every delivery shakes out scenarios that only pass because delivery is synchronous-fast.
-runTransportConformance(memoryConformance('memory with 1 ms delivery latency', { deliveryDelayMs: 1 }));
+// Weaker capabilities exercise the suite's emulated-delay and client-filtering branches (and core's
+// fallbacks in the bus scenarios); latency on every delivery shakes out scenarios that only pass
+// because delivery is synchronous-fast.
+runTransportConformance(
+  memoryConformance('memory as a weaker broker (emulated delay, client-side filtering, 1 ms latency)', {
+    faults: { deliveryDelayMs: 1 },
+    behaveAs: { delayedDelivery: 'emulated', patternFiltering: 'client', orderingPerKey: false },
+  }),
+);

@@ -81,17 +81,27 @@ export class MemoryBroker {
     this.#routes.clear();
   }
 
-  /** Append `messages` to `channel` in order; those with a future `deliverAt` wait until then. */
-  send(channel: string, messages: readonly TransportMessage[]): void {
+  /**
+   * Append `messages` to `channel` in order; those with a future `deliverAt`
+   * wait until then, unless `holdDelayed` is false (emulated delay: deliver at once).
+   */
+  send(channel: string, messages: readonly TransportMessage[], holdDelayed = true): void {
     const target = this.channel(channel);
-    for (const message of messages) target.enqueue({ message, deliveries: 0 }, false, message.deliverAt);
+    for (const message of messages) {
+      target.enqueue({ message, deliveries: 0 }, false, holdDelayed ? message.deliverAt : undefined);
+    }
   }
 
-  /** Append each message to every channel with a matching subscription (once per channel). */
-  publish(messages: readonly RoutedMessage[]): void {
+  /**
+   * Append each message to every channel with a matching subscription (once per
+   * channel). With `filter` false, every channel with any subscription gets every
+   * event (client-side filtering: core drops what does not match).
+   */
+  publish(messages: readonly RoutedMessage[], holdDelayed = true, filter = true): void {
     for (const message of messages) {
-      for (const target of this.#route(message.routingKey)) {
-        target.enqueue({ message, deliveries: 0 }, false, message.deliverAt);
+      const targets = filter ? this.#route(message.routingKey) : this.#subscribed();
+      for (const target of targets) {
+        target.enqueue({ message, deliveries: 0 }, false, holdDelayed ? message.deliverAt : undefined);
       }
     }
   }
@@ -111,6 +121,10 @@ export class MemoryBroker {
   /** Names of every channel that exists. */
   channels(): string[] {
     return [...this.#channels.keys()];
+  }
+
+  #subscribed(): MemoryChannel[] {
+    return [...this.#subscriptions.keys()].map((name) => this.channel(name));
   }
 
   #route(routingKey: string): MemoryChannel[] {

@@ -153,6 +153,24 @@ describe('MemoryTransport basics', () => {
     expect(transport.broker.stats('once')?.ready).toBe(0);
   });
 
+  it('behaveAs weakens capabilities: early delivery of delayed messages, unfiltered fan-out', async () => {
+    const transport = new MemoryTransport({ behaveAs: { delayedDelivery: 'emulated', patternFiltering: 'client' } });
+    expect(transport.capabilities).toMatchObject({ delayedDelivery: 'emulated', patternFiltering: 'client' });
+    await transport.provision({
+      channels: [
+        { name: 'orders', subscriptions: ['order.*'] },
+        { name: 'payments', subscriptions: ['payment.*'] },
+        { name: 'plain', subscriptions: [] },
+      ],
+    });
+    await transport.publish([{ ...message(), routingKey: 'order.placed' }]);
+    expect(transport.broker.stats('orders')?.ready).toBe(1);
+    expect(transport.broker.stats('payments')?.ready).toBe(1);
+    expect(transport.broker.stats('plain')?.ready).toBe(0);
+    await transport.send('plain', [message({ deliverAt: Date.now() + 60_000 })]);
+    expect(transport.broker.stats('plain')).toMatchObject({ ready: 1, delayed: 0 });
+  });
+
   it('rejects oversized messages with SY_TOO_LARGE', async () => {
     const transport = new MemoryTransport({ maxMessageBytes: 100_000 });
     await expect(transport.send('big', [message({ body: new Uint8Array(100_001) })])).rejects.toMatchObject({

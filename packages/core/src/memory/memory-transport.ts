@@ -28,6 +28,15 @@ export interface MemoryTransportOptions {
   readonly drainTimeoutMs?: number;
   /** Faults to inject into this transport's deliveries (default none); see {@link MemoryFaults}. */
   readonly faults?: MemoryFaults;
+  /**
+   * Behave like a broker with weaker capabilities, so core's fallbacks can be
+   * tested without one. `delayedDelivery: 'emulated'`: messages with a future
+   * `deliverAt` are delivered at once (nack delays are still honoured).
+   * `patternFiltering: 'client'`: a published event goes to every channel with
+   * any subscription, matching or not. `orderingPerKey: false` only changes
+   * the flag. Defaults: native, server, true.
+   */
+  readonly behaveAs?: Partial<Pick<TransportCapabilities, 'delayedDelivery' | 'patternFiltering' | 'orderingPerKey'>>;
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -37,7 +46,8 @@ const RESOLVED = Promise.resolve();
  * The in-memory transport: a {@link Transport} over a {@link MemoryBroker} in
  * this process. Delay is native (the broker holds messages on its clock),
  * order per key holds for a consumer with concurrency 1, event patterns are
- * matched by the broker, and nothing is durable.
+ * matched by the broker, and nothing is durable (`behaveAs` can weaken the
+ * first and third, to test core's fallbacks).
  *
  * Sends resolve once the messages are in the broker, synchronously accepted;
  * after {@link close} they reject with `SY_CLOSED`. Messages are passed by
@@ -65,12 +75,12 @@ export class MemoryTransport implements Transport {
     this.name = options.name ?? 'memory';
     this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_MS;
     this.capabilities = {
-      delayedDelivery: 'native',
-      orderingPerKey: true,
+      delayedDelivery: options.behaveAs?.delayedDelivery ?? 'native',
+      orderingPerKey: options.behaveAs?.orderingPerKey ?? true,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       replay: false,
       nativeDeadLetter: false,
-      patternFiltering: 'server',
+      patternFiltering: options.behaveAs?.patternFiltering ?? 'server',
       durable: false,
       reconnect: true,
     };
@@ -134,7 +144,7 @@ export class MemoryTransport implements Transport {
     const refused = this.#refuse(messages);
     if (refused !== undefined) return Promise.reject(refused);
     try {
-      this.broker.send(channel, messages);
+      this.broker.send(channel, messages, this.capabilities.delayedDelivery === 'native');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -144,7 +154,11 @@ export class MemoryTransport implements Transport {
   publish(messages: readonly RoutedMessage[]): Promise<void> {
     const refused = this.#refuse(messages);
     if (refused !== undefined) return Promise.reject(refused);
-    this.broker.publish(messages);
+    this.broker.publish(
+      messages,
+      this.capabilities.delayedDelivery === 'native',
+      this.capabilities.patternFiltering === 'server',
+    );
     return RESOLVED;
   }
 
