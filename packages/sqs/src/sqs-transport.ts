@@ -136,6 +136,8 @@ export class SqsTransport implements Transport {
     const queue = await connected.queues.resolve(channel).catch((error: unknown) => {
       throw wrapError(ErrorCode.TransportUnavailable, `resolve queue of channel '${channel}'`, error);
     });
+    // close() may have run while the queue was being resolved: attach nothing after it.
+    if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'SQS transport is closed');
     const consumer = new SqsConsumer({
       sqs: connected.clients.sqs,
       producer: connected.producer,
