@@ -5,7 +5,8 @@ import type { ClaimedRow } from './message-table.js';
 
 /** What a consumer needs from its transport; every method may throw or reject with a TransportError. */
 export interface QueueAccess {
-  claim(channel: string, limit: number, owner: string): ClaimedRow[];
+  /** Lease up to `limit` rows; `'busy'` when another process holds the write lock right now. */
+  claim(channel: string, limit: number, owner: string): ClaimedRow[] | 'busy';
   nextVisibleAt(channel: string): number | undefined;
   /** Delete an acked row; resolves once committed. */
   ack(seq: number, channel: string, key: string | null): Promise<void>;
@@ -123,7 +124,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
         await this.#sleep(this.#access.maxPollMs);
         continue;
       }
-      let rows: ClaimedRow[];
+      let rows: ClaimedRow[] | 'busy';
       const owner = `${this.#token}.${++this.#claims}`;
       try {
         rows = this.#access.claim(this.#channel, room, owner);
@@ -131,6 +132,11 @@ export class SqliteConsumer implements Subscription, DeliverySink {
         this.#report(error);
         idleMs = this.#access.maxPollMs;
         await this.#sleep(idleMs);
+        continue;
+      }
+      if (rows === 'busy') {
+        // Another process is writing (probably new messages): try again shortly, without growing the wait.
+        await this.#sleep(this.#access.minPollMs);
         continue;
       }
       if (rows.length === 0) {

@@ -66,6 +66,36 @@ export function guard<T>(code: ErrorCode, what: string, work: () => T): T {
   }
 }
 
+/**
+ * Longest time one statement of the transport blocks the event loop waiting for
+ * another process's write lock (SQLite's busy handler sleeps in the driver's
+ * thread). Longer waits are retried asynchronously, so that handlers keep
+ * running while another process writes, and so that waits do not escalate to
+ * SQLite's 10–100 ms back-off steps.
+ */
+export const BUSY_SLICE_MS = 2;
+
+/** True when `error` (or its cause) is SQLite's "database is locked" by another connection. */
+export function isBusy(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 3; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Run `work` with the connection's busy timeout raised to `ms` (for rare, synchronous writes such as schema changes). */
+export function withBusyTimeout<T>(db: SqliteDatabase, ms: number, work: () => T): T {
+  const previous = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma(`busy_timeout = ${Math.floor(ms)}`);
+  try {
+    return work();
+  } finally {
+    db.pragma(`busy_timeout = ${previous}`);
+  }
+}
+
 /** True when `db` is an open better-sqlite3 connection (duck-typed, so that another copy of the driver works too). */
 export function isDatabase(value: unknown): value is SqliteDatabase {
   return (

@@ -15,7 +15,7 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import { type QueueAccess, SqliteConsumer } from './consumer.js';
-import { guard, openDatabase, type SqliteDatabase } from './database.js';
+import { BUSY_SLICE_MS, guard, isBusy, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
 import { MessageTable } from './message-table.js';
 import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
 import { WakeHub } from './wake-hub.js';
@@ -50,7 +50,7 @@ export class SqliteTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   readonly #options: ResolvedOptions;
   readonly #hub = new WakeHub();
-  readonly #batcher = new WriteBatcher(() => this.#connect().db);
+  readonly #batcher: WriteBatcher;
   readonly #consumers = new Set<SqliteConsumer>();
   #connection: Connection | undefined;
   #closing: Promise<void> | undefined;
@@ -65,6 +65,7 @@ export class SqliteTransport implements Transport {
   /** Throws a ConfigurationError for invalid options. */
   constructor(options: SqliteTransportOptions) {
     this.#options = resolveOptions(options);
+    this.#batcher = new WriteBatcher(() => this.#connect().db, this.#options.busyTimeoutMs);
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
@@ -89,11 +90,13 @@ export class SqliteTransport implements Transport {
     }
     const { db, table } = this.#connect();
     guard(ErrorCode.TransportUnavailable, 'provision failed', () =>
-      db
-        .transaction(() => {
-          for (const channel of topology.channels) table.setPatterns(channel.name, channel.subscriptions);
-        })
-        .immediate(),
+      withBusyTimeout(db, this.#options.busyTimeoutMs, () =>
+        db
+          .transaction(() => {
+            for (const channel of topology.channels) table.setPatterns(channel.name, channel.subscriptions);
+          })
+          .immediate(),
+      ),
     );
   }
 
@@ -190,7 +193,7 @@ export class SqliteTransport implements Transport {
   async #shutdown(): Promise<void> {
     await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
     this.#consumers.clear();
-    this.#batcher.flush();
+    await this.#batcher.drain();
     this.#hub.stopWatching();
     this.#closed = true;
     const connection = this.#connection;
@@ -205,12 +208,11 @@ export class SqliteTransport implements Transport {
   #connect(): Connection {
     if (this.#closed) throw new TransportError(ErrorCode.Closed, 'the SQLite transport is closed');
     if (this.#connection === undefined) {
-      const db = openDatabase(this.#options.path, this.#options.busyTimeoutMs);
+      // Lock waits longer than a slice are retried asynchronously (see BUSY_SLICE_MS).
+      const db = openDatabase(this.#options.path, Math.min(BUSY_SLICE_MS, this.#options.busyTimeoutMs));
       try {
-        const table = guard(
-          ErrorCode.TransportUnavailable,
-          'cannot create the Switchyard tables',
-          () => new MessageTable(db),
+        const table = guard(ErrorCode.TransportUnavailable, 'cannot create the Switchyard tables', () =>
+          withBusyTimeout(db, this.#options.busyTimeoutMs, () => new MessageTable(db)),
         );
         this.#connection = { db, table };
       } catch (error) {
@@ -289,10 +291,15 @@ export class SqliteTransport implements Transport {
       listen: (channel, wake) => this.#hub.listen(channel, wake),
       claim: (channel, limit, owner) => {
         const { db, table } = this.#connect();
-        return guard(ErrorCode.TransportUnavailable, `claim from channel '${channel}' failed`, () => {
+        try {
           const now = Date.now();
           return db.transaction(() => table.claim(channel, limit, owner, now, now + leaseMs)).immediate();
-        });
+        } catch (error) {
+          if (isBusy(error)) return 'busy';
+          throw new TransportError(ErrorCode.TransportUnavailable, `claim from channel '${channel}' failed`, {
+            cause: error,
+          });
+        }
       },
       nextVisibleAt: (channel) => this.#connect().table.nextVisibleAt(channel),
       ack: (seq, channel, key) => this.#ack(seq, channel, key),

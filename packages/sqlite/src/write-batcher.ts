@@ -1,5 +1,5 @@
 import { describeError, type ErrorCode, TransportError } from '@switchyard/core/transport';
-import type { SqliteDatabase } from './database.js';
+import { isBusy, type SqliteDatabase } from './database.js';
 
 /** One write: runs inside a transaction; `after` runs once it committed. */
 export interface WriteOp {
@@ -12,6 +12,8 @@ export interface WriteOp {
 
 interface Queued {
   readonly op: WriteOp;
+  /** When the op first met a lock held by another process. */
+  busySince?: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -30,8 +32,15 @@ export class WriteBatcher {
   #queue: Queued[] = [];
   #scheduled = false;
 
+  #retry: NodeJS.Timeout | undefined;
+
+  /**
+   * `busyTimeoutMs`: how long ops keep being retried (every millisecond or so,
+   * without blocking the event loop) while another process holds the write lock.
+   */
   constructor(
     private readonly db: () => SqliteDatabase,
+    private readonly busyTimeoutMs: number,
     private readonly maxOps = 1_000,
   ) {}
 
@@ -49,34 +58,64 @@ export class WriteBatcher {
   /** Commit everything queued now (also called by close before the connection goes). */
   flush(): void {
     this.#scheduled = false;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     while (this.#queue.length > 0) {
       const group = this.#queue.splice(0, this.maxOps);
-      this.#commit(group);
+      if (!this.#commit(group)) return;
     }
   }
 
-  #commit(group: Queued[]): void {
+  /** Commit everything queued now, waiting (asynchronously) for other processes' locks; for close. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      this.flush();
+      if (this.#queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /** False when the group met another process's lock and was put back to retry shortly (order kept). */
+  #commit(group: Queued[]): boolean {
     let db: SqliteDatabase;
     try {
       db = this.db();
     } catch (error) {
       for (const item of group) item.reject(error);
-      return;
+      return true;
     }
     try {
       db.transaction(() => {
         for (const item of group) item.op.run();
       }).immediate();
     } catch (error) {
+      if (isBusy(error) && this.#requeue(group)) return false;
       if (group.length > 1) {
-        for (const item of group) this.#commit([item]);
-        return;
+        for (const [index, item] of group.entries()) {
+          if (!this.#commit([item])) {
+            // `item` went back to the head of the queue; the rest of the group follows it, in order.
+            this.#queue.splice(1, 0, ...group.slice(index + 1));
+            return false;
+          }
+        }
+        return true;
       }
       const only = group[0]!;
       only.reject(opError(only.op, error));
-      return;
+      return true;
     }
     for (const item of group) settle(item);
+    return true;
+  }
+
+  /** Put `group` back at the head of the queue and retry in a millisecond, unless its busy budget is spent. */
+  #requeue(group: Queued[]): boolean {
+    const now = Date.now();
+    const first = group[0]!;
+    first.busySince ??= now;
+    if (now - first.busySince >= this.busyTimeoutMs) return false;
+    this.#queue.unshift(...group);
+    this.#retry ??= setTimeout(() => this.flush(), 1);
+    return true;
   }
 }
 

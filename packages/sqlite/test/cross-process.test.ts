@@ -57,6 +57,52 @@ describe('SqliteTransport across processes', () => {
     await t.close();
   });
 
+  it("waits for another connection's write lock without blocking the event loop, and delivers", async () => {
+    const path = tmp.file();
+    const ch = channelName();
+    const t = new SqliteTransport({ path });
+    await t.ping();
+    const got: string[] = [];
+    await t.consume(ch, async (d) => {
+      got.push(d.message.id);
+      await d.ack();
+    });
+    const locker = new Database(path, { timeout: 5_000 });
+    locker.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    const m = msg(1);
+    let sent = false;
+    const sending = t.send(ch, [m]).then(() => {
+      sent = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(sent).toBe(false);
+    expect(ticks).toBeGreaterThan(5);
+    locker.exec('COMMIT');
+    locker.close();
+    await sending;
+    clearInterval(ticker);
+    await waitFor(() => got.length === 1, 'delivery after the lock was released');
+    expect(got).toEqual([m.id]);
+    await t.close();
+  });
+
+  it('a send that cannot get the lock within busyTimeoutMs rejects with SY_SEND_FAILED', async () => {
+    const path = tmp.file();
+    const t = new SqliteTransport({ path, busyTimeoutMs: 100 });
+    await t.ping();
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(t.send(channelName(), [msg(1)])).rejects.toMatchObject({ code: 'SY_SEND_FAILED' });
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+      await t.close();
+    }
+  });
+
   it('a live consumer renews its lease: a slow handler is not redelivered elsewhere', async () => {
     const path = tmp.file();
     const ch = channelName();
