@@ -45,13 +45,16 @@ export const closeScenarios: Scenario[] = [
       const warmup = testMessage();
       await publisher.send(channel, [warmup]);
       const messages = testMessages(t.count(100));
-      const outcomes = messages.map((message) =>
+      const racing = testMessages(t.count(20));
+      const attempt = (message: (typeof messages)[number]) =>
         publisher.send(channel, [message]).then(
           () => ({ id: message.id, ok: true as const }),
           (error: unknown) => ({ id: message.id, ok: false as const, error }),
-        ),
-      );
+        );
+      const outcomes = messages.map(attempt);
       const closing = publisher.close();
+      // Sent while the close is under way: each must reject or be delivered, like the ones before.
+      outcomes.push(...racing.map(attempt));
       const settled = await Promise.all(outcomes);
       await closing;
       for (const outcome of settled) {
