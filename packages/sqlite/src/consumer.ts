@@ -13,6 +13,8 @@ export interface QueueAccess {
   release(seq: number, owner: string, visibleAt: number, unclaim?: boolean): Promise<void>;
   extend(leases: ReadonlyArray<readonly [seq: number, owner: string]>): Promise<void>;
   listen(channel: string, wake: () => void): () => void;
+  /** Commit every queued write (write-behind acks included). */
+  flush(): Promise<void>;
   readonly leaseMs: number;
   readonly minPollMs: number;
   readonly maxPollMs: number;
@@ -102,6 +104,8 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     clearInterval(this.#renewTimer);
     const left = [...this.#inFlight.values()].filter((state) => !state.settled);
     await Promise.all(left.map((state) => this.#releaseQuietly(state, Date.now())));
+    // Write-behind acks of this subscription are committed before close resolves.
+    await this.#access.flush().catch((error: unknown) => this.#report(error));
   }
 
   async #releaseQuietly(state: SqliteDelivery, visibleAt: number, unclaim = false): Promise<void> {

@@ -289,6 +289,7 @@ export class SqliteTransport implements Transport {
       maxPollMs: this.#options.pollIntervalMs,
       onError: this.#options.onError,
       listen: (channel, wake) => this.#hub.listen(channel, wake),
+      flush: () => this.#batcher.drain(),
       claim: (channel, limit, owner) => {
         const { db, table } = this.#connect();
         try {
