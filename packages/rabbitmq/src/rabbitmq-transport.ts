@@ -5,6 +5,7 @@ import {
   ErrorCode,
   type RoutedMessage,
   type Subscription,
+  SwitchyardError,
   type Topology,
   type Transport,
   type TransportCapabilities,
@@ -133,7 +134,13 @@ export class RabbitMqTransport implements Transport {
       await subscription.start();
     } catch (error) {
       await subscription.close({ drainTimeoutMs: 0 });
+      if (error instanceof SwitchyardError) throw error;
       throw wrap(ErrorCode.TransportUnavailable, `could not consume channel '${channel}'`, error);
+    }
+    if (this.#closing) {
+      // close() began while this consumer attached and did not see it.
+      await subscription.close({ drainTimeoutMs: 0 });
+      this.#assertOpen();
     }
     this.#subscriptions.add(subscription);
     const signal = options.signal;

@@ -175,7 +175,11 @@ export class RabbitSubscription implements Subscription {
       void gate.acquire();
       this.#run(delivery);
     } else {
-      void gate.acquire().then(() => this.#run(delivery));
+      void gate.acquire().then(() => {
+        // Its channel died while it waited for a slot: the broker redelivers it, so skip the work.
+        if (attachment.open) this.#run(delivery);
+        else gate.release();
+      });
     }
   }
 
