@@ -86,7 +86,11 @@ export class MessageTable {
 
   /** Append one message to `channel`, visible at `deliverAt` or `now`. */
   insert(channel: string, message: TransportMessage, headersJson: string, now: number): void {
-    const due = message.deliverAt !== undefined && message.deliverAt > now ? Math.floor(message.deliverAt) : now;
+    // An absurd deliverAt (Infinity, past the sentinel) is held as long as possible, never beyond the sentinel.
+    const due =
+      message.deliverAt !== undefined && message.deliverAt > now
+        ? Math.min(Math.floor(message.deliverAt), BLOCKED_AT - 1)
+        : now;
     const body = toBuffer(message.body);
     if (message.key === undefined) {
       this.#insertPlain.run(channel, message.id, headersJson, body, due, due);
