@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { TransportMessage } from '@switchyard/core/transport';
+import type { Delivery, TransportMessage } from '@switchyard/core/transport';
 import amqp from 'amqplib';
+import { afterAll } from 'vitest';
+import { RabbitMqTransport, type RabbitMqTransportOptions } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -74,4 +76,46 @@ export function message(body: unknown, extra: Partial<TransportMessage> = {}): T
 /** The JSON payload of a received message. */
 export function payloadOf(message: TransportMessage): unknown {
   return JSON.parse(new TextDecoder().decode(message.body));
+}
+
+/**
+ * Transports on one exchange of the test's own, and unique channels; closes
+ * the transports and deletes the channels (with their topology records) and
+ * the exchanges after the suite. Call inside a describe block.
+ */
+export function brokerFixture() {
+  const exchange = unique('sy-test-x');
+  const queues: string[] = [];
+  const transports: RabbitMqTransport[] = [];
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await deleteObjects(queues, [exchange, `${exchange}.delay`]);
+  });
+  return {
+    exchange,
+    open(options: RabbitMqTransportOptions = {}): RabbitMqTransport {
+      const transport = new RabbitMqTransport({
+        url: RABBIT_URL,
+        exchange,
+        connectionName: unique('sy-test'),
+        ...options,
+      });
+      transports.push(transport);
+      return transport;
+    },
+    channel(name = 'ch'): string {
+      const queue = unique(name);
+      queues.push(queue, `${exchange}.topology.${queue}`);
+      return queue;
+    },
+    /** A handler that acks and records every delivery. */
+    collect() {
+      const received: Delivery[] = [];
+      const handler = async (delivery: Delivery) => {
+        received.push(delivery);
+        await delivery.ack();
+      };
+      return { received, handler };
+    },
+  };
 }

@@ -1,88 +1,13 @@
-import type { Delivery, TransportMessage } from '@switchyard/core/transport';
+import type { Delivery } from '@switchyard/core/transport';
 import { ConfigurationError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import { brokerReachable, waitFor } from '@switchyard/testing';
-import { afterAll, describe, expect, it } from 'vitest';
-import { RabbitMqTransport, transportFromUrl } from '../src/index.js';
-import { deleteObjects, message, payloadOf, probeRabbit, RABBIT_URL, unique } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { brokerFixture, deleteObjects, message, payloadOf, probeRabbit } from './helpers.js';
 
 const reachable = await brokerReachable('RabbitMQ at 127.0.0.1:5672', probeRabbit);
 
-describe('RabbitMqTransport options', () => {
-  it('rejects bad options at construction with a ConfigurationError', () => {
-    expect(() => new RabbitMqTransport({ url: 'http://127.0.0.1' })).toThrow(ConfigurationError);
-    expect(() => new RabbitMqTransport({ url: 'not a url' })).toThrow(ConfigurationError);
-    expect(() => new RabbitMqTransport({ prefetch: 0 })).toThrow(ConfigurationError);
-    expect(() => new RabbitMqTransport({ exchange: 'amq.topic' })).toThrow(ConfigurationError);
-    expect(() => new RabbitMqTransport({ queueType: 'stream' as 'quorum' })).toThrow(ConfigurationError);
-    expect(() => new RabbitMqTransport({ reconnect: { initialDelayMs: 500, maxDelayMs: 100 } })).toThrow(
-      ConfigurationError,
-    );
-  });
-
-  it('builds a transport from a URL and takes its own query parameters', () => {
-    const transport = transportFromUrl('amqps://u:p@broker:5671/vh?exchange=shop&queueType=quorum&heartbeat=5');
-    expect(transport.exchange).toBe('shop');
-    expect(() => transportFromUrl('redis://127.0.0.1')).toThrow(ConfigurationError);
-    expect(() => transportFromUrl('amqp://h/?prefetch=many')).toThrow(ConfigurationError);
-  });
-
-  it("is what core's transportFromUrl builds for amqp:// and amqps:// URLs", async () => {
-    const { transportFromUrl: coreFromUrl } = await import('@switchyard/core');
-    const transport = await coreFromUrl('amqp://127.0.0.1:5672/?exchange=via-core');
-    expect(transport).toBeInstanceOf(RabbitMqTransport);
-    expect((transport as RabbitMqTransport).exchange).toBe('via-core');
-    await transport.close();
-  });
-
-  it('rejects a ping to an unreachable broker with SY_TRANSPORT_UNAVAILABLE', async () => {
-    const transport = new RabbitMqTransport({ url: 'amqp://127.0.0.1:1', operationTimeoutMs: 300 });
-    await expect(transport.ping()).rejects.toMatchObject({ code: ErrorCode.TransportUnavailable });
-    await transport.close();
-  });
-
-  it('rejects a send with SY_SEND_FAILED once the broker stayed away for operationTimeoutMs', async () => {
-    const transport = new RabbitMqTransport({ url: 'amqp://127.0.0.1:1', operationTimeoutMs: 300 });
-    const started = Date.now();
-    await expect(transport.send('somewhere', [message({ n: 1 })])).rejects.toMatchObject({
-      code: ErrorCode.SendFailed,
-    });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    await transport.close();
-  });
-});
-
 describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
-  const exchange = unique('sy-test-x');
-  const queues: string[] = [];
-  const transports: RabbitMqTransport[] = [];
-  const open = (options: ConstructorParameters<typeof RabbitMqTransport>[0] = {}) => {
-    const transport = new RabbitMqTransport({
-      url: RABBIT_URL,
-      exchange,
-      connectionName: unique('sy-test'),
-      ...options,
-    });
-    transports.push(transport);
-    return transport;
-  };
-  const channel = (name = 'ch') => {
-    const queue = unique(name);
-    queues.push(queue, `${exchange}.topology.${queue}`);
-    return queue;
-  };
-  const collect = () => {
-    const received: Delivery[] = [];
-    const handler = async (delivery: Delivery) => {
-      received.push(delivery);
-      await delivery.ack();
-    };
-    return { received, handler };
-  };
-
-  afterAll(async () => {
-    await Promise.all(transports.map((t) => t.close()));
-    await deleteObjects(queues, [exchange, `${exchange}.delay`]);
-  });
+  const { open, channel, collect } = brokerFixture();
 
   it('sends to a never-provisioned channel and delivers with headers intact', async () => {
     const transport = open();
@@ -124,65 +49,6 @@ describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
     // The consumer was cancelled by the broker; it declares the queue again when it re-attaches.
     await transport.send(queue, [message({ n: 'after' })]);
     await waitFor(() => received.length === 1, 'the message sent after the deletion');
-    await subscription.close();
-  });
-
-  it('fans events out by pattern and drops events nobody subscribed to', async () => {
-    const transport = open();
-    const [a, b, c] = [channel('a'), channel('b'), channel('c')];
-    await transport.provision({
-      channels: [
-        { name: a, subscriptions: ['order.*'] },
-        { name: b, subscriptions: ['order.#'] },
-        { name: c, subscriptions: ['payment.*'] },
-      ],
-    });
-    const routed = (key: string): TransportMessage & { routingKey: string } => ({
-      ...message({ key }),
-      routingKey: key,
-    });
-    await transport.publish([
-      routed('order.placed'),
-      routed('order.item.added'),
-      routed('payment.done'),
-      routed('nobody.cares'),
-    ]);
-    const got = new Map<string, string[]>([
-      [a, []],
-      [b, []],
-      [c, []],
-    ]);
-    const subscriptions = await Promise.all(
-      [a, b, c].map((name) =>
-        transport.consume(name, async (delivery) => {
-          got.get(name)?.push((payloadOf(delivery.message) as { key: string }).key);
-          await delivery.ack();
-        }),
-      ),
-    );
-    await waitFor(() => got.get(a)?.length === 1 && got.get(b)?.length === 2 && got.get(c)?.length === 1, 'fan-out');
-    expect(got.get(a)).toEqual(['order.placed']);
-    expect(got.get(b)).toEqual(['order.placed', 'order.item.added']);
-    expect(got.get(c)).toEqual(['payment.done']);
-    await Promise.all(subscriptions.map((s) => s.close()));
-  });
-
-  it('removes bindings no longer listed, even when another process bound them', async () => {
-    const queue = channel('rebind');
-    await open().provision({ channels: [{ name: queue, subscriptions: ['old.*', 'kept.*'] }] });
-    const second = open();
-    await second.provision({ channels: [{ name: queue, subscriptions: ['kept.*', 'new.*'] }] });
-    await second.provision({ channels: [{ name: queue, subscriptions: ['kept.*', 'new.*'] }] });
-    const routed = (key: string) => ({ ...message({ key }), routingKey: key });
-    // One publisher channel keeps order, so 'old.x' would arrive before 'new.x' if still bound.
-    await second.publish([routed('old.x'), routed('kept.x'), routed('new.x')]);
-    const keys: string[] = [];
-    const subscription = await second.consume(queue, async (delivery) => {
-      keys.push((payloadOf(delivery.message) as { key: string }).key);
-      await delivery.ack();
-    });
-    await waitFor(() => keys.includes('new.x'), 'new.x');
-    expect(keys).toEqual(['kept.x', 'new.x']);
     await subscription.close();
   });
 
