@@ -1,5 +1,6 @@
 import {
   ConcurrencyGate,
+  ConfigurationError,
   type ConsumeOptions,
   type Delivery,
   type DeliveryHandler,
@@ -61,6 +62,14 @@ export class ChannelConsumer implements Subscription {
     this.#ctx = ctx;
     this.#handler = handler;
     const concurrency = options?.concurrency ?? 1;
+    for (const [name, value] of [
+      ['concurrency', concurrency],
+      ['prefetch', options?.prefetch ?? 1],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new ConfigurationError(`kafka: consume ${name} must be a positive integer, got ${String(value)}`);
+      }
+    }
     this.#gate = new ConcurrencyGate(concurrency);
     this.#budget = new FlowBudget(
       Math.max(options?.prefetch ?? Math.max(concurrency, ctx.options.defaultPrefetch), concurrency),

@@ -2,6 +2,8 @@ import { ErrorCode, TransportError } from '@switchyard/core/transport';
 import type { Assignment, BatchControl, GroupConsumer, IncomingBatch, IncomingRecord, KafkaClient } from './client.js';
 import { OffsetTracker } from './offset-tracker.js';
 
+const COMMIT_RETRY_MS = 500;
+
 /** Settles one dispatched record: its offset may then be committed. Idempotent. */
 export type Settle = () => void;
 
@@ -25,9 +27,9 @@ export interface FeedSpec {
  * One consumer group member reading one topic, with at-least-once commits:
  * records are dispatched in partition order, and per partition only the
  * highest offset below which every record was settled is committed (see
- * {@link OffsetTracker}). Backpressure pauses the topic while `maxInFlight`
- * records are unsettled, keeping the group membership alive (kafkajs keeps
- * heartbeating while paused).
+ * {@link OffsetTracker}). Backpressure pauses the topic while the shared
+ * {@link FlowBudget} is used up, keeping the group membership alive (kafkajs
+ * keeps heartbeating while paused).
  *
  * A rebalance starts a new generation: records of the old one may still
  * settle, but their offsets are no longer committed (the partition may belong
@@ -45,6 +47,9 @@ export class TopicFeed {
   /** Offsets waiting to be committed, by partition. */
   readonly #toCommit = new Map<number, bigint>();
   #committing: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Bumped on every assignment, so a commit that failed in an old generation is not retried in a new one. */
+  #generation = 0;
   #closed: Promise<void> | undefined;
 
   constructor(spec: FeedSpec) {
@@ -81,6 +86,7 @@ export class TopicFeed {
       await drained;
       await this.#flush();
       this.#stopped = true;
+      clearTimeout(this.#retryTimer);
       await this.#consumer?.stop();
     })();
     return this.#closed;
@@ -93,6 +99,7 @@ export class TopicFeed {
   #onAssignment(assignment: Assignment): void {
     // Old trackers are dropped: their records may still settle but commit nothing.
     this.#trackers = new Map((assignment[this.#spec.topic] ?? []).map((p) => [p, new OffsetTracker()]));
+    this.#generation++;
     this.#toCommit.clear();
     if (this.#closing || this.#paused) this.#consumer?.pause(this.#spec.topic, this.#assigned());
   }
@@ -147,16 +154,27 @@ export class TopicFeed {
     if (this.#committing) return;
     this.#committing = (async () => {
       while (this.#toCommit.size > 0 && this.#consumer) {
-        const batch = [...this.#toCommit].map(([partition, offset]) => ({
-          topic: this.#spec.topic,
-          partition,
-          offset: offset.toString(),
-        }));
+        const pending = [...this.#toCommit];
+        const generation = this.#generation;
         this.#toCommit.clear();
         try {
-          await this.#consumer.commit(batch);
+          await this.#consumer.commit(
+            pending.map(([partition, offset]) => ({ topic: this.#spec.topic, partition, offset: offset.toString() })),
+          );
         } catch {
-          // A failed commit (rebalance, lost coordinator) only means redelivery of settled records; the next settle retries.
+          // Not committed yet, not lost: keep the offsets for a later attempt unless a rebalance made them void.
+          if (generation === this.#generation) {
+            for (const [partition, offset] of pending)
+              if (!this.#toCommit.has(partition)) this.#toCommit.set(partition, offset);
+          }
+          if (!this.#stopped && this.#toCommit.size > 0 && !this.#retryTimer) {
+            this.#retryTimer = setTimeout(() => {
+              this.#retryTimer = undefined;
+              this.#scheduleCommit();
+            }, COMMIT_RETRY_MS);
+            this.#retryTimer.unref();
+          }
+          return;
         }
       }
     })().finally(() => {
@@ -165,6 +183,8 @@ export class TopicFeed {
   }
 
   async #flush(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     await this.#committing;
     if (this.#toCommit.size > 0) {
       this.#scheduleCommit();

@@ -49,6 +49,9 @@ describe('kafka URL and options', () => {
     await expect(transport.send('bad/name', [{ id: '1', headers: {}, body: new Uint8Array() }])).rejects.toBeInstanceOf(
       ConfigurationError,
     );
+    await expect(transport.consume('ok', async () => undefined, { concurrency: 0 })).rejects.toBeInstanceOf(
+      ConfigurationError,
+    );
     await transport.close();
   });
 });
