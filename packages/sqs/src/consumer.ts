@@ -203,7 +203,7 @@ export class SqsConsumer implements Subscription {
         MessageAttributes: sdkAttributes(wire.attributes),
         DelaySeconds: delaySecondsFor(due, Date.now(), this.#deps.options.maxNativeDelaySeconds),
       };
-      await producer.sendWire(queue.url, queue.name, [{ id: 'delayed', bytes: wire.body.length, entry }]);
+      await producer.sendWire(queue.url, queue.name, [{ id: 'delayed', bytes: Buffer.byteLength(wire.body), entry }]);
       this.#untrack(receipt);
       await this.#batcher.delete(receipt);
     } catch (error) {
