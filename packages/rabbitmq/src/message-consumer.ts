@@ -127,7 +127,16 @@ export class RabbitMqMessageConsumer<T = unknown> {
   /** Start consuming; rejects with a TransportError when the queue does not exist or the broker is unreachable. */
   async start(): Promise<void> {
     if (this.#closing) throw new TransportError(ErrorCode.Closed, 'the RabbitMQ message consumer is closed');
-    await this.#subscription.start();
+    try {
+      await this.#subscription.start();
+    } catch (error) {
+      if (error instanceof SwitchyardError) throw error;
+      throw new TransportError(
+        ErrorCode.TransportUnavailable,
+        `RabbitMQ: could not consume queue '${this.#options.queue}': ${describeError(error)}`,
+        { cause: error },
+      );
+    }
   }
 
   /** Stop consuming and close the connection. Idempotent. */
