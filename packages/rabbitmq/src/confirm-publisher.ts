@@ -67,6 +67,8 @@ export class ConfirmPublisher {
       try {
         target = await this.#channel(deadline);
       } catch (error) {
+        // The channel being opened may have been shared with a caller whose deadline came first.
+        if (Date.now() < deadline && !this.#closed && !this.#connection.closed) continue;
         throw sendFailed(pending.length, error instanceof TransportError ? error : (lastError ?? error));
       }
       const outcomes = await publishOnce(target, pending, deadline);
@@ -130,8 +132,10 @@ export class ConfirmPublisher {
         });
         return target;
       } catch (error) {
-        // The connection died between `get` and the channel; the next `get` waits for the reconnect.
+        // The connection died between `get` and the channel (the next `get` waits for the reconnect),
+        // or the broker refused a channel: pause, so a refusal does not become a busy loop.
         if (Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
   }
