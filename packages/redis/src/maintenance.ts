@@ -140,7 +140,7 @@ export class ConsumerMaintenance {
         'JUSTID',
       ]);
       for (const id of ids) {
-        const state = this.#s.inflight.get(id) as { since: number } | undefined;
+        const state = this.#s.inflight.get(id);
         if (state) state.since = now;
       }
     }
