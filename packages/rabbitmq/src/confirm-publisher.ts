@@ -48,12 +48,19 @@ enum Outcome {
 export class ConfirmPublisher {
   readonly #connection: ConnectionManager;
   readonly #timeoutMs: number;
+  readonly #repair: ((fault: unknown) => Promise<boolean>) | undefined;
   #current: Promise<PublishChannel> | undefined;
   #closed = false;
 
-  constructor(connection: ConnectionManager, timeoutMs: number) {
+  /**
+   * `repair` is offered a channel-level fault (e.g. 404: the exchange was
+   * deleted); when it resolves true, the messages the fault cost are
+   * published once more, since the broker discarded them unrouted.
+   */
+  constructor(connection: ConnectionManager, timeoutMs: number, repair?: (fault: unknown) => Promise<boolean>) {
     this.#connection = connection;
     this.#timeoutMs = timeoutMs;
+    this.#repair = repair;
   }
 
   /** Publish `items` in order; resolves with the mandatory ones that were returned unroutable. */
@@ -62,6 +69,7 @@ export class ConfirmPublisher {
     let pending = items;
     const returned: Outgoing[] = [];
     let lastError: unknown;
+    let repaired = false;
     for (;;) {
       let target: PublishChannel;
       try {
@@ -86,7 +94,14 @@ export class ConfirmPublisher {
       }
       if (lost.length === 0) return returned;
       // A channel-level fault would repeat on every attempt; only a lost connection is worth waiting out.
-      if (target.fault !== undefined) throw sendFailed(lost.length, target.fault);
+      if (target.fault !== undefined) {
+        if (repaired || !this.#repair || !(await this.#repair(target.fault).catch(() => false))) {
+          throw sendFailed(lost.length, target.fault);
+        }
+        repaired = true;
+        pending = lost;
+        continue;
+      }
       lastError = new Error('the channel closed before RabbitMQ confirmed');
       if (this.#closed || this.#connection.closed || Date.now() >= deadline) throw sendFailed(lost.length, lastError);
       pending = lost;

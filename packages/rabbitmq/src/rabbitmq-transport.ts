@@ -16,7 +16,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { sendError, withChannel, wrap } from './ops-channel.js';
+import { ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
@@ -67,7 +67,13 @@ export class RabbitMqTransport implements Transport {
       ...resolved,
       setup: (model) => declareExchanges(model, resolved.exchange),
     });
-    this.#publisher = new ConfirmPublisher(this.#connection, resolved.operationTimeoutMs);
+    this.#publisher = new ConfirmPublisher(this.#connection, resolved.operationTimeoutMs, async (fault) => {
+      // Someone deleted an exchange of ours: declare both again (only a new connection would otherwise).
+      if (replyCode(fault) !== ReplyCode.notFound) return false;
+      const live = await this.#connection.get(resolved.operationTimeoutMs);
+      await declareExchanges(live.model, resolved.exchange);
+      return true;
+    });
     this.#topology = new TopologyManager(this.#connection, {
       exchange: resolved.exchange,
       queueType: resolved.queueType,

@@ -122,6 +122,8 @@ export class TopologyManager {
     try {
       await withChannel(this.#connection, timeoutMs, `bind queue '${topology.name}'`, async (channel) => {
         const state = helperName(exchange, 'topology', topology.name);
+        // Normally declared on connect; again here so a deleted exchange cannot fail a provision.
+        await channel.assertExchange(exchange, 'topic', { durable: true });
         await channel.assertQueue(state, { durable: true });
         const { records, patterns: previous } = await readRecords(channel, state);
         const wanted = [...new Set(topology.subscriptions)].sort();

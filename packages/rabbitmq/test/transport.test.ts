@@ -52,6 +52,25 @@ describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
     await subscription.close();
   });
 
+  it('declares its exchanges again when someone deleted them', async () => {
+    const transport = open();
+    const queue = channel('redeclare');
+    await transport.provision({ channels: [{ name: queue, subscriptions: ['again.*'] }] });
+    await deleteObjects([], [transport.exchange]);
+    // Provision declares the exchange again and restores the binding that went with it.
+    await transport.provision({ channels: [{ name: queue, subscriptions: ['again.*'] }] });
+    await deleteObjects([], [transport.exchange]);
+    // This event finds no exchange; the transport declares it again and republishes (no binding now: dropped).
+    await transport.publish([{ ...message({ n: 1 }), routingKey: 'again.x' }]);
+    await transport.provision({ channels: [{ name: queue, subscriptions: ['again.*'] }] });
+    await transport.publish([{ ...message({ n: 2 }), routingKey: 'again.x' }]);
+    const { received, handler } = collect();
+    const subscription = await transport.consume(queue, handler);
+    await waitFor(() => received.length === 1, 'the event published after re-provisioning');
+    expect(payloadOf((received[0] as Delivery).message)).toEqual({ n: 2 });
+    await subscription.close();
+  });
+
   it('redelivers after nack, counting deliveries', async () => {
     const transport = open();
     const queue = channel();
