@@ -1,23 +1,25 @@
 import { Worker } from 'node:worker_threads';
-import { createService, type Transport } from '@switchyard/core';
+import { createService, type Service, type Transport } from '@switchyard/core';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
 import { Latency } from './latency.js';
 
 /** One framework run: end-to-end distributed commands from a producer service to a consumer service. */
 export interface FrameworkRunOptions {
-  /** Transport URL; needed when the consumer runs in a worker thread. */
+  /** Transport URL; required when the consumer runs in a worker thread. */
   readonly url?: string;
   /** Transport factory for in-process runs (called once per service). */
   readonly transport?: () => Transport;
   readonly messages: number;
-  /** Sends in flight at once. */
+  /** Messages sent and not yet handled, at most (closed loop). */
   readonly window: number;
   readonly concurrency: number;
   readonly prefetch?: number;
-  /** Run the consumer in a worker thread (its own event loop, as a separate process would have). */
+  /** Run the consumer in a worker thread: its own event loop and connection, as a separate process would have. */
   readonly consumerInWorker?: boolean;
   /** Channel suffix so runs never see each other's messages. */
   readonly runId: string;
+  /** Cap the send rate (messages/s) to measure latency below peak load. */
+  readonly ratePerSec?: number;
 }
 
 export interface RunResult {
@@ -27,95 +29,137 @@ export interface RunResult {
   readonly cpuUsPerMsg: number;
 }
 
+/** The worker reports progress this often, so the producer's closed loop works across threads. */
+export const PROGRESS_EVERY = 64;
+
 /**
- * Send `messages` commands with at most `window` in flight and wait until the
- * consumer handled all of them. Throughput counts from the first send to the
- * last handled message; latency is send-to-handle per message; CPU is the
- * whole process's user+system time (workers included) per message.
+ * Send `messages` commands, never more than `window` ahead of the consumer,
+ * and wait until all are handled. Throughput counts from the first send to the
+ * last handled message; latency is send-to-handle per message (HDR
+ * histogram); CPU is the whole process's user+system time, worker included,
+ * per message.
  */
 export async function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
   const consumerName = `bench-consumer-${options.runId}`;
-  const transportOption = () =>
-    options.transport ? { transport: options.transport() } : { transport: options.url as string };
   const latency = new Latency();
   let handled = 0;
+  const waiting: Array<() => void> = [];
   let finish: () => void = () => undefined;
   const allHandled = new Promise<void>((resolve) => (finish = resolve));
-  let worker: Worker | undefined;
-  let consumer: ReturnType<typeof createService> | undefined;
+  const progress = (count: number) => {
+    handled = count;
+    if (waiting.length > 0 && next - handled < options.window / 2) for (const resume of waiting.splice(0)) resume();
+    if (handled === options.messages) finish();
+  };
+  let next = 0;
 
-  if (options.consumerInWorker) {
-    worker = new Worker(new URL('./consumer-worker.js', import.meta.url), {
-      workerData: {
-        url: options.url,
-        name: consumerName,
-        messages: options.messages,
-        concurrency: options.concurrency,
-        prefetch: options.prefetch,
-      },
-    });
-    await new Promise<void>((resolve, reject) => {
-      worker?.once('message', () => resolve());
-      worker?.once('error', reject);
-    });
-    worker.on('message', (message: { histogram: string }) => {
-      latency.addEncoded(message.histogram);
-      handled = options.messages;
-      finish();
-    });
-  } else {
-    consumer = createService({
-      name: consumerName,
-      ...transportOption(),
-      concurrency: options.concurrency,
-      handleSignals: false,
-      ...(options.prefetch ? { prefetch: options.prefetch } : {}),
-    });
-    consumer.handle(
-      BenchCommand,
-      (command) => {
-        latency.record(nowMs() - command.sentAt);
-        if (++handled === options.messages) finish();
-        if (waiting.length > 0 && next - handled < options.window / 2) for (const resume of waiting.splice(0)) resume();
-      },
-      { distributed: true },
-    );
-    await consumer.start();
-  }
-
+  const consumer = options.consumerInWorker
+    ? await startWorker(options, consumerName, progress, latency)
+    : await startLocal(options, consumerName, progress, latency);
   const producer = createService({
     name: `bench-producer-${options.runId}`,
-    ...transportOption(),
+    ...transportOf(options),
     handleSignals: false,
   });
   await producer.start();
+
   const cpuBefore = process.cpuUsage();
   const started = nowMs();
-  // Closed loop: at most `window` messages sent and not yet handled, so latency measures the pipeline, not an ever-growing queue.
-  let next = 0;
-  const waiting: Array<() => void> = [];
   const sender = async () => {
     while (next < options.messages) {
-      if (!options.consumerInWorker && next - handled >= options.window) {
+      if (next - handled >= options.window) {
         await new Promise<void>((resolve) => waiting.push(resolve));
         continue;
+      }
+      if (options.ratePerSec !== undefined) {
+        const due = started + (next / options.ratePerSec) * 1_000;
+        const wait = due - nowMs();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       }
       const seq = next++;
       await producer.distributedBus.sendCommand(consumerName, BenchCommand, benchPayload(seq));
     }
   };
-  await Promise.all(Array.from({ length: options.window }, sender));
+  await Promise.all(Array.from({ length: Math.min(options.window, 256) }, sender));
   await allHandled;
   const elapsedMs = nowMs() - started;
   const cpu = process.cpuUsage(cpuBefore);
   await producer.stop();
-  await consumer?.stop();
-  await worker?.terminate();
+  await consumer.stop();
   return {
-    msgsPerSec: Math.round((handled / elapsedMs) * 1_000),
+    msgsPerSec: Math.round((options.messages / elapsedMs) * 1_000),
     p50Ms: round(latency.percentile(50)),
     p99Ms: round(latency.percentile(99)),
-    cpuUsPerMsg: round((cpu.user + cpu.system) / handled),
+    cpuUsPerMsg: round((cpu.user + cpu.system) / options.messages),
+  };
+}
+
+function transportOf(options: FrameworkRunOptions): { transport: Transport | string } {
+  if (options.transport) return { transport: options.transport() };
+  if (options.url) return { transport: options.url };
+  throw new Error('a benchmark run needs a transport factory or a URL');
+}
+
+async function startLocal(
+  options: FrameworkRunOptions,
+  name: string,
+  progress: (n: number) => void,
+  latency: Latency,
+): Promise<{ stop(): Promise<void> }> {
+  let handled = 0;
+  const consumer: Service = createService({
+    name,
+    ...transportOf(options),
+    concurrency: options.concurrency,
+    handleSignals: false,
+    ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+  });
+  consumer.handle(
+    BenchCommand,
+    (command) => {
+      latency.record(nowMs() - command.sentAt);
+      progress(++handled);
+    },
+    { distributed: true },
+  );
+  await consumer.start();
+  return consumer;
+}
+
+async function startWorker(
+  options: FrameworkRunOptions,
+  name: string,
+  progress: (n: number) => void,
+  latency: Latency,
+): Promise<{ stop(): Promise<void> }> {
+  const worker = new Worker(new URL('./consumer-worker.js', import.meta.url), {
+    workerData: {
+      url: options.url,
+      name,
+      messages: options.messages,
+      concurrency: options.concurrency,
+      prefetch: options.prefetch,
+    },
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (message: { ready?: true; handled?: number; histogram?: string }) => {
+      if (message.histogram !== undefined) {
+        latency.addEncoded(message.histogram);
+        resolve();
+      }
+      if (message.handled !== undefined) progress(message.handled);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  return {
+    async stop() {
+      await done;
+      await worker.terminate();
+    },
   };
 }
 

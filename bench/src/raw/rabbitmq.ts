@@ -49,9 +49,10 @@ export async function rawRabbitBaseline(opts: {
     }
     await consumed;
     const seconds = (performance.now() - start) / 1000;
-    await producer.deleteQueue(queue);
     return { msgsPerSec: Math.round(messages / seconds) };
   } finally {
+    const cleanup = await connection.createChannel().catch(() => undefined);
+    await cleanup?.deleteQueue(queue).catch(() => undefined);
     await connection.close().catch(() => undefined);
   }
 }

@@ -14,6 +14,7 @@ const PACKAGES: Readonly<Record<string, string>> = {
   'redis:': '@switchyard/redis',
   'rediss:': '@switchyard/redis',
   'sqs:': '@switchyard/sqs',
+  'sqss:': '@switchyard/sqs',
   'kafka:': '@switchyard/kafka',
   'nats:': '@switchyard/nats',
   'postgres:': '@switchyard/postgres',

@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { runFramework } from '../framework-run.js';
+import { rawSqliteBaseline } from '../raw/sqlite.js';
+
+/**
+ * SQLite: cross-thread durable throughput on one WAL file. The framework's
+ * producer service sends from the main thread, its consumer service runs in a
+ * worker thread with its own connection; the raw loop is better-sqlite3 doing
+ * the same insert / claim / delete work in the same transaction sizes, also
+ * producer and consumer on separate threads. Target: ≥ 10,000 msgs/s and ≥ 0.8 of raw.
+ */
+export async function benchSqlite(args: BenchArgs): Promise<BenchLine> {
+  const messages = args.messages ?? 50_000;
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  try {
+    const batch = 100;
+    const framework = await runFramework({
+      url: `sqlite:${join(dir, 'framework.db')}`,
+      consumerInWorker: true,
+      messages,
+      window: args.window ?? 2_000,
+      concurrency: args.concurrency ?? 8,
+      prefetch: batch,
+      runId: args.runId,
+    });
+    const raw = await rawSqliteBaseline({ messages, batch, path: join(dir, 'raw.db') });
+    return benchLine('sqlite', messages, framework, raw, { batch, raw_p99_ms: raw.p99Ms });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,28 @@
+import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { runFramework } from '../framework-run.js';
+import { rawSqsBaseline } from '../raw/sqs.js';
+import { startSqsEmulator } from '../servers.js';
+
+/**
+ * SQS on the fauxqs emulator (its own process, 127.0.0.1): the framework's
+ * services against the raw SDK doing SendMessageBatch / ReceiveMessage /
+ * DeleteMessageBatch with batches of 10 on the same emulator. Target: ratio ≥ 0.85.
+ */
+export async function benchSqs(args: BenchArgs): Promise<BenchLine> {
+  const messages = args.messages ?? 5_000;
+  const emulator = await startSqsEmulator();
+  try {
+    const framework = await runFramework({
+      url: `sqs://${emulator.address}?region=us-east-1&waitTimeSeconds=1`,
+      consumerInWorker: true,
+      messages,
+      window: args.window ?? 500,
+      concurrency: args.concurrency ?? 64,
+      runId: args.runId,
+    });
+    const raw = await rawSqsBaseline({ endpoint: `http://${emulator.address}`, messages });
+    return benchLine('sqs', messages, framework, raw);
+  } finally {
+    await emulator.stop();
+  }
+}
