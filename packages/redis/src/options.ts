@@ -60,6 +60,12 @@ export function resolveOptions(options: RedisStreamsTransportOptions = {}): Reso
   if (prefix.length === 0 || /\s/.test(prefix)) {
     throw new ConfigurationError(`redis option 'prefix' must be a non-empty string without spaces, got '${prefix}'`);
   }
+  if (options.redis?.keyPrefix !== undefined) {
+    // ioredis would prefix only the keys it can locate in a command, not those inside the scripts' packed data.
+    throw new ConfigurationError(
+      "redis option 'redis.keyPrefix' is not supported: use the transport's 'prefix' option",
+    );
+  }
   return {
     url,
     redis: options.redis ?? {},

@@ -14,6 +14,7 @@ describe('redis transport options', () => {
     [{ blockMs: 1.5 }, /blockMs/],
     [{ sendDedupTtlMs: -1 }, /sendDedupTtlMs/],
     [{ sendChunk: 100_000 }, /sendChunk/],
+    [{ redis: { keyPrefix: 'x:' } }, /keyPrefix/],
   ])('rejects %j at construction with a ConfigurationError', (options, message) => {
     expect(() => new RedisStreamsTransport(options)).toThrow(ConfigurationError);
     expect(() => new RedisStreamsTransport(options)).toThrow(message);
