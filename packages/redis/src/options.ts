@@ -61,7 +61,7 @@ export function resolveOptions(options: RedisStreamsTransportOptions = {}): Reso
     throw new ConfigurationError(`redis option 'prefix' must be a non-empty string without spaces, got '${prefix}'`);
   }
   if (options.redis?.keyPrefix !== undefined) {
-    // ioredis would prefix only the keys it can locate in a command, not those inside the scripts' packed data.
+    // ioredis prefixes only the keys it can locate in each command; this transport names all its keys itself.
     throw new ConfigurationError(
       "redis option 'redis.keyPrefix' is not supported: use the transport's 'prefix' option",
     );
