@@ -39,9 +39,6 @@ export interface ResolvedOptions {
   readonly heartbeatSeconds: number;
 }
 
-/** Longest AMQP short string (queue, exchange and routing key names), in bytes. */
-export const MAX_NAME_BYTES = 255;
-
 /** Apply defaults and check every option; throws a ConfigurationError that says what to change. */
 export function resolveOptions(options: RabbitMqTransportOptions = {}): ResolvedOptions {
   const url = options.url ?? 'amqp://guest:guest@127.0.0.1:5672';
