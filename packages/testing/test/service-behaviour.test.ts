@@ -210,3 +210,13 @@ describe('service runtime', () => {
     }
   });
 });
+
+describe('transport URLs', () => {
+  it('picks the package by scheme alone, so multi-host URLs are the transport’s to parse', async () => {
+    const { packageForUrl } = await import('@switchyard/core');
+    expect(packageForUrl('kafka://127.0.0.1:9092,127.0.0.1:9093')).toBe('@switchyard/kafka');
+    expect(packageForUrl('AMQP://guest:guest@127.0.0.1')).toBe('@switchyard/rabbitmq');
+    expect(packageForUrl('sqlite:./x.db')).toBe('@switchyard/sqlite');
+    expect(() => packageForUrl('127.0.0.1:5672')).toThrow(/scheme '127.0.0.1:' is unknown|is not a URL/);
+  });
+});

@@ -60,7 +60,7 @@ export class OutgoingMessages {
       kind: spec.kind,
       source: this.#source,
       correlationId: options.correlationId ?? causation?.correlationId ?? id,
-      time: new Date(now).toISOString(),
+      time: isoTime(now),
       contentType: 'application/json',
       attempt: 1,
       metadata: checkMetadata(options.metadata),
@@ -135,4 +135,16 @@ function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): 
     if (typeof value !== 'string') throw new ConfigurationError(`metadata '${key}' must be a string`);
   }
   return { ...metadata };
+}
+
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** ISO 8601 text of `ms`; messages created in the same millisecond share one string instead of formatting it again. */
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
