@@ -14,10 +14,11 @@ import {
   type TransportMessage,
   validatePattern,
 } from '@switchyard/core/transport';
-import { type QueueAccess, SqliteConsumer } from './consumer.js';
-import { BUSY_SLICE_MS, guard, isBusy, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
+import { SqliteConsumer } from './consumer.js';
+import { BUSY_SLICE_MS, guard, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
 import { MessageTable } from './message-table.js';
 import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
+import { TransportQueueAccess } from './queue-access.js';
 import { WakeHub } from './wake-hub.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -58,9 +59,7 @@ export class SqliteTransport implements Transport {
   #subscriptionsVersion = -1;
   #subscriptions: Array<{ channel: string; pattern: string }> = [];
   readonly #routes = new Map<string, readonly string[]>();
-  /** Acks waiting for the next group commit: one write op for all of them, not one per message. */
-  #acks: Array<{ seq: number; channel: string; key: string | null }> = [];
-  #ackCommit: Promise<void> | undefined;
+  #access: TransportQueueAccess | undefined;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(options: SqliteTransportOptions) {
@@ -156,7 +155,8 @@ export class SqliteTransport implements Transport {
     }
     this.#connect();
     if (this.#options.watch && this.#options.path !== ':memory:') this.#hub.watchWal(this.#options.path);
-    const consumer = new SqliteConsumer(this.#access(), channel, handler, {
+    this.#access ??= new TransportQueueAccess(() => this.#connect(), this.#batcher, this.#hub, this.#options);
+    const consumer = new SqliteConsumer(this.#access, channel, handler, {
       concurrency,
       prefetch: Math.max(prefetch, concurrency),
       durableAck: this.#options.durableAck,
@@ -254,76 +254,6 @@ export class SqliteTransport implements Transport {
       if (this.#routes.size < 10_000) this.#routes.set(routingKey, channels);
     }
     return channels;
-  }
-
-  #ack(seq: number, channel: string, key: string | null): Promise<void> {
-    this.#acks.push({ seq, channel, key });
-    if (this.#ackCommit !== undefined) return this.#ackCommit;
-    let taken: Array<{ seq: number; channel: string; key: string | null }> | undefined;
-    const commit = this.#batcher.submit({
-      run: () => {
-        if (taken === undefined) {
-          taken = this.#acks;
-          this.#acks = [];
-          if (this.#ackCommit === commit) this.#ackCommit = undefined;
-        }
-        const { table } = this.#connect();
-        for (const ack of taken) table.delete(ack.seq, ack.channel, ack.key);
-      },
-      code: ErrorCode.TransportUnavailable,
-      what: 'ack failed',
-    });
-    this.#ackCommit = commit;
-    // A commit that never ran (closed connection) must not capture later acks.
-    commit.catch(() => {
-      if (this.#ackCommit === commit) this.#ackCommit = undefined;
-    });
-    return commit;
-  }
-
-  #access(): QueueAccess {
-    const leaseMs = this.#options.leaseMs;
-    return {
-      leaseMs,
-      minPollMs: this.#options.minPollIntervalMs,
-      maxPollMs: this.#options.pollIntervalMs,
-      onError: this.#options.onError,
-      listen: (channel, wake) => this.#hub.listen(channel, wake),
-      flush: () => this.#batcher.drain(),
-      claim: (channel, limit, owner) => {
-        const { db, table } = this.#connect();
-        try {
-          const now = Date.now();
-          return db.transaction(() => table.claim(channel, limit, owner, now, now + leaseMs)).immediate();
-        } catch (error) {
-          if (isBusy(error)) return 'busy';
-          throw new TransportError(ErrorCode.TransportUnavailable, `claim from channel '${channel}' failed`, {
-            cause: error,
-          });
-        }
-      },
-      nextVisibleAt: (channel) => this.#connect().table.nextVisibleAt(channel),
-      ack: (seq, channel, key) => this.#ack(seq, channel, key),
-      release: (seq, owner, visibleAt, unclaim) =>
-        this.#batcher.submit({
-          run: () => {
-            const { table } = this.#connect();
-            if (unclaim) table.unclaim(seq, owner, visibleAt);
-            else table.release(seq, owner, visibleAt);
-          },
-          code: ErrorCode.TransportUnavailable,
-          what: 'nack failed',
-        }),
-      extend: (leases) =>
-        this.#batcher.submit({
-          run: () => {
-            const until = Date.now() + leaseMs;
-            for (const [seq, owner] of leases) this.#connect().table.extend(seq, owner, until);
-          },
-          code: ErrorCode.TransportUnavailable,
-          what: 'lease renewal failed',
-        }),
-    };
   }
 }
 
