@@ -78,7 +78,8 @@ describe('SqliteTransport across processes', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(sent).toBe(false);
-    expect(ticks).toBeGreaterThan(5);
+    // The event loop kept running while the send waited for the lock.
+    expect(ticks).toBeGreaterThan(2);
     locker.exec('COMMIT');
     locker.close();
     await sending;
@@ -106,8 +107,9 @@ describe('SqliteTransport across processes', () => {
   it('a live consumer renews its lease: a slow handler is not redelivered elsewhere', async () => {
     const path = tmp.file();
     const ch = channelName();
-    const slow = new SqliteTransport({ path, leaseMs: 150 });
-    const other = new SqliteTransport({ path, leaseMs: 150 });
+    // Renewed every third of the lease: only an event loop stalled for the whole lease would lose it.
+    const slow = new SqliteTransport({ path, leaseMs: 400 });
+    const other = new SqliteTransport({ path, leaseMs: 400 });
     await slow.send(ch, [msg(1)]);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
@@ -125,7 +127,7 @@ describe('SqliteTransport across processes', () => {
       otherGot++;
       await d.ack();
     });
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
     expect(otherGot).toBe(0);
     release();
     await slow.close();
