@@ -18,5 +18,6 @@ export { fromStructured, MAX_STRUCTURED_HEADERS, toStructured } from '../message
 export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
 export { type Clock, sleep, systemClock } from '../util/clock.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
+export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
 export type * from './types.js';
