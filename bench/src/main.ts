@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { BenchArgs, BenchLine } from './bench-line.js';
+import { benchKafka } from './benches/kafka.js';
 import { benchMemory } from './benches/memory.js';
+import { benchRabbitmq } from './benches/rabbitmq.js';
+import { benchRedis } from './benches/redis.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
 
@@ -12,7 +15,10 @@ import { benchSqs } from './benches/sqs.js';
 const benches: Record<string, (args: BenchArgs) => Promise<BenchLine>> = {
   memory: benchMemory,
   sqlite: benchSqlite,
+  rabbitmq: benchRabbitmq,
+  redis: benchRedis,
   sqs: benchSqs,
+  kafka: benchKafka,
 };
 
 const { positionals, values } = parseArgs({

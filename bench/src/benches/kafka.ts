@@ -1,0 +1,30 @@
+import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { runFramework } from '../framework-run.js';
+import { rawKafkaBaseline } from '../raw/kafka.js';
+import { startKafkaMock } from '../servers.js';
+
+/**
+ * Kafka on librdkafka's mock cluster (3 brokers on 127.0.0.1, its own
+ * process): the framework's services against raw kafkajs sendBatch + eachBatch
+ * with commits, batches of 100, on the same cluster. Target: ratio ≥ 0.85.
+ */
+export async function benchKafka(args: BenchArgs): Promise<BenchLine> {
+  const messages = args.messages ?? 20_000;
+  const cluster = await startKafkaMock();
+  try {
+    const batch = 100;
+    const framework = await runFramework({
+      url: `kafka://${cluster.address}`,
+      consumerInWorker: true,
+      messages,
+      window: args.window ?? 2_000,
+      concurrency: args.concurrency ?? 64,
+      prefetch: 1_000,
+      runId: args.runId,
+    });
+    const raw = await rawKafkaBaseline({ brokers: cluster.address.split(','), messages, batch });
+    return benchLine('kafka', messages, framework, raw, { batch });
+  } finally {
+    await cluster.stop();
+  }
+}

@@ -1,0 +1,26 @@
+import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { runFramework } from '../framework-run.js';
+import { rawRedisBaseline } from '../raw/redis.js';
+
+const URL = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Redis Streams on 127.0.0.1: the framework's services against raw ioredis
+ * XADD (pipelined) / XREADGROUP / XACK with batches of 500, in the same run.
+ * Target: ratio ≥ 0.85.
+ */
+export async function benchRedis(args: BenchArgs): Promise<BenchLine> {
+  const messages = args.messages ?? 100_000;
+  const batch = 500;
+  const framework = await runFramework({
+    url: URL,
+    consumerInWorker: true,
+    messages,
+    window: args.window ?? 4_000,
+    concurrency: args.concurrency ?? 64,
+    prefetch: batch,
+    runId: args.runId,
+  });
+  const raw = await rawRedisBaseline({ url: URL, messages, batch });
+  return benchLine('redis', messages, framework, raw, { batch });
+}
