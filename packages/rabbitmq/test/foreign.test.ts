@@ -10,9 +10,9 @@ import {
   RabbitMqMessageConsumer,
   RabbitMqMessagePublisher,
 } from '../src/index.js';
-import { deleteObjects, probeRabbit, RABBIT_URL, unique } from './helpers.js';
+import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
-const reachable = await brokerReachable('RabbitMQ at 127.0.0.1:5672', probeRabbit);
+const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
 
 describe.runIf(reachable)('foreign destinations', () => {
   const exchange = unique('sy-test-foreign-x');

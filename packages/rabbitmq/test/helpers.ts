@@ -11,6 +11,9 @@ const run = promisify(execFile);
 /** The broker every test of this package talks to. */
 export const RABBIT_URL = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
+/** The broker as skip messages name it. */
+export const RABBIT_NAME = `RabbitMQ at ${new URL(RABBIT_URL).host}`;
+
 /** A unique name for one test's broker objects. */
 export function unique(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;

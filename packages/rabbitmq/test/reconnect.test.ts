@@ -1,9 +1,9 @@
 import { brokerReachable, waitFor } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RabbitMqTransport } from '../src/index.js';
-import { deleteObjects, dropConnections, message, probeRabbit, RABBIT_URL, unique } from './helpers.js';
+import { deleteObjects, dropConnections, message, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
-const reachable = await brokerReachable('RabbitMQ at 127.0.0.1:5672', probeRabbit);
+const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
 
 describe.runIf(reachable)('RabbitMqTransport reconnect', () => {
   const prefix = unique('sy-reconnect');

@@ -1,9 +1,9 @@
 import type { TransportMessage } from '@switchyard/core/transport';
 import { brokerReachable, waitFor } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
-import { brokerFixture, message, payloadOf, probeRabbit } from './helpers.js';
+import { brokerFixture, message, payloadOf, probeRabbit, RABBIT_NAME } from './helpers.js';
 
-const reachable = await brokerReachable('RabbitMQ at 127.0.0.1:5672', probeRabbit);
+const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
 
 describe.runIf(reachable)('RabbitMqTransport topology', () => {
   const { open, channel } = brokerFixture();

@@ -2,9 +2,9 @@ import type { Delivery } from '@switchyard/core/transport';
 import { ConfigurationError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import { brokerReachable, waitFor } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
-import { brokerFixture, deleteObjects, message, payloadOf, probeRabbit } from './helpers.js';
+import { brokerFixture, deleteObjects, message, payloadOf, probeRabbit, RABBIT_NAME } from './helpers.js';
 
-const reachable = await brokerReachable('RabbitMQ at 127.0.0.1:5672', probeRabbit);
+const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
 
 describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
   const { open, channel, collect } = brokerFixture();
