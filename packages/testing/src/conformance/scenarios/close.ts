@@ -23,8 +23,10 @@ export const closeScenarios: Scenario[] = [
         acked.add(delivery.message.id);
       };
       await busy.send(channel, messages);
-      await t.collect(busy, channel, { concurrency: 3, settle });
-      await t.collect(busy, channel, { concurrency: 3, settle });
+      await Promise.all([
+        t.collect(busy, channel, { concurrency: 3, settle }),
+        t.collect(busy, channel, { concurrency: 3, settle }),
+      ]);
       await waitFor(() => acked.size >= messages.length / 4, 'a quarter of the messages handled', t.waitMs);
       await busy.close();
       await t.collect(fresh, channel, { concurrency: 4, settle });

@@ -14,8 +14,10 @@ export const consumerScenarios: Scenario[] = [
       const first = await t.transport();
       const second = await t.transport();
       const channel = await t.channel(first, 'compete');
-      const a = await t.collect(first, channel, { concurrency: 2 });
-      const b = await t.collect(second, channel, { concurrency: 2 });
+      const [a, b] = await Promise.all([
+        t.collect(first, channel, { concurrency: 2 }),
+        t.collect(second, channel, { concurrency: 2 }),
+      ]);
       const messages = testMessages(t.count(200));
       await first.send(channel, messages);
       const ids = messages.map((m) => m.id);
