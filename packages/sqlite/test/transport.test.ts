@@ -1,5 +1,6 @@
 import { ConfigurationError, type Delivery, ErrorCode, TransportError } from '@switchyard/core/transport';
 import { waitFor } from '@switchyard/testing';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseSqliteUrl, SqliteTransport, transportFromUrl } from '../src/index.js';
 import { bodyN, channelName, msg, routed, tempDir } from './helpers.js';
@@ -110,75 +111,19 @@ describe('SqliteTransport', () => {
     expect(calls).toBe(2);
   });
 
-  it('holds a message with deliverAt until it is due (native delay)', async () => {
-    const t = transport();
+  it('with durableAck, ack resolves after the delete committed', async () => {
+    const t = transport({ durableAck: true });
     const ch = channelName();
-    const sentAt = Date.now();
-    await t.send(ch, [msg('late', { deliverAt: sentAt + 400 }), msg('now')]);
-    const got: Array<{ n: number | string; at: number }> = [];
+    await t.send(ch, [msg(1)]);
+    const reader = new Database(tmp.file('shared.db'), { readonly: true });
+    let left: unknown = -1;
     await t.consume(ch, async (d) => {
-      got.push({ n: bodyN(d.message.body), at: Date.now() });
       await d.ack();
+      left = reader.prepare('SELECT count(*) FROM sy_messages WHERE channel = ?').pluck().get(ch);
     });
-    await waitFor(() => got.length === 2, 'both messages');
-    expect(got.map((g) => g.n)).toEqual(['now', 'late']);
-    expect(got[1]!.at).toBeGreaterThanOrEqual(sentAt + 400);
-    console.log(`[sqlite] a message delayed by 400 ms arrived ${got[1]!.at - sentAt - 400} ms late`);
-    expect(got[1]!.at).toBeLessThan(sentAt + 400 + 1_000);
-  });
-
-  it('delivers messages of one key one at a time in send order, other keys in parallel', async () => {
-    const t = transport();
-    const ch = channelName();
-    const messages = [];
-    for (let i = 0; i < 60; i++) messages.push(msg(i, { key: `k${i % 3}` }));
-    await t.send(ch, messages);
-    const order: Record<string, number[]> = {};
-    const active = new Set<string>();
-    let overlap = false;
-    let maxParallel = 0;
-    let done = 0;
-    await t.consume(
-      ch,
-      async (d) => {
-        const key = d.message.key!;
-        if (active.has(key)) overlap = true;
-        active.add(key);
-        maxParallel = Math.max(maxParallel, active.size);
-        await new Promise((r) => setTimeout(r, 2));
-        order[key] ??= [];
-        order[key].push(bodyN(d.message.body) as number);
-        active.delete(key);
-        await d.ack();
-        done++;
-      },
-      { concurrency: 8 },
-    );
-    await waitFor(() => done === 60, 'all keyed messages');
-    expect(overlap).toBe(false);
-    expect(maxParallel).toBeGreaterThan(1);
-    for (const [key, ns] of Object.entries(order)) {
-      expect(ns, key).toEqual([...ns].sort((x, y) => x - y));
-    }
-  });
-
-  it('keeps a key blocked while its head is nacked with a delay', async () => {
-    const t = transport();
-    const ch = channelName();
-    await t.send(ch, [msg(1, { key: 'k' }), msg(2, { key: 'k' }), msg(3, { key: 'other' })]);
-    const got: Array<number | string> = [];
-    await t.consume(
-      ch,
-      async (d) => {
-        const n = bodyN(d.message.body);
-        got.push(n);
-        if (n === 1 && d.deliveryCount === 1) await d.nack({ delayMs: 200 });
-        else await d.ack();
-      },
-      { concurrency: 4 },
-    );
-    await waitFor(() => got.length === 4, 'four deliveries');
-    expect(got.filter((n) => n !== 3)).toEqual([1, 1, 2]);
+    await waitFor(() => left !== -1, 'durable ack');
+    reader.close();
+    expect(left).toBe(0);
   });
 
   it('ack and nack are idempotent and mutually exclusive', async () => {
