@@ -126,6 +126,23 @@ describe('SqliteTransport', () => {
     expect(left).toBe(0);
   });
 
+  it('a failing send in a group commit fails alone; the others of the same turn commit', async () => {
+    const t = transport();
+    const ch = channelName();
+    const good = [msg(1), msg(2)];
+    const bad = { ...msg(3), body: 'not bytes' as unknown as Uint8Array };
+    const results = await Promise.allSettled([t.send(ch, [good[0]!]), t.send(ch, [bad]), t.send(ch, [good[1]!])]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.SendFailed });
+    const got: string[] = [];
+    await t.consume(ch, async (d) => {
+      got.push(d.message.id);
+      await d.ack();
+    });
+    await waitFor(() => got.length === 2, 'the two good messages');
+    expect(got).toEqual(good.map((m) => m.id));
+  });
+
   it('ack and nack are idempotent and mutually exclusive', async () => {
     const t = transport();
     const ch = channelName();
