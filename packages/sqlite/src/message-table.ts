@@ -37,6 +37,7 @@ export class MessageTable {
   readonly #unclaim: Statement;
   readonly #extend: Statement;
   readonly #nextVisible: Statement;
+  readonly #hasVisible: Statement;
   readonly #version: Statement;
   readonly #subscriptions: Statement;
   readonly #channelPatterns: Statement;
@@ -75,6 +76,9 @@ export class MessageTable {
     this.#extend = db.prepare('UPDATE sy_messages SET visible_at = ? WHERE seq = ? AND lease_owner = ?');
     this.#nextVisible = db
       .prepare('SELECT visible_at FROM sy_messages WHERE channel = ? ORDER BY visible_at LIMIT 1')
+      .pluck();
+    this.#hasVisible = db
+      .prepare('SELECT 1 FROM sy_messages WHERE channel = ? AND visible_at <= ? LIMIT 1')
       .pluck();
     this.#version = db.prepare("SELECT value FROM sy_meta WHERE name = 'subscriptions_version'").pluck();
     this.#subscriptions = db.prepare('SELECT channel, pattern FROM sy_subscriptions ORDER BY channel, pattern');
@@ -125,6 +129,11 @@ export class MessageTable {
   /** Push the lease of a row held by `owner` to `until`. */
   extend(seq: number, owner: string, until: number): void {
     this.#extend.run(until, seq, owner);
+  }
+
+  /** True when `channel` has a row that a claim would take now. A plain read: no write lock, no transaction needed. */
+  hasVisible(channel: string, now: number): boolean {
+    return this.#hasVisible.get(channel, now) !== undefined;
   }
 
   /** Earliest `visible_at` on `channel` (a due message or an expiring lease), or undefined when nothing can become visible. */

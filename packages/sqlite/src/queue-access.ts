@@ -56,6 +56,9 @@ export class TransportQueueAccess implements QueueAccess {
     const { db, table } = this.#connect();
     try {
       const now = Date.now();
+      // Idle consumers are woken by every write to the file; a read (no write lock) spares the
+      // other processes a write transaction per wake-up when there is nothing to claim.
+      if (!table.hasVisible(channel, now)) return [];
       return db.transaction(() => table.claim(channel, limit, owner, now, now + this.leaseMs)).immediate();
     } catch (error) {
       if (isBusy(error)) return 'busy';
