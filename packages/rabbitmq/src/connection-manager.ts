@@ -1,5 +1,6 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
-import amqp, { type ChannelModel } from 'amqplib';
+import amqp, { type ChannelModel, type SocketOptions } from 'amqplib';
 import { redact } from './options.js';
 
 /** One live AMQP connection; `generation` grows by one on every (re)connect. */
@@ -15,6 +16,8 @@ export interface ConnectionSettings {
   readonly heartbeatSeconds: number;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  /** TLS settings for `amqps://`. */
+  readonly tls?: TlsOptions;
   /** Bound on one TCP + AMQP handshake attempt. Default 10 s. */
   readonly connectTimeoutMs?: number;
   /** Runs on every new connection before anyone may use it (declares the exchanges); a failure counts as a failed connect. */
@@ -126,11 +129,13 @@ export class ConnectionManager {
     while (!this.#closed) {
       let model: ChannelModel | undefined;
       try {
-        model = await amqp.connect(this.#url(), {
+        const socketOptions: SocketOptions = {
+          ...this.#settings.tls,
           // A connect to a black-holed address must fail, not hang the reconnect loop.
           timeout: this.#settings.connectTimeoutMs ?? 10_000,
           clientProperties: { connection_name: this.#settings.connectionName },
-        });
+        };
+        model = await amqp.connect(this.#url(), socketOptions);
         // Listen before setup: an 'error' event without a listener would crash the process.
         model.on('error', (error: Error) => {
           this.#lastError = error;

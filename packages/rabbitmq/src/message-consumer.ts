@@ -47,7 +47,7 @@ export interface InvalidMessage {
 export interface RabbitMqMessageConsumerOptions<T>
   extends Pick<
     RabbitMqTransportOptions,
-    'url' | 'connectionName' | 'reconnect' | 'operationTimeoutMs' | 'heartbeatSeconds'
+    'url' | 'connectionName' | 'reconnect' | 'operationTimeoutMs' | 'heartbeatSeconds' | 'tls'
   > {
   /** The existing queue to consume; it is checked, never declared. */
   readonly queue: string;

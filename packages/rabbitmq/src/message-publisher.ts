@@ -9,7 +9,7 @@ import { type RabbitMqTransportOptions, resolveOptions } from './options.js';
 export interface RabbitMqMessagePublisherOptions
   extends Pick<
     RabbitMqTransportOptions,
-    'url' | 'connectionName' | 'reconnect' | 'operationTimeoutMs' | 'heartbeatSeconds'
+    'url' | 'connectionName' | 'reconnect' | 'operationTimeoutMs' | 'heartbeatSeconds' | 'tls'
   > {
   /** The existing exchange to publish to (`''` for the default exchange). It is checked, never declared. */
   readonly exchange: string;

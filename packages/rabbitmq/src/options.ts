@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { ConfigurationError } from '@switchyard/core/transport';
 
 /** Queue type of the channel queues this transport declares. */
@@ -24,6 +25,8 @@ export interface RabbitMqTransportOptions {
   readonly operationTimeoutMs?: number;
   /** AMQP heartbeat in seconds, so a silently dead peer is noticed. Default 10. */
   readonly heartbeatSeconds?: number;
+  /** TLS settings for `amqps://` (a private CA, client certificates), passed to Node's `tls.connect`. */
+  readonly tls?: TlsOptions;
 }
 
 /** Options with every default applied. */
@@ -37,6 +40,7 @@ export interface ResolvedOptions {
   readonly maxDelayMs: number;
   readonly operationTimeoutMs: number;
   readonly heartbeatSeconds: number;
+  readonly tls?: TlsOptions;
 }
 
 /** Apply defaults and check every option; throws a ConfigurationError that says what to change. */
@@ -63,6 +67,7 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
     maxDelayMs: positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 5_000),
     operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 30_000),
     heartbeatSeconds: nonNegativeInteger('heartbeatSeconds', options.heartbeatSeconds ?? 10),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   };
   if (resolved.maxDelayMs < resolved.initialDelayMs) {
     throw new ConfigurationError('RabbitMQ reconnect.maxDelayMs must not be smaller than reconnect.initialDelayMs');
