@@ -167,12 +167,13 @@ export class SqliteConsumer implements Subscription, DeliverySink {
   }
 
   #track(row: ClaimedRow, owner: string): SqliteDelivery {
-    const message = {
+    // The driver's Buffer is a Uint8Array: handed over as is, no copy, no view.
+    const message: { id: string; headers: Record<string, string>; body: Uint8Array; key?: string } = {
       id: row.id,
       headers: parseHeaders(row.headers),
-      body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
-      ...(row.key === null ? {} : { key: row.key }),
+      body: row.body,
     };
+    if (row.key !== null) message.key = row.key;
     const delivery = new SqliteDelivery(
       this,
       this.#channel,
@@ -288,9 +289,16 @@ function parseHeaders(json: string): Record<string, string> {
     return {};
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-  // JSON.parse defines keys such as "__proto__" as own data properties, so the object is safe as is
-  // when every value is a string.
-  const entries = Object.entries(parsed);
-  if (entries.every(([, value]) => typeof value === 'string')) return parsed as Record<string, string>;
-  return Object.fromEntries(entries.filter(([, value]) => typeof value === 'string')) as Record<string, string>;
+  // JSON.parse defines keys such as "__proto__" as own data properties, so the object is safe
+  // as is when every value is a string.
+  const record = parsed as Record<string, unknown>;
+  for (const name in record) {
+    if (typeof record[name] !== 'string') {
+      return Object.fromEntries(Object.entries(record).filter(([, value]) => typeof value === 'string')) as Record<
+        string,
+        string
+      >;
+    }
+  }
+  return record as Record<string, string>;
 }

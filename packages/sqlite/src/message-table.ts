@@ -77,9 +77,7 @@ export class MessageTable {
     this.#nextVisible = db
       .prepare('SELECT visible_at FROM sy_messages WHERE channel = ? ORDER BY visible_at LIMIT 1')
       .pluck();
-    this.#hasVisible = db
-      .prepare('SELECT 1 FROM sy_messages WHERE channel = ? AND visible_at <= ? LIMIT 1')
-      .pluck();
+    this.#hasVisible = db.prepare('SELECT 1 FROM sy_messages WHERE channel = ? AND visible_at <= ? LIMIT 1').pluck();
     this.#version = db.prepare("SELECT value FROM sy_meta WHERE name = 'subscriptions_version'").pluck();
     this.#subscriptions = db.prepare('SELECT channel, pattern FROM sy_subscriptions ORDER BY channel, pattern');
     this.#channelPatterns = db.prepare('SELECT pattern FROM sy_subscriptions WHERE channel = ?').pluck();
