@@ -89,7 +89,11 @@ function writeString(buf: Buffer, offset: number, text: string): number {
   return offset + 4 + written;
 }
 
-function checkSize(message: TransportMessage, maxBytes: number): void {
+/**
+ * Throws a TransportError (`SY_TOO_LARGE`) when `message` is over `maxBytes` as core's
+ * `messageSize` counts it (the check `packMessages` makes); returns that size otherwise.
+ */
+export function checkSize(message: TransportMessage, maxBytes: number): number {
   const size = messageSize(message);
   if (size > maxBytes) {
     throw new TransportError(
@@ -97,6 +101,7 @@ function checkSize(message: TransportMessage, maxBytes: number): void {
       `message '${message.id}' is ${size} bytes, over the redis transport's limit of ${maxBytes}`,
     );
   }
+  return size;
 }
 
 /** A stream entry read back: the message and the deliveries it had before this entry (from nack). */

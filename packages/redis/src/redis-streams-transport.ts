@@ -13,7 +13,8 @@ import {
   type TransportMessage,
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
-import { Keys, packMessages } from './codec.js';
+import { BatchedSender } from './batched-sender.js';
+import { checkSize, Keys, packMessages } from './codec.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
@@ -29,9 +30,12 @@ const STALE_REGISTRY_RETRIES = 20;
  *
  * - `send`/`publish` resolve once Redis executed the Lua script that appended
  *   every message (as durable as the server's persistence settings), and are
- *   idempotent per call: a call that ioredis re-sends after a reconnect is not
- *   appended twice (a marker key `<prefix>:sent:<token>` with a TTL). A call
- *   that fails rejects with `SY_SEND_FAILED`; its messages may or may not be stored.
+ *   idempotent per script call: a call that ioredis re-sends after a reconnect
+ *   is not appended twice (a marker key `<prefix>:sent:<token>` with a TTL).
+ *   Concurrent sends are merged into one script call per channel per
+ *   event-loop turn (see BatchedSender), so there is one marker per batch. A
+ *   send that fails rejects with `SY_SEND_FAILED`; its messages may or may
+ *   not be stored.
  * - Deliveries are removed by `ack` (XACK + XDEL, so the stream never keeps
  *   acknowledged entries and nothing unacknowledged is ever trimmed); `nack`
  *   moves the entry to the stream's tail or, with a delay, to the channel's
@@ -47,6 +51,7 @@ export class RedisStreamsTransport implements Transport {
   readonly #keys: Keys;
   readonly #registry: SubscriptionRegistry;
   readonly #consumers = new Set<StreamConsumer>();
+  readonly #sender: BatchedSender;
   readonly #tokenBase = randomBytes(8).toString('hex');
   #seq = 0;
   #conn: Redis | undefined;
@@ -58,6 +63,14 @@ export class RedisStreamsTransport implements Transport {
     this.#options = resolveOptions(options);
     this.#keys = new Keys(this.#options.prefix);
     this.#registry = new SubscriptionRegistry(this.#keys);
+    this.#sender = new BatchedSender({
+      // send() opened the connection; a batch flushed while close() waits for it still goes out.
+      connection: () => this.#conn ?? this.#connection(),
+      keys: this.#keys,
+      dedupTtlMs: this.#options.sendDedupTtlMs,
+      maxBatch: this.#options.sendChunk,
+      maxMessageBytes: this.#options.maxMessageBytes,
+    });
     this.capabilities = {
       delayedDelivery: 'native',
       // Consumers of one group read in parallel and nack re-appends at the tail: no per-key order.
@@ -91,20 +104,12 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
-    const conn = this.#connection();
-    const { sendChunk, sendDedupTtlMs, maxMessageBytes } = this.#options;
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < messages.length; i += sendChunk) {
-      chunks.push(packMessages(messages.slice(i, i + sendChunk), maxMessageBytes));
-    }
-    const keys = this.#keys;
-    const ttl = String(sendDedupTtlMs);
-    // Chunks are issued back to back on one connection, so Redis applies them in order.
-    const calls = chunks.map((packed) =>
-      scripts.send.run(conn, [keys.sent(this.#token()), keys.stream(channel), keys.delay(channel)], [ttl, packed]),
-    );
+    this.#connection();
+    const { maxMessageBytes } = this.#options;
+    // Checked here, not in the batch, so a message that is too large fails only its own send.
+    for (const message of messages) checkSize(message, maxMessageBytes);
     try {
-      await Promise.all(calls);
+      await this.#sender.send(channel, messages);
     } catch (error) {
       throw wrapError(error, ErrorCode.SendFailed, `send to '${channel}' failed`);
     }
@@ -210,6 +215,8 @@ export class RedisStreamsTransport implements Transport {
   async #close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
+    // Sends already accepted are queued for the next turn: let them reach Redis before QUIT.
+    await Promise.race([this.#sender.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     const conn = this.#conn;
     if (!conn) return;
     // QUIT lets replies already on their way arrive (acks of drained handlers); bounded in case the server is gone.

@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  ConcurrencyGate,
-  type Delivery,
-  type DeliveryHandler,
-  type NackOptions,
-  type Subscription,
-  settleOnce,
-} from '@switchyard/core/transport';
+import type { DeliveryHandler, Subscription } from '@switchyard/core/transport';
 import type { Redis } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
 import { decodeEntry, Keys } from './codec.js';
 import { isNoGroup } from './errors.js';
 import { ConsumerMaintenance, deleteConsumerIfIdle } from './maintenance.js';
 import type { ResolvedOptions } from './options.js';
+import { type DeliveryOwner, RedisDelivery } from './redis-delivery.js';
 import { pendingCounts, type RawEntry, readGroupEntries } from './replies.js';
 import { scripts } from './scripts.js';
 import { withTimeout } from './with-timeout.js';
@@ -34,29 +28,31 @@ export interface ConsumerSetup {
   readonly onClosed: () => void;
 }
 
-interface InFlight {
-  readonly deliveryCount: number;
-  /** When the lease was last taken or renewed (ms). */
-  since: number;
-  handlerDone: boolean;
-}
-
 /**
  * One consumer of one channel: a read loop on its own blocking connection
- * (XREADGROUP BLOCK, COUNT = free prefetch room), handlers run through a
- * ConcurrencyGate, acks batched, plus the maintenance loops (lease renewal,
+ * (XREADGROUP BLOCK, COUNT = free prefetch room, refilled once half the
+ * prefetch is free), at most `concurrency` handlers deciding at once (a slot
+ * is free as soon as the handler acks or nacks, not when the broker
+ * confirmed), acks batched, plus the maintenance loops (lease renewal,
  * reclaim of dead consumers' deliveries, delay mover). Its consumer name is
  * unique, so after a reconnect the entries pending under it are exactly the
  * ones this object fetched; those it has not seen are read again from id 0.
  */
-export class StreamConsumer implements Subscription {
+export class StreamConsumer implements Subscription, DeliveryOwner {
   readonly name = `${hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`;
   readonly #s: ConsumerSetup;
   readonly #stream: string;
-  readonly #gate: ConcurrencyGate;
   readonly #acks: AckBatcher;
   readonly #maintenance: ConsumerMaintenance;
-  readonly #inflight = new Map<string, InFlight>();
+  readonly #inflight = new Map<string, RedisDelivery>();
+  /** Fetched deliveries waiting for a concurrency slot, from #queueHead on. */
+  #queue: Array<RedisDelivery | undefined> = [];
+  #queueHead = 0;
+  /** Concurrency slots taken. */
+  #slots = 0;
+  /** Handlers that have not returned yet (a handler awaiting its ack no longer holds a slot). */
+  #active = 0;
+  #idleWaiters: Array<() => void> = [];
   #stopping = false;
   #rescan = false;
   #clientId: number | undefined;
@@ -68,9 +64,8 @@ export class StreamConsumer implements Subscription {
   constructor(setup: ConsumerSetup) {
     this.#s = setup;
     this.#stream = setup.keys.stream(setup.channel);
-    this.#gate = new ConcurrencyGate(setup.concurrency);
     this.#lowWater = Math.max(1, Math.floor(setup.prefetch / 2));
-    this.#acks = new AckBatcher(setup.conn, this.#stream);
+    this.#acks = new AckBatcher(setup.conn, this.#stream, (ids, error) => this.#acked(ids, error));
     this.#maintenance = new ConsumerMaintenance({
       conn: setup.conn,
       keys: setup.keys,
@@ -82,6 +77,11 @@ export class StreamConsumer implements Subscription {
       deliver: (entries, counts) => this.#deliverAll(entries, counts),
       stopped: () => this.#stopping,
     });
+  }
+
+  /** The channel consumed. */
+  get channel(): string {
+    return this.#s.channel;
   }
 
   /** Attach: make sure the group exists, connect the blocking connection, start the loops. */
@@ -137,7 +137,9 @@ export class StreamConsumer implements Subscription {
           '>',
         ]);
         failures = 0;
-        for (const entry of readGroupEntries(reply)) this.#deliver(entry, 1);
+        const now = Date.now();
+        for (const entry of readGroupEntries(reply)) this.#deliver(entry, 1, now);
+        this.#pump();
       } catch (error) {
         if (this.#stopping) break;
         if (isNoGroup(error)) {
@@ -185,53 +187,93 @@ export class StreamConsumer implements Subscription {
   }
 
   #deliverAll(entries: readonly RawEntry[], counts: ReadonlyMap<string, number>): void {
+    const now = Date.now();
     for (const entry of entries) {
       const count = counts.get(entry.id);
       // Not in our pending list any more: acked or claimed elsewhere meanwhile.
-      if (count !== undefined) this.#deliver(entry, count);
+      if (count !== undefined) this.#deliver(entry, count, now);
     }
+    this.#pump();
   }
 
-  /** Hand one entry to the handler; `count` is this entry's delivery count in the group. */
-  #deliver(entry: RawEntry, count: number): void {
+  /** Queue one entry for a handler (call #pump afterwards); `count` is its delivery count in the group. */
+  #deliver(entry: RawEntry, count: number, now: number): void {
     if (this.#inflight.has(entry.id)) return;
     if (entry.fields === null) {
       // Deleted while pending (acked and trimmed by another consumer): only the pending record is left.
-      void this.#acks.ack(entry.id).catch(() => {});
+      void this.#acks.ack(entry.id);
       return;
     }
     const decoded = decodeEntry(entry.id, entry.fields);
-    const deliveryCount = decoded.priorDeliveries + count;
-    const state: InFlight = { deliveryCount, since: Date.now(), handlerDone: false };
-    this.#inflight.set(entry.id, state);
-    // A settle that fails (Redis unreachable past ioredis' retries) leaves the entry pending; it is
-    // dropped from this consumer's books so its lease lapses and it comes back (reclaim or re-read).
-    const settle = settleOnce(
-      () => this.#acks.ack(entry.id).then(() => this.#settled(entry.id), this.#forget(entry.id)),
-      (options?: NackOptions) =>
-        this.#requeue(entry.id, deliveryCount, options?.delayMs ?? 0).catch(this.#forget(entry.id)),
-    );
-    const delivery: Delivery = {
-      message: decoded.message,
-      channel: this.#s.channel,
-      deliveryCount,
-      ack: settle.ack,
-      nack: settle.nack,
-    };
-    void this.#gate.run(async () => {
-      try {
-        if (this.#stopping) {
-          // Fetched but never handed out: give it back without counting this delivery.
-          await this.#requeue(entry.id, deliveryCount - 1, 0).catch(() => {});
-        } else {
-          await this.#s.handler(delivery);
-        }
-      } catch {
-        await delivery.nack().catch(() => {});
-      } finally {
-        state.handlerDone = true;
+    const delivery = new RedisDelivery(this, entry.id, decoded.message, decoded.priorDeliveries + count, now);
+    this.#inflight.set(entry.id, delivery);
+    this.#queue.push(delivery);
+  }
+
+  /** Start handlers for queued deliveries while slots are free. */
+  #pump(): void {
+    // A handler may settle synchronously and re-enter #pump: state is read from the fields every time.
+    while (this.#slots < this.#s.concurrency && this.#queueHead < this.#queue.length) {
+      const delivery = this.#queue[this.#queueHead]!;
+      // Cleared so a long queue does not keep handled deliveries alive.
+      this.#queue[this.#queueHead++] = undefined;
+      if (this.#queueHead === this.#queue.length) {
+        this.#queue = [];
+        this.#queueHead = 0;
       }
-    });
+      delivery.holdsSlot = true;
+      this.#slots++;
+      void this.#handle(delivery);
+    }
+  }
+
+  async #handle(delivery: RedisDelivery): Promise<void> {
+    this.#active++;
+    try {
+      await this.#s.handler(delivery);
+    } catch {
+      await delivery.nack().catch(() => {});
+    } finally {
+      delivery.handlerDone = true;
+      this.release(delivery);
+      if (--this.#active === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** See {@link DeliveryOwner.release}. */
+  release(delivery: RedisDelivery): void {
+    if (!delivery.holdsSlot) return;
+    delivery.holdsSlot = false;
+    this.#slots--;
+    if (!this.#stopping) this.#pump();
+  }
+
+  /** See {@link DeliveryOwner.ackEntry}. Bookkeeping happens in #acked, once per ack call. */
+  ackEntry(id: string): Promise<void> {
+    return this.#acks.ack(id);
+  }
+
+  /** See {@link DeliveryOwner.nackEntry}. */
+  async nackEntry(id: string, deliveries: number, delayMs: number): Promise<void> {
+    try {
+      await this.#requeue(id, deliveries, delayMs);
+    } catch (error) {
+      this.#inflight.get(id)?.settleFailed();
+      this.#settled(id);
+      throw error;
+    }
+  }
+
+  /**
+   * An ack call finished. A failed one (Redis unreachable past ioredis' retries) leaves its entries
+   * pending; they are dropped from this consumer's books so their lease lapses and they come back.
+   */
+  #acked(ids: readonly string[], error: unknown): void {
+    for (const id of ids) {
+      if (error !== undefined) this.#inflight.get(id)?.settleFailed();
+      this.#inflight.delete(id);
+    }
+    this.#wakeReader();
   }
 
   /** Put entry `id` back (tail of the stream, or the delay set) recording `deliveries` so far. */
@@ -245,19 +287,22 @@ export class StreamConsumer implements Subscription {
     this.#settled(id);
   }
 
-  #forget(id: string): (error: unknown) => never {
-    return (error) => {
-      this.#settled(id);
-      throw error;
-    };
-  }
-
   #settled(id: string): void {
     this.#inflight.delete(id);
+    this.#wakeReader();
+  }
+
+  #wakeReader(): void {
     if (this.#wake === undefined || this.#s.prefetch - this.#inflight.size < this.#lowWater) return;
     const wake = this.#wake;
     this.#wake = undefined;
     wake();
+  }
+
+  /** Resolves when no handler runs, or after `timeoutMs`. */
+  #drain(timeoutMs: number): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return withTimeout(new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), timeoutMs).catch(() => {});
   }
 
   async #close(drainTimeoutMs: number): Promise<void> {
@@ -277,12 +322,18 @@ export class StreamConsumer implements Subscription {
       await withTimeout(this.#loop, 50).catch(() => {});
     }
     if (!loopEnded) this.#s.blockConn.disconnect();
-    // Queued deliveries are released at once (see #deliver), so the gate drains when running handlers finish.
-    await this.#gate.drain(drainTimeoutMs);
+    // Fetched but never handed out: give them back without counting this delivery.
+    const queued = this.#queue.slice(this.#queueHead) as RedisDelivery[];
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const delivery of queued) delivery.handlerDone = true;
+    const requeued = queued.map((d) => this.#requeue(d.id, d.deliveryCount - 1, 0));
+    await this.#drain(drainTimeoutMs);
     // Handlers that returned without settling: give those deliveries back now rather than after the lease.
-    const unsettled = [...this.#inflight].filter(([, state]) => state.handlerDone);
+    const wasQueued = new Set(queued);
+    const unsettled = [...this.#inflight.values()].filter((d) => d.handlerDone && !d.settling && !wasQueued.has(d));
     await withTimeout(
-      Promise.allSettled(unsettled.map(([id, state]) => this.#requeue(id, state.deliveryCount, 0))),
+      Promise.allSettled([...requeued, ...unsettled.map((d) => this.#requeue(d.id, d.deliveryCount, 0))]),
       2_000,
     ).catch(() => {});
     this.#s.blockConn.disconnect();

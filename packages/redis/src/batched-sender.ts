@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { messageSize, SendBatcher, type TransportMessage } from '@switchyard/core/transport';
+import type { Redis } from 'ioredis';
+import { type Keys, packMessages } from './codec.js';
+import { scripts } from './scripts.js';
+
+/** What the sender needs from its transport. */
+export interface BatchedSenderSetup {
+  readonly connection: () => Redis;
+  readonly keys: Keys;
+  /** Marker TTL in ms; 0 turns the marker off. */
+  readonly dedupTtlMs: number;
+  /** Most messages per script call. */
+  readonly maxBatch: number;
+  readonly maxMessageBytes: number;
+}
+
+/**
+ * Message bytes per script call, at most (one larger message still goes alone): keeps a batch of big
+ * messages far below Redis' 512 MB argument limit and the server's time in one script short.
+ */
+const MAX_CALL_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Merges concurrent sends (core sends one message per call) into one send
+ * script call per channel per event-loop turn, through core's
+ * {@link SendBatcher} (one per channel, kept for the transport's life).
+ *
+ * Guarantees: a `send` resolves once Redis executed every script call that
+ * carried its messages, in the order given; it rejects with the driver's
+ * error otherwise (its messages may or may not be stored). Callers check
+ * message sizes first (`checkSize`), so packing a batch never fails one
+ * sender for another's message. Each script call carries its own marker key,
+ * so a call that ioredis re-sends after a reconnect is appended once: one
+ * marker per batch, not per message.
+ */
+export class BatchedSender {
+  readonly #s: BatchedSenderSetup;
+  readonly #batchers = new Map<string, SendBatcher<TransportMessage>>();
+  readonly #ttl: string;
+  readonly #tokenBase = randomBytes(8).toString('hex');
+  #seq = 0;
+  #outstanding = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(setup: BatchedSenderSetup) {
+    this.#s = setup;
+    this.#ttl = String(setup.dedupTtlMs);
+  }
+
+  /** Append `messages` (each within the size limit) to `channel`'s stream, in order. */
+  async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    let batcher = this.#batchers.get(channel);
+    if (batcher === undefined) {
+      batcher = new SendBatcher((items) => this.#flush(channel, items), { maxBatch: this.#s.maxBatch });
+      this.#batchers.set(channel, batcher);
+    }
+    this.#outstanding++;
+    try {
+      await batcher.submit(messages);
+    } finally {
+      if (--this.#outstanding === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves when no send is queued or in flight (close waits for them before quitting the connection). */
+  idle(): Promise<void> {
+    if (this.#outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** One batch of one channel: script calls of up to MAX_CALL_BYTES, issued back to back. */
+  async #flush(channel: string, items: TransportMessage[]): Promise<void> {
+    const conn = this.#s.connection();
+    const calls: Promise<unknown>[] = [];
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < items.length; i++) {
+      const size = messageSize(items[i]!);
+      if (i > start && bytes + size > MAX_CALL_BYTES) {
+        calls.push(this.#call(conn, channel, items.slice(start, i)));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    calls.push(this.#call(conn, channel, start === 0 ? items : items.slice(start)));
+    // Issued on one connection in this order, so Redis applies them in order.
+    await Promise.all(calls);
+  }
+
+  #call(conn: Redis, channel: string, messages: TransportMessage[]): Promise<unknown> {
+    const keys = this.#s.keys;
+    const packed = packMessages(messages, this.#s.maxMessageBytes);
+    return scripts.send.run(
+      conn,
+      [keys.sent(this.#token()), keys.stream(channel), keys.delay(channel)],
+      [this.#ttl, packed],
+    );
+  }
+
+  #token(): string {
+    this.#seq++;
+    return `${this.#tokenBase}:${this.#seq.toString(36)}`;
+  }
+}
