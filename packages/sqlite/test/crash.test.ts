@@ -23,10 +23,14 @@ describe('SqliteTransport crash safety', () => {
     }
 
     const first = startConsumer(path, ch, 1_000, 8, 1);
-    await within(first.ready, 20_000, 'first consumer ready');
-    await waitFor(() => first.handled.length >= 1_500, 'first consumer mid-stream', 30_000);
-    first.process.kill('SIGKILL');
-    await first.exited;
+    try {
+      await within(first.ready, 20_000, 'first consumer ready');
+      await waitFor(() => first.handled.length >= 1_500, 'first consumer mid-stream', 30_000);
+    } finally {
+      // The crash: no close, no release; its leased rows must come back by lease expiry.
+      first.process.kill('SIGKILL');
+      await first.exited;
+    }
     const handledBeforeKill = first.handled.length;
 
     const second = startConsumer(path, ch, 1_000, 8, 0);
