@@ -7,7 +7,7 @@ export interface RawSqliteOptions {
   readonly messages: number;
   /** Rows per producer transaction and per consumer claim/delete transaction. */
   readonly batch: number;
-  /** Database file (created; its tables are created if missing). Use a fresh file per run. */
+  /** Database file (created with its table if missing; the table is emptied at the start of a run). */
   readonly path: string;
 }
 
@@ -105,6 +105,8 @@ const claim = db.prepare(\`UPDATE raw_messages SET visible_at = @until, lease_ow
 const remove = db.prepare('DELETE FROM raw_messages WHERE seq = ?');
 const claimBatch = db.transaction((owner) => { const t = Date.now(); return claim.all({ now: t, until: t + 30000, owner, limit: workerData.batch }); });
 const removeBatch = db.transaction((rows) => { for (const row of rows) remove.run(row.seq); });
+// Rows left by an earlier run on the same file would be counted as this run's.
+db.exec('DELETE FROM raw_messages');
 const latencies = new Float64Array(workerData.messages);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let handled = 0, claims = 0, idle = 0;
