@@ -1,7 +1,6 @@
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from '@switchyard/core';
 import { ErrorCode } from '@switchyard/core/transport';
 import { type DatabaseSource, guard } from './database.js';
-import { toBuffer } from './message-table.js';
 import { type SqliteStoreOptions, StoreConnection } from './store-connection.js';
 
 const SCHEMA = `
@@ -87,7 +86,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
           record.deadLetteredAt,
           toEpoch(record.deadLetteredAt),
           JSON.stringify(m.headers),
-          toBuffer(m.body),
+          m.body,
           m.key ?? null,
           m.deliverAt ?? null,
         ),

@@ -12,11 +12,6 @@ export interface ClaimedRow {
   readonly delivery_count: number;
 }
 
-/** Bind a body without copying: the driver binds Buffers, not plain Uint8Arrays. */
-export function toBuffer(body: Uint8Array): Buffer {
-  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
 /**
  * The prepared statements on `sy_messages` and `sy_subscriptions`. Every method
  * is synchronous and must run inside a write transaction (`BEGIN IMMEDIATE`)
@@ -93,7 +88,8 @@ export class MessageTable {
       message.deliverAt !== undefined && message.deliverAt > now
         ? Math.min(Math.floor(message.deliverAt), BLOCKED_AT - 1)
         : now;
-    const body = toBuffer(message.body);
+    // The driver binds any Uint8Array (views included) as a BLOB: no conversion needed.
+    const body = message.body;
     if (message.key === undefined) {
       this.#insertPlain.run(channel, message.id, headersJson, body, due, due);
     } else {

@@ -1,7 +1,6 @@
 import type { Destination, OutboundMessage, OutboxRecord, OutboxStore } from '@switchyard/core';
 import { ConfigurationError, ErrorCode } from '@switchyard/core/transport';
 import { type DatabaseSource, guard, type Statement } from './database.js';
-import { toBuffer } from './message-table.js';
 import { type SqliteStoreOptions, StoreConnection } from './store-connection.js';
 
 const SCHEMA = `
@@ -94,7 +93,7 @@ export class SqliteOutboxStore implements OutboxStore {
             destination.kind === 'send' ? destination.service : destination.routingKey,
             message.id,
             JSON.stringify(message.headers),
-            toBuffer(message.body),
+            message.body,
             message.key ?? null,
             message.deliverAt ?? null,
             now,

@@ -224,6 +224,9 @@ export class SqliteTransport implements Transport {
   }
 
   #headersOf(message: TransportMessage): string {
+    if (!(message.body instanceof Uint8Array)) {
+      throw new TransportError(ErrorCode.SendFailed, `message '${message.id}' has a body that is not a Uint8Array`);
+    }
     const size = messageSize(message);
     if (size > this.#options.maxMessageBytes) {
       throw new TransportError(

@@ -130,7 +130,8 @@ describe('SqliteTransport', () => {
     const t = transport();
     const ch = channelName();
     const good = [msg(1), msg(2)];
-    const bad = { ...msg(3), body: 'not bytes' as unknown as Uint8Array };
+    // Passes the checks before the transaction, then throws inside it (BigInt in Math.floor).
+    const bad = { ...msg(3), deliverAt: (10n ** 20n) as unknown as number };
     const results = await Promise.allSettled([t.send(ch, [good[0]!]), t.send(ch, [bad]), t.send(ch, [good[1]!])]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.SendFailed });
@@ -141,6 +142,12 @@ describe('SqliteTransport', () => {
     });
     await waitFor(() => got.length === 2, 'the two good messages');
     expect(got).toEqual(good.map((m) => m.id));
+  });
+
+  it('rejects a body that is not bytes', async () => {
+    const t = transport();
+    const bad = { ...msg(1), body: 'text' as unknown as Uint8Array };
+    await expect(t.send(channelName(), [bad])).rejects.toMatchObject({ code: ErrorCode.SendFailed });
   });
 
   it('ack and nack are idempotent and mutually exclusive', async () => {
