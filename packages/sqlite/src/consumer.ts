@@ -145,7 +145,9 @@ export class SqliteConsumer implements Subscription, DeliverySink {
       }
       if (rows.length === 0) {
         idleMs = idleMs === 0 ? this.#access.minPollMs : Math.min(idleMs * 2, this.#access.maxPollMs);
-        await this.#sleep(this.#untilDue(idleMs));
+        // A wake-up hint can come before the write that caused it is committed (the WAL grows
+        // frame by frame): after a hint, look again soon instead of at the grown interval.
+        if (await this.#sleep(this.#untilDue(idleMs))) idleMs = 0;
         continue;
       }
       idleMs = 0;
@@ -252,21 +254,22 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     this.#wakeSleeper?.();
   }
 
-  #sleep(ms: number): Promise<void> {
+  /** Resolves after `ms`, or earlier on a wake-up: true when woken (or stopping), false on timeout. */
+  #sleep(ms: number): Promise<boolean> {
     if (this.#woken || this.#stopping) {
       this.#woken = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const finish = () => {
+      const finish = (woken: boolean) => {
         clearTimeout(timer);
         this.#wakeSleeper = undefined;
-        resolve();
+        resolve(woken);
       };
-      const timer = setTimeout(finish, ms);
+      const timer = setTimeout(() => finish(false), ms);
       this.#wakeSleeper = () => {
         this.#woken = false;
-        finish();
+        finish(true);
       };
     });
   }
