@@ -35,6 +35,21 @@ export class ServiceBus implements DistributedBus {
   ): Promise<void>;
   sendCommand(target: string, command: object, options?: SendOptions): Promise<void>;
   async sendCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<void> {
+    await this.#send(await this.#prepareCommand(target, first, second, third));
+  }
+
+  prepareCommand<C extends Contract<'command'>>(
+    target: string,
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<OutboundMessage>;
+  prepareCommand(target: string, command: object, options?: SendOptions): Promise<OutboundMessage>;
+  prepareCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
+    return this.#prepareCommand(target, first, second, third);
+  }
+
+  async #prepareCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
     checkTarget(target);
     const { contract, payload, options } = resolveCall('command', first, second, third);
     const spec = {
@@ -45,15 +60,29 @@ export class ServiceBus implements DistributedBus {
       contract,
       ...(options ? { options } : {}),
     };
-    await this.#send(await this.#parts.outgoing.build(spec, this.#causation));
+    return this.#parts.outgoing.build(spec, this.#causation);
   }
 
   publishEvent<C extends Contract<'event'>>(contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
   publishEvent(event: object, options?: SendOptions): Promise<void>;
   async publishEvent(first: unknown, second?: unknown, third?: unknown): Promise<void> {
+    await this.#send(await this.#prepareEvent(first, second, third));
+  }
+
+  prepareEvent<C extends Contract<'event'>>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<OutboundMessage>;
+  prepareEvent(event: object, options?: SendOptions): Promise<OutboundMessage>;
+  prepareEvent(first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
+    return this.#prepareEvent(first, second, third);
+  }
+
+  async #prepareEvent(first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
     const { contract, payload, options } = resolveCall('event', first, second, third);
     const spec = { kind: 'event' as const, name: contract.name, payload, contract, ...(options ? { options } : {}) };
-    await this.#send(await this.#parts.outgoing.build(spec, this.#causation));
+    return this.#parts.outgoing.build(spec, this.#causation);
   }
 
   async sendMessage(

@@ -2,6 +2,7 @@ import type { Contract, InputOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
+import type { OutboundMessage } from '../resilience/stores.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of one send: everything but the payload. */
@@ -45,6 +46,26 @@ export interface DistributedBus {
   publishEvent<C extends Contract<'event'>>(contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
   /** Publish an event instance of a decorated class. */
   publishEvent(event: object, options?: SendOptions): Promise<void>;
+  /**
+   * Validate and encode a command without sending it: the result goes into an
+   * outbox (e.g. `SqliteOutboxStore.add`) inside the application's own
+   * transaction, and the service's outbox relay forwards it. Rejects with
+   * SY_VALIDATION like `sendCommand`.
+   */
+  prepareCommand<C extends Contract<'command'>>(
+    targetService: string,
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<OutboundMessage>;
+  prepareCommand(targetService: string, command: object, options?: SendOptions): Promise<OutboundMessage>;
+  /** Validate and encode an event without publishing it, for an outbox; see `prepareCommand`. */
+  prepareEvent<C extends Contract<'event'>>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<OutboundMessage>;
+  prepareEvent(event: object, options?: SendOptions): Promise<OutboundMessage>;
   /** Send a plain payload to `channel` of `targetService` (handled by its `handleChannel(channel, …)`). */
   sendMessage(
     targetService: string,
