@@ -40,8 +40,9 @@ export class BatchedSender {
   readonly #ttl: string;
   readonly #tokenBase = randomBytes(8).toString('hex');
   #seq = 0;
-  #outstanding = 0;
-  #idle: Array<() => void> = [];
+  /** Flushes running; counted here (not per send) so that a send costs no extra promise. */
+  #flushing = 0;
+  #flushEnded: Array<() => void> = [];
 
   constructor(setup: BatchedSenderSetup) {
     this.#s = setup;
@@ -49,28 +50,38 @@ export class BatchedSender {
   }
 
   /** Append `messages` (each within the size limit) to `channel`'s stream, in order. */
-  async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+  send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
     let batcher = this.#batchers.get(channel);
     if (batcher === undefined) {
       batcher = new SendBatcher((items) => this.#flush(channel, items), { maxBatch: this.#s.maxBatch });
       this.#batchers.set(channel, batcher);
     }
-    this.#outstanding++;
-    try {
-      await batcher.submit(messages);
-    } finally {
-      if (--this.#outstanding === 0) for (const resolve of this.#idle.splice(0)) resolve();
-    }
+    return batcher.submit(messages);
   }
 
   /** Resolves when no send is queued or in flight (close waits for them before quitting the connection). */
-  idle(): Promise<void> {
-    if (this.#outstanding === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+  async idle(): Promise<void> {
+    for (;;) {
+      let busy = this.#flushing > 0;
+      for (const batcher of this.#batchers.values()) if (batcher.waiting > 0) busy = true;
+      // A waiting submission always has a flush scheduled or running, so a flush end follows.
+      if (!busy) return;
+      await new Promise<void>((resolve) => this.#flushEnded.push(resolve));
+    }
   }
 
   /** One batch of one channel: script calls of up to MAX_CALL_BYTES, issued back to back. */
   async #flush(channel: string, items: TransportMessage[]): Promise<void> {
+    this.#flushing++;
+    try {
+      await this.#flushCalls(channel, items);
+    } finally {
+      this.#flushing--;
+      if (this.#flushEnded.length > 0) for (const resolve of this.#flushEnded.splice(0)) resolve();
+    }
+  }
+
+  async #flushCalls(channel: string, items: TransportMessage[]): Promise<void> {
     const conn = this.#s.connection();
     const calls: Promise<unknown>[] = [];
     let start = 0;

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
 import { decodeEntry, Keys } from './codec.js';
 import { isNoGroup } from './errors.js';
+import { HandlerPool } from './handler-pool.js';
 import { ConsumerMaintenance, deleteConsumerIfIdle } from './maintenance.js';
 import type { ResolvedOptions } from './options.js';
 import { type DeliveryOwner, RedisDelivery } from './redis-delivery.js';
@@ -38,21 +39,17 @@ export interface ConsumerSetup {
  * unique, so after a reconnect the entries pending under it are exactly the
  * ones this object fetched; those it has not seen are read again from id 0.
  */
-export class StreamConsumer implements Subscription, DeliveryOwner {
+export class StreamConsumer implements Subscription {
   readonly name = `${hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`;
   readonly #s: ConsumerSetup;
   readonly #stream: string;
   readonly #acks: AckBatcher;
   readonly #maintenance: ConsumerMaintenance;
+  /** Unsettled deliveries by entry id: fetched, being handled, or being acked. */
   readonly #inflight = new Map<string, RedisDelivery>();
-  /** Fetched deliveries waiting for a concurrency slot, from #queueHead on. */
-  #queue: Array<RedisDelivery | undefined> = [];
-  #queueHead = 0;
-  /** Concurrency slots taken. */
-  #slots = 0;
-  /** Handlers that have not returned yet (a handler awaiting its ack no longer holds a slot). */
-  #active = 0;
-  #idleWaiters: Array<() => void> = [];
+  readonly #pool: HandlerPool;
+  /** What this consumer's deliveries call back into (kept off the public Subscription). */
+  readonly #owner: DeliveryOwner;
   #stopping = false;
   #rescan = false;
   #clientId: number | undefined;
@@ -66,6 +63,13 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     this.#stream = setup.keys.stream(setup.channel);
     this.#lowWater = Math.max(1, Math.floor(setup.prefetch / 2));
     this.#acks = new AckBatcher(setup.conn, this.#stream, (ids, error) => this.#acked(ids, error));
+    this.#pool = new HandlerPool(setup.concurrency, setup.handler);
+    this.#owner = {
+      channel: setup.channel,
+      ackEntry: (id) => this.#acks.ack(id),
+      nackEntry: (id, deliveries, delayMs) => this.#nackEntry(id, deliveries, delayMs),
+      release: (delivery) => this.#pool.release(delivery),
+    };
     this.#maintenance = new ConsumerMaintenance({
       conn: setup.conn,
       keys: setup.keys,
@@ -77,11 +81,6 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       deliver: (entries, counts) => this.#deliverAll(entries, counts),
       stopped: () => this.#stopping,
     });
-  }
-
-  /** The channel consumed. */
-  get channel(): string {
-    return this.#s.channel;
   }
 
   /** Attach: make sure the group exists, connect the blocking connection, start the loops. */
@@ -139,7 +138,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         failures = 0;
         const now = Date.now();
         for (const entry of readGroupEntries(reply)) this.#deliver(entry, 1, now);
-        this.#pump();
+        this.#pool.pump();
       } catch (error) {
         if (this.#stopping) break;
         if (isNoGroup(error)) {
@@ -193,10 +192,10 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       // Not in our pending list any more: acked or claimed elsewhere meanwhile.
       if (count !== undefined) this.#deliver(entry, count, now);
     }
-    this.#pump();
+    this.#pool.pump();
   }
 
-  /** Queue one entry for a handler (call #pump afterwards); `count` is its delivery count in the group. */
+  /** Queue one entry for a handler (pump the pool afterwards); `count` is its delivery count in the group. */
   #deliver(entry: RawEntry, count: number, now: number): void {
     if (this.#inflight.has(entry.id)) return;
     if (entry.fields === null) {
@@ -205,56 +204,13 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       return;
     }
     const decoded = decodeEntry(entry.id, entry.fields);
-    const delivery = new RedisDelivery(this, entry.id, decoded.message, decoded.priorDeliveries + count, now);
+    const delivery = new RedisDelivery(this.#owner, entry.id, decoded.message, decoded.priorDeliveries + count, now);
     this.#inflight.set(entry.id, delivery);
-    this.#queue.push(delivery);
-  }
-
-  /** Start handlers for queued deliveries while slots are free. */
-  #pump(): void {
-    // A handler may settle synchronously and re-enter #pump: state is read from the fields every time.
-    while (this.#slots < this.#s.concurrency && this.#queueHead < this.#queue.length) {
-      const delivery = this.#queue[this.#queueHead]!;
-      // Cleared so a long queue does not keep handled deliveries alive.
-      this.#queue[this.#queueHead++] = undefined;
-      if (this.#queueHead === this.#queue.length) {
-        this.#queue = [];
-        this.#queueHead = 0;
-      }
-      delivery.holdsSlot = true;
-      this.#slots++;
-      void this.#handle(delivery);
-    }
-  }
-
-  async #handle(delivery: RedisDelivery): Promise<void> {
-    this.#active++;
-    try {
-      await this.#s.handler(delivery);
-    } catch {
-      await delivery.nack().catch(() => {});
-    } finally {
-      delivery.handlerDone = true;
-      this.release(delivery);
-      if (--this.#active === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    }
-  }
-
-  /** See {@link DeliveryOwner.release}. */
-  release(delivery: RedisDelivery): void {
-    if (!delivery.holdsSlot) return;
-    delivery.holdsSlot = false;
-    this.#slots--;
-    if (!this.#stopping) this.#pump();
-  }
-
-  /** See {@link DeliveryOwner.ackEntry}. Bookkeeping happens in #acked, once per ack call. */
-  ackEntry(id: string): Promise<void> {
-    return this.#acks.ack(id);
+    this.#pool.push(delivery);
   }
 
   /** See {@link DeliveryOwner.nackEntry}. */
-  async nackEntry(id: string, deliveries: number, delayMs: number): Promise<void> {
+  async #nackEntry(id: string, deliveries: number, delayMs: number): Promise<void> {
     try {
       await this.#requeue(id, deliveries, delayMs);
     } catch (error) {
@@ -299,15 +255,11 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     wake();
   }
 
-  /** Resolves when no handler runs, or after `timeoutMs`. */
-  #drain(timeoutMs: number): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
-    return withTimeout(new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), timeoutMs).catch(() => {});
-  }
-
   async #close(drainTimeoutMs: number): Promise<void> {
     this.#stopping = true;
     this.#maintenance.stop();
+    // Hand out nothing more; what the read loop still delivers is collected once it has ended.
+    const queued = this.#pool.stop();
     this.#wake?.();
     // Interrupt the blocking read; repeat because the read may not have reached the server yet.
     const readDeadline = Date.now() + this.#s.options.blockMs + 1_000;
@@ -323,12 +275,10 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     }
     if (!loopEnded) this.#s.blockConn.disconnect();
     // Fetched but never handed out: give them back without counting this delivery.
-    const queued = this.#queue.slice(this.#queueHead) as RedisDelivery[];
-    this.#queue = [];
-    this.#queueHead = 0;
+    queued.push(...this.#pool.stop());
     for (const delivery of queued) delivery.handlerDone = true;
     const requeued = queued.map((d) => this.#requeue(d.id, d.deliveryCount - 1, 0));
-    await this.#drain(drainTimeoutMs);
+    await this.#pool.drain(drainTimeoutMs);
     // Handlers that returned without settling: give those deliveries back now rather than after the lease.
     const wasQueued = new Set(queued);
     const unsettled = [...this.#inflight.values()].filter((d) => d.handlerDone && !d.settling && !wasQueued.has(d));
