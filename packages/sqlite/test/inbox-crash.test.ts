@@ -14,10 +14,18 @@ const Charge = defineCommand('payment.charge', z.object({ n: z.number().int() })
 const TOTAL = 5_000;
 const script = fileURLToPath(new URL('./fixtures/inbox-consumer.ts', import.meta.url));
 
-function startConsumer(path: string, name: string): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, path, name], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+function startConsumer(
+  path: string,
+  name: string,
+  killAfter: number,
+): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', script, path, name, String(killAfter)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines: string[] = [];
   let buffer = '';
   const ready = new Promise<void>((resolve, reject) => {
@@ -56,14 +64,14 @@ describe('a consumer service killed mid-stream, with the SQLite inbox', () => {
       Array.from({ length: TOTAL }, (_, n) => producer.distributedBus.sendCommand(name, Charge, { n })),
     );
 
-    const first = startConsumer(path, name);
+    // The first consumer SIGKILLs itself right after its 1,500th inbox record, before that message's ack.
+    const first = startConsumer(path, name, 1_500);
     await first.ready;
-    await waitFor(() => count('SELECT count(*) FROM effects') >= 1_500, 'the first consumer mid-stream', 30_000, 2);
-    first.child.kill('SIGKILL');
     await exited(first.child);
+    expect(first.child.signalCode).toBe('SIGKILL');
     const beforeKill = count('SELECT count(*) FROM effects');
 
-    const second = startConsumer(path, name);
+    const second = startConsumer(path, name, 0);
     try {
       await second.ready;
       await waitFor(() => count('SELECT count(DISTINCT n) FROM effects') === TOTAL, 'every command handled', 60_000);
