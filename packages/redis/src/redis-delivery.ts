@@ -10,8 +10,12 @@ export interface DeliveryOwner {
   ackEntry(id: string): Promise<void>;
   /** Move entry `id` back (tail or delay set) with `deliveries` recorded; fails like `ackEntry`. */
   nackEntry(id: string, deliveries: number, delayMs: number): Promise<void>;
-  /** The handler has decided (ack or nack called, or it returned): its concurrency slot is free. */
-  release(delivery: RedisDelivery): void;
+  /**
+   * The handler called `ack` or `nack` for the first time (`decided` is already set): its
+   * concurrency slot is free, and the delivery no longer counts against the prefetch while the
+   * broker confirms.
+   */
+  decide(delivery: RedisDelivery): void;
 }
 
 /**
@@ -31,6 +35,8 @@ export class RedisDelivery implements Delivery {
   handlerDone = false;
   /** Holds one of the consumer's concurrency slots. */
   holdsSlot = false;
+  /** `ack` or `nack` was called at least once. */
+  decided = false;
   readonly #owner: DeliveryOwner;
   #settling: Promise<void> | undefined;
 
@@ -56,16 +62,22 @@ export class RedisDelivery implements Delivery {
 
   ack(): Promise<void> {
     if (this.#settling) return this.#settling;
-    this.#owner.release(this);
+    this.#decide();
     this.#settling = this.#owner.ackEntry(this.id);
     return this.#settling;
   }
 
   nack(options?: NackOptions): Promise<void> {
     if (this.#settling) return this.#settling;
-    this.#owner.release(this);
+    this.#decide();
     this.#settling = this.#owner.nackEntry(this.id, this.deliveryCount, options?.delayMs ?? 0);
     return this.#settling;
+  }
+
+  #decide(): void {
+    if (this.decided) return;
+    this.decided = true;
+    this.#owner.decide(this);
   }
 
   /** The owner reports that the settle failed: a later `ack` or `nack` may try again. */

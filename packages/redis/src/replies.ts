@@ -53,3 +53,45 @@ export async function pendingCounts(
   for (const [id, , , count] of reply) counts.set(id, Number(count));
   return counts;
 }
+
+/**
+ * Page through the entries pending on `consumer` (XREADGROUP from id 0, on the consumer's own
+ * connection) and hand those not in `held` to `deliver` with their delivery counts. Used after a
+ * reconnect, when a read may have been served while its reply was lost.
+ */
+export async function readOwnPending(
+  blockConn: Redis,
+  conn: Redis,
+  stream: string,
+  consumer: string,
+  held: ReadonlyMap<string, unknown>,
+  deliver: (entries: readonly RawEntry[], counts: ReadonlyMap<string, number>) => void,
+): Promise<void> {
+  const page = 200;
+  let start = '0';
+  for (;;) {
+    const reply = await blockConn.callBuffer('XREADGROUP', [
+      'GROUP',
+      Keys.group,
+      consumer,
+      'COUNT',
+      page,
+      'STREAMS',
+      stream,
+      start,
+    ]);
+    const entries = readGroupEntries(reply);
+    if (entries.length === 0) return;
+    start = entries[entries.length - 1]!.id;
+    const fresh = entries.filter((e) => !held.has(e.id));
+    const counts = await pendingCounts(
+      conn,
+      stream,
+      consumer,
+      fresh.map((e) => e.id),
+      held.size,
+    );
+    deliver(fresh, counts);
+    if (entries.length < page) return;
+  }
+}

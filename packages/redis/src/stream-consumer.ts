@@ -9,7 +9,7 @@ import { HandlerPool } from './handler-pool.js';
 import { ConsumerMaintenance, deleteConsumerIfIdle } from './maintenance.js';
 import type { ResolvedOptions } from './options.js';
 import { type DeliveryOwner, RedisDelivery } from './redis-delivery.js';
-import { pendingCounts, type RawEntry, readGroupEntries } from './replies.js';
+import { type RawEntry, readGroupEntries, readOwnPending } from './replies.js';
 import { scripts } from './scripts.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -47,6 +47,8 @@ export class StreamConsumer implements Subscription {
   readonly #maintenance: ConsumerMaintenance;
   /** Unsettled deliveries by entry id: fetched, being handled, or being acked. */
   readonly #inflight = new Map<string, RedisDelivery>();
+  /** Deliveries in #inflight whose handler already acked or nacked (only the broker's reply is awaited). */
+  #decided = 0;
   readonly #pool: HandlerPool;
   /** What this consumer's deliveries call back into (kept off the public Subscription). */
   readonly #owner: DeliveryOwner;
@@ -68,7 +70,11 @@ export class StreamConsumer implements Subscription {
       channel: setup.channel,
       ackEntry: (id) => this.#acks.ack(id),
       nackEntry: (id, deliveries, delayMs) => this.#nackEntry(id, deliveries, delayMs),
-      release: (delivery) => this.#pool.release(delivery),
+      decide: (delivery) => {
+        this.#pool.release(delivery);
+        this.#decided++;
+        this.#wakeReader();
+      },
     };
     this.#maintenance = new ConsumerMaintenance({
       conn: setup.conn,
@@ -77,7 +83,7 @@ export class StreamConsumer implements Subscription {
       consumer: this.name,
       options: setup.options,
       inflight: this.#inflight,
-      room: () => this.#s.prefetch - this.#inflight.size,
+      room: () => this.#room(),
       deliver: (entries, counts) => this.#deliverAll(entries, counts),
       stopped: () => this.#stopping,
     });
@@ -112,10 +118,12 @@ export class StreamConsumer implements Subscription {
         if (this.#clientId === undefined) this.#clientId = Number(await s.blockConn.client('ID'));
         if (this.#rescan) {
           this.#rescan = false;
-          await this.#readOwnPending();
+          await readOwnPending(s.blockConn, s.conn, this.#stream, this.name, this.#inflight, (entries, counts) =>
+            this.#deliverAll(entries, counts),
+          );
           continue;
         }
-        const room = s.prefetch - this.#inflight.size;
+        const room = this.#room();
         if (room < this.#lowWater) {
           // Refill in batches, not one entry per settled delivery: one XREADGROUP per half a prefetch.
           await new Promise<void>((resolve) => {
@@ -152,36 +160,6 @@ export class StreamConsumer implements Subscription {
           setTimeout(resolve, Math.min(50 * 2 ** failures, 2_000)).unref();
         });
       }
-    }
-  }
-
-  /** Deliver what is pending on this consumer name but not held here (read from id 0). */
-  async #readOwnPending(): Promise<void> {
-    let start = '0';
-    for (;;) {
-      const reply = await this.#s.blockConn.callBuffer('XREADGROUP', [
-        'GROUP',
-        Keys.group,
-        this.name,
-        'COUNT',
-        200,
-        'STREAMS',
-        this.#stream,
-        start,
-      ]);
-      const entries = readGroupEntries(reply);
-      if (entries.length === 0) return;
-      start = entries[entries.length - 1]!.id;
-      const fresh = entries.filter((e) => !this.#inflight.has(e.id));
-      const counts = await pendingCounts(
-        this.#s.conn,
-        this.#stream,
-        this.name,
-        fresh.map((e) => e.id),
-        this.#inflight.size,
-      );
-      this.#deliverAll(fresh, counts);
-      if (entries.length < 200) return;
     }
   }
 
@@ -227,7 +205,7 @@ export class StreamConsumer implements Subscription {
   #acked(ids: readonly string[], error: unknown): void {
     for (const id of ids) {
       if (error !== undefined) this.#inflight.get(id)?.settleFailed();
-      this.#inflight.delete(id);
+      this.#forget(id);
     }
     this.#wakeReader();
   }
@@ -244,12 +222,28 @@ export class StreamConsumer implements Subscription {
   }
 
   #settled(id: string): void {
-    this.#inflight.delete(id);
+    this.#forget(id);
     this.#wakeReader();
   }
 
+  #forget(id: string): void {
+    const delivery = this.#inflight.get(id);
+    if (delivery === undefined) return;
+    if (delivery.decided) this.#decided--;
+    this.#inflight.delete(id);
+  }
+
+  /**
+   * Free prefetch room. Deliveries already acked or nacked by their handler (their broker call is
+   * on its way) count only beyond one prefetch's worth: the next read is not held back by a batch
+   * of acks in flight, and at most twice the prefetch is ever held.
+   */
+  #room(): number {
+    return this.#s.prefetch - this.#inflight.size + Math.min(this.#decided, this.#s.prefetch);
+  }
+
   #wakeReader(): void {
-    if (this.#wake === undefined || this.#s.prefetch - this.#inflight.size < this.#lowWater) return;
+    if (this.#wake === undefined || this.#room() < this.#lowWater) return;
     const wake = this.#wake;
     this.#wake = undefined;
     wake();
