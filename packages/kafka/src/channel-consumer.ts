@@ -25,6 +25,8 @@ export interface ChannelSubscriptions {
 /** What a channel consumer needs from its transport. */
 export interface ChannelConsumerContext {
   readonly client: KafkaClient;
+  /** Append records, batched with the transport's other sends; resolves after acks=all. */
+  produce(records: readonly OutgoingRecord[]): Promise<void>;
   readonly options: ResolvedKafkaOptions;
   readonly channel: string;
   readonly names: ChannelNames;
@@ -188,7 +190,7 @@ export class ChannelConsumer implements Subscription {
   /** Produce `records`, retrying until stored or closing, then settle the source record. */
   #forward(records: readonly OutgoingRecord[], settle: Settle, delayMs = RETRY_MIN_MS): void {
     if (this.#closing) return;
-    this.#ctx.client.produce(records).then(settle, () => {
+    this.#ctx.produce(records).then(settle, () => {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
         this.#forward(records, settle, Math.min(delayMs * 2, RETRY_MAX_MS));
@@ -198,7 +200,7 @@ export class ChannelConsumer implements Subscription {
   }
 
   #deliver(decoded: DecodedRecord, source: string, settle: Settle): void {
-    const { channel, client, names } = this.#ctx;
+    const { channel, names } = this.#ctx;
     const settled = settleOnce(
       async () => {
         if (this.#stopped) throw closedError(channel);
@@ -211,7 +213,7 @@ export class ChannelConsumer implements Subscription {
         const due = delayMs > 0 ? Date.now() + delayMs : undefined;
         const topic = due === undefined ? names.topic : names.delayTopic;
         const next = { deliveryCount: decoded.deliveryCount + 1, due: due ?? null };
-        await client.produce([redeliveryRecord(topic, decoded, next)]);
+        await this.#ctx.produce([redeliveryRecord(topic, decoded, next)]);
         settle();
       },
     );

@@ -76,6 +76,12 @@ export interface GroupConsumer {
 export interface KafkaClient {
   /** Append records; resolves once every broker acknowledged them with acks=all. */
   produce(records: readonly OutgoingRecord[]): Promise<void>;
+  /**
+   * Optional: open the producer's connection now rather than on the first
+   * `produce`. Rejects like `produce` would; callers may ignore that, the
+   * next `produce` connects again.
+   */
+  prepareProducer?(): Promise<void>;
   /** Create the topics that do not exist yet (idempotent). */
   ensureTopics(topics: readonly string[]): Promise<void>;
   /** Committed next-offsets of `groupId` on `topic`, by partition; -1 where the group never committed. */

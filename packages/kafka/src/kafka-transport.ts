@@ -16,8 +16,9 @@ import {
 import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.js';
 import type { KafkaClient, OutgoingRecord } from './client.js';
 import { KafkajsClient } from './kafkajs-client.js';
-import { channelNames } from './names.js';
+import { type ChannelNames, channelNames } from './names.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
+import { RecordProducer } from './record-producer.js';
 import { InternalHeader, toRecord } from './wire.js';
 
 /**
@@ -48,16 +49,23 @@ export class KafkaTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   readonly #options: ResolvedKafkaOptions;
   readonly #client: KafkaClient;
+  readonly #producer: RecordProducer;
   readonly #subscriptions = new Map<string, ChannelSubscriptions>();
   readonly #consumers = new Set<ChannelConsumer>();
+  /** Names by channel: a send per message must not rebuild and re-validate them. */
+  readonly #names = new Map<string, ChannelNames>();
+  /** Topics this transport already ensured, so a send does not wait on the client for them. */
+  readonly #readyTopics = new Set<string>();
   /** Sends under way; close lets them finish so each one resolves or rejects on its own merits. */
-  readonly #sending = new Set<Promise<void>>();
+  #sending = 0;
+  #sendsDone: Array<() => void> = [];
   #closed: Promise<void> | undefined;
 
   /** Throws ConfigurationError on invalid options. */
   constructor(options: KafkaTransportOptions) {
     this.#options = resolveOptions(options);
     this.#client = options.client ?? new KafkajsClient(this.#options);
+    this.#producer = new RecordProducer(this.#client, this.#options.maxMessageBytes);
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
@@ -86,6 +94,8 @@ export class KafkaTransport implements Transport {
       if (channel.subscriptions.length > 0) topics.add(this.#options.eventsTopic);
       return channel;
     });
+    // A provisioned service sends (commands, replies, nacks): connect the producer meanwhile, not on the first send.
+    this.#client.prepareProducer?.().catch(() => undefined);
     await this.#client.ensureTopics([...topics]);
     for (const channel of prepared) {
       if (channel.subscriptions.length === 0) {
@@ -101,14 +111,14 @@ export class KafkaTransport implements Transport {
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
     this.#assertOpen();
     if (messages.length === 0) return;
-    const names = channelNames(this.#options, channel);
+    const names = this.#channelNames(channel);
     const now = Date.now();
     const records = messages.map((message) => {
       this.#assertSize(message);
       const delayed = message.deliverAt !== undefined && message.deliverAt > now;
       return toRecord(delayed ? names.delayTopic : names.topic, message);
     });
-    await this.#produce(records);
+    return this.#produce(records);
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
@@ -120,7 +130,7 @@ export class KafkaTransport implements Transport {
       const { routingKey, ...plain } = message;
       return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey });
     });
-    await this.#produce(records);
+    return this.#produce(records);
   }
 
   async consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription> {
@@ -130,9 +140,10 @@ export class KafkaTransport implements Transport {
     const consumer: ChannelConsumer = new ChannelConsumer(
       {
         client: this.#client,
+        produce: (records) => this.#producer.produce(records),
         options: this.#options,
         channel,
-        names: channelNames(this.#options, channel),
+        names: this.#channelNames(channel),
         subscriptions: () => this.#subscriptions.get(channel),
         onClosed: () => this.#consumers.delete(consumer),
       },
@@ -157,19 +168,34 @@ export class KafkaTransport implements Transport {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
-      await Promise.allSettled([...this.#sending]);
+      if (this.#sending > 0) await new Promise<void>((resolve) => this.#sendsDone.push(resolve));
       await this.#client.close();
     })();
     return this.#closed;
   }
 
-  #produce(records: readonly OutgoingRecord[]): Promise<void> {
-    const sending = (async () => {
-      await this.#client.ensureTopics([...new Set(records.map((record) => record.topic))]);
-      await this.#client.produce(records);
-    })();
-    this.#sending.add(sending);
-    return sending.finally(() => this.#sending.delete(sending));
+  async #produce(records: readonly OutgoingRecord[]): Promise<void> {
+    this.#sending++;
+    try {
+      const unknown = records.filter(({ topic }) => !this.#readyTopics.has(topic)).map(({ topic }) => topic);
+      if (unknown.length > 0) {
+        await this.#client.ensureTopics(unknown);
+        for (const topic of unknown) this.#readyTopics.add(topic);
+      }
+      // Batched with the other sends of this turn: core sends one message per call.
+      await this.#producer.produce(records);
+    } finally {
+      if (--this.#sending === 0) for (const done of this.#sendsDone.splice(0)) done();
+    }
+  }
+
+  #channelNames(channel: string): ChannelNames {
+    let names = this.#names.get(channel);
+    if (!names) {
+      names = channelNames(this.#options, channel);
+      this.#names.set(channel, names);
+    }
+    return names;
   }
 
   #assertSize(message: TransportMessage): void {

@@ -15,7 +15,8 @@ type KafkaInstance = InstanceType<typeof Kafka>;
 export class KafkajsClient implements KafkaClient {
   readonly #options: ResolvedKafkaOptions;
   readonly #kafka: KafkaInstance;
-  readonly #ensured = new Set<string>();
+  /** Topics known to exist (true), or the request creating them. */
+  readonly #ensured = new Map<string, true | Promise<void>>();
   #admin: Promise<Admin> | undefined;
   #producer: Promise<Producer> | undefined;
   #hasController: Promise<boolean> | undefined;
@@ -48,10 +49,12 @@ export class KafkajsClient implements KafkaClient {
         list = [];
         byTopic.set(record.topic, list);
       }
+      const value = record.value;
       list.push({
         key: record.key ?? null,
-        value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
-        headers: { ...record.headers },
+        value: Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+        // kafkajs only reads the headers; no copy.
+        headers: record.headers as IHeaders,
       });
     }
     const producer = await this.#connectProducer();
@@ -70,9 +73,38 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
-  async ensureTopics(topics: readonly string[]): Promise<void> {
-    const missing = [...new Set(topics)].filter((topic) => !this.#ensured.has(topic));
-    if (missing.length === 0) return;
+  async prepareProducer(): Promise<void> {
+    await this.#connectProducer();
+  }
+
+  ensureTopics(topics: readonly string[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    const missing: string[] = [];
+    for (const topic of topics) {
+      const known = this.#ensured.get(topic);
+      if (known === true) continue;
+      if (known) waits.push(known);
+      else if (!missing.includes(topic)) missing.push(topic);
+    }
+    if (missing.length > 0) {
+      // Shared by every caller until it settles: a burst of first sends to a channel makes one request, not one each.
+      const creating = this.#createTopics(missing);
+      for (const topic of missing) this.#ensured.set(topic, creating);
+      creating.then(
+        () => {
+          for (const topic of missing) if (this.#ensured.get(topic) === creating) this.#ensured.set(topic, true);
+        },
+        () => {
+          for (const topic of missing) if (this.#ensured.get(topic) === creating) this.#ensured.delete(topic);
+        },
+      );
+      waits.push(creating);
+    }
+    if (waits.length === 0) return Promise.resolve();
+    return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
+  }
+
+  async #createTopics(missing: readonly string[]): Promise<void> {
     const admin = await this.#connectAdmin();
     try {
       if (await this.#controllerKnown()) {
@@ -87,18 +119,15 @@ export class KafkajsClient implements KafkaClient {
       } else {
         // No controller (librdkafka's mock): CreateTopics cannot be routed, so let a
         // metadata request auto-create them with the broker's default partition count.
-        await admin.fetchTopicMetadata({ topics: missing });
+        await admin.fetchTopicMetadata({ topics: [...missing] });
       }
     } catch (error) {
       throw new TransportError(
         ErrorCode.TransportUnavailable,
         `kafka: cannot create topics ${missing.join(', ')}: ${describeError(error)}`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
-    for (const topic of missing) this.#ensured.add(topic);
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<ReadonlyMap<number, bigint>> {
@@ -264,8 +293,10 @@ function unavailable(what: string, error: unknown): TransportError {
 
 function toIncoming(message: KafkaMessage): IncomingRecord {
   const headers: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(message.headers ?? {})) {
-    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  const raw = message.headers;
+  for (const name in raw) {
+    const entry = raw[name];
+    const value = Array.isArray(entry) ? entry[entry.length - 1] : entry;
     if (value !== undefined) headers[name] = typeof value === 'string' ? value : value.toString('utf8');
   }
   const value = message.value ?? Buffer.alloc(0);

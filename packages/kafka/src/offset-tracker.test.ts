@@ -26,4 +26,34 @@ describe('OffsetTracker', () => {
     expect(tracker.settle(5n)).toBeUndefined();
     expect(tracker.settle(9n)).toBe(10n);
   });
+
+  it('keeps the contiguous rule over long runs settled in random order', () => {
+    const tracker = new OffsetTracker();
+    const offsets = Array.from({ length: 5000 }, (_, i) => BigInt(100 + i * 2));
+    for (const offset of offsets) tracker.dispatch(offset);
+    // A fixed shuffle: in order in blocks, the blocks reversed, so the frontier jumps and compacts.
+    const blocks: bigint[][] = [];
+    for (let i = 0; i < offsets.length; i += 700) blocks.push(offsets.slice(i, i + 700));
+    const settled = new Set<bigint>();
+    for (const block of blocks.reverse()) {
+      for (const offset of block) {
+        const next = tracker.settle(offset);
+        settled.add(offset);
+        const firstUnsettled = offsets.find((o) => !settled.has(o));
+        if (next !== undefined) expect(next).toBe(firstUnsettled ?? (offsets.at(-1) as bigint) + 1n);
+      }
+    }
+    expect(tracker.inFlight).toBe(0);
+    expect(tracker.committable).toBe((offsets.at(-1) as bigint) + 1n);
+    tracker.dispatch(20_000n);
+    expect(tracker.settle(20_000n)).toBe(20_001n);
+  });
+
+  it('moves the frontier one by one while a last record stays unsettled', () => {
+    const tracker = new OffsetTracker();
+    for (let i = 0n; i < 3000n; i++) tracker.dispatch(i);
+    for (let i = 0n; i < 2999n; i++) expect(tracker.settle(i)).toBe(i + 1n);
+    expect(tracker.inFlight).toBe(1);
+    expect(tracker.settle(2999n)).toBe(3000n);
+  });
 });

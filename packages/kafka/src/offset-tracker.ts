@@ -12,8 +12,9 @@
 export class OffsetTracker {
   /** Offsets dispatched and not yet settled. */
   readonly #pending = new Set<bigint>();
-  /** Lowest pending offset; undefined when none are pending. */
-  #low: bigint | undefined;
+  /** Offsets dispatched, in order, from `#head` on: the settle frontier walks along it once (O(1) per offset). */
+  #order: bigint[] = [];
+  #head = 0;
   /** Highest offset dispatched so far. */
   #high: bigint | undefined;
   #committable: bigint | undefined;
@@ -37,7 +38,7 @@ export class OffsetTracker {
     if (this.#high !== undefined && offset <= this.#high) return;
     this.#high = offset;
     this.#pending.add(offset);
-    if (this.#low === undefined) this.#low = offset;
+    this.#order.push(offset);
   }
 
   /**
@@ -47,11 +48,21 @@ export class OffsetTracker {
    */
   settle(offset: bigint): bigint | undefined {
     if (!this.#pending.delete(offset)) return undefined;
-    if (offset !== this.#low) return undefined;
-    let lowest: bigint | undefined;
-    for (const pending of this.#pending) if (lowest === undefined || pending < lowest) lowest = pending;
-    this.#low = lowest;
+    const order = this.#order;
+    if (offset !== order[this.#head]) return undefined;
     // Everything below the lowest pending offset is settled; with none pending, all up to the highest is.
+    let head = this.#head + 1;
+    while (head < order.length && !this.#pending.has(order[head] as bigint)) head++;
+    const lowest = order[head];
+    if (head === order.length) {
+      this.#order = [];
+      this.#head = 0;
+    } else if (head > 1024 && head * 2 > order.length) {
+      this.#order = order.slice(head);
+      this.#head = 0;
+    } else {
+      this.#head = head;
+    }
     this.#committable = lowest ?? (this.#high ?? offset) + 1n;
     return this.#committable;
   }

@@ -34,12 +34,18 @@ export interface DecodedRecord {
 export function toRecord(
   topic: string,
   message: TransportMessage,
-  internal: Readonly<Record<string, string>> = {},
+  internal?: Readonly<Record<string, string>>,
 ): OutgoingRecord {
-  const headers: Record<string, string> = { ...message.headers, ...internal };
-  if (message.headers['ce-id'] !== message.id) headers[InternalHeader.id] = message.id;
-  if (message.deliverAt !== undefined && headers[InternalHeader.due] === undefined) {
-    headers[InternalHeader.due] = String(message.deliverAt);
+  const ownId = message.headers['ce-id'] !== message.id;
+  let headers = message.headers;
+  // Most messages need no header of the transport's own: send their headers as they are, uncopied.
+  if (internal !== undefined || ownId || message.deliverAt !== undefined) {
+    const copy: Record<string, string> = { ...message.headers, ...internal };
+    if (ownId) copy[InternalHeader.id] = message.id;
+    if (message.deliverAt !== undefined && copy[InternalHeader.due] === undefined) {
+      copy[InternalHeader.due] = String(message.deliverAt);
+    }
+    headers = copy;
   }
   return message.key === undefined
     ? { topic, value: message.body, headers }
@@ -52,11 +58,16 @@ export function toRecord(
  * redeliveries so core's inbox can still suppress duplicates.
  */
 export function fromRecord(topic: string, partition: number, record: IncomingRecord): DecodedRecord {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.headers)) {
-    if (!name.startsWith(INTERNAL_PREFIX)) headers[name] = value;
-  }
   const internal = record.headers;
+  let headers = internal;
+  for (const name in internal) {
+    if (!name.startsWith(INTERNAL_PREFIX)) continue;
+    // Only records the transport re-produced or published carry internal headers: copy those without them.
+    const stripped: Record<string, string> = {};
+    for (const key in internal) if (!key.startsWith(INTERNAL_PREFIX)) stripped[key] = internal[key] as string;
+    headers = stripped;
+    break;
+  }
   const id = internal[InternalHeader.id] ?? headers['ce-id'] ?? `kafka:${topic}/${partition}/${record.offset}`;
   const count = Number(internal[InternalHeader.deliveryCount] ?? '1');
   const dueText = internal[InternalHeader.due];

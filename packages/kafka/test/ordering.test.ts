@@ -43,4 +43,32 @@ describe.runIf(kafka.reachable)('kafka: order per key', () => {
     expect(maxRunning).toBeGreaterThanOrEqual(1);
     expect(maxRunning).toBeLessThanOrEqual(3);
   });
+
+  it('keeps the order of issue per key for single-message sends issued at once, as core sends', async () => {
+    const t = kafka.transport();
+    const channel = unique('order-burst');
+    await t.provision({ channels: [{ name: channel, subscriptions: [] }] });
+    const keys = ['k0', 'k1', 'k2', 'k3'];
+    const perKey = 60;
+    // Three bursts, each awaited: the transport merges a burst into shared produce requests.
+    for (let burst = 0; burst < 3; burst++) {
+      const sends = [];
+      for (let i = burst * 20; i < (burst + 1) * 20; i++)
+        for (const key of keys) sends.push(t.send(channel, [message(`${key}-${i}`, `${key}:${i}`, { key })]));
+      await Promise.all(sends);
+    }
+    const seen = new Map<string, number[]>(keys.map((k) => [k, []]));
+    const sub = await t.consume(
+      channel,
+      async (delivery) => {
+        const [key, index] = text(delivery.message.body).split(':');
+        seen.get(key ?? '')?.push(Number(index));
+        await delivery.ack();
+      },
+      { concurrency: 8 },
+    );
+    await waitFor(() => [...seen.values()].every((list) => list.length >= perKey), 'all messages', 20_000);
+    await sub.close();
+    for (const list of seen.values()) expect(list).toEqual([...Array(perKey).keys()]);
+  });
 });
