@@ -8,7 +8,7 @@ export interface QueueAccess {
   /** Lease up to `limit` rows; `'busy'` when another process holds the write lock right now. */
   claim(channel: string, limit: number, owner: string): ClaimedRow[] | 'busy';
   nextVisibleAt(channel: string): number | undefined;
-  /** Delete an acked row; resolves once committed. */
+  /** Delete an acked row; resolves once committed (without `durableAck`, failures are also reported through onError). */
   ack(seq: number, channel: string, key: string | null): Promise<void>;
   release(seq: number, owner: string, visibleAt: number, unclaim?: boolean): Promise<void>;
   extend(leases: ReadonlyArray<readonly [seq: number, owner: string]>): Promise<void>;
@@ -190,10 +190,9 @@ export class SqliteConsumer implements Subscription, DeliverySink {
   settleAck(delivery: SqliteDelivery): Promise<void> {
     const committed = this.#access.ack(delivery.seq, this.#channel, delivery.key);
     if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery));
-    // If this commit fails the lease expires and the message comes back: at-least-once.
-    committed.catch((error: unknown) => this.#report(error));
+    // The access reports a failed commit; the lease expires and the message comes back: at-least-once.
     this.#settled(delivery);
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   /** See {@link DeliverySink}. */
@@ -282,6 +281,8 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     );
   }
 }
+
+const RESOLVED = Promise.resolve();
 
 /** Headers as stored by this transport; anything else (another writer's garbage) yields only its string values. */
 function parseHeaders(json: string): Record<string, string> {

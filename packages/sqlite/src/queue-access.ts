@@ -12,11 +12,31 @@ interface PendingAck {
   readonly key: string | null;
 }
 
+/** Acks waiting for a transaction, and the promise of their commit. */
+class AckBatch {
+  readonly acks: PendingAck[] = [];
+  readonly committed: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+  constructor() {
+    this.committed = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // Write-behind callers may drop the promise; its failure is reported by whoever awaits it.
+    this.committed.catch(() => undefined);
+  }
+}
+
 /**
- * What a transport's consumers use: claims in their own `BEGIN IMMEDIATE`
- * transaction, and settles through the transport's group commit. Acks of one
- * event-loop turn become one write op (one loop of deletes), not one op each.
- * One instance per transport, shared by its consumers.
+ * What a transport's consumers use. Claims run in a `BEGIN IMMEDIATE`
+ * transaction that also commits the writes queued in the transport's group
+ * commit, and the acks waiting for it: a busy consumer deletes the rows of one
+ * batch in the transaction that claims the next, so it costs one transaction
+ * per claim, as a hand-written loop would. Acks that no claim takes within the
+ * next event-loop turn (idle channel, slow handlers, `durableAck`) commit
+ * through the group commit on their own. One instance per transport, shared by
+ * its consumers.
  */
 export class TransportQueueAccess implements QueueAccess {
   readonly leaseMs: number;
@@ -26,8 +46,9 @@ export class TransportQueueAccess implements QueueAccess {
   readonly #connect: () => { db: SqliteDatabase; table: MessageTable };
   readonly #batcher: WriteBatcher;
   readonly #hub: WakeHub;
-  #acks: PendingAck[] = [];
-  #ackCommit: Promise<void> | undefined;
+  readonly #durableAck: boolean;
+  /** Acks not yet handed to a transaction. */
+  #batch: AckBatch | undefined;
 
   constructor(
     connect: () => { db: SqliteDatabase; table: MessageTable },
@@ -42,6 +63,7 @@ export class TransportQueueAccess implements QueueAccess {
     this.minPollMs = options.minPollIntervalMs;
     this.maxPollMs = options.pollIntervalMs;
     this.onError = options.onError;
+    this.#durableAck = options.durableAck;
   }
 
   listen(channel: string, wake: () => void): () => void {
@@ -49,18 +71,30 @@ export class TransportQueueAccess implements QueueAccess {
   }
 
   flush(): Promise<void> {
+    const batch = this.#batch;
+    if (batch !== undefined) this.#submit(batch);
     return this.#batcher.drain();
   }
 
   claim(channel: string, limit: number, owner: string): ClaimedRow[] | 'busy' {
-    const { db, table } = this.#connect();
+    const { table } = this.#connect();
+    const now = Date.now();
+    let batch: AckBatch | undefined;
     try {
-      const now = Date.now();
       // Idle consumers are woken by every write to the file; a read (no write lock) spares the
       // other processes a write transaction per wake-up when there is nothing to claim.
       if (!table.hasVisible(channel, now)) return [];
-      return db.transaction(() => table.claim(channel, limit, owner, now, now + this.leaseMs)).immediate();
+      batch = this.#batch;
+      this.#batch = undefined;
+      const rows = this.#batcher.commitWith(() => {
+        if (batch !== undefined) for (const ack of batch.acks) table.delete(ack.seq, ack.channel, ack.key);
+        return table.claim(channel, limit, owner, now, now + this.leaseMs);
+      });
+      batch?.resolve();
+      return rows;
     } catch (error) {
+      // The acks did not commit: they go through the group commit, which retries them alone.
+      if (batch !== undefined) this.#submit(batch);
       if (isBusy(error)) return 'busy';
       throw new TransportError(ErrorCode.TransportUnavailable, `claim from channel '${channel}' failed`, {
         cause: error,
@@ -72,30 +106,45 @@ export class TransportQueueAccess implements QueueAccess {
     return this.#connect().table.nextVisibleAt(channel);
   }
 
+  /**
+   * Queue the delete of an acked row; resolves once committed. Without
+   * `durableAck` nobody needs to wait: a failed commit is reported through
+   * `onError` (once per batch) and the row comes back after its lease.
+   */
   ack(seq: number, channel: string, key: string | null): Promise<void> {
-    this.#acks.push({ seq, channel, key });
-    if (this.#ackCommit !== undefined) return this.#ackCommit;
-    let taken: PendingAck[] | undefined;
-    const commit = this.#batcher.submit({
-      run: () => {
-        // Taken once: a retry of this op (after a failed group) deletes the same rows.
-        if (taken === undefined) {
-          taken = this.#acks;
-          this.#acks = [];
-          if (this.#ackCommit === commit) this.#ackCommit = undefined;
-        }
-        const { table } = this.#connect();
-        for (const ack of taken) table.delete(ack.seq, ack.channel, ack.key);
-      },
-      code: ErrorCode.TransportUnavailable,
-      what: 'ack failed',
-    });
-    this.#ackCommit = commit;
-    // A commit that never ran (closed connection) must not capture later acks.
-    commit.catch(() => {
-      if (this.#ackCommit === commit) this.#ackCommit = undefined;
-    });
-    return commit;
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = new AckBatch();
+      this.#batch = batch;
+      const created = batch;
+      if (this.#durableAck) this.#submit(created);
+      // Left for the next claim unless none takes it by the next turn.
+      else
+        setImmediate(() => {
+          if (this.#batch === created) this.#submit(created);
+        });
+    }
+    batch.acks.push({ seq, channel, key });
+    return batch.committed;
+  }
+
+  /** Hand `batch` to the group commit (once); later acks start a new batch. */
+  #submit(batch: AckBatch): void {
+    if (this.#batch === batch) this.#batch = undefined;
+    this.#batcher
+      .submit({
+        run: () => {
+          const { table } = this.#connect();
+          for (const ack of batch.acks) table.delete(ack.seq, ack.channel, ack.key);
+        },
+        code: ErrorCode.TransportUnavailable,
+        what: 'ack failed',
+      })
+      .then(batch.resolve, (error: unknown) => {
+        // Write-behind acks have no caller to reject: report once per batch.
+        if (!this.#durableAck) this.onError(opError(error));
+        batch.reject(error);
+      });
   }
 
   release(seq: number, owner: string, visibleAt: number, unclaim?: boolean): Promise<void> {
@@ -121,4 +170,10 @@ export class TransportQueueAccess implements QueueAccess {
       what: 'lease renewal failed',
     });
   }
+}
+
+function opError(error: unknown): TransportError {
+  return error instanceof TransportError
+    ? error
+    : new TransportError(ErrorCode.TransportUnavailable, `ack failed: ${String(error)}`, { cause: error });
 }

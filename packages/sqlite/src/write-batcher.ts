@@ -48,11 +48,14 @@ export class WriteBatcher {
   submit(op: WriteOp): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ op, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.#schedule();
     });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Commit everything queued now (also called by close before the connection goes). */
@@ -64,6 +67,37 @@ export class WriteBatcher {
       const group = this.#queue.splice(0, this.maxOps);
       if (!this.#commit(group)) return;
     }
+  }
+
+  /**
+   * Run `work` in one `BEGIN IMMEDIATE` transaction together with the ops
+   * queued now, which then commit with it (and settle once it committed), and
+   * return its result: a consumer's claim carries the writes of the previous
+   * turn instead of leaving them a transaction of their own. When that
+   * transaction fails (the driver's error is thrown, a busy lock included),
+   * nothing of it committed and the ops go back to the head of the queue for
+   * the scheduled flush, which retries them (alone if need be).
+   */
+  commitWith<T>(work: () => T): T {
+    const db = this.db();
+    const group = this.#queue.splice(0, this.maxOps);
+    let result: T;
+    try {
+      result = db
+        .transaction(() => {
+          for (const item of group) item.op.run();
+          return work();
+        })
+        .immediate();
+    } catch (error) {
+      if (group.length > 0) {
+        this.#queue.unshift(...group);
+        this.#schedule();
+      }
+      throw error;
+    }
+    for (const item of group) settle(item);
+    return result;
   }
 
   /** Commit everything queued now, waiting (asynchronously) for other processes' locks; for close. */
