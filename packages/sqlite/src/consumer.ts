@@ -5,8 +5,12 @@ import type { ClaimedRow } from './message-table.js';
 
 /** What a consumer needs from its transport; every method may throw or reject with a TransportError. */
 export interface QueueAccess {
-  /** Lease up to `limit` rows; `'busy'` when another process holds the write lock right now. */
-  claim(channel: string, limit: number, owner: string): ClaimedRow[] | 'busy';
+  /**
+   * Lease up to `limit` rows; `'busy'` when another process holds the write lock right now.
+   * `probe`: look first, without a write lock, whether anything is visible (false when the
+   * caller just claimed a full batch and expects more).
+   */
+  claim(channel: string, limit: number, owner: string, probe: boolean): ClaimedRow[] | 'busy';
   nextVisibleAt(channel: string): number | undefined;
   /** Delete an acked row; resolves once committed (without `durableAck`, failures are also reported through onError). */
   ack(seq: number, channel: string, key: string | null): Promise<void>;
@@ -122,6 +126,8 @@ export class SqliteConsumer implements Subscription, DeliverySink {
 
   async #fetchLoop(): Promise<void> {
     let idleMs = 0;
+    /** The last claim filled its room: more rows are probably waiting. */
+    let full = false;
     while (!this.#stopping) {
       const room = this.#settings.prefetch - this.#inFlight.size;
       if (this.#inFlight.size > this.#lowWater) {
@@ -131,7 +137,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
       let rows: ClaimedRow[] | 'busy';
       const owner = `${this.#token}.${++this.#claims}`;
       try {
-        rows = this.#access.claim(this.#channel, room, owner);
+        rows = this.#access.claim(this.#channel, room, owner, !full);
       } catch (error) {
         this.#report(error);
         idleMs = this.#access.maxPollMs;
@@ -144,6 +150,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
         continue;
       }
       if (rows.length === 0) {
+        full = false;
         idleMs = idleMs === 0 ? this.#access.minPollMs : Math.min(idleMs * 2, this.#access.maxPollMs);
         // A wake-up hint can come before the write that caused it is committed (the WAL grows
         // frame by frame): after a hint, look again soon instead of at the grown interval.
@@ -151,6 +158,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
         continue;
       }
       idleMs = 0;
+      full = rows.length === room;
       for (const row of rows) this.#buffer.push(this.#track(row, owner));
       this.#pump();
       // Let handlers and settles run before claiming more.

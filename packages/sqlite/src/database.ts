@@ -4,6 +4,9 @@ import Database from 'better-sqlite3';
 /** A better-sqlite3 connection, as the stores and the transport accept it. */
 export type SqliteDatabase = Database.Database;
 
+/** A transaction function of the driver (`db.transaction(fn)`). */
+export type Transaction<F extends (...args: never[]) => unknown> = Database.Transaction<F>;
+
 /** A prepared statement of the driver. */
 export type Statement = Database.Statement;
 

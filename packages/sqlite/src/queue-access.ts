@@ -76,14 +76,14 @@ export class TransportQueueAccess implements QueueAccess {
     return this.#batcher.drain();
   }
 
-  claim(channel: string, limit: number, owner: string): ClaimedRow[] | 'busy' {
+  claim(channel: string, limit: number, owner: string, probe: boolean): ClaimedRow[] | 'busy' {
     const { table } = this.#connect();
     const now = Date.now();
     let batch: AckBatch | undefined;
     try {
       // Idle consumers are woken by every write to the file; a read (no write lock) spares the
       // other processes a write transaction per wake-up when there is nothing to claim.
-      if (!table.hasVisible(channel, now)) return [];
+      if (probe && !table.hasVisible(channel, now)) return [];
       batch = this.#batch;
       this.#batch = undefined;
       const rows = this.#batcher.commitWith(() => {

@@ -1,5 +1,5 @@
 import { describeError, type ErrorCode, TransportError } from '@switchyard/core/transport';
-import { isBusy, type SqliteDatabase } from './database.js';
+import { isBusy, type SqliteDatabase, type Transaction } from './database.js';
 
 /** One write: runs inside a transaction; `after` runs once it committed. */
 export interface WriteOp {
@@ -18,6 +18,9 @@ interface Queued {
   readonly reject: (error: unknown) => void;
 }
 
+/** Runs a group of ops, then `work`, in one transaction; returns what `work` returned. */
+type GroupTransaction = Transaction<(group: Queued[], work: (() => unknown) | undefined) => unknown>;
+
 /**
  * Group commit: writes submitted during one turn of the event loop (sends,
  * publishes, acks, nacks from many concurrent tasks) commit together in one
@@ -33,6 +36,8 @@ export class WriteBatcher {
   #scheduled = false;
 
   #retry: NodeJS.Timeout | undefined;
+  /** The driver's transaction wrapper, made once per connection (making one costs more than running it). */
+  #txn: { db: SqliteDatabase; run: GroupTransaction } | undefined;
 
   /**
    * `busyTimeoutMs`: how long ops keep being retried (every millisecond or so,
@@ -83,12 +88,7 @@ export class WriteBatcher {
     const group = this.#queue.splice(0, this.maxOps);
     let result: T;
     try {
-      result = db
-        .transaction(() => {
-          for (const item of group) item.op.run();
-          return work();
-        })
-        .immediate();
+      result = this.#transaction(db).immediate(group, work) as T;
     } catch (error) {
       if (group.length > 0) {
         this.#queue.unshift(...group);
@@ -98,6 +98,17 @@ export class WriteBatcher {
     }
     for (const item of group) settle(item);
     return result;
+  }
+
+  #transaction(db: SqliteDatabase): GroupTransaction {
+    if (this.#txn?.db !== db) {
+      const run = db.transaction((group: Queued[], work: (() => unknown) | undefined) => {
+        for (const item of group) item.op.run();
+        return work?.();
+      });
+      this.#txn = { db, run };
+    }
+    return this.#txn.run;
   }
 
   /** Commit everything queued now, waiting (asynchronously) for other processes' locks; for close. */
@@ -118,9 +129,7 @@ export class WriteBatcher {
       return true;
     }
     try {
-      db.transaction(() => {
-        for (const item of group) item.op.run();
-      }).immediate();
+      this.#transaction(db).immediate(group, undefined);
     } catch (error) {
       if (isBusy(error) && this.#requeue(group)) return false;
       if (group.length > 1) {
