@@ -78,6 +78,32 @@ export function guard<T>(code: ErrorCode, what: string, work: () => T): T {
  */
 export const BUSY_SLICE_MS = 2;
 
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Run `transaction` (a `BEGIN IMMEDIATE` one), retrying it while another
+ * connection holds the write lock, for at most `sliceMs`; then the busy error is
+ * thrown. The connection's own busy timeout is 0: SQLite's busy handler sleeps
+ * in whole milliseconds (1, 2, 5, …), which leaves the lock idle most of the
+ * time when the other writer's transactions take a fraction of a millisecond;
+ * this waits ~0.1 ms between attempts. A busy transaction ran nothing (it
+ * failed on BEGIN, or was rolled back), so running it again is safe.
+ */
+export function retryBusy<T>(sliceMs: number, transaction: () => T): T {
+  let deadline: number | undefined;
+  for (;;) {
+    try {
+      return transaction();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      const now = performance.now();
+      deadline ??= now + sliceMs;
+      if (now >= deadline) throw error;
+      Atomics.wait(SLEEPER, 0, 0, 0.05);
+    }
+  }
+}
+
 /** True when `error` (or its cause) is SQLite's "database is locked" by another connection. */
 export function isBusy(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 3; depth++) {

@@ -15,7 +15,7 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import { SqliteConsumer } from './consumer.js';
-import { BUSY_SLICE_MS, guard, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
+import { guard, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
 import { MessageTable } from './message-table.js';
 import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
 import { TransportQueueAccess } from './queue-access.js';
@@ -208,8 +208,9 @@ export class SqliteTransport implements Transport {
   #connect(): Connection {
     if (this.#closed) throw new TransportError(ErrorCode.Closed, 'the SQLite transport is closed');
     if (this.#connection === undefined) {
-      // Lock waits longer than a slice are retried asynchronously (see BUSY_SLICE_MS).
-      const db = openDatabase(this.#options.path, Math.min(BUSY_SLICE_MS, this.#options.busyTimeoutMs));
+      // No busy handler: the group commit retries lock waits itself, finer than SQLite's
+      // millisecond sleeps, and asynchronously beyond a slice (see retryBusy, BUSY_SLICE_MS).
+      const db = openDatabase(this.#options.path, 0);
       try {
         const table = guard(ErrorCode.TransportUnavailable, 'cannot create the Switchyard tables', () =>
           withBusyTimeout(db, this.#options.busyTimeoutMs, () => new MessageTable(db)),

@@ -1,5 +1,5 @@
 import { describeError, type ErrorCode, TransportError } from '@switchyard/core/transport';
-import { isBusy, type SqliteDatabase, type Transaction } from './database.js';
+import { BUSY_SLICE_MS, isBusy, retryBusy, type SqliteDatabase, type Transaction } from './database.js';
 
 /** One write: runs inside a transaction; `after` runs once it committed. */
 export interface WriteOp {
@@ -46,6 +46,8 @@ export class WriteBatcher {
   constructor(
     private readonly db: () => SqliteDatabase,
     private readonly busyTimeoutMs: number,
+    /** Longest a transaction blocks the event loop waiting for the lock before it is retried asynchronously. */
+    private readonly sliceMs = Math.min(BUSY_SLICE_MS, busyTimeoutMs),
     private readonly maxOps = 1_000,
   ) {}
 
@@ -88,7 +90,8 @@ export class WriteBatcher {
     const group = this.#queue.splice(0, this.maxOps);
     let result: T;
     try {
-      result = this.#transaction(db).immediate(group, work) as T;
+      const transaction = this.#transaction(db);
+      result = retryBusy(this.sliceMs, () => transaction.immediate(group, work)) as T;
     } catch (error) {
       if (group.length > 0) {
         this.#queue.unshift(...group);
@@ -129,7 +132,8 @@ export class WriteBatcher {
       return true;
     }
     try {
-      this.#transaction(db).immediate(group, undefined);
+      const transaction = this.#transaction(db);
+      retryBusy(this.sliceMs, () => transaction.immediate(group, undefined));
     } catch (error) {
       if (isBusy(error) && this.#requeue(group)) return false;
       if (group.length > 1) {
