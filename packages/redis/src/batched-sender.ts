@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { messageSize, SendBatcher, type TransportMessage } from '@switchyard/core/transport';
+import { messageSize, type RoutedMessage, SendBatcher, type TransportMessage } from '@switchyard/core/transport';
 import type { Redis } from 'ioredis';
 import { type Keys, packMessages } from './codec.js';
 import { scripts } from './scripts.js';
@@ -13,6 +13,8 @@ export interface BatchedSenderSetup {
   /** Most messages per script call. */
   readonly maxBatch: number;
   readonly maxMessageBytes: number;
+  /** Publishes one batch of events (at most `maxBatch`) in one script call with its own marker. */
+  readonly publishBatch: (messages: RoutedMessage[]) => Promise<void>;
 }
 
 /**
@@ -24,7 +26,9 @@ const MAX_CALL_BYTES = 8 * 1024 * 1024;
 /**
  * Merges concurrent sends (core sends one message per call) into one send
  * script call per channel per event-loop turn, through core's
- * {@link SendBatcher} (one per channel, kept for the transport's life).
+ * {@link SendBatcher} (one per channel, kept for the transport's life), and
+ * concurrent publishes (core publishes one event per call) into one publish
+ * script call per turn.
  *
  * Guarantees: a `send` resolves once Redis executed every script call that
  * carried its messages, in the order given; it rejects with the driver's
@@ -37,6 +41,7 @@ const MAX_CALL_BYTES = 8 * 1024 * 1024;
 export class BatchedSender {
   readonly #s: BatchedSenderSetup;
   readonly #batchers = new Map<string, SendBatcher<TransportMessage>>();
+  #publisher: SendBatcher<RoutedMessage> | undefined;
   readonly #ttl: string;
   readonly #tokenBase = randomBytes(8).toString('hex');
   #seq = 0;
@@ -59,11 +64,20 @@ export class BatchedSender {
     return batcher.submit(messages);
   }
 
+  /** Fan `messages` (each within the size limit) out as `publishBatch` does, batched with concurrent publishes. */
+  publish(messages: readonly RoutedMessage[]): Promise<void> {
+    this.#publisher ??= new SendBatcher((items) => this.#tracked(() => this.#s.publishBatch(items)), {
+      maxBatch: this.#s.maxBatch,
+    });
+    return this.#publisher.submit(messages);
+  }
+
   /** Resolves when no send is queued or in flight (close waits for them before quitting the connection). */
   async idle(): Promise<void> {
     for (;;) {
       let busy = this.#flushing > 0;
       for (const batcher of this.#batchers.values()) if (batcher.waiting > 0) busy = true;
+      if (this.#publisher !== undefined && this.#publisher.waiting > 0) busy = true;
       // A waiting submission always has a flush scheduled or running, so a flush end follows.
       if (!busy) return;
       await new Promise<void>((resolve) => this.#flushEnded.push(resolve));
@@ -71,10 +85,14 @@ export class BatchedSender {
   }
 
   /** One batch of one channel: script calls of up to MAX_CALL_BYTES, issued back to back. */
-  async #flush(channel: string, items: TransportMessage[]): Promise<void> {
+  #flush(channel: string, items: TransportMessage[]): Promise<void> {
+    return this.#tracked(() => this.#flushCalls(channel, items));
+  }
+
+  async #tracked(flush: () => Promise<void>): Promise<void> {
     this.#flushing++;
     try {
-      await this.#flushCalls(channel, items);
+      await flush();
     } finally {
       this.#flushing--;
       if (this.#flushEnded.length > 0) for (const resolve of this.#flushEnded.splice(0)) resolve();

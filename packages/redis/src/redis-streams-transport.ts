@@ -33,8 +33,10 @@ const STALE_REGISTRY_RETRIES = 20;
  *   idempotent per script call: a call that ioredis re-sends after a reconnect
  *   is not appended twice (a marker key `<prefix>:sent:<token>` with a TTL).
  *   Concurrent sends are merged into one script call per channel per
- *   event-loop turn (see BatchedSender), so there is one marker per batch. A
- *   send that fails rejects with `SY_SEND_FAILED`; its messages may or may
+ *   event-loop turn, concurrent publishes into one per turn (see
+ *   BatchedSender), so there is one marker per batch. A message over
+ *   `maxMessageBytes` rejects its own call with `SY_TOO_LARGE`; a call that
+ *   fails otherwise rejects with `SY_SEND_FAILED`, its messages may or may
  *   not be stored.
  * - Deliveries are removed by `ack` (XACK + XDEL, so the stream never keeps
  *   acknowledged entries and nothing unacknowledged is ever trimmed); `nack`
@@ -70,6 +72,7 @@ export class RedisStreamsTransport implements Transport {
       dedupTtlMs: this.#options.sendDedupTtlMs,
       maxBatch: this.#options.sendChunk,
       maxMessageBytes: this.#options.maxMessageBytes,
+      publishBatch: (messages) => this.#publishChunk(this.#conn ?? this.#connection(), messages, this.#token()),
     });
     this.capabilities = {
       delayedDelivery: 'native',
@@ -116,11 +119,11 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
-    const conn = this.#connection();
+    this.#connection();
+    // Checked here, not in the batch, so a message that is too large fails only its own publish.
+    for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
     try {
-      for (let i = 0; i < messages.length; i += this.#options.sendChunk) {
-        await this.#publishChunk(conn, messages.slice(i, i + this.#options.sendChunk), this.#token());
-      }
+      await this.#sender.publish(messages);
     } catch (error) {
       throw wrapError(error, ErrorCode.SendFailed, 'publish failed');
     }

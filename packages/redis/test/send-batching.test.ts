@@ -33,6 +33,22 @@ describe.runIf(reachable)('redis send batching', () => {
     }
   });
 
+  it('merges concurrent single-event publishes into one script call with one marker', async () => {
+    const t = new RedisStreamsTransport({ url: REDIS_URL, prefix });
+    try {
+      const channel = uniqueName('fanout');
+      await t.provision({ channels: [{ name: channel, subscriptions: ['order.*'] }] });
+      const before = await markers();
+      const ids = Array.from({ length: 100 }, (_, i) => `e-${i}`);
+      await Promise.all(ids.map((id) => t.publish([{ ...message(id), routingKey: 'order.placed' }])));
+      expect((await markers()) - before).toBe(1);
+      const entries = await admin.xrange(`${prefix}:ch:${channel}`, '-', '+');
+      expect(entries.map(([, fields]) => fields[fields.indexOf('i') + 1])).toEqual(ids);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('a message over the size limit fails only its own send, not the batch it would have joined', async () => {
     const t = new RedisStreamsTransport({ url: REDIS_URL, prefix, maxMessageBytes: 1_000 });
     try {
