@@ -177,20 +177,12 @@ export class SqliteConsumer implements Subscription, DeliverySink {
   }
 
   #track(row: ClaimedRow, owner: string): SqliteDelivery {
+    const [seq, id, headers, body, key, deliveryCount] = row;
     // The driver's Buffer is a Uint8Array: handed over as is, no copy, no view.
-    const message: { id: string; headers: Record<string, string>; body: Uint8Array; key?: string } = {
-      id: row.id,
-      headers: parseHeaders(row.headers),
-      body: row.body,
-    };
-    if (row.key !== null) message.key = row.key;
-    const delivery = new SqliteDelivery(
-      this,
-      this.#channel,
-      { seq: row.seq, owner, key: row.key, deliveryCount: row.delivery_count },
-      message,
-    );
-    this.#inFlight.set(row.seq, delivery);
+    const message: { id: string; headers: Record<string, string>; body: Uint8Array; key?: string } =
+      key === null ? { id, headers: parseHeaders(headers), body } : { id, headers: parseHeaders(headers), body, key };
+    const delivery = new SqliteDelivery(this, this.#channel, seq, owner, key, deliveryCount, message);
+    this.#inFlight.set(seq, delivery);
     return delivery;
   }
 

@@ -32,15 +32,18 @@ export class SqliteDelivery implements Delivery {
   constructor(
     sink: DeliverySink,
     channel: string,
-    row: { seq: number; owner: string; key: string | null; deliveryCount: number },
+    seq: number,
+    owner: string,
+    key: string | null,
+    deliveryCount: number,
     message: TransportMessage,
   ) {
     this.#sink = sink;
     this.channel = channel;
-    this.seq = row.seq;
-    this.owner = row.owner;
-    this.key = row.key;
-    this.deliveryCount = row.deliveryCount;
+    this.seq = seq;
+    this.owner = owner;
+    this.key = key;
+    this.deliveryCount = deliveryCount;
     this.message = message;
   }
 
