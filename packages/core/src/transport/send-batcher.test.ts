@@ -44,3 +44,17 @@ describe('SendBatcher', () => {
     await expect(batcher.submit(['c'])).resolves.toBeUndefined();
   });
 });
+
+describe('SendBatcher under a large burst', () => {
+  it('stays linear: 100,000 single-item sends at once go out in full batches', async () => {
+    let flushed = 0;
+    let calls = 0;
+    const batcher = new SendBatcher<number>(async (items) => {
+      calls++;
+      flushed += items.length;
+    });
+    await Promise.all(Array.from({ length: 100_000 }, (_, n) => batcher.submit([n])));
+    expect(flushed).toBe(100_000);
+    expect(calls).toBe(200);
+  });
+});

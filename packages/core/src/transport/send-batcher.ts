@@ -30,7 +30,9 @@ export class SendBatcher<T> {
   readonly #flush: (items: T[]) => Promise<void>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  // A queue with a head index: shift() on a long array costs O(n) per item, O(n²) for a burst.
   #pending: Submission<T>[] = [];
+  #head = 0;
   #inFlight = 0;
   #scheduled = false;
 
@@ -51,11 +53,11 @@ export class SendBatcher<T> {
 
   /** Submissions waiting for a batch. */
   get waiting(): number {
-    return this.#pending.length;
+    return this.#pending.length - this.#head;
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#pending.length === 0) return;
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.waiting === 0) return;
     this.#scheduled = true;
     // setImmediate, not a microtask: every send issued in this turn of the event loop joins the batch.
     setImmediate(() => {
@@ -67,12 +69,19 @@ export class SendBatcher<T> {
   async #run(): Promise<void> {
     const taken: Submission<T>[] = [];
     let size = 0;
-    while (this.#pending.length > 0) {
-      const next = this.#pending[0] as Submission<T>;
+    while (this.#head < this.#pending.length) {
+      const next = this.#pending[this.#head] as Submission<T>;
       if (taken.length > 0 && size + next.items.length > this.#maxBatch) break;
       taken.push(next);
       size += next.items.length;
-      this.#pending.shift();
+      this.#head++;
+    }
+    if (this.#head === this.#pending.length) {
+      this.#pending = [];
+      this.#head = 0;
+    } else if (this.#head > 1_024 && this.#head * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#head);
+      this.#head = 0;
     }
     if (taken.length === 0) return;
     this.#inFlight++;
