@@ -16,6 +16,9 @@ export type ClaimedRow = readonly [
   deliveryCount: number,
 ];
 
+/** Rows per statement of {@link MessageTable.deleteUnkeyed}. */
+const DELETE_CHUNK = 50;
+
 /**
  * The prepared statements on `sy_messages` and `sy_subscriptions`. Every method
  * is synchronous and must run inside a write transaction (`BEGIN IMMEDIATE`)
@@ -31,6 +34,7 @@ export class MessageTable {
   readonly #insertKeyed: Statement;
   readonly #claim: Statement;
   readonly #delete: Statement;
+  readonly #deleteMany: Statement;
   readonly #promote: Statement;
   readonly #release: Statement;
   readonly #unclaim: Statement;
@@ -62,6 +66,9 @@ export class MessageTable {
     );
     this.#claim.raw(true);
     this.#delete = db.prepare('DELETE FROM sy_messages WHERE seq = ?');
+    this.#deleteMany = db.prepare(
+      `DELETE FROM sy_messages WHERE seq IN (${Array.from({ length: DELETE_CHUNK }, () => '?').join(', ')})`,
+    );
     this.#promote = db.prepare(
       `UPDATE sy_messages SET visible_at = due_at
        WHERE seq = (SELECT seq FROM sy_messages WHERE channel = ? AND key = ? ORDER BY seq LIMIT 1)
@@ -113,6 +120,20 @@ export class MessageTable {
   delete(seq: number, channel: string, key: string | null): void {
     const { changes } = this.#delete.run(seq);
     if (key !== null && changes > 0) this.#promote.run(channel, key);
+  }
+
+  /**
+   * Delete acked rows without a key (whoever holds them): one statement per
+   * {@link DELETE_CHUNK} rows instead of one per row. Keyed rows go through
+   * {@link delete}, which also releases the next row of the key.
+   */
+  deleteUnkeyed(seqs: readonly number[]): void {
+    for (let from = 0; from < seqs.length; from += DELETE_CHUNK) {
+      const chunk = seqs.slice(from, from + DELETE_CHUNK);
+      // Unused slots repeat a seq of the chunk: IN ignores duplicates.
+      while (chunk.length < DELETE_CHUNK) chunk.push(chunk[0]!);
+      this.#deleteMany.run(chunk);
+    }
   }
 
   /** Give a row back, visible at `visibleAt`, if `owner` still holds its lease. */

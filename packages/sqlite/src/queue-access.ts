@@ -9,12 +9,15 @@ import type { WriteBatcher } from './write-batcher.js';
 interface PendingAck {
   readonly seq: number;
   readonly channel: string;
-  readonly key: string | null;
+  readonly key: string;
 }
 
 /** Acks waiting for a transaction, and the promise of their commit. */
 class AckBatch {
-  readonly acks: PendingAck[] = [];
+  /** Seqs of acked rows without a key: deleted in chunks. */
+  readonly unkeyed: number[] = [];
+  /** Acked rows with a key: each delete also releases the key's next row. */
+  readonly keyed: PendingAck[] = [];
   readonly committed: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
@@ -25,6 +28,17 @@ class AckBatch {
     });
     // Write-behind callers may drop the promise; its failure is reported by whoever awaits it.
     this.committed.catch(() => undefined);
+  }
+
+  add(seq: number, channel: string, key: string | null): void {
+    if (key === null) this.unkeyed.push(seq);
+    else this.keyed.push({ seq, channel, key });
+  }
+
+  /** Delete the acked rows; inside the caller's transaction. Idempotent: a retry deletes nothing more. */
+  deleteFrom(table: MessageTable): void {
+    table.deleteUnkeyed(this.unkeyed);
+    for (const ack of this.keyed) table.delete(ack.seq, ack.channel, ack.key);
   }
 }
 
@@ -87,7 +101,7 @@ export class TransportQueueAccess implements QueueAccess {
       batch = this.#batch;
       this.#batch = undefined;
       const rows = this.#batcher.commitWith(() => {
-        if (batch !== undefined) for (const ack of batch.acks) table.delete(ack.seq, ack.channel, ack.key);
+        if (batch !== undefined) batch.deleteFrom(table);
         return table.claim(channel, limit, owner, now, now + this.leaseMs);
       });
       batch?.resolve();
@@ -124,7 +138,7 @@ export class TransportQueueAccess implements QueueAccess {
           if (this.#batch === created) this.#submit(created);
         });
     }
-    batch.acks.push({ seq, channel, key });
+    batch.add(seq, channel, key);
     return batch.committed;
   }
 
@@ -135,7 +149,7 @@ export class TransportQueueAccess implements QueueAccess {
       .submit({
         run: () => {
           const { table } = this.#connect();
-          for (const ack of batch.acks) table.delete(ack.seq, ack.channel, ack.key);
+          batch.deleteFrom(table);
         },
         code: ErrorCode.TransportUnavailable,
         what: 'ack failed',
