@@ -70,11 +70,10 @@ export function guard<T>(code: ErrorCode, what: string, work: () => T): T {
 }
 
 /**
- * Longest time one statement of the transport blocks the event loop waiting for
- * another process's write lock (SQLite's busy handler sleeps in the driver's
- * thread). Longer waits are retried asynchronously, so that handlers keep
- * running while another process writes, and so that waits do not escalate to
- * SQLite's 10–100 ms back-off steps.
+ * Longest time one transaction of the transport blocks the event loop waiting
+ * for another process's write lock (see {@link retryBusy}). Longer waits are
+ * retried asynchronously, so that handlers keep running while another process
+ * writes, and so that waits do not escalate to SQLite's 10–100 ms back-off steps.
  */
 export const BUSY_SLICE_MS = 2;
 

@@ -19,9 +19,10 @@ export interface SqliteTransportOptions {
   readonly maxMessageBytes?: number;
   /**
    * When true, `ack` resolves only after the row's delete committed. Default
-   * false: `ack` resolves at once and the delete commits with the next group
-   * commit (within one event-loop turn; `close` flushes it). A failed or lost
-   * ack only means a redelivery after the lease, never a loss.
+   * false: `ack` resolves at once and the delete commits with the consumer's
+   * next claim, or on its own within about two event-loop turns (`close`
+   * flushes it). A failed or lost ack only means a redelivery after the lease,
+   * never a loss; a failed commit is reported through `onError`.
    */
   readonly durableAck?: boolean;
   /** Use `fs.watch` on the WAL file as a wake-up hint across processes. Default true. */
