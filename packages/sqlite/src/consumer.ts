@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type DeliveryHandler, ErrorCode, type Subscription, TransportError } from '@switchyard/core/transport';
-import { type DeliverySink, SqliteDelivery } from './delivery.js';
+import { type DeliverySink, SETTLED, SqliteDelivery } from './delivery.js';
 import type { ClaimedRow } from './message-table.js';
 
 /** What a consumer needs from its transport; every method may throw or reject with a TransportError. */
@@ -192,7 +192,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery));
     // The access reports a failed commit; the lease expires and the message comes back: at-least-once.
     this.#settled(delivery);
-    return RESOLVED;
+    return SETTLED;
   }
 
   /** See {@link DeliverySink}. */
@@ -281,8 +281,6 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     );
   }
 }
-
-const RESOLVED = Promise.resolve();
 
 /** Headers as stored by this transport; anything else (another writer's garbage) yields only its string values. */
 function parseHeaders(json: string): Record<string, string> {

@@ -1,5 +1,8 @@
 import type { Delivery, NackOptions, TransportMessage } from '@switchyard/core/transport';
 
+/** An already resolved settle, shared: what a write-behind ack returns. */
+export const SETTLED: Promise<void> = Promise.resolve();
+
 /** How a delivery settles: implemented by its consumer. */
 export interface DeliverySink {
   settleAck(delivery: SqliteDelivery): Promise<void>;
@@ -48,7 +51,14 @@ export class SqliteDelivery implements Delivery {
   }
 
   ack(): Promise<void> {
-    return this.#pending ?? this.#settle(this.#sink.settleAck(this));
+    if (this.#pending !== undefined) return this.#pending;
+    const work = this.#sink.settleAck(this);
+    // A write-behind ack cannot fail here: no wrapper promise needed (one fewer per message).
+    if (work === SETTLED) {
+      this.#pending = work;
+      return work;
+    }
+    return this.#settle(work);
   }
 
   nack(options?: NackOptions): Promise<void> {
