@@ -177,10 +177,10 @@ export class KafkaTransport implements Transport {
   async #produce(records: readonly OutgoingRecord[]): Promise<void> {
     this.#sending++;
     try {
-      const unknown = records.filter(({ topic }) => !this.#readyTopics.has(topic)).map(({ topic }) => topic);
-      if (unknown.length > 0) {
-        await this.#client.ensureTopics(unknown);
-        for (const topic of unknown) this.#readyTopics.add(topic);
+      if (!records.every(({ topic }) => this.#readyTopics.has(topic))) {
+        const topics = [...new Set(records.map(({ topic }) => topic))];
+        await this.#client.ensureTopics(topics);
+        for (const topic of topics) this.#readyTopics.add(topic);
       }
       // Batched with the other sends of this turn: core sends one message per call.
       await this.#producer.produce(records);

@@ -1,8 +1,9 @@
 import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
-import type { Admin, Consumer, IHeaders, KafkaMessage, logCreator, Producer } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { ConsumerSpec, GroupConsumer, IncomingRecord, KafkaClient, OutgoingRecord } from './client.js';
-import type { KafkaLogEntry, ResolvedKafkaOptions } from './options.js';
+import { quietLogCreator } from './kafkajs-log.js';
+import type { ResolvedKafkaOptions } from './options.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 type KafkaInstance = InstanceType<typeof Kafka>;
@@ -307,21 +308,4 @@ function toIncoming(message: KafkaMessage): IncomingRecord {
     headers,
     timestamp: Number(message.timestamp),
   };
-}
-
-const LEVEL_NAMES: Record<number, KafkaLogEntry['level']> = {
-  [logLevel.ERROR]: 'error',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'info',
-  [logLevel.DEBUG]: 'debug',
-};
-
-/** kafkajs logs to the console by default, loudly; this routes it to `logger`, or drops it. */
-function quietLogCreator(logger: ((entry: KafkaLogEntry) => void) | undefined): logCreator {
-  return () =>
-    ({ level, log }) => {
-      if (!logger) return;
-      const { message, ...extra } = log;
-      logger({ level: LEVEL_NAMES[level] ?? 'debug', message: String(message), extra });
-    };
 }

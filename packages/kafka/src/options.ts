@@ -28,7 +28,10 @@ export interface KafkaTransportOptions {
   readonly rebalanceTimeoutMs?: number;
   /** Heartbeat interval in ms (default 3000; keep it under a third of the session timeout). */
   readonly heartbeatIntervalMs?: number;
-  /** Longest a fetch waits on the broker for new records, in ms (default 500): bounds consume latency when idle. */
+  /**
+   * Longest a fetch waits on the broker for new records, in ms (default 500). A real broker answers as soon as
+   * records arrive; librdkafka's mock cluster holds an empty fetch for the whole wait, so use 100 or less there.
+   */
   readonly maxWaitTimeMs?: number;
   /** TCP connect timeout in ms (default 3000). */
   readonly connectionTimeoutMs?: number;
