@@ -14,7 +14,10 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine> {
   try {
     const batch = 100;
     const framework = await runFramework({
-      url: `kafka://${cluster.address}`,
+      // The raw baseline fetches with maxWaitTimeInMs 100; the transport's default is 500. The mock
+      // holds a fetch that finds no data for the whole wait (new records do not wake it), so unequal
+      // waits would measure that setting, not the transport.
+      url: `kafka://${cluster.address}?maxWaitTimeMs=100`,
       consumerInWorker: true,
       messages,
       window: args.window ?? 2_000,
