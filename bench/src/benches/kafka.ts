@@ -13,19 +13,25 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine> {
   const cluster = await startKafkaMock();
   try {
     const batch = 100;
-    const framework = await runFramework({
-      // The raw baseline fetches with maxWaitTimeInMs 100; the transport's default is 500. The mock
-      // holds a fetch that finds no data for the whole wait (new records do not wake it), so unequal
-      // waits would measure that setting, not the transport.
-      url: `kafka://${cluster.address}?maxWaitTimeMs=100`,
-      consumerInWorker: true,
-      messages,
-      window: args.window ?? 2_000,
-      concurrency: args.concurrency ?? 64,
-      prefetch: 1_000,
-      runId: args.runId,
-    });
-    const raw = await rawKafkaBaseline({ brokers: cluster.address.split(','), messages, batch });
+    const brokers = cluster.address.split(',');
+    const frameworkRun = (n: number, suffix: string) =>
+      runFramework({
+        // The raw baseline fetches with maxWaitTimeInMs 100; the transport's default is 500. The mock
+        // holds a fetch that finds no data for the whole wait (new records do not wake it), so unequal
+        // waits would measure that setting, not the transport.
+        url: `kafka://${cluster.address}?maxWaitTimeMs=100`,
+        consumerInWorker: true,
+        messages: n,
+        window: args.window ?? 2_000,
+        concurrency: args.concurrency ?? 64,
+        prefetch: 1_000,
+        runId: `${args.runId}-${suffix}`,
+      });
+    // Warm both sides first (JIT, connections, topic metadata), so neither pays for running first.
+    await frameworkRun(2_000, 'warm');
+    await rawKafkaBaseline({ brokers, messages: 2_000, batch });
+    const framework = await frameworkRun(messages, 'main');
+    const raw = await rawKafkaBaseline({ brokers, messages, batch });
     return benchLine('kafka', messages, framework, raw, { batch });
   } finally {
     await cluster.stop();

@@ -24,6 +24,17 @@ export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine> {
       runId: `${args.runId}-${suffix}`,
       ...(ratePerSec ? { ratePerSec } : {}),
     });
+  // Warm both sides first (JIT, connections), so neither pays for running first.
+  await runFramework({
+    url: URL,
+    consumerInWorker: true,
+    messages: 2_000,
+    window: 500,
+    concurrency: 64,
+    prefetch,
+    runId: `${args.runId}-warm`,
+  });
+  await rawRabbitBaseline({ url: URL, messages: 2_000, confirmEvery: 1_000, prefetch });
   const framework = await run();
   const raw = await rawRabbitBaseline({ url: URL, messages, confirmEvery: 1_000, prefetch });
   const half = await run(Math.round(framework.msgsPerSec / 2), 'half');

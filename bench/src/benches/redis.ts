@@ -12,15 +12,20 @@ const URL = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export async function benchRedis(args: BenchArgs): Promise<BenchLine> {
   const messages = args.messages ?? 100_000;
   const batch = 500;
-  const framework = await runFramework({
-    url: URL,
-    consumerInWorker: true,
-    messages,
-    window: args.window ?? 4_000,
-    concurrency: args.concurrency ?? 64,
-    prefetch: batch,
-    runId: args.runId,
-  });
+  const frameworkRun = (n: number, suffix: string) =>
+    runFramework({
+      url: URL,
+      consumerInWorker: true,
+      messages: n,
+      window: args.window ?? 4_000,
+      concurrency: args.concurrency ?? 64,
+      prefetch: batch,
+      runId: `${args.runId}-${suffix}`,
+    });
+  // Warm both sides first (JIT, connections, scripts), so neither pays for running first.
+  await frameworkRun(5_000, 'warm');
+  await rawRedisBaseline({ url: URL, messages: 5_000, batch });
+  const framework = await frameworkRun(messages, 'main');
   const raw = await rawRedisBaseline({ url: URL, messages, batch });
   return benchLine('redis', messages, framework, raw, { batch });
 }
