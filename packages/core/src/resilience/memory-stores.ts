@@ -44,9 +44,14 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
 }
 
 /**
- * In-memory inbox with a bounded size: the oldest entries are forgotten first,
- * so memory stays flat under any load. Suppresses redeliveries within one
- * process only; a durable store is needed across restarts.
+ * In-memory inbox with a bounded size (`maxEntries`, default 10,000 across
+ * all handlers): the oldest entries are forgotten first, so memory stays flat
+ * under any load. That covers what a broker redelivers after a dropped
+ * connection (at most the unacked prefetch) and duplicated sends; it
+ * suppresses redeliveries within one process only. The default is kept small
+ * on purpose: long-lived entries are promoted to V8's old space and made
+ * garbage collection the largest cost of a delivery at 100,000 entries. Use a
+ * durable store (SQLite, PostgreSQL) to dedup across restarts or longer spans.
  */
 export class InMemoryInboxStore implements InboxStore {
   // handler id → message id → time processed. Nested maps avoid building a key string per lookup.
@@ -59,7 +64,7 @@ export class InMemoryInboxStore implements InboxStore {
   readonly #now: () => number;
 
   constructor(options: { maxEntries?: number; now?: () => number } = {}) {
-    const maxEntries = options.maxEntries ?? 100_000;
+    const maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? Date.now;
     if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
       throw new SwitchyardError(

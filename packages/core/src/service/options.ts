@@ -26,7 +26,7 @@ export interface ServiceOptions {
   readonly retry?: RetryPolicyOptions;
   /** Where dead letters go (default: in memory, lost on exit — pass a durable store in production). */
   readonly deadLetters?: DeadLetterStore;
-  /** Dedup of redeliveries (default: a bounded in-memory inbox; `false` disables it). */
+  /** Dedup of redeliveries (default: an in-memory inbox of the last 10,000 handled messages; `false` disables it). */
   readonly inbox?: InboxStore | false;
   /** An outbox whose records the service forwards while it runs. */
   readonly outbox?: OutboxStore;
