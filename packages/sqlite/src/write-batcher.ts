@@ -81,23 +81,25 @@ export class WriteBatcher {
    * queued now, which then commit with it (and settle once it committed), and
    * return its result: a consumer's claim carries the writes of the previous
    * turn instead of leaving them a transaction of their own. When that
-   * transaction fails (the driver's error is thrown, a busy lock included),
-   * nothing of it committed and the ops go back to the head of the queue for
-   * the scheduled flush, which retries them (alone if need be).
+   * transaction fails, nothing of it committed: the ops go back to the head of
+   * the queue for the scheduled flush, which retries them (alone if need be),
+   * and, unless the lock was busy, `work` is tried once more alone, so that a
+   * bad op never fails the claim. The driver's error is thrown (a busy lock
+   * included) when `work` itself cannot commit.
    */
   commitWith<T>(work: () => T): T {
     const db = this.db();
     const group = this.#queue.splice(0, this.maxOps);
+    const transaction = this.#transaction(db);
     let result: T;
     try {
-      const transaction = this.#transaction(db);
       result = retryBusy(this.sliceMs, () => transaction.immediate(group, work)) as T;
     } catch (error) {
-      if (group.length > 0) {
-        this.#queue.unshift(...group);
-        this.#schedule();
-      }
-      throw error;
+      if (group.length === 0) throw error;
+      this.#queue.unshift(...group);
+      this.#schedule();
+      if (isBusy(error)) throw error;
+      return retryBusy(this.sliceMs, () => transaction.immediate([], work)) as T;
     }
     for (const item of group) settle(item);
     return result;

@@ -1,4 +1,4 @@
-import type { TransportError } from '@switchyard/core/transport';
+import { ErrorCode, type TransportError } from '@switchyard/core/transport';
 import { waitFor } from '@switchyard/testing';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,41 @@ describe('SqliteTransport write-behind acks', () => {
     const keyed = (prefix: string) => order.filter((n) => String(n).startsWith(prefix));
     expect(keyed('a')).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
     expect(keyed('b')).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
+    await waitFor(() => left(ch) === 0, 'the channel empty');
+    expect(errors).toEqual([]);
+  });
+
+  it('a bad write queued by a handler fails alone; the claim that carries it is not failed', async () => {
+    const { t, left, errors } = setup();
+    const ch = channelName();
+    const other = channelName('other');
+    await t.send(
+      ch,
+      Array.from({ length: 300 }, (_, i) => msg(i)),
+    );
+    // Passes the checks before the transaction, then throws inside it (BigInt in Math.floor).
+    const bad = { ...msg('bad'), deliverAt: (10n ** 20n) as unknown as number };
+    const outcomes: Array<Promise<unknown>> = [];
+    let handled = 0;
+    await t.consume(
+      ch,
+      async (d) => {
+        // Queued without waiting: the consumer's next claim may carry it in its transaction.
+        if (bodyN(d.message.body) === 50)
+          outcomes.push(
+            t.send(other, [bad]).then(
+              () => 'sent',
+              (e: unknown) => e,
+            ),
+          );
+        await d.ack();
+        handled++;
+      },
+      { concurrency: 8, prefetch: 100 },
+    );
+    await waitFor(() => handled === 300, 'all 300 handled');
+    const [outcome] = await Promise.all(outcomes);
+    expect(outcome).toMatchObject({ code: ErrorCode.SendFailed });
     await waitFor(() => left(ch) === 0, 'the channel empty');
     expect(errors).toEqual([]);
   });
