@@ -19,12 +19,8 @@ export class Context extends ServiceBus implements HandlerContext {
     scope: { service: string; signal: AbortSignal; logger: Logger },
   ) {
     const h = envelope.headers;
-    super(parts, {
-      id: h.id,
-      correlationId: h.correlationId,
-      ...(h.traceparent !== undefined ? { traceparent: h.traceparent } : {}),
-      ...(h.tracestate !== undefined ? { tracestate: h.tracestate } : {}),
-    });
+    // The headers carry id, correlation id and trace context: they are the causation as they are.
+    super(parts, h);
     this.headers = h;
     this.service = scope.service;
     this.handler = handler.id;

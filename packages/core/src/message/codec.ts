@@ -32,17 +32,6 @@ export const Header = {
 } as const;
 
 const RESERVED = new Set<string>(Object.values(Header));
-const OPTIONAL = new Set<string>([
-  Header.targetService,
-  Header.channel,
-  Header.causationId,
-  Header.replyTo,
-  Header.traceparent,
-  Header.tracestate,
-  Header.targetHandler,
-  Header.partitionKey,
-  Header.deliverAt,
-]);
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const encoder = new TextEncoder();
@@ -102,13 +91,11 @@ export function decode(message: TransportMessage, maxBytes: number): Envelope {
   const h = message.headers;
   let size = message.body.byteLength;
   let metadata: Record<string, string> | undefined;
-  const optional: Partial<Record<string, string>> = {};
-  // One pass over the headers: size, optional attributes and user metadata.
+  // One pass over the headers: size and user metadata.
   for (const name in h) {
     const value = h[name] as string;
     size += name.length + value.length;
-    if (OPTIONAL.has(name)) optional[name] = value;
-    else if (!RESERVED.has(name) && name.startsWith('ce-')) {
+    if (name.startsWith('ce-') && !RESERVED.has(name)) {
       metadata ??= {};
       metadata[name.slice(3)] = value;
     }
@@ -141,7 +128,7 @@ export function decode(message: TransportMessage, maxBytes: number): Envelope {
     attempt,
     metadata: metadata ?? NO_METADATA,
   };
-  const o = optional;
+  const o = h;
   if (o[Header.targetService] !== undefined) headers.targetService = o[Header.targetService];
   if (o[Header.channel] !== undefined) headers.channel = o[Header.channel];
   if (o[Header.causationId] !== undefined) headers.causationId = o[Header.causationId];

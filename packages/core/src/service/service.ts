@@ -45,6 +45,7 @@ export class Service {
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   readonly #stopping = new AbortController();
+  #scope: { service: string; signal: AbortSignal; logger: Logger } | undefined;
   #receiver: Receiver | undefined;
   #subscription: Subscription | undefined;
   #relay: OutboxRelay | undefined;
@@ -249,11 +250,8 @@ export class Service {
     envelope: import('../message/envelope.js').Envelope,
     handler: import('../handlers/registry.js').HandlerRegistration,
   ) {
-    return new Context(this.#parts, envelope, handler, {
-      service: this.name,
-      signal: this.#abort.signal,
-      logger: this.#logger,
-    });
+    this.#scope ??= { service: this.name, signal: this.#abort.signal, logger: this.#logger };
+    return new Context(this.#parts, envelope, handler, this.#scope);
   }
 
   async #stop(): Promise<void> {
