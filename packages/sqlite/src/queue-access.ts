@@ -19,6 +19,8 @@ class AckBatch {
   /** Acked rows with a key: each delete also releases the key's next row. */
   readonly keyed: PendingAck[] = [];
   readonly committed: Promise<void>;
+  /** Handed to the group commit: acks still join it until its op runs. */
+  submitted = false;
   resolve!: () => void;
   reject!: (error: unknown) => void;
   constructor() {
@@ -86,7 +88,7 @@ export class TransportQueueAccess implements QueueAccess {
 
   flush(): Promise<void> {
     const batch = this.#batch;
-    if (batch !== undefined) this.#submit(batch);
+    if (batch !== undefined && !batch.submitted) this.#submit(batch);
     return this.#batcher.drain();
   }
 
@@ -98,8 +100,11 @@ export class TransportQueueAccess implements QueueAccess {
       // Idle consumers are woken by every write to the file; a read (no write lock) spares the
       // other processes a write transaction per wake-up when there is nothing to claim.
       if (probe && !table.hasVisible(channel, now)) return [];
-      batch = this.#batch;
-      this.#batch = undefined;
+      // A submitted batch is an op in the group commit's queue, which this transaction runs anyway.
+      if (this.#batch !== undefined && !this.#batch.submitted) {
+        batch = this.#batch;
+        this.#batch = undefined;
+      }
       const rows = this.#batcher.commitWith(() => {
         if (batch !== undefined) batch.deleteFrom(table);
         return table.claim(channel, limit, owner, now, now + this.leaseMs);
@@ -135,19 +140,24 @@ export class TransportQueueAccess implements QueueAccess {
       // Left for the next claim unless none takes it by the next turn.
       else
         setImmediate(() => {
-          if (this.#batch === created) this.#submit(created);
+          if (this.#batch === created && !created.submitted) this.#submit(created);
         });
     }
     batch.add(seq, channel, key);
     return batch.committed;
   }
 
-  /** Hand `batch` to the group commit (once); later acks start a new batch. */
+  /**
+   * Hand `batch` to the group commit (once). Acks of the same turn keep joining
+   * it until its op runs; later ones start a new batch.
+   */
   #submit(batch: AckBatch): void {
-    if (this.#batch === batch) this.#batch = undefined;
+    batch.submitted = true;
     this.#batcher
       .submit({
         run: () => {
+          // Taken for good at its first run: a retry (after a failed group) deletes the same rows.
+          if (this.#batch === batch) this.#batch = undefined;
           const { table } = this.#connect();
           batch.deleteFrom(table);
         },
@@ -155,6 +165,8 @@ export class TransportQueueAccess implements QueueAccess {
         what: 'ack failed',
       })
       .then(batch.resolve, (error: unknown) => {
+        // Its op may never have run (no connection, lock busy too long): later acks must not join it.
+        if (this.#batch === batch) this.#batch = undefined;
         // Write-behind acks have no caller to reject: report once per batch.
         if (!this.#durableAck) this.onError(opError(error));
         batch.reject(error);
