@@ -20,7 +20,7 @@ export class Dispatcher {
   async dispatch(outbound: OutboundMessage): Promise<void> {
     const destination = outbound.destination;
     if (destination.kind === 'send') {
-      const route = await this.#map.route(destination.service);
+      const route = this.#map.resolvedRoute(destination.service) ?? (await this.#map.route(destination.service));
       await route.transport.send(route.channel, [outbound.message]);
       return;
     }

@@ -47,6 +47,7 @@ export class ServiceMap {
   readonly #resolved = new Map<string, Transport>();
   readonly #pending = new Map<string, Promise<Transport>>();
   readonly #owned = new Set<Transport>();
+  readonly #routes = new Map<string, ResolvedRoute>();
 
   /** Validates eagerly: throws a ConfigurationError for unknown transport names, bad URLs or patterns. */
   constructor(options: ServiceMapOptions) {
@@ -79,6 +80,18 @@ export class ServiceMap {
 
   /** The route of `service`. Rejects with SY_NO_ROUTE in strict mode for an unmapped service. */
   async route(service: string): Promise<ResolvedRoute> {
+    return this.resolvedRoute(service) ?? this.#resolveRoute(service);
+  }
+
+  /**
+   * The route of `service` if its transport is already created, without a
+   * promise: the hot path of every send. Undefined until `route` ran once.
+   */
+  resolvedRoute(service: string): ResolvedRoute | undefined {
+    return this.#routes.get(service);
+  }
+
+  async #resolveRoute(service: string): Promise<ResolvedRoute> {
     const entry = this.#options.services?.[service];
     if (entry === undefined && this.#options.strict) {
       throw new SwitchyardError(
@@ -87,7 +100,9 @@ export class ServiceMap {
       );
     }
     const transportName = entry?.transport ?? this.#defaultTransportName();
-    return { transportName, transport: await this.transport(transportName), channel: entry?.channel ?? service };
+    const route = { transportName, transport: await this.transport(transportName), channel: entry?.channel ?? service };
+    if (this.#routes.size < 10_000) this.#routes.set(service, route);
+    return route;
   }
 
   /** The transports an event named `name` must be published on. */
