@@ -8,7 +8,7 @@ import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
 
 /**
- * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N]`:
+ * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N] [--rounds N]`:
  * the framework against the raw driver doing the same durable work, in the
  * same run. The last line printed is one JSON object in the benchmark format.
  */
@@ -23,7 +23,12 @@ const benches: Record<string, (args: BenchArgs) => Promise<BenchLine>> = {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { messages: { type: 'string' }, window: { type: 'string' }, concurrency: { type: 'string' } },
+  options: {
+    messages: { type: 'string' },
+    window: { type: 'string' },
+    concurrency: { type: 'string' },
+    rounds: { type: 'string' },
+  },
 });
 const target = positionals[0] ?? 'memory';
 const bench = benches[target];
@@ -37,6 +42,7 @@ const args: BenchArgs = {
   ...(values.messages ? { messages: number(values.messages) } : {}),
   ...(values.window ? { window: number(values.window) } : {}),
   ...(values.concurrency ? { concurrency: number(values.concurrency) } : {}),
+  ...(values.rounds ? { rounds: number(values.rounds) } : {}),
 };
 const line = await bench(args);
 console.log(JSON.stringify(line));

@@ -1,4 +1,4 @@
-import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawKafkaBaseline } from '../raw/kafka.js';
 import { startKafkaMock } from '../servers.js';
@@ -30,9 +30,12 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine> {
     // Warm both sides first (JIT, connections, topic metadata), so neither pays for running first.
     await frameworkRun(2_000, 'warm');
     await rawKafkaBaseline({ brokers, messages: 2_000, batch });
-    const framework = await frameworkRun(messages, 'main');
-    const raw = await rawKafkaBaseline({ brokers, messages, batch });
-    return benchLine('kafka', messages, framework, raw, { batch });
+    const { framework, raw, rounds } = await alternate(
+      args.rounds ?? 3,
+      (round) => frameworkRun(messages, `main${round}`),
+      () => rawKafkaBaseline({ brokers, messages, batch }),
+    );
+    return benchLine('kafka', messages, framework, raw, { batch, rounds });
   } finally {
     await cluster.stop();
   }

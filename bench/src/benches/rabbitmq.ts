@@ -1,4 +1,4 @@
-import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRabbitBaseline } from '../raw/rabbitmq.js';
 
@@ -35,8 +35,11 @@ export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine> {
     runId: `${args.runId}-warm`,
   });
   await rawRabbitBaseline({ url: URL, messages: 2_000, confirmEvery: 1_000, prefetch });
-  const framework = await run();
-  const raw = await rawRabbitBaseline({ url: URL, messages, confirmEvery: 1_000, prefetch });
+  const { framework, raw, rounds } = await alternate(
+    args.rounds ?? 3,
+    (round) => run(undefined, `peak${round}`),
+    () => rawRabbitBaseline({ url: URL, messages, confirmEvery: 1_000, prefetch }),
+  );
   const half = await run(Math.round(framework.msgsPerSec / 2), 'half');
   console.log(
     `rabbitmq at half of peak (${Math.round(framework.msgsPerSec / 2)} msgs/s): p50 ${half.p50Ms} ms, p99 ${half.p99Ms} ms`,
@@ -45,5 +48,6 @@ export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine> {
     prefetch,
     half_load_p50_ms: half.p50Ms,
     half_load_p99_ms: half.p99Ms,
+    rounds,
   });
 }

@@ -1,4 +1,4 @@
-import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRedisBaseline } from '../raw/redis.js';
 
@@ -25,7 +25,10 @@ export async function benchRedis(args: BenchArgs): Promise<BenchLine> {
   // Warm both sides first (JIT, connections, scripts), so neither pays for running first.
   await frameworkRun(5_000, 'warm');
   await rawRedisBaseline({ url: URL, messages: 5_000, batch });
-  const framework = await frameworkRun(messages, 'main');
-  const raw = await rawRedisBaseline({ url: URL, messages, batch });
-  return benchLine('redis', messages, framework, raw, { batch });
+  const { framework, raw, rounds } = await alternate(
+    args.rounds ?? 3,
+    (round) => frameworkRun(messages, `main${round}`),
+    () => rawRedisBaseline({ url: URL, messages, batch }),
+  );
+  return benchLine('redis', messages, framework, raw, { batch, rounds });
 }

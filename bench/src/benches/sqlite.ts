@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawSqliteBaseline } from '../raw/sqlite.js';
 
@@ -30,9 +30,12 @@ export async function benchSqlite(args: BenchArgs): Promise<BenchLine> {
     // Warm both sides first (JIT, page cache), so neither pays for running first.
     await frameworkRun(5_000, 'warm.db');
     await rawSqliteBaseline({ messages: 5_000, batch, path: join(dir, 'raw-warm.db') });
-    const framework = await frameworkRun(messages, 'framework.db');
-    const raw = await rawSqliteBaseline({ messages, batch, path: join(dir, 'raw.db') });
-    return benchLine('sqlite', messages, framework, raw, { batch, raw_p99_ms: raw.p99Ms });
+    const { framework, raw, rounds } = await alternate(
+      args.rounds ?? 3,
+      (round) => frameworkRun(messages, `framework-${round}.db`),
+      (round) => rawSqliteBaseline({ messages, batch, path: join(dir, `raw-${round}.db`) }),
+    );
+    return benchLine('sqlite', messages, framework, raw, { batch, rounds });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
