@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
+import { benchPayload } from '../contract.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -68,7 +69,7 @@ export async function rawKafkaBaseline(opts: {
       const records = [];
       for (let i = sent; i < Math.min(sent + batch, messages); i++) {
         const id = `raw-${i}`;
-        records.push({ key: `key-${i % 16}`, value: `{"seq":${i},"data":"payload"}`, headers: headersFor(id) });
+        records.push({ key: `key-${i % 16}`, value: JSON.stringify(benchPayload(i)), headers: headersFor(id) });
       }
       await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: records }] });
     }

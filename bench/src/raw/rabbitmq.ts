@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
+import { benchPayload } from '../contract.js';
 
 /**
  * The raw-driver baseline for the RabbitMQ transport: the same durable work
@@ -36,7 +37,7 @@ export async function rawRabbitBaseline(opts: {
       const end = Math.min(sent + confirmEvery, messages);
       for (; sent < end; sent++) {
         const id = `raw-${sent}`;
-        const writable = producer.publish('', queue, Buffer.from(`{"seq":${sent},"data":"payload"}`), {
+        const writable = producer.publish('', queue, Buffer.from(JSON.stringify(benchPayload(sent))), {
           persistent: true,
           messageId: id,
           contentType: 'application/json',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { benchPayload } from '../contract.js';
 
 /**
  * The raw-driver baseline for the Redis Streams transport: the same work with
@@ -32,7 +33,7 @@ export async function rawRedisBaseline(opts: {
       const pipeline = producer.pipeline();
       for (let i = sent; i < Math.min(sent + batch, messages); i++) {
         const id = `raw-${i}`;
-        pipeline.xadd(key, '*', 'i', id, 'h', headersFor(id), 'b', `{"seq":${i},"data":"payload"}`);
+        pipeline.xadd(key, '*', 'i', id, 'h', headersFor(id), 'b', JSON.stringify(benchPayload(i)));
       }
       await pipeline.exec();
     }

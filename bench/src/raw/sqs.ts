@@ -8,6 +8,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { benchPayload } from '../contract.js';
 
 const BATCH = 10;
 /** SendMessageBatch calls in flight at once, and ReceiveMessage loops running at once. */
@@ -95,6 +96,6 @@ function bodyFor(id: string, seq: number): string {
     correlationid: id,
     attempt: '1',
     datacontenttype: 'application/json',
-    data: { seq, data: 'payload' },
+    data: benchPayload(seq),
   });
 }
