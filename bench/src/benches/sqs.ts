@@ -1,4 +1,4 @@
-import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawSqsBaseline } from '../raw/sqs.js';
 import { startSqsEmulator } from '../servers.js';
@@ -12,16 +12,25 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine> {
   const messages = args.messages ?? 5_000;
   const emulator = await startSqsEmulator();
   try {
-    const framework = await runFramework({
-      url: `sqs://${emulator.address}?region=us-east-1&waitTimeSeconds=1`,
-      consumerInWorker: true,
-      messages,
-      window: args.window ?? 500,
-      concurrency: args.concurrency ?? 64,
-      runId: args.runId,
-    });
-    const raw = await rawSqsBaseline({ endpoint: `http://${emulator.address}`, messages });
-    return benchLine('sqs', messages, framework, raw);
+    const endpoint = `http://${emulator.address}`;
+    const frameworkRun = (n: number, suffix: string) =>
+      runFramework({
+        url: `sqs://${emulator.address}?region=us-east-1&waitTimeSeconds=1`,
+        consumerInWorker: true,
+        messages: n,
+        window: args.window ?? 500,
+        concurrency: args.concurrency ?? 64,
+        runId: `${args.runId}-${suffix}`,
+      });
+    // Warm both sides first (JIT, connections, queue creation), so neither pays for running first.
+    await frameworkRun(500, 'warm');
+    await rawSqsBaseline({ endpoint, messages: 500 });
+    const { framework, raw, rounds } = await alternate(
+      args.rounds ?? 3,
+      (round) => frameworkRun(messages, `main${round}`),
+      () => rawSqsBaseline({ endpoint, messages }),
+    );
+    return benchLine('sqs', messages, framework, raw, { rounds });
   } finally {
     await emulator.stop();
   }
