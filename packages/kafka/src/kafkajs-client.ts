@@ -143,6 +143,64 @@ export class KafkajsClient implements KafkaClient {
 
   async startConsumer(spec: ConsumerSpec): Promise<GroupConsumer> {
     if (this.#closed) throw closed();
+    let stopped = false;
+    let restarting: Promise<void> | undefined;
+    // kafkajs gives up on a member after a crash it deems fatal (restart: false), e.g. retries
+    // exhausted while the brokers were away. Consumers must resume by themselves, so the member
+    // is replaced by a new one, with backoff, until it joins again or the consumer is stopped.
+    const replace = (dead: Consumer) => {
+      if (stopped || this.#closed || restarting !== undefined || dead !== current) return;
+      restarting = (async () => {
+        this.#consumers.delete(dead);
+        await dead.disconnect().catch(() => undefined);
+        for (let delay = 250; !stopped && !this.#closed; delay = Math.min(delay * 2, 10_000)) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          if (stopped || this.#closed) return;
+          try {
+            current = await this.#launch(spec, replace);
+            return;
+          } catch (error) {
+            this.#options.logger?.({
+              level: 'warn',
+              message: `kafka consumer ${spec.groupId} could not rejoin; retrying in ${Math.min(delay * 2, 10_000)} ms`,
+              extra: { error: describeError(error) },
+            });
+          }
+        }
+      })().finally(() => {
+        restarting = undefined;
+      });
+    };
+    let current = await this.#launch(spec, replace);
+    let stopping: Promise<void> | undefined;
+    return {
+      pause: (topic, partitions) => current.pause([{ topic, partitions: [...partitions] }]),
+      resume: (topic, partitions) => current.resume([{ topic, partitions: [...partitions] }]),
+      commit: async (offsets) => {
+        try {
+          await current.commitOffsets(
+            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+          );
+        } catch (error) {
+          throw unavailable(`commit failed for group ${spec.groupId}`, error);
+        }
+      },
+      stop: () => {
+        stopped = true;
+        stopping ??= (async () => {
+          await restarting;
+          const consumer = current;
+          await consumer.disconnect().catch(() => undefined);
+          this.#consumers.delete(consumer);
+        })();
+        return stopping;
+      },
+    };
+  }
+
+  /** Create, connect, subscribe and run one group member; `onFatal` is told when kafkajs will not restart it. */
+  async #launch(spec: ConsumerSpec, onFatal: (consumer: Consumer) => void): Promise<Consumer> {
+    if (this.#closed) throw closed();
     const o = this.#options;
     const consumer = this.#kafka.consumer({
       groupId: spec.groupId,
@@ -164,6 +222,7 @@ export class KafkajsClient implements KafkaClient {
         message: `kafka consumer ${spec.groupId} crashed (restart: ${event.payload.restart})`,
         extra: { error: describeError(event.payload.error) },
       });
+      if (!event.payload.restart) onFatal(consumer);
     });
     this.#consumers.add(consumer);
     try {
@@ -185,27 +244,7 @@ export class KafkajsClient implements KafkaClient {
       await consumer.disconnect().catch(() => undefined);
       throw unavailable(`cannot join consumer group ${spec.groupId}`, error);
     }
-    let stopping: Promise<void> | undefined;
-    return {
-      pause: (topic, partitions) => consumer.pause([{ topic, partitions: [...partitions] }]),
-      resume: (topic, partitions) => consumer.resume([{ topic, partitions: [...partitions] }]),
-      commit: async (offsets) => {
-        try {
-          await consumer.commitOffsets(
-            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
-          );
-        } catch (error) {
-          throw unavailable(`commit failed for group ${spec.groupId}`, error);
-        }
-      },
-      stop: () => {
-        stopping ??= consumer
-          .disconnect()
-          .catch(() => undefined)
-          .finally(() => this.#consumers.delete(consumer));
-        return stopping;
-      },
-    };
+    return consumer;
   }
 
   async ping(): Promise<void> {
