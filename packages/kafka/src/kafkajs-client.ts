@@ -145,24 +145,32 @@ export class KafkajsClient implements KafkaClient {
     if (this.#closed) throw closed();
     let stopped = false;
     let restarting: Promise<void> | undefined;
+    let current: Consumer | undefined;
+    // A member that crashed fatally before it became `current` (during its own launch).
+    let crashedEarly: Consumer | undefined;
     // kafkajs gives up on a member after a crash it deems fatal (restart: false), e.g. retries
     // exhausted while the brokers were away. Consumers must resume by themselves, so the member
-    // is replaced by a new one, with backoff, until it joins again or the consumer is stopped.
+    // is replaced by a new one, with backoff, until one joins and stays or the consumer is stopped.
     const replace = (dead: Consumer) => {
-      if (stopped || this.#closed || restarting !== undefined || dead !== current) return;
+      if (dead !== current) {
+        crashedEarly = dead;
+        return;
+      }
+      if (stopped || this.#closed || restarting !== undefined) return;
       restarting = (async () => {
-        this.#consumers.delete(dead);
-        await dead.disconnect().catch(() => undefined);
         for (let delay = 250; !stopped && !this.#closed; delay = Math.min(delay * 2, 10_000)) {
+          const previous = current as Consumer;
+          this.#consumers.delete(previous);
+          await previous.disconnect().catch(() => undefined);
           await new Promise((resolve) => setTimeout(resolve, delay));
           if (stopped || this.#closed) return;
           try {
             current = await this.#launch(spec, replace);
-            return;
+            if (crashedEarly !== current) return;
           } catch (error) {
             this.#options.logger?.({
               level: 'warn',
-              message: `kafka consumer ${spec.groupId} could not rejoin; retrying in ${Math.min(delay * 2, 10_000)} ms`,
+              message: `kafka consumer ${spec.groupId} could not rejoin; retrying`,
               extra: { error: describeError(error) },
             });
           }
@@ -171,14 +179,15 @@ export class KafkajsClient implements KafkaClient {
         restarting = undefined;
       });
     };
-    let current = await this.#launch(spec, replace);
+    current = await this.#launch(spec, replace);
+    if (crashedEarly === current) replace(current);
     let stopping: Promise<void> | undefined;
     return {
-      pause: (topic, partitions) => current.pause([{ topic, partitions: [...partitions] }]),
-      resume: (topic, partitions) => current.resume([{ topic, partitions: [...partitions] }]),
+      pause: (topic, partitions) => current?.pause([{ topic, partitions: [...partitions] }]),
+      resume: (topic, partitions) => current?.resume([{ topic, partitions: [...partitions] }]),
       commit: async (offsets) => {
         try {
-          await current.commitOffsets(
+          await (current as Consumer).commitOffsets(
             offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
           );
         } catch (error) {
@@ -189,7 +198,7 @@ export class KafkajsClient implements KafkaClient {
         stopped = true;
         stopping ??= (async () => {
           await restarting;
-          const consumer = current;
+          const consumer = current as Consumer;
           await consumer.disconnect().catch(() => undefined);
           this.#consumers.delete(consumer);
         })();
