@@ -27,3 +27,18 @@ export function benchPayload(seq: number) {
     ],
   };
 }
+
+/** CloudEvents headers shaped like the framework's, for the raw baselines, so both sides carry the same attributes. */
+export function benchHeaders(id: string): Record<string, string> {
+  return {
+    'ce-specversion': '1.0',
+    'ce-id': id,
+    'ce-type': 'bench.message',
+    'ce-source': 'bench',
+    'ce-time': '2026-01-01T00:00:00.000Z',
+    'content-type': 'application/json',
+    'ce-kind': 'message',
+    'ce-correlationid': id,
+    'ce-attempt': '1',
+  };
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { benchPayload } from '../contract.js';
+import { benchHeaders, benchPayload } from '../contract.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -69,7 +69,7 @@ export async function rawKafkaBaseline(opts: {
       const records = [];
       for (let i = sent; i < Math.min(sent + batch, messages); i++) {
         const id = `raw-${i}`;
-        records.push({ key: `key-${i % 16}`, value: JSON.stringify(benchPayload(i)), headers: headersFor(id) });
+        records.push({ key: `key-${i % 16}`, value: JSON.stringify(benchPayload(i)), headers: benchHeaders(id) });
       }
       await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: records }] });
     }
@@ -82,18 +82,4 @@ export async function rawKafkaBaseline(opts: {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
-}
-
-function headersFor(id: string): Record<string, string> {
-  return {
-    'ce-specversion': '1.0',
-    'ce-id': id,
-    'ce-type': 'bench.message',
-    'ce-source': 'bench',
-    'ce-time': '2026-01-01T00:00:00.000Z',
-    'content-type': 'application/json',
-    'ce-kind': 'message',
-    'ce-correlationid': id,
-    'ce-attempt': '1',
-  };
 }

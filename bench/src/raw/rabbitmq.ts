@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
-import { benchPayload } from '../contract.js';
+import { benchHeaders, benchPayload } from '../contract.js';
 
 /**
  * The raw-driver baseline for the RabbitMQ transport: the same durable work
@@ -42,7 +42,7 @@ export async function rawRabbitBaseline(opts: {
           messageId: id,
           contentType: 'application/json',
           timestamp: Math.floor(Date.now() / 1000),
-          headers: headersFor(id),
+          headers: benchHeaders(id),
         });
         if (!writable) await new Promise((resolve) => producer.once('drain', resolve));
       }
@@ -76,17 +76,4 @@ function consume(channel: Channel, queue: string, messages: number): Promise<voi
       )
       .catch(reject);
   });
-}
-
-function headersFor(id: string): Record<string, string> {
-  return {
-    'ce-specversion': '1.0',
-    'ce-id': id,
-    'ce-type': 'bench.raw',
-    'ce-source': 'bench',
-    'ce-time': new Date().toISOString(),
-    'ce-kind': 'message',
-    'ce-correlationid': id,
-    'ce-attempt': '1',
-  };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { benchPayload } from '../contract.js';
+import { benchHeaders, benchPayload } from '../contract.js';
 
 /**
  * The raw-driver baseline for the Redis Streams transport: the same work with
@@ -33,7 +33,7 @@ export async function rawRedisBaseline(opts: {
       const pipeline = producer.pipeline();
       for (let i = sent; i < Math.min(sent + batch, messages); i++) {
         const id = `raw-${i}`;
-        pipeline.xadd(key, '*', 'i', id, 'h', headersFor(id), 'b', JSON.stringify(benchPayload(i)));
+        pipeline.xadd(key, '*', 'i', id, 'h', JSON.stringify(benchHeaders(id)), 'b', JSON.stringify(benchPayload(i)));
       }
       await pipeline.exec();
     }
@@ -72,18 +72,4 @@ async function consume(conn: Redis, key: string, group: string, messages: number
       .exec();
     received += ids.length;
   }
-}
-
-function headersFor(id: string): string {
-  return JSON.stringify({
-    'ce-specversion': '1.0',
-    'ce-id': id,
-    'ce-type': 'bench.message',
-    'ce-source': 'bench',
-    'ce-time': '2026-01-01T00:00:00.000Z',
-    'content-type': 'application/json',
-    'ce-kind': 'message',
-    'ce-correlationid': id,
-    'ce-attempt': '1',
-  });
 }
