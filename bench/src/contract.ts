@@ -42,3 +42,18 @@ export function benchHeaders(id: string): Record<string, string> {
     'ce-attempt': '1',
   };
 }
+
+/**
+ * What a raw baseline's consumer does with each message, the least any real
+ * consumer does: read its attributes and parse its JSON payload (the
+ * framework decodes both too). Returns the payload, so the work cannot be
+ * optimized away.
+ */
+export function readRawMessage(headers: string | Readonly<Record<string, unknown>>, body: string): unknown {
+  const attributes =
+    typeof headers === 'string'
+      ? (JSON.parse(headers) as Record<string, unknown>)
+      : Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]));
+  if (typeof attributes['ce-id'] !== 'string') throw new Error('raw baseline: a message without ce-id');
+  return JSON.parse(body);
+}

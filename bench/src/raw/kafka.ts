@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { benchHeaders, benchPayload } from '../contract.js';
+import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -10,10 +10,11 @@ const { Kafka, Partitioners, logLevel } = kafkajs;
  * acks=all (`sendBatch`, `batch` records per call, each call awaited; the same
  * idempotence and in-flight settings as the transport, so against a cluster
  * without a controller — librdkafka's mock — idempotence is off). One consumer
- * group member reads them with `eachBatch`, marks every record and commits
+ * group member reads them with `eachBatch`, reads every record (headers
+ * decoded, JSON payload parsed), marks it and commits
  * the batch's next offset after it — the transport also commits after
- * handling. Records carry CloudEvents-shaped headers, a key and a small JSON
- * body. The consumer joins before the clock starts (group joins are not
+ * handling. Records carry a UUID id in CloudEvents-shaped headers, a key and the
+ * benchmark's JSON body. The consumer joins before the clock starts (group joins are not
  * throughput). Returns end-to-end throughput: records divided by the time from
  * the first send to the last commit.
  *
@@ -54,7 +55,10 @@ export async function rawKafkaBaseline(opts: {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch: fetched, resolveOffset }) => {
-        for (const record of fetched.messages) resolveOffset(record.offset);
+        for (const record of fetched.messages) {
+          readRawMessage(record.headers ?? {}, record.value?.toString() ?? 'null');
+          resolveOffset(record.offset);
+        }
         const last = fetched.messages[fetched.messages.length - 1];
         if (!last) return;
         await consumer.commitOffsets([
@@ -68,7 +72,7 @@ export async function rawKafkaBaseline(opts: {
     for (let sent = 0; sent < messages; sent += batch) {
       const records = [];
       for (let i = sent; i < Math.min(sent + batch, messages); i++) {
-        const id = `raw-${i}`;
+        const id = randomUUID();
         records.push({ key: `key-${i % 16}`, value: JSON.stringify(benchPayload(i)), headers: benchHeaders(id) });
       }
       await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: records }] });

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { benchHeaders, benchPayload } from '../contract.js';
+import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
 
 /**
  * The raw-driver baseline for the Redis Streams transport: the same work with
@@ -8,8 +8,8 @@ import { benchHeaders, benchPayload } from '../contract.js';
  * (XADD, pipelined `batch` at a time, each pipeline awaited); one consumer in a
  * consumer group reads them (XREADGROUP COUNT `batch` BLOCK) and acknowledges
  * each read batch with XACK + XDEL in one pipeline — the transport also deletes
- * on ack. Messages carry fields shaped like the transport's (id, a CloudEvents
- * header JSON, a small JSON body). Returns end-to-end throughput: messages
+ * on ack — after reading every message (headers and payload JSON parsed). Messages carry fields shaped like the transport's (a UUID id, a
+ * CloudEvents header JSON, the benchmark's JSON body). Returns end-to-end throughput: messages
  * divided by the time from the first XADD to the last acknowledgement.
  *
  * Uses its own random stream key and deletes it afterwards; the Redis at `url`
@@ -32,7 +32,7 @@ export async function rawRedisBaseline(opts: {
     for (let sent = 0; sent < messages; sent += batch) {
       const pipeline = producer.pipeline();
       for (let i = sent; i < Math.min(sent + batch, messages); i++) {
-        const id = `raw-${i}`;
+        const id = randomUUID();
         pipeline.xadd(key, '*', 'i', id, 'h', JSON.stringify(benchHeaders(id)), 'b', JSON.stringify(benchPayload(i)));
       }
       await pipeline.exec();
@@ -64,7 +64,10 @@ async function consume(conn: Redis, key: string, group: string, messages: number
     )) as Array<[string, Array<[string, string[]]>]> | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) continue;
-    const ids = entries.map(([id]) => id);
+    const ids = entries.map(([id, fields]) => {
+      readRawMessage(fields[3] as string, fields[5] as string);
+      return id;
+    });
     await conn
       .pipeline()
       .xack(key, group, ...ids)

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -19,8 +19,8 @@ const RECEIVERS = 8;
  * The raw-SDK baseline for the SQS transport: the same work with plain
  * `@aws-sdk/client-sqs` and nothing else. Producers send `messages` messages
  * with SendMessageBatch (10 per call, 8 calls in flight, every entry checked);
- * 8 receive loops read them (ReceiveMessage, 10 per call, long polling) and
- * acknowledge each received batch with one DeleteMessageBatch. Bodies are
+ * 8 receive loops read them (ReceiveMessage, 10 per call, long polling), parse
+ * each body, and acknowledge each received batch with one DeleteMessageBatch. Bodies are
  * shaped like the transport's (a CloudEvents structured JSON document).
  * Returns end-to-end throughput: messages divided by the time from the first
  * send to the last delete.
@@ -52,6 +52,8 @@ export async function rawSqsBaseline(opts: { endpoint: string; messages: number 
         );
         const batch: Message[] = out.Messages ?? [];
         if (batch.length === 0) continue;
+        // Read every message, as the transport does (the structured envelope is the whole body).
+        for (const message of batch) JSON.parse(message.Body ?? 'null');
         received += batch.length;
         const acked = await sqs.send(
           new DeleteMessageBatchCommand({
@@ -71,7 +73,7 @@ export async function rawSqsBaseline(opts: { endpoint: string; messages: number 
         const first = next;
         next = Math.min(messages, next + BATCH);
         const entries = [];
-        for (let i = first; i < next; i++) entries.push({ Id: `e${i - first}`, MessageBody: bodyFor(`raw-${i}`, i) });
+        for (let i = first; i < next; i++) entries.push({ Id: `e${i - first}`, MessageBody: bodyFor(randomUUID(), i) });
         const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
         if ((out.Failed ?? []).length > 0) throw new Error(`raw SQS: ${out.Failed?.length} entries refused`);
       }
