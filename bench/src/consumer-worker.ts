@@ -1,35 +1,53 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { createService } from '@switchyard/core';
 import { BenchCommand, nowMs } from './contract.js';
-import { PROGRESS_EVERY } from './framework-run.js';
 import { Latency } from './latency.js';
 
+/** What the producer side asks of this thread: one consumer service for one run. */
+export interface ConsumerRun {
+  readonly url: string;
+  readonly name: string;
+  readonly messages: number;
+  readonly concurrency: number;
+  readonly prefetch?: number;
+  /** Report progress every this many handled messages (the producer's closed loop). */
+  readonly progressEvery: number;
+}
+
 /**
- * The benchmark's consumer service in its own thread. Reports progress every
- * PROGRESS_EVERY messages (the producer's closed loop) and, once everything is
- * handled and the service stopped, its latency histogram.
+ * The benchmark's consumer services, in their own thread: its own event loop
+ * and connections, as a separate process would have. The thread lives for the
+ * whole benchmark and runs one consumer service per run, so that measured
+ * rounds find it as warm (JIT, driver code) as the raw baselines, which run in
+ * a long-lived thread too. Per run it posts `ready`, `handled` progress, and,
+ * once everything is handled and the service stopped, its latency histogram.
  */
-const options = workerData as { url: string; name: string; messages: number; concurrency: number; prefetch?: number };
-const latency = new Latency();
-let handled = 0;
-const consumer = createService({
-  name: options.name,
-  transport: options.url,
-  concurrency: options.concurrency,
-  handleSignals: false,
-  ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+parentPort?.on('message', (run: ConsumerRun) => {
+  void consume(run).catch((error: unknown) => parentPort?.postMessage({ error: String(error) }));
 });
-consumer.handle(
-  BenchCommand,
-  (command) => {
-    latency.record(nowMs() - command.sentAt);
-    handled++;
-    if (handled % PROGRESS_EVERY === 0 || handled === options.messages) parentPort?.postMessage({ handled });
-    if (handled === options.messages) {
-      void consumer.stop().then(() => parentPort?.postMessage({ histogram: latency.encode() }));
-    }
-  },
-  { distributed: true },
-);
-await consumer.start();
-parentPort?.postMessage({ ready: true });
+
+async function consume(run: ConsumerRun): Promise<void> {
+  const latency = new Latency();
+  let handled = 0;
+  const consumer = createService({
+    name: run.name,
+    transport: run.url,
+    concurrency: run.concurrency,
+    handleSignals: false,
+    ...(run.prefetch ? { prefetch: run.prefetch } : {}),
+  });
+  consumer.handle(
+    BenchCommand,
+    (command) => {
+      latency.record(nowMs() - command.sentAt);
+      handled++;
+      if (handled % run.progressEvery === 0 || handled === run.messages) parentPort?.postMessage({ handled });
+      if (handled === run.messages) {
+        void consumer.stop().then(() => parentPort?.postMessage({ histogram: latency.encode() }));
+      }
+    },
+    { distributed: true },
+  );
+  await consumer.start();
+  parentPort?.postMessage({ ready: true });
+}

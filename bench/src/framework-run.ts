@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { createService, type Service, type Transport } from '@switchyard/core';
+import type { ConsumerRun } from './consumer-worker.js';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
 import { Latency } from './latency.js';
 
@@ -126,41 +127,84 @@ async function startLocal(
   return consumer;
 }
 
+/** The consumer thread, started once and reused by every run (see consumer-worker.ts). */
+let consumerThread: Worker | undefined;
+
+function sharedWorker(): Worker {
+  if (consumerThread === undefined) {
+    consumerThread = new Worker(new URL('./consumer-worker.js', import.meta.url));
+    consumerThread.unref();
+  }
+  return consumerThread;
+}
+
 async function startWorker(
   options: FrameworkRunOptions,
   name: string,
   progress: (n: number) => void,
   latency: Latency,
 ): Promise<{ stop(): Promise<void> }> {
-  const worker = new Worker(new URL('./consumer-worker.js', import.meta.url), {
-    workerData: {
-      url: options.url,
-      name,
-      messages: options.messages,
-      concurrency: options.concurrency,
-      prefetch: options.prefetch,
-    },
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    worker.on('error', reject);
-    worker.on('message', (message: { ready?: true; handled?: number; histogram?: string }) => {
-      if (message.histogram !== undefined) {
-        latency.addEncoded(message.histogram);
-        resolve();
-      }
-      if (message.handled !== undefined) progress(message.handled);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
+  if (options.url === undefined) throw new Error('a consumer in a worker thread needs a transport URL');
+  const worker = sharedWorker();
+  const ready = deferred();
+  const finished = deferred();
+  const onError = (error: Error) => {
+    ready.reject(error);
+    finished.reject(error);
+  };
+  const onMessage = (message: WorkerMessage) => {
+    if (message.error !== undefined) onError(new Error(`bench consumer: ${message.error}`));
+    if (message.ready) ready.resolve();
+    if (message.handled !== undefined) progress(message.handled);
+    if (message.histogram !== undefined) {
+      latency.addEncoded(message.histogram);
+      finished.resolve();
+    }
+  };
+  worker.on('message', onMessage);
+  worker.on('error', onError);
+  const run: ConsumerRun = {
+    url: options.url,
+    name,
+    messages: options.messages,
+    concurrency: options.concurrency,
+    progressEvery: PROGRESS_EVERY,
+    ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+  };
+  // Referenced while a run uses it; idle between runs, it must not keep the process alive.
+  worker.ref();
+  worker.postMessage(run);
+  await ready.promise;
   return {
     async stop() {
-      await done;
-      await worker.terminate();
+      try {
+        await finished.promise;
+      } finally {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.unref();
+      }
     },
   };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
+  let resolve: () => void = () => undefined;
+  let reject: (error: Error) => void = () => undefined;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A failure before anyone awaits must not count as unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+interface WorkerMessage {
+  readonly ready?: true;
+  readonly handled?: number;
+  readonly histogram?: string;
+  readonly error?: string;
 }
 
 export const round = (value: number): number => Math.round(value * 1_000) / 1_000;

@@ -15,7 +15,7 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine> {
     const endpoint = `http://${emulator.address}`;
     const frameworkRun = (n: number, suffix: string) =>
       runFramework({
-        url: `sqs://${emulator.address}?region=us-east-1&waitTimeSeconds=1`,
+        url: `sqs://${emulator.address}?region=us-east-1&waitTimeSeconds=1&receivers=8`,
         consumerInWorker: true,
         messages: n,
         window: args.window ?? 500,

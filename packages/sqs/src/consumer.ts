@@ -38,7 +38,8 @@ interface Tracked {
 /**
  * One long-polling consumer of one queue.
  *
- * - Fetches at most `prefetch` unsettled messages (batches of up to 10),
+ * - Fetches at most `prefetch` unsettled messages (batches of up to 10,
+ *   with `receivers` ReceiveMessage calls in flight at once),
  *   runs at most `concurrency` handlers at once; in FIFO mode messages of one
  *   message group are handled one after the other, in order.
  * - While a message is unsettled, a heartbeat extends its visibility timeout
@@ -59,6 +60,8 @@ export class SqsConsumer implements Subscription {
   readonly #groups = new Map<string, Promise<void>>();
   readonly #receiveAbort = new AbortController();
   #roomWaiters: Array<() => void> = [];
+  /** Messages the ReceiveMessage calls in flight may still bring (their MaxNumberOfMessages). */
+  #requested = 0;
   #stopping = false;
   #loop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -69,9 +72,11 @@ export class SqsConsumer implements Subscription {
     this.#gate = new ConcurrencyGate(deps.concurrency);
   }
 
-  /** Start the poll loop. Call once. */
+  /** Start the poll loops. Call once. */
   start(): void {
-    this.#loop = this.#run();
+    const { options, prefetch } = this.#deps;
+    const loops = options.receivers ?? Math.min(10, Math.ceil(prefetch / 10));
+    this.#loop = Promise.all(Array.from({ length: loops }, () => this.#run())).then(() => undefined);
   }
 
   close(options?: { drainTimeoutMs?: number }): Promise<void> {
@@ -83,17 +88,20 @@ export class SqsConsumer implements Subscription {
     const { sqs, queue, options } = this.#deps;
     let backoffMs = 0;
     while (!this.#stopping) {
-      const room = this.#deps.prefetch - this.#unsettled.size;
+      const room = this.#deps.prefetch - this.#unsettled.size - this.#requested;
       if (room <= 0) {
         await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
         continue;
       }
-      let messages: Message[];
+      const asked = Math.min(10, room);
+      this.#requested += asked;
+      let messages: Message[] | undefined;
+      let failure: unknown;
       try {
         const out = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: queue.url,
-            MaxNumberOfMessages: Math.min(10, room),
+            MaxNumberOfMessages: asked,
             WaitTimeSeconds: options.waitTimeSeconds,
             MessageAttributeNames: ['All'],
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
@@ -101,14 +109,20 @@ export class SqsConsumer implements Subscription {
           { abortSignal: this.#receiveAbort.signal },
         );
         messages = out.Messages ?? [];
-        backoffMs = 0;
       } catch (error) {
-        if (this.#stopping && isAbort(error)) break;
-        this.#deps.onError(wrapError(ErrorCode.TransportUnavailable, `receive from queue '${queue.name}'`, error));
+        failure = error;
+      }
+      this.#requested -= asked;
+      // Room this call reserved and did not fill is free again for the other loops.
+      if ((messages?.length ?? 0) < asked) for (const wake of this.#roomWaiters.splice(0)) wake();
+      if (messages === undefined) {
+        if (this.#stopping && isAbort(failure)) break;
+        this.#deps.onError(wrapError(ErrorCode.TransportUnavailable, `receive from queue '${queue.name}'`, failure));
         backoffMs = Math.min(5_000, backoffMs === 0 ? 100 : backoffMs * 2);
         await this.#pause(backoffMs);
         continue;
       }
+      backoffMs = 0;
       for (const message of messages) this.#accept(message);
     }
   }

@@ -50,6 +50,13 @@ export interface SqsTransportOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Long-poll wait of ReceiveMessage, in seconds, 0-20 (default 20). Closing waits for the poll in progress. */
   readonly waitTimeSeconds?: number;
+  /**
+   * ReceiveMessage calls each consumer keeps in flight at once, 1-10 (default:
+   * enough to fill the prefetch, `ceil(prefetch / 10)`, at most 10). One call
+   * returns at most 10 messages, so a single poll loop caps a consumer at ten
+   * messages per round trip however many handlers wait.
+   */
+  readonly receivers?: number;
   /** Native dead-letter queue (RedrivePolicy) for every channel queue. Off by default. */
   readonly redrive?: SqsRedriveOptions;
   /** How many times a batch entry that failed on the server side is re-sent before the send rejects (default 3). */
@@ -76,6 +83,8 @@ export interface ResolvedSqsOptions {
   readonly defaultGroupId: string | undefined;
   readonly visibilityTimeoutSeconds: number;
   readonly waitTimeSeconds: number;
+  /** Undefined: derived from each consumer's prefetch. */
+  readonly receivers: number | undefined;
   readonly redrive: SqsRedriveOptions | undefined;
   readonly sendRetries: number;
   readonly createQueuesOnDemand: boolean;
@@ -115,6 +124,7 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
     defaultGroupId: options.defaultGroupId,
     visibilityTimeoutSeconds: integerIn('visibilityTimeoutSeconds', options.visibilityTimeoutSeconds ?? 30, 1, 43_200),
     waitTimeSeconds: integerIn('waitTimeSeconds', options.waitTimeSeconds ?? 20, 0, 20),
+    receivers: options.receivers === undefined ? undefined : integerIn('receivers', options.receivers, 1, 10),
     redrive,
     sendRetries: integerIn('sendRetries', options.sendRetries ?? 3, 0, 20),
     createQueuesOnDemand: options.createQueuesOnDemand ?? true,

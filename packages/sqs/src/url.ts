@@ -12,7 +12,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
  *   (emulators, LocalStack). `sqss://host` uses `https://`.
  * - query parameters: `region`, `prefix` (queue name prefix), `topic`,
  *   `fanout` (`sns` | `direct`), `fifo` (`true`), `waitTimeSeconds`,
- *   `visibilityTimeoutSeconds`, `accessKeyId` + `secretAccessKey`.
+ *   `visibilityTimeoutSeconds`, `receivers`, `accessKeyId` + `secretAccessKey`.
  *
  * A loopback endpoint without credentials in the URL gets the static
  * credentials `test`/`test` unless `AWS_ACCESS_KEY_ID` is set: emulators
@@ -49,6 +49,8 @@ export function optionsFromUrl(url: string): SqsTransportOptions {
   if (q.get('fifo') === 'true') options.fifo = true;
   const wait = q.get('waitTimeSeconds');
   if (wait !== null) options.waitTimeSeconds = Number(wait);
+  const receivers = q.get('receivers');
+  if (receivers !== null) options.receivers = Number(receivers);
   const visibility = q.get('visibilityTimeoutSeconds');
   if (visibility !== null) options.visibilityTimeoutSeconds = Number(visibility);
   const accessKeyId = q.get('accessKeyId');
