@@ -65,7 +65,7 @@ export class KafkaTransport implements Transport {
   constructor(options: KafkaTransportOptions) {
     this.#options = resolveOptions(options);
     this.#client = options.client ?? new KafkajsClient(this.#options);
-    this.#producer = new RecordProducer(this.#client, this.#options.maxMessageBytes);
+    this.#producer = new RecordProducer(this.#client, this.#options.maxMessageBytes, this.#options.maxBatchRecords);
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,

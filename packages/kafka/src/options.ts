@@ -52,6 +52,12 @@ export interface KafkaTransportOptions {
   readonly idempotent?: boolean | 'auto';
   /** Largest message accepted by `send`/`publish` (default 1_000_000, Kafka's default). */
   readonly maxMessageBytes?: number;
+  /**
+   * Most records in one produce request (default 1000). Sends made while a
+   * request is in flight go out together in the next one, so batches grow
+   * with the load up to this cap (and to `maxMessageBytes` per request).
+   */
+  readonly maxBatchRecords?: number;
   /** Prefetch when `consume` is given none (default max(concurrency, 32)). */
   readonly defaultPrefetch?: number;
   /** Records held by a channel's delay forwarder before it pauses the delay topic (default 10000). */
@@ -79,6 +85,7 @@ export interface ResolvedKafkaOptions {
   readonly retry: { readonly retries: number; readonly initialRetryTimeMs: number; readonly maxRetryTimeMs: number };
   readonly idempotent: boolean | 'auto';
   readonly maxMessageBytes: number;
+  readonly maxBatchRecords: number;
   readonly defaultPrefetch: number;
   readonly maxHeldDelayed: number;
   readonly logger: ((entry: KafkaLogEntry) => void) | undefined;
@@ -140,6 +147,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     },
     idempotent,
     maxMessageBytes: positiveInt(options.maxMessageBytes, 1_000_000, 'maxMessageBytes'),
+    maxBatchRecords: positiveInt(options.maxBatchRecords, 1_000, 'maxBatchRecords'),
     defaultPrefetch: positiveInt(options.defaultPrefetch, 32, 'defaultPrefetch'),
     maxHeldDelayed: positiveInt(options.maxHeldDelayed, 10_000, 'maxHeldDelayed'),
     logger: options.logger,

@@ -65,6 +65,18 @@ describe('RecordProducer', () => {
     await Promise.all(sends);
   });
 
+  it('puts at most maxRecords records in one request', async () => {
+    const { client, calls } = recordingClient();
+    const producer = new RecordProducer(client, 1_000_000, 2);
+    const sends = ['a', 'b', 'c', 'd', 'e'].map((id) => producer.produce([record(id)]));
+    for (let turns = 0; calls.length < 3 && turns < 20; turns++) {
+      await turn();
+      for (const call of calls) call.finish();
+    }
+    await Promise.all(sends);
+    expect(calls.map((c) => c.ids)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
   it('rejects every send of a failed request and serves the next ones', async () => {
     const { client, calls } = recordingClient();
     const producer = new RecordProducer(client, 1_000_000);

@@ -1,9 +1,6 @@
 import { SendBatcher } from '@switchyard/core/transport';
 import type { KafkaClient, OutgoingRecord } from './client.js';
 
-/** Records per produce request at most. */
-const MAX_RECORDS = 1_000;
-
 /**
  * The transport's one way to append records. Core sends one message per
  * `send` call with many calls at once; appending each as its own produce
@@ -30,10 +27,11 @@ export class RecordProducer {
   readonly #maxRequestBytes: number;
   readonly #batcher: SendBatcher<OutgoingRecord>;
 
-  constructor(client: KafkaClient, maxRequestBytes: number) {
+  /** `maxRecords`: records per produce request at most. */
+  constructor(client: KafkaClient, maxRequestBytes: number, maxRecords = 1_000) {
     this.#client = client;
     this.#maxRequestBytes = maxRequestBytes;
-    this.#batcher = new SendBatcher((records) => this.#flush(records), { maxBatch: MAX_RECORDS, maxInFlight: 1 });
+    this.#batcher = new SendBatcher((records) => this.#flush(records), { maxBatch: maxRecords, maxInFlight: 1 });
   }
 
   /** Append `records` (their topics must exist or be auto-creatable); resolves after acks=all. */

@@ -12,6 +12,7 @@ const INT_PARAMS = [
   'connectionTimeoutMs',
   'requestTimeoutMs',
   'maxMessageBytes',
+  'maxBatchRecords',
   'defaultPrefetch',
   'maxHeldDelayed',
 ] as const;
