@@ -23,8 +23,12 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine> {
         runId: `${args.runId}-${suffix}`,
       });
     // Warm both sides first (JIT, connections, queue creation), so neither pays for running first.
-    await frameworkRun(500, 'warm');
-    await rawSqsBaseline({ endpoint, messages: 500 });
+    // The AWS SDK is large and is still being optimized after thousands of calls: two full-size runs
+    // each (the framework's in both of its threads, the raw in the main thread).
+    for (let warm = 0; warm < 2; warm++) {
+      await frameworkRun(messages, `warm${warm}`);
+      await rawSqsBaseline({ endpoint, messages });
+    }
     const { framework, raw, rounds } = await alternate(
       args.rounds ?? 3,
       (round) => frameworkRun(messages, `main${round}`),
