@@ -13,12 +13,19 @@ export interface BenchLine {
   readonly [extra: string]: unknown;
 }
 
+/**
+ * Rounds when `--rounds` is not given. Single pairs on a 2-core machine swing
+ * by ±15% (GC, scheduling, the broker's own timers); the median of five pairs
+ * moves by a few percent between whole runs, the median of three did not.
+ */
+export const DEFAULT_ROUNDS = 5;
+
 /** Arguments every benchmark accepts. */
 export interface BenchArgs {
   readonly messages?: number;
   readonly window?: number;
   readonly concurrency?: number;
-  /** Alternating framework/raw rounds; the median round is reported (default 3). */
+  /** Alternating framework/raw rounds; the median round is reported (default {@link DEFAULT_ROUNDS}). */
   readonly rounds?: number;
   readonly runId: string;
 }

@@ -1,4 +1,4 @@
-import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawKafkaBaseline } from '../raw/kafka.js';
 import { startKafkaMock } from '../servers.js';
@@ -35,7 +35,7 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine> {
     await frameworkRun(2_000, 'warm');
     await rawKafkaBaseline({ brokers, messages: 2_000, batch });
     const { framework, raw, rounds } = await alternate(
-      args.rounds ?? 3,
+      args.rounds ?? DEFAULT_ROUNDS,
       (round) => frameworkRun(messages, `main${round}`),
       () => rawKafkaBaseline({ brokers, messages, batch }),
     );

@@ -1,4 +1,4 @@
-import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRabbitBaseline } from '../raw/rabbitmq.js';
 
@@ -36,7 +36,7 @@ export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine> {
   });
   await rawRabbitBaseline({ url: URL, messages: 2_000, confirmEvery: 1_000, prefetch });
   const { framework, raw, rounds } = await alternate(
-    args.rounds ?? 3,
+    args.rounds ?? DEFAULT_ROUNDS,
     (round) => run(undefined, `peak${round}`),
     () => rawRabbitBaseline({ url: URL, messages, confirmEvery: 1_000, prefetch }),
   );

@@ -1,4 +1,4 @@
-import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRedisBaseline } from '../raw/redis.js';
 
@@ -26,7 +26,7 @@ export async function benchRedis(args: BenchArgs): Promise<BenchLine> {
   await frameworkRun(5_000, 'warm');
   await rawRedisBaseline({ url: URL, messages: 5_000, batch });
   const { framework, raw, rounds } = await alternate(
-    args.rounds ?? 3,
+    args.rounds ?? DEFAULT_ROUNDS,
     (round) => frameworkRun(messages, `main${round}`),
     () => rawRedisBaseline({ url: URL, messages, batch }),
   );

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawSqliteBaseline } from '../raw/sqlite.js';
 
@@ -31,7 +31,7 @@ export async function benchSqlite(args: BenchArgs): Promise<BenchLine> {
     await frameworkRun(5_000, 'warm.db');
     await rawSqliteBaseline({ messages: 5_000, batch, path: join(dir, 'raw-warm.db') });
     const { framework, raw, rounds } = await alternate(
-      args.rounds ?? 3,
+      args.rounds ?? DEFAULT_ROUNDS,
       (round) => frameworkRun(messages, `framework-${round}.db`),
       (round) => rawSqliteBaseline({ messages, batch, path: join(dir, `raw-${round}.db`) }),
     );

@@ -1,4 +1,4 @@
-import { alternate, type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawSqsBaseline } from '../raw/sqs.js';
 import { startSqsEmulator } from '../servers.js';
@@ -30,7 +30,7 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine> {
       await rawSqsBaseline({ endpoint, messages });
     }
     const { framework, raw, rounds } = await alternate(
-      args.rounds ?? 3,
+      args.rounds ?? DEFAULT_ROUNDS,
       (round) => frameworkRun(messages, `main${round}`),
       () => rawSqsBaseline({ endpoint, messages }),
     );
