@@ -14,9 +14,10 @@ export interface BenchLine {
 }
 
 /**
- * Rounds when `--rounds` is not given. Single pairs on a 2-core machine swing
- * by ±15% (GC, scheduling, the broker's own timers); the median of five pairs
- * moves by a few percent between whole runs, the median of three did not.
+ * Rounds when `--rounds` is not given. Single pairs on a 2-core machine were
+ * seen to swing by ±15% (GC, scheduling, the broker's own timers; once a
+ * Kafka raw round at a third of its neighbours): the median of five is less
+ * exposed to one odd pair than the median of three.
  */
 export const DEFAULT_ROUNDS = 5;
 
