@@ -1,5 +1,5 @@
 import { validate } from '../contracts/validate.js';
-import { ErrorCode, HandlerError, PoisonMessageError, SwitchyardError } from '../errors.js';
+import { HandlerError, SwitchyardError } from '../errors.js';
 import type { HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
 import type { HandlerContext } from '../handlers/types.js';
 import { decode, Header } from '../message/codec.js';
@@ -11,6 +11,7 @@ import type { Delivery } from '../transport/types.js';
 import { type Clock, sleep } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Observers } from '../util/observers.js';
+import { route } from './route.js';
 
 /** Everything the receive pipeline of one service needs. */
 export interface ReceiverParts {
@@ -135,7 +136,7 @@ export class Receiver {
     }
     let handlers: readonly HandlerRegistration[];
     try {
-      handlers = this.#route(envelope);
+      handlers = route(envelope, this.#parts.registry, this.#parts.inbox);
     } catch (error) {
       return this.#deadLetter(delivery, envelope, undefined, error, envelope.headers.attempt);
     }
@@ -154,55 +155,6 @@ export class Receiver {
       if (running !== undefined) return running.then(() => this.#runHandlers(delivery, envelope, handlers, i + 1));
     }
     return undefined;
-  }
-
-  #route(envelope: Envelope): readonly HandlerRegistration[] {
-    const { registry, inbox } = this.#parts;
-    const h = envelope.headers;
-    if (h.kind !== 'event' && h.targetService !== inbox.service) {
-      throw new PoisonMessageError(
-        ErrorCode.Misaddressed,
-        `${h.kind} '${h.name}' is addressed to '${h.targetService ?? '(none)'}', not to this service '${inbox.service}'`,
-      );
-    }
-    if (h.targetHandler !== undefined) {
-      const handler = registry.byId(h.targetHandler);
-      if (!handler)
-        throw new PoisonMessageError(
-          ErrorCode.NoHandler,
-          `handler '${h.targetHandler}' is not registered in '${inbox.service}'`,
-        );
-      return [handler];
-    }
-    switch (h.kind) {
-      case 'command':
-      case 'query': {
-        const handler = registry.single(h.name);
-        if (handler?.distributed) return [handler];
-        throw new PoisonMessageError(
-          ErrorCode.NoHandler,
-          `${h.kind} '${h.name}' has no distributed handler in '${inbox.service}'`,
-        );
-      }
-      case 'event': {
-        const handlers = registry.events(h.name).filter((handler) => handler.distributed);
-        if (handlers.length > 0 || inbox.transport.capabilities.patternFiltering === 'client') return handlers;
-        throw new PoisonMessageError(
-          ErrorCode.NoHandler,
-          `event '${h.name}' has no distributed handler in '${inbox.service}'`,
-        );
-      }
-      case 'message': {
-        const handlers = registry.channel(h.channel ?? h.name);
-        if (handlers.length > 0) return handlers;
-        throw new PoisonMessageError(
-          ErrorCode.NoHandler,
-          `channel '${h.channel ?? h.name}' has no handler in '${inbox.service}'`,
-        );
-      }
-      default:
-        throw new PoisonMessageError(ErrorCode.NoHandler, `${h.kind} messages are not handled by '${inbox.service}'`);
-    }
   }
 
   #runHandler(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration): undefined | Promise<void> {
