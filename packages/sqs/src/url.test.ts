@@ -21,7 +21,7 @@ describe('optionsFromUrl', () => {
 
   it('reads the other query parameters', () => {
     const options = optionsFromUrl(
-      'sqs://localhost:1?prefix=p-&topic=t&fanout=direct&fifo=true&waitTimeSeconds=2&visibilityTimeoutSeconds=9&accessKeyId=a&secretAccessKey=b',
+      'sqs://localhost:1?prefix=p-&topic=t&fanout=direct&fifo=true&waitTimeSeconds=2&visibilityTimeoutSeconds=9&receivers=4&accessKeyId=a&secretAccessKey=b',
     );
     expect(options).toMatchObject({
       queuePrefix: 'p-',
@@ -30,6 +30,7 @@ describe('optionsFromUrl', () => {
       fifo: true,
       waitTimeSeconds: 2,
       visibilityTimeoutSeconds: 9,
+      receivers: 4,
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
     });
   });
@@ -38,6 +39,8 @@ describe('optionsFromUrl', () => {
     expect(() => optionsFromUrl('amqp://x')).toThrow(/not an sqs:\/\//);
     expect(() => optionsFromUrl('sqs://h?fanout=kafka')).toThrow(/fanout/);
     expect(() => transportFromUrl('sqs://h?waitTimeSeconds=99')).toThrow(/waitTimeSeconds/);
+    expect(() => transportFromUrl('sqs://h?receivers=0')).toThrow(/'receivers' must be an integer from 1 to 10/);
+    expect(() => transportFromUrl('sqs://h?receivers=11')).toThrow(/receivers/);
   });
 
   it('transportFromUrl builds a transport without I/O', async () => {
