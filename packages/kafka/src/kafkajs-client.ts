@@ -1,7 +1,9 @@
 import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
-import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
-import type { ConsumerSpec, GroupConsumer, IncomingRecord, KafkaClient, OutgoingRecord } from './client.js';
+import type { ConsumerSpec, GroupConsumer, KafkaClient, OutgoingRecord } from './client.js';
+import { closed, unavailable } from './kafkajs-errors.js';
+import { type MemberHost, startGroupConsumer } from './kafkajs-group-consumer.js';
 import { quietLogCreator } from './kafkajs-log.js';
 import type { ResolvedKafkaOptions } from './options.js';
 
@@ -22,6 +24,7 @@ export class KafkajsClient implements KafkaClient {
   #producer: Promise<Producer> | undefined;
   #hasController: Promise<boolean> | undefined;
   readonly #consumers = new Set<Consumer>();
+  readonly #memberHost: MemberHost;
   #closed = false;
 
   constructor(options: ResolvedKafkaOptions) {
@@ -39,6 +42,12 @@ export class KafkajsClient implements KafkaClient {
       logLevel: options.logger ? logLevel.INFO : logLevel.NOTHING,
       logCreator: quietLogCreator(options.logger),
     });
+    this.#memberHost = {
+      kafka: this.#kafka,
+      options,
+      members: this.#consumers,
+      isClosed: () => this.#closed,
+    };
   }
 
   async produce(records: readonly OutgoingRecord[]): Promise<void> {
@@ -141,119 +150,8 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
-  async startConsumer(spec: ConsumerSpec): Promise<GroupConsumer> {
-    if (this.#closed) throw closed();
-    let stopped = false;
-    let restarting: Promise<void> | undefined;
-    let current: Consumer | undefined;
-    // A member that crashed fatally before it became `current` (during its own launch).
-    let crashedEarly: Consumer | undefined;
-    // kafkajs gives up on a member after a crash it deems fatal (restart: false), e.g. retries
-    // exhausted while the brokers were away. Consumers must resume by themselves, so the member
-    // is replaced by a new one, with backoff, until one joins and stays or the consumer is stopped.
-    const replace = (dead: Consumer) => {
-      if (dead !== current) {
-        crashedEarly = dead;
-        return;
-      }
-      if (stopped || this.#closed || restarting !== undefined) return;
-      restarting = (async () => {
-        for (let delay = 250; !stopped && !this.#closed; delay = Math.min(delay * 2, 10_000)) {
-          const previous = current as Consumer;
-          this.#consumers.delete(previous);
-          await previous.disconnect().catch(() => undefined);
-          await new Promise((resolve) => setTimeout(resolve, delay));
-          if (stopped || this.#closed) return;
-          try {
-            current = await this.#launch(spec, replace);
-            if (crashedEarly !== current) return;
-          } catch (error) {
-            this.#options.logger?.({
-              level: 'warn',
-              message: `kafka consumer ${spec.groupId} could not rejoin; retrying`,
-              extra: { error: describeError(error) },
-            });
-          }
-        }
-      })().finally(() => {
-        restarting = undefined;
-      });
-    };
-    current = await this.#launch(spec, replace);
-    if (crashedEarly === current) replace(current);
-    let stopping: Promise<void> | undefined;
-    return {
-      pause: (topic, partitions) => current?.pause([{ topic, partitions: [...partitions] }]),
-      resume: (topic, partitions) => current?.resume([{ topic, partitions: [...partitions] }]),
-      commit: async (offsets) => {
-        try {
-          await (current as Consumer).commitOffsets(
-            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
-          );
-        } catch (error) {
-          throw unavailable(`commit failed for group ${spec.groupId}`, error);
-        }
-      },
-      stop: () => {
-        stopped = true;
-        stopping ??= (async () => {
-          await restarting;
-          const consumer = current as Consumer;
-          await consumer.disconnect().catch(() => undefined);
-          this.#consumers.delete(consumer);
-        })();
-        return stopping;
-      },
-    };
-  }
-
-  /** Create, connect, subscribe and run one group member; `onFatal` is told when kafkajs will not restart it. */
-  async #launch(spec: ConsumerSpec, onFatal: (consumer: Consumer) => void): Promise<Consumer> {
-    if (this.#closed) throw closed();
-    const o = this.#options;
-    const consumer = this.#kafka.consumer({
-      groupId: spec.groupId,
-      sessionTimeout: o.sessionTimeoutMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      maxWaitTimeInMs: o.maxWaitTimeMs,
-      allowAutoTopicCreation: true,
-      retry: {
-        retries: o.retry.retries,
-        initialRetryTime: o.retry.initialRetryTimeMs,
-        maxRetryTime: o.retry.maxRetryTimeMs,
-      },
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (event) => spec.onAssignment(event.payload.memberAssignment));
-    consumer.on(consumer.events.CRASH, (event) => {
-      o.logger?.({
-        level: 'error',
-        message: `kafka consumer ${spec.groupId} crashed (restart: ${event.payload.restart})`,
-        extra: { error: describeError(event.payload.error) },
-      });
-      if (!event.payload.restart) onFatal(consumer);
-    });
-    this.#consumers.add(consumer);
-    try {
-      await consumer.connect();
-      for (const { topic, fromBeginning } of spec.topics) await consumer.subscribe({ topic, fromBeginning });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: spec.partitionsConcurrently,
-        eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
-          await spec.onBatch(
-            { topic: batch.topic, partition: batch.partition, records: batch.messages.map(toIncoming) },
-            { markTaken: resolveOffset, isActive: () => isRunning() && !isStale() },
-          );
-        },
-      });
-    } catch (error) {
-      this.#consumers.delete(consumer);
-      await consumer.disconnect().catch(() => undefined);
-      throw unavailable(`cannot join consumer group ${spec.groupId}`, error);
-    }
-    return consumer;
+  startConsumer(spec: ConsumerSpec): Promise<GroupConsumer> {
+    return startGroupConsumer(this.#memberHost, spec);
   }
 
   async ping(): Promise<void> {
@@ -328,32 +226,4 @@ export class KafkajsClient implements KafkaClient {
     })();
     return this.#producer;
   }
-}
-
-function closed(): TransportError {
-  return new TransportError(ErrorCode.Closed, 'kafka: the client is closed');
-}
-
-function unavailable(what: string, error: unknown): TransportError {
-  return new TransportError(ErrorCode.TransportUnavailable, `kafka: ${what}: ${describeError(error)}`, {
-    cause: error,
-  });
-}
-
-function toIncoming(message: KafkaMessage): IncomingRecord {
-  const headers: Record<string, string> = {};
-  const raw = message.headers;
-  for (const name in raw) {
-    const entry = raw[name];
-    const value = Array.isArray(entry) ? entry[entry.length - 1] : entry;
-    if (value !== undefined) headers[name] = typeof value === 'string' ? value : value.toString('utf8');
-  }
-  const value = message.value ?? Buffer.alloc(0);
-  return {
-    offset: message.offset,
-    key: message.key === null || message.key === undefined ? undefined : message.key.toString('utf8'),
-    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-    headers,
-    timestamp: Number(message.timestamp),
-  };
 }
