@@ -44,22 +44,24 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
 }
 
 /**
- * In-memory inbox with a bounded size (`maxEntries`, default 10,000 across
- * all handlers): the oldest entries are forgotten first, so memory stays flat
- * under any load. That covers what a broker redelivers after a dropped
- * connection (at most the unacked prefetch) and duplicated sends; it
- * suppresses redeliveries within one process only. The default is kept small
- * on purpose: long-lived entries are promoted to V8's old space and made
- * garbage collection the largest cost of a delivery at 100,000 entries. Use a
- * durable store (SQLite, PostgreSQL) to dedup across restarts or longer spans.
+ * In-memory inbox with a bounded size (`maxEntries`, default 10,000 messages,
+ * whatever number of handlers processed each): the oldest messages are
+ * forgotten first, so memory stays flat under any load. That covers what a
+ * broker redelivers after a dropped connection (at most the unacked prefetch)
+ * and duplicated sends; it suppresses redeliveries within one process only.
+ * The default is kept small on purpose: long-lived entries are promoted to
+ * V8's old space and made garbage collection the largest cost of a delivery
+ * at 100,000 entries. Use a durable store (SQLite, PostgreSQL) to dedup across
+ * restarts or longer spans. Answers synchronously; never throws once built.
  */
 export class InMemoryInboxStore implements InboxStore {
-  // handler id → message id → time processed. Nested maps avoid building a key string per lookup.
-  readonly #processed = new Map<string, Map<string, number>>();
-  // Insertion order for eviction, as two parallel rings: asking a Map for its
-  // oldest key after many deletes walks every deleted slot.
-  readonly #ringHandlers: Array<Map<string, number> | undefined>;
+  // Message id → the handler that processed it, or the set of them when several did. One lookup per
+  // question on the hot path, where nearly every message has one handler.
+  readonly #processed = new Map<string, string | Set<string>>();
+  // Insertion order for eviction and prune, as parallel rings: asking a Map for its oldest key after
+  // many deletes walks every deleted slot.
   readonly #ringIds: Array<string | undefined>;
+  readonly #ringTimes: Float64Array;
   #next = 0;
   readonly #now: () => number;
 
@@ -72,39 +74,46 @@ export class InMemoryInboxStore implements InboxStore {
         `inbox maxEntries must be a positive integer, got ${maxEntries}`,
       );
     }
-    this.#ringHandlers = new Array<Map<string, number> | undefined>(maxEntries);
     this.#ringIds = new Array<string | undefined>(maxEntries);
+    this.#ringTimes = new Float64Array(maxEntries);
   }
 
   isProcessed(handler: string, messageId: string): boolean {
-    return this.#processed.get(handler)?.has(messageId) ?? false;
+    const seen = this.#processed.get(messageId);
+    return seen === handler || (typeof seen === 'object' && seen.has(handler));
   }
 
   markProcessed(handler: string, messageId: string): void {
-    let ids = this.#processed.get(handler);
-    if (ids === undefined) {
-      ids = new Map();
-      this.#processed.set(handler, ids);
+    const seen = this.#processed.get(messageId);
+    if (seen === undefined) {
+      const slot = this.#next;
+      const evicted = this.#ringIds[slot];
+      if (evicted !== undefined) this.#processed.delete(evicted);
+      this.#ringIds[slot] = messageId;
+      this.#ringTimes[slot] = this.#now();
+      this.#next = (slot + 1) % this.#ringIds.length;
+      this.#processed.set(messageId, handler);
+    } else if (typeof seen === 'string') {
+      if (seen !== handler) this.#processed.set(messageId, new Set([seen, handler]));
+    } else {
+      seen.add(handler);
     }
-    if (ids.has(messageId)) return;
-    const slot = this.#next;
-    const evicted = this.#ringIds[slot];
-    if (evicted !== undefined) this.#ringHandlers[slot]?.delete(evicted);
-    this.#ringHandlers[slot] = ids;
-    this.#ringIds[slot] = messageId;
-    this.#next = (slot + 1) % this.#ringIds.length;
-    ids.set(messageId, this.#now());
   }
 
+  /** Forgets whole messages (every handler's record of them) first processed before the cutoff. */
   async prune(olderThanMs: number): Promise<number> {
     const cutoff = this.#now() - olderThanMs;
+    const size = this.#ringIds.length;
     let removed = 0;
-    for (const ids of this.#processed.values()) {
-      for (const [id, at] of ids) {
-        if (at >= cutoff) break;
-        ids.delete(id);
-        removed++;
-      }
+    // From the oldest slot on, while entries are older than the cutoff.
+    for (let i = 0, slot = this.#next; i < size; i++, slot = (slot + 1) % size) {
+      const id = this.#ringIds[slot];
+      if (id === undefined) continue;
+      if ((this.#ringTimes[slot] as number) >= cutoff) break;
+      const seen = this.#processed.get(id);
+      removed += typeof seen === 'object' ? seen.size : 1;
+      this.#processed.delete(id);
+      this.#ringIds[slot] = undefined;
     }
     return removed;
   }
