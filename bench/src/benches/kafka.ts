@@ -32,8 +32,8 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine> {
         runId: `${args.runId}-${suffix}`,
       });
     // Warm both sides first (JIT, connections, topic metadata), so neither pays for running first.
-    await frameworkRun(2_000, 'warm');
-    await rawKafkaBaseline({ brokers, messages: 2_000, batch });
+    await frameworkRun(messages, 'warm');
+    await rawKafkaBaseline({ brokers, messages, batch });
     const { framework, raw, rounds } = await alternate(
       args.rounds ?? DEFAULT_ROUNDS,
       (round) => frameworkRun(messages, `main${round}`),
