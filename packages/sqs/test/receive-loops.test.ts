@@ -24,8 +24,10 @@ async function watchedEmulator() {
       [...open.values()].reduce((sum, asked) => sum + asked, 0),
     );
   });
-  app.addHook('onResponse', async (request) => {
+  // Before the reply is written: once it is, the client may already send its next call.
+  app.addHook('onSend', async (request, _reply, payload) => {
     open.delete(request);
+    return payload;
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
