@@ -53,7 +53,8 @@ export async function rawKafkaBaseline(opts: {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 3,
+      // As many as the transport (channel-consumer.ts); the mock auto-creates topics with 4 partitions.
+      partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch: fetched, resolveOffset }) => {
         for (const record of fetched.messages) {
           readRawMessage(record.headers ?? {}, record.value?.toString() ?? 'null');
