@@ -6,7 +6,7 @@ import {
   type Service,
   systemClock,
 } from '@switchyard/core';
-import { waitFor } from '@switchyard/testing';
+import { commandThenPatternEvent, waitFor } from '@switchyard/testing';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -29,30 +29,7 @@ describe('services over a sqlite: URL', () => {
     const url = `sqlite:${tmp.file()}`;
     const orders = channelName('orders');
     const shipping = channelName('shipping');
-    const handled: string[] = [];
-    const shipped: string[] = [];
-    const orderService = createService({ name: orders, transport: url, handleSignals: false });
-    orderService.handle(
-      PlaceOrder,
-      async (command, ctx) => {
-        handled.push(command.orderId);
-        await ctx.publishEvent(OrderPlaced, { orderId: command.orderId });
-      },
-      { distributed: true },
-    );
-    const shippingService = createService({ name: shipping, transport: url, handleSignals: false });
-    shippingService.handle(
-      'order.*',
-      (event) => {
-        shipped.push((event as { orderId: string }).orderId);
-      },
-      { distributed: true },
-    );
-    services.push(orderService, shippingService);
-    await orderService.start();
-    await shippingService.start();
-    await shippingService.distributedBus.sendCommand(orders, PlaceOrder, { orderId: 'o-1' });
-    await waitFor(() => shipped.length === 1, 'the event at the shipping service');
+    const { handled, shipped } = await commandThenPatternEvent(url, { orders, shipping });
     expect(handled).toEqual(['o-1']);
     expect(shipped).toEqual(['o-1']);
   });

@@ -20,3 +20,4 @@ export type { ConformanceOptions } from './conformance/options.js';
 export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
 export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
+export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';
