@@ -1,6 +1,5 @@
-import type { DeliveryHandler } from '@switchyard/core/transport';
+import { type DeliveryHandler, withTimeout } from '@switchyard/core/transport';
 import type { RedisDelivery } from './redis-delivery.js';
-import { withTimeout } from './with-timeout.js';
 
 /**
  * Runs the handler over fetched deliveries, at most `concurrency` deciding at
@@ -69,7 +68,7 @@ export class HandlerPool {
   drain(timeoutMs: number): Promise<void> {
     if (this.#active === 0) return Promise.resolve();
     const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    return withTimeout(idle, timeoutMs).catch(() => {});
+    return withTimeout(idle, timeoutMs, 'running handlers').catch(() => {});
   }
 
   async #run(delivery: RedisDelivery): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DeliveryHandler, Subscription } from '@switchyard/core/transport';
+import { type DeliveryHandler, type Subscription, withTimeout } from '@switchyard/core/transport';
 import type { Redis } from 'ioredis';
 import { AckBatcher } from './ack-batcher.js';
 import { decodeEntry, Keys } from './codec.js';
@@ -11,7 +11,6 @@ import type { ResolvedOptions } from './options.js';
 import { type DeliveryOwner, RedisDelivery } from './redis-delivery.js';
 import { type RawEntry, readGroupEntries, readOwnPending } from './replies.js';
 import { scripts } from './scripts.js';
-import { withTimeout } from './with-timeout.js';
 
 /** What the transport hands a consumer. */
 export interface ConsumerSetup {
@@ -263,9 +262,9 @@ export class StreamConsumer implements Subscription {
     });
     while (!loopEnded && Date.now() < readDeadline) {
       if (this.#clientId !== undefined) {
-        await withTimeout(this.#s.conn.client('UNBLOCK', this.#clientId), 200).catch(() => {});
+        await withTimeout(this.#s.conn.client('UNBLOCK', this.#clientId), 200, 'CLIENT UNBLOCK').catch(() => {});
       }
-      await withTimeout(this.#loop, 50).catch(() => {});
+      await withTimeout(this.#loop, 50, 'the read loop').catch(() => {});
     }
     if (!loopEnded) this.#s.blockConn.disconnect();
     // Fetched but never handed out: give them back without counting this delivery.
@@ -279,10 +278,15 @@ export class StreamConsumer implements Subscription {
     await withTimeout(
       Promise.allSettled([...requeued, ...unsettled.map((d) => this.#requeue(d.id, d.deliveryCount, 0))]),
       2_000,
+      'the requeue of unsettled deliveries',
     ).catch(() => {});
     this.#s.blockConn.disconnect();
     if (this.#inflight.size === 0) {
-      await withTimeout(deleteConsumerIfIdle(this.#s.conn, this.#stream, this.name, 0), 1_000).catch(() => {});
+      await withTimeout(
+        deleteConsumerIfIdle(this.#s.conn, this.#stream, this.name, 0),
+        1_000,
+        'the consumer deletion',
+      ).catch(() => {});
     }
     this.#s.onClosed();
   }

@@ -64,10 +64,3 @@ export function message(
     ...extra,
   };
 }
-
-/** A promise that resolves after `ms`, for bounding a wait (never to wait for messages). */
-export function deadline(ms: number, what: string): Promise<never> {
-  return new Promise((_, reject) =>
-    setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms).unref(),
-  );
-}

@@ -1,9 +1,10 @@
+import { withTimeout } from '@switchyard/core/transport';
 import { waitFor } from '@switchyard/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteTransport } from '../src/index.js';
 import { startConsumer } from './child.js';
-import { channelName, msg, tempDir, within } from './helpers.js';
+import { channelName, msg, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -24,7 +25,7 @@ describe('SqliteTransport crash safety', () => {
 
     const first = startConsumer(path, ch, 1_000, 8, 1);
     try {
-      await within(first.ready, 20_000, 'first consumer ready');
+      await withTimeout(first.ready, 20_000, 'first consumer ready');
       await waitFor(() => first.handled.length >= 1_500, 'first consumer mid-stream', 30_000);
     } finally {
       // The crash: no close, no release; its leased rows must come back by lease expiry.
@@ -35,7 +36,7 @@ describe('SqliteTransport crash safety', () => {
 
     const second = startConsumer(path, ch, 1_000, 8, 0);
     try {
-      await within(second.ready, 20_000, 'second consumer ready');
+      await withTimeout(second.ready, 20_000, 'second consumer ready');
       const all = () => [...first.handled, ...second.handled];
       await waitFor(() => new Set(all().map((h) => h.id)).size >= TOTAL, 'every message handled', 60_000);
       const raw = new Database(path, { readonly: true });

@@ -1,9 +1,10 @@
+import { withTimeout } from '@switchyard/core/transport';
 import { waitFor } from '@switchyard/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteTransport } from '../src/index.js';
 import { startConsumer } from './child.js';
-import { channelName, msg, tempDir, within } from './helpers.js';
+import { channelName, msg, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -16,7 +17,7 @@ describe('SqliteTransport across processes', () => {
     await producer.ping();
     const child = startConsumer(path, ch, 30_000);
     try {
-      await within(child.ready, 20_000, 'child ready');
+      await withTimeout(child.ready, 20_000, 'child ready');
       const messages = Array.from({ length: 500 }, (_, i) => msg(i));
       for (let i = 0; i < messages.length; i += 50) await producer.send(ch, messages.slice(i, i + 50));
       await waitFor(() => child.handled.length >= 500, '500 handled by the child', 20_000);

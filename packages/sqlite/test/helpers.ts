@@ -42,20 +42,3 @@ export function bodyN(body: Uint8Array): number | string {
 export function channelName(prefix = 'ch'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
-
-/** Resolves with the value, or rejects after `ms` with `what`. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}

@@ -1,9 +1,9 @@
 import type { DeadLetterRecord, OutboundMessage } from '@switchyard/core';
-import { ErrorCode } from '@switchyard/core/transport';
+import { ErrorCode, withTimeout } from '@switchyard/core/transport';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteDeadLetterStore, SqliteInboxStore, SqliteOutboxStore, SqliteTransport } from '../src/index.js';
-import { bodyN, msg, tempDir, within } from './helpers.js';
+import { bodyN, msg, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -136,16 +136,16 @@ describe('SqliteOutboxStore', () => {
     const controller = new AbortController();
     const local = outbox.waitForRecords(controller.signal);
     outbox.add(outbound(1));
-    await within(local, 1_000, 'local wake-up');
+    await withTimeout(local, 1_000, 'local wake-up');
 
     const other = new SqliteOutboxStore(path);
     const remote = outbox.waitForRecords(controller.signal);
     other.add(outbound(2));
-    await within(remote, 2_000, 'wake-up from another connection');
+    await withTimeout(remote, 2_000, 'wake-up from another connection');
 
     const aborted = outbox.waitForRecords(controller.signal);
     controller.abort();
-    await within(aborted, 1_000, 'abort');
+    await withTimeout(aborted, 1_000, 'abort');
     await other.close();
     await outbox.close();
   });

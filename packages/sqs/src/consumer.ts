@@ -7,6 +7,7 @@ import {
   type Subscription,
   settleOnce,
   type TransportMessage,
+  withTimeout,
 } from '@switchyard/core/transport';
 import { isAbort, wrapError } from './errors.js';
 import type { ResolvedSqsOptions } from './options.js';
@@ -268,21 +269,14 @@ export class SqsConsumer implements Subscription {
   }
 }
 
-/** True when `promise` settled within `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true as const,
-        () => true as const,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** True when `promise` settled (either way) within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const settled = promise.then(
+    () => undefined,
+    () => undefined,
+  );
+  return withTimeout(settled, ms, 'the consumer to settle').then(
+    () => true,
+    () => false,
+  );
 }

@@ -7,6 +7,7 @@ import {
   SwitchyardError,
   transportFromUrl,
 } from '@switchyard/core';
+import { withTimeout } from '@switchyard/core/transport';
 import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
@@ -88,7 +89,7 @@ async function checkTransport(name: string, url: string, timeoutMs: number): Pro
     packageForUrl(url);
     transport = await transportFromUrl(url);
     const opened = transport;
-    await withTimeout(opened.ping(), timeoutMs, `no answer from ${redact(url)} within ${timeoutMs} ms`);
+    await withTimeout(opened.ping(), timeoutMs, `an answer from ${redact(url)}`);
     return {
       check: 'transport',
       target,
@@ -98,7 +99,7 @@ async function checkTransport(name: string, url: string, timeoutMs: number): Pro
   } catch (error) {
     return { check: 'transport', target, status: 'fail', detail: errorLine(error), hint: hintFor(error, url) };
   } finally {
-    if (transport) await withTimeout(transport.close(), timeoutMs, 'close timed out').catch(() => undefined);
+    if (transport) await withTimeout(transport.close(), timeoutMs, 'the transport to close').catch(() => undefined);
   }
 }
 
@@ -119,7 +120,7 @@ async function checkDeadLetters(config: CliConfig, timeoutMs: number): Promise<C
       const records = await withTimeout(
         opened.store.list({ limit: 1_001 }),
         timeoutMs,
-        `the store did not answer within ${timeoutMs} ms`,
+        'the dead-letter store to answer',
       );
       const count = records.length > 1_000 ? 'more than 1000' : String(records.length);
       return { check: 'dead letters', target, status: 'ok', detail: `readable, ${count} record(s)` };
@@ -170,12 +171,4 @@ function hintFor(error: unknown, url: string): string {
     // An unparsable URL was reported by packageForUrl already.
   }
   return BROKER_HINTS[scheme] ?? 'check that the broker is running and that the URL is right';
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SwitchyardError(ErrorCode.Timeout, message)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 /**
  * `@switchyard/core/transport`: the SPI that broker adapters implement, and the
- * helpers they share (pattern matcher, concurrency gate, settle-once, the
- * structured codec, the wire codec and errors).
+ * helpers they share (pattern matcher, concurrency gate, settle-once, a
+ * timeout bound, the structured codec, the wire codec and errors).
  */
 
 export {
@@ -17,6 +17,7 @@ export type { Envelope, MessageHeaders, MessageKind } from '../message/envelope.
 export { fromStructured, MAX_STRUCTURED_HEADERS, toStructured } from '../message/structured.js';
 export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
 export { type Clock, sleep, systemClock } from '../util/clock.js';
+export { withTimeout } from '../util/with-timeout.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
