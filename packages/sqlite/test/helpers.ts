@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoutedMessage, TransportMessage } from '@switchyard/core/transport';
+import { afterEach } from 'vitest';
+import { SqliteTransport } from '../src/index.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,4 +43,23 @@ export function bodyN(body: Uint8Array): number | string {
 /** A unique channel name. */
 export function channelName(prefix = 'ch'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * A factory of transports on one shared database file in `tmp`; every
+ * transport it made is closed after each test. Registers an `afterEach`
+ * hook, so call it at module level.
+ */
+export function sharedFileTransports(
+  tmp: ReturnType<typeof tempDir>,
+): (options?: Partial<ConstructorParameters<typeof SqliteTransport>[0]>) => SqliteTransport {
+  const open: SqliteTransport[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+  });
+  return (options = {}) => {
+    const t = new SqliteTransport({ path: tmp.file('shared.db'), ...options });
+    open.push(t);
+    return t;
+  };
 }

@@ -1,19 +1,10 @@
 import type { Delivery } from '@switchyard/core/transport';
 import { waitFor } from '@switchyard/testing';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SqliteTransport } from '../src/index.js';
-import { bodyN, channelName, msg, tempDir } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bodyN, channelName, msg, sharedFileTransports, tempDir } from './helpers.js';
 
 const tmp = tempDir();
-const open: SqliteTransport[] = [];
-function transport(options: Partial<ConstructorParameters<typeof SqliteTransport>[0]> = {}): SqliteTransport {
-  const t = new SqliteTransport({ path: tmp.file('shared.db'), ...options });
-  open.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
+const transport = sharedFileTransports(tmp);
 afterAll(() => tmp.cleanup());
 
 describe('SqliteTransport ordering and delay', () => {

@@ -1,20 +1,12 @@
 import { ConfigurationError, type Delivery, ErrorCode, TransportError } from '@switchyard/core/transport';
 import { waitFor } from '@switchyard/testing';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseSqliteUrl, SqliteTransport, transportFromUrl } from '../src/index.js';
-import { bodyN, channelName, msg, routed, tempDir } from './helpers.js';
+import { bodyN, channelName, msg, routed, sharedFileTransports, tempDir } from './helpers.js';
 
 const tmp = tempDir();
-const open: SqliteTransport[] = [];
-function transport(options: Partial<ConstructorParameters<typeof SqliteTransport>[0]> = {}): SqliteTransport {
-  const t = new SqliteTransport({ path: tmp.file('shared.db'), ...options });
-  open.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
+const transport = sharedFileTransports(tmp);
 afterAll(() => tmp.cleanup());
 
 describe('SqliteTransport', () => {
@@ -277,16 +269,19 @@ describe('transportFromUrl', () => {
 
   it('builds a working in-memory transport', async () => {
     const t = transportFromUrl('sqlite::memory:');
-    open.push(t);
-    expect(t.capabilities.durable).toBe(false);
-    const got: string[] = [];
-    await t.consume('c', async (d) => {
-      got.push(d.message.id);
-      await d.ack();
-    });
-    const m = msg(1);
-    await t.send('c', [m]);
-    await waitFor(() => got.length === 1, 'in-memory delivery');
-    expect(got).toEqual([m.id]);
+    try {
+      expect(t.capabilities.durable).toBe(false);
+      const got: string[] = [];
+      await t.consume('c', async (d) => {
+        got.push(d.message.id);
+        await d.ack();
+      });
+      const m = msg(1);
+      await t.send('c', [m]);
+      await waitFor(() => got.length === 1, 'in-memory delivery');
+      expect(got).toEqual([m.id]);
+    } finally {
+      await t.close();
+    }
   });
 });
