@@ -6,9 +6,10 @@
  *
  * WITH_PLAIN=1 also runs the transport with the idempotent-send marker turned off.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { TransportMessage } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
+import { benchHeaders, benchPayload } from '../../../bench/src/contract.js';
 import { rawRedisBaseline } from '../../../bench/src/raw/redis.js';
 import { RedisStreamsTransport } from '../src/index.js';
 
@@ -20,23 +21,10 @@ const rounds = Number(process.argv[5] ?? 5);
 const withPlain = process.env.WITH_PLAIN === '1';
 const encoder = new TextEncoder();
 
+/** The raw baseline's message, so both sides move the same bytes. */
 function build(i: number): TransportMessage {
-  const id = `tr-${i}`;
-  return {
-    id,
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-id': id,
-      'ce-type': 'bench.message',
-      'ce-source': 'bench',
-      'ce-time': '2026-01-01T00:00:00.000Z',
-      'content-type': 'application/json',
-      'ce-kind': 'message',
-      'ce-correlationid': id,
-      'ce-attempt': '1',
-    },
-    body: encoder.encode(`{"seq":${i},"data":"payload"}`),
-  };
+  const id = randomUUID();
+  return { id, headers: benchHeaders(id), body: encoder.encode(JSON.stringify(benchPayload(i))) };
 }
 
 async function transportRun(sendDedupTtlMs: number): Promise<number> {
