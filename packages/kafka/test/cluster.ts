@@ -18,6 +18,19 @@ export interface MockCluster {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const INSTALL_HINT = 'apt-get install -y gcc librdkafka-dev';
 
+/**
+ * {@link startMockCluster} for a test file that must still register its tests
+ * when the cluster cannot start: resolves with the cluster, or with the reason
+ * (for the file's skip line, or its failure under SWITCHYARD_REQUIRE_BROKERS).
+ */
+export async function tryStartMockCluster(): Promise<{ cluster?: MockCluster; failure?: unknown }> {
+  try {
+    return { cluster: await startMockCluster() };
+  } catch (failure) {
+    return { failure };
+  }
+}
+
 /** Build (if needed) and start the mock; rejects with a message that names the apt packages when it cannot. */
 export async function startMockCluster(): Promise<MockCluster> {
   let binary: string;

@@ -1,7 +1,7 @@
 import type { ConformanceOptions } from '@switchyard/testing';
 import { afterAll } from 'vitest';
 import { KafkaTransport } from '../src/index.js';
-import { FAST_GROUPS, type MockCluster, startMockCluster, unique } from './cluster.js';
+import { FAST_GROUPS, tryStartMockCluster, unique } from './cluster.js';
 
 /**
  * Conformance options on a mock cluster of this test file. The cluster starts
@@ -9,13 +9,7 @@ import { FAST_GROUPS, type MockCluster, startMockCluster, unique } from './clust
  * made at once.
  */
 export async function kafkaConformance(): Promise<Omit<ConformanceOptions, 'skip' | 'only'>> {
-  let cluster: MockCluster | undefined;
-  let failure: unknown;
-  try {
-    cluster = await startMockCluster();
-  } catch (error) {
-    failure = error;
-  }
+  const { cluster, failure } = await tryStartMockCluster();
   afterAll(() => cluster?.stop());
   const prefix = `${unique('conf')}.`;
   const brokers = cluster?.brokers ?? ['127.0.0.1:9'];

@@ -1,7 +1,7 @@
 import { brokerReachable } from '@switchyard/testing';
 import { afterAll } from 'vitest';
 import { KafkaTransport, type KafkaTransportOptions } from '../src/index.js';
-import { FAST_GROUPS, type MockCluster, startMockCluster, unique } from './cluster.js';
+import { FAST_GROUPS, type MockCluster, tryStartMockCluster, unique } from './cluster.js';
 
 /**
  * Per-file test fixture: starts a mock cluster (or explains why it cannot,
@@ -13,13 +13,7 @@ export async function kafkaFixture(): Promise<{
   transport(options?: Partial<KafkaTransportOptions>): KafkaTransport;
   cluster(): MockCluster;
 }> {
-  let cluster: MockCluster | undefined;
-  let failure: unknown;
-  try {
-    cluster = await startMockCluster();
-  } catch (error) {
-    failure = error;
-  }
+  const { cluster, failure } = await tryStartMockCluster();
   const reachable = await brokerReachable(
     'librdkafka mock Kafka cluster (apt-get install librdkafka-dev)',
     async () => {
