@@ -59,12 +59,8 @@ describe('services over a sqlite: URL', () => {
     services.push(service);
     await service.start();
     await service.distributedBus.sendCommand(name, PlaceOrder, { orderId: 'o-2' });
-    let records: Awaited<ReturnType<typeof deadLetters.list>> = [];
-    const deadline = Date.now() + 10_000;
-    while (records.length === 0 && Date.now() < deadline) {
-      records = await deadLetters.list({ service: name });
-      if (records.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await expect.poll(() => deadLetters.list({ service: name }), { timeout: 10_000 }).toHaveLength(1);
+    const records = await deadLetters.list({ service: name });
     expect(records).toHaveLength(1);
     expect(records[0]!.messageName).toBe('order.place');
     expect(records[0]!.reason.message).toMatch(/always fails/);

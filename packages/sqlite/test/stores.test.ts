@@ -82,9 +82,7 @@ describe('SqliteInboxStore', () => {
     const db = new Database(tmp.file());
     const store = new SqliteInboxStore(db, { autoPrune: { retentionMs: 10, intervalMs: 20 } });
     await store.markProcessed('h', 'm1');
-    const deadline = Date.now() + 5_000;
-    while ((await store.isProcessed('h', 'm1')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(await store.isProcessed('h', 'm1')).toBe(false);
+    await expect.poll(() => store.isProcessed('h', 'm1'), { timeout: 5_000 }).toBe(false);
     await store.close();
     // A borrowed Database stays open.
     expect(db.open).toBe(true);

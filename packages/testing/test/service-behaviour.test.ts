@@ -9,7 +9,7 @@ import {
 import { MemoryBroker, MemoryTransport } from '@switchyard/core/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createFlow, type Flow, ManualClock } from '../src/index.js';
+import { createFlow, type Flow, ManualClock, waitFor } from '../src/index.js';
 
 const Ping = defineCommand('ping', z.object({ n: z.number() }));
 const Pinged = defineEvent('ping.done', z.object({ n: z.number() }));
@@ -174,7 +174,7 @@ describe('service runtime', () => {
     const second = createService({ name: 'a', transport: new MemoryTransport({ broker }), handleSignals: false });
     second.handle(Ping, (p) => void done.push(p.n), { distributed: true });
     await second.start();
-    for (let i = 0; i < 200 && done.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => done.length >= 5, 'the five commands at the second service');
     await second.stop();
     expect(done.sort()).toEqual([0, 1, 2, 3, 4]);
   });
@@ -200,7 +200,7 @@ describe('service runtime', () => {
     await beta.start();
     try {
       await alpha.distributedBus.sendCommand('beta', Ping, { n: 7 });
-      for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      await waitFor(() => got.length >= 2, 'the command at beta and the event at alpha');
       expect(got).toEqual(['beta got command 7', 'alpha got event 7']);
       expect(right.broker.stats('beta')).toBeDefined();
       expect(left.broker.stats('beta')).toBeUndefined();
