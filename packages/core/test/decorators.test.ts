@@ -73,11 +73,6 @@ class Accounts {
   }
 }
 
-async function until(predicate: () => boolean) {
-  for (let i = 0; i < 500 && !predicate(); i++) await new Promise((r) => setTimeout(r, 2));
-  expect(predicate()).toBe(true);
-}
-
 describe('class-style handlers with TC39 decorators', () => {
   it('registers decorated methods, sends class instances and runs asynchronous handlers through the inbox', async () => {
     const broker = new MemoryBroker();
@@ -90,12 +85,12 @@ describe('class-style handlers with TC39 decorators', () => {
     await service.start();
     try {
       await service.distributedBus.sendCommand('accounts', new OpenAccount('ada'));
-      await until(() => accounts.opened.length === 1);
+      await expect.poll(() => accounts.opened.length).toBe(1);
       expect(accounts.greetings).toEqual(['hello ada']);
       expect(await service.localBus.ask(new CountAccounts())).toBe(1);
       expect(await service.localBus.ask(Balance, { owner: 'ada' })).toBe(30);
       await service.localBus.publishEvent(Audit, { text: 'opened ada' });
-      await until(() => accounts.audit.length === 1);
+      await expect.poll(() => accounts.audit.length).toBe(1);
       expect(accounts.audit).toEqual(['opened ada via audit/record']);
       await expect(service.distributedBus.sendCommand('accounts', new OpenAccount(''))).rejects.toMatchObject({
         code: ErrorCode.Validation,
