@@ -82,6 +82,7 @@ export function listRow(record: DeadLetterRecord): string[] {
   ];
 }
 
+/** Column titles of `dlq list` as a table, in the order of the row cells. */
 export const LIST_HEADER = ['ID', 'DEAD-LETTERED AT', 'SERVICE', 'HANDLER', 'MESSAGE', 'ATTEMPTS', 'REASON'] as const;
 
 /** The lines of `dlq show`. */

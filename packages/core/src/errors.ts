@@ -40,6 +40,7 @@ export const ErrorCode = {
   NotFound: 'SY_NOT_FOUND',
 } as const;
 
+/** One of the stable codes above; `SwitchyardError.code` is always one of them. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Base of every Switchyard error. `code` is stable; `cause` holds the wrapped error, if any. */

@@ -38,9 +38,10 @@ function metaOf(method: object): MethodMeta {
   return entry;
 }
 
-/** A standard method decorator that accepts any handler-shaped method. */
+// TypeScript's ClassMethodDecoratorContext constrains the method to `(...args: any) => any`.
 // biome-ignore lint/suspicious/noExplicitAny: a decorator must accept methods of any parameter types
 type AnyMethod = (...args: any[]) => unknown;
+/** A standard (TC39) method decorator that accepts any handler-shaped method and returns it unchanged. */
 export type MethodDecorator = <M extends AnyMethod>(
   method: M,
   context: ClassMethodDecoratorContext<unknown, M>,

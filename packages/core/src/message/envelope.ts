@@ -3,6 +3,7 @@
 /** What a message is for. */
 export type MessageKind = 'command' | 'event' | 'query' | 'reply' | 'message';
 
+/** Every {@link MessageKind}: what a decoder accepts in `ce-kind`. */
 export const MESSAGE_KINDS: readonly MessageKind[] = ['command', 'event', 'query', 'reply', 'message'];
 
 /**

@@ -27,6 +27,7 @@ export interface RetryPolicyOptions {
 /** A policy with every field resolved. */
 export type RetryPolicy = Required<RetryPolicyOptions>;
 
+/** What a handler gets when it sets no retry options (frozen). */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   instantRetries: 2,
   delayedRetries: 3,

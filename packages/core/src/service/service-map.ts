@@ -34,6 +34,7 @@ export interface ResolvedRoute {
   readonly channel: string;
 }
 
+/** Name under which a service's single `transport` option is registered in its service map. */
 export const DEFAULT_TRANSPORT = 'default';
 
 /**
