@@ -1,11 +1,11 @@
 import { parentPort } from 'node:worker_threads';
-import { createService } from '@switchyard/core';
-import { BenchCommand, nowMs } from './contract.js';
+import { startBenchConsumer } from './bench-consumer.js';
+import { nowMs } from './contract.js';
 import { Latency } from './latency.js';
 
 /** What the producer side asks of this thread: one consumer service for one run. */
 export interface ConsumerRun {
-  readonly url: string;
+  readonly transport: string;
   readonly name: string;
   readonly messages: number;
   readonly concurrency: number;
@@ -29,25 +29,13 @@ parentPort?.on('message', (run: ConsumerRun) => {
 async function consume(run: ConsumerRun): Promise<void> {
   const latency = new Latency();
   let handled = 0;
-  const consumer = createService({
-    name: run.name,
-    transport: run.url,
-    concurrency: run.concurrency,
-    handleSignals: false,
-    ...(run.prefetch ? { prefetch: run.prefetch } : {}),
+  const consumer = await startBenchConsumer(run, (sentAt) => {
+    latency.record(nowMs() - sentAt);
+    handled++;
+    if (handled % run.progressEvery === 0 || handled === run.messages) parentPort?.postMessage({ handled });
+    if (handled === run.messages) {
+      void consumer.stop().then(() => parentPort?.postMessage({ histogram: latency.encode() }));
+    }
   });
-  consumer.handle(
-    BenchCommand,
-    (command) => {
-      latency.record(nowMs() - command.sentAt);
-      handled++;
-      if (handled % run.progressEvery === 0 || handled === run.messages) parentPort?.postMessage({ handled });
-      if (handled === run.messages) {
-        void consumer.stop().then(() => parentPort?.postMessage({ histogram: latency.encode() }));
-      }
-    },
-    { distributed: true },
-  );
-  await consumer.start();
   parentPort?.postMessage({ ready: true });
 }

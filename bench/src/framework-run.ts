@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { createService, type Service, type Transport } from '@switchyard/core';
+import { createService, type Transport } from '@switchyard/core';
+import { startBenchConsumer } from './bench-consumer.js';
 import type { ConsumerRun } from './consumer-worker.js';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
 import { Latency } from './latency.js';
@@ -108,23 +109,13 @@ async function startLocal(
   latency: Latency,
 ): Promise<{ stop(): Promise<void> }> {
   let handled = 0;
-  const consumer: Service = createService({
-    name,
-    ...transportOf(options),
-    concurrency: options.concurrency,
-    handleSignals: false,
-    ...(options.prefetch ? { prefetch: options.prefetch } : {}),
-  });
-  consumer.handle(
-    BenchCommand,
-    (command) => {
-      latency.record(nowMs() - command.sentAt);
+  return startBenchConsumer(
+    { name, ...transportOf(options), concurrency: options.concurrency, prefetch: options.prefetch },
+    (sentAt) => {
+      latency.record(nowMs() - sentAt);
       progress(++handled);
     },
-    { distributed: true },
   );
-  await consumer.start();
-  return consumer;
 }
 
 /** The consumer thread, started once and reused by every run (see consumer-worker.ts). */
@@ -164,7 +155,7 @@ async function startWorker(
   worker.on('message', onMessage);
   worker.on('error', onError);
   const run: ConsumerRun = {
-    url: options.url,
+    transport: options.url,
     name,
     messages: options.messages,
     concurrency: options.concurrency,

@@ -1,0 +1,31 @@
+import { createService, type Service, type Transport } from '@switchyard/core';
+import { BenchCommand } from './contract.js';
+
+/** How the benchmark's consumer service is built, in the main thread or in the consumer thread. */
+export interface BenchConsumerOptions {
+  readonly name: string;
+  readonly transport: Transport | string;
+  readonly concurrency: number;
+  readonly prefetch?: number | undefined;
+}
+
+/**
+ * Create and start the consumer service of a run: one distributed handler of
+ * `BenchCommand` that calls `onHandled` with each command's send time.
+ * Resolves once the service consumes; the caller stops it.
+ */
+export async function startBenchConsumer(
+  options: BenchConsumerOptions,
+  onHandled: (sentAt: number) => void,
+): Promise<Service> {
+  const consumer = createService({
+    name: options.name,
+    transport: options.transport,
+    concurrency: options.concurrency,
+    handleSignals: false,
+    ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+  });
+  consumer.handle(BenchCommand, (command) => onHandled(command.sentAt), { distributed: true });
+  await consumer.start();
+  return consumer;
+}
