@@ -59,7 +59,11 @@ export class Collector {
 
   /** Resolves once at least `count` deliveries arrived. */
   waitForCount(count: number, timeoutMs = 20_000): Promise<void> {
-    return waitFor(() => this.received.length >= count, `${count} deliveries (got ${this.received.length})`, timeoutMs);
+    return waitFor(
+      () => this.received.length >= count,
+      () => `${count} deliveries (got ${this.received.length})`,
+      timeoutMs,
+    );
   }
 
   /** Resolves once every id in `ids` arrived at least once. */
@@ -73,7 +77,7 @@ export class Collector {
         for (; checked < this.received.length; checked++) seen.add(this.received[checked]!.delivery.message.id);
         return missing() === 0;
       },
-      `all ${wanted.length} ids (missing ${missing()})`,
+      () => `all ${wanted.length} ids (missing ${missing()})`,
       timeoutMs,
     );
   }
