@@ -58,7 +58,11 @@ describe.runIf(kafka.reachable)('kafka: consumer group', () => {
     await waitFor(() => seenBy.a.size >= 30, 'the first member under way', 15_000);
     const subB = await b.consume(channel, handler('b'), { concurrency: 4, prefetch: 16 });
     const all = () => new Set([...seenBy.a, ...seenBy.b]).size;
-    await waitFor(() => all() === total, () => `every message handled once the group settled (have ${all()})`, 30_000);
+    await waitFor(
+      () => all() === total,
+      () => `every message handled once the group settled (have ${all()})`,
+      30_000,
+    );
     await subA.close();
     await subB.close();
     expect(seenBy.a.size).toBeLessThan(total);
