@@ -29,11 +29,13 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
   // exhausted while the brokers were away. Consumers must resume by themselves, so the member
   // is replaced by a new one, with backoff, until one joins and stays or the consumer is stopped.
   const replace = (dead: Consumer) => {
-    if (dead !== current) {
+    // Crashed during its own launch, or while a replacement is under way: the restart loop (or
+    // its end, below) looks at it, so that no crash goes unanswered.
+    if (dead !== current || restarting !== undefined) {
       crashedEarly = dead;
       return;
     }
-    if (stopped || host.isClosed() || restarting !== undefined) return;
+    if (stopped || host.isClosed()) return;
     restarting = (async () => {
       for (let delay = 250; !stopped && !host.isClosed(); delay = Math.min(delay * 2, 10_000)) {
         const previous = current as Consumer;
@@ -54,6 +56,7 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
       }
     })().finally(() => {
       restarting = undefined;
+      if (crashedEarly === current && current !== undefined) replace(current);
     });
   };
   current = await launchMember(host, spec, replace);
