@@ -95,26 +95,22 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
     const db = this.#connection.db;
-    const where: string[] = [];
-    const params: Array<string | number> = [];
-    const add = (clause: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    add('service = ?', filter.service);
-    add('handler = ?', filter.handler);
-    add('message_name = ?', filter.messageName);
-    add('dead_lettered_ms >= ?', filter.since?.getTime());
-    add('dead_lettered_ms < ?', filter.until?.getTime());
-    const limit = filter.limit ?? 1_000;
-    params.push(Math.max(0, Math.floor(limit)));
-    const sql = `SELECT * FROM sy_dead_letters ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY dead_lettered_ms, rowid LIMIT ?`;
+    const { where, params } = whereOf(filter);
+    params.push(Math.max(0, Math.floor(filter.limit ?? 1_000)), Math.max(0, Math.floor(filter.offset ?? 0)));
+    const sql = `SELECT * FROM sy_dead_letters ${where} ORDER BY dead_lettered_ms, rowid LIMIT ? OFFSET ?`;
     const rows = guard(ErrorCode.TransportUnavailable, 'cannot list dead letters', () =>
       db.prepare(sql).all(...params),
     ) as Row[];
     return rows.map(toRecord);
+  }
+
+  async count(filter: DeadLetterFilter = {}): Promise<number> {
+    const db = this.#connection.db;
+    const { where, params } = whereOf(filter);
+    const row = guard(ErrorCode.TransportUnavailable, 'cannot count dead letters', () =>
+      db.prepare(`SELECT COUNT(*) AS n FROM sy_dead_letters ${where}`).get(...params),
+    ) as { n: number };
+    return row.n;
   }
 
   async get(id: string): Promise<DeadLetterRecord | undefined> {
@@ -137,6 +133,24 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   async close(): Promise<void> {
     this.#connection.close();
   }
+}
+
+function whereOf(filter: DeadLetterFilter): { where: string; params: Array<string | number> } {
+  const clauses: string[] = [];
+  const params: Array<string | number> = [];
+  const add = (clause: string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    clauses.push(clause);
+    params.push(value);
+  };
+  add('service = ?', filter.service);
+  add('handler = ?', filter.handler);
+  add('message_name = ?', filter.messageName);
+  add('reason_code = ?', filter.code);
+  add('instr(lower(reason_message), lower(?)) > 0', filter.search);
+  add('dead_lettered_ms >= ?', filter.since?.getTime());
+  add('dead_lettered_ms < ?', filter.until?.getTime());
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
 function toEpoch(iso: string): number {

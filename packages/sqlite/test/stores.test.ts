@@ -1,5 +1,6 @@
 import type { DeadLetterRecord, OutboundMessage } from '@switchyard/core';
 import { ErrorCode, withTimeout } from '@switchyard/core/transport';
+import { runDeadLetterStoreConformance } from '@switchyard/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteDeadLetterStore, SqliteInboxStore, SqliteOutboxStore, SqliteTransport } from '../src/index.js';
@@ -167,4 +168,15 @@ describe('SqliteOutboxStore', () => {
     await Promise.all([transport.close(), outbox.close(), inbox.close(), dead.close()]);
     db.close();
   });
+});
+
+const storeFiles = new WeakMap<object, string>();
+runDeadLetterStoreConformance('SqliteDeadLetterStore', {
+  open: async () => {
+    const file = tmp.file();
+    const store = new SqliteDeadLetterStore(file);
+    storeFiles.set(store, file);
+    return store;
+  },
+  reopen: async (store) => new SqliteDeadLetterStore(storeFiles.get(store)!),
 });

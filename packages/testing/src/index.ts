@@ -20,4 +20,9 @@ export type { ConformanceOptions } from './conformance/options.js';
 export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
 export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
+export {
+  type DeadLetterStoreFactory,
+  deadLetterRecord,
+  runDeadLetterStoreConformance,
+} from './stores/dead-letter-store-conformance.js';
 export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';

@@ -14,13 +14,17 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
-    const limit = filter.limit ?? 1_000;
-    const result: DeadLetterRecord[] = [];
-    for (const record of this.#records.values()) {
-      if (result.length >= limit) break;
-      if (matchesFilter(record, filter)) result.push(record);
-    }
-    return result;
+    const offset = filter.offset ?? 0;
+    const matching = [...this.#records.values()].filter((record) => matchesFilter(record, filter));
+    // Stable sort: records dead-lettered in the same millisecond keep their insertion order.
+    matching.sort((a, b) => Date.parse(a.deadLetteredAt) - Date.parse(b.deadLetteredAt));
+    return matching.slice(offset, offset + (filter.limit ?? 1_000));
+  }
+
+  async count(filter: DeadLetterFilter = {}): Promise<number> {
+    let count = 0;
+    for (const record of this.#records.values()) if (matchesFilter(record, filter)) count++;
+    return count;
   }
 
   async get(id: string): Promise<DeadLetterRecord | undefined> {
@@ -37,6 +41,10 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
   if (filter.service !== undefined && record.service !== filter.service) return false;
   if (filter.handler !== undefined && record.handler !== filter.handler) return false;
   if (filter.messageName !== undefined && record.messageName !== filter.messageName) return false;
+  if (filter.code !== undefined && record.reason.code !== filter.code) return false;
+  if (filter.search !== undefined && !record.reason.message.toLowerCase().includes(filter.search.toLowerCase())) {
+    return false;
+  }
   const at = Date.parse(record.deadLetteredAt);
   if (filter.since !== undefined && at < filter.since.getTime()) return false;
   if (filter.until !== undefined && at >= filter.until.getTime()) return false;

@@ -46,7 +46,13 @@ export interface DeadLetterFilter {
   readonly since?: Date;
   /** Dead-lettered before this time. */
   readonly until?: Date;
-  /** At most this many records, oldest first (default 1,000). */
+  /** Only records whose `reason.code` is this (e.g. `SY_VALIDATION`, `SY_NO_HANDLER`, a handler error's name). */
+  readonly code?: string;
+  /** Only records whose `reason.message` contains this text (case-insensitive). */
+  readonly search?: string;
+  /** Skip this many matching records first (paging; default 0). Ignored by `count`. */
+  readonly offset?: number;
+  /** At most this many records, oldest first (default 1,000). Ignored by `count`. */
   readonly limit?: number;
 }
 
@@ -54,8 +60,10 @@ export interface DeadLetterFilter {
 export interface DeadLetterStore {
   /** Store a record. Idempotent on `record.id`. Rejects if it could not be stored durably. */
   add(record: DeadLetterRecord): Promise<void>;
-  /** Records matching `filter`, oldest first. */
+  /** Records matching `filter`, oldest first, from `offset`, at most `limit`. */
   list(filter?: DeadLetterFilter): Promise<DeadLetterRecord[]>;
+  /** How many records match `filter` (its `offset` and `limit` are ignored). */
+  count(filter?: DeadLetterFilter): Promise<number>;
   get(id: string): Promise<DeadLetterRecord | undefined>;
   /** Remove a record; false if there was none. */
   delete(id: string): Promise<boolean>;
