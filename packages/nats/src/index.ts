@@ -1,0 +1,2 @@
+/** @switchyard/nats: a NATS JetStream transport (`nats://…`). */
+export {};

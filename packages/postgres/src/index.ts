@@ -1,0 +1,5 @@
+/**
+ * @switchyard/postgres: a PostgreSQL transport (`postgres://…`) and the durable stores — outbox in
+ * the application's own transaction, inbox, dead letters — on the `pg` driver.
+ */
+export {};
