@@ -11,6 +11,8 @@
  * its {@link TransportCapabilities}.
  */
 
+import type { DeadLetterStore } from '../resilience/stores.js';
+
 /** A message as it crosses the transport line. Immutable once built. */
 export interface TransportMessage {
   /** Unique id of the message (the CloudEvents `id`). A transport may use it for broker-side dedup. */
@@ -159,6 +161,15 @@ export interface Transport {
   consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription>;
   /** Check that the broker answers; rejects with a `TransportError` saying what is wrong. */
   ping(): Promise<void>;
+  /**
+   * The durable dead-letter store of `service` on this transport's broker (e.g. a
+   * `<service>.dead-letters` queue, stream, topic or table). Optional: a service whose transport
+   * lacks it needs an explicit `deadLetters` store. Construction does no I/O; the store connects on
+   * first use and shares the transport's connection where it can. Closing the store never closes
+   * the transport. Calling it twice for one service may return the same store or a new one over
+   * the same records.
+   */
+  deadLetterStore?(service: string): DeadLetterStore;
   /**
    * Close every subscription (as {@link Subscription.close}) and the connection.
    * Idempotent; later sends reject with code `SY_CLOSED`.
