@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { type DeliveryHandler, ErrorCode, type Subscription, TransportError } from '@switchyard/core/transport';
+import { type DeliverySink, PostgresDelivery, parseHeaders, SETTLED } from './delivery.js';
+import type { QueueAccess } from './queue-access.js';
+import type { ClaimedRow } from './statements.js';
+
+/** Settings of one consumer. */
+export interface ConsumerSettings {
+  readonly concurrency: number;
+  readonly prefetch: number;
+  /** Ack resolves only once its delete committed (otherwise: once queued). */
+  readonly durableAck: boolean;
+}
+
+/** Shortest wait before claiming again when a claimable row was taken by a concurrent claim. */
+const MIN_RETRY_MS = 5;
+
+/**
+ * One consumer of one channel. A fetch loop claims up to `prefetch` rows in one statement (which
+ * also deletes the rows acked since the last one), hands them to at most `concurrency`
+ * handlers, and renews the leases of every claimed, unsettled row every third of the lease, so
+ * that only a consumer that died (or hung longer than the lease) loses its messages to
+ * redelivery. It sleeps while the channel is empty until a NOTIFY, a settle, the next delayed
+ * row or the fallback poll wakes it. A handler slot stays taken until its delivery is settled:
+ * unsettled deliveries exert backpressure instead of being dropped.
+ */
+export class PostgresConsumer implements Subscription, DeliverySink {
+  readonly #access: QueueAccess;
+  readonly #channel: string;
+  readonly #handler: DeliveryHandler;
+  readonly #settings: ConsumerSettings;
+  readonly #token = randomBytes(6).toString('hex');
+  readonly #inFlight = new Map<string, PostgresDelivery>();
+  readonly #buffer: PostgresDelivery[] = [];
+  #claims = 0;
+  /** Claim again once no more than this many claimed rows are unsettled, so that claims stay large. */
+  readonly #lowWater: number;
+  #running = 0;
+  #executing = 0;
+  #stopping = false;
+  #woken = false;
+  #wakeSleeper: (() => void) | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+  #idle: Array<() => void> = [];
+  #renewTimer: NodeJS.Timeout | undefined;
+  #unlisten: (() => void) | undefined;
+
+  constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
+    this.#access = access;
+    this.#channel = channel;
+    this.#handler = handler;
+    this.#settings = settings;
+    this.#lowWater = Math.floor(settings.prefetch / 2);
+  }
+
+  /** Begin fetching; resolves once the wake-up LISTEN is in place. A no-op after close. */
+  async start(): Promise<void> {
+    if (this.#stopping) return;
+    const unlisten = await this.#access.listen(this.#channel, () => this.#wake());
+    if (this.#stopping) {
+      unlisten();
+      return;
+    }
+    this.#unlisten = unlisten;
+    const every = Math.max(10, Math.floor(this.#access.leaseMs / 3));
+    this.#renewTimer = setInterval(() => this.#renew(), every);
+    this.#renewTimer.unref();
+    this.#loop = this.#fetchLoop();
+  }
+
+  /** See {@link Subscription.close}: unstarted and unsettled deliveries are released at once for redelivery. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void> {
+    this.#closing ??= this.#shutdown(options?.drainTimeoutMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #shutdown(drainTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#unlisten?.();
+    this.#wake();
+    await this.#loop;
+    const unstarted = this.#buffer.splice(0).filter((state) => !state.settled);
+    for (const state of unstarted) {
+      state.settled = true;
+      this.#inFlight.delete(state.seq);
+    }
+    const byOwner = new Map<string, string[]>();
+    for (const state of unstarted) byOwner.set(state.owner, [...(byOwner.get(state.owner) ?? []), state.seq]);
+    await Promise.all(
+      [...byOwner].map(([owner, seqs]) => this.#access.unclaim(seqs, owner).catch((e: unknown) => this.#report(e))),
+    );
+    if (this.#executing > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainTimeoutMs);
+        this.#idle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    clearInterval(this.#renewTimer);
+    const left = [...this.#inFlight.values()].filter((state) => !state.settled);
+    this.#inFlight.clear();
+    await Promise.all(
+      left.map((state) => {
+        state.settled = true;
+        // Failing that, the lease expires and the message comes back anyway.
+        return this.#access.release(state.seq, state.owner, 0).catch((e: unknown) => this.#report(e));
+      }),
+    );
+    // Write-behind acks are committed before close resolves.
+    await this.#access.flush();
+  }
+
+  async #fetchLoop(): Promise<void> {
+    let errorMs = 0;
+    while (!this.#stopping) {
+      if (this.#inFlight.size > this.#lowWater) {
+        await this.#sleep(this.#access.pollMs);
+        continue;
+      }
+      const room = this.#settings.prefetch - this.#inFlight.size;
+      const owner = `${this.#token}.${++this.#claims}`;
+      let rows: ClaimedRow[];
+      try {
+        rows = await this.#access.claim(this.#channel, room, owner);
+      } catch (error) {
+        this.#report(error);
+        errorMs = Math.min(Math.max(errorMs * 2, 50), Math.max(this.#access.pollMs, 50), 2_000);
+        await this.#sleep(errorMs);
+        continue;
+      }
+      errorMs = 0;
+      if (this.#stopping) {
+        // Claimed while closing: give them straight back.
+        await this.#access
+          .unclaim(
+            rows.map((row) => row[0]),
+            owner,
+          )
+          .catch((e: unknown) => this.#report(e));
+        break;
+      }
+      if (rows.length === 0) {
+        await this.#sleep(await this.#untilDue());
+        continue;
+      }
+      for (const row of rows) this.#buffer.push(this.#track(row, owner));
+      this.#pump();
+      // A full claim: more rows are probably waiting; claim again as soon as there is room.
+      if (rows.length === room) this.#woken = true;
+      // Let handlers and settles run before claiming more.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** How long an empty channel is left alone: until its next delayed row or expiring lease, at most the poll interval. */
+  async #untilDue(): Promise<number> {
+    try {
+      const next = await this.#access.nextVisibleIn(this.#channel);
+      return next === undefined ? this.#access.pollMs : Math.min(this.#access.pollMs, Math.max(MIN_RETRY_MS, next));
+    } catch {
+      return this.#access.pollMs;
+    }
+  }
+
+  #track(row: ClaimedRow, owner: string): PostgresDelivery {
+    const [seq, id, headers, body, key, deliveryCount] = row;
+    const message: { id: string; headers: Record<string, string>; body: Uint8Array; key?: string } =
+      key === null ? { id, headers: parseHeaders(headers), body } : { id, headers: parseHeaders(headers), body, key };
+    const delivery = new PostgresDelivery(this, this.#channel, seq, owner, deliveryCount, message);
+    this.#inFlight.set(seq, delivery);
+    return delivery;
+  }
+
+  /** See {@link DeliverySink}. Write-behind unless `durableAck`. */
+  settleAck(delivery: PostgresDelivery): Promise<void> {
+    const committed = this.#access.ack(delivery.seq);
+    if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery));
+    // A failed delete is reported by the access; the lease expires and the message comes back.
+    this.#settled(delivery);
+    return SETTLED;
+  }
+
+  /** See {@link DeliverySink}. */
+  settleNack(delivery: PostgresDelivery, delayMs: number): Promise<void> {
+    return this.#access.release(delivery.seq, delivery.owner, delayMs).then(() => {
+      this.#settled(delivery);
+      // Due again now: claim it (this process got no NOTIFY for an update).
+      if (delayMs === 0) this.#wake();
+    });
+  }
+
+  #settled(delivery: PostgresDelivery): void {
+    delivery.settled = true;
+    this.#inFlight.delete(delivery.seq);
+    if (this.#inFlight.size <= this.#lowWater) this.#wake();
+    this.#free(delivery);
+  }
+
+  #pump(): void {
+    while (this.#running < this.#settings.concurrency && this.#buffer.length > 0 && !this.#stopping) {
+      const state = this.#buffer.shift()!;
+      this.#running++;
+      void this.#runHandler(state);
+    }
+  }
+
+  async #runHandler(state: PostgresDelivery): Promise<void> {
+    this.#executing++;
+    try {
+      await this.#handler(state);
+    } catch {
+      try {
+        await state.nack();
+      } catch (error) {
+        this.#report(error);
+        // Stop renewing it: its lease expires and it is redelivered.
+        state.settled = true;
+        this.#inFlight.delete(state.seq);
+      }
+    }
+    state.handlerDone = true;
+    this.#executing--;
+    if (this.#executing === 0) for (const done of this.#idle.splice(0)) done();
+    this.#free(state);
+  }
+
+  #free(state: PostgresDelivery): void {
+    if (!state.handlerDone || !state.settled || state.freed) return;
+    state.freed = true;
+    this.#running--;
+    this.#pump();
+  }
+
+  #renew(): void {
+    if (this.#inFlight.size === 0) return;
+    const leases = [...this.#inFlight.values()].filter((s) => !s.settled).map((s) => [s.seq, s.owner] as const);
+    if (leases.length > 0) this.#access.extend(leases).catch((error: unknown) => this.#report(error));
+  }
+
+  #wake(): void {
+    this.#woken = true;
+    this.#wakeSleeper?.();
+  }
+
+  /** Resolves after `ms`, or earlier on a wake-up. */
+  #sleep(ms: number): Promise<void> {
+    if (this.#woken || this.#stopping) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#wakeSleeper = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.#wakeSleeper = () => {
+        this.#woken = false;
+        finish();
+      };
+    });
+  }
+
+  #report(error: unknown): void {
+    this.#access.onError(
+      error instanceof TransportError
+        ? error
+        : new TransportError(ErrorCode.TransportUnavailable, String(error), { cause: error }),
+    );
+  }
+}

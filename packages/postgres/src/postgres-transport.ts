@@ -1,0 +1,298 @@
+import {
+  ConfigurationError,
+  type ConsumeOptions,
+  type DeliveryHandler,
+  ErrorCode,
+  messageSize,
+  type RoutedMessage,
+  SendBatcher,
+  type Subscription,
+  type Topology,
+  type Transport,
+  type TransportCapabilities,
+  TransportError,
+  type TransportMessage,
+  validatePattern,
+} from '@switchyard/core/transport';
+import pg from 'pg';
+import { PostgresConsumer } from './consumer.js';
+import { WakeHub } from './listener.js';
+import { migrate, quoteSchema } from './migrations.js';
+import { type PostgresTransportOptions, parsePostgresUrl, type ResolvedOptions, resolveOptions } from './options.js';
+import { QueueAccess, wrap } from './queue-access.js';
+import { TRANSPORT_COMPONENT, transportMigrations, wakeChannel } from './schema.js';
+import { deliverAtParam, type InsertRow, type PublishRow, Statements } from './statements.js';
+
+/**
+ * A durable queue on PostgreSQL: every channel is rows of one table (`sy_messages` in the
+ * configured schema), shared safely by any number of processes on any number of hosts.
+ *
+ * - `send`/`publish` resolve once the rows are committed. Concurrent calls in one event-loop
+ *   turn are inserted by one statement (one round trip, one commit); a call never partially commits.
+ * - `publish` inserts one row per channel whose subscriptions match, joined from
+ *   `sy_subscriptions` in the same statement, so fan-out is atomic with the insert.
+ * - A consumer claims rows in batches with `FOR UPDATE SKIP LOCKED` under a lease (`leaseMs`),
+ *   renewed while it lives; `ack` deletes the row, `nack` makes it claimable again (after
+ *   `delayMs`), and a crashed consumer's rows come back when their lease expires.
+ * - Consumers are woken by LISTEN/NOTIFY (a trigger notifies on insert) within milliseconds;
+ *   `pollIntervalMs` is only the fallback.
+ * - Messages with the same key on a channel are delivered one at a time in send order.
+ * - `deliverAt` is native: the row stays unclaimable until then.
+ *
+ * Construction does no I/O; the first operation connects and migrates the schema (versioned,
+ * under an advisory lock, safe when several processes start at once). `close` stops every
+ * consumer (releasing unsettled deliveries), waits for sends in flight, commits pending acks and
+ * ends the pool; it is idempotent and later sends reject with `SY_CLOSED`.
+ */
+export class PostgresTransport implements Transport {
+  readonly name = 'postgres';
+  readonly capabilities: TransportCapabilities;
+  readonly #options: ResolvedOptions;
+  readonly #quoted: string;
+  readonly #statements: Statements;
+  readonly #hub: WakeHub;
+  readonly #consumers = new Set<PostgresConsumer>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #sends: SendBatcher<InsertRow>;
+  readonly #publishes: SendBatcher<PublishRow>;
+  #pool: pg.Pool | undefined;
+  #ready: Promise<void> | undefined;
+  #access: QueueAccess | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Throws a ConfigurationError for invalid options. */
+  constructor(options: PostgresTransportOptions) {
+    this.#options = resolveOptions(options);
+    this.#quoted = quoteSchema(this.#options.schema);
+    this.#statements = new Statements(this.#quoted, this.#options.schema);
+    this.#hub = new WakeHub(
+      this.#options.listen ? this.#clientConfig() : undefined,
+      wakeChannel(this.#options.schema),
+      this.#options.onError,
+    );
+    const batching = { maxBatch: 500, maxInFlight: Math.max(1, Math.min(4, this.#options.poolSize)) };
+    this.#sends = new SendBatcher((rows) => this.#insert(rows), batching);
+    this.#publishes = new SendBatcher((rows) => this.#fanOut(rows), batching);
+    this.capabilities = {
+      delayedDelivery: 'native',
+      orderingPerKey: true,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      replay: false,
+      nativeDeadLetter: false,
+      patternFiltering: 'server',
+      durable: true,
+      reconnect: true,
+    };
+  }
+
+  /** The schema that holds the transport's tables. */
+  get schema(): string {
+    return this.#options.schema;
+  }
+
+  async provision(topology: Topology): Promise<void> {
+    this.#checkOpen();
+    for (const channel of topology.channels) {
+      checkChannel(channel.name);
+      for (const pattern of channel.subscriptions) validatePattern(pattern);
+    }
+    const pool = await this.#connect();
+    const client = await pool.connect().catch((error: unknown) => Promise.reject(wrap(error, 'provision failed')));
+    try {
+      await client.query('BEGIN');
+      for (const channel of topology.channels) {
+        await this.#statements.setPatterns(client, this.#quoted, channel.name, [...new Set(channel.subscriptions)]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw wrap(error, 'provision failed');
+    } finally {
+      client.release();
+    }
+  }
+
+  send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
+    let rows: InsertRow[];
+    try {
+      this.#checkOpen();
+      checkChannel(channel);
+      if (messages.length === 0) return Promise.resolve();
+      const now = Date.now();
+      rows = messages.map((message) => ({ channel, ...this.#columns(message, now) }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#track(this.#sends.submit(rows));
+  }
+
+  publish(messages: readonly RoutedMessage[]): Promise<void> {
+    let rows: PublishRow[];
+    try {
+      this.#checkOpen();
+      if (messages.length === 0) return Promise.resolve();
+      const now = Date.now();
+      rows = messages.map((message) => ({ routingKey: message.routingKey, ...this.#columns(message, now) }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#track(this.#publishes.submit(rows));
+  }
+
+  async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    this.#checkOpen();
+    checkChannel(channel);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ConfigurationError(`consume: 'concurrency' must be a positive integer, got ${String(concurrency)}`);
+    }
+    const prefetch = options.prefetch ?? this.#options.prefetch ?? Math.max(concurrency, 64);
+    if (!Number.isInteger(prefetch) || prefetch < 1) {
+      throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
+    }
+    const pool = await this.#connect();
+    this.#access ??= new QueueAccess(pool, this.#statements, this.#hub, this.#options);
+    const consumer = new PostgresConsumer(this.#access, channel, handler, {
+      concurrency,
+      prefetch: Math.max(prefetch, concurrency),
+      durableAck: this.#options.durableAck,
+    });
+    const subscription: Subscription = {
+      close: async (closeOptions) => {
+        await consumer.close(closeOptions);
+        this.#consumers.delete(consumer);
+      },
+    };
+    // An already aborted signal means the subscription never starts: not even one claim.
+    if (options.signal?.aborted) {
+      await consumer.close();
+      return subscription;
+    }
+    this.#consumers.add(consumer);
+    await consumer.start();
+    options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    const pool = await this.#connect();
+    try {
+      await pool.query('SELECT 1');
+    } catch (error) {
+      throw wrap(error, 'PostgreSQL does not answer');
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+    this.#consumers.clear();
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#access?.flush();
+    await this.#hub.stop();
+    await this.#ready?.catch(() => undefined);
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'the PostgreSQL transport is closed');
+  }
+
+  /** The pool, with the schema migrated; a failed migration is tried again by the next operation. */
+  #connect(): Promise<pg.Pool> {
+    if (this.#pool === undefined) {
+      const pool = new pg.Pool({ ...this.#clientConfig(), max: this.#options.poolSize });
+      // An idle connection that the server (or an outage) closes must not crash the process; the pool drops it.
+      pool.on('error', (error) =>
+        this.#options.onError(wrap(error, 'an idle PostgreSQL connection of the transport failed')),
+      );
+      this.#pool = pool;
+    }
+    const pool = this.#pool;
+    this.#ready ??= migrate(pool, this.#options.schema, TRANSPORT_COMPONENT, transportMigrations(this.#options.schema));
+    const ready = this.#ready;
+    return ready.then(
+      () => pool,
+      (error: unknown) => {
+        if (this.#ready === ready) this.#ready = undefined;
+        throw error;
+      },
+    );
+  }
+
+  #clientConfig(): pg.ClientConfig {
+    return { connectionString: this.#options.connectionString, application_name: this.#options.applicationName };
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inFlight.add(promise);
+    const done = () => this.#inFlight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  async #insert(rows: InsertRow[]): Promise<void> {
+    const pool = await this.#connect().catch((error: unknown) =>
+      Promise.reject(wrap(error, 'send failed', ErrorCode.SendFailed)),
+    );
+    try {
+      await this.#statements.insert(pool, rows);
+    } catch (error) {
+      throw wrap(error, `send of ${rows.length} messages failed`, ErrorCode.SendFailed);
+    }
+    const channels = new Set(rows.map((row) => row.channel));
+    for (const channel of channels) this.#hub.notify(channel);
+  }
+
+  async #fanOut(rows: PublishRow[]): Promise<void> {
+    const pool = await this.#connect().catch((error: unknown) =>
+      Promise.reject(wrap(error, 'publish failed', ErrorCode.SendFailed)),
+    );
+    try {
+      await this.#statements.publish(pool, rows);
+    } catch (error) {
+      throw wrap(error, `publish of ${rows.length} messages failed`, ErrorCode.SendFailed);
+    }
+  }
+
+  #columns(message: TransportMessage, now: number): Omit<InsertRow, 'channel'> {
+    if (!(message.body instanceof Uint8Array)) {
+      throw new TransportError(ErrorCode.SendFailed, `message '${message.id}' has a body that is not a Uint8Array`);
+    }
+    const size = messageSize(message);
+    if (size > this.#options.maxMessageBytes) {
+      throw new TransportError(
+        ErrorCode.TooLarge,
+        `message '${message.id}' is ${size} bytes, over the PostgreSQL transport's limit of ${this.#options.maxMessageBytes}`,
+      );
+    }
+    return {
+      id: message.id,
+      headers: JSON.stringify(message.headers),
+      body: message.body,
+      key: message.key ?? null,
+      deliverAt: deliverAtParam(message.deliverAt, now),
+    };
+  }
+}
+
+function checkChannel(channel: string): void {
+  if (typeof channel !== 'string' || channel.length === 0) {
+    throw new ConfigurationError(`a channel name must be a non-empty string, got ${JSON.stringify(channel)}`);
+  }
+}
+
+/**
+ * Build a {@link PostgresTransport} from a `postgres://` or `postgresql://` URL (see
+ * {@link parsePostgresUrl} for the transport's own query parameters, e.g. `?schema=…`). Core
+ * calls it for those transport URLs. Throws a ConfigurationError for a malformed URL or invalid options.
+ */
+export function transportFromUrl(url: string): PostgresTransport {
+  return new PostgresTransport(parsePostgresUrl(url));
+}

@@ -1,0 +1,214 @@
+import type pg from 'pg';
+import { patternRegex } from './schema.js';
+
+/** A claimed row as the driver returns it (`rowMode: 'array'`): cheaper than an object per row. */
+export type ClaimedRow = readonly [
+  seq: string,
+  id: string,
+  headers: string,
+  body: Buffer,
+  key: string | null,
+  deliveryCount: number,
+];
+
+/** One row to insert: the message's columns, `deliverAt` in epoch ms or null. */
+export interface InsertRow {
+  readonly channel: string;
+  readonly id: string;
+  readonly headers: string;
+  readonly body: Uint8Array;
+  readonly key: string | null;
+  readonly deliverAt: number | null;
+}
+
+/** One event to fan out: like {@link InsertRow} with a routing key instead of a channel. */
+export interface PublishRow extends Omit<InsertRow, 'channel'> {
+  readonly routingKey: string;
+}
+
+/** Latest instant PostgreSQL's `to_timestamp` is asked for: an absurd `deliverAt` is held until then. */
+const MAX_DELIVER_AT = 253_402_300_799_000;
+
+/** Clamp a `deliverAt` to what PostgreSQL stores; null for none or for the past (visible now). */
+export function deliverAtParam(deliverAt: number | undefined, now: number): number | null {
+  if (deliverAt === undefined || !(deliverAt > now)) return null;
+  return Math.min(deliverAt, MAX_DELIVER_AT);
+}
+
+/**
+ * The transport's SQL on `sy_messages` and `sy_subscriptions` of one schema. Every statement is
+ * one round trip in autocommit (its own transaction), named so that each connection parses and
+ * plans it once. Times are the database's clock (`now()`), so that processes on hosts whose
+ * clocks differ agree on leases; only `deliverAt` comes from the sender.
+ */
+export class Statements {
+  readonly #insert: string;
+  readonly #publish: string;
+  readonly #claim: string;
+  readonly #delete: string;
+  readonly #release: string;
+  readonly #unclaim: string;
+  readonly #extend: string;
+  readonly #nextVisible: string;
+  readonly #names: string;
+
+  constructor(quotedSchema: string, schema: string) {
+    const t = `${quotedSchema}.sy_messages`;
+    this.#names = schema;
+    const visible = `CASE WHEN r.deliver_at IS NULL THEN now() ELSE to_timestamp(r.deliver_at / 1000.0) END`;
+    this.#insert = `INSERT INTO ${t} (channel, id, headers, body, key, visible_at)
+      SELECT r.channel, r.id, r.headers, r.body, r.key, ${visible}
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::float8[])
+        WITH ORDINALITY AS r(channel, id, headers, body, key, deliver_at, n)
+      ORDER BY r.n`;
+    this.#publish = `INSERT INTO ${t} (channel, id, headers, body, key, visible_at)
+      SELECT s.channel, r.id, r.headers, r.body, r.key, ${visible}
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::float8[])
+        WITH ORDINALITY AS r(routing_key, id, headers, body, key, deliver_at, n)
+      CROSS JOIN LATERAL (SELECT DISTINCT channel FROM ${quotedSchema}.sy_subscriptions
+        WHERE ('.' || r.routing_key) ~ regex) AS s
+      ORDER BY r.n, s.channel`;
+    // Only the oldest row of a key may be claimed: a leased, nacked or delayed head holds its key back.
+    const headOfKey = `(m.key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM ${t} p WHERE p.channel = m.channel AND p.key = m.key AND p.seq < m.seq))`;
+    this.#claim = `WITH acked AS (DELETE FROM ${t} WHERE seq = ANY($5::bigint[])),
+      picked AS (
+        SELECT m.seq FROM ${t} m
+        WHERE m.channel = $1 AND m.visible_at <= now() AND m.seq <> ALL($5::bigint[]) AND ${headOfKey}
+        ORDER BY m.visible_at, m.seq
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED)
+      UPDATE ${t} m SET visible_at = now() + $3 * interval '1 millisecond', lease_owner = $4,
+        delivery_count = m.delivery_count + 1
+      FROM picked WHERE m.seq = picked.seq
+      RETURNING m.seq, m.id, m.headers, m.body, m.key, m.delivery_count`;
+    this.#delete = `DELETE FROM ${t} WHERE seq = ANY($1::bigint[])`;
+    this.#release = `UPDATE ${t} SET visible_at = now() + $3 * interval '1 millisecond', lease_owner = NULL
+      WHERE seq = $1 AND lease_owner = $2`;
+    this.#unclaim = `UPDATE ${t} SET visible_at = now(), lease_owner = NULL, delivery_count = delivery_count - 1
+      WHERE seq = ANY($1::bigint[]) AND lease_owner = $2`;
+    this.#extend = `UPDATE ${t} m SET visible_at = now() + $3 * interval '1 millisecond'
+      FROM unnest($1::bigint[], $2::text[]) AS l(seq, owner)
+      WHERE m.seq = l.seq AND m.lease_owner = l.owner`;
+    this.#nextVisible = `SELECT (extract(epoch FROM m.visible_at - now()) * 1000)::float8 FROM ${t} m
+      WHERE m.channel = $1 AND ${headOfKey} ORDER BY m.visible_at LIMIT 1`;
+  }
+
+  /** Insert `rows` (any channels) in order, in one statement. */
+  async insert(db: pg.Pool | pg.ClientBase, rows: readonly InsertRow[]): Promise<void> {
+    await db.query({ name: `sy_insert_${this.#names}`, text: this.#insert, values: columns(rows, 'channel') });
+  }
+
+  /** Insert one row per (event, subscribed channel), in one statement; returns the rows inserted. */
+  async publish(db: pg.Pool | pg.ClientBase, rows: readonly PublishRow[]): Promise<number> {
+    const result = await db.query({
+      name: `sy_publish_${this.#names}`,
+      text: this.#publish,
+      values: columns(rows, 'routingKey'),
+    });
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Delete the acked rows `acked` (whoever holds them) and lease up to `limit` claimable rows of
+   * `channel` to `owner` for `leaseMs`, oldest due first, skipping rows another claim is taking
+   * right now (`FOR UPDATE SKIP LOCKED`). Rows come back in send order.
+   */
+  async claim(
+    db: pg.Pool,
+    channel: string,
+    limit: number,
+    leaseMs: number,
+    owner: string,
+    acked: readonly string[],
+  ): Promise<ClaimedRow[]> {
+    const result = await db.query<[...ClaimedRow]>({
+      name: `sy_claim_${this.#names}`,
+      text: this.#claim,
+      values: [channel, limit, leaseMs, owner, acked],
+      rowMode: 'array' as const,
+    });
+    // RETURNING does not keep the subquery's order; seq is send order (compared as numbers).
+    return result.rows.sort((a, b) => compareSeq(a[0], b[0]));
+  }
+
+  /** Delete acked rows, whoever holds them. */
+  async delete(db: pg.Pool, seqs: readonly string[]): Promise<void> {
+    await db.query({ name: `sy_delete_${this.#names}`, text: this.#delete, values: [seqs] });
+  }
+
+  /** Give a row back, visible `delayMs` from now, if `owner` still holds its lease. */
+  async release(db: pg.Pool, seq: string, owner: string, delayMs: number): Promise<void> {
+    await db.query({ name: `sy_release_${this.#names}`, text: this.#release, values: [seq, owner, delayMs] });
+  }
+
+  /** Give back rows claimed by `owner` but never handed to a handler, undoing their delivery count. */
+  async unclaim(db: pg.Pool, seqs: readonly string[], owner: string): Promise<void> {
+    await db.query({ name: `sy_unclaim_${this.#names}`, text: this.#unclaim, values: [seqs, owner] });
+  }
+
+  /** Push the leases of rows still held by their owners to `leaseMs` from now. */
+  async extend(db: pg.Pool, leases: ReadonlyArray<readonly [seq: string, owner: string]>, leaseMs: number) {
+    await db.query({
+      name: `sy_extend_${this.#names}`,
+      text: this.#extend,
+      values: [leases.map((l) => l[0]), leases.map((l) => l[1]), leaseMs],
+    });
+  }
+
+  /**
+   * Milliseconds until the next row of `channel` may be claimed (a delayed message, a nacked one,
+   * an expiring lease; never a row held back behind its key), ≤ 0 when one is claimable now,
+   * undefined when the channel is empty.
+   */
+  async nextVisibleIn(db: pg.Pool, channel: string): Promise<number | undefined> {
+    const result = await db.query<[number]>({
+      name: `sy_next_${this.#names}`,
+      text: this.#nextVisible,
+      values: [channel],
+      rowMode: 'array' as const,
+    });
+    return result.rows[0]?.[0];
+  }
+
+  /**
+   * Make `channel`'s subscriptions exactly `patterns`, inside the caller's transaction (`client`
+   * has run BEGIN). Concurrent provisions of one channel are serialized by a row lock taken by
+   * the first statement.
+   */
+  async setPatterns(client: pg.ClientBase, quotedSchema: string, channel: string, patterns: readonly string[]) {
+    const s = `${quotedSchema}.sy_subscriptions`;
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`switchyard.provision:${channel}`]);
+    await client.query(`DELETE FROM ${s} WHERE channel = $1 AND NOT (pattern = ANY($2::text[]))`, [channel, patterns]);
+    if (patterns.length > 0) {
+      await client.query(
+        `INSERT INTO ${s} (channel, pattern, regex) SELECT $1, p, r FROM unnest($2::text[], $3::text[]) AS x(p, r)
+         ON CONFLICT (channel, pattern) DO NOTHING`,
+        [channel, patterns, patterns.map(patternRegex)],
+      );
+    }
+  }
+}
+
+/** The six parallel arrays of an unnest insert. */
+function columns<T extends InsertRow | PublishRow>(rows: readonly T[], first: 'channel' | 'routingKey'): unknown[] {
+  const a: string[] = [];
+  const ids: string[] = [];
+  const headers: string[] = [];
+  const bodies: Uint8Array[] = [];
+  const keys: Array<string | null> = [];
+  const due: Array<number | null> = [];
+  for (const row of rows) {
+    a.push((row as unknown as Record<string, string>)[first] as string);
+    ids.push(row.id);
+    headers.push(row.headers);
+    bodies.push(row.body);
+    keys.push(row.key);
+    due.push(row.deliverAt);
+  }
+  return [a, ids, headers, bodies, keys, due];
+}
+
+function compareSeq(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
