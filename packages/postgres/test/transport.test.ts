@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, matchesPattern, type TransportMessage } from '@switchyard/core/transport';
+import { brokerReachable, waitFor } from '@switchyard/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresTransport, parsePostgresUrl, transportFromUrl } from '../src/index.js';
+import { patternRegex } from '../src/schema.js';
+import { dropSchemas, POSTGRES_URL, probePostgres, testPool, uniqueSchema } from './helpers.js';
+
+const reachable = await brokerReachable('PostgreSQL at 127.0.0.1:5432', probePostgres);
+
+describe('postgres:// URLs and options', () => {
+  it("takes the transport's own query parameters out and leaves the rest to pg", () => {
+    expect(
+      parsePostgresUrl(
+        'postgres://u:p@db:5432/app?schema=queue&leaseMs=5000&sslmode=require&durableAck=true&listen=false',
+      ),
+    ).toEqual({
+      connectionString: 'postgres://u:p@db:5432/app?sslmode=require',
+      schema: 'queue',
+      leaseMs: 5_000,
+      durableAck: true,
+      listen: false,
+    });
+    expect(parsePostgresUrl('postgresql://db/app?application_name=shop')).toEqual({
+      connectionString: 'postgresql://db/app?application_name=shop',
+      applicationName: 'shop',
+    });
+    expect(transportFromUrl('postgres://db/app?schema=queue').schema).toBe('queue');
+  });
+
+  it('refuses bad options at construction, saying what to change', () => {
+    const bad = (url: string) => () => transportFromUrl(url);
+    expect(bad('postgres://db/app?leaseMs=soon')).toThrow(/leaseMs.*number/);
+    expect(bad('postgres://db/app?schema=Bad-Name')).toThrow(/plain identifier/);
+    expect(bad('postgres://db/app?poolSize=0')).toThrow(/poolSize/);
+    expect(bad('postgres://db/app?durableAck=yes')).toThrow(/true or false/);
+    expect(() => new PostgresTransport({ connectionString: 'mysql://db' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.Configuration }),
+    );
+  });
+});
+
+describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
+  const pool = testPool();
+  const schema = uniqueSchema('transport');
+  const transports: PostgresTransport[] = [];
+  const open = (options: Partial<ConstructorParameters<typeof PostgresTransport>[0]> = {}) => {
+    const transport = new PostgresTransport({ connectionString: POSTGRES_URL, schema, poolSize: 2, ...options });
+    transports.push(transport);
+    return transport;
+  };
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await dropSchemas(pool, [schema]);
+    await pool.end();
+  });
+
+  it("routes with the same semantics as core's matcher (patterns become regular expressions in SQL)", async () => {
+    const patterns = [
+      'order.placed',
+      'order.*',
+      'order.#',
+      '#',
+      '*',
+      '*.placed',
+      '#.placed',
+      'a.#.b',
+      'a.*.#',
+      '#.x.#',
+    ];
+    const keys = ['order', 'order.placed', 'order.placed.eu', 'a.b', 'a.x.b', 'a.x.y.b', 'x', 'b.x.c', 'placed', 'ab'];
+    const cases = patterns.flatMap((pattern) => keys.map((key) => ({ pattern, key })));
+    const result = await pool.query<{ m: boolean }>(
+      `SELECT ('.' || k) ~ r AS m FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(k, r, n) ORDER BY n`,
+      [cases.map((c) => c.key), cases.map((c) => patternRegex(c.pattern))],
+    );
+    const sql = result.rows.map((row) => row.m);
+    expect(sql).toEqual(cases.map((c) => matchesPattern(c.pattern, c.key)));
+  });
+
+  it('wakes an idle consumer by NOTIFY within milliseconds, for sends from another process and rows inserted by hand', async () => {
+    // A fallback poll of a minute: only a notification can explain a prompt delivery.
+    const consumer = open({ pollIntervalMs: 60_000 });
+    const producer = open();
+    const channel = `wake-${randomUUID()}`;
+    const arrived = new Map<string, number>();
+    const subscription = await consumer.consume(channel, async (delivery) => {
+      arrived.set(delivery.message.id, performance.now());
+      await delivery.ack();
+    });
+    // Warm both connections up, then let the consumer find the channel empty and go to sleep.
+    const warm: TransportMessage = { id: randomUUID(), headers: {}, body: new Uint8Array([0]) };
+    await producer.send(channel, [warm]);
+    await waitFor(() => arrived.has(warm.id), 'the first message', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const message: TransportMessage = { id: randomUUID(), headers: {}, body: new Uint8Array([1]) };
+    const sentAt = performance.now();
+    await producer.send(channel, [message]);
+    await waitFor(() => arrived.has(message.id), 'the notified consumer', 5_000);
+    const sendLatency = arrived.get(message.id)! - sentAt;
+    const insertedAt = performance.now();
+    await pool.query(
+      `INSERT INTO "${schema}".sy_messages (channel, id, headers, body) VALUES ($1, 'by-hand', '{}', '')`,
+      [channel],
+    );
+    await waitFor(() => arrived.has('by-hand'), 'the row inserted by hand', 5_000);
+    const insertLatency = arrived.get('by-hand')! - insertedAt;
+    console.log(
+      `[postgres wake-up] send → handler ${sendLatency.toFixed(1)} ms, INSERT by hand → handler ${insertLatency.toFixed(1)} ms (poll: 60,000 ms)`,
+    );
+    expect(sendLatency).toBeLessThan(2_000);
+    expect(insertLatency).toBeLessThan(2_000);
+    await subscription.close();
+  });
+
+  it('migrates once when many transports start at the same moment', async () => {
+    const fresh = uniqueSchema('race');
+    const many = Array.from({ length: 6 }, () => open({ schema: fresh }));
+    await Promise.all(many.map((t) => t.ping()));
+    const applied = await pool.query(`SELECT component, version FROM "${fresh}".sy_migrations`);
+    expect(applied.rows).toEqual([{ component: 'transport', version: 1 }]);
+    await Promise.all(many.map((t) => t.close()));
+    await dropSchemas(pool, [fresh]);
+  });
+});
