@@ -56,6 +56,8 @@ export class PostgresTransport implements Transport {
   readonly #sends: SendBatcher<InsertRow>;
   readonly #publishes: SendBatcher<PublishRow>;
   #pool: pg.Pool | undefined;
+  /** Claims, acks, renewals and nacks: asynchronous commit (see QueueAccess). */
+  #consumerPool: pg.Pool | undefined;
   #ready: Promise<void> | undefined;
   #access: QueueAccess | undefined;
   #closing: Promise<void> | undefined;
@@ -151,7 +153,8 @@ export class PostgresTransport implements Transport {
       throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
     }
     const pool = await this.#connect();
-    this.#access ??= new QueueAccess(pool, this.#statements, this.#hub, this.#options);
+    this.#consumerPool ??= this.#newPool(`${PLANNER_SETTINGS} ${CONSUMER_SETTINGS}`);
+    this.#access ??= new QueueAccess(this.#consumerPool, pool, this.#statements, this.#hub, this.#options);
     const consumer = new PostgresConsumer(this.#access, channel, handler, {
       concurrency,
       prefetch: Math.max(prefetch, concurrency),
@@ -195,9 +198,10 @@ export class PostgresTransport implements Transport {
     await this.#access?.flush();
     await this.#hub.stop();
     await this.#ready?.catch(() => undefined);
-    const pool = this.#pool;
+    const pools = [this.#pool, this.#consumerPool];
     this.#pool = undefined;
-    await pool?.end().catch(() => undefined);
+    this.#consumerPool = undefined;
+    await Promise.all(pools.map((pool) => pool?.end().catch(() => undefined)));
   }
 
   #checkOpen(): void {
@@ -206,14 +210,7 @@ export class PostgresTransport implements Transport {
 
   /** The pool, with the schema migrated; a failed migration is tried again by the next operation. */
   #connect(): Promise<pg.Pool> {
-    if (this.#pool === undefined) {
-      const pool = new pg.Pool({ ...this.#clientConfig(), max: this.#options.poolSize });
-      // An idle connection that the server (or an outage) closes must not crash the process; the pool drops it.
-      pool.on('error', (error) =>
-        this.#options.onError(wrap(error, 'an idle PostgreSQL connection of the transport failed')),
-      );
-      this.#pool = pool;
-    }
+    this.#pool ??= this.#newPool(PLANNER_SETTINGS);
     const pool = this.#pool;
     this.#ready ??= migrate(pool, this.#options.schema, TRANSPORT_COMPONENT, transportMigrations(this.#options.schema));
     const ready = this.#ready;
@@ -226,8 +223,22 @@ export class PostgresTransport implements Transport {
     );
   }
 
-  #clientConfig(): pg.ClientConfig {
-    return { connectionString: this.#options.connectionString, application_name: this.#options.applicationName };
+  #newPool(settings: string): pg.Pool {
+    const pool = new pg.Pool({ ...this.#clientConfig(settings), max: this.#options.poolSize });
+    // An idle connection that the server (or an outage) closes must not crash the process; the pool drops it.
+    pool.on('error', (error) =>
+      this.#options.onError(wrap(error, 'an idle PostgreSQL connection of the transport failed')),
+    );
+    return pool;
+  }
+
+  /** `settings`: server settings for every session (`-c name=value`), added to any `options` in the URL. */
+  #clientConfig(settings?: string): pg.ClientConfig {
+    const config = {
+      connectionString: this.#options.connectionString,
+      application_name: this.#options.applicationName,
+    };
+    return settings === undefined ? config : withSessionOptions(config, settings);
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -279,6 +290,33 @@ export class PostgresTransport implements Transport {
       key: message.key ?? null,
       deliverAt: deliverAtParam(message.deliverAt, now),
     };
+  }
+}
+
+/**
+ * The claim must walk `sy_messages_ready` in order and stop after `limit` rows. A queue table's
+ * statistics are always stale (empty one minute, a million rows the next), and with few rows
+ * estimated the planner prefers a bitmap scan of every claimable row plus a sort: one claim then
+ * costs as much as the backlog is long. Sorting off makes the ordered index scan the plan it picks.
+ * Set on the transport's own connections only.
+ */
+const PLANNER_SETTINGS = '-c enable_sort=off';
+
+/**
+ * The consumer pool's sessions commit without waiting for the WAL flush: what they write (leases,
+ * nacks, write-behind acks) a database crash may lose, which only makes a row claimable again.
+ */
+const CONSUMER_SETTINGS = '-c synchronous_commit=off';
+
+/** `config` with `settings` appended to the `options` startup parameter, including one given in the URL. */
+function withSessionOptions(config: pg.ClientConfig & { connectionString: string }, settings: string): pg.ClientConfig {
+  try {
+    const url = new URL(config.connectionString);
+    const given = url.searchParams.get('options');
+    url.searchParams.set('options', given ? `${given} ${settings}` : settings);
+    return { ...config, connectionString: url.toString() };
+  } catch {
+    return { ...config, options: settings };
   }
 }
 

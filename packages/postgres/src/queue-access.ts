@@ -26,17 +26,23 @@ class AckBatch {
 const MAX_ACKS = 2_000;
 
 /**
- * What the consumers of one transport use, sharing its pool. Acks are write-behind by default:
- * the deletes of one consumer's batch ride in the statement that claims its next batch (one
- * round trip and one commit for both, as a hand-written loop would do), or, when no claim takes
- * them within `ackDelayMs`, go out as one DELETE of their own. A failed delete only means the
- * rows come back after their lease (at-least-once), and is reported through `onError`.
+ * What the consumers of one transport use, sharing its consumer pool, whose sessions commit
+ * with `synchronous_commit = off`: a claim, a lease renewal, a nack or a write-behind ack that a
+ * database crash loses only makes its row claimable again, so none of them waits for the WAL
+ * flush (only sends must be durable when they resolve).
+ *
+ * Acks are write-behind by default: the deletes of a batch ride in the statement that claims the
+ * next one (one round trip for both), or, when no claim takes them within 20 ms, go out as one
+ * DELETE of their own. A failed delete only means the rows come back after their lease
+ * (at-least-once), and is reported through `onError`. With `durableAck`, each turn's acks are
+ * one DELETE on the durable pool, and `ack` resolves once it committed.
  */
 export class QueueAccess {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly onError: (error: TransportError) => void;
   readonly #pool: pg.Pool;
+  readonly #durablePool: pg.Pool;
   readonly #statements: Statements;
   readonly #hub: WakeHub;
   readonly #durableAck: boolean;
@@ -45,8 +51,10 @@ export class QueueAccess {
   #timer: NodeJS.Timeout | undefined;
   readonly #flushing = new Set<Promise<void>>();
 
-  constructor(pool: pg.Pool, statements: Statements, hub: WakeHub, options: ResolvedOptions) {
+  /** `pool`: the consumer pool (asynchronous commit); `durablePool`: the transport's pool, for durable acks. */
+  constructor(pool: pg.Pool, durablePool: pg.Pool, statements: Statements, hub: WakeHub, options: ResolvedOptions) {
     this.#pool = pool;
+    this.#durablePool = durablePool;
     this.#statements = statements;
     this.#hub = hub;
     this.leaseMs = options.leaseMs;
@@ -62,7 +70,7 @@ export class QueueAccess {
 
   /** Delete the pending acks and lease up to `limit` rows of `channel` to `owner`, in one statement. */
   async claim(channel: string, limit: number, owner: string): Promise<ClaimedRow[]> {
-    const batch = this.#take();
+    const batch = this.#durableAck ? undefined : this.#take();
     try {
       const rows = await this.#statements.claim(this.#pool, channel, limit, this.leaseMs, owner, batch?.seqs ?? []);
       batch?.resolve();
@@ -129,7 +137,8 @@ export class QueueAccess {
   }
 
   #deleteAlone(batch: AckBatch): void {
-    const work = this.#statements.delete(this.#pool, batch.seqs).then(batch.resolve, (error: unknown) => {
+    const pool = this.#durableAck ? this.#durablePool : this.#pool;
+    const work = this.#statements.delete(pool, batch.seqs).then(batch.resolve, (error: unknown) => {
       const wrapped = wrap(error, `ack of ${batch.seqs.length} deliveries failed; they come back after their lease`);
       if (!this.#durableAck) this.onError(wrapped);
       batch.reject(wrapped);
