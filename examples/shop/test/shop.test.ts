@@ -12,8 +12,20 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-shop-'));
 const AMQP = 'amqp://127.0.0.1';
+const POSTGRES = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// A schema of this run's own, dropped afterwards: the database is shared with other suites.
+const POSTGRES_SCHEMA = `sy_shop_${process.pid}_${Date.now().toString(36)}`;
 const rabbitReachable = await brokerReachable(`RabbitMQ at ${AMQP}`, async () => {
   const transport = await transportFromUrl(AMQP);
+  try {
+    await transport.ping();
+  } finally {
+    await transport.close();
+  }
+});
+
+const postgresReachable = await brokerReachable(`PostgreSQL at ${POSTGRES}`, async () => {
+  const transport = await transportFromUrl(POSTGRES);
   try {
     await transport.ping();
   } finally {
@@ -93,5 +105,25 @@ describe('the shop example', () => {
     expect(totals.deadLettered).toBeGreaterThanOrEqual(1);
     expect(totals.retried).toBeGreaterThanOrEqual(1);
     expect(totals.handled).toBeGreaterThanOrEqual(totals.sent ?? Number.POSITIVE_INFINITY);
+  });
+
+  it.runIf(postgresReachable)('runs the same services unchanged on PostgreSQL when SWITCHYARD_URL is set', async () => {
+    const url = `${POSTGRES}?schema=${POSTGRES_SCHEMA}`;
+    try {
+      const { code, stdout, stderr } = await runShop(['--dir', join(dir, 'postgres')], url);
+      expect(code, `${stdout}\n${stderr}`).toBe(0);
+      expect(stdout).toContain(`on ${url}`);
+      const totals = JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '') as Record<string, number>;
+      expect(totals.lost).toBe(0);
+      expect(totals.deadLettered).toBe(1);
+      expect(totals.retried).toBeGreaterThanOrEqual(1);
+      expect(totals.handled).toBeGreaterThanOrEqual(totals.sent ?? Number.POSITIVE_INFINITY);
+    } finally {
+      const { default: pg } = await import('pg');
+      const admin = new pg.Client({ connectionString: POSTGRES });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS "${POSTGRES_SCHEMA}" CASCADE`);
+      await admin.end();
+    }
   });
 });
