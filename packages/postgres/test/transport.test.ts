@@ -113,6 +113,28 @@ describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
     await subscription.close();
   });
 
+  it('with durableAck, ack resolves once the row is deleted; without it, close commits the write-behind acks', async () => {
+    for (const durableAck of [true, false]) {
+      const transport = open({ durableAck });
+      const channel = `ack-${randomUUID()}`;
+      const count = async () =>
+        (await pool.query(`SELECT count(*)::int AS n FROM "${schema}".sy_messages WHERE channel = $1`, [channel]))
+          .rows[0].n as number;
+      await transport.send(channel, [{ id: randomUUID(), headers: {}, body: new Uint8Array([1]) }]);
+      const left: number[] = [];
+      let acked = false;
+      const subscription = await transport.consume(channel, async (delivery) => {
+        await delivery.ack();
+        if (durableAck) left.push(await count());
+        acked = true;
+      });
+      await waitFor(() => acked && left.length === (durableAck ? 1 : 0), 'the ack');
+      await subscription.close();
+      if (durableAck) expect(left).toEqual([0]);
+      expect(await count()).toBe(0);
+    }
+  });
+
   it('migrates once when many transports start at the same moment', async () => {
     const fresh = uniqueSchema('race');
     const many = Array.from({ length: 6 }, () => open({ schema: fresh }));
