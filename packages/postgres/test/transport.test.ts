@@ -135,6 +135,45 @@ describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
     }
   });
 
+  it('keeps each key in send order across two consuming processes, one message of a key at a time', async () => {
+    const producer = open();
+    const consumers = [open(), open()];
+    const channel = `keys-${randomUUID()}`;
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const perKey = 30;
+    const sent: TransportMessage[] = [];
+    for (let n = 0; n < perKey; n++) {
+      for (const key of keys) sent.push({ id: `${key}-${n}`, key, headers: {}, body: new Uint8Array([n]) });
+    }
+    for (let i = 0; i < sent.length; i += 25) await producer.send(channel, sent.slice(i, i + 25));
+    const order = new Map<string, number[]>(keys.map((key) => [key, []]));
+    const busy = new Set<string>();
+    let overlaps = 0;
+    let handled = 0;
+    const subscriptions = await Promise.all(
+      consumers.map((consumer) =>
+        consumer.consume(
+          channel,
+          async (delivery) => {
+            const key = delivery.message.key!;
+            if (busy.has(key)) overlaps++;
+            busy.add(key);
+            order.get(key)!.push(delivery.message.body[0]!);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            busy.delete(key);
+            await delivery.ack();
+            handled++;
+          },
+          { concurrency: 4 },
+        ),
+      ),
+    );
+    await waitFor(() => handled === sent.length, 'every keyed message', 30_000);
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    expect(overlaps).toBe(0);
+    for (const key of keys) expect(order.get(key)).toEqual(Array.from({ length: perKey }, (_, n) => n));
+  });
+
   it('migrates once when many transports start at the same moment', async () => {
     const fresh = uniqueSchema('race');
     const many = Array.from({ length: 6 }, () => open({ schema: fresh }));
