@@ -79,7 +79,10 @@ export class PostgresConsumer implements Subscription, DeliverySink {
     this.#stopping = true;
     this.#unlisten?.();
     this.#wake();
-    await this.#loop;
+    // A claim stuck on a dead connection must not hold close forever: its rows come back by lease.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#loop, new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
+    clearTimeout(timer);
     const unstarted = this.#buffer.splice(0).filter((state) => !state.settled);
     for (const state of unstarted) {
       state.settled = true;

@@ -237,6 +237,10 @@ export class PostgresTransport implements Transport {
     const config = {
       connectionString: this.#options.connectionString,
       application_name: this.#options.applicationName,
+      // A database that vanishes without closing the socket is noticed by TCP keepalive, and a
+      // connect that gets no answer fails instead of waiting forever.
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
     };
     return settings === undefined ? config : withSessionOptions(config, settings);
   }
