@@ -240,6 +240,7 @@ export class PostgresTransport implements Transport {
       // A database that vanishes without closing the socket is noticed by TCP keepalive, and a
       // connect that gets no answer fails instead of waiting forever.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: 10_000,
     };
     return settings === undefined ? config : withSessionOptions(config, settings);
