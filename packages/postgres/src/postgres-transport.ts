@@ -14,11 +14,12 @@ import {
   type TransportMessage,
   validatePattern,
 } from '@switchyard/core/transport';
-import pg from 'pg';
+import type pg from 'pg';
 import { PostgresConsumer } from './consumer.js';
 import { WakeHub } from './listener.js';
 import { migrate, quoteSchema } from './migrations.js';
 import { type PostgresTransportOptions, parsePostgresUrl, type ResolvedOptions, resolveOptions } from './options.js';
+import { CONSUMER_SESSION, clientConfig, newPool, PRODUCER_SESSION } from './pools.js';
 import { QueueAccess, wrap } from './queue-access.js';
 import { TRANSPORT_COMPONENT, transportMigrations, wakeChannel } from './schema.js';
 import { deliverAtParam, type InsertRow, type PublishRow, Statements } from './statements.js';
@@ -68,7 +69,7 @@ export class PostgresTransport implements Transport {
     this.#quoted = quoteSchema(this.#options.schema);
     this.#statements = new Statements(this.#quoted, this.#options.schema);
     this.#hub = new WakeHub(
-      this.#options.listen ? this.#clientConfig() : undefined,
+      this.#options.listen ? clientConfig(this.#options) : undefined,
       wakeChannel(this.#options.schema),
       this.#options.onError,
     );
@@ -153,7 +154,7 @@ export class PostgresTransport implements Transport {
       throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
     }
     const pool = await this.#connect();
-    this.#consumerPool ??= this.#newPool(`${PLANNER_SETTINGS} ${CONSUMER_SETTINGS}`);
+    this.#consumerPool ??= newPool(this.#options, CONSUMER_SESSION);
     this.#access ??= new QueueAccess(this.#consumerPool, pool, this.#statements, this.#hub, this.#options);
     const consumer = new PostgresConsumer(this.#access, channel, handler, {
       concurrency,
@@ -210,7 +211,7 @@ export class PostgresTransport implements Transport {
 
   /** The pool, with the schema migrated; a failed migration is tried again by the next operation. */
   #connect(): Promise<pg.Pool> {
-    this.#pool ??= this.#newPool(PLANNER_SETTINGS);
+    this.#pool ??= newPool(this.#options, PRODUCER_SESSION);
     const pool = this.#pool;
     this.#ready ??= migrate(pool, this.#options.schema, TRANSPORT_COMPONENT, transportMigrations(this.#options.schema));
     const ready = this.#ready;
@@ -221,29 +222,6 @@ export class PostgresTransport implements Transport {
         throw error;
       },
     );
-  }
-
-  #newPool(settings: string): pg.Pool {
-    const pool = new pg.Pool({ ...this.#clientConfig(settings), max: this.#options.poolSize });
-    // An idle connection that the server (or an outage) closes must not crash the process; the pool drops it.
-    pool.on('error', (error) =>
-      this.#options.onError(wrap(error, 'an idle PostgreSQL connection of the transport failed')),
-    );
-    return pool;
-  }
-
-  /** `settings`: server settings for every session (`-c name=value`), added to any `options` in the URL. */
-  #clientConfig(settings?: string): pg.ClientConfig {
-    const config = {
-      connectionString: this.#options.connectionString,
-      application_name: this.#options.applicationName,
-      // A database that vanishes without closing the socket is noticed by TCP keepalive, and a
-      // connect that gets no answer fails instead of waiting forever.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      connectionTimeoutMillis: 10_000,
-    };
-    return settings === undefined ? config : withSessionOptions(config, settings);
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -295,33 +273,6 @@ export class PostgresTransport implements Transport {
       key: message.key ?? null,
       deliverAt: deliverAtParam(message.deliverAt, now),
     };
-  }
-}
-
-/**
- * The claim must walk `sy_messages_ready` in order and stop after `limit` rows. A queue table's
- * statistics are always stale (empty one minute, a million rows the next), and with few rows
- * estimated the planner prefers a bitmap scan of every claimable row plus a sort: one claim then
- * costs as much as the backlog is long. Sorting off makes the ordered index scan the plan it picks.
- * Set on the transport's own connections only.
- */
-const PLANNER_SETTINGS = '-c enable_sort=off';
-
-/**
- * The consumer pool's sessions commit without waiting for the WAL flush: what they write (leases,
- * nacks, write-behind acks) a database crash may lose, which only makes a row claimable again.
- */
-const CONSUMER_SETTINGS = '-c synchronous_commit=off';
-
-/** `config` with `settings` appended to the `options` startup parameter, including one given in the URL. */
-function withSessionOptions(config: pg.ClientConfig & { connectionString: string }, settings: string): pg.ClientConfig {
-  try {
-    const url = new URL(config.connectionString);
-    const given = url.searchParams.get('options');
-    url.searchParams.set('options', given ? `${given} ${settings}` : settings);
-    return { ...config, connectionString: url.toString() };
-  } catch {
-    return { ...config, options: settings };
   }
 }
 

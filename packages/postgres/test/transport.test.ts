@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, matchesPattern, type TransportMessage } from '@switchyard/core/transport';
 import { brokerReachable, waitFor } from '@switchyard/testing';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresTransport, parsePostgresUrl, transportFromUrl } from '../src/index.js';
+import { CONSUMER_SESSION, withSessionOptions } from '../src/pools.js';
 import { patternRegex } from '../src/schema.js';
 import { dropSchemas, POSTGRES_URL, probePostgres, testPool, uniqueSchema } from './helpers.js';
 
@@ -172,6 +174,20 @@ describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
     await Promise.all(subscriptions.map((subscription) => subscription.close()));
     expect(overlaps).toBe(0);
     for (const key of keys) expect(order.get(key)).toEqual(Array.from({ length: perKey }, (_, n) => n));
+  });
+
+  it("adds the transport's session settings to options given in the URL", async () => {
+    const url = `${POSTGRES_URL}?options=${encodeURIComponent('-c statement_timeout=1234')}`;
+    const client = new pg.Client(withSessionOptions({ connectionString: url }, CONSUMER_SESSION));
+    await client.connect();
+    try {
+      const show = async (name: string) => Object.values((await client.query(`SHOW ${name}`)).rows[0])[0];
+      expect(await show('statement_timeout')).toBe('1234ms');
+      expect(await show('enable_sort')).toBe('off');
+      expect(await show('synchronous_commit')).toBe('off');
+    } finally {
+      await client.end();
+    }
   });
 
   it('migrates once when many transports start at the same moment', async () => {
