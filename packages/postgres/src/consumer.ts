@@ -180,7 +180,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
   /** See {@link DeliverySink}. Write-behind unless `durableAck`. */
   settleAck(delivery: PostgresDelivery): Promise<void> {
     const committed = this.#access.ack(delivery.seq);
-    if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery));
+    if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery), this.#abandon(delivery));
     // A failed delete is reported by the access; the lease expires and the message comes back.
     this.#settled(delivery);
     return SETTLED;
@@ -192,7 +192,19 @@ export class PostgresConsumer implements Subscription, DeliverySink {
       this.#settled(delivery);
       // Due again now: claim it (this process got no NOTIFY for an update).
       if (delayMs === 0) this.#wake();
-    });
+    }, this.#abandon(delivery));
+  }
+
+  /**
+   * A settle that failed (the database could not be told): stop renewing the lease and give the
+   * handler slot back, so that the message comes back when its lease expires instead of being
+   * held forever by a handler that swallowed the error. The settle may still be tried again.
+   */
+  #abandon(delivery: PostgresDelivery): (error: unknown) => never {
+    return (error) => {
+      this.#settled(delivery);
+      throw error;
+    };
   }
 
   #settled(delivery: PostgresDelivery): void {

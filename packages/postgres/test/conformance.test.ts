@@ -24,6 +24,28 @@ runTransportConformance({
   },
 });
 
+// The other paths: acks that resolve once committed, and consumers that only poll (no LISTEN).
+runTransportConformance({
+  name: 'postgres (durableAck, polling only)',
+  probe: probePostgres,
+  createTransport: () =>
+    new PostgresTransport({
+      connectionString: POSTGRES_URL,
+      schema,
+      leaseMs: 2_000,
+      applicationName,
+      poolSize: 4,
+      durableAck: true,
+      listen: false,
+      pollIntervalMs: 50,
+    }),
+  async dropConnections() {
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      applicationName,
+    ]);
+  },
+});
+
 afterAll(async () => {
   await dropSchemas(admin, [schema]).catch(() => undefined);
   await admin.end();
