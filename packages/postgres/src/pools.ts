@@ -1,16 +1,18 @@
 import pg from 'pg';
 import type { ResolvedOptions } from './options.js';
 import { wrap } from './queue-access.js';
+import { WAKE_SETTING } from './schema.js';
 
 /**
  * Session settings of the pool for sends, provision and ping. The claim must walk
  * `sy_messages_ready` in order and stop after `limit` rows; a queue table's statistics are always
  * stale (empty one minute, a million rows the next), and with few rows estimated the planner
  * prefers a bitmap scan of every claimable row plus a sort, so one claim costs as much as the
- * backlog is long. Sorting off makes the ordered index scan the plan it picks. Set on the
- * transport's own connections only.
+ * backlog is long. Sorting off makes the ordered index scan the plan it picks. The wake-up
+ * trigger is off for these sessions: the transport notifies after its commits (see Notifier).
+ * Set on the transport's own connections only.
  */
-export const PRODUCER_SESSION = '-c enable_sort=off';
+export const PRODUCER_SESSION = `-c enable_sort=off -c ${WAKE_SETTING}=off`;
 
 /**
  * Session settings of the consumer pool: as {@link PRODUCER_SESSION}, and commits that do not wait

@@ -18,6 +18,7 @@ import type pg from 'pg';
 import { PostgresConsumer } from './consumer.js';
 import { WakeHub } from './listener.js';
 import { migrate, quoteSchema } from './migrations.js';
+import { Notifier } from './notifier.js';
 import { type PostgresTransportOptions, parsePostgresUrl, type ResolvedOptions, resolveOptions } from './options.js';
 import { CONSUMER_SESSION, clientConfig, newPool, PRODUCER_SESSION } from './pools.js';
 import { QueueAccess, wrap } from './queue-access.js';
@@ -52,6 +53,7 @@ export class PostgresTransport implements Transport {
   readonly #quoted: string;
   readonly #statements: Statements;
   readonly #hub: WakeHub;
+  readonly #notifier: Notifier;
   readonly #consumers = new Set<PostgresConsumer>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #sends: SendBatcher<InsertRow>;
@@ -59,6 +61,8 @@ export class PostgresTransport implements Transport {
   #pool: pg.Pool | undefined;
   /** Claims, acks, renewals and nacks: asynchronous commit (see QueueAccess). */
   #consumerPool: pg.Pool | undefined;
+  /** The pools are ended: nothing may open them again. */
+  #ended = false;
   #ready: Promise<void> | undefined;
   #access: QueueAccess | undefined;
   #closing: Promise<void> | undefined;
@@ -73,6 +77,7 @@ export class PostgresTransport implements Transport {
       wakeChannel(this.#options.schema),
       this.#options.onError,
     );
+    this.#notifier = new Notifier(() => this.#asyncPool(), wakeChannel(this.#options.schema), this.#options.onError);
     const batching = { maxBatch: 500, maxInFlight: Math.max(1, Math.min(4, this.#options.poolSize)) };
     this.#sends = new SendBatcher((rows) => this.#insert(rows), batching);
     this.#publishes = new SendBatcher((rows) => this.#fanOut(rows), batching);
@@ -154,8 +159,7 @@ export class PostgresTransport implements Transport {
       throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
     }
     const pool = await this.#connect();
-    this.#consumerPool ??= newPool(this.#options, CONSUMER_SESSION);
-    this.#access ??= new QueueAccess(this.#consumerPool, pool, this.#statements, this.#hub, this.#options);
+    this.#access ??= new QueueAccess(this.#asyncPool(), pool, this.#statements, this.#hub, this.#options);
     const consumer = new PostgresConsumer(this.#access, channel, handler, {
       concurrency,
       prefetch: Math.max(prefetch, concurrency),
@@ -197,8 +201,10 @@ export class PostgresTransport implements Transport {
     this.#consumers.clear();
     await Promise.allSettled([...this.#inFlight]);
     await this.#access?.flush();
+    await this.#notifier.drain();
     await this.#hub.stop();
     await this.#ready?.catch(() => undefined);
+    this.#ended = true;
     const pools = [this.#pool, this.#consumerPool];
     this.#pool = undefined;
     this.#consumerPool = undefined;
@@ -207,6 +213,13 @@ export class PostgresTransport implements Transport {
 
   #checkOpen(): void {
     if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'the PostgreSQL transport is closed');
+  }
+
+  /** The pool of asynchronously committing sessions: claims, acks, renewals, nacks, notifications. */
+  #asyncPool(): pg.Pool {
+    if (this.#ended) throw new TransportError(ErrorCode.Closed, 'the PostgreSQL transport is closed');
+    this.#consumerPool ??= newPool(this.#options, CONSUMER_SESSION);
+    return this.#consumerPool;
   }
 
   /** The pool, with the schema migrated; a failed migration is tried again by the next operation. */
@@ -240,19 +253,26 @@ export class PostgresTransport implements Transport {
     } catch (error) {
       throw wrap(error, `send of ${rows.length} messages failed`, ErrorCode.SendFailed);
     }
-    const channels = new Set(rows.map((row) => row.channel));
-    for (const channel of channels) this.#hub.notify(channel);
+    this.#woke(new Set(rows.map((row) => row.channel)));
   }
 
   async #fanOut(rows: PublishRow[]): Promise<void> {
     const pool = await this.#connect().catch((error: unknown) =>
       Promise.reject(wrap(error, 'publish failed', ErrorCode.SendFailed)),
     );
+    let channels: string[];
     try {
-      await this.#statements.publish(pool, rows);
+      channels = await this.#statements.publish(pool, rows);
     } catch (error) {
       throw wrap(error, `publish of ${rows.length} messages failed`, ErrorCode.SendFailed);
     }
+    this.#woke(channels);
+  }
+
+  /** After a commit: wake this process's consumers of `channels` now, other processes' by NOTIFY. */
+  #woke(channels: Iterable<string>): void {
+    for (const channel of channels) this.#hub.notify(channel);
+    this.#notifier.notify(channels);
   }
 
   #columns(message: TransportMessage, now: number): Omit<InsertRow, 'channel'> {

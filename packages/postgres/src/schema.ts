@@ -1,5 +1,8 @@
 import type { Migration } from './migrations.js';
 
+/** Session setting (`off`) that makes the wake-up trigger skip the session's inserts. */
+export const WAKE_SETTING = 'switchyard.wake';
+
 /** The `component` under which the transport's migrations are recorded in `sy_migrations`. */
 export const TRANSPORT_COMPONENT = 'transport';
 
@@ -22,9 +25,12 @@ export function wakeChannel(schema: string): string {
  *   key, seq)` the per-key ordering check (only the oldest row of a key may be claimed).
  * - `sy_subscriptions`: the routing patterns of each channel, with the pattern as a regular
  *   expression over `'.' || routing_key`, so that publish fans out in one INSERT … SELECT.
- * - A statement-level trigger NOTIFYs {@link wakeChannel} with each inserted row's channel
- *   (rows inserted by hand or by another program wake consumers too); the notification is
- *   delivered when the inserting transaction commits.
+ * - A statement-level trigger NOTIFYs {@link wakeChannel} with each inserted row's channel, so
+ *   that rows inserted by hand or by another program wake consumers too; the notification is
+ *   delivered when the inserting transaction commits. The transport's own sessions set
+ *   {@link WAKE_SETTING} to `off` and notify after their commits instead (see Notifier): a NOTIFY
+ *   inside a transaction holds PostgreSQL's notification lock through the commit's WAL flush,
+ *   which would serialize every concurrent send.
  */
 export function transportMigrations(schema: string): Migration[] {
   const notify = wakeChannel(schema).replace(/'/g, "''");
@@ -61,7 +67,9 @@ export function transportMigrations(schema: string): Migration[] {
         END
         $fn$;
         CREATE TRIGGER sy_messages_wake AFTER INSERT ON ${s}.sy_messages
-          REFERENCING NEW TABLE AS sy_new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${s}.sy_wake();`,
+          REFERENCING NEW TABLE AS sy_new_rows FOR EACH STATEMENT
+          WHEN (current_setting('${WAKE_SETTING}', true) IS DISTINCT FROM 'off')
+          EXECUTE FUNCTION ${s}.sy_wake();`,
     },
   ];
 }

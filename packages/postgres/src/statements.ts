@@ -61,13 +61,15 @@ export class Statements {
       FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::float8[])
         WITH ORDINALITY AS r(channel, id, headers, body, key, deliver_at, n)
       ORDER BY r.n`;
-    this.#publish = `INSERT INTO ${t} (channel, id, headers, body, key, visible_at)
+    this.#publish = `WITH inserted AS (INSERT INTO ${t} (channel, id, headers, body, key, visible_at)
       SELECT s.channel, r.id, r.headers, r.body, r.key, ${visible}
       FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::float8[])
         WITH ORDINALITY AS r(routing_key, id, headers, body, key, deliver_at, n)
       CROSS JOIN LATERAL (SELECT DISTINCT channel FROM ${quotedSchema}.sy_subscriptions
         WHERE ('.' || r.routing_key) ~ regex) AS s
-      ORDER BY r.n, s.channel`;
+      ORDER BY r.n, s.channel
+      RETURNING channel)
+      SELECT DISTINCT channel FROM inserted`;
     // Only the oldest row of a key may be claimed: a leased, nacked or delayed head holds its key back.
     const headOfKey = `(m.key IS NULL OR NOT EXISTS (
         SELECT 1 FROM ${t} p WHERE p.channel = m.channel AND p.key = m.key AND p.seq < m.seq))`;
@@ -99,14 +101,15 @@ export class Statements {
     await db.query({ name: `sy_insert_${this.#names}`, text: this.#insert, values: columns(rows, 'channel') });
   }
 
-  /** Insert one row per (event, subscribed channel), in one statement; returns the rows inserted. */
-  async publish(db: pg.Pool | pg.ClientBase, rows: readonly PublishRow[]): Promise<number> {
-    const result = await db.query({
+  /** Insert one row per (event, subscribed channel), in one statement; returns the channels that got rows. */
+  async publish(db: pg.Pool | pg.ClientBase, rows: readonly PublishRow[]): Promise<string[]> {
+    const result = await db.query<[string]>({
       name: `sy_publish_${this.#names}`,
       text: this.#publish,
       values: columns(rows, 'routingKey'),
+      rowMode: 'array' as const,
     });
-    return result.rowCount ?? 0;
+    return result.rows.map((row) => row[0]);
   }
 
   /**

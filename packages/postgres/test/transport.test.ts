@@ -4,7 +4,7 @@ import { brokerReachable, waitFor } from '@switchyard/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresTransport, parsePostgresUrl, transportFromUrl } from '../src/index.js';
-import { CONSUMER_SESSION, withSessionOptions } from '../src/pools.js';
+import { CONSUMER_SESSION, PRODUCER_SESSION, withSessionOptions } from '../src/pools.js';
 import { patternRegex } from '../src/schema.js';
 import { dropSchemas, POSTGRES_URL, probePostgres, testPool, uniqueSchema } from './helpers.js';
 
@@ -187,6 +187,17 @@ describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
       expect(await show('synchronous_commit')).toBe('off');
     } finally {
       await client.end();
+    }
+    // Sends: durable commits, and no trigger NOTIFY inside the inserting transaction.
+    const producer = new pg.Client(withSessionOptions({ connectionString: POSTGRES_URL }, PRODUCER_SESSION));
+    await producer.connect();
+    try {
+      const settings = await producer.query(
+        "SELECT current_setting('synchronous_commit') AS sync, current_setting('switchyard.wake', true) AS wake",
+      );
+      expect(settings.rows[0]).toEqual({ sync: 'on', wake: 'off' });
+    } finally {
+      await producer.end();
     }
   });
 
