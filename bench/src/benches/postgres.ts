@@ -36,7 +36,8 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
         messages: n,
         window: args.window ?? 2_000,
         concurrency,
-        prefetch: batch,
+        // The consumer claims half its prefetch at a time: claims of `batch` rows, as on the raw side.
+        prefetch: batch * 2,
         runId: `${args.runId}-${label}`,
       });
     const raw = (label: string) =>

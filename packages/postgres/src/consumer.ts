@@ -16,8 +16,10 @@ export interface ConsumerSettings {
 const MIN_RETRY_MS = 5;
 
 /**
- * One consumer of one channel. A fetch loop claims up to `prefetch` rows in one statement (which
- * also deletes the rows acked since the last one), hands them to at most `concurrency`
+ * One consumer of one channel. A fetch loop claims up to half of `prefetch` rows in one statement
+ * (which also deletes the rows acked since the last one) whenever at most half of `prefetch` are
+ * unsettled, so that the next batch is claimed while the previous one is handled and at most
+ * `prefetch` rows are leased at once. It hands them to at most `concurrency`
  * handlers, and renews the leases of every claimed, unsettled row every third of the lease, so
  * that only a consumer that died (or hung longer than the lease) loses its messages to
  * redelivery. It sleeps while the channel is empty until a NOTIFY, a settle, the next delayed
@@ -35,6 +37,8 @@ export class PostgresConsumer implements Subscription, DeliverySink {
   #claims = 0;
   /** Claim again once no more than this many claimed rows are unsettled, so that claims stay large. */
   readonly #lowWater: number;
+  /** Rows per claim: half the prefetch, so that the next claim runs while the previous one is handled. */
+  readonly #claimSize: number;
   #running = 0;
   #executing = 0;
   #stopping = false;
@@ -52,6 +56,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
     this.#handler = handler;
     this.#settings = settings;
     this.#lowWater = Math.floor(settings.prefetch / 2);
+    this.#claimSize = Math.ceil(settings.prefetch / 2);
   }
 
   /** Begin fetching; resolves once the wake-up LISTEN is in place. A no-op after close. */
@@ -123,7 +128,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
         await this.#sleep(this.#access.pollMs);
         continue;
       }
-      const room = this.#settings.prefetch - this.#inFlight.size;
+      const room = Math.min(this.#settings.prefetch - this.#inFlight.size, this.#claimSize);
       const owner = `${this.#token}.${++this.#claims}`;
       let rows: ClaimedRow[];
       try {
