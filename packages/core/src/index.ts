@@ -18,12 +18,16 @@ export {
   type InputOf,
   type PayloadOf,
   type QueryContract,
+  type ContractOptions,
   type ResultOf,
+  type Upcaster,
 } from './contracts/contract.js';
 export { Command, contractOfClass, Event, Message, type MessageClass, Query } from './contracts/message-class.js';
 export { validate } from './contracts/validate.js';
+export { dataSchemaOf, validateIncoming, versionOf } from './contracts/versioning.js';
 export * from './errors.js';
 export { Asynchronous, CommandHandler, Distributed, EventHandler, QueryHandler } from './handlers/decorators.js';
+export type { HandlerRegistration } from './handlers/registry.js';
 export type {
   DistributedBus,
   Handler,
