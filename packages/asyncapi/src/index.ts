@@ -1,0 +1,12 @@
+/**
+ * `@switchyard/asyncapi`: contracts as the source of truth. `toAsyncApi`
+ * describes services as an AsyncAPI 3.0 document; `exportContracts` and
+ * `diffContracts` turn contracts into JSON Schemas and say whether a change
+ * between two exports breaks consumers or producers. A package of its own so
+ * that core does not carry a YAML writer or JSON Schema converters.
+ */
+export { type AsyncApiDocument, type AsyncApiOptions, type SendDeclaration, toAsyncApi } from './document.js';
+export { CLOUD_EVENTS_HEADERS } from './headers.js';
+export { contractJsonSchema, type JsonSchema, SchemaConversionError } from './json-schema.js';
+export { describeTransport, type Placement, type ServerDescription, type TransportDescription } from './transports.js';
+export { toYaml } from './yaml.js';
