@@ -5,6 +5,16 @@
  * between two exports breaks consumers or producers. A package of its own so
  * that core does not carry a YAML writer or JSON Schema converters.
  */
+
+export { assertContractsCompatible, IncompatibleContractsError } from './assert.js';
+export {
+  CONTRACTS_FORMAT,
+  type ContractsFile,
+  type ExportedContract,
+  exportContracts,
+  parseContractsFile,
+} from './contracts-file.js';
+export { type ChangeRule, type ContractChange, type ContractsDiff, diffContracts, type Side } from './diff.js';
 export { type AsyncApiDocument, type AsyncApiOptions, type SendDeclaration, toAsyncApi } from './document.js';
 export { CLOUD_EVENTS_HEADERS } from './headers.js';
 export { contractJsonSchema, type JsonSchema, SchemaConversionError } from './json-schema.js';
