@@ -11,6 +11,7 @@ export { LocalBuses } from './bus/local-bus.js';
 export { type Causation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
 export {
   type Contract,
+  type ContractOptions,
   defineCommand,
   defineEvent,
   defineMessage,
@@ -18,7 +19,6 @@ export {
   type InputOf,
   type PayloadOf,
   type QueryContract,
-  type ContractOptions,
   type ResultOf,
   type Upcaster,
 } from './contracts/contract.js';
