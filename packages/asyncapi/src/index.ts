@@ -18,5 +18,12 @@ export { type ChangeRule, type ContractChange, type ContractsDiff, diffContracts
 export { type AsyncApiDocument, type AsyncApiOptions, type SendDeclaration, toAsyncApi } from './document.js';
 export { CLOUD_EVENTS_HEADERS } from './headers.js';
 export { contractJsonSchema, type JsonSchema, SchemaConversionError } from './json-schema.js';
-export { describeTransport, type Placement, type ServerDescription, type TransportDescription } from './transports.js';
+export {
+  describeTransport,
+  type Placement,
+  type ServerDescription,
+  snsTopicName,
+  sqsQueueName,
+  type TransportDescription,
+} from './transports.js';
 export { toYaml } from './yaml.js';
