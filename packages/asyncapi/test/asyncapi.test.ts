@@ -84,11 +84,11 @@ describe('toAsyncApi on the shop example', () => {
 
   it('describes one service: only its operations and what they reference', async () => {
     const doc = (await shopDocument('amqp://127.0.0.1', 'notification-service')) as Record<string, object>;
-    expect(Object.keys(doc.operations)).toEqual([
+    expect(Object.keys(doc.operations ?? {})).toEqual([
       'notification-service.receive.activity-timeline',
       'notification-service.receive.email-confirmation',
     ]);
-    expect(Object.keys(doc.channels)).toEqual([
+    expect(Object.keys(doc.channels ?? {})).toEqual([
       'notification-service.subscription.order.hash',
       'notification-service.subscription.order.placed',
     ]);
