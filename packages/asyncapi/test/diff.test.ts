@@ -92,10 +92,19 @@ describe('diffContracts', () => {
     ]);
   });
 
-  it('an incompatible type breaks both', async () => {
+  it('an incompatible type breaks both, as does narrowing and widening at once', async () => {
     const result = await rules(base, base.extend({ amount: z.string() }));
     expect(result.changes).toEqual([{ path: 'amount', rule: 'type-changed', breaks: ['consumers', 'producers'] }]);
     expect([result.consumers, result.producers]).toEqual([true, true]);
+    const swapped = await rules(z.object({ s: z.enum(['a', 'b']) }), z.object({ s: z.enum(['b', 'c']) }));
+    expect(swapped.changes).toEqual([{ path: 's', rule: 'type-changed', breaks: ['consumers', 'producers'] }]);
+  });
+
+  it('refusing additional properties narrows the object; allowing them again widens it', async () => {
+    const strict = z.strictObject({ orderId: z.string() });
+    const loose = z.object({ orderId: z.string() });
+    expect((await rules(loose, strict)).changes).toEqual([{ path: '', rule: 'type-narrowed', breaks: ['producers'] }]);
+    expect((await rules(strict, loose)).changes).toEqual([{ path: '', rule: 'type-widened', breaks: ['consumers'] }]);
   });
 
   it('contracts: added is compatible, removed breaks producers, a changed kind breaks both', async () => {
