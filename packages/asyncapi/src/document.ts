@@ -204,8 +204,10 @@ class Builder {
     const messageKey = await this.message(contract, contract.name);
     let channelKey: string;
     let summary: string;
+    let bindings: Readonly<Record<string, unknown>> | undefined;
     if (contract.kind === 'event') {
       const route = this.route(service, service.name);
+      bindings = route.transport.sendBindings?.({ publish: contract.name });
       channelKey = key(`${route.serverId}.event.${contract.name}`);
       this.channel(
         channelKey,
@@ -223,7 +225,9 @@ class Builder {
           `${service.name} sends ${contract.kind} '${contract.name}', but no given service handles it: declare { contract, to: 'service' }`,
         );
       }
-      channelKey = this.inbox(to, this.route(service, to));
+      const route = this.route(service, to);
+      bindings = route.transport.sendBindings?.({ direct: route.channel });
+      channelKey = this.inbox(to, route);
       summary = `${service.name} sends ${contract.name} to ${to}`;
     }
     this.addMessages(channelKey, [messageKey]);
@@ -232,6 +236,7 @@ class Builder {
       channel: { $ref: `#/channels/${channelKey}` },
       summary,
       messages: [{ $ref: `#/channels/${channelKey}/messages/${messageKey}` }],
+      ...(bindings ? { bindings } : {}),
     });
   }
 

@@ -31,6 +31,8 @@ export interface TransportDescription {
   publication(name: string): Placement;
   /** Bindings of the operation that receives on a subscription of `channel` (e.g. Kafka's consumer group). */
   receiveBindings?(channel: string, pattern: string): Readonly<Record<string, unknown>>;
+  /** Bindings of a send: to a service's inbox `channel` (`direct`), or of the event `name` (`publish`). */
+  sendBindings?(to: { direct: string } | { publish: string }): Readonly<Record<string, unknown>>;
 }
 
 /** Describe the transport behind `url` (a `memory:`, `sqlite:`, `amqp(s):`, `redis(s):`, `kafka:`, `sqs(s):`, `nats:` or `postgres:` URL, or `instance:<name>`). */
@@ -113,6 +115,13 @@ function amqp(url: string, scheme: string): TransportDescription {
     publication: (name) => ({
       address: name,
       bindings: { amqp: { is: 'routingKey', exchange: topic, bindingVersion: '0.3.0' } },
+    }),
+    // Direct sends go through the default exchange with the queue name as routing key, mandatory; all persistent.
+    sendBindings: (to) => ({
+      amqp:
+        'direct' in to
+          ? { cc: [to.direct], deliveryMode: 2, mandatory: true, bindingVersion: '0.3.0' }
+          : { cc: [to.publish], deliveryMode: 2, bindingVersion: '0.3.0' },
     }),
   };
 }

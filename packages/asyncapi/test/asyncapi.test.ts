@@ -74,7 +74,9 @@ describe('toAsyncApi on the shop example', () => {
       action: 'send',
       channel: { $ref: '#/channels/inventory-service' },
       messages: [{ $ref: '#/channels/inventory-service/messages/stock.reserve' }],
+      bindings: { amqp: { cc: ['inventory-service'], deliveryMode: 2, mandatory: true } },
     });
+    expect(doc.operations['order-service.send.order.placed'].bindings.amqp).toMatchObject({ cc: ['order.placed'] });
     const placed = doc.components.messages['order.placed'];
     expect(placed.headers.allOf[0]).toEqual({ $ref: '#/components/schemas/CloudEventsHeaders' });
     expect(placed.headers.allOf[1].properties['ce-type']).toEqual({ type: 'string', const: 'order.placed' });
