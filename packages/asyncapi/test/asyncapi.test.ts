@@ -114,6 +114,25 @@ describe('toAsyncApi on the shop example', () => {
     expect(JSON.stringify(doc)).not.toMatch(/SECRET|hunter2|:pw@|AK/);
   });
 
+  it('follows the service map: a service on another broker and channel gets its own server and address', async () => {
+    const services = shop.services({
+      transports: { default: 'amqp://127.0.0.1', stream: 'kafka://127.0.0.1:9092' },
+      services: { 'inventory-service': { transport: 'stream', channel: 'stock-inbox' } },
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
+    const doc = (await toAsyncApi(services, { sends: shop.sends })) as any;
+    expect(Object.keys(doc.servers)).toEqual(['default', 'stream']);
+    expect(doc.channels['inventory-service.stock-inbox']).toMatchObject({
+      address: 'switchyard.ch.stock-inbox',
+      servers: [{ $ref: '#/servers/stream' }],
+    });
+    expect(doc.operations['order-service.send.stock.reserve'].channel).toEqual({
+      $ref: '#/channels/inventory-service.stock-inbox',
+    });
+    expect(doc.channels['order-service'].servers).toEqual([{ $ref: '#/servers/default' }]);
+    expect(await errors(doc)).toEqual([]);
+  });
+
   it('binds Kafka receives to their consumer group and SQS events to the SNS topic', async () => {
     // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
     const kafka = (await shopDocument('kafka://127.0.0.1:9092')) as any;
