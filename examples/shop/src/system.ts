@@ -21,12 +21,14 @@ export interface ShopMap {
 /**
  * The shop's services with every handler registered, built but not started
  * (nothing connects to a broker): what `switchyard asyncapi` and
- * `switchyard contracts export` read. The storefront (the launcher) only sends.
+ * `switchyard contracts export` read, on the given map (RabbitMQ on 127.0.0.1
+ * when it names no transport). The storefront (the launcher) only sends.
  */
-export function services(map: ShopMap = { transports: { default: 'amqp://127.0.0.1' } }): Service[] {
+export function services(map: ShopMap = { transports: {} }): Service[] {
+  const transports = Object.keys(map.transports).length > 0 ? map.transports : { default: 'amqp://127.0.0.1' };
   const options = (name: string): ServiceOptions => ({
     name,
-    transports: map.transports,
+    transports,
     ...(map.services ? { services: map.services } : {}),
     handleSignals: false,
   });
