@@ -84,7 +84,9 @@ export function diffContracts(before: ContractsFile, after: ContractsFile): Cont
 type Add = (path: string, rule: ChangeRule, description: string) => void;
 type Relation = 'same' | 'narrowed' | 'widened' | 'changed';
 
-function compareSchemas(old: JsonSchema, next: JsonSchema, path: string, add: Add): void {
+function compareSchemas(oldSchema: JsonSchema, nextSchema: JsonSchema, path: string, add: Add): void {
+  const old = normalize(oldSchema);
+  const next = normalize(nextSchema);
   const where = path === '' ? 'the payload' : `'${path}'`;
   // One change per schema node: narrowed and widened at once is a changed type.
   let overall: Relation = 'same';
@@ -161,6 +163,17 @@ function compareProperties(old: JsonSchema, next: JsonSchema, path: string, add:
       compareSchemas(a, b, at, add);
     }
   }
+}
+
+/** `anyOf: [X, { type: 'null' }]` (a nullable constrained type) as X with `null` added to its types. */
+function normalize(schema: JsonSchema): JsonSchema {
+  const list = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
+  if (list?.length !== 2) return schema;
+  const isNull = (s: JsonSchema) => s.type === 'null' && Object.keys(s).length === 1;
+  const other = list.find((s) => !isNull(s));
+  if (other === undefined || !list.some(isNull) || typeof other.type !== 'string') return schema;
+  const { anyOf: _anyOf, oneOf: _oneOf, ...rest } = schema;
+  return { ...rest, ...other, type: [other.type, 'null'] };
 }
 
 /** Numeric bounds, each with "is `b` stricter than `a`". */

@@ -100,6 +100,20 @@ describe('diffContracts', () => {
     expect(swapped.changes).toEqual([{ path: 's', rule: 'type-changed', breaks: ['consumers', 'producers'] }]);
   });
 
+  it('a nullable field is a wider type, also for constrained types', async () => {
+    const plain = z.object({ note: z.string().min(2) });
+    const nullable = z.object({ note: z.string().min(2).nullable() });
+    expect((await rules(plain, nullable)).changes).toEqual([
+      { path: 'note', rule: 'type-widened', breaks: ['consumers'] },
+    ]);
+    expect((await rules(nullable, plain)).changes).toEqual([
+      { path: 'note', rule: 'type-narrowed', breaks: ['producers'] },
+    ]);
+    expect((await rules(z.object({ n: z.string() }), z.object({ n: z.string().nullable() }))).changes).toEqual([
+      { path: 'n', rule: 'type-widened', breaks: ['consumers'] },
+    ]);
+  });
+
   it('refusing additional properties narrows the object; allowing them again widens it', async () => {
     const strict = z.strictObject({ orderId: z.string() });
     const loose = z.object({ orderId: z.string() });
