@@ -106,3 +106,34 @@ describe('switchyard contracts', () => {
     expect(stderr).toMatch(/is not a contracts file: expected \{ "format": "switchyard-contracts\/1"/);
   });
 });
+
+describe('the application module', () => {
+  const app = 'packages/cli/test/fixtures/app.ts';
+
+  it('may export services as an array, with sends, contracts and asyncapi info', async () => {
+    const out = join(dir, 'fixture.json');
+    expect((await cli(['asyncapi', '--app', app, '--out', out])).code).toBe(0);
+    const document = JSON.parse(readFileSync(out, 'utf8')) as {
+      info: { title: string; version: string };
+      servers: Record<string, { protocol: string }>;
+      operations: object;
+    };
+    expect(document.info).toEqual({ title: 'Fixture', version: '9.9.9' });
+    expect(document.servers.default?.protocol).toBe('redis');
+    expect(Object.keys(document.operations)).toEqual(['auditor.receive.fixture.audit', 'auditor.send.fixture.audited']);
+    const exported = await cli(['contracts', 'export', '--app', app]);
+    expect(exported.code).toBe(0);
+    const file = JSON.parse(exported.stdout) as ContractsFile;
+    expect(Object.entries(file.contracts).map(([name, c]) => [name, c.kind, c.version])).toEqual([
+      ['fixture.archived', 'event', 1],
+      ['fixture.audit', 'command', 1],
+      ['fixture.audited', 'event', 2],
+    ]);
+  });
+
+  it('must export services', async () => {
+    const { code, stderr } = await cli(['asyncapi', '--app', 'packages/cli/test/helpers.ts']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/must export `services`: an array of services made with createService/);
+  });
+});
