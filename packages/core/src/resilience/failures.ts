@@ -66,7 +66,11 @@ export function reasonOf(error: unknown): DeadLetterReason {
   return stack === undefined ? { code, message: describeError(error) } : { code, message: describeError(error), stack };
 }
 
-/** Store a dead letter and tell observers. Rejects when the store could not keep it: the caller must not ack then. */
+/**
+ * Store a dead letter and tell observers. Rejects (with the store's code, SY_SEND_FAILED for a
+ * foreign error, and a message saying the message stays on the broker) when the store could not
+ * keep it: the caller must not ack then, but nack with a delay.
+ */
 export async function deadLetter(
   store: DeadLetterStore,
   observers: Observers,
@@ -95,7 +99,16 @@ export async function deadLetter(
     deadLetteredAt: new Date(clock.now()).toISOString(),
     message: input.message,
   };
-  await store.add(record);
+  try {
+    await store.add(record);
+  } catch (error) {
+    // The caller nacks: the message stays on the broker and comes back; nothing is acked unstored.
+    throw new SwitchyardError(
+      error instanceof SwitchyardError ? error.code : ErrorCode.SendFailed,
+      `dead letter of message '${record.messageId}' (${record.reason.code}) could not be stored durably, so the message stays on the broker and comes back: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
   observers.emit('deadLettered', { record });
   return record;
 }
