@@ -7,3 +7,4 @@
 export { transportFromUrl } from './from-url.js';
 export type { RedisStreamsTransportOptions } from './options.js';
 export { RedisStreamsTransport } from './redis-streams-transport.js';
+export { RedisDeadLetterStore, type RedisDeadLetterStoreOptions } from './dead-letter-store.js';
