@@ -5,8 +5,8 @@ import {
   type DeadLetterRetention,
   type DeadLetterStore,
   decodeDeadLetter,
-  encodeDeadLetter,
   ErrorCode,
+  encodeDeadLetter,
   expiredDeadLetters,
   selectDeadLetters,
   TransportError,
@@ -131,7 +131,8 @@ export class RabbitMqDeadLetterStore implements DeadLetterStore {
         );
       } catch (error) {
         // Another process browses right now (its exclusive consumer refuses ours): wait our turn.
-        const locked = replyCode((error as { cause?: unknown }).cause) === ACCESS_REFUSED || replyCode(error) === ACCESS_REFUSED;
+        const locked =
+          replyCode((error as { cause?: unknown }).cause) === ACCESS_REFUSED || replyCode(error) === ACCESS_REFUSED;
         if (!locked || Date.now() >= deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
       }

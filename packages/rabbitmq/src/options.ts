@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { checkRetention, ConfigurationError, type DeadLetterRetention } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 
 /** Queue type of the channel queues this transport declares. */
 export type RabbitMqQueueType = 'classic' | 'quorum';

@@ -2,7 +2,7 @@ import type { DeadLetterStore } from '@switchyard/core';
 import { brokerReachable, deadLetterRecord, runDeadLetterStoreConformance } from '@switchyard/testing';
 import amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RabbitMqDeadLetterStore, RabbitMqTransport, type RabbitMqTransportOptions } from '../src/index.js';
+import { type RabbitMqDeadLetterStore, RabbitMqTransport, type RabbitMqTransportOptions } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
 const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);

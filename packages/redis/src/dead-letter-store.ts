@@ -6,8 +6,8 @@ import {
   type DeadLetterRetention,
   type DeadLetterStore,
   decodeDeadLetter,
-  encodeDeadLetter,
   ErrorCode,
+  encodeDeadLetter,
   selectDeadLetters,
   TransportError,
 } from '@switchyard/core/transport';

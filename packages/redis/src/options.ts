@@ -1,4 +1,4 @@
-import { checkRetention, ConfigurationError, type DeadLetterRetention } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 import type { RedisOptions } from 'ioredis';
 
 /** Options of {@link RedisStreamsTransport}. Every field is optional. */

@@ -16,8 +16,8 @@ import {
   type DeadLetterRetention,
   type DeadLetterStore,
   decodeDeadLetter,
-  encodeDeadLetter,
   ErrorCode,
+  encodeDeadLetter,
   expiredDeadLetters,
   selectDeadLetters,
   TransportError,
@@ -85,20 +85,33 @@ export class SqsDeadLetterStore implements DeadLetterStore {
         }),
       );
     } catch (error) {
-      throw wrapError(ErrorCode.SendFailed, `store dead letter '${record.id}' in queue '${this.#options.queueName}'`, error);
+      throw wrapError(
+        ErrorCode.SendFailed,
+        `store dead letter '${record.id}' in queue '${this.#options.queueName}'`,
+        error,
+      );
     }
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
-    return this.#browse(() => [], (held) => selectDeadLetters(records(held), filter));
+    return this.#browse(
+      () => [],
+      (held) => selectDeadLetters(records(held), filter),
+    );
   }
 
   async count(filter: DeadLetterFilter = {}): Promise<number> {
-    return this.#browse(() => [], (held) => countDeadLetters(records(held), filter));
+    return this.#browse(
+      () => [],
+      (held) => countDeadLetters(records(held), filter),
+    );
   }
 
   async get(id: string): Promise<DeadLetterRecord | undefined> {
-    return this.#browse(() => [], (held) => held.get(id)?.record);
+    return this.#browse(
+      () => [],
+      (held) => held.get(id)?.record,
+    );
   }
 
   async delete(id: string): Promise<boolean> {
@@ -159,11 +172,19 @@ export class SqsDeadLetterStore implements DeadLetterStore {
       await batches([...doomed], (entries) =>
         sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries.map(entryOf) })),
       );
-      await release(sqs, url, all.filter((message) => !doomed.has(message)));
+      await release(
+        sqs,
+        url,
+        all.filter((message) => !doomed.has(message)),
+      );
       return answer;
     } catch (error) {
       await release(sqs, url, all).catch(() => undefined);
-      throw wrapError(ErrorCode.TransportUnavailable, `browse dead letters of queue '${this.#options.queueName}'`, error);
+      throw wrapError(
+        ErrorCode.TransportUnavailable,
+        `browse dead letters of queue '${this.#options.queueName}'`,
+        error,
+      );
     }
   }
 

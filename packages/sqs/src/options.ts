@@ -1,4 +1,4 @@
-import { checkRetention, ConfigurationError, type DeadLetterRetention } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 import type { SubscriptionRegistry } from './subscription-registry.js';
 
 /** Static AWS credentials, for emulators, LocalStack or tests. */

@@ -16,8 +16,8 @@ import {
 import { type AwsClients, createClients } from './clients.js';
 import { SqsConsumer } from './consumer.js';
 import { SqsDeadLetterStore } from './dead-letter-store.js';
-import { queueName } from './names.js';
 import { wrapError } from './errors.js';
+import { queueName } from './names.js';
 import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } from './options.js';
 import { Producer } from './producer.js';
 import { Provisioner } from './provisioner.js';

@@ -54,7 +54,11 @@ Where the dead letters are:
       if (options.json) return context.out.json(records.map((record) => toJson(record, context.verbose(command))));
       if (records.length === 0) return context.out.line('no dead letters match');
       const now = Date.now();
-      for (const line of table(LIST_HEADER, records.map((record) => listRow(record, now)))) context.out.line(line);
+      for (const line of table(
+        LIST_HEADER,
+        records.map((record) => listRow(record, now)),
+      ))
+        context.out.line(line);
       context.out.line(`${records.length} dead letter${records.length === 1 ? '' : 's'}`);
     });
 
@@ -150,7 +154,10 @@ Where the dead letters are:
 
 function where(command: Command): Command {
   return command
-    .option('--url <url>', 'transport or store URL holding the dead letters (amqp://, redis://, sqs://, kafka://, sqlite:, …)')
+    .option(
+      '--url <url>',
+      'transport or store URL holding the dead letters (amqp://, redis://, sqs://, kafka://, sqlite:, …)',
+    )
     .option('--service <name>', 'the service whose dead letters these are (and a filter on shared stores)');
 }
 
