@@ -18,8 +18,11 @@ export interface OpenStore {
   /** The service whose store this is, when the store is per service (broker stores). */
   readonly service: string | undefined;
   readonly store: DeadLetterStore;
-  /** The transport opened for a broker store: replay sends through it when the config maps the service nowhere else. */
-  readonly transport?: Transport;
+  /**
+   * The transport of the URL the store was opened from (opened on first call, closed with the
+   * store): replay sends through it when the config maps the service nowhere else.
+   */
+  readonly transport?: () => Promise<Transport>;
   close(): Promise<void>;
 }
 
@@ -65,7 +68,13 @@ export async function openDeadLetterStore(config: CliConfig, selection: StoreSel
     );
   }
   const store = transport.deadLetterStore(service);
-  return { url: redact(url), service, store, transport, close: () => closeBoth(store, transport) };
+  return {
+    url: redact(url),
+    service,
+    store,
+    transport: async () => transport,
+    close: () => closeBoth(store, transport),
+  };
 }
 
 /** The transport URL of `service` in the config's service map (its transport, or the default one). */
@@ -84,7 +93,20 @@ function openSqlite(url: string, service: string | undefined): OpenStore {
     );
   }
   const store = new SqliteDeadLetterStore(path);
-  return { url, service, store, close: () => store.close() };
+  let transport: Promise<Transport> | undefined;
+  return {
+    url,
+    service,
+    store,
+    transport: () => {
+      transport ??= transportFromUrl(url);
+      return transport;
+    },
+    close: async () => {
+      await store.close();
+      await (await transport?.catch(() => undefined))?.close();
+    },
+  };
 }
 
 async function closeBoth(store: DeadLetterStore, transport: Transport): Promise<void> {

@@ -225,7 +225,7 @@ function replayTarget(
     if (map && (config.services[record.service] !== undefined || !opened.transport)) {
       return (await map.route(record.service)).transport;
     }
-    if (opened.transport) return opened.transport;
+    if (opened.transport) return opened.transport();
     throw new SwitchyardError(
       ErrorCode.NoRoute,
       `no transport to replay '${record.id}' of service '${record.service}' to: add the service to the config's service map or pass --url`,
