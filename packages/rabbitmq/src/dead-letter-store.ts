@@ -144,12 +144,6 @@ export class RabbitMqDeadLetterStore implements DeadLetterStore {
     await this.#declare(channel);
     await channel.prefetch(0);
     const held = new Map<string, Held>();
-    let received = 0;
-    let expected = Number.POSITIVE_INFINITY;
-    let complete: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => {
-      complete = resolve;
-    });
     const closed = new Promise<never>((_, reject) => {
       channel.once('close', () => reject(new TransportError(ErrorCode.TransportUnavailable, 'channel closed')));
     });
@@ -158,28 +152,33 @@ export class RabbitMqDeadLetterStore implements DeadLetterStore {
       queue,
       (delivery) => {
         if (delivery === null) return;
-        received++;
         let record: DeadLetterRecord | undefined;
         try {
           record = decodeDeadLetter(delivery.content);
         } catch {
           // Not a record: left in place.
         }
-        if (record) {
-          const existing = held.get(record.id);
-          if (existing) existing.deliveries.push(delivery);
-          else held.set(record.id, { record, deliveries: [delivery] });
-        }
-        if (received >= expected) complete();
+        if (!record) return;
+        const existing = held.get(record.id);
+        if (existing) existing.deliveries.push(delivery);
+        else held.set(record.id, { record, deliveries: [delivery] });
       },
       { exclusive: true, noAck: false },
     );
-    // Deliveries the queue pushed before this answer arrive before it on the channel, so
-    // `received` plus the ready count is everything the queue held at that moment.
-    const { messageCount } = await channel.checkQueue(queue);
-    expected = received + messageCount;
-    if (received >= expected) complete();
-    await Promise.race([done, closed]);
+    // As the only consumer, without a prefetch limit, every ready message is pushed to us. The
+    // queue reports none ready once it pushed them all, and deliveries it pushed before answering
+    // arrive before the answer on the channel: then we hold everything the queue had.
+    const deadline = Date.now() + this.#options.timeoutMs;
+    for (;;) {
+      const { messageCount } = await Promise.race([channel.checkQueue(queue), closed]);
+      if (messageCount === 0) break;
+      if (Date.now() > deadline) {
+        throw new TransportError(
+          ErrorCode.Timeout,
+          `RabbitMQ: queue '${queue}' still had ${messageCount} dead letters to deliver after ${this.#options.timeoutMs} ms`,
+        );
+      }
+    }
     this.#enforceCount(held, channel);
     return work(held, channel);
   }
