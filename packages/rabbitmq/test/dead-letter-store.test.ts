@@ -43,8 +43,8 @@ describe.runIf(reachable)('RabbitMQ dead-letter store', () => {
     try {
       const channel = await connection.createChannel();
       const got = await channel.get(store.queue, { noAck: false });
-      expect(got && got.properties.messageId).toBe(record.id);
-      expect(got && got.properties.deliveryMode).toBe(2);
+      expect(got?.properties.messageId).toBe(record.id);
+      expect(got?.properties.deliveryMode).toBe(2);
       await channel.close(); // unacked: back into the queue
     } finally {
       await connection.close();
