@@ -43,8 +43,9 @@ describe.runIf(reachable)('RabbitMQ dead-letter store', () => {
     try {
       const channel = await connection.createChannel();
       const got = await channel.get(store.queue, { noAck: false });
-      expect(got?.properties.messageId).toBe(record.id);
-      expect(got?.properties.deliveryMode).toBe(2);
+      if (got === false) throw new Error('the dead-letter queue is empty');
+      expect(got.properties.messageId).toBe(record.id);
+      expect(got.properties.deliveryMode).toBe(2);
       await channel.close(); // unacked: back into the queue
     } finally {
       await connection.close();
