@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import { type ConnectionState, describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import amqp, { type ChannelModel, type SocketOptions } from 'amqplib';
 import { redact } from './options.js';
 
@@ -48,6 +48,7 @@ export class ConnectionManager {
   #timer: NodeJS.Timeout | undefined;
   #wakeBackoff: (() => void) | undefined;
   readonly #waiters = new Set<Waiter>();
+  readonly #watchers = new Set<(state: ConnectionState) => void>();
 
   constructor(settings: ConnectionSettings) {
     this.#settings = settings;
@@ -100,10 +101,28 @@ export class ConnectionManager {
     });
   }
 
+  /** Call `listener` on every connection change (connected, disconnected, retrying) until the returned function is called or `close`. */
+  watch(listener: (state: ConnectionState) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #report(state: Omit<ConnectionState, 'endpoint'>): void {
+    const full = { ...state, endpoint: redact(this.#settings.url) };
+    for (const listener of this.#watchers) {
+      try {
+        listener(full);
+      } catch {
+        // A listener's fault must not stop the reconnect loop.
+      }
+    }
+  }
+
   /** Stop reconnecting and close the connection. Idempotent; never rejects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watchers.clear();
     if (this.#timer) clearTimeout(this.#timer);
     this.#wakeBackoff?.();
     const error = this.#closedError();
@@ -172,8 +191,11 @@ export class ConnectionManager {
       if (this.#live !== live) return;
       this.#live = undefined;
       this.#lastError = error ?? new Error('connection closed');
-      if (!this.#closed) this.#start();
+      if (this.#closed) return;
+      this.#report({ status: 'disconnected', error: this.#lastError });
+      this.#start();
     });
+    this.#report({ status: 'connected' });
     for (const waiter of this.#waiters) waiter.resolve(live);
     this.#waiters.clear();
   }
@@ -182,11 +204,11 @@ export class ConnectionManager {
     const { initialDelayMs, maxDelayMs } = this.#settings;
     const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 30));
     const delay = base / 2 + (Math.random() * base) / 2;
+    this.#report({ status: 'retrying', error: this.#lastError, attempt, delayMs: Math.round(delay) });
     return new Promise((resolve) => {
       this.#wakeBackoff = resolve;
+      // Ref'd: a reconnect under way is work the process asked for (consumers wait on it); `close` clears it.
       this.#timer = setTimeout(resolve, delay);
-      // A pending reconnect must not keep an otherwise finished process alive.
-      this.#timer.unref();
     });
   }
 }

@@ -26,3 +26,4 @@ export {
   runDeadLetterStoreConformance,
 } from './stores/dead-letter-store-conformance.js';
 export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';
+export { type ProxyTarget, TcpProxy } from './tcp-proxy.js';
