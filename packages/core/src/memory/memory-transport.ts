@@ -142,6 +142,13 @@ export class MemoryTransport implements Transport {
     for (const listener of this.#watchers) listener(state);
   }
 
+  /** End an injected outage now (as if `downForMs` had passed): consumers resume. A no-op when connected. */
+  restoreConnection(): void {
+    if (this.#owner.connected) return;
+    this.#cancelReconnect?.();
+    this.#reconnect();
+  }
+
   /** True unless an injected outage ({@link dropConnection} with `downForMs`) is under way. */
   get connected(): boolean {
     return this.#owner.connected;
