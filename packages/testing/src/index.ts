@@ -25,5 +25,5 @@ export {
   deadLetterRecord,
   runDeadLetterStoreConformance,
 } from './stores/dead-letter-store-conformance.js';
-export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';
 export { type ProxyTarget, TcpProxy } from './tcp-proxy.js';
+export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';

@@ -4,7 +4,7 @@ import { waitFor } from '../../broker-gate.js';
 import type { Collector } from '../collect.js';
 import type { Scenario, ScenarioContext } from '../harness.js';
 import { testMessage, testMessages } from '../messages.js';
-import { pause, tick } from './assertions.js';
+import { latch, pause, tick } from './assertions.js';
 
 const BATCH = 100;
 /** Bound on resending one batch while the broker is away, so a transport that never recovers fails the test. */
@@ -59,22 +59,31 @@ export const outageScenarios: Scenario[] = [
       const confirmed = new Set<string>();
       let rejected = 0;
       const messages = testMessages(total);
+      // The sender halts at each threshold until that outage has begun, so every outage falls mid-stream.
+      const thresholds = [Math.floor(total / 3), Math.floor((total * 2) / 3)];
+      const outageBegun = thresholds.map(() => latch());
       const sender = (async () => {
         for (let start = 0; start < total; start += BATCH) {
           const batch = messages.slice(start, start + BATCH);
           rejected += await sendUntilAccepted(publisher, channel, batch);
           for (const message of batch) confirmed.add(message.id);
+          for (const [k, threshold] of thresholds.entries()) {
+            if (confirmed.size >= threshold) await outageBegun[k]!.promise;
+          }
           await tick(); // let the outage driver run even where sends resolve synchronously
         }
       })();
       const recoveries: number[] = [];
-      for (const fraction of [1 / 3, 2 / 3]) {
+      const cutAt: number[] = [];
+      for (const [k, threshold] of thresholds.entries()) {
         await waitFor(
-          () => confirmed.size >= total * fraction,
-          () => `${Math.ceil(total * fraction)} confirmed sends before the outage (got ${confirmed.size})`,
+          () => confirmed.size >= threshold,
+          () => `${threshold} confirmed sends before outage ${k + 1} (got ${confirmed.size})`,
           t.waitMs * 3,
         );
         await outage.cut();
+        cutAt.push(confirmed.size);
+        outageBegun[k]!.open();
         let restored = false;
         t.defer(() => {
           // A failed assertion mid-outage must not leave the broker away for whatever runs next.
@@ -94,11 +103,13 @@ export const outageScenarios: Scenario[] = [
         `[broker-outage] ${t.options.name}${outage.describe ? ` (${outage.describe})` : ''}: sent ${confirmed.size}, ` +
           `handled ${handled.size}, duplicates ${duplicates}, lost ${lost}, ` +
           `recovered after ${recoveries.map((ms) => (ms / 1000).toFixed(1)).join(' s and ')} s ` +
-          `(2 outages of ${(downMs / 1000).toFixed(1)} s; ${rejected} send attempts rejected and retried)`,
+          `(2 outages of ${(downMs / 1000).toFixed(1)} s, begun after ${cutAt.join(' and ')} confirmed sends; ` +
+          `${rejected} send attempts rejected and retried)`,
       );
       expect(confirmed.size).toBe(total);
       expect(lost).toBe(0);
       expect(recoveries).toHaveLength(2);
+      for (const at of cutAt) expect(at, 'the outage began mid-stream').toBeLessThan(total);
     },
   },
 ];
