@@ -48,8 +48,20 @@ export class OwnRedis {
     const child = spawn(
       'redis-server',
       [
-        '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--save', '',
-        '--appendonly', 'yes', '--appendfsync', 'everysec', '--logfile', '',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.#dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--logfile',
+        '',
       ],
       { stdio: 'ignore' },
     );
