@@ -3,6 +3,19 @@ import { type ConnectionState, describeError, ErrorCode, TransportError } from '
 import amqp, { type ChannelModel, type SocketOptions } from 'amqplib';
 import { redact } from './options.js';
 
+/**
+ * Await `closing` (an amqplib channel or connection close) for at most `ms`. amqplib waits for the
+ * broker's close-ok, which never comes when the socket died underneath: closing must still end.
+ */
+export async function closeWithin(closing: Promise<unknown>, ms = 2_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([closing.catch(() => undefined), bound]);
+  clearTimeout(timer);
+}
+
 /** One live AMQP connection; `generation` grows by one on every (re)connect. */
 export interface LiveConnection {
   readonly model: ChannelModel;
@@ -130,7 +143,7 @@ export class ConnectionManager {
     this.#waiters.clear();
     const live = this.#live;
     this.#live = undefined;
-    if (live) await live.model.close().catch(() => undefined);
+    if (live) await closeWithin(live.model.close());
   }
 
   #closedError(): TransportError {

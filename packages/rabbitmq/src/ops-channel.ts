@@ -69,9 +69,10 @@ export function helperName(exchange: string, kind: string, channel: string): str
   return `${exchange}.${kind}.sha1-${createHash('sha1').update(channel).digest('hex')}`;
 }
 
-/** `error` as the rejection of a send: SY_SEND_FAILED unless it already says failed or closed. */
+/** `error` as the rejection of a send: SY_SEND_FAILED unless it already says failed, timed out or closed. */
 export function sendError(error: unknown): TransportError {
-  if (error instanceof TransportError && (error.code === ErrorCode.SendFailed || error.code === ErrorCode.Closed)) {
+  const code = error instanceof TransportError ? error.code : undefined;
+  if (error instanceof TransportError && (code === ErrorCode.SendFailed || code === ErrorCode.Closed || code === ErrorCode.Timeout)) {
     return error;
   }
   return wrap(ErrorCode.SendFailed, 'send failed; the messages may not have been stored', error);

@@ -75,7 +75,7 @@ export class RabbitMqTransport implements Transport {
       ...resolved,
       setup: (model) => declareExchanges(model, resolved.exchange),
     });
-    this.#publisher = new ConfirmPublisher(this.#connection, resolved.operationTimeoutMs, async (fault) => {
+    this.#publisher = new ConfirmPublisher(this.#connection, resolved.sendTimeoutMs, async (fault) => {
       // Someone deleted an exchange of ours: declare both again (only a new connection would otherwise).
       if (replyCode(fault) !== ReplyCode.notFound) return false;
       const live = await this.#connection.get(resolved.operationTimeoutMs);
