@@ -40,6 +40,8 @@ export interface ConnectionSettings {
 interface Waiter {
   resolve(live: LiveConnection): void;
   reject(error: unknown): void;
+  /** Rejected by the first failed connect attempt instead of waiting for a later one. */
+  readonly failFast: boolean;
 }
 
 /**
@@ -81,8 +83,10 @@ export class ConnectionManager {
    * The live connection, connecting first if needed. Waits at most `timeoutMs`
    * (forever when omitted) and then rejects with `SY_TRANSPORT_UNAVAILABLE`
    * naming the last connection error; rejects with `SY_CLOSED` after `close`.
+   * With `failFast`, a failed connect attempt (refused, unresolvable) rejects
+   * it at once, the same way, instead of waiting for the reconnects.
    */
-  get(timeoutMs?: number): Promise<LiveConnection> {
+  get(timeoutMs?: number, failFast = false): Promise<LiveConnection> {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#live) return Promise.resolve(this.#live);
     this.#start();
@@ -97,18 +101,13 @@ export class ConnectionManager {
           if (timer) clearTimeout(timer);
           reject(error);
         },
+        failFast,
       };
       this.#waiters.add(waiter);
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           this.#waiters.delete(waiter);
-          reject(
-            new TransportError(
-              ErrorCode.TransportUnavailable,
-              `RabbitMQ at ${redact(this.#settings.url)} is unreachable after ${timeoutMs} ms: ${this.#lastError === undefined ? 'still connecting' : describeError(this.#lastError)}`,
-              { cause: this.#lastError },
-            ),
-          );
+          reject(this.#unreachable(`after ${timeoutMs} ms`));
         }, timeoutMs);
       }
     });
@@ -144,6 +143,15 @@ export class ConnectionManager {
     const live = this.#live;
     this.#live = undefined;
     if (live) await closeWithin(live.model.close());
+  }
+
+  #unreachable(when: string): TransportError {
+    const why = this.#lastError === undefined ? 'still connecting' : describeError(this.#lastError);
+    return new TransportError(
+      ErrorCode.TransportUnavailable,
+      `RabbitMQ at ${redact(this.#settings.url)} is unreachable ${when}: ${why}`,
+      { cause: this.#lastError },
+    );
   }
 
   #closedError(): TransportError {
@@ -182,7 +190,12 @@ export class ConnectionManager {
         return;
       } catch (error) {
         this.#lastError = error;
-        if (model) await model.close().catch(() => undefined);
+        if (model) await closeWithin(model.close());
+        for (const waiter of this.#waiters) {
+          if (!waiter.failFast) continue;
+          this.#waiters.delete(waiter);
+          waiter.reject(this.#unreachable('(the connect attempt failed)'));
+        }
         attempt++;
         await this.#backoff(attempt);
       }

@@ -170,12 +170,20 @@ export class RabbitMqTransport implements Transport {
     return this.#connection.watch(listener);
   }
 
-  /** Checks the events exchange; answers within 2 s (rejects `SY_TRANSPORT_UNAVAILABLE` naming the broker and the last error). */
+  /**
+   * Checks the events exchange. Answers within 2 s: a refused or failed connect attempt rejects at
+   * once, a broker that does not answer after 2 s; both with `SY_TRANSPORT_UNAVAILABLE` naming the
+   * broker and the error.
+   */
   async ping(): Promise<void> {
     this.#assertOpen();
     const timeoutMs = Math.min(this.#options.operationTimeoutMs, 2_000);
-    const check = withChannel(this.#connection, timeoutMs, 'check the exchange', (channel) =>
-      channel.checkExchange(this.#options.exchange),
+    const check = withChannel(
+      this.#connection,
+      timeoutMs,
+      'check the exchange',
+      (channel) => channel.checkExchange(this.#options.exchange),
+      true,
     );
     try {
       await withTimeout(check, timeoutMs, 'RabbitMQ to answer');

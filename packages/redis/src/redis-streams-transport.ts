@@ -236,17 +236,24 @@ export class RedisStreamsTransport implements Transport {
   async ping(): Promise<void> {
     const conn = this.#connection();
     let timer: NodeJS.Timeout | undefined;
+    let onError: ((error: Error) => void) | undefined;
     try {
       await Promise.race([
         conn.ping(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2_000);
+          // Not connected: the first failed attempt (refused, unresolvable) is the answer, not ioredis' retries.
+          if (conn.status !== 'ready') {
+            onError = reject;
+            conn.once('error', onError);
+          }
         }),
       ]);
     } catch (error) {
       throw wrapError(error, ErrorCode.TransportUnavailable, `ping of ${redactUrl(this.#options.url)} failed`);
     } finally {
       clearTimeout(timer);
+      if (onError) conn.off('error', onError);
     }
   }
 

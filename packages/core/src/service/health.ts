@@ -45,6 +45,7 @@ export class ConnectionMonitor {
   #since: number | undefined;
   #downSince: number | undefined;
   #lastError: string | undefined;
+  readonly #downListeners = new Set<() => void>();
 
   constructor(service: string, transport: Transport, logger: Logger, endpoint?: string) {
     this.#service = service;
@@ -62,6 +63,12 @@ export class ConnectionMonitor {
   /** The broker address as the transport reports it, or as the service was configured. */
   get endpoint(): string {
     return this.#endpoint ?? this.#transport.name;
+  }
+
+  /** Call `listener` whenever the transport reports the connection down or a failed attempt; returns the unsubscribe function. */
+  onDown(listener: () => void): () => void {
+    this.#downListeners.add(listener);
+    return () => this.#downListeners.delete(listener);
   }
 
   /** Record an error seen outside the transport's reports (a failed start attempt). */
@@ -96,6 +103,7 @@ export class ConnectionMonitor {
     this.#endpoint = state.endpoint;
     const previous = this.#status;
     if (state.error !== undefined) this.#lastError = describeError(state.error);
+    if (state.status !== 'connected') for (const listener of this.#downListeners) listener();
     if (state.status === previous) return;
     this.#status = state.status;
     const now = Date.now();

@@ -33,32 +33,39 @@ export interface AttachTarget {
   endpoint(): string;
   /** The last connection error the transport reported, if any. */
   lastError(): string | undefined;
+  /** Subscribe to the transport's reports of a failed connect attempt or a lost connection; returns the unsubscribe function. */
+  onDown(listener: () => void): () => void;
 }
 
 /**
  * One bounded attempt: resolves with the subscription, or rejects with
  * `SY_UNREACHABLE` naming the broker when the transport says it is unavailable
- * or the attempt takes over `timeoutMs`. Other errors (configuration, a
+ * (an error, or a reported failed connect attempt) or the attempt takes over `timeoutMs`. Other errors (configuration, a
  * refused declaration) pass through unchanged. A consumer that attaches after
  * the bound is closed again, so nothing consumes behind the caller's back.
  */
 export async function attachOnce(target: AttachTarget, timeoutMs: number): Promise<Subscription> {
   const work = target.attach();
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
+  let unsubscribe: (() => void) | undefined;
+  const expired = new Promise<'expired' | 'down'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), timeoutMs);
+    // A transport that reports a failed connect attempt has answered: no need to wait out the bound.
+    unsubscribe = target.onDown(() => resolve('down'));
   });
+  let outcome: Subscription | 'expired' | 'down';
   try {
-    const outcome = await Promise.race([work, expired]);
-    if (outcome !== 'expired') return outcome;
+    outcome = await Promise.race([work, expired]);
+    if (outcome !== 'expired' && outcome !== 'down') return outcome;
   } catch (error) {
     if (!hasCode(error, ErrorCode.TransportUnavailable) && !hasCode(error, ErrorCode.Timeout)) throw error;
     throw unreachable(target, describeError(error), error);
   } finally {
     clearTimeout(timer);
+    unsubscribe?.();
   }
   work.then((subscription) => subscription.close({ drainTimeoutMs: 0 })).catch(() => undefined);
-  throw unreachable(target, `no answer within ${timeoutMs} ms`);
+  throw unreachable(target, outcome === 'down' ? 'the connect attempt failed' : `no answer within ${timeoutMs} ms`);
 }
 
 function unreachable(target: AttachTarget, why: string, cause?: unknown): SwitchyardError {

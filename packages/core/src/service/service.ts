@@ -172,6 +172,7 @@ export class Service {
         attach: () => this.#attach(route),
         endpoint: () => monitor.endpoint,
         lastError: () => monitor.lastError,
+        onDown: (listener: () => void) => monitor.onDown(listener),
       };
       const timeoutMs = this.#options.connectTimeoutMs ?? 5_000;
       if (this.#options.waitForBroker) {
