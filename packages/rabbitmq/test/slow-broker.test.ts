@@ -1,7 +1,6 @@
 import { ErrorCode } from '@switchyard/core/transport';
 import { brokerReachable, TcpProxy, waitFor } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RabbitMqTransport } from '../src/index.js';
 import { brokerFixture, message, probeRabbit, RABBIT_URL } from './helpers.js';
 
 const STALL_MS = 10_000;

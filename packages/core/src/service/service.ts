@@ -160,6 +160,7 @@ export class Service {
   async start(): Promise<void> {
     if (this.#state !== 'new')
       throw new SwitchyardError(ErrorCode.Closed, `service '${this.name}' was already started`);
+    this.#checkTransactionalInbox();
     this.#state = 'starting';
     this.#registry.freeze();
     this.#hold.hold();
@@ -236,7 +237,7 @@ export class Service {
       maxMessageBytes,
       signal: this.#abort.signal,
       stopping: this.#stopping.signal,
-      context: (envelope, handler) => this.#context(envelope, handler),
+      context: (envelope, handler, transaction) => this.#context(envelope, handler, transaction),
     });
   }
 
@@ -326,9 +327,20 @@ export class Service {
   #context(
     envelope: import('../message/envelope.js').Envelope,
     handler: import('../handlers/registry.js').HandlerRegistration,
+    transaction?: unknown,
   ) {
     this.#scope ??= { service: this.name, signal: this.#abort.signal, logger: this.#logger };
-    return new Context(this.#parts, envelope, handler, this.#scope);
+    return new Context(this.#parts, envelope, handler, this.#scope, transaction);
+  }
+
+  /** Every handler asking for a transactional inbox needs a store that can run one. */
+  #checkTransactionalInbox(): void {
+    if (this.#dedup?.processInTransaction !== undefined) return;
+    const asking = this.#registry.all().find((handler) => handler.transactionalInbox);
+    if (asking === undefined) return;
+    throw new ConfigurationError(
+      `handler '${asking.id}' asks for transactionalInbox, but the service's inbox store cannot run the handler and its record in one transaction: pass an inbox store that implements processInTransaction (SqliteInboxStore, or the PostgreSQL inbox)`,
+    );
   }
 
   async #stop(): Promise<void> {
