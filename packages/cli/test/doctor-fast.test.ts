@@ -10,6 +10,7 @@ describe('switchyard doctor against brokers that do not answer', () => {
         transports: { rabbit: 'amqp://guest:guest@127.0.0.1:1', redis: 'redis://127.0.0.1:1' },
         services: {},
         deadLetters: undefined,
+        app: undefined,
       },
       2_000,
     );
