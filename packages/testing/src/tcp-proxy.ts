@@ -23,6 +23,10 @@ interface Pair {
  *   directions (TCP backpressure holds them), as a paused (SIGSTOP) broker or a
  *   black-holed network; {@link restore} forwards what was held.
  *
+ * - {@link loseNextReply}: discard the next bytes the broker sends back and
+ *   close that connection, so the client never hears that its command was
+ *   executed (the case where a driver re-sends it after reconnecting).
+ *
  * `outage(ms)` combines cut + refuse and restores after `ms`. Every method is
  * idempotent; `close` ends everything. The proxy never modifies bytes.
  */
@@ -35,8 +39,11 @@ export class TcpProxy {
   #refusing = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
+  #loseReply: { readonly match: string | undefined } | undefined;
   /** Connections accepted so far (a reconnect shows up as one more). */
   connections = 0;
+  /** Replies lost so far through {@link loseNextReply}. */
+  repliesLost = 0;
 
   private constructor(target: ProxyTarget) {
     this.target = target;
@@ -93,6 +100,11 @@ export class TcpProxy {
       pair.upstream.pause();
     }
     this.#restoreAfter(forMs);
+  }
+
+  /** Lose the next reply from the broker (with `match`, the next one whose bytes contain it) and close its connection. */
+  loseNextReply(match?: string): void {
+    this.#loseReply = { match };
   }
 
   /** A broker outage of `ms`: cut everything, refuse new connections, then {@link restore}. */
@@ -160,8 +172,16 @@ export class TcpProxy {
   }
 
   /** Copy bytes `from` → `to` with backpressure; not `pipe`, whose drain handling would undo a stall's pause. */
-  #forward(from: Socket, to: Socket): void {
+  #forward(from: Socket, to: Socket, fromBroker: boolean): void {
     from.on('data', (chunk: Buffer) => {
+      const lose = this.#loseReply;
+      if (fromBroker && lose !== undefined && (lose.match === undefined || chunk.includes(lose.match))) {
+        this.#loseReply = undefined;
+        this.repliesLost++;
+        from.destroy();
+        to.destroy();
+        return;
+      }
       if (to.write(chunk)) return;
       from.pause();
       to.once('drain', () => {
@@ -188,8 +208,8 @@ export class TcpProxy {
         upstream.destroy();
       });
     }
-    this.#forward(client, upstream);
-    this.#forward(upstream, client);
+    this.#forward(client, upstream, false);
+    this.#forward(upstream, client, true);
     if (this.#stalled) {
       client.pause();
       upstream.pause();

@@ -86,4 +86,20 @@ describe('TcpProxy', () => {
     expect(listening).toBe(true);
     await proxy.close();
   });
+
+  it('loseNextReply() discards the next reply and closes that connection; later replies flow', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port });
+    const first = await connect(proxy);
+    proxy.loseNextReply('lost');
+    const closed = once(first.socket, 'close');
+    first.socket.write('lost');
+    await closed;
+    expect(first.received()).toBe('');
+    expect(proxy.repliesLost).toBe(1);
+    const second = await connect(proxy);
+    second.socket.write('kept');
+    await waitFor(() => second.received() === 'kept', 'the next reply', 2_000);
+    second.socket.destroy();
+    await proxy.close();
+  });
 });
