@@ -4,7 +4,7 @@ import { LocalBuses } from '../bus/local-bus.js';
 import { OutgoingMessages } from '../bus/outgoing.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
-import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import { ConfigurationError, describeError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
 import { type HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
@@ -179,9 +179,12 @@ export class Service {
       if (this.#options.waitForBroker) {
         this.#attaching = attachUntilStopped(target, timeoutMs, this.#stopping.signal, this.#logger, (error) =>
           monitor.noteError(error),
-        ).then((subscription) => {
-          if (subscription) this.#consuming(subscription);
-        });
+        ).then(
+          (subscription) => {
+            if (subscription) this.#consuming(subscription);
+          },
+          (error: unknown) => this.#logger.error({ error: describeError(error) }, 'gave up starting to consume'),
+        );
       } else {
         this.#consuming(await attachOnce(target, timeoutMs));
       }
