@@ -181,6 +181,7 @@ export class KafkaDeadLetterStore implements DeadLetterStore {
       },
       logLevel: options.logger ? logLevel.INFO : logLevel.NOTHING,
       logCreator: quietLogCreator(options.logger),
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     const admin = kafka.admin();
     const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });

@@ -37,6 +37,13 @@ export interface RedisStreamsTransportOptions {
   readonly onConnectionError?: (error: Error) => void;
   /** Retention of the dead-letter stores this transport offers (default: keep every record). */
   readonly deadLetterRetention?: DeadLetterRetention;
+  /**
+   * Bound on one `send` or `publish`: when Redis has not answered by then (paused, stalled network,
+   * or down longer than ioredis' own retries), the call rejects with `SY_TIMEOUT`; its messages may
+   * still be appended when Redis answers later (never lost, possibly stored twice if the caller
+   * sends again; core's inbox drops the repeat). Default 30 000 ms.
+   */
+  readonly sendTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. */
@@ -53,6 +60,7 @@ export interface ResolvedOptions {
   readonly defaultPrefetch: number;
   readonly onConnectionError: (error: Error) => void;
   readonly deadLetterRetention: DeadLetterRetention | undefined;
+  readonly sendTimeoutMs: number;
 }
 
 /** Fill in defaults; throws a ConfigurationError naming the bad option. No I/O. */
@@ -83,6 +91,7 @@ export function resolveOptions(options: RedisStreamsTransportOptions = {}): Reso
     defaultPrefetch: int('defaultPrefetch', options.defaultPrefetch, 100, 1),
     onConnectionError: options.onConnectionError ?? (() => {}),
     deadLetterRetention: options.deadLetterRetention,
+    sendTimeoutMs: int('sendTimeoutMs', options.sendTimeoutMs, 30_000, 1),
   };
 }
 
