@@ -48,10 +48,58 @@ const kafkaReachable = await brokerReachable(
 );
 
 afterAll(async () => {
+  if (rabbitReachable) await deleteRabbitObjects(`sy-dlq-crash-${tag}`, `orders-rabbitmq-${tag}`);
+  if (redisReachable) await deleteRedisKeys(`sy-dlq-crash-${tag}:`);
   await sqs.stop();
   await (cluster as MockCluster | undefined)?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Delete the queues whose names start with `exchange` (topology, dead letters, delays), `queue`, and the exchanges. */
+async function deleteRabbitObjects(exchange: string, queue: string): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { stdout } = await promisify(execFile)('rabbitmqctl', ['list_queues', 'name', '--quiet', '--no-table-headers']);
+  const queues = stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((name) => name.startsWith(`${exchange}.`));
+  const { default: amqp } = await import('amqplib');
+  const connection = await amqp.connect(rabbitUrl);
+  try {
+    for (const name of [queue, ...queues]) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await channel.deleteQueue(name).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+    for (const name of [exchange, `${exchange}.delay`]) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await channel.deleteExchange(name).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const conn = new Redis(redisUrl);
+  try {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await conn.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    if (keys.length > 0) await conn.del(...keys);
+  } finally {
+    conn.disconnect();
+  }
+}
 
 interface Child {
   readonly process: ChildProcess;

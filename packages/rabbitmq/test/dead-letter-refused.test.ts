@@ -19,7 +19,15 @@ const Ping = defineCommand('test.ping', z.object({ n: z.number() }));
 afterAll(async () => {
   if (!reachable) return;
   await run('rabbitmqctl', ['clear_policy', policy]).catch(() => undefined);
-  await deleteObjects([service, deadLetterQueue, `${exchange}.topology.${service}`], [exchange, `${exchange}.delay`]);
+  const { stdout } = await run('rabbitmqctl', ['list_queues', 'name', '--quiet', '--no-table-headers']);
+  const delayQueues = stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((name) => name.startsWith(`${exchange}.delay.`));
+  await deleteObjects(
+    [service, deadLetterQueue, `${exchange}.topology.${service}`, ...delayQueues],
+    [exchange, `${exchange}.delay`],
+  );
 });
 
 describe.runIf(reachable)('a dead letter the broker refuses to store', () => {
