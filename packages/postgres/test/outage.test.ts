@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type TransportError, type TransportMessage } from '@switchyard/core/transport';
-import { brokerReachable, waitFor } from '@switchyard/testing';
+import { brokerReachable, TcpProxy, waitFor } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresTransport } from '../src/index.js';
 import { dropSchemas, POSTGRES_URL, probePostgres, testPool, uniqueSchema } from './helpers.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 const reachable = await brokerReachable('PostgreSQL at 127.0.0.1:5432', probePostgres);
 
@@ -21,10 +20,9 @@ describe.runIf(reachable)('PostgresTransport when the database goes away', () =>
 
   it('sends reject while it is away, the consumer reports and waits, then resumes by itself (LISTEN included)', async () => {
     const target = new URL(POSTGRES_URL);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.start();
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
     const viaProxy = new URL(POSTGRES_URL);
-    viaProxy.port = String(proxy.port);
+    viaProxy.host = proxy.address;
     const errors: TransportError[] = [];
     // A fallback poll of a minute: after the outage only a re-established LISTEN explains a prompt delivery.
     const transport = new PostgresTransport({
@@ -49,14 +47,14 @@ describe.runIf(reachable)('PostgresTransport when the database goes away', () =>
       await transport.send(channel, before);
       await waitFor(() => before.every((m) => received.has(m.id)), 'the messages before the outage');
 
-      await proxy.stop();
+      await proxy.refuse();
       await expect(transport.send(channel, messages(1))).rejects.toMatchObject({ code: ErrorCode.SendFailed });
       await waitFor(() => errors.length > 0, 'the consumer reporting the outage');
       // Sent by another process while this one cannot reach the database.
       const during = messages(20);
       await direct.send(channel, during);
 
-      await proxy.start();
+      await proxy.restore();
       await waitFor(() => during.every((m) => received.has(m.id)), 'the messages sent during the outage', 20_000);
       // The consumer now sleeps on an empty channel: a send from elsewhere must wake it by NOTIFY.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -71,7 +69,7 @@ describe.runIf(reachable)('PostgresTransport when the database goes away', () =>
       await transport.send(channel, messages(1));
       await subscription.close();
     } finally {
-      await proxy.stop();
+      await proxy.close();
       await Promise.all([transport.close(), direct.close()]);
     }
   }, 60_000);
