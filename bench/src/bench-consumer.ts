@@ -1,4 +1,4 @@
-import { createService, type Service, type Transport } from '@switchyard/core';
+import { createService, InMemoryDeadLetterStore, type Service, type Transport } from '@switchyard/core';
 import { BenchCommand } from './contract.js';
 
 /** How the benchmark's consumer service is built, in the main thread or in the consumer thread. */
@@ -7,6 +7,8 @@ export interface BenchConsumerOptions {
   readonly transport: Transport | string;
   readonly concurrency: number;
   readonly prefetch?: number | undefined;
+  /** Dead letters in memory, for a transport that offers no durable store of its own (nothing is dead-lettered in a run). */
+  readonly inMemoryDeadLetters?: boolean | undefined;
 }
 
 /**
@@ -24,6 +26,7 @@ export async function startBenchConsumer(
     concurrency: options.concurrency,
     handleSignals: false,
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+    ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
   });
   consumer.handle(BenchCommand, (command) => onHandled(command.sentAt), { distributed: true });
   await consumer.start();

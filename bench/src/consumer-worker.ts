@@ -10,6 +10,8 @@ export interface ConsumerRun {
   readonly messages: number;
   readonly concurrency: number;
   readonly prefetch?: number;
+  /** See BenchConsumerOptions.inMemoryDeadLetters. */
+  readonly inMemoryDeadLetters?: boolean;
   /** Report progress every this many handled messages (the producer's closed loop). */
   readonly progressEvery: number;
 }

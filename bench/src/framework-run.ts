@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { createService, type Transport } from '@switchyard/core';
+import { createService, InMemoryDeadLetterStore, type Transport } from '@switchyard/core';
 import { startBenchConsumer } from './bench-consumer.js';
 import type { ConsumerRun } from './consumer-worker.js';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
@@ -16,6 +16,8 @@ export interface FrameworkRunOptions {
   readonly window: number;
   readonly concurrency: number;
   readonly prefetch?: number;
+  /** Dead letters in memory on both services, for a transport that offers no durable store of its own (nothing is dead-lettered in a run). */
+  readonly inMemoryDeadLetters?: boolean;
   /** Run the consumer in a worker thread: its own event loop and connection, as a separate process would have. */
   readonly consumerInWorker?: boolean;
   /** Channel suffix so runs never see each other's messages. */
@@ -62,6 +64,7 @@ export async function runFramework(options: FrameworkRunOptions): Promise<RunRes
     name: `bench-producer-${options.runId}`,
     ...transportOf(options),
     handleSignals: false,
+    ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
   });
   await producer.start();
 
@@ -110,7 +113,13 @@ async function startLocal(
 ): Promise<{ stop(): Promise<void> }> {
   let handled = 0;
   return startBenchConsumer(
-    { name, ...transportOf(options), concurrency: options.concurrency, prefetch: options.prefetch },
+    {
+      name,
+      ...transportOf(options),
+      concurrency: options.concurrency,
+      prefetch: options.prefetch,
+      inMemoryDeadLetters: options.inMemoryDeadLetters,
+    },
     (sentAt) => {
       latency.record(nowMs() - sentAt);
       progress(++handled);
@@ -161,6 +170,7 @@ async function startWorker(
     concurrency: options.concurrency,
     progressEvery: PROGRESS_EVERY,
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+    ...(options.inMemoryDeadLetters ? { inMemoryDeadLetters: true } : {}),
   };
   // Referenced while a run uses it; idle between runs, it must not keep the process alive.
   worker.ref();

@@ -38,6 +38,8 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
         concurrency,
         // The consumer claims half its prefetch at a time: claims of `batch` rows, as on the raw side.
         prefetch: batch * 2,
+        // Until the transport offers PostgresDeadLetterStore through deadLetterStore(service).
+        inMemoryDeadLetters: true,
         runId: `${args.runId}-${label}`,
       });
     const raw = (label: string) =>

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createService, defineCommand, ErrorCode, InMemoryDeadLetterStore, type Service } from '@switchyard/core';
-import { brokerReachable, commandThenPatternEvent, waitFor } from '@switchyard/testing';
+import {
+  createService,
+  defineCommand,
+  defineEvent,
+  ErrorCode,
+  InMemoryDeadLetterStore,
+  type Service,
+} from '@switchyard/core';
+import { brokerReachable, waitFor } from '@switchyard/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dropSchemas, POSTGRES_URL, probePostgres, testPool, uniqueSchema } from './helpers.js';
@@ -8,6 +15,7 @@ import { dropSchemas, POSTGRES_URL, probePostgres, testPool, uniqueSchema } from
 const reachable = await brokerReachable('PostgreSQL at 127.0.0.1:5432', probePostgres);
 
 const PlaceOrder = defineCommand('order.place', z.object({ orderId: z.string() }));
+const OrderPlaced = defineEvent('order.placed', z.object({ orderId: z.string() }));
 
 describe.runIf(reachable)('services over a postgres:// URL', () => {
   const pool = testPool();
@@ -27,8 +35,30 @@ describe.runIf(reachable)('services over a postgres:// URL', () => {
 
   it('a command reaches its service, whose event reaches a pattern subscriber; tables live in ?schema=', async () => {
     const schema = uniqueSchema('url');
+    const url = urlFor(schema);
     const names = { orders: `orders-${randomUUID()}`, shipping: `shipping-${randomUUID()}` };
-    const { handled, shipped } = await commandThenPatternEvent(urlFor(schema), names);
+    // Dead letters in memory on purpose: the transport offers no durable store of its own yet.
+    const deadLetters = new InMemoryDeadLetterStore();
+    const handled: string[] = [];
+    const shipped: string[] = [];
+    const orders = createService({ name: names.orders, transport: url, handleSignals: false, deadLetters });
+    orders.handle(
+      PlaceOrder,
+      async (command, ctx) => {
+        handled.push(command.orderId);
+        await ctx.publishEvent(OrderPlaced, { orderId: command.orderId });
+      },
+      { distributed: true },
+    );
+    const shipping = createService({ name: names.shipping, transport: url, handleSignals: false, deadLetters });
+    shipping.handle('order.*', (event) => void shipped.push((event as { orderId: string }).orderId), {
+      distributed: true,
+    });
+    services.push(orders, shipping);
+    await orders.start();
+    await shipping.start();
+    await shipping.distributedBus.sendCommand(names.orders, PlaceOrder, { orderId: 'o-1' });
+    await waitFor(() => shipped.length === 1, 'the event at the shipping service');
     expect(handled).toEqual(['o-1']);
     expect(shipped).toEqual(['o-1']);
     const tables = await pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [
@@ -55,7 +85,7 @@ describe.runIf(reachable)('services over a postgres:// URL', () => {
     await service.start();
     // A real command's headers, parked on a channel nobody consumes, to copy from.
     const parked = `parked-${randomUUID()}`;
-    const sender = createService({ name: `sender-${randomUUID()}`, transport: url, handleSignals: false });
+    const sender = createService({ name: `sender-${randomUUID()}`, transport: url, handleSignals: false, deadLetters });
     services.push(sender);
     await sender.start();
     await sender.distributedBus.sendCommand(name, PlaceOrder, { orderId: 'template' });
