@@ -17,7 +17,8 @@ import type { TopologyManager } from './topology.js';
 /** A message this consumer holds: received and not yet settled. */
 interface Held {
   readonly msg: JsMsg;
-  readonly receivedAt: number;
+  /** Refreshes of the patterns started before this message arrived. */
+  readonly generation: number;
   touchedAt: number;
   settled: boolean;
   /** Settles through the delivery's settle-once guard, once the message was handed to the handler. */
@@ -74,7 +75,9 @@ export class ChannelConsumer implements Subscription {
   readonly #held = new Set<Held>();
   readonly #sources = new Map<string, Source>();
   #patterns: readonly string[] = [];
-  #patternsAt = 0;
+  /** Refreshes started so far, and the number of the one whose patterns are in use. */
+  #refreshesStarted = 0;
+  #patternsGeneration = 0;
   #refreshing: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
   #closing: Promise<void> | undefined;
@@ -111,10 +114,10 @@ export class ChannelConsumer implements Subscription {
   }
 
   async #refresh(): Promise<void> {
-    const startedAt = Date.now();
+    const generation = ++this.#refreshesStarted;
     const subscription = await this.#parts.topology.eventSubscription(this.#parts.channel);
     this.#patterns = subscription?.patterns ?? [];
-    this.#patternsAt = startedAt;
+    this.#patternsGeneration = generation;
     const name = this.#parts.names.eventConsumer(this.#parts.channel);
     if (this.#stopped) return;
     if (subscription && !this.#sources.has(name)) this.#startSource(name, true);
@@ -185,7 +188,7 @@ export class ChannelConsumer implements Subscription {
 
   #receive(source: Source, msg: JsMsg): void {
     const now = Date.now();
-    const held: Held = { msg, receivedAt: now, touchedAt: now, settled: false };
+    const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
     source.held++;
     const message = fromNats(msg.headers, msg.data);
@@ -210,8 +213,11 @@ export class ChannelConsumer implements Subscription {
 
   /** Acknowledge an event none of the patterns matches, after making sure the patterns are not older than it. */
   async #dropUnmatched(source: Source, held: Held, message: TransportMessage, routingKey: string): Promise<void> {
-    if (this.#patternsAt <= held.receivedAt) await this.refresh().catch(() => {});
-    if (this.#patternsAt > held.receivedAt && !this.#matches(routingKey)) {
+    // A refresh already under way may have read the patterns before this message was filtered: wait for a newer one.
+    for (let tries = 0; tries < 3 && this.#patternsGeneration <= held.generation; tries++) {
+      await this.refresh().catch(() => {});
+    }
+    if (this.#patternsGeneration > held.generation && !this.#matches(routingKey)) {
       this.#settleRaw(held, () => held.msg.ack());
       this.#release(source);
       return;

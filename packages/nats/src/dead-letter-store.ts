@@ -62,7 +62,6 @@ export class NatsDeadLetterStore implements DeadLetterStore {
       const js = await this.#parts.js();
       await js.publish(this.#subject(record.id), encoder.encode(JSON.stringify(stored)), {
         expect: { lastSubjectSequence: 0 },
-        msgID: `dl.${record.id}`,
         timeout: this.#parts.options.publishAckTimeoutMs,
       });
     } catch (error) {

@@ -3,9 +3,11 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type DeliveryHandler,
+  describeError,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
+  SwitchyardError,
   type Topology,
   type Transport,
   type TransportCapabilities,
@@ -116,7 +118,7 @@ export class NatsTransport implements Transport {
       await this.#topology.ensureChannel(channel);
       await this.#publisher.publish(messages.map((message) => ({ subject, message })));
     } catch (error) {
-      throw wrapError(error, ErrorCode.SendFailed, `send to '${channel}' failed`);
+      throw sendFailed(error, `send to '${channel}' failed`);
     }
   }
 
@@ -135,7 +137,7 @@ export class NatsTransport implements Transport {
       await this.#topology.ensureStream();
       await this.#publisher.publish(batch);
     } catch (error) {
-      throw wrapError(error, ErrorCode.SendFailed, 'publish failed');
+      throw sendFailed(error, 'publish failed');
     }
   }
 
@@ -219,4 +221,12 @@ export class NatsTransport implements Transport {
   #assertOpen(): void {
     if (this.#closed) throw new TransportError(ErrorCode.Closed, 'nats transport is closed');
   }
+}
+
+/** A failed send is SY_SEND_FAILED (the message may not be stored), unless the transport was closed. */
+function sendFailed(error: unknown, what: string): SwitchyardError {
+  if (error instanceof SwitchyardError && (error.code === ErrorCode.Closed || error.code === ErrorCode.SendFailed)) {
+    return error;
+  }
+  return new TransportError(ErrorCode.SendFailed, `nats: ${what}: ${describeError(error)}`, { cause: error });
 }
