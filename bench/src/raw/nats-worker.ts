@@ -29,7 +29,7 @@ async function consume(job: {
   messages: number;
   batch: number;
 }): Promise<number> {
-  connection ??= connect({ servers: job.server });
+  connection ??= connect({ servers: job.server, noAsyncTraces: true });
   const js = jetstream(await connection);
   const consumer = await js.consumers.get(job.stream, job.consumer);
   const messages = await consumer.consume({ max_messages: job.batch });

@@ -32,14 +32,15 @@ export interface RawNatsOptions {
  * thread with its own connection (as the framework's consumer service), pulls
  * with the client's own `consume({ max_messages: batch })` loop, reads every
  * message (headers and payload JSON) and acks it. Messages carry CloudEvents
- * headers shaped like the framework's and the same JSON payload. Returns
+ * headers shaped like the framework's and the same JSON payload. Both
+ * connections set `noAsyncTraces`, as the transport does. Returns
  * end-to-end throughput: messages over the time from the first publish to the
  * last ack. Uses its own stream and deletes it afterwards.
  */
 export async function rawNatsBaseline(opts: RawNatsOptions): Promise<{ msgsPerSec: number }> {
   const stream = `sybench_raw_${randomBytes(5).toString('hex')}`;
   const subject = `${stream}.ch.bench`;
-  const nc = await connect({ servers: opts.server });
+  const nc = await connect({ servers: opts.server, noAsyncTraces: true });
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({
