@@ -62,7 +62,7 @@ export class NatsTransport implements Transport {
     this.#connection = new Connection(this.#options, options?.url ?? 'nats://127.0.0.1:4222');
     this.#topology = new TopologyManager(this.#names, this.#options, () => this.#connection.jsm());
     this.#publisher = new Publisher(
-      () => this.#connection.js(),
+      () => this.#connection.nc(),
       this.#options,
       // No responders: the stream may have been deleted (or the server lost it); declare it again.
       async () => {
@@ -213,6 +213,7 @@ export class NatsTransport implements Transport {
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
     // Sends already accepted finish (or fail) before the connection goes.
     await Promise.race([this.#publisher.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    this.#publisher.close();
     await this.#connection.close();
   }
 

@@ -1,8 +1,8 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { nuid } from '@nats-io/transport-node';
 import { ErrorCode, TransportError, type TransportMessage } from '@switchyard/core/transport';
+import { AckMux, PublishFailure } from './ack-mux.js';
 import { toNatsHeaders } from './codec.js';
-import { wrapError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One message and the subject it goes to. */
@@ -15,29 +15,26 @@ export interface Outgoing {
  * Publishes to JetStream and waits for the stream's acknowledgements.
  *
  * Every message of a call is published at once (pipelined on the connection,
- * in order) and the call resolves when the stream acknowledged each one. A
- * message whose acknowledgement does not come (timeout, connection lost,
- * no responders while the server restarts) is published again, with the same
- * `Nats-Msg-Id`, until `sendTimeoutMs` has passed: the stream's duplicate
- * window drops the copy if the first one was stored, so a retried message is
- * stored once. The id is fresh per call (`<message id>.<nuid>`), not the
- * message id itself, because core legitimately sends the same message id
- * again (delayed retries, dead-letter replays), and those copies must not be
- * dropped as duplicates.
+ * in order, through one {@link AckMux}) and the call resolves when the stream
+ * acknowledged each one. A message whose acknowledgement does not come
+ * (timeout, connection lost, no responders while the server restarts) is
+ * published again, with the same `Nats-Msg-Id`, until `sendTimeoutMs` has
+ * passed: the stream's duplicate window drops the copy if the first one was
+ * stored, so a retried message is stored once. The id is fresh per call
+ * (`<message id>.<nuid>.<n>`), not the message id itself, because core
+ * legitimately sends the same message id again (delayed retries, dead-letter
+ * replays), and those copies must not be dropped as duplicates.
  */
 export class Publisher {
-  readonly #js: () => Promise<JetStreamClient>;
+  readonly #nc: () => Promise<NatsConnection>;
   readonly #options: ResolvedOptions;
-  readonly #onRetry: (error: unknown) => Promise<void>;
+  readonly #onRetry: () => Promise<void>;
+  #mux: { nc: NatsConnection; mux: AckMux } | undefined;
   #inFlight = 0;
   readonly #idle: Array<() => void> = [];
 
-  constructor(
-    js: () => Promise<JetStreamClient>,
-    options: ResolvedOptions,
-    onRetry: (error: unknown) => Promise<void>,
-  ) {
-    this.#js = js;
+  constructor(nc: () => Promise<NatsConnection>, options: ResolvedOptions, onRetry: () => Promise<void>) {
+    this.#nc = nc;
     this.#options = options;
     this.#onRetry = onRetry;
   }
@@ -46,11 +43,16 @@ export class Publisher {
   async publish(batch: readonly Outgoing[]): Promise<void> {
     this.#inFlight++;
     try {
-      const js = await this.#js();
+      const mux = await this.#ackMux();
       const deadline = Date.now() + this.#options.sendTimeoutMs;
+      if (batch.length === 1) {
+        const item = batch[0] as Outgoing;
+        await this.#publishOne(mux, item, `${item.message.id}.${nuid.next()}`, deadline);
+        return;
+      }
       const base = nuid.next();
       await Promise.all(
-        batch.map((item, n) => this.#publishOne(js, item, `${item.message.id}.${base}.${n}`, deadline)),
+        batch.map((item, n) => this.#publishOne(mux, item, `${item.message.id}.${base}.${n}`, deadline)),
       );
     } finally {
       if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -63,36 +65,37 @@ export class Publisher {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  async #publishOne(js: JetStreamClient, item: Outgoing, msgID: string, deadline: number): Promise<void> {
+  /** Stop the acknowledgement listener (the connection is closing). */
+  close(): void {
+    this.#mux?.mux.close();
+  }
+
+  async #ackMux(): Promise<AckMux> {
+    const nc = await this.#nc();
+    if (this.#mux?.nc !== nc) this.#mux = { nc, mux: new AckMux(nc) };
+    return this.#mux.mux;
+  }
+
+  async #publishOne(mux: AckMux, item: Outgoing, msgID: string, deadline: number): Promise<void> {
     const headers = toNatsHeaders(item.message);
+    headers.set('Nats-Msg-Id', msgID);
     for (let attempt = 0; ; attempt++) {
+      const timeout = Math.max(100, Math.min(this.#options.publishAckTimeoutMs, deadline - Date.now()));
       try {
-        await js.publish(item.subject, item.message.body, {
-          msgID,
-          headers,
-          timeout: Math.max(100, Math.min(this.#options.publishAckTimeoutMs, deadline - Date.now())),
-        });
+        await mux.publish(item.subject, item.message.body, headers, timeout);
         return;
       } catch (error) {
-        if (Date.now() + 50 >= deadline || isPermanent(error)) {
-          throw wrapError(
-            error,
+        const retry = error instanceof PublishFailure && error.retry;
+        if (!retry || Date.now() + 50 >= deadline) {
+          throw new TransportError(
             ErrorCode.SendFailed,
-            `publish to '${item.subject}' failed after ${attempt + 1} attempts`,
+            `nats: publish to '${item.subject}' failed after ${attempt + 1} attempts: ${(error as Error).message}`,
+            { cause: error },
           );
         }
-        await this.#onRetry(error).catch(() => {});
+        if ((error as Error).message.startsWith('no responders')) await this.#onRetry().catch(() => {});
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1_000)));
       }
     }
   }
-}
-
-/** Errors a retry cannot fix: the connection was closed on purpose, or the server refused the message itself. */
-function isPermanent(error: unknown): boolean {
-  if (error instanceof TransportError && error.code === ErrorCode.Closed) return true;
-  const name = (error as { name?: unknown } | null)?.name;
-  if (name === 'ClosedConnectionError') return true;
-  const message = error instanceof Error ? error.message : '';
-  return /maximum payload|message size exceeds/i.test(message);
 }
