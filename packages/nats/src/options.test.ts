@@ -11,6 +11,8 @@ describe('nats options', () => {
     expect(options.prefix).toBe('switchyard');
     expect(options.ackWaitMs).toBe(30_000);
     expect(resolveOptions().servers).toEqual(['127.0.0.1:4222']);
+    expect(resolveOptions().tls).toBe(false);
+    expect(resolveOptions({ url: 'tls://nats.example' }).tls).toBe(true);
   });
 
   it('throws a ConfigurationError that names the bad option', () => {

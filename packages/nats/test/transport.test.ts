@@ -162,6 +162,12 @@ describe.runIf(reachable)('nats transport', () => {
     await expect(t.provision({ channels: [] })).rejects.toMatchObject({ code: 'SY_CLOSED' });
   });
 
+  it('rejects an event whose routing key is no valid subject with SY_SEND_FAILED', async () => {
+    const t = transport();
+    await expect(t.publish([testEvent('order..placed')])).rejects.toMatchObject({ code: 'SY_SEND_FAILED' });
+    await expect(t.publish([testEvent('order.>')])).rejects.toMatchObject({ code: 'SY_SEND_FAILED' });
+  });
+
   it('rejects a send it cannot deliver within sendTimeoutMs with SY_SEND_FAILED', async () => {
     const t = transport({ url: 'nats://127.0.0.1:1', sendTimeoutMs: 300, publishAckTimeoutMs: 200 });
     await expect(t.send('x', [testMessage()])).rejects.toMatchObject({ code: 'SY_SEND_FAILED' });
