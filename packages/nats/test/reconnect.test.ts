@@ -20,7 +20,14 @@ describe.runIf(reachable)('nats reconnect', () => {
   it("the client's connections killed twice during 10,000 messages: every message arrives (lost 0)", async () => {
     const proxy = await TcpProxy.start(NATS_ADDRESS);
     const channel = `rc-${randomBytes(4).toString('hex')}`;
-    const options = { url: proxy.url, prefix, ackWaitMs: 2_000, pullExpiresMs: 2_000 };
+    const events: string[] = [];
+    const options = {
+      url: proxy.url,
+      prefix,
+      ackWaitMs: 2_000,
+      pullExpiresMs: 2_000,
+      onConnectionEvent: (event: { type: string }) => void events.push(event.type),
+    };
     const sender = new NatsTransport(options);
     const receiver = new NatsTransport(options);
     const seen = new Map<string, number>();
@@ -63,6 +70,9 @@ describe.runIf(reachable)('nats reconnect', () => {
         `[nats reconnect] distinct=${seen.size} lost=${TOTAL - seen.size} duplicates=${duplicates} killed-connections=${kills.join('+')} rejected-sends=${rejectedSends}`,
       );
       expect(kills).toEqual([2, 2]);
+      // Both transports told their listener about each cut and each reconnect.
+      expect(events.filter((type) => type === 'disconnect').length).toBeGreaterThanOrEqual(4);
+      expect(events.filter((type) => type === 'reconnect').length).toBeGreaterThanOrEqual(4);
       expect(seen.size).toBe(TOTAL);
       // Sends are retried with their Nats-Msg-Id, so a send never stores a message twice; the only
       // duplicates are redeliveries of messages whose fire-and-forget ack died with the connection.
