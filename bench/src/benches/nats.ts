@@ -30,7 +30,9 @@ export async function benchNats(args: BenchArgs): Promise<BenchLine> {
       prefetch: batch,
       runId: `${args.runId}-${suffix}`,
     });
-  const raw = () => rawNatsBaseline({ server: SERVER, messages, batch, inFlight });
+  // SWITCHYARD_NATS_RAW_PUBLISH=async: the raw producer publishes the way the transport does (see raw/nats.ts).
+  const publish = process.env.SWITCHYARD_NATS_RAW_PUBLISH === 'async' ? 'async' : 'request';
+  const raw = () => rawNatsBaseline({ server: SERVER, messages, batch, inFlight, publish });
   try {
     // Warm both sides first (JIT, connections), a full-size run each.
     await frameworkRun(messages, 'warm');
@@ -40,7 +42,12 @@ export async function benchNats(args: BenchArgs): Promise<BenchLine> {
       raw: baseline,
       rounds,
     } = await alternate(args.rounds ?? DEFAULT_ROUNDS, (round) => frameworkRun(messages, `main${round}`), raw);
-    return benchLine('nats', messages, framework, baseline, { batch, in_flight: inFlight, rounds });
+    return benchLine('nats', messages, framework, baseline, {
+      batch,
+      in_flight: inFlight,
+      raw_publish: publish,
+      rounds,
+    });
   } finally {
     const nc = await connect({ servers: SERVER });
     const jsm = await jetstreamManager(nc);

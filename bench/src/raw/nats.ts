@@ -8,7 +8,13 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders } from '@nats-io/transport-node';
+import {
+  connect,
+  createInbox,
+  type MsgHdrs,
+  type NatsConnection,
+  headers as natsHeaders,
+} from '@nats-io/transport-node';
 import { benchHeaders, benchPayload, nowMs } from '../contract.js';
 
 /** Options of {@link rawNatsBaseline}. */
@@ -20,6 +26,12 @@ export interface RawNatsOptions {
   readonly batch: number;
   /** Publishes awaiting their PubAck at once, as the framework's concurrent senders. */
   readonly inFlight: number;
+  /**
+   * `request` (default): the client's `js.publish`, one request per message. `async`: plain
+   * publishes with a reply subject and one reply subscription for all PubAcks, the way the
+   * transport publishes (and the Go client's `PublishAsync`).
+   */
+  readonly publish?: 'request' | 'async';
 }
 
 /**
@@ -67,6 +79,7 @@ export async function rawNatsBaseline(opts: RawNatsOptions): Promise<{ msgsPerSe
       batch: opts.batch,
     });
     const js = jetstream(nc);
+    const publishAsync = opts.publish === 'async' ? asyncPublisher(nc) : undefined;
     const started = nowMs();
     let next = 0;
     const publisher = async () => {
@@ -75,7 +88,11 @@ export async function rawNatsBaseline(opts: RawNatsOptions): Promise<{ msgsPerSe
         const id = randomUUID();
         const h = natsHeaders();
         for (const [name, value] of Object.entries(benchHeaders(id))) h.set(name, value);
-        await js.publish(subject, JSON.stringify(benchPayload(seq)), { msgID: id, headers: h });
+        const body = JSON.stringify(benchPayload(seq));
+        if (publishAsync) {
+          h.set('Nats-Msg-Id', id);
+          await publishAsync(subject, body, h);
+        } else await js.publish(subject, body, { msgID: id, headers: h });
       }
     };
     await Promise.all(Array.from({ length: opts.inFlight }, publisher));
@@ -85,6 +102,30 @@ export async function rawNatsBaseline(opts: RawNatsOptions): Promise<{ msgsPerSe
     await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {});
     await nc.close();
   }
+}
+
+/** Publish with a reply subject; one subscription resolves every PubAck by its token. */
+function asyncPublisher(nc: NatsConnection): (subject: string, body: string, h: MsgHdrs) => Promise<void> {
+  const inbox = createInbox();
+  const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  nc.subscribe(`${inbox}.*`, {
+    callback: (_error, msg) => {
+      const token = msg.subject.slice(inbox.length + 1);
+      const entry = waiting.get(token);
+      if (!entry) return;
+      waiting.delete(token);
+      const ack = msg.json<{ error?: { description?: string } }>();
+      if (ack.error) entry.reject(new Error(ack.error.description ?? 'publish refused'));
+      else entry.resolve();
+    },
+  });
+  let next = 0;
+  return (subject, body, h) =>
+    new Promise<void>((resolve, reject) => {
+      const token = (next++).toString(36);
+      waiting.set(token, { resolve, reject });
+      nc.publish(subject, body, { reply: `${inbox}.${token}`, headers: h });
+    });
 }
 
 let consumerThread: Worker | undefined;

@@ -32,11 +32,20 @@ interface Source {
   consumer: Consumer | undefined;
   /** Received by this source and not yet through the handler. */
   held: number;
+  /** Asked for by open pull requests and not yet received. */
+  requested: number;
+  /** Pull requests open. */
+  fetching: number;
+  failures: number;
+  backoffUntil: number;
   stopped: boolean;
-  iterator: { stop(): void } | undefined;
+  readonly iterators: Set<{ stop(): void }>;
   wake: (() => void) | undefined;
   loop: Promise<void> | undefined;
 }
+
+/** Pull requests a source keeps open at once. */
+const MAX_OPEN_PULLS = 4;
 
 /** What a {@link ChannelConsumer} needs from its transport. */
 export interface ChannelConsumerParts {
@@ -130,8 +139,12 @@ export class ChannelConsumer implements Subscription {
       events,
       consumer: undefined,
       held: 0,
+      requested: 0,
+      fetching: 0,
+      failures: 0,
+      backoffUntil: 0,
       stopped: false,
-      iterator: undefined,
+      iterators: new Set(),
       wake: undefined,
       loop: undefined,
     };
@@ -143,46 +156,92 @@ export class ChannelConsumer implements Subscription {
     const source = this.#sources.get(name);
     if (!source) return;
     source.stopped = true;
-    source.iterator?.stop();
+    for (const iterator of source.iterators) iterator.stop();
     source.wake?.();
     this.#sources.delete(name);
   }
 
+  /**
+   * Keeps pull requests outstanding for the room left in the prefetch: a new request (for all of the
+   * room) goes out as soon as a quarter of the prefetch is free, while earlier ones may still be
+   * open, so the next messages are on their way while the current ones are handled. Room counts
+   * messages held and messages asked for but not yet received.
+   */
   async #pull(source: Source): Promise<void> {
-    const { js, names, options, prefetch } = this.#parts;
-    const threshold = Math.max(1, Math.floor(prefetch / 2));
-    let failures = 0;
+    const { prefetch } = this.#parts;
+    const threshold = Math.max(1, Math.floor(prefetch / 4));
     while (!source.stopped) {
-      const room = prefetch - source.held;
-      if (room < threshold) {
+      const wait = source.backoffUntil - Date.now();
+      if (wait > 0) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        continue;
+      }
+      const room = prefetch - source.held - source.requested;
+      if (room < threshold || source.fetching >= MAX_OPEN_PULLS) {
         await new Promise<void>((resolve) => {
           source.wake = resolve;
         });
         source.wake = undefined;
         continue;
       }
+      source.requested += room;
+      source.fetching++;
+      await this.#fetch(source, room);
+    }
+  }
+
+  /** Open one pull request for `batch` messages; resolves once it is open, runs until it ends. */
+  async #fetch(source: Source, batch: number): Promise<void> {
+    const { js, names, options } = this.#parts;
+    let received = 0;
+    const done = (failed: boolean) => {
+      source.requested -= batch - received;
+      source.fetching--;
+      if (failed) {
+        source.failures++;
+        source.backoffUntil = Date.now() + Math.min(100 * source.failures, 1_000);
+      } else source.failures = 0;
+      source.wake?.();
+    };
+    let messages: Awaited<ReturnType<Consumer['fetch']>>;
+    try {
+      source.consumer ??= await (await js()).consumers.get(names.stream, source.name);
+      messages = await source.consumer.fetch({ max_messages: batch, expires: options.pullExpiresMs });
+    } catch (error) {
+      await this.#missing(source, error);
+      done(true);
+      return;
+    }
+    source.iterators.add(messages);
+    if (source.stopped) messages.stop();
+    void (async () => {
+      let failed = false;
       try {
-        source.consumer ??= await (await js()).consumers.get(names.stream, source.name);
-        const messages = await source.consumer.fetch({ max_messages: room, expires: options.pullExpiresMs });
-        source.iterator = messages;
-        if (source.stopped) messages.stop();
-        for await (const msg of messages) this.#receive(source, msg);
-        failures = 0;
-      } catch (error) {
-        if (source.stopped) break;
-        failures++;
-        if (isApiError(error, ApiCode.ConsumerNotFound) || /consumer not found|consumer deleted/i.test(String(error))) {
-          source.consumer = undefined;
-          if (source.events) await this.refresh().catch(() => {});
-          else {
-            this.#parts.topology.forget();
-            await this.#parts.topology.ensureChannel(this.#parts.channel).catch(() => {});
-          }
+        for await (const msg of messages) {
+          received++;
+          source.requested--;
+          this.#receive(source, msg);
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * failures, 1_000)));
+      } catch (error) {
+        failed = !source.stopped;
+        if (failed) await this.#missing(source, error);
       } finally {
-        source.iterator = undefined;
+        source.iterators.delete(messages);
+        done(failed);
       }
+    })();
+  }
+
+  /** After a failed pull: if the JetStream consumer is gone, re-create it (commands) or re-read the subscriptions (events). */
+  async #missing(source: Source, error: unknown): Promise<void> {
+    if (!isApiError(error, ApiCode.ConsumerNotFound) && !/consumer not found|consumer deleted/i.test(String(error))) {
+      return;
+    }
+    source.consumer = undefined;
+    if (source.events) await this.refresh().catch(() => {});
+    else {
+      this.#parts.topology.forget();
+      await this.#parts.topology.ensureChannel(this.#parts.channel).catch(() => {});
     }
   }
 
