@@ -64,9 +64,10 @@ export interface ChannelConsumerParts {
  * Consumes one channel: the durable pull consumer of its own subject and,
  * when it subscribes to events, the durable pull consumer of its event filter.
  *
- * - Each source pulls at most `prefetch` messages ahead (a new pull request
- *   asks only for the room left, once half of it is free); at most
- *   `concurrency` handlers run at once over both sources.
+ * - Each source holds or has asked for at most `prefetch` messages: a new
+ *   pull request asks for the room left once a quarter of the prefetch is
+ *   free, up to 4 requests open at once; at most `concurrency` handlers run
+ *   at once over both sources.
  * - Every held message is reported in progress (`+WPI`) every `ackWaitMs / 3`,
  *   so a long handler keeps its message; one held by a process that died goes
  *   to another consumer after `ackWaitMs`.
