@@ -153,6 +153,33 @@ describe.runIf(reachable)('nats transport', () => {
     expect(info.delivered.stream_seq - info.ack_floor.stream_seq).toBe(0);
   });
 
+  it("re-creates a channel's consumer that was deleted behind its back and carries on", async () => {
+    const t = transport({ pullExpiresMs: 1_000 });
+    const channel = channelName('deleted');
+    const inbox = await collect(t, channel);
+    cleanups.push(() => inbox.close());
+    const first = testMessage();
+    await t.send(channel, [first]);
+    await inbox.waitForIds([first.id]);
+    const nc = await adminConnection();
+    cleanups.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(prefix, `c_${channel}`);
+    // The pull loop finds it gone and declares it again.
+    let back = false;
+    for (const deadline = Date.now() + 15_000; !back && Date.now() < deadline; ) {
+      back = await jsm.consumers.info(prefix, `c_${channel}`).then(
+        () => true,
+        () => false,
+      );
+      if (!back) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(back, 'consumer declared again').toBe(true);
+    const second = testMessage();
+    await t.send(channel, [second]);
+    await inbox.waitForIds([second.id]);
+  });
+
   it('after close, send, publish, consume and provision reject with SY_CLOSED', async () => {
     const t = transport();
     await t.close();
