@@ -1,4 +1,4 @@
-import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import {
   ConcurrencyGate,
   type Delivery,
@@ -9,9 +9,9 @@ import {
   type TransportMessage,
 } from '@switchyard/core/transport';
 import { fromNats } from './codec.js';
-import { ApiCode, isApiError } from './errors.js';
 import type { Names } from './names.js';
 import type { ResolvedOptions } from './options.js';
+import { PullSource } from './pull-source.js';
 import type { TopologyManager } from './topology.js';
 
 /** A message this consumer holds: received and not yet settled. */
@@ -24,28 +24,6 @@ interface Held {
   /** Settles through the delivery's settle-once guard, once the message was handed to the handler. */
   nack?: () => Promise<void>;
 }
-
-/** One durable JetStream consumer pulled by this channel consumer. */
-interface Source {
-  readonly name: string;
-  readonly events: boolean;
-  consumer: Consumer | undefined;
-  /** Received by this source and not yet through the handler. */
-  held: number;
-  /** Asked for by open pull requests and not yet received. */
-  requested: number;
-  /** Pull requests open. */
-  fetching: number;
-  failures: number;
-  backoffUntil: number;
-  stopped: boolean;
-  readonly iterators: Set<{ stop(): void }>;
-  wake: (() => void) | undefined;
-  loop: Promise<void> | undefined;
-}
-
-/** Pull requests a source keeps open at once. */
-const MAX_OPEN_PULLS = 4;
 
 /** What a {@link ChannelConsumer} needs from its transport. */
 export interface ChannelConsumerParts {
@@ -83,7 +61,7 @@ export class ChannelConsumer implements Subscription {
   readonly #parts: ChannelConsumerParts;
   readonly #gate: ConcurrencyGate;
   readonly #held = new Set<Held>();
-  readonly #sources = new Map<string, Source>();
+  readonly #sources = new Map<string, PullSource>();
   #patterns: readonly string[] = [];
   /** Refreshes started so far, and the number of the one whose patterns are in use. */
   #refreshesStarted = 0;
@@ -135,122 +113,35 @@ export class ChannelConsumer implements Subscription {
   }
 
   #startSource(name: string, events: boolean): void {
-    const source: Source = {
+    const { js, names, options, prefetch } = this.#parts;
+    const source = new PullSource({
       name,
       events,
-      consumer: undefined,
-      held: 0,
-      requested: 0,
-      fetching: 0,
-      failures: 0,
-      backoffUntil: 0,
-      stopped: false,
-      iterators: new Set(),
-      wake: undefined,
-      loop: undefined,
-    };
+      stream: names.stream,
+      prefetch,
+      pullExpiresMs: options.pullExpiresMs,
+      js,
+      onMessage: (from, msg) => this.#receive(from, msg),
+      onMissing: async (from) => {
+        if (from.events) await this.refresh();
+        else {
+          this.#parts.topology.forget();
+          await this.#parts.topology.ensureChannel(this.#parts.channel);
+        }
+      },
+    });
     this.#sources.set(name, source);
-    source.loop = this.#pull(source);
   }
 
   #stopSource(name: string): void {
-    const source = this.#sources.get(name);
-    if (!source) return;
-    source.stopped = true;
-    for (const iterator of source.iterators) iterator.stop();
-    source.wake?.();
+    this.#sources.get(name)?.stop();
     this.#sources.delete(name);
   }
 
-  /**
-   * Keeps pull requests outstanding for the room left in the prefetch: a new request (for all of the
-   * room) goes out as soon as a quarter of the prefetch is free, while earlier ones may still be
-   * open, so the next messages are on their way while the current ones are handled. Room counts
-   * messages held and messages asked for but not yet received.
-   */
-  async #pull(source: Source): Promise<void> {
-    const { prefetch } = this.#parts;
-    const threshold = Math.max(1, Math.floor(prefetch / 4));
-    while (!source.stopped) {
-      const wait = source.backoffUntil - Date.now();
-      if (wait > 0) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        continue;
-      }
-      const room = prefetch - source.held - source.requested;
-      if (room < threshold || source.fetching >= MAX_OPEN_PULLS) {
-        await new Promise<void>((resolve) => {
-          source.wake = resolve;
-        });
-        source.wake = undefined;
-        continue;
-      }
-      source.requested += room;
-      source.fetching++;
-      await this.#fetch(source, room);
-    }
-  }
-
-  /** Open one pull request for `batch` messages; resolves once it is open, runs until it ends. */
-  async #fetch(source: Source, batch: number): Promise<void> {
-    const { js, names, options } = this.#parts;
-    let received = 0;
-    const done = (failed: boolean) => {
-      source.requested -= batch - received;
-      source.fetching--;
-      if (failed) {
-        source.failures++;
-        source.backoffUntil = Date.now() + Math.min(100 * source.failures, 1_000);
-      } else source.failures = 0;
-      source.wake?.();
-    };
-    let messages: Awaited<ReturnType<Consumer['fetch']>>;
-    try {
-      source.consumer ??= await (await js()).consumers.get(names.stream, source.name);
-      messages = await source.consumer.fetch({ max_messages: batch, expires: options.pullExpiresMs });
-    } catch (error) {
-      await this.#missing(source, error);
-      done(true);
-      return;
-    }
-    source.iterators.add(messages);
-    if (source.stopped) messages.stop();
-    void (async () => {
-      let failed = false;
-      try {
-        for await (const msg of messages) {
-          received++;
-          source.requested--;
-          this.#receive(source, msg);
-        }
-      } catch (error) {
-        failed = !source.stopped;
-        if (failed) await this.#missing(source, error);
-      } finally {
-        source.iterators.delete(messages);
-        done(failed);
-      }
-    })();
-  }
-
-  /** After a failed pull: if the JetStream consumer is gone, re-create it (commands) or re-read the subscriptions (events). */
-  async #missing(source: Source, error: unknown): Promise<void> {
-    if (!isApiError(error, ApiCode.ConsumerNotFound) && !/consumer not found|consumer deleted/i.test(String(error))) {
-      return;
-    }
-    source.consumer = undefined;
-    if (source.events) await this.refresh().catch(() => {});
-    else {
-      this.#parts.topology.forget();
-      await this.#parts.topology.ensureChannel(this.#parts.channel).catch(() => {});
-    }
-  }
-
-  #receive(source: Source, msg: JsMsg): void {
+  #receive(source: PullSource, msg: JsMsg): void {
     const now = Date.now();
     const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
-    source.held++;
     const message = fromNats(msg.headers, msg.data);
     if (message.deliverAt !== undefined && message.deliverAt > now + 5) {
       this.#settleRaw(held, () => msg.nak(message.deliverAt! - now));
@@ -272,7 +163,7 @@ export class ChannelConsumer implements Subscription {
   }
 
   /** Acknowledge an event none of the patterns matches, after making sure the patterns are not older than it. */
-  async #dropUnmatched(source: Source, held: Held, message: TransportMessage, routingKey: string): Promise<void> {
+  async #dropUnmatched(source: PullSource, held: Held, message: TransportMessage, routingKey: string): Promise<void> {
     // A refresh already under way may have read the patterns before this message was filtered: wait for a newer one.
     for (let tries = 0; tries < 3 && this.#patternsGeneration <= held.generation; tries++) {
       await this.refresh().catch(() => {});
@@ -285,7 +176,7 @@ export class ChannelConsumer implements Subscription {
     await this.#dispatch(source, held, message);
   }
 
-  async #dispatch(source: Source, held: Held, message: TransportMessage): Promise<void> {
+  async #dispatch(source: PullSource, held: Held, message: TransportMessage): Promise<void> {
     await this.#gate.acquire();
     try {
       if (this.#stopped || held.settled) {
@@ -339,9 +230,8 @@ export class ChannelConsumer implements Subscription {
     this.#held.delete(held);
   }
 
-  #release(source: Source): void {
-    source.held--;
-    source.wake?.();
+  #release(source: PullSource): void {
+    source.release();
   }
 
   /** Report every held message older than `every` in progress, so the broker does not redeliver it. */
