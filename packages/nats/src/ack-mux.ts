@@ -66,6 +66,17 @@ export class AckMux {
     });
   }
 
+  /**
+   * Give up waiting for every acknowledgement now (retryable): after a reconnect, publishes sent
+   * into the old connection will not be answered, and their senders re-publish (same Nats-Msg-Id)
+   * at once instead of after their timeout.
+   */
+  expireAll(): void {
+    for (const pending of this.#pending.values())
+      pending.reject(new PublishFailure('connection was re-established', true));
+    this.#pending.clear();
+  }
+
   /** Stop listening; every waiting publish rejects (not retryable). */
   close(): void {
     clearInterval(this.#sweep);

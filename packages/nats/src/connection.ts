@@ -1,8 +1,11 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ErrorCode, TransportError } from '@switchyard/core/transport';
+import { type ConnectionState, ErrorCode, TransportError } from '@switchyard/core/transport';
 import { wrapError } from './errors.js';
 import { type ResolvedOptions, redactUrl } from './options.js';
+
+/** Wait between two reconnect attempts. */
+const RECONNECT_WAIT_MS = 250;
 
 /**
  * The one NATS connection of a transport, opened on first use. The client
@@ -18,10 +21,36 @@ export class Connection {
   #js: Promise<JetStreamClient> | undefined;
   #jsm: Promise<JetStreamManager> | undefined;
   #closed = false;
+  readonly #listeners = new Set<(state: ConnectionState) => void>();
+  #reconnectAttempts = 0;
 
   constructor(options: ResolvedOptions, url: string) {
     this.#options = options;
     this.#url = url;
+  }
+
+  /** The server address(es) without password, for messages and connection states. */
+  get endpoint(): string {
+    return redactUrl(this.#url);
+  }
+
+  /**
+   * Call `listener` on every change of the connection's state (connected; disconnected, with the
+   * error; retrying, with the attempt and the 250 ms wait) until the returned function is called.
+   */
+  watch(listener: (state: ConnectionState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(state: Omit<ConnectionState, 'endpoint'>): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener({ ...state, endpoint: this.endpoint });
+      } catch {
+        // Listeners must not throw; one that does changes nothing here.
+      }
+    }
   }
 
   get closed(): boolean {
@@ -33,6 +62,7 @@ export class Connection {
     if (this.#closed) return Promise.reject(new TransportError(ErrorCode.Closed, 'nats transport is closed'));
     this.#nc ??= this.#connect().catch((error: unknown) => {
       this.#nc = undefined;
+      this.#emit({ status: 'disconnected', error });
       throw wrapError(error, ErrorCode.TransportUnavailable, `cannot connect to ${redactUrl(this.#url)}`);
     });
     return this.#nc;
@@ -62,7 +92,7 @@ export class Connection {
       ...(pass !== undefined ? { pass } : {}),
       ...(tls ? { tls: {} } : {}),
       maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
       waitOnFirstConnect: false,
       timeout: 5_000,
       // No Error objects with stack traces per request (a quarter of a sender's CPU): failures are
@@ -70,12 +100,20 @@ export class Connection {
       noAsyncTraces: true,
     });
     void this.#watch(nc);
+    this.#emit({ status: 'connected' });
     return nc;
   }
 
   async #watch(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       this.#options.onConnectionEvent({ type: status.type, data: status });
+      if (status.type === 'disconnect') this.#emit({ status: 'disconnected' });
+      else if (status.type === 'reconnecting') {
+        this.#emit({ status: 'retrying', attempt: ++this.#reconnectAttempts, delayMs: RECONNECT_WAIT_MS });
+      } else if (status.type === 'reconnect') {
+        this.#reconnectAttempts = 0;
+        this.#emit({ status: 'connected' });
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
   ConfigurationError,
+  type ConnectionState,
   type ConsumeOptions,
   type DeliveryHandler,
   describeError,
@@ -70,6 +71,10 @@ export class NatsTransport implements Transport {
         await this.#topology.ensureStream();
       },
     );
+    // Publishes sent into a connection that died are answered by nobody: re-publish them at once.
+    this.#connection.watch((state) => {
+      if (state.status === 'connected') this.#publisher.reconnected();
+    });
     this.capabilities = {
       // The transport holds a message with a future deliverAt on the broker (nak with delay).
       delayedDelivery: 'native',
@@ -201,6 +206,15 @@ export class NatsTransport implements Transport {
       jsm: () => this.#connection.jsm(),
       options: this.#options,
     });
+  }
+
+  /**
+   * Report the connection's state to `listener`: `connected` on the first connect and every
+   * reconnect, `disconnected` when it drops or a first connect fails, `retrying` before each
+   * reconnect attempt (every 250 ms, without limit). Until the returned function is called.
+   */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#connection.watch(listener);
   }
 
   close(): Promise<void> {

@@ -65,6 +65,11 @@ export class Publisher {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /** The connection came back: re-publish whatever waits for an acknowledgement now. */
+  reconnected(): void {
+    this.#mux?.mux.expireAll();
+  }
+
   /** Stop the acknowledgement listener (the connection is closing). */
   close(): void {
     this.#mux?.mux.close();

@@ -30,6 +30,8 @@ describe.runIf(reachable)('nats reconnect', () => {
     };
     const sender = new NatsTransport(options);
     const receiver = new NatsTransport(options);
+    const states: string[] = [];
+    receiver.watchConnection((state) => states.push(state.status));
     const seen = new Map<string, number>();
     let duplicates = 0;
     const kills: number[] = [];
@@ -88,6 +90,9 @@ describe.runIf(reachable)('nats reconnect', () => {
       // Both transports told their listener about each cut and each reconnect.
       expect(events.filter((type) => type === 'disconnect').length).toBeGreaterThanOrEqual(4);
       expect(events.filter((type) => type === 'reconnect').length).toBeGreaterThanOrEqual(4);
+      // watchConnection (core's health view) saw the receiver go down and come back, twice.
+      expect(states.filter((status) => status === 'disconnected').length).toBeGreaterThanOrEqual(2);
+      expect(states.filter((status) => status === 'connected').length).toBeGreaterThanOrEqual(3);
       expect(seen.size).toBe(TOTAL);
       // Sends are retried with their Nats-Msg-Id, so a send never stores a message twice; the only
       // duplicates are redeliveries of messages whose fire-and-forget ack died with the connection.
