@@ -14,6 +14,7 @@ import {
   type TransportCapabilities,
   TransportError,
   type TransportMessage,
+  withTimeout,
 } from '@switchyard/core/transport';
 import { ChannelConsumer } from './channel-consumer.js';
 import { checkSize } from './codec.js';
@@ -21,9 +22,12 @@ import { Connection } from './connection.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
 import { wrapError } from './errors.js';
 import { Names } from './names.js';
-import { type NatsTransportOptions, type ResolvedOptions, redactUrl, resolveOptions } from './options.js';
+import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Outgoing, Publisher } from './publisher.js';
 import { TopologyManager } from './topology.js';
+
+/** `ping()` answers within this bound, whatever the network does. */
+const PING_TIMEOUT_MS = 2_000;
 
 /**
  * NATS JetStream transport (nats-server ≥ 2.9 with JetStream; tested on
@@ -181,15 +185,20 @@ export class NatsTransport implements Transport {
     return consumer;
   }
 
+  /** Resolves when the server answers a JetStream request; rejects with SY_TRANSPORT_UNAVAILABLE otherwise, within 2 s. */
   async ping(): Promise<void> {
     try {
-      const jsm = await this.#connection.jsm();
-      await jsm.getAccountInfo();
+      await withTimeout(
+        this.#connection.jsm().then((jsm) => jsm.getAccountInfo()),
+        PING_TIMEOUT_MS,
+        'the NATS server to answer',
+      );
     } catch (error) {
-      throw wrapError(
-        error,
+      if (error instanceof SwitchyardError && error.code === ErrorCode.Closed) throw error;
+      throw new TransportError(
         ErrorCode.TransportUnavailable,
-        `ping of ${redactUrl(this.#options.servers.join(','))} failed`,
+        `nats: ping of ${this.#connection.endpoint} failed: ${describeError(error)}`,
+        { cause: error },
       );
     }
   }

@@ -1,7 +1,9 @@
 import { createService, ErrorCode } from '@switchyard/core';
 import type { ConnectionState } from '@switchyard/core/transport';
+import { brokerReachable, TcpProxy } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
+import { NATS_ADDRESS, NATS_URL, probeNats } from './helpers.js';
 
 describe('start() against a NATS server that refuses connections', () => {
   it('rejects within a few seconds with SY_UNREACHABLE naming the address, and reports the failed connect', async () => {
@@ -21,5 +23,25 @@ describe('start() against a NATS server that refuses connections', () => {
     expect(service.health().state).toBe('stopped');
     expect(states[0]).toMatchObject({ status: 'disconnected', endpoint: 'nats://127.0.0.1:1' });
     await transport.close();
+  });
+});
+
+const reachable = await brokerReachable(`NATS at ${NATS_URL}`, probeNats);
+
+describe.runIf(reachable)('ping()', () => {
+  it('answers within about 2 s when the server stalls (no bytes either way)', async () => {
+    const proxy = await TcpProxy.start(NATS_ADDRESS);
+    const transport = new NatsTransport({ url: `nats://${proxy.address}` });
+    try {
+      await transport.ping();
+      proxy.stall();
+      const started = Date.now();
+      await expect(transport.ping()).rejects.toMatchObject({ code: ErrorCode.TransportUnavailable });
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await proxy.restore();
+      await transport.close();
+      await proxy.close();
+    }
   });
 });
