@@ -1,9 +1,9 @@
 import { createService, ErrorCode } from '@switchyard/core';
 import type { ConnectionState } from '@switchyard/core/transport';
-import { brokerReachable, TcpProxy } from '@switchyard/testing';
+import { brokerReachable, TcpProxy, testMessage } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
-import { NATS_ADDRESS, NATS_URL, probeNats } from './helpers.js';
+import { deleteStreams, NATS_ADDRESS, NATS_URL, probeNats } from './helpers.js';
 
 describe('start() against a NATS server that refuses connections', () => {
   it('rejects within a few seconds with SY_UNREACHABLE naming the address, and reports the failed connect', async () => {
@@ -42,6 +42,28 @@ describe.runIf(reachable)('ping()', () => {
       await proxy.restore();
       await transport.close();
       await proxy.close();
+    }
+  });
+
+  it('a send to a stalled server rejects with SY_SEND_FAILED after sendTimeoutMs instead of hanging', async () => {
+    const proxy = await TcpProxy.start(NATS_ADDRESS);
+    const transport = new NatsTransport({
+      url: `nats://${proxy.address}`,
+      prefix: `sytest_stall_${Date.now().toString(36)}`,
+      sendTimeoutMs: 1_500,
+      publishAckTimeoutMs: 500,
+    });
+    try {
+      await transport.provision({ channels: [{ name: 'stalled', subscriptions: [] }] });
+      proxy.stall();
+      const started = Date.now();
+      await expect(transport.send('stalled', [testMessage()])).rejects.toMatchObject({ code: ErrorCode.SendFailed });
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      await proxy.restore();
+      await transport.close();
+      await proxy.close();
+      await deleteStreams(transport.prefix);
     }
   });
 });
