@@ -1,8 +1,7 @@
-import { runTransportConformance } from '@switchyard/testing';
+import { runTransportConformance, TcpProxy } from '@switchyard/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { deleteStreams, NATS_ADDRESS, probeNats, uniquePrefix } from './helpers.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 // One prefix (one stream) per run stands for "the broker"; every transport made here is one process
 // connected to it, through a proxy this file controls, so dropping connections never touches the
@@ -19,9 +18,14 @@ runTransportConformance({
   probe: probeNats,
   // A short ack wait, so scenarios where a consumer goes away see its deliveries come back quickly.
   createTransport: () =>
-    new NatsTransport({ url: proxy?.url ?? 'nats://127.0.0.1:1', prefix, ackWaitMs: 2_000, pullExpiresMs: 2_000 }),
+    new NatsTransport({
+      url: proxy ? `nats://${proxy.address}` : 'nats://127.0.0.1:1',
+      prefix,
+      ackWaitMs: 2_000,
+      pullExpiresMs: 2_000,
+    }),
   async dropConnections() {
-    await proxy?.drop();
+    proxy?.cut();
   },
 });
 

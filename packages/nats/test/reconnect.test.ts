@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { type ConsumerInfo, jetstreamManager } from '@nats-io/jetstream';
-import { brokerReachable, testMessage, waitFor } from '@switchyard/testing';
+import { brokerReachable, TcpProxy, testMessage, waitFor } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { adminConnection, deleteStreams, NATS_ADDRESS, NATS_URL, probeNats, uniquePrefix } from './helpers.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 const reachable = await brokerReachable(`NATS at ${NATS_URL}`, probeNats);
 const prefix = uniquePrefix('reconnect');
@@ -22,7 +21,7 @@ describe.runIf(reachable)('nats reconnect', () => {
     const channel = `rc-${randomBytes(4).toString('hex')}`;
     const events: string[] = [];
     const options = {
-      url: proxy.url,
+      url: `nats://${proxy.address}`,
       prefix,
       ackWaitMs: 2_000,
       pullExpiresMs: 2_000,
@@ -50,7 +49,10 @@ describe.runIf(reachable)('nats reconnect', () => {
       );
       for (let b = 0; b < TOTAL / BATCH; b++) {
         // Cut every connection through the proxy (sender's and receiver's) while sends, pulls and acks are in flight.
-        if (b === 25 || b === 65) void proxy.drop().then((cut) => kills.push(cut));
+        if (b === 25 || b === 65) {
+          kills.push(proxy.open);
+          proxy.cut();
+        }
         const batch = Array.from({ length: BATCH }, (_, i) => testMessage({ seq: b * BATCH + i }));
         for (;;) {
           try {

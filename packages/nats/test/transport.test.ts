@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Delivery } from '@switchyard/core/transport';
-import { brokerReachable, collect, testEvent, testMessage, waitFor } from '@switchyard/testing';
+import { brokerReachable, collect, TcpProxy, testEvent, testMessage, waitFor } from '@switchyard/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { adminConnection, deleteStreams, NATS_ADDRESS, NATS_URL, probeNats, uniquePrefix } from './helpers.js';
-import { LossyProxy } from './lossy-proxy.js';
 
 const prefix = uniquePrefix('tr');
 const reachable = await brokerReachable(`NATS at ${NATS_URL}`, probeNats);
@@ -130,16 +129,16 @@ describe.runIf(reachable)('nats transport', () => {
   });
 
   it('re-publishes a message whose acknowledgement was lost with the same Nats-Msg-Id: stored once', async () => {
-    const proxy = await LossyProxy.start(NATS_ADDRESS);
+    const proxy = await TcpProxy.start(NATS_ADDRESS);
     cleanups.push(() => proxy.close());
-    const sender = transport({ url: proxy.url, publishAckTimeoutMs: 1_000 });
+    const sender = transport({ url: `nats://${proxy.address}`, publishAckTimeoutMs: 1_000 });
     const channel = channelName('dedup');
     await sender.provision({ channels: [{ name: channel, subscriptions: [] }] });
     const message = testMessage();
     // The PubAck names the stream: lose the first one, after the server stored the message.
-    proxy.arm(`"stream":"${prefix}"`);
+    proxy.loseNextReply(`"stream":"${prefix}"`);
     await sender.send(channel, [message]);
-    expect(proxy.dropped).toBe(1);
+    expect(proxy.repliesLost).toBe(1);
     const reader = transport();
     const inbox = await collect(reader, channel);
     cleanups.push(() => inbox.close());
