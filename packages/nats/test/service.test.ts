@@ -76,7 +76,7 @@ describe.runIf(reachable)('services over a nats:// URL', () => {
     expect(seen.bystander).toEqual([`${ns}.shipping.done`]);
   });
 
-  it("dead letters go to the transport's durable store and outlive the process", async () => {
+  it("dead letters go to the transport's durable store by default and outlive the process", async () => {
     const Fail = defineCommand(`${unique('fail')}.now`, z.object({ id: z.string() }));
     const transport = new NatsTransport({ url: NATS_URL, prefix });
     transports.push(transport);
@@ -84,7 +84,6 @@ describe.runIf(reachable)('services over a nats:// URL', () => {
     const service = createService({
       name,
       transport,
-      deadLetters: transport.deadLetterStore(name),
       retry: { instantRetries: 0, delayedRetries: 1, initialDelayMs: 50, jitter: 0 },
       handleSignals: false,
     });
