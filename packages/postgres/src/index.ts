@@ -2,4 +2,5 @@
  * @switchyard/postgres: a PostgreSQL transport (`postgres://…`) and the durable stores — outbox in
  * the application's own transaction, inbox, dead letters — on the `pg` driver.
  */
-export {};
+export type { PostgresStoreOptions, PostgresStoreSource, Queryable } from './stores/connection.js';
+export { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
