@@ -75,7 +75,7 @@ describe.runIf(reachable)('PostgresDeadLetterStore (PostgreSQL)', () => {
     await service.start();
     try {
       await service.distributedBus.sendCommand(service.name, Pay, { n: 1 });
-      await waitFor(async () => (await store.count({ service: service.name })) === 1, 'the dead letter stored');
+      await expect.poll(() => store.count({ service: service.name }), { timeout: 10_000 }).toBe(1);
       const [record] = await store.list({ code: 'SY_HANDLER_FAILED', search: 'DECLINED' });
       expect(record?.messageName).toBe('pay.now');
       failing = false;
