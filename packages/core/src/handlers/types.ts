@@ -2,7 +2,7 @@ import type { Contract, InputOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
-import type { OutboundMessage } from '../resilience/stores.js';
+import type { OutboundMessage, TransactionalInbox } from '../resilience/stores.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of one send: everything but the payload. */
@@ -86,6 +86,11 @@ export interface HandlerContext extends DistributedBus {
   /** Aborted when the service stops; long handlers should honour it. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * The database transaction of a handler registered with `transactionalInbox` (its store documents
+   * the type, e.g. a `pg` PoolClient); undefined for other handlers.
+   */
+  readonly transaction?: unknown;
 }
 
 /** A handler function. Its return value is the result of a query. */
@@ -103,4 +108,10 @@ export interface HandlerOptions {
   readonly retry?: RetryPolicyOptions;
   /** Run asynchronously: the local bus enqueues the message on this service's inbox under this channel name. */
   readonly asynchronous?: string;
+  /**
+   * Run the handler inside a transaction of this store that also records the message as handled
+   * (`context.transaction`): the handler's writes and the record commit together, so a redelivery
+   * never repeats them. Not for queries (their answer is not a side effect).
+   */
+  readonly transactionalInbox?: TransactionalInbox;
 }

@@ -52,8 +52,14 @@ export class OutboxRelay {
     for (;;) {
       const records = await this.#store.pending(this.#batchSize);
       if (records.length === 0) return total;
-      await this.#dispatcher.dispatchBatch(records.map((record) => record.outbound));
-      await this.#store.markForwarded(records.map((record) => record.id));
+      const ids = records.map((record) => record.id);
+      try {
+        await this.#dispatcher.dispatchBatch(records.map((record) => record.outbound));
+      } catch (error) {
+        await this.#store.release?.(ids).catch(() => undefined);
+        throw error;
+      }
+      await this.#store.markForwarded(ids);
       total += records.length;
     }
   }

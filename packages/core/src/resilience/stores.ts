@@ -88,6 +88,22 @@ export interface InboxStore {
   close?(): Promise<void>;
 }
 
+/**
+ * An inbox that records a handled message in the same database transaction as the handler's own
+ * writes (handler option `transactionalInbox`), so that a redelivery after a crash between that
+ * commit and the ack finds the record and causes no second side effect.
+ */
+export interface TransactionalInbox<T = unknown> {
+  /**
+   * Open a transaction, record (`handler`, `messageId`) in it, run `work` with the transaction,
+   * commit. Resolves false without running `work` when the record exists already; true once `work`'s
+   * writes and the record committed together. Two concurrent runs of one message do not both run
+   * `work`. If `work` rejects, rolls back and rejects with its error; a database failure rejects
+   * with a TransportError and commits nothing.
+   */
+  runOnce(handler: string, messageId: string, work: (transaction: T) => Promise<void>): Promise<boolean>;
+}
+
 /** Where an outbound message goes: a service's inbox, or the event fan-out. */
 export type Destination =
   | { readonly kind: 'send'; readonly service: string }
@@ -115,6 +131,11 @@ export interface OutboxStore {
   pending(limit: number): Promise<OutboxRecord[]>;
   /** Remove forwarded records. Idempotent. */
   markForwarded(ids: readonly string[]): Promise<void>;
+  /**
+   * Give back records of `pending` whose forward failed, so that they are offered again at once
+   * (a store that leases what `pending` returns). Optional; idempotent; the relay ignores its errors.
+   */
+  release?(ids: readonly string[]): Promise<void>;
   /** Resolves when new records may be waiting, or when `signal` aborts; optional (the relay polls otherwise). */
   waitForRecords?(signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;
