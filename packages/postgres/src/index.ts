@@ -4,3 +4,5 @@
  */
 export type { PostgresStoreOptions, PostgresStoreSource, Queryable } from './stores/connection.js';
 export { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
+export { PostgresInboxStore, type PostgresInboxStoreOptions, pgTransaction } from './stores/inbox-store.js';
+export { PostgresOutboxStore, type PostgresOutboxStoreOptions } from './stores/outbox-store.js';
