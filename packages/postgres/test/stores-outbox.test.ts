@@ -260,6 +260,45 @@ describe.runIf(reachable)('PostgresOutboxStore (PostgreSQL)', () => {
     }
   });
 
+  it('waitForRecords wakes on a commit, on a broken LISTEN connection, and listens again afterwards', async () => {
+    const schema = newSchema('ob_listen');
+    const store = open(schema);
+    await store.migrate();
+    const listeners = async () =>
+      (await pool.query(`SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "${schema}.outbox"'`)).rows.map(
+        (row) => row.pid as number,
+      );
+    const abort = new AbortController();
+    let woken = 0;
+    // Each wake-up must come from its cause, well before the store's own 5 s limit on a wait.
+    const waitOnce = () => {
+      const started = performance.now();
+      return store.waitForRecords(abort.signal).then(() => {
+        expect(performance.now() - started).toBeLessThan(4_000);
+        woken++;
+      });
+    };
+    let waiting = waitOnce();
+    await expect.poll(listeners).toHaveLength(1);
+    await store.add(pool, outbound(1));
+    await waiting;
+    expect(woken).toBe(1);
+
+    waiting = waitOnce();
+    const [pid] = await listeners();
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await waiting;
+    expect(woken).toBe(2);
+
+    waiting = waitOnce();
+    await expect.poll(listeners).toHaveLength(1);
+    expect(await listeners()).not.toContain(pid);
+    await store.add(pool, outbound(2));
+    await waiting;
+    expect(woken).toBe(3);
+    abort.abort();
+  });
+
   it('offers the records of a failed forward again at once (release)', async () => {
     const schema = newSchema('ob_release');
     const store = open(schema);
