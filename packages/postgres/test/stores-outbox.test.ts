@@ -209,6 +209,80 @@ describe.runIf(reachable)('PostgresOutboxStore (PostgreSQL)', () => {
     expect(byRelay.filter((n) => n > 0).length).toBeGreaterThan(1);
   });
 
+  it("three services' relays on one outbox: every message handled once, in order per key", async () => {
+    const schema = newSchema('ob_services');
+    const broker = `memory://${schema}`;
+    const Placed = defineEvent('cart.updated', z.object({ cart: z.string(), n: z.number() }));
+    const handled: Array<{ cart: string; n: number }> = [];
+    const billing = createService({
+      name: `billing-${schema}`,
+      transport: broker,
+      inbox: false,
+      concurrency: 1,
+      handleSignals: false,
+    });
+    billing.handle(Placed, (event) => void handled.push(event), { distributed: true });
+    await billing.start();
+    const batches = [0, 0, 0];
+    const shops = [0, 1, 2].map((i) => {
+      const store = open(schema);
+      const counted = {
+        pending: async (limit: number) => {
+          const records = await store.pending(limit);
+          batches[i]! += records.length;
+          return records;
+        },
+        markForwarded: (ids: readonly string[]) => store.markForwarded(ids),
+        release: (ids: readonly string[]) => store.release(ids),
+        waitForRecords: (signal: AbortSignal) => store.waitForRecords(signal),
+      };
+      return createService({
+        name: `shop-${schema}`,
+        transport: broker,
+        outbox: counted,
+        outboxRelay: { batchSize: 10 },
+        handleSignals: false,
+      });
+    });
+    await Promise.all(shops.map((shop) => shop.start()));
+    const total = 600;
+    const writer = open(schema);
+    try {
+      await writer.migrate();
+      const client = await pool.connect();
+      try {
+        for (let from = 0; from < total; from += 50) {
+          const events = await Promise.all(
+            Array.from({ length: 50 }, (_, i) => {
+              const n = from + i;
+              const cart = `cart-${n % 5}`;
+              return shops[0]!.distributedBus.prepareEvent(Placed, { cart, n }, { orderingKey: cart });
+            }),
+          );
+          await client.query('BEGIN');
+          await writer.add(client, events);
+          await client.query('COMMIT');
+        }
+      } finally {
+        client.release();
+      }
+      await expect.poll(() => handled.length, { timeout: 20_000 }).toBe(total);
+      await expect.poll(() => count(schema)).toBe(0);
+    } finally {
+      await Promise.all(shops.map((shop) => shop.stop()));
+      await billing.stop();
+    }
+    expect(new Set(handled.map((e) => e.n)).size).toBe(total);
+    for (let c = 0; c < 5; c++) {
+      const ns = handled.filter((e) => e.cart === `cart-${c}`).map((e) => e.n);
+      expect(ns).toEqual([...ns].sort((x, y) => x - y));
+    }
+    console.log(
+      `[outbox service relays] messages=${total} handled=${handled.length} distinct=${new Set(handled.map((e) => e.n)).size} records per relay=${batches.join('/')}`,
+    );
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(total);
+  });
+
   it("a service's relay forwards through the service map, woken by NOTIFY", async () => {
     const schema = newSchema('ob_relay');
     const store = open(schema);
