@@ -117,13 +117,6 @@ export function wrap(store: string, code: ErrorCode, what: string, error: unknow
   return new TransportError(code, `${store}: ${what}${detail}`, { cause: error });
 }
 
-/** Run `text` on a caller's {@link Queryable} and read the rows, whatever shape the adapter returns (`{ rows }` or an array). */
-export async function queryOn<R>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {
-  const result = (await db.query(text, values)) as { rows?: R[] } | R[] | undefined;
-  if (Array.isArray(result)) return result;
-  return result?.rows ?? [];
-}
-
 function splitSchema(store: string, source: string): { url: string; urlSchema: string | undefined } {
   let parsed: URL;
   try {
