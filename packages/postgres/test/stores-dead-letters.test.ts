@@ -23,7 +23,7 @@ function open(schema = uniqueSchema('dlq')): PostgresDeadLetterStore {
 
 describe('PostgresDeadLetterStore configuration', () => {
   it('says what to change for a bad source or schema', () => {
-    expect(() => new PostgresDeadLetterStore('not a url')).toThrow(/postgres:\/\/user@host/);
+    expect(() => new PostgresDeadLetterStore('not a url')).toThrow(/must be a URL such as postgres:\/\/user@host/);
     expect(() => new PostgresDeadLetterStore('amqp://127.0.0.1')).toThrow(/not a postgres:\/\/ URL/);
     expect(() => new PostgresDeadLetterStore(POSTGRES_URL, { schema: 'Bad-Name' })).toThrow(
       expect.objectContaining({ code: ErrorCode.Configuration }),

@@ -1,4 +1,4 @@
-import { ConfigurationError, ErrorCode, TransportError } from '@switchyard/core';
+import { ConfigurationError, ErrorCode, redact, TransportError } from '@switchyard/core';
 import pg from 'pg';
 import { type Migration, migrate, quoteSchema } from '../migrations.js';
 
@@ -122,12 +122,12 @@ function splitSchema(store: string, source: string): { url: string; urlSchema: s
   try {
     parsed = new URL(source);
   } catch (error) {
-    throw new ConfigurationError(`${store}: '${source}' is not a URL: use postgres://user@host:5432/database`, {
+    throw new ConfigurationError(`${store}: a source string must be a URL such as postgres://user@host:5432/database`, {
       cause: error,
     });
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ConfigurationError(`${store}: '${source}' is not a postgres:// URL`);
+    throw new ConfigurationError(`${store}: '${redact(source)}' is not a postgres:// URL`);
   }
   const urlSchema = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
