@@ -49,7 +49,7 @@ describe.runIf(reachable)('PostgreSQL outbox across producer crashes (relay to t
     await pool.query(`CREATE TABLE "${schema}".orders (id text PRIMARY KEY)`);
     await pool.query(`CREATE TABLE "${schema}".billed (order_id text)`);
     const count = async (sql: string) => (await pool.query(sql)).rows[0].n as number;
-    const outboxRows = () => count(`SELECT count(*)::int AS n FROM "${schema}".outbox`);
+    const outboxRows = () => count(`SELECT count(*)::int AS n FROM "${schema}".sy_outbox`);
 
     const inbox = new PostgresInboxStore(`${POSTGRES_URL}?schema=${schema}`);
     const billing = createService({

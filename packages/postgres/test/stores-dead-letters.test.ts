@@ -47,7 +47,7 @@ describe.runIf(reachable)('PostgresDeadLetterStore (PostgreSQL)', () => {
     expect(await store.count()).toBe(1);
     await store.close();
     await expect(store.count()).rejects.toMatchObject({ code: ErrorCode.Closed });
-    const rows = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".dead_letters`);
+    const rows = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".sy_dead_letters`);
     expect(rows.rows[0].n).toBe(1);
   });
 

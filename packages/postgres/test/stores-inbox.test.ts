@@ -48,7 +48,9 @@ describe.runIf(reachable)('PostgresInboxStore (PostgreSQL)', () => {
     await inbox.markProcessed('b', 'm2');
     const again = open(schema);
     expect(await again.isProcessed('a', 'm1')).toBe(true);
-    await pool.query(`UPDATE "${schema}".inbox SET processed_at = now() - interval '2 hours' WHERE message_id = 'm1'`);
+    await pool.query(
+      `UPDATE "${schema}".sy_inbox SET processed_at = now() - interval '2 hours' WHERE message_id = 'm1'`,
+    );
     expect(await again.prune(3_600_000)).toBe(1);
     expect(await again.isProcessed('a', 'm1')).toBe(false);
     expect(await again.isProcessed('b', 'm2')).toBe(true);
@@ -143,19 +145,19 @@ describe.runIf(reachable)('PostgresInboxStore (PostgreSQL)', () => {
       await spy.until(() => spy.handled.length === 1, 'the command handled on its second attempt');
       expect(spy.failed).toHaveLength(1);
       expect(await count(`SELECT count(*)::int AS n FROM "${schema}".payments`)).toBe(1);
-      expect(await count(`SELECT count(*)::int AS n FROM "${schema}".outbox`)).toBe(1);
+      expect(await count(`SELECT count(*)::int AS n FROM "${schema}".sy_outbox`)).toBe(1);
       // The broker redelivers the same message (same id): the inbox row is there, the handler does not run.
       const route = await service.serviceMap.route(name);
       const [record] = await outbox.pending(1);
       expect(record).toBeDefined();
       const prepared = await service.distributedBus.prepareCommand(name, Charge, { n: 1 });
-      const row = (await pool.query(`SELECT message_id FROM "${schema}".inbox`)).rows[0].message_id as string;
+      const row = (await pool.query(`SELECT message_id FROM "${schema}".sy_inbox`)).rows[0].message_id as string;
       await route.transport.send(route.channel, [
         { ...prepared.message, id: row, headers: { ...prepared.message.headers, 'ce-id': row } },
       ]);
       await spy.until(() => spy.handled.length === 2, 'the redelivery handled');
       expect(await count(`SELECT count(*)::int AS n FROM "${schema}".payments`)).toBe(1);
-      expect(await count(`SELECT count(*)::int AS n FROM "${schema}".outbox`)).toBe(1);
+      expect(await count(`SELECT count(*)::int AS n FROM "${schema}".sy_outbox`)).toBe(1);
     } finally {
       await service.stop();
     }

@@ -41,7 +41,7 @@ describe.runIf(reachable)('PostgresOutboxStore (PostgreSQL)', () => {
     stores.push(store);
     return store;
   };
-  const count = async (schema: string, table = 'outbox') =>
+  const count = async (schema: string, table = 'sy_outbox') =>
     (await pool.query(`SELECT count(*)::int AS n FROM "${schema}".${table}`)).rows[0].n as number;
   beforeAll(async () => {
     await pool.query('SELECT 1');
@@ -164,7 +164,7 @@ describe.runIf(reachable)('PostgresOutboxStore (PostgreSQL)', () => {
       t1.release();
       t2.release();
     }
-    const rows = await pool.query(`SELECT message_id FROM "${schema}".outbox ORDER BY seq`);
+    const rows = await pool.query(`SELECT message_id FROM "${schema}".sy_outbox ORDER BY seq`);
     expect(rows.rows.map((r) => r.message_id)).toEqual(['m-1', 'm-2', 'm-3']);
   });
 
@@ -311,7 +311,7 @@ describe.runIf(reachable)('PostgresOutboxStore (PostgreSQL)', () => {
       await expect
         .poll(() =>
           pool
-            .query(`SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN "${schema}.outbox"'`)
+            .query(`SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN "${schema}.sy_outbox"'`)
             .then((r) => r.rowCount),
         )
         .toBe(1);
@@ -339,7 +339,7 @@ describe.runIf(reachable)('PostgresOutboxStore (PostgreSQL)', () => {
     const store = open(schema);
     await store.migrate();
     const listeners = async () =>
-      (await pool.query(`SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "${schema}.outbox"'`)).rows.map(
+      (await pool.query(`SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN "${schema}.sy_outbox"'`)).rows.map(
         (row) => row.pid as number,
       );
     const abort = new AbortController();

@@ -91,7 +91,7 @@ describe.runIf(reachable)(
         }
         const rows = await count(`SELECT count(*)::int AS n FROM "${schema}".effects`);
         const distinct = await count(`SELECT count(DISTINCT n)::int AS n FROM "${schema}".effects`);
-        const inboxRows = await count(`SELECT count(*)::int AS n FROM "${schema}".inbox`);
+        const inboxRows = await count(`SELECT count(*)::int AS n FROM "${schema}".sy_inbox`);
         const suppressed = second.lines.filter((line) => line === 'dup').length;
         console.log(
           `[postgres transactional inbox crash test] commands=${TOTAL} committed before SIGKILL=${beforeKill} rows=${rows} distinct=${distinct} inbox rows=${inboxRows} lost=${TOTAL - distinct} redeliveries of committed messages suppressed=${suppressed} duplicate side effects=${rows - distinct}`,

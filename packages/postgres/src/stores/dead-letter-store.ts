@@ -6,9 +6,9 @@ import { type PostgresStoreOptions, type PostgresStoreSource, StoreConnection } 
 const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'dead_letters table',
+    description: 'sy_dead_letters table',
     sql: (s) => `
-      CREATE TABLE ${s}.dead_letters (
+      CREATE TABLE ${s}.sy_dead_letters (
         id text PRIMARY KEY,
         seq bigserial NOT NULL,
         message_id text NOT NULL,
@@ -28,8 +28,8 @@ const MIGRATIONS: readonly Migration[] = [
         message_key text,
         deliver_at bigint
       );
-      CREATE INDEX dead_letters_time ON ${s}.dead_letters (dead_lettered_ts, seq);
-      CREATE INDEX dead_letters_service ON ${s}.dead_letters (service, dead_lettered_ts);`,
+      CREATE INDEX sy_dead_letters_time ON ${s}.sy_dead_letters (dead_lettered_ts, seq);
+      CREATE INDEX sy_dead_letters_service ON ${s}.sy_dead_letters (service, dead_lettered_ts);`,
   },
 ];
 
@@ -56,7 +56,7 @@ const COLUMNS = `id, message_id, message_name, service, handler, channel, reason
   attempts, first_attempt_at, dead_lettered_at, headers, body, message_key, deliver_at`;
 
 /**
- * Dead letters in table `dead_letters` of a PostgreSQL schema (default `switchyard`), for any
+ * Dead letters in table `sy_dead_letters` of a PostgreSQL schema (default `switchyard`), for any
  * service whatever its transport: `deadLetters: new PostgresDeadLetterStore('postgres://…')`, and
  * for `switchyard dlq` with the same URL. Many processes may share it. The table is created (and
  * migrated) on first use. `add` is idempotent on the record id (the first write wins) and resolves
@@ -81,7 +81,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     await this.#db.query(
       ErrorCode.SendFailed,
       `cannot store dead letter '${record.id}'`,
-      `INSERT INTO ${this.#db.schema}.dead_letters (id, message_id, message_name, service, handler, channel, reason_code,
+      `INSERT INTO ${this.#db.schema}.sy_dead_letters (id, message_id, message_name, service, handler, channel, reason_code,
          reason_message, reason_stack, attempts, first_attempt_at, dead_lettered_at, dead_lettered_ts, headers, body,
          message_key, deliver_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -115,7 +115,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     const result = await this.#db.query<Row>(
       ErrorCode.TransportUnavailable,
       'cannot list dead letters',
-      `SELECT ${COLUMNS} FROM ${this.#db.schema}.dead_letters ${where}
+      `SELECT ${COLUMNS} FROM ${this.#db.schema}.sy_dead_letters ${where}
        ORDER BY dead_lettered_ts, seq LIMIT $${n - 1} OFFSET $${n}`,
       params,
     );
@@ -127,7 +127,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     const result = await this.#db.query<{ n: string }>(
       ErrorCode.TransportUnavailable,
       'cannot count dead letters',
-      `SELECT count(*) AS n FROM ${this.#db.schema}.dead_letters ${where}`,
+      `SELECT count(*) AS n FROM ${this.#db.schema}.sy_dead_letters ${where}`,
       params,
     );
     return Number(result.rows[0]?.n ?? 0);
@@ -137,7 +137,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     const result = await this.#db.query<Row>(
       ErrorCode.TransportUnavailable,
       `cannot read dead letter '${id}'`,
-      `SELECT ${COLUMNS} FROM ${this.#db.schema}.dead_letters WHERE id = $1`,
+      `SELECT ${COLUMNS} FROM ${this.#db.schema}.sy_dead_letters WHERE id = $1`,
       [id],
     );
     const row = result.rows[0];
@@ -148,7 +148,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     const result = await this.#db.query(
       ErrorCode.TransportUnavailable,
       `cannot delete dead letter '${id}'`,
-      `DELETE FROM ${this.#db.schema}.dead_letters WHERE id = $1`,
+      `DELETE FROM ${this.#db.schema}.sy_dead_letters WHERE id = $1`,
       [id],
     );
     return (result.rowCount ?? 0) > 0;

@@ -12,15 +12,15 @@ import { type PostgresStoreOptions, type PostgresStoreSource, StoreConnection, w
 const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'inbox table',
+    description: 'sy_inbox table',
     sql: (s) => `
-      CREATE TABLE ${s}.inbox (
+      CREATE TABLE ${s}.sy_inbox (
         handler text NOT NULL,
         message_id text NOT NULL,
         processed_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (handler, message_id)
       );
-      CREATE INDEX inbox_processed_at ON ${s}.inbox (processed_at);`,
+      CREATE INDEX sy_inbox_processed_at ON ${s}.sy_inbox (processed_at);`,
   },
 ];
 
@@ -35,7 +35,7 @@ export interface PostgresInboxStoreOptions extends PostgresStoreOptions {
 }
 
 /**
- * The inbox in table `inbox` of a PostgreSQL schema (default `switchyard`): one row per handler
+ * The inbox in table `sy_inbox` of a PostgreSQL schema (default `switchyard`): one row per handler
  * and message id, shared safely by any number of processes.
  *
  * - As a service's dedup store (`inbox: new PostgresInboxStore(url)`), it remembers handled
@@ -87,7 +87,7 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
     const result = await this.#db.query(
       ErrorCode.TransportUnavailable,
       'inbox lookup failed',
-      `SELECT 1 FROM ${this.#db.schema}.inbox WHERE handler = $1 AND message_id = $2`,
+      `SELECT 1 FROM ${this.#db.schema}.sy_inbox WHERE handler = $1 AND message_id = $2`,
       [handler, messageId],
     );
     return (result.rowCount ?? 0) > 0;
@@ -98,7 +98,7 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
     await this.#db.query(
       ErrorCode.SendFailed,
       'inbox write failed',
-      `INSERT INTO ${this.#db.schema}.inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      `INSERT INTO ${this.#db.schema}.sy_inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
       [handler, messageId],
     );
   }
@@ -108,7 +108,7 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
     const result = await this.#db.query(
       ErrorCode.TransportUnavailable,
       'inbox prune failed',
-      `DELETE FROM ${this.#db.schema}.inbox WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)`,
+      `DELETE FROM ${this.#db.schema}.sy_inbox WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)`,
       [Math.max(0, olderThanMs)],
     );
     return result.rowCount ?? 0;
@@ -137,7 +137,7 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
       try {
         await client.query('BEGIN');
         const result = await client.query(
-          `INSERT INTO ${this.#db.schema}.inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+          `INSERT INTO ${this.#db.schema}.sy_inbox (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
           [handler, messageId],
         );
         inserted = result.rowCount ?? 0;

@@ -22,9 +22,9 @@ const KEY_LOCK_CLASS = 0x5359_4f42; // 'SYOB'
 const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'outbox table, key lock and NOTIFY triggers',
+    description: 'sy_outbox table, key lock and NOTIFY triggers',
     sql: (s) => `
-      CREATE TABLE ${s}.outbox (
+      CREATE TABLE ${s}.sy_outbox (
         seq bigint PRIMARY KEY,
         destination_kind text NOT NULL CHECK (destination_kind IN ('send', 'publish')),
         destination text NOT NULL,
@@ -36,27 +36,27 @@ const MIGRATIONS: readonly Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now(),
         lease_until timestamptz
       );
-      CREATE SEQUENCE ${s}.outbox_seq OWNED BY ${s}.outbox.seq;
-      CREATE INDEX outbox_key ON ${s}.outbox (message_key, seq) WHERE message_key IS NOT NULL;
+      CREATE SEQUENCE ${s}.sy_outbox_seq OWNED BY ${s}.sy_outbox.seq;
+      CREATE INDEX sy_outbox_key ON ${s}.sy_outbox (message_key, seq) WHERE message_key IS NOT NULL;
       -- Records of one key get their seq only once the previous writer of that key committed,
       -- so seq order is commit order per key and the relay can forward in seq order.
-      CREATE FUNCTION ${s}.outbox_before_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION ${s}.sy_outbox_before_insert() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF NEW.message_key IS NOT NULL THEN
           PERFORM pg_advisory_xact_lock(${KEY_LOCK_CLASS}, hashtext(TG_TABLE_SCHEMA || '.' || NEW.message_key));
         END IF;
-        NEW.seq := nextval('${s}.outbox_seq');
+        NEW.seq := nextval('${s}.sy_outbox_seq');
         RETURN NEW;
       END $$;
-      CREATE TRIGGER outbox_before_insert BEFORE INSERT ON ${s}.outbox
-        FOR EACH ROW EXECUTE FUNCTION ${s}.outbox_before_insert();
-      CREATE FUNCTION ${s}.outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE TRIGGER sy_outbox_before_insert BEFORE INSERT ON ${s}.sy_outbox
+        FOR EACH ROW EXECUTE FUNCTION ${s}.sy_outbox_before_insert();
+      CREATE FUNCTION ${s}.sy_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_notify(TG_TABLE_SCHEMA || '.outbox', '');
+        PERFORM pg_notify(TG_TABLE_SCHEMA || '.sy_outbox', '');
         RETURN NULL;
       END $$;
-      CREATE TRIGGER outbox_notify AFTER INSERT ON ${s}.outbox
-        FOR EACH STATEMENT EXECUTE FUNCTION ${s}.outbox_notify();`,
+      CREATE TRIGGER sy_outbox_notify AFTER INSERT ON ${s}.sy_outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION ${s}.sy_outbox_notify();`,
   },
 ];
 
@@ -81,7 +81,7 @@ interface Row {
 }
 
 /**
- * A transactional outbox in table `outbox` of a PostgreSQL schema (default `switchyard`).
+ * A transactional outbox in table `sy_outbox` of a PostgreSQL schema (default `switchyard`).
  *
  * Write side: {@link add} runs one INSERT on the caller's own connection, inside the caller's
  * `BEGIN … COMMIT`, so the business rows and the outgoing messages commit or roll back together.
@@ -119,7 +119,7 @@ export class PostgresOutboxStore implements OutboxStore {
         `PostgresOutboxStore: 'leaseMs' must be a positive integer, got ${String(options.leaseMs)}`,
       );
     }
-    this.#listener = new Listener(this.#db, `${this.#db.schemaName}.outbox`);
+    this.#listener = new Listener(this.#db, `${this.#db.schemaName}.sy_outbox`);
   }
 
   /**
@@ -156,7 +156,7 @@ export class PostgresOutboxStore implements OutboxStore {
     }
     try {
       await tx.query(
-        `INSERT INTO ${this.#db.schema}.outbox (destination_kind, destination, message_id, headers, body, message_key, deliver_at)
+        `INSERT INTO ${this.#db.schema}.sy_outbox (destination_kind, destination, message_id, headers, body, message_key, deliver_at)
          VALUES ${rows.join(', ')}`,
         values,
       );
@@ -172,19 +172,19 @@ export class PostgresOutboxStore implements OutboxStore {
       ErrorCode.TransportUnavailable,
       'cannot read the outbox',
       `WITH candidates AS (
-         SELECT seq, message_key FROM ${s}.outbox
+         SELECT seq, message_key FROM ${s}.sy_outbox
           WHERE lease_until IS NULL OR lease_until < now()
           ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
        ), eligible AS (
          SELECT c.seq FROM candidates c
           WHERE c.message_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM ${s}.outbox o
+            SELECT 1 FROM ${s}.sy_outbox o
              WHERE o.message_key = c.message_key AND o.seq < c.seq
                AND o.seq NOT IN (SELECT seq FROM candidates))
        )
-       UPDATE ${s}.outbox SET lease_until = now() + make_interval(secs => $2::double precision / 1000)
-         FROM eligible WHERE outbox.seq = eligible.seq
-       RETURNING outbox.seq, destination_kind, destination, message_id, headers, body, message_key, deliver_at`,
+       UPDATE ${s}.sy_outbox SET lease_until = now() + make_interval(secs => $2::double precision / 1000)
+         FROM eligible WHERE sy_outbox.seq = eligible.seq
+       RETURNING sy_outbox.seq, destination_kind, destination, message_id, headers, body, message_key, deliver_at`,
       [Math.max(0, Math.floor(limit)), this.#leaseMs],
     );
     return result.rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toRecord);
@@ -196,7 +196,7 @@ export class PostgresOutboxStore implements OutboxStore {
     await this.#db.query(
       ErrorCode.TransportUnavailable,
       'cannot update the outbox',
-      `DELETE FROM ${this.#db.schema}.outbox WHERE seq = ANY($1::bigint[])`,
+      `DELETE FROM ${this.#db.schema}.sy_outbox WHERE seq = ANY($1::bigint[])`,
       [ids],
     );
   }
@@ -207,7 +207,7 @@ export class PostgresOutboxStore implements OutboxStore {
     await this.#db.query(
       ErrorCode.TransportUnavailable,
       'cannot update the outbox',
-      `UPDATE ${this.#db.schema}.outbox SET lease_until = NULL WHERE seq = ANY($1::bigint[])`,
+      `UPDATE ${this.#db.schema}.sy_outbox SET lease_until = NULL WHERE seq = ANY($1::bigint[])`,
       [ids],
     );
   }
