@@ -5,13 +5,15 @@ import type { Handler, HandlerContext } from './types.js';
  * Wrap a handler registered with `transactionalInbox`: each run opens a transaction of the
  * inbox's database that also records (handler id, message id), gives the handler that
  * transaction as `context.transaction`, and commits both together. A message already recorded
- * (a redelivery after a crash) does not run the handler again; it counts as handled.
+ * (a redelivery after a crash) does not run the handler again; it counts as handled and is logged at debug level.
  */
 export function transactionalHandler(id: string, inbox: TransactionalInbox, invoke: Handler): Handler {
   return async (payload, context) => {
-    await inbox.runOnce(id, context.headers.id, async (transaction) => {
+    const ran = await inbox.runOnce(id, context.headers.id, async (transaction) => {
       await invoke(payload, withTransaction(context, transaction));
     });
+    if (!ran)
+      context.logger.debug({ handler: id, messageId: context.headers.id }, 'already handled (transactional inbox)');
   };
 }
 
