@@ -29,6 +29,13 @@ describe('PostgresDeadLetterStore configuration', () => {
       expect.objectContaining({ code: ErrorCode.Configuration }),
     );
     expect(() => new PostgresDeadLetterStore({} as never)).toThrow(/a postgres:\/\/ URL or a pg.Pool/);
+    expect(() => new PostgresDeadLetterStore(POSTGRES_URL, { maxConnections: 0 })).toThrow(/'maxConnections' must be/);
+    expect(() => new PostgresDeadLetterStore('postgres://u:secret@db/x', { schema: 'Nope' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('secret') }),
+    );
+    expect(() => new PostgresDeadLetterStore('mysql://u:secret@db/x')).toThrow(
+      /'mysql:\/\/u:\*\*\*@db\/x' is not a postgres/,
+    );
   });
 });
 
