@@ -5,7 +5,8 @@ import type { Handler, HandlerContext } from './types.js';
  * Wrap a handler registered with `transactionalInbox`: each run opens a transaction of the
  * inbox's database that also records (handler id, message id), gives the handler that
  * transaction as `context.transaction`, and commits both together. A message already recorded
- * (a redelivery after a crash) does not run the handler again; it counts as handled and is logged at debug level.
+ * (a redelivery after a crash) does not run the handler again: it counts as handled, and is
+ * logged at debug level.
  */
 export function transactionalHandler(id: string, inbox: TransactionalInbox, invoke: Handler): Handler {
   return async (payload, context) => {

@@ -16,9 +16,10 @@ export interface OutboxRelayOptions {
 
 /**
  * Forwards outbox records to their transports through the service map, in
- * batches, and removes them only after every broker confirmed. A crash between
- * forward and removal forwards the batch again: the receiving side's inbox
- * removes the duplicates (same message ids).
+ * batches, and removes them only after every broker confirmed. A failed
+ * forward gives the batch back (`OutboxStore.release`, where the store has it)
+ * and is retried. A crash between forward and removal forwards the batch
+ * again: the receiving side's inbox removes the duplicates (same message ids).
  */
 export class OutboxRelay {
   readonly #store: OutboxStore;
