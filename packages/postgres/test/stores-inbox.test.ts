@@ -105,6 +105,15 @@ describe.runIf(reachable)('PostgresInboxStore (PostgreSQL)', () => {
     );
     expect(results.sort()).toEqual([false, true]);
     expect(await effects()).toBe(2);
+
+    // The same contract under the InboxStore method name.
+    expect(
+      await inbox.processInTransaction('h', 'm3', (client) =>
+        client.query(`INSERT INTO "${schema}".effects VALUES (3)`),
+      ),
+    ).toBe(true);
+    expect(await inbox.processInTransaction('h', 'm3', () => Promise.reject(new Error('not run')))).toBe(false);
+    expect(await effects()).toBe(3);
   });
 
   it('a handler with transactionalInbox: writes and mark commit together; a failed attempt leaves nothing; a redelivery does nothing', async () => {

@@ -122,7 +122,7 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
   async runOnce(
     handler: string,
     messageId: string,
-    work: (transaction: pg.PoolClient) => Promise<void>,
+    work: (transaction: pg.PoolClient) => unknown | Promise<unknown>,
   ): Promise<boolean> {
     await this.#db.ready();
     let client: pg.PoolClient;
@@ -164,6 +164,19 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
       // A client whose connection failed mid-transaction is destroyed, not returned to the pool.
       client.release(broken instanceof Error ? broken : undefined);
     }
+  }
+
+  /**
+   * {@link runOnce} under the name of the optional `InboxStore.processInTransaction`, so that the
+   * store also serves as a service's inbox (`inbox: store`) for handlers registered with a boolean
+   * transactional-inbox flag.
+   */
+  processInTransaction(
+    handler: string,
+    messageId: string,
+    work: (transaction: pg.PoolClient) => unknown | Promise<unknown>,
+  ): Promise<boolean> {
+    return this.runOnce(handler, messageId, work);
   }
 
   /** Stop automatic pruning; end the pool if the store opened it. Idempotent. */
