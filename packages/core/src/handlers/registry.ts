@@ -4,7 +4,6 @@ import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import type { MessageKind } from '../message/envelope.js';
 import { type RetryPolicy, resolveRetryPolicy } from '../resilience/retry-policy.js';
 import { compilePattern, type PatternMatcher } from '../routing/pattern.js';
-import { transactionalHandler } from './transactional.js';
 import type { Handler, HandlerOptions, MessageRef } from './types.js';
 
 /** One registered handler, with everything resolved at registration time. */
@@ -19,6 +18,8 @@ export interface HandlerRegistration {
   readonly asynchronous?: string;
   readonly retry: RetryPolicy;
   readonly invoke: Handler;
+  /** Run in one transaction with its inbox record (see `HandlerOptions.transactionalInbox`). */
+  readonly transactionalInbox?: boolean;
 }
 
 /**
@@ -46,34 +47,28 @@ export class HandlerRegistry {
     const pattern = contract?.name ?? (target as string);
     if (contract === undefined) compilePattern(pattern);
     const fallbackId = kind === 'command' || kind === 'query' ? pattern : `${invoke.name || 'handler'}@${pattern}`;
-    const id = options.name ?? fallbackId;
-    if (options.transactionalInbox && kind === 'query') {
-      throw new ConfigurationError(
-        `query handler '${id}': 'transactionalInbox' is for handlers with side effects, not queries`,
-      );
-    }
     return this.#register({
-      id,
+      id: options.name ?? fallbackId,
       kind,
       ...(contract ? { contract } : {}),
       pattern,
       distributed: options.distributed ?? false,
       ...(options.asynchronous ? { asynchronous: options.asynchronous } : {}),
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
-      invoke: options.transactionalInbox ? transactionalHandler(id, options.transactionalInbox, invoke) : invoke,
+      invoke,
+      ...(options.transactionalInbox ? { transactionalInbox: true } : {}),
     });
   }
 
   /** Register a handler for plain messages sent to `channel` of this service (always distributed). */
   addChannel(channel: string, invoke: Handler, options: HandlerOptions = {}): HandlerRegistration {
-    const id = options.name ?? `channel:${channel}`;
     return this.#register({
-      id,
+      id: options.name ?? `channel:${channel}`,
       kind: 'message',
       pattern: channel,
       distributed: true,
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
-      invoke: options.transactionalInbox ? transactionalHandler(id, options.transactionalInbox, invoke) : invoke,
+      invoke,
     });
   }
 

@@ -2,7 +2,7 @@ import type { Contract, InputOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
-import type { OutboundMessage, TransactionalInbox } from '../resilience/stores.js';
+import type { OutboundMessage } from '../resilience/stores.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of one send: everything but the payload. */
@@ -87,10 +87,11 @@ export interface HandlerContext extends DistributedBus {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   /**
-   * The database transaction of a handler registered with `transactionalInbox` (its store documents
-   * the type, e.g. a `pg` PoolClient); undefined for other handlers.
+   * The inbox store's open transaction, for handlers registered with
+   * `transactionalInbox: true` (undefined otherwise): make the handler's writes
+   * through it, so they commit together with the inbox record.
    */
-  readonly transaction?: unknown;
+  readonly transaction: unknown;
 }
 
 /** A handler function. Its return value is the result of a query. */
@@ -109,9 +110,14 @@ export interface HandlerOptions {
   /** Run asynchronously: the local bus enqueues the message on this service's inbox under this channel name. */
   readonly asynchronous?: string;
   /**
-   * Run the handler inside a transaction of this store that also records the message as handled
-   * (`context.transaction`): the handler's writes and the record commit together, so a redelivery
-   * never repeats them. Not for queries (their answer is not a side effect).
+   * Transactional inbox (default false): for deliveries from the broker, run
+   * the handler inside one transaction of the service's inbox store, together
+   * with the record that it processed the message (see
+   * `InboxStore.processInTransaction`). The handler must make its writes
+   * through `context.transaction` (for `SqliteInboxStore`, the better-sqlite3
+   * Database). A crash between the side effect and the record then cannot
+   * repeat the side effect. `start()` throws a ConfigurationError when the
+   * inbox store cannot do it. Local (in-process) calls run without it.
    */
-  readonly transactionalInbox?: TransactionalInbox;
+  readonly transactionalInbox?: boolean;
 }

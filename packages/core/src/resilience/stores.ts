@@ -85,23 +85,24 @@ export interface InboxStore {
   markProcessed(handler: string, messageId: string): void | Promise<void>;
   /** Forget records older than `olderThanMs`; resolves with how many were removed. */
   prune(olderThanMs: number): Promise<number>;
-  close?(): Promise<void>;
-}
-
-/**
- * An inbox that records a handled message in the same database transaction as the handler's own
- * writes (handler option `transactionalInbox`), so that a redelivery after a crash between that
- * commit and the ack finds the record and causes no second side effect.
- */
-export interface TransactionalInbox<T = unknown> {
   /**
-   * Open a transaction, record (`handler`, `messageId`) in it, run `work` with the transaction,
-   * commit. Resolves false without running `work` when the record exists already; true once `work`'s
-   * writes and the record committed together. Two concurrent runs of one message do not both run
-   * `work`. If `work` rejects, rolls back and rejects with its error; a database failure rejects
-   * with a TransportError and commits nothing.
+   * Optional, the transactional inbox (handlers registered with
+   * `transactionalInbox: true`): open one transaction of the store's database,
+   * run `work` with that transaction's handle (e.g. the better-sqlite3 Database
+   * for SQLite, a pg client inside BEGIN for PostgreSQL), record that `handler`
+   * processed `messageId`, and commit both together. Resolves true after the
+   * commit; false, without running `work`, when the record already exists. If
+   * `work` rejects, or the process dies before the commit, neither the
+   * handler's writes nor the record persist, so a redelivery runs it again and a
+   * committed side effect never repeats. Stores may run such transactions one
+   * at a time.
    */
-  runOnce(handler: string, messageId: string, work: (transaction: T) => Promise<void>): Promise<boolean>;
+  processInTransaction?(
+    handler: string,
+    messageId: string,
+    work: (transaction: unknown) => unknown | Promise<unknown>,
+  ): Promise<boolean>;
+  close?(): Promise<void>;
 }
 
 /** Where an outbound message goes: a service's inbox, or the event fan-out. */

@@ -1,10 +1,4 @@
-import {
-  ConfigurationError,
-  ErrorCode,
-  type HandlerContext,
-  type InboxStore,
-  type TransactionalInbox,
-} from '@switchyard/core';
+import { ConfigurationError, ErrorCode, type HandlerContext, type InboxStore } from '@switchyard/core';
 import type pg from 'pg';
 import type { Migration } from '../migrations.js';
 import { type PostgresStoreOptions, type PostgresStoreSource, StoreConnection, wrap } from './connection.js';
@@ -41,7 +35,7 @@ export interface PostgresInboxStoreOptions extends PostgresStoreOptions {
  * - As a service's dedup store (`inbox: new PostgresInboxStore(url)`), it remembers handled
  *   messages across restarts: a redelivery is suppressed. The handler's side effects and the mark
  *   are two steps, so a crash between them can still repeat a side effect.
- * - As a handler's transactional inbox (`transactionalInbox: inbox`), it closes that gap: the
+ * - With handlers registered with `transactionalInbox: true`, it closes that gap: such a
  *   handler runs inside a transaction on a pool client that also inserts the inbox row, and gets
  *   that client as `context.transaction` ({@link pgTransaction}). The handler's writes and the
  *   record commit together; a redelivery finds the row and does not run the handler. Two copies
@@ -49,15 +43,14 @@ export interface PostgresInboxStoreOptions extends PostgresStoreOptions {
  *
  * Driver errors reject as TransportError; every method rejects with `SY_CLOSED` after `close`.
  */
-export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.PoolClient> {
+export class PostgresInboxStore implements InboxStore {
   readonly #db: StoreConnection;
   #timer: NodeJS.Timeout | undefined;
 
   /**
    * `source`: a `postgres://` URL (the store opens a pool and ends it on `close`; `?schema=name`
-   * picks the schema) or the application's `pg.Pool` (borrowed, left open). For
-   * `transactionalInbox`, size the pool for the handlers' concurrency: each running handler holds
-   * one client. Throws a ConfigurationError for a bad source, schema or `autoPrune`.
+   * picks the schema) or the application's `pg.Pool` (borrowed, left open). With transactional
+   * handlers, size the pool for the service's concurrency: each running one holds a client. Throws a ConfigurationError for a bad source, schema or `autoPrune`.
    */
   constructor(source: PostgresStoreSource, options: PostgresInboxStoreOptions = {}) {
     this.#db = new StoreConnection('PostgresInboxStore', source, options, 'inbox', MIGRATIONS);
@@ -115,11 +108,14 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
   }
 
   /**
-   * The {@link TransactionalInbox} contract on a pool client: BEGIN, insert the inbox row (waiting
-   * for a concurrent run of the same message to finish), run `work(client)`, COMMIT. A row already
-   * there: ROLLBACK and resolve false. `work` rejecting: ROLLBACK and reject with its error.
+   * The transactional inbox (`InboxStore.processInTransaction`, used by core for handlers
+   * registered with `transactionalInbox: true`) on a pool client: BEGIN, insert the inbox row
+   * (waiting for a concurrent run of the same message to finish), run `work(client)`, COMMIT;
+   * resolves true. A row already there: ROLLBACK and resolve false without running `work`. `work`
+   * rejecting: ROLLBACK and reject with its error. A database failure rejects as TransportError.
+   * Transactions run concurrently, one pool client each.
    */
-  async runOnce(
+  async processInTransaction(
     handler: string,
     messageId: string,
     work: (transaction: pg.PoolClient) => unknown | Promise<unknown>,
@@ -166,19 +162,6 @@ export class PostgresInboxStore implements InboxStore, TransactionalInbox<pg.Poo
     }
   }
 
-  /**
-   * {@link runOnce} under the name of the optional `InboxStore.processInTransaction`, so that the
-   * store also serves as a service's inbox (`inbox: store`) for handlers registered with a boolean
-   * transactional-inbox flag.
-   */
-  processInTransaction(
-    handler: string,
-    messageId: string,
-    work: (transaction: pg.PoolClient) => unknown | Promise<unknown>,
-  ): Promise<boolean> {
-    return this.runOnce(handler, messageId, work);
-  }
-
   /** Stop automatic pruning; end the pool if the store opened it. Idempotent. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
@@ -197,15 +180,15 @@ async function rollback(client: pg.PoolClient): Promise<unknown> {
 }
 
 /**
- * The `pg` client of a handler registered with `transactionalInbox: postgresInboxStore`: run the
- * handler's writes on it (they commit with the inbox record). Throws a ConfigurationError for a
- * handler registered without that option.
+ * The `pg` client of a handler registered with `transactionalInbox: true` in a service whose
+ * `inbox` is a {@link PostgresInboxStore}: run the handler's writes on it (they commit with the
+ * inbox record). Throws a ConfigurationError where there is no such transaction.
  */
 export function pgTransaction(context: HandlerContext): pg.PoolClient {
   const transaction = context.transaction;
   if (transaction === undefined || transaction === null || typeof (transaction as pg.PoolClient).query !== 'function') {
     throw new ConfigurationError(
-      `handler '${context.handler}' has no PostgreSQL transaction: register it with { transactionalInbox: new PostgresInboxStore(…) }`,
+      `handler '${context.handler}' has no PostgreSQL transaction: register it with { transactionalInbox: true } in a service whose inbox is a PostgresInboxStore`,
     );
   }
   return transaction as pg.PoolClient;
