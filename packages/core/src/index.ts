@@ -40,6 +40,17 @@ export { decode, encode, Header } from './message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
 export { fromStructured, toStructured } from './message/structured.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
+export {
+  countDeadLetters,
+  decodeDeadLetter,
+  encodeDeadLetter,
+  selectDeadLetters,
+} from './resilience/dead-letter-codec.js';
+export {
+  checkRetention,
+  type DeadLetterRetention,
+  expiredDeadLetters,
+} from './resilience/dead-letter-retention.js';
 export { InMemoryDeadLetterStore, InMemoryInboxStore, matchesFilter } from './resilience/memory-stores.js';
 export { replayDeadLetter, replayDeadLetters, type TransportFor } from './resilience/replay.js';
 export {

@@ -1,4 +1,6 @@
 import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
+import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
+import type { DeadLetterStore } from '../resilience/stores.js';
 import type {
   ConnectionState,
   ConsumeOptions,
@@ -41,6 +43,7 @@ export interface MemoryTransportOptions {
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const deadLetterStores = new WeakMap<MemoryBroker, Map<string, InMemoryDeadLetterStore>>();
 const RESOLVED = Promise.resolve();
 
 /**
@@ -207,6 +210,24 @@ export class MemoryTransport implements Transport {
     }
     consumer.start(options.signal);
     return consumer;
+  }
+
+  /**
+   * The in-memory dead-letter store of `service` on this broker: every transport on the same
+   * broker returns the same store for a service. Lost with the process, like the broker.
+   */
+  deadLetterStore(service: string): DeadLetterStore {
+    let stores = deadLetterStores.get(this.broker);
+    if (!stores) {
+      stores = new Map();
+      deadLetterStores.set(this.broker, stores);
+    }
+    let store = stores.get(service);
+    if (!store) {
+      store = new InMemoryDeadLetterStore();
+      stores.set(service, store);
+    }
+    return store;
   }
 
   async ping(): Promise<void> {
