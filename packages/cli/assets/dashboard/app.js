@@ -3,7 +3,7 @@
 const $ = (selector) => document.querySelector(selector);
 const PAGE = 25;
 const REFRESH_MS = 5000;
-const state = { offset: 0, filter: {}, total: 0, current: null };
+const state = { offset: 0, filter: {}, total: 0, current: null, shown: '' };
 
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
 if (fromHash) {
@@ -59,6 +59,10 @@ function fillSelect(select, counts) {
 
 async function loadDeadLetters() {
   const page = await api(`/dead-letters?${query({ offset: String(state.offset), limit: String(PAGE) })}`);
+  // Re-render only when something changed, so a refresh keeps focus and what the user points at.
+  const signature = JSON.stringify(page);
+  if (signature === state.shown) return;
+  state.shown = signature;
   state.total = page.total;
   $('#total').textContent = `(${page.total})`;
   const form = $('#filters');
