@@ -1,9 +1,13 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { transportFromUrl } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
+import { waitFor } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../src/index.js';
 import { rabbitReachable, type ShopWorkspace, shopWorkspace } from './dashboard-helpers.js';
-import { record } from './helpers.js';
+import { record, runCli } from './helpers.js';
 
 /**
  * The dashboard's JSON API against real stores: the SQLite file of inventory and notification,
@@ -186,4 +190,61 @@ describe('switchyard dashboard options', () => {
       await ws.cleanup();
     }
   });
+});
+
+describe('switchyard dashboard command', () => {
+  it('refuses --host 0.0.0.0 without --token, with exit code 1 and what to pass', async () => {
+    const ws = shopWorkspace();
+    try {
+      const { code, stderr } = await runCli(['dashboard', '--host', '0.0.0.0', '--port', '0'], { cwd: ws.dir });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^switchyard: SY_CONFIGURATION: --host 0\.0\.0\.0 .*pass --token/);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+
+  it('serves until SIGTERM on 127.0.0.1, printing the URL with a token that the API then requires', async () => {
+    const ws = shopWorkspace();
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        main,
+        'dashboard',
+        '--port',
+        '0',
+        '--config',
+        `${ws.dir}/switchyard.config.json`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      await waitFor(
+        () => out.includes('API: Authorization'),
+        () => `the dashboard to start; printed: ${out}`,
+        20_000,
+      );
+      const base = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1] ?? '';
+      const token = /open http:\S+#token=(\S+)/.exec(out)?.[1] ?? '';
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(out).toContain(`API: Authorization: Bearer ${token}`);
+      expect((await fetch(`${base}api/topology`)).status).toBe(401);
+      const ok = await fetch(`${base}api/topology`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      child.kill('SIGTERM');
+      const [exitCode] = await once(child, 'exit');
+      expect(exitCode).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await ws.cleanup();
+    }
+  }, 30_000);
 });

@@ -36,6 +36,7 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
   const handled: string[] = [];
   const dead: Array<{ id: string; service: string; code: string }> = [];
   const dialogs: string[] = [];
+  let accept = true;
 
   const service = (name: string) => {
     const s = createService({
@@ -83,7 +84,7 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     await page.setViewport({ width: 1280, height: 800 });
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
-      void dialog.accept();
+      void (accept ? dialog.accept() : dialog.dismiss());
     });
     mkdirSync(shots, { recursive: true });
   }, 60_000);
@@ -143,7 +144,9 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     expect(detail).toContain('"orderId": "o-rabbit"');
     expect(detail).toContain('ce-type');
     expect(detail).toMatch(/Error: price of o-rabbit/); // the stack
+    await page.setViewport({ width: 1280, height: 1000 });
     await page.screenshot({ path: `${shots}detail.png` });
+    await page.setViewport({ width: 1280, height: 800 });
 
     // Fix the handlers, replay it: it is handled and disappears.
     broken = false;
@@ -165,6 +168,13 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     await page.select('select[name=code]', '');
     await page.click('#filters button[type=submit]');
     await waitRows([unhandledId]);
+
+    // "Replay all matching" asks about exactly how many match; cancelling changes nothing.
+    accept = false;
+    await page.click('#replay-filtered');
+    await waitFor(() => dialogs.length === 3, 'the replay-all confirmation');
+    expect(dialogs.at(-1)).toBe('Replay 1 dead letter matching the filters?');
+    accept = true;
     const left = await fetch(new URL('/api/dead-letters', dashboard.url), {
       headers: { authorization: `Bearer ${dashboard.token}` },
     });

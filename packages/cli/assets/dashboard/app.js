@@ -215,15 +215,15 @@ async function loadTopology() {
         ),
       );
     }),
+    el('h3', {}, 'Dead-letter stores read'),
     el(
-      'p',
-      {},
-      'Dead-letter stores read: ',
+      'ul',
+      { class: 'stores' },
       ...view.stores.map((s) =>
         el(
-          'code',
+          'li',
           { class: s.error ? 'error' : '' },
-          `${s.service ?? 'shared'} @ ${s.url}${s.error ? ` — ${s.error}` : ''} `,
+          `${s.service ?? 'all services'}: ${s.url}${s.error ? ` — cannot read: ${s.error}` : ''}`,
         ),
       ),
     ),
