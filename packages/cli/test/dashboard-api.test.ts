@@ -148,6 +148,7 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
     expect((await call('/api/topology', {}, null)).status).toBe(401);
     const page = await call('/', {}, null);
     expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'self'; frame-ancestors 'none'");
     expect(await page.text()).toContain('<title>Switchyard dashboard</title>');
   });
 
@@ -162,6 +163,27 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
       ['notification-service', 'default', 'notify-inbox'],
     ]);
     expect(view.stores).toHaveLength(2);
+    expect(JSON.stringify(view)).not.toContain('guest:guest');
+  });
+
+  it('lists a store it cannot open with the reason, and still reads the others', async () => {
+    const fresh = shopWorkspace(); // its SQLite file does not exist yet
+    const other = await startDashboard(fresh.config, { port: 0 });
+    try {
+      const response = await fetch(new URL('/api/topology', other.url), {
+        headers: { authorization: `Bearer ${other.token}` },
+      });
+      const { stores } = (await response.json()) as { stores: Array<{ service?: string; error?: string }> };
+      expect(stores.find((s) => s.service === undefined)?.error).toMatch(/dead-letter database '.*' does not exist/);
+      expect(stores.find((s) => s.service === 'order-service')?.error).toBeUndefined();
+      const list = await fetch(new URL('/api/dead-letters', other.url), {
+        headers: { authorization: `Bearer ${other.token}` },
+      });
+      expect(((await list.json()) as { total: number }).total).toBe(0);
+    } finally {
+      await other.close();
+      await fresh.cleanup();
+    }
   });
 
   it('deletes one record, replays the filtered set and says how many', async () => {

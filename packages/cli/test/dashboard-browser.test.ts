@@ -126,6 +126,8 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     const unhandledId = byService('inventory-service', 'SY_NO_HANDLER');
     await waitRows([rabbitId, sqliteId, unhandledId]); // the periodic refresh brought them in
     expect(await page.$eval('#total', (e) => e.textContent)).toBe('(3)');
+    expect(await page.$eval('#counts', (e) => e.textContent)).toBe('SY_HANDLER_FAILED: 2 · SY_NO_HANDLER: 1');
+    expect(await page.$eval('#page-info', (e) => e.textContent)).toBe('1–3 of 3');
     await page.screenshot({ path: `${shots}dead-letters.png`, fullPage: true });
 
     // Filter by code.
