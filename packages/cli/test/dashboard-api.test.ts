@@ -136,6 +136,7 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
     const deleteHuge = await call('/api/dead-letters/dl-inv', { method: 'DELETE', body: 'x'.repeat(100_000) });
     expect(deleteHuge.status).toBe(413);
     expect((await call('/api/dead-letters', { method: 'PUT' })).status).toBe(405);
+    expect((await call('/api/dead-letters/%E0%A4%A', { method: 'DELETE' })).status).toBe(400);
     expect(await ids('')).toEqual(['dl-inv', 'dl-mail', 'dl-order']);
   });
 

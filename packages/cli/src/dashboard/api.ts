@@ -43,7 +43,12 @@ export async function handleApi(
   url: URL,
   body: () => Promise<unknown>,
 ): Promise<ApiResponse> {
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent).slice(1);
+  let parts: string[];
+  try {
+    parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent).slice(1);
+  } catch {
+    throw bad(`malformed path ${url.pathname}: percent-encode ids`);
+  }
   const [resource, id, action] = parts;
   if (resource === 'topology' && parts.length === 1) {
     allow(method, 'GET');
