@@ -190,6 +190,10 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     );
     expect(shown.sort()).toEqual(['inventory-service', 'notification-service', 'order-service']);
     expect(await page.$eval('#topo-graph', (e) => e.textContent)).toContain('order.#');
+    const inventory = await page.$eval('[data-service="inventory-service"]', (e) => e.textContent);
+    expect(inventory).toContain('1 dead letter');
+    const orders = await page.$eval('[data-service="order-service"]', (e) => e.textContent);
+    expect(orders).toContain('0 dead letters');
     await page.screenshot({ path: `${shots}topology.png`, fullPage: true });
 
     // Without the token: 401.

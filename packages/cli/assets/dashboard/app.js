@@ -184,7 +184,11 @@ $('#next').addEventListener('click', () => {
 });
 
 async function loadTopology() {
-  const view = await api('/topology');
+  const [view, page] = await Promise.all([api('/topology'), api('/dead-letters?limit=1')]);
+  const deadOf = (service) => {
+    const n = page.counts.service[service] ?? 0;
+    return el('span', { class: n > 0 ? 'dead error' : 'dead' }, ` · ${n} dead letter${n === 1 ? '' : 's'}`);
+  };
   const graph = $('#topo-graph');
   const transports = Object.entries(view.transports);
   if (transports.length === 0) return graph.replaceChildren(el('p', {}, 'No transports configured.'));
@@ -210,6 +214,7 @@ async function loadTopology() {
                 : s.subscribes.length === 0
                   ? ' (no event subscriptions)'
                   : el('span', {}, ' ← events ', ...s.subscribes.map((p) => el('code', { class: 'pattern' }, p))),
+              deadOf(s.name),
             ),
           ),
         ),
