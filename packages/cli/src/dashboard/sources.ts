@@ -96,8 +96,10 @@ export class DeadLetterSources {
       const all: DeadLetterRecord[] = [];
       let total = 0;
       for (const opened of this.#relevant(where)) {
-        total += await opened.store.count(where);
-        all.push(...(await opened.store.list({ ...where, limit: MAX_SCAN })));
+        const records = await opened.store.list({ ...where, limit: MAX_SCAN });
+        // One read per store when it holds fewer than MAX_SCAN matches (a broker store browses its queue per call).
+        total += records.length < MAX_SCAN ? records.length : await opened.store.count(where);
+        all.push(...records);
       }
       all.sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt) || a.id.localeCompare(b.id));
       const counts = { service: {} as Record<string, number>, code: {} as Record<string, number> };
