@@ -82,14 +82,20 @@ export async function deadLetter(
   },
 ): Promise<DeadLetterRecord> {
   const headers = input.message.headers;
+  const knownId = nonEmpty(input.envelope?.headers.id) ?? nonEmpty(input.message.id) ?? nonEmpty(headers[Header.id]);
+  const messageId = knownId ?? newId();
+  const reason = reasonOf(input.error);
   const record: DeadLetterRecord = {
     id: newId(),
-    messageId: input.envelope?.headers.id ?? input.message.id ?? headers[Header.id] ?? 'unknown',
+    messageId,
     messageName: input.envelope?.headers.name ?? headers[Header.type] ?? 'unknown',
     service: input.service,
     ...(input.handler !== undefined ? { handler: input.handler } : {}),
     channel: input.channel,
-    reason: reasonOf(input.error),
+    reason:
+      knownId === undefined
+        ? { ...reason, message: `${reason.message} (the message had no id; messageId ${messageId} was generated)` }
+        : reason,
     attempts: input.attempts,
     firstAttemptAt: input.envelope?.headers.time ?? headers[Header.time] ?? new Date(clock.now()).toISOString(),
     deadLetteredAt: new Date(clock.now()).toISOString(),
@@ -98,4 +104,8 @@ export async function deadLetter(
   await store.add(record);
   observers.emit('deadLettered', { record });
   return record;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text.length === 0 ? undefined : text;
 }
