@@ -116,7 +116,7 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const delayed = message.deliverAt !== undefined && message.deliverAt > now;
-      return toRecord(delayed ? names.delayTopic : names.topic, message);
+      return toRecord(delayed ? names.delayTopic : names.topic, message, undefined, this.#options.headerPrefix);
     });
     return this.#produce(records);
   }
@@ -128,7 +128,7 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const { routingKey, ...plain } = message;
-      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey });
+      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey }, this.#options.headerPrefix);
     });
     return this.#produce(records);
   }

@@ -1,12 +1,15 @@
-import type { TransportMessage } from '@switchyard/core/transport';
+import { coreHeaderName, type TransportMessage } from '@switchyard/core/transport';
 import type { Message, Options } from 'amqplib';
 
 /**
  * Mapping between a {@link TransportMessage} and AMQP 0-9-1 properties.
  *
- * - `ce-*` headers travel unchanged as AMQP header table entries (same names
- *   as the Kafka and HTTP bindings use; see docs/transports/rabbitmq.md for
- *   why not the `cloudEvents:` prefix of the AMQP 1.0 binding).
+ * - `ce-*` headers travel unchanged as AMQP header table entries (the HTTP
+ *   binding's names; see docs/transports/rabbitmq.md for why not the
+ *   `cloudEvents:` prefix of the AMQP 1.0 binding). On receive, the AMQP
+ *   binding's `cloudEvents_*` and `cloudEvents:*` names (and the Kafka
+ *   binding's `ce_*`) are read as their `ce-*` form; when both forms of one
+ *   attribute are present, `ce-*` wins.
  * - `content-type` travels as the AMQP `content_type` property.
  * - `id` is the AMQP `message_id`; `timestamp` is the send time in seconds.
  * - Everything is persistent (delivery mode 2).
@@ -75,14 +78,18 @@ export function fromAmqp(message: Message): TransportMessage {
       else if (isBookkeeping(name)) continue;
       else {
         const text = headerText(value);
-        if (text !== undefined) headers[name] = text;
+        if (text === undefined) continue;
+        const core = coreHeaderName(name);
+        if (core === name) headers[name] = text;
+        else if (table[core] === undefined) headers[core] = text;
       }
     }
   }
   const contentType: unknown = message.properties.contentType;
   if (typeof contentType === 'string') headers[CONTENT_TYPE] = contentType;
   const messageId: unknown = message.properties.messageId;
-  const id = typeof messageId === 'string' ? messageId : (headers['ce-id'] ?? '');
+  // No id at all: '' (core dead-letters such a message under a generated id, and says so).
+  const id = typeof messageId === 'string' && messageId.length > 0 ? messageId : (headers['ce-id'] ?? '');
   const result: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
     id,
     headers,
