@@ -68,6 +68,11 @@ describe('decode: required and defaulted attributes', () => {
     });
   });
 
+  it('defaults the kind to command when a target service is given', () => {
+    const headers = { ...without(Header.kind), [Header.targetService]: 'order-service' };
+    expect(decode({ ...message, headers }, 1024).headers.kind).toBe('command');
+  });
+
   it('refuses a time that is not a timestamp', () => {
     expect(() => decode({ ...message, headers: { ...message.headers, [Header.time]: 'yesterday' } }, 1024)).toThrow(
       decodeError,

@@ -101,7 +101,7 @@ export function messageSize(message: TransportMessage): number {
  * Required (CloudEvents 1.0 requires them): `ce-specversion` (exactly `1.0`),
  * `ce-id`, `ce-type`, `ce-source`. Defaulted when absent: `ce-time` (the
  * receive time, `receivedAt`), `content-type` (`application/json`), `ce-kind`
- * (`event`), `ce-correlationid` (the id), `ce-attempt` (1).
+ * (`command` when `ce-targetservice` is present, else `event`), `ce-correlationid` (the id), `ce-attempt` (1).
  *
  * A message whose `content-type` is `application/cloudevents+json` is a
  * structured-mode event: its attributes come from the JSON document, and any
@@ -134,7 +134,7 @@ export function decode(message: TransportMessage, maxBytes: number, receivedAt: 
         : `CloudEvents specversion '${specversion}' is not supported (only ${SPEC_VERSION})`,
     );
   }
-  const kind = h[Header.kind] ?? 'event';
+  const kind = h[Header.kind] ?? (h[Header.targetService] === undefined ? 'event' : 'command');
   if (!MESSAGE_KINDS.includes(kind as MessageKind)) {
     throw new PoisonMessageError(ErrorCode.Decode, `unknown message kind '${kind}'`);
   }
