@@ -47,6 +47,7 @@ export {
 } from './resilience/retry-policy.js';
 export type * from './resilience/stores.js';
 export { compilePattern, matchesPattern } from './routing/pattern.js';
+export type { ForeignMessage, MessageConsumerOptions } from './service/message-consumer.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';

@@ -16,6 +16,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
+import { checkQueue } from './message-consumer.js';
 import { ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RabbitSubscription } from './subscription.js';
@@ -108,6 +109,34 @@ export class RabbitMqTransport implements Transport {
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#assertOpen();
     checkChannelName(channel);
+    return this.#subscribe(channel, handler, options, (again) => {
+      if (again) this.#topology.forget(channel);
+      return this.#topology.ensureQueue(channel);
+    });
+  }
+
+  /**
+   * Consume an existing queue that Switchyard does not own (see
+   * `Transport.consumeEndpoint`): it is checked, never declared; rejects with
+   * `SY_CONFIGURATION` when it does not exist. Same reconnects and settlement as `consume`.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    return this.#subscribe(endpoint, handler, options, () =>
+      checkQueue(this.#connection, endpoint, this.#options.operationTimeoutMs),
+    );
+  }
+
+  async #subscribe(
+    channel: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    ensureQueue: (again: boolean) => Promise<void>,
+  ): Promise<Subscription> {
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new ConfigurationError(`consume concurrency must be a positive integer, got ${String(concurrency)}`);
@@ -122,10 +151,7 @@ export class RabbitMqTransport implements Transport {
       concurrency,
       prefetch,
       redelay: (queue, message, count, delayMs) => this.#redelay(queue, message, count, delayMs),
-      ensureQueue: (again) => {
-        if (again) this.#topology.forget(channel);
-        return this.#topology.ensureQueue(channel);
-      },
+      ensureQueue,
       initialDelayMs: this.#options.initialDelayMs,
       maxDelayMs: this.#options.maxDelayMs,
       timeoutMs: this.#options.operationTimeoutMs,

@@ -1,5 +1,6 @@
+import { createService } from '@switchyard/core';
 import { ErrorCode } from '@switchyard/core/transport';
-import { brokerReachable, waitFor } from '@switchyard/testing';
+import { brokerReachable, messageConsumerScenario, waitFor } from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -9,6 +10,7 @@ import {
   type InvalidMessage,
   RabbitMqMessageConsumer,
   RabbitMqMessagePublisher,
+  RabbitMqTransport,
 } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
@@ -165,5 +167,58 @@ describe.runIf(reachable)('foreign destinations', () => {
       /convert/,
     );
     expect(() => new RabbitMqMessagePublisher({ url: 'http://x', exchange })).toThrow(/amqp/);
+  });
+});
+
+describe.runIf(reachable)('message consumer through the service pipeline (consumeEndpoint)', () => {
+  const endpoint = unique('sy-test-endpoint');
+  const convertEndpoint = unique('sy-test-endpoint-convert');
+  const service = unique('sy-test-consumer');
+  const exchange = unique('sy-test-endpoint-x');
+  let admin: ChannelModel;
+  const transports: RabbitMqTransport[] = [];
+
+  beforeAll(async () => {
+    admin = await amqp.connect(RABBIT_URL);
+    const channel = await admin.createChannel();
+    for (const queue of [endpoint, convertEndpoint]) await channel.assertQueue(queue, { durable: false });
+    await channel.close();
+  });
+
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await admin?.close();
+    await deleteObjects(
+      [endpoint, convertEndpoint, service, `${exchange}.topology.${service}`],
+      [exchange, `${exchange}.delay`],
+    );
+  });
+
+  it('retries a failing handler with delayed retries and dead-letters a poison message in the service store', async () => {
+    const channel = await admin.createConfirmChannel();
+    const produce = (queue: string) => async (payload: unknown) => {
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(payload)), { contentType: 'application/json' });
+      await channel.waitForConfirms();
+    };
+    await messageConsumerScenario({
+      transport: () => {
+        const made = new RabbitMqTransport({ url: RABBIT_URL, exchange });
+        transports.push(made);
+        return made;
+      },
+      service,
+      endpoint,
+      produce: produce(endpoint),
+      convertEndpoint: { endpoint: convertEndpoint, produce: produce(convertEndpoint) },
+    });
+    await channel.close();
+  });
+
+  it('start rejects with SY_CONFIGURATION when the endpoint queue does not exist', async () => {
+    const made = new RabbitMqTransport({ url: RABBIT_URL, exchange });
+    transports.push(made);
+    const missing = createService({ name: unique('sy-test-missing'), transport: made, handleSignals: false });
+    missing.consumeEndpoint({ endpoint: unique('sy-test-no-such-queue') }, () => undefined);
+    await expect(missing.start()).rejects.toMatchObject({ code: ErrorCode.Configuration });
   });
 });

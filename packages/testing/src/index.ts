@@ -27,6 +27,7 @@ export {
   type Seen,
   switchyardOutput,
 } from './interop/foreign-producer.js';
+export { messageConsumerScenario, type RawProducer } from './interop/message-consumer.js';
 export {
   type DeadLetterStoreFactory,
   deadLetterRecord,

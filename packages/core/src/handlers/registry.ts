@@ -58,10 +58,11 @@ export class HandlerRegistry {
   }
 
   /** Register a handler for plain messages sent to `channel` of this service (always distributed). */
-  addChannel(channel: string, invoke: Handler, options: HandlerOptions = {}): HandlerRegistration {
+  addChannel(channel: string, invoke: Handler, options: HandlerOptions = {}, contract?: Contract): HandlerRegistration {
     return this.#register({
       id: options.name ?? `channel:${channel}`,
       kind: 'message',
+      ...(contract ? { contract } : {}),
       pattern: channel,
       distributed: true,
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),

@@ -19,6 +19,7 @@ import type { Subscription, Transport } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
+import { type MessageConsumerOptions, MessageConsumers } from './message-consumer.js';
 import type { ServiceOptions } from './options.js';
 import { DEFAULT_TRANSPORT, ServiceMap } from './service-map.js';
 
@@ -38,6 +39,7 @@ export class Service {
   readonly serviceMap: ServiceMap;
   readonly #options: ServiceOptions;
   readonly #registry: HandlerRegistry;
+  readonly #consumers: MessageConsumers;
   readonly #observers = new Observers();
   readonly #dispatcher: Dispatcher;
   readonly #parts: BusParts;
@@ -86,6 +88,7 @@ export class Service {
     });
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
+    this.#consumers = new MessageConsumers(options.name, this.#registry);
     this.#dispatcher = new Dispatcher(this.serviceMap);
     this.#parts = {
       outgoing: new OutgoingMessages(options.name, clock),
@@ -124,6 +127,19 @@ export class Service {
   /** Register a handler for plain messages sent to `channel` of this service with `sendMessage`. */
   handleChannel(channel: string, handler: Handler<unknown>, options?: HandlerOptions): this {
     this.#registry.addChannel(channel, handler, options);
+    return this;
+  }
+
+  /**
+   * Consume `options.endpoint`, a queue, topic or stream that Switchyard does
+   * not own, through this service's receive pipeline (validation, dedup,
+   * instant and delayed retries, dead letters in this service's store); see
+   * {@link MessageConsumers}. Starts and stops with the service. Throws a
+   * ConfigurationError for bad options and after `start()`; `start()` rejects
+   * when the transport cannot consume foreign endpoints or the endpoint is missing.
+   */
+  consumeEndpoint<T = unknown>(options: MessageConsumerOptions<T>, handler: Handler<T>): this {
+    this.#consumers.add(options, handler);
     return this;
   }
 
@@ -175,6 +191,7 @@ export class Service {
         concurrency: this.#options.concurrency ?? 8,
         ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
       });
+      await this.#consumers.start(this.serviceMap, this.#receiver.handle);
       if (this.#options.outbox) {
         this.#relay = new OutboxRelay(
           this.#options.outbox,
@@ -261,7 +278,7 @@ export class Service {
     const drainTimeoutMs = this.#options.drainTimeoutMs ?? 30_000;
     this.#stopping.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' is stopping`));
     try {
-      await this.#subscription?.close({ drainTimeoutMs });
+      await Promise.all([this.#subscription?.close({ drainTimeoutMs }), this.#consumers.close({ drainTimeoutMs })]);
     } finally {
       this.#abort.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' stopped`));
       await this.#relay?.stop();

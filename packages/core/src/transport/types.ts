@@ -159,6 +159,22 @@ export interface Transport {
   publish(messages: readonly RoutedMessage[]): Promise<void>;
   /** Start consuming `channel`; resolves once the consumer is attached. */
   consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription>;
+  /**
+   * Consume a destination that Switchyard does not own (another system's
+   * queue, topic or stream), named as the broker names it, for a message
+   * consumer (`Service.consumeEndpoint`). Optional. The destination is never
+   * declared or changed, except what consuming needs (a consumer group).
+   * Deliveries carry the broker's headers as text, CloudEvents attributes in
+   * core's `ce-` form, and a message id that is stable across redeliveries
+   * where the broker gives one (message id, offset, entry id). Rejects with a
+   * `TransportError` (`SY_CONFIGURATION`) when the destination does not exist.
+   * `group` names the consumer (group) where the broker has them.
+   */
+  consumeEndpoint?(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options?: ConsumeOptions & { readonly group?: string },
+  ): Promise<Subscription>;
   /** Check that the broker answers; rejects with a `TransportError` saying what is wrong. */
   ping(): Promise<void>;
   /**
