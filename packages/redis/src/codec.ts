@@ -42,6 +42,17 @@ export class Keys {
   }
 }
 
+/** Keys for a foreign stream consumed as an endpoint: the "channel" is the stream's own key. */
+export class EndpointKeys extends Keys {
+  override stream(endpoint: string): string {
+    return endpoint;
+  }
+
+  override delay(endpoint: string): string {
+    return `${this.prefix}:delay:endpoint:${endpoint}`;
+  }
+}
+
 /**
  * Pack `messages` into the single binary argument the send and publish scripts
  * read: per message, when `targets` is given, a u32 count and u32 target

@@ -14,7 +14,7 @@ import {
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
-import { checkSize, Keys, packMessages } from './codec.js';
+import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
@@ -155,6 +155,45 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    return this.#consume(this.#keys, channel, handler, options, () => this.#ensureGroup(channel));
+  }
+
+  /**
+   * Consume an existing stream that Switchyard does not own, by its key (see
+   * `Transport.consumeEndpoint`). Rejects with `SY_CONFIGURATION` when no
+   * stream has that key. The transport's consumer group (`switchyard`) is
+   * created on it if missing, from the entries added after that (`$`); a
+   * delayed nack parks entries in `<prefix>:delay:endpoint:<key>`.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    const conn = this.#connection();
+    const type = await conn.type(endpoint);
+    if (type !== 'stream') {
+      throw new TransportError(
+        ErrorCode.Configuration,
+        `redis key '${endpoint}' is ${type === 'none' ? 'missing' : `a ${type}`}, not a stream`,
+      );
+    }
+    return this.#consume(new EndpointKeys(this.#keys.prefix), endpoint, handler, options, async () => {
+      try {
+        await conn.xgroup('CREATE', endpoint, Keys.group, '$');
+      } catch (error) {
+        if (!isBusyGroup(error)) throw error;
+      }
+    });
+  }
+
+  async #consume(
+    keys: Keys,
+    channel: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    ensureGroup: () => Promise<void>,
+  ): Promise<Subscription> {
     const conn = this.#connection();
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -169,13 +208,13 @@ export class RedisStreamsTransport implements Transport {
     const consumer: StreamConsumer = new StreamConsumer({
       conn,
       blockConn,
-      keys: this.#keys,
+      keys,
       channel,
       options: this.#options,
       handler,
       concurrency,
       prefetch,
-      ensureGroup: () => this.#ensureGroup(channel),
+      ensureGroup,
       onClosed: () => this.#consumers.delete(consumer),
     });
     this.#consumers.add(consumer);
