@@ -17,7 +17,7 @@ import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.j
 import type { KafkaClient, OutgoingRecord } from './client.js';
 import { KafkajsClient } from './kafkajs-client.js';
 import { type ChannelNames, channelNames } from './names.js';
-import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
+import { assertTopicName, type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
 import { RecordProducer } from './record-producer.js';
 import { InternalHeader, toRecord } from './wire.js';
 
@@ -134,6 +134,49 @@ export class KafkaTransport implements Transport {
   }
 
   async consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription> {
+    return this.#consume(
+      channel,
+      this.#channelNames(channel),
+      () => this.#subscriptions.get(channel),
+      handler,
+      options,
+    );
+  }
+
+  /**
+   * Consume a topic that Switchyard does not own (see
+   * `Transport.consumeEndpoint`), from its beginning for a new group. The
+   * consumer group is `<prefix>endpoint.<group>`; a delayed nack parks
+   * records in `<prefix>delay.endpoint.<topic>`. Kafka clients cannot tell a
+   * missing topic from one still being created, so a missing topic is
+   * created (as a broker with auto-creation would) rather than refused.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options?: ConsumeOptions & { readonly group?: string },
+  ): Promise<Subscription> {
+    const p = this.#options.topicPrefix;
+    const group = `${p}endpoint.${options?.group ?? endpoint}`;
+    const names: ChannelNames = {
+      topic: endpoint,
+      delayTopic: `${p}delay.endpoint.${endpoint}`,
+      group,
+      eventsGroup: `${group}.events`,
+      delayGroup: `${group}.delay`,
+    };
+    assertTopicName(endpoint, 'endpoint');
+    assertTopicName(names.delayTopic, `endpoint '${endpoint}' gives delay topic`);
+    return this.#consume(endpoint, names, () => undefined, handler, options);
+  }
+
+  async #consume(
+    channel: string,
+    names: ChannelNames,
+    subscriptions: () => ChannelSubscriptions | undefined,
+    handler: DeliveryHandler,
+    options: ConsumeOptions | undefined,
+  ): Promise<Subscription> {
     this.#assertOpen();
     // An already aborted signal gives a subscription that never fetched anything.
     if (options?.signal?.aborted) return { close: async () => undefined };
@@ -143,8 +186,8 @@ export class KafkaTransport implements Transport {
         produce: (records) => this.#producer.produce(records),
         options: this.#options,
         channel,
-        names: this.#channelNames(channel),
-        subscriptions: () => this.#subscriptions.get(channel),
+        names,
+        subscriptions,
         onClosed: () => this.#consumers.delete(consumer),
       },
       handler,
