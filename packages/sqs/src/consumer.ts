@@ -26,6 +26,12 @@ export interface ConsumerDeps {
   readonly concurrency: number;
   readonly prefetch: number;
   readonly onError: (error: Error) => void;
+  /**
+   * A queue Switchyard does not own: a body that is no CloudEvent (no
+   * `specversion`) reaches core as it is, with the SQS message id, instead of
+   * being read as a structured document.
+   */
+  readonly foreign?: boolean;
 }
 
 /** The longest visibility timeout SQS accepts (12 hours). */
@@ -170,6 +176,8 @@ export class SqsConsumer implements Subscription {
     let message: TransportMessage;
     try {
       message = fromWire(wire.body, wire.attributes);
+      if (this.#deps.foreign === true && message.headers['ce-specversion'] === undefined)
+        throw new Error('not a CloudEvent');
     } catch {
       // Not a Switchyard message: hand the raw bytes to core, whose decoder
       // rejects them as poison and dead-letters them with the reason.

@@ -19,7 +19,7 @@ import { wrapError } from './errors.js';
 import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } from './options.js';
 import { Producer } from './producer.js';
 import { Provisioner } from './provisioner.js';
-import { QueueDirectory } from './queue-directory.js';
+import { QueueDirectory, type QueueRef } from './queue-directory.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 
 /** The largest message SQS and SNS accept: 256 KiB (body and attributes). */
@@ -131,11 +131,36 @@ export class SqsTransport implements Transport {
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     const connected = this.#use();
-    const concurrency = options.concurrency ?? 1;
-    const prefetch = Math.max(concurrency, options.prefetch ?? Math.max(10, concurrency));
     const queue = await connected.queues.resolve(channel).catch((error: unknown) => {
       throw wrapError(ErrorCode.TransportUnavailable, `resolve queue of channel '${channel}'`, error);
     });
+    return this.#consume(connected, queue, handler, options);
+  }
+
+  /**
+   * Consume an existing queue that Switchyard does not own, by name or URL
+   * (see `Transport.consumeEndpoint`); rejects with `SY_CONFIGURATION` when
+   * it does not exist. A body that is not a CloudEvent reaches core as it is.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    const connected = this.#use();
+    const queue = await connected.queues.existing(endpoint);
+    return this.#consume(connected, queue, handler, options, true);
+  }
+
+  async #consume(
+    connected: Connected,
+    queue: QueueRef,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    foreign = false,
+  ): Promise<Subscription> {
+    const concurrency = options.concurrency ?? 1;
+    const prefetch = Math.max(concurrency, options.prefetch ?? Math.max(10, concurrency));
     // close() may have run while the queue was being resolved: attach nothing after it.
     if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'SQS transport is closed');
     const consumer = new SqsConsumer({
@@ -147,6 +172,7 @@ export class SqsTransport implements Transport {
       concurrency,
       prefetch,
       onError: this.#onError,
+      foreign,
     });
     this.#consumers.add(consumer);
     const close = consumer.close.bind(consumer);
