@@ -27,6 +27,15 @@ export interface RabbitMqTransportOptions {
   readonly heartbeatSeconds?: number;
   /** TLS settings for `amqps://` (a private CA, client certificates), passed to Node's `tls.connect`. */
   readonly tls?: TlsOptions;
+  /**
+   * Headers written on every message: `cloudevents` (default: CloudEvents
+   * `ce-` headers) or `ecotone` (the same plus Ecotone's distributed-bus
+   * headers, so that Ecotone services read what Switchyard sends; use it with
+   * `exchange: 'ecotone.distributed'` and the service map channel
+   * `distributed_<service>` of each Ecotone service). Ecotone messages are
+   * read whichever is chosen.
+   */
+  readonly wire?: 'cloudevents' | 'ecotone';
 }
 
 /** Options with every default applied. */
@@ -41,6 +50,7 @@ export interface ResolvedOptions {
   readonly operationTimeoutMs: number;
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
+  readonly wire: 'cloudevents' | 'ecotone';
 }
 
 /** Apply defaults and check every option; throws a ConfigurationError that says what to change. */
@@ -57,8 +67,13 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
   if (queueType !== 'classic' && queueType !== 'quorum') {
     throw new ConfigurationError(`RabbitMQ queueType must be 'classic' or 'quorum', got '${String(queueType)}'`);
   }
+  const wire = options.wire ?? 'cloudevents';
+  if (wire !== 'cloudevents' && wire !== 'ecotone') {
+    throw new ConfigurationError(`RabbitMQ wire must be 'cloudevents' or 'ecotone', got '${String(wire)}'`);
+  }
   const resolved: ResolvedOptions = {
     url,
+    wire,
     exchange,
     queueType,
     prefetch: positiveInteger('prefetch', options.prefetch ?? 100, 65_535),

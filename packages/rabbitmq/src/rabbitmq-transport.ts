@@ -229,7 +229,7 @@ export class RabbitMqTransport implements Transport {
             exchange: '',
             routingKey: channel,
             body: toBuffer(message.body),
-            options: publishOptions(message, true),
+            options: publishOptions(message, true, undefined, this.#options.wire),
           };
         }
       }
@@ -255,7 +255,12 @@ export class RabbitMqTransport implements Transport {
         } else {
           // Not mandatory: an event no channel subscribed to goes to zero subscribers, as designed.
           const body = toBuffer(message.body);
-          items[i] = { exchange, routingKey: message.routingKey, body, options: publishOptions(message, false) };
+          items[i] = {
+            exchange,
+            routingKey: message.routingKey,
+            body,
+            options: publishOptions(message, false, undefined, this.#options.wire),
+          };
         }
       }
       if (delayed) await Promise.all(delayed);
@@ -274,7 +279,7 @@ export class RabbitMqTransport implements Transport {
   ): Outgoing {
     const bucket = delayBucket(delayMs);
     declarations.push(this.#delays.ensure(route, bucket));
-    const options = publishOptions(message, true, this.#delays.headers(route, bucket));
+    const options = publishOptions(message, true, this.#delays.headers(route, bucket), this.#options.wire);
     return { exchange: this.#delays.exchange, routingKey, body: toBuffer(message.body), options };
   }
 

@@ -1,5 +1,6 @@
 import { coreHeaderName, type TransportMessage } from '@switchyard/core/transport';
 import type { Message, Options } from 'amqplib';
+import { fromEcotoneHeaders, isEcotoneMessage, toEcotoneHeaders } from './ecotone.js';
 
 /**
  * Mapping between a {@link TransportMessage} and AMQP 0-9-1 properties.
@@ -38,11 +39,19 @@ export function toBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+/**
+ * Which headers a transport writes: `cloudevents` (the `ce-` names) or
+ * `ecotone` (the `ce-` names plus Ecotone's distributed-bus headers, so an
+ * Ecotone service reads the message; see `ecotone.ts`).
+ */
+export type WireForm = 'cloudevents' | 'ecotone';
+
 /** AMQP publish options for `message`; `extraHeaders` are added to the header table. */
 export function publishOptions(
   message: TransportMessage,
   mandatory: boolean,
   extraHeaders?: Readonly<Record<string, string | number>>,
+  wire: WireForm = 'cloudevents',
 ): Options.Publish {
   const headers: Record<string, string | number> = {};
   let contentType: string | undefined;
@@ -51,6 +60,7 @@ export function publishOptions(
     if (name === CONTENT_TYPE) contentType = value;
     else headers[name] = value;
   }
+  if (wire === 'ecotone') Object.assign(headers, toEcotoneHeaders(message.headers));
   if (message.key !== undefined) headers[InternalHeader.key] = message.key;
   if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
   if (extraHeaders) Object.assign(headers, extraHeaders);
@@ -66,7 +76,7 @@ export function publishOptions(
 
 /** The {@link TransportMessage} carried by a received AMQP message. Never throws. */
 export function fromAmqp(message: Message): TransportMessage {
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> = {};
   const table = message.properties.headers;
   let key: string | undefined;
   let deliverAt: number | undefined;
@@ -87,6 +97,8 @@ export function fromAmqp(message: Message): TransportMessage {
   }
   const contentType: unknown = message.properties.contentType;
   if (typeof contentType === 'string') headers[CONTENT_TYPE] = contentType;
+  // An Ecotone distributed message (no CloudEvents attributes): read its headers as their ce- form.
+  if (isEcotoneMessage(headers)) headers = fromEcotoneHeaders(headers);
   const messageId: unknown = message.properties.messageId;
   // No id at all: '' (core dead-letters such a message under a generated id, and says so).
   const id = typeof messageId === 'string' && messageId.length > 0 ? messageId : (headers['ce-id'] ?? '');
