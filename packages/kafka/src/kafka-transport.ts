@@ -2,6 +2,7 @@ import {
   type ConsumeOptions,
   compilePattern,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   messageSize,
   type RoutedMessage,
@@ -117,6 +118,25 @@ export class KafkaTransport implements Transport {
       this.#assertSize(message);
       const delayed = message.deliverAt !== undefined && message.deliverAt > now;
       return toRecord(delayed ? names.delayTopic : names.topic, message, undefined, this.#options.headerPrefix);
+    });
+    return this.#produce(records);
+  }
+
+  /**
+   * Append raw records to a topic Switchyard does not own (see
+   * `Transport.sendEndpoint`): headers exactly as given, the key as the
+   * record key, acks=all. A missing topic is created, as a broker with
+   * auto-creation would.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    assertTopicName(endpoint, 'endpoint');
+    const records: OutgoingRecord[] = messages.map((message) => {
+      this.#assertSize(message);
+      return message.key === undefined
+        ? { topic: endpoint, value: message.body, headers: message.headers }
+        : { topic: endpoint, key: message.key, value: message.body, headers: message.headers };
     });
     return this.#produce(records);
   }

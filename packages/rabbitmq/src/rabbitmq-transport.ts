@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
@@ -17,11 +18,12 @@ import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
 import { checkQueue } from './message-consumer.js';
+import { checkExchange } from './message-publisher.js';
 import { ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
-import { InternalHeader, publishOptions, toBuffer } from './wire.js';
+import { InternalHeader, publishOptions, rawPublishOptions, toBuffer } from './wire.js';
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Topology:
@@ -98,6 +100,33 @@ export class RabbitMqTransport implements Transport {
     checkChannelName(channel);
     if (messages.length === 0) return;
     return this.#track(this.#send(channel, messages));
+  }
+
+  /**
+   * Publish raw messages to an exchange Switchyard does not own (`''` is the
+   * default exchange, where the routing key names a queue), with publisher
+   * confirms (see `Transport.sendEndpoint`). Headers go to the header table
+   * as given; `content-type` becomes the AMQP property. A missing exchange
+   * rejects with `SY_CONFIGURATION`.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    if (endpoint !== '') await checkExchange(this.#connection, endpoint, this.#options.operationTimeoutMs);
+    const items: Outgoing[] = messages.map((message) => ({
+      exchange: endpoint,
+      routingKey: message.routingKey ?? '',
+      body: toBuffer(message.body),
+      options: rawPublishOptions(message),
+    }));
+    return this.#track(
+      this.#publisher.publish(items).then(
+        () => undefined,
+        (error: unknown) => {
+          throw sendError(error);
+        },
+      ),
+    );
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {

@@ -74,6 +74,19 @@ export function publishOptions(
   };
 }
 
+/** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent. */
+export function rawPublishOptions(message: TransportMessage): Options.Publish {
+  const { [CONTENT_TYPE]: contentType, ...headers } = message.headers;
+  return {
+    persistent: true,
+    mandatory: false,
+    messageId: message.id,
+    contentType,
+    timestamp: Math.floor(Date.now() / 1000),
+    headers,
+  };
+}
+
 /** The {@link TransportMessage} carried by a received AMQP message. Never throws. */
 export function fromAmqp(message: Message): TransportMessage {
   let headers: Record<string, string> = {};

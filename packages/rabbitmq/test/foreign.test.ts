@@ -1,6 +1,12 @@
-import { createService } from '@switchyard/core';
+import { createService, MessagePublisher } from '@switchyard/core';
 import { ErrorCode } from '@switchyard/core/transport';
-import { brokerReachable, messageConsumerScenario, waitFor } from '@switchyard/testing';
+import {
+  brokerReachable,
+  messageConsumerScenario,
+  messagePublisherScenario,
+  type RawRead,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -220,5 +226,45 @@ describe.runIf(reachable)('message consumer through the service pipeline (consum
     const missing = createService({ name: unique('sy-test-missing'), transport: made, handleSignals: false });
     missing.consumeEndpoint({ endpoint: unique('sy-test-no-such-queue') }, () => undefined);
     await expect(missing.start()).rejects.toMatchObject({ code: ErrorCode.Configuration });
+  });
+});
+
+describe.runIf(reachable)('message publisher through the transport (MessagePublisher)', () => {
+  it('publishes raw messages with caller-chosen headers and routing key to a foreign exchange, confirmed', async () => {
+    const exchange = unique('sy-test-pub-x');
+    const queue = unique('sy-test-pub-q');
+    const admin = await amqp.connect(RABBIT_URL);
+    const transport = new RabbitMqTransport({ url: RABBIT_URL, exchange: unique('sy-test-pub-own') });
+    try {
+      const channel = await admin.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: false });
+      await channel.assertQueue(queue, { durable: false });
+      await channel.bindQueue(queue, exchange, 'legacy.#');
+      await messagePublisherScenario(
+        transport,
+        exchange,
+        async (count) => {
+          const read: RawRead[] = [];
+          for (let i = 0; i < count; i++) {
+            const got = await channel.get(queue, { noAck: true });
+            if (got === false) break;
+            const headers: Record<string, string> = {};
+            for (const [name, value] of Object.entries(got.properties.headers ?? {})) headers[name] = String(value);
+            if (got.properties.contentType) headers['content-type'] = String(got.properties.contentType);
+            read.push({ body: got.content.toString('utf8'), headers, routingKey: got.fields.routingKey });
+          }
+          return read;
+        },
+        { key: false, routingKey: true },
+      );
+      await expect(
+        new MessagePublisher(transport).publish(unique('sy-missing'), { payload: 1, routingKey: 'a' }),
+      ).rejects.toMatchObject({ code: ErrorCode.Configuration });
+      await channel.close();
+    } finally {
+      await transport.close();
+      await admin.close();
+      await deleteObjects([queue], [exchange]);
+    }
   });
 });

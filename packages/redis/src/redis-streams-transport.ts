@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
@@ -152,6 +153,36 @@ export class RedisStreamsTransport implements Transport {
       snapshot = await this.#registry.reload(conn);
     }
     throw new TransportError(ErrorCode.SendFailed, 'publish failed: the subscription registry kept changing');
+  }
+
+  /**
+   * Append raw entries to a stream Switchyard does not own, by key (see
+   * `Transport.sendEndpoint`): each header becomes a field, the body the
+   * field `data`; all of one call in one MULTI/EXEC. Creates the stream when
+   * it is missing (as XADD does); a key of another type rejects with `SY_CONFIGURATION`.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    const conn = this.#connection();
+    if (messages.length === 0) return;
+    for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
+    const type = await conn.type(endpoint);
+    if (type !== 'stream' && type !== 'none') {
+      throw new TransportError(ErrorCode.Configuration, `redis key '${endpoint}' is a ${type}, not a stream`);
+    }
+    const multi = conn.multi();
+    for (const message of messages) {
+      const fields: Array<string | Buffer> = [];
+      for (const [name, value] of Object.entries(message.headers)) fields.push(name, value);
+      fields.push('data', Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength));
+      multi.xadd(endpoint, '*', ...fields);
+    }
+    try {
+      const replies = await multi.exec();
+      const failed = replies?.find(([error]) => error !== null);
+      if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('the transaction was aborted');
+    } catch (error) {
+      throw wrapError(error, ErrorCode.SendFailed, `send to stream '${endpoint}' failed`);
+    }
   }
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {

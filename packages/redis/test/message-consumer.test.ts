@@ -1,5 +1,5 @@
-import { createService, ErrorCode } from '@switchyard/core';
-import { brokerReachable, messageConsumerScenario } from '@switchyard/testing';
+import { createService, ErrorCode, MessagePublisher } from '@switchyard/core';
+import { brokerReachable, messageConsumerScenario, messagePublisherScenario, type RawRead } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStreamsTransport } from '../src/index.js';
 import { adminConnection, deleteKeys, probeRedis, REDIS_URL, uniqueName, uniquePrefix } from './helpers.js';
@@ -43,5 +43,34 @@ describe.runIf(reachable)('message consumer of a foreign stream through the serv
     const service = createService({ name: uniqueName('missing'), transport: transport(), handleSignals: false });
     service.consumeEndpoint({ endpoint: `${prefix}:no-such-stream` }, () => undefined);
     await expect(service.start()).rejects.toMatchObject({ code: ErrorCode.Configuration });
+  });
+});
+
+describe.runIf(reachable)('message publisher to a foreign stream (MessagePublisher)', () => {
+  it('appends raw entries: headers as fields, the body as `data`', async () => {
+    const transport = new RedisStreamsTransport({ url: REDIS_URL, prefix });
+    try {
+      const stream = `${prefix}:foreign:${uniqueName('published')}`;
+      await messagePublisherScenario(
+        transport,
+        stream,
+        async () => {
+          const entries = await admin.xrange(stream, '-', '+');
+          return entries.map(([, fields]): RawRead => {
+            const headers: Record<string, string> = {};
+            for (let i = 0; i + 1 < fields.length; i += 2) headers[fields[i] as string] = fields[i + 1] as string;
+            const { data, ...rest } = headers;
+            return { body: data ?? '', headers: rest };
+          });
+        },
+        { key: false, routingKey: false },
+      );
+      await admin.set(`${prefix}:not-a-stream`, 'x');
+      await expect(
+        new MessagePublisher(transport).publish(`${prefix}:not-a-stream`, { payload: 1 }),
+      ).rejects.toMatchObject({ code: ErrorCode.Configuration });
+    } finally {
+      await transport.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
-import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createService, ErrorCode } from '@switchyard/core';
-import { brokerReachable, messageConsumerScenario } from '@switchyard/testing';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createService, ErrorCode, MessagePublisher } from '@switchyard/core';
+import { brokerReachable, messageConsumerScenario, messagePublisherScenario, type RawRead } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqsTransport } from '../src/index.js';
 import { emulatorConfig, startEmulator, suffix, TEST_CREDENTIALS } from './emulator.js';
@@ -54,6 +54,41 @@ describe.runIf(reachable)('message consumer of a foreign queue through the servi
     } finally {
       await service.stop();
     }
+  });
+
+  it('a message publisher sends raw messages to a foreign queue: the body as text, headers as attributes', async () => {
+    const name = `legacy-out-${suffix()}`;
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+    await messagePublisherScenario(
+      transport(),
+      name,
+      async (count) => {
+        const read: RawRead[] = [];
+        while (read.length < count) {
+          const got = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: url,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 2,
+              MessageAttributeNames: ['All'],
+            }),
+          );
+          if (!got.Messages?.length) break;
+          for (const message of got.Messages) {
+            const headers: Record<string, string> = {};
+            for (const [key, value] of Object.entries(message.MessageAttributes ?? {})) {
+              headers[key] = value.StringValue ?? '';
+            }
+            read.push({ body: message.Body ?? '', headers });
+          }
+        }
+        return read;
+      },
+      { key: false, routingKey: false },
+    );
+    await expect(
+      new MessagePublisher(transport()).publish(`no-such-queue-${suffix()}`, { payload: 1 }),
+    ).rejects.toMatchObject({ code: ErrorCode.Configuration });
   });
 
   it('start rejects with SY_CONFIGURATION when the endpoint queue does not exist', async () => {

@@ -28,6 +28,7 @@ export {
   switchyardOutput,
 } from './interop/foreign-producer.js';
 export { messageConsumerScenario, type RawProducer } from './interop/message-consumer.js';
+export { messagePublisherScenario, RAW_MESSAGES, type RawRead } from './interop/message-publisher.js';
 export {
   type DeadLetterStoreFactory,
   deadLetterRecord,

@@ -39,6 +39,12 @@ export interface TransportMessage {
   readonly deliverAt?: number;
 }
 
+/** A raw message for {@link Transport.sendEndpoint}: headers as the receiving system expects them. */
+export interface EndpointMessage extends TransportMessage {
+  /** Routing key (AMQP exchanges); ignored by brokers that route by destination only. */
+  readonly routingKey?: string;
+}
+
 /** An event to fan out: delivered to every channel subscribed to a pattern that matches `routingKey`. */
 export interface RoutedMessage extends TransportMessage {
   /** Dot-separated routing key, the message name (e.g. `order.placed`). */
@@ -175,6 +181,16 @@ export interface Transport {
     handler: DeliveryHandler,
     options?: ConsumeOptions & { readonly group?: string },
   ): Promise<Subscription>;
+  /**
+   * Durably write `messages` to a destination that Switchyard does not own
+   * (an exchange, topic, queue or stream, named as the broker names it), for
+   * a message publisher. Optional. Headers are written as given (no
+   * CloudEvents mapping), with each message's `routingKey` where the broker
+   * routes by one. Resolves only after the broker confirmed every message;
+   * rejects with a `TransportError` (`SY_SEND_FAILED`, or `SY_CONFIGURATION`
+   * when the destination does not exist and the broker can tell).
+   */
+  sendEndpoint?(endpoint: string, messages: readonly EndpointMessage[]): Promise<void>;
   /** Check that the broker answers; rejects with a `TransportError` saying what is wrong. */
   ping(): Promise<void>;
   /**
