@@ -83,6 +83,13 @@ describe.runIf(reachable)('Ecotone distributed bus on RabbitMQ', () => {
     listener.handle(OrderPlaced, (payload, ctx) => void events.push({ payload, headers: ctx.headers }), {
       distributed: true,
     });
+    // Subscribed with Ecotone's wildcard rule: `*` spans the rest of the key.
+    const wildcard: string[] = [];
+    listener.handle('order.*', (_payload, ctx) => void wildcard.push(ctx.headers.name), {
+      distributed: true,
+      patternSyntax: 'ecotone',
+      name: 'ecotone-wildcard',
+    });
     try {
       await orders.start();
       await listener.start();
@@ -99,7 +106,12 @@ describe.runIf(reachable)('Ecotone distributed bus on RabbitMQ', () => {
       }
       await channel.waitForConfirms();
       await channel.close();
-      await waitFor(() => commands.length === 1 && events.length === 1, 'the Ecotone command and event handled');
+      await waitFor(
+        () => commands.length === 1 && events.length === 1 && wildcard.length === 1,
+        'the Ecotone command and event handled',
+      );
+      expect(wildcard).toEqual(['order.placed']);
+      expect(listener.subscriptions().sort()).toEqual(['order.#', 'order.placed']);
       const command = vector('ecotone-command');
       expect(commands[0]?.payload).toEqual(JSON.parse(command.body));
       expect(commands[0]?.headers).toMatchObject(command.decoded);

@@ -12,7 +12,11 @@ import type { ServiceMap } from './service-map.js';
 export interface ForeignMessage {
   /** The JSON body, parsed safely. */
   readonly payload: unknown;
-  /** Every header the broker delivered, as text (CloudEvents attributes in the `ce-` form). */
+  /**
+   * The message's metadata: its CloudEvents extensions, or (for a message
+   * without CloudEvents attributes) the broker headers whose lowercased names
+   * are 1–20 letters or digits, under those lowercased names.
+   */
   readonly headers: Readonly<Record<string, string>>;
   /** The endpoint it came from. */
   readonly endpoint: string;
@@ -140,7 +144,7 @@ async function converted<T>(
   endpoint: string,
 ): Promise<T> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(context.headers.metadata)) headers[`ce-${name}`] = value;
+  for (const [name, value] of Object.entries(context.headers.metadata)) headers[name] = value;
   try {
     return await convert({ payload, headers, endpoint });
   } catch (error) {
