@@ -34,17 +34,18 @@ export function isEcotoneMessage(headers: Readonly<Record<string, string>>): boo
 
 /**
  * The `ce-` headers of a received Ecotone distributed message. Its other
- * headers whose lowercased name is a valid CloudEvents extension name become
- * user metadata; Ecotone's own bookkeeping (`routingSlip`, `__TypeId__`) is
- * dropped. Pure; never throws (core's decoder judges what is missing).
+ * headers are user metadata under their own names (`tenantId` stays
+ * `tenantId`; see the metadata rules in docs/wire-format.md); Ecotone's own
+ * bookkeeping (`routingSlip`, `__TypeId__`) is dropped. Pure; never throws
+ * (core's decoder judges what is missing).
  */
 export function fromEcotoneHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith('ce-')) out[name] = value;
     else if (!ECOTONE_NAMES.has(name) && !ECOTONE_INTERNAL.has(name) && !name.startsWith('ecotone.')) {
-      const key = name.toLowerCase();
-      if (EXTENSION_NAME.test(key)) out[`ce-${key}`] ??= value;
+      // User metadata keeps its name: an extension-form name as its ce- attribute, any other (camelCase) as is.
+      out[EXTENSION_NAME.test(name) ? `ce-${name}` : name] ??= value;
     }
   }
   const kind = headers[EcotoneHeader.payloadType];

@@ -140,7 +140,7 @@ describe.runIf(reachable)('Ecotone distributed bus on RabbitMQ', () => {
         'php-billing',
         ChargeOrder,
         { orderId: 'o-9' },
-        { metadata: { tenant: 'acme' } },
+        { metadata: { tenant: 'acme', tenantId: 't-7' } },
       );
     } finally {
       await sender.stop();
@@ -154,6 +154,9 @@ describe.runIf(reachable)('Ecotone distributed bus on RabbitMQ', () => {
       'ecotone.distributed.sourceServiceName': 'node-orders',
       'ecotone.distributed.targetServiceName': 'php-billing',
       contentType: 'application/json',
+      // Metadata keeps its key: camelCase as a header of that name, an extension name as its ce- attribute.
+      tenantId: 't-7',
+      'ce-tenant': 'acme',
     });
     expect(headers.id).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
     expect(Number.isInteger(headers.timestamp)).toBe(true);

@@ -58,6 +58,11 @@ describe('wire', () => {
     }
   });
 
+  it('carries metadata in other systems’ forms (camelCase, dotted) through structured mode', () => {
+    const wire = toWire(message('1', { tenantId: 't-7', 'trace.id': 'abc' }));
+    expect(fromWire(wire.body, wire.attributes).headers).toMatchObject({ tenantId: 't-7', 'trace.id': 'abc' });
+  });
+
   it('carries headers outside the ce- namespace in one attribute', () => {
     const wire = toWire(message('1', { 'x-trace': 'abc' }));
     expect(fromWire(wire.body, wire.attributes).headers['x-trace']).toBe('abc');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
-import { decode, encode, Header } from './codec.js';
+import { decode, encode, Header, isValidMetadataKey } from './codec.js';
 import type { Envelope } from './envelope.js';
 import { toStructured } from './structured.js';
 
@@ -104,5 +104,36 @@ describe('decode: structured mode', () => {
     expect(() =>
       decode({ id: '1', headers: { 'content-type': 'application/cloudevents+json' }, body: old }, 1024),
     ).toThrow(decodeError);
+  });
+});
+
+describe('metadata keys in other systems’ forms', () => {
+  it('camelCase, dotted and dashed keys survive encode and decode with their names; extension names as ce- attributes', () => {
+    const metadata = { tenant: 'acme', tenantId: 't-7', 'trace.id': 'abc', 'user-agent': 'php/8.3' };
+    const encoded = encode({ ...envelope, headers: { ...envelope.headers, metadata } });
+    expect(encoded.headers).toMatchObject({
+      'ce-tenant': 'acme',
+      tenantId: 't-7',
+      'trace.id': 'abc',
+      'user-agent': 'php/8.3',
+    });
+    expect(decode(encoded, 4096).headers.metadata).toEqual(metadata);
+  });
+
+  it('refuses keys that name binding, broker or transport headers', () => {
+    for (const key of [
+      'ce-x',
+      'ce_x',
+      'cloudEvents:x',
+      'x-death',
+      'sy-key',
+      'content-type',
+      'Content-Type',
+      'id',
+      'has space',
+    ]) {
+      expect(isValidMetadataKey(key), key).toBe(false);
+    }
+    for (const key of ['tenant', 'tenantId', 'trace.id', 'user_id']) expect(isValidMetadataKey(key), key).toBe(true);
   });
 });

@@ -47,9 +47,32 @@ export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json';
 /** Content type of a CloudEvents batch (several structured events in one JSON array). */
 export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
 
-/** True when `name` may be used as a user metadata key (a free CloudEvents extension name). */
+/** A metadata key in another system's form (camelCase, dotted, dashed), carried as a header of its own name. */
+const HEADER_KEY = /^[A-Za-z][A-Za-z0-9._-]{0,99}$/;
+/** Header names that belong to a binding, a broker or a transport, never to user metadata. */
+const NOT_METADATA = /^(ce[-_]|cloudevents[:_]|x-|sy-|content-type$)/i;
+
+/**
+ * True when `name` may be used as a user metadata key. Two forms:
+ * - a free CloudEvents extension name (1–20 lowercase letters or digits):
+ *   travels as the attribute `ce-<name>`;
+ * - any other name of letters, digits, `.`, `_` and `-` (up to 100, starting
+ *   with a letter), e.g. `tenantId` or `trace.id`: travels as a header of
+ *   exactly that name, so other systems' keys keep their form. Names of
+ *   binding, broker or transport headers (`ce-`, `ce_`, `cloudEvents:`,
+ *   `cloudEvents_`, `x-`, `sy-`, `content-type`) are refused.
+ */
 export function isValidMetadataKey(name: string): boolean {
-  return EXTENSION_NAME.test(name) && !RESERVED.has(`ce-${name}`) && name !== 'data' && name !== 'datacontenttype';
+  if (EXTENSION_NAME.test(name)) {
+    return !RESERVED.has(`ce-${name}`) && name !== 'data' && name !== 'datacontenttype' && name !== 'specversion';
+  }
+  return HEADER_KEY.test(name) && !NOT_METADATA.test(name);
+}
+
+/** The metadata key a received header carries, or undefined when it carries none. */
+function metadataKeyOf(name: string): string | undefined {
+  if (name.startsWith('ce-')) return RESERVED.has(name) ? undefined : name.slice(3);
+  return !EXTENSION_NAME.test(name) && HEADER_KEY.test(name) && !NOT_METADATA.test(name) ? name : undefined;
 }
 
 /** Encode an envelope. The payload is serialized with JSON.stringify. */
@@ -76,7 +99,7 @@ export function encode(envelope: Envelope): TransportMessage {
   if (h.targetHandler !== undefined) headers[Header.targetHandler] = h.targetHandler;
   if (h.deliverAt !== undefined) headers[Header.deliverAt] = new Date(h.deliverAt).toISOString();
   if (h.orderingKey !== undefined) headers[Header.partitionKey] = h.orderingKey;
-  for (const key in h.metadata) headers[`ce-${key}`] = h.metadata[key] as string;
+  for (const key in h.metadata) headers[EXTENSION_NAME.test(key) ? `ce-${key}` : key] = h.metadata[key] as string;
   const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: h.id, headers, body };
   if (h.orderingKey !== undefined) message.key = h.orderingKey;
@@ -120,9 +143,10 @@ export function decode(message: TransportMessage, maxBytes: number, receivedAt: 
   const h = message.headers;
   let metadata: Record<string, string> | undefined;
   for (const name in h) {
-    if (name.startsWith('ce-') && !RESERVED.has(name)) {
+    const key = metadataKeyOf(name);
+    if (key !== undefined) {
       metadata ??= {};
-      metadata[name.slice(3)] = h[name] as string;
+      metadata[key] = h[name] as string;
     }
   }
   const specversion = h[Header.specversion];

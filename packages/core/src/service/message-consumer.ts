@@ -13,9 +13,8 @@ export interface ForeignMessage {
   /** The JSON body, parsed safely. */
   readonly payload: unknown;
   /**
-   * The message's metadata: its CloudEvents extensions, or (for a message
-   * without CloudEvents attributes) the broker headers whose lowercased names
-   * are 1–20 letters or digits, under those lowercased names.
+   * The message's metadata: its CloudEvents extensions and the broker headers
+   * that are valid metadata keys (docs/wire-format.md, "Metadata keys"), under their own names.
    */
   readonly headers: Readonly<Record<string, string>>;
   /** The endpoint it came from. */
@@ -59,7 +58,8 @@ interface Entry {
  * A foreign message is given CloudEvents attributes before the pipeline sees
  * it: its own where it carries them (`ce-specversion` present), otherwise id
  * = the broker's message id (a generated one where the broker has none),
- * type = `messageName`, source = `endpoint:<endpoint>`, time = receive time.
+ * type = `messageName`, source = `endpoint:<endpoint>`, time = receive time,
+ * and its headers as metadata.
  */
 export class MessageConsumers {
   readonly #service: string;
@@ -179,10 +179,11 @@ function toSwitchyard(
         [Header.contentType]: h[Header.contentType] ?? 'application/json',
       };
   if (!cloudEvent) {
-    // The broker's own headers travel as metadata when they are valid extension names.
+    // The broker's own headers travel as metadata under their own names (the decoder keeps the valid ones).
     for (const name in h) {
-      const key = name.toLowerCase();
-      if (/^[a-z0-9]{1,20}$/.test(key) && headers[`ce-${key}`] === undefined) headers[`ce-${key}`] = h[name] as string;
+      if (name === Header.contentType) continue;
+      const carried = /^[a-z0-9]{1,20}$/.test(name) ? `ce-${name}` : name;
+      headers[carried] ??= h[name] as string;
     }
   }
   headers[Header.kind] = 'message';
