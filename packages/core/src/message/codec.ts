@@ -139,7 +139,7 @@ export function decode(message: TransportMessage, maxBytes: number, receivedAt: 
     throw new PoisonMessageError(ErrorCode.TooLarge, `message is ${size} bytes, over the limit of ${maxBytes}`);
   }
   const type = message.headers[Header.contentType];
-  if (type !== undefined && type.startsWith('application/cloudevents')) message = expandStructured(message, type);
+  if (type?.startsWith('application/cloudevents')) message = expandStructured(message, type);
   const h = message.headers;
   let metadata: Record<string, string> | undefined;
   for (const name in h) {
