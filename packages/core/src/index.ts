@@ -11,6 +11,7 @@ export { LocalBuses } from './bus/local-bus.js';
 export { type Causation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
 export {
   type Contract,
+  type ContractOptions,
   defineCommand,
   defineEvent,
   defineMessage,
@@ -19,11 +20,14 @@ export {
   type PayloadOf,
   type QueryContract,
   type ResultOf,
+  type Upcaster,
 } from './contracts/contract.js';
 export { Command, contractOfClass, Event, Message, type MessageClass, Query } from './contracts/message-class.js';
 export { validate } from './contracts/validate.js';
+export { dataSchemaOf, validateIncoming, versionOf } from './contracts/versioning.js';
 export * from './errors.js';
 export { Asynchronous, CommandHandler, Distributed, EventHandler, QueryHandler } from './handlers/decorators.js';
+export type { HandlerRegistration } from './handlers/registry.js';
 export type {
   DistributedBus,
   Handler,

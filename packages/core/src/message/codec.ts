@@ -30,6 +30,7 @@ export const Header = {
   targetHandler: 'ce-targethandler',
   deliverAt: 'ce-deliverat',
   partitionKey: 'ce-partitionkey',
+  dataSchema: 'ce-dataschema',
 } as const;
 
 const RESERVED = new Set<string>(Object.values(Header));
@@ -99,6 +100,7 @@ export function encode(envelope: Envelope): TransportMessage {
   if (h.targetHandler !== undefined) headers[Header.targetHandler] = h.targetHandler;
   if (h.deliverAt !== undefined) headers[Header.deliverAt] = new Date(h.deliverAt).toISOString();
   if (h.orderingKey !== undefined) headers[Header.partitionKey] = h.orderingKey;
+  if (h.dataSchema !== undefined) headers[Header.dataSchema] = h.dataSchema;
   for (const key in h.metadata) headers[EXTENSION_NAME.test(key) ? `ce-${key}` : key] = h.metadata[key] as string;
   const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: h.id, headers, body };
@@ -198,6 +200,7 @@ export function decode(message: TransportMessage, maxBytes: number, receivedAt: 
   if (o[Header.tracestate] !== undefined) headers.tracestate = o[Header.tracestate];
   if (o[Header.targetHandler] !== undefined) headers.targetHandler = o[Header.targetHandler];
   if (o[Header.partitionKey] !== undefined) headers.orderingKey = o[Header.partitionKey];
+  if (o[Header.dataSchema] !== undefined) headers.dataSchema = o[Header.dataSchema];
   const due = o[Header.deliverAt];
   if (due !== undefined) {
     const at = Date.parse(due);

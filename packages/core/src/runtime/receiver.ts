@@ -1,4 +1,4 @@
-import { validate } from '../contracts/validate.js';
+import { validateIncoming } from '../contracts/versioning.js';
 import { HandlerError, SwitchyardError } from '../errors.js';
 import type { HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
 import type { HandlerContext } from '../handlers/types.js';
@@ -203,7 +203,7 @@ export class Receiver {
     if (!handler.contract) return this.#attempt(delivery, envelope, handler, envelope.payload, 0);
     let payload: unknown;
     try {
-      payload = validate(handler.contract.name, handler.contract.schema, envelope.payload);
+      payload = validateIncoming(handler.contract, envelope.payload, envelope.headers.dataSchema);
     } catch (error) {
       return this.#deadLetter(delivery, envelope, handler.id, error, envelope.headers.attempt);
     }
