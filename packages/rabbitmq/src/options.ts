@@ -32,8 +32,9 @@ export interface RabbitMqTransportOptions {
    * `ce-` headers) or `ecotone` (the same plus Ecotone's distributed-bus
    * headers, so that Ecotone services read what Switchyard sends; use it with
    * `exchange: 'ecotone.distributed'` and the service map channel
-   * `distributed_<service>` of each Ecotone service). Ecotone messages are
-   * read whichever is chosen.
+   * `distributed_<service>` of each Ecotone service; a channel of that name
+   * is also bound by `<service>`, as Ecotone's consumers bind theirs, so
+   * Ecotone's commands reach it). Ecotone messages are read whichever is chosen.
    */
   readonly wire?: 'cloudevents' | 'ecotone';
 }

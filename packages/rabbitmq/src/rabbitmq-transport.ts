@@ -92,7 +92,7 @@ export class RabbitMqTransport implements Transport {
 
   async provision(topology: Topology): Promise<void> {
     this.#assertOpen();
-    await this.#topology.provision(topology);
+    await this.#topology.provision(this.#options.wire === 'ecotone' ? withEcotoneBindings(topology) : topology);
   }
 
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
@@ -360,4 +360,19 @@ export class RabbitMqTransport implements Transport {
   #assertOpen(): void {
     if (this.#closing) throw new TransportError(ErrorCode.Closed, 'the RabbitMQ transport is closed');
   }
+}
+
+/**
+ * With `wire: 'ecotone'`: a channel named like an Ecotone service queue,
+ * `distributed_<service>`, is also bound by `<service>`, the routing key
+ * Ecotone's distributed bus publishes that service's commands with.
+ */
+function withEcotoneBindings(topology: Topology): Topology {
+  return {
+    channels: topology.channels.map((channel) => {
+      const service = channel.name.startsWith('distributed_') ? channel.name.slice('distributed_'.length) : '';
+      if (service === '' || channel.subscriptions.includes(service)) return channel;
+      return { ...channel, subscriptions: [...channel.subscriptions, service] };
+    }),
+  };
 }
