@@ -37,6 +37,7 @@ export interface MessageConsumerOptions<T = unknown> {
   readonly convert?: (message: ForeignMessage) => T | Promise<T>;
   /** Handler id (default `endpoint:<endpoint>`): retries and dead letters name it. */
   readonly name?: string;
+  /** Instant and delayed retries of the handler (default: the service's policy); `retryable` is honoured. */
   readonly retry?: RetryPolicyOptions;
   /** Deliveries of this endpoint handled at once (default 1). */
   readonly concurrency?: number;
