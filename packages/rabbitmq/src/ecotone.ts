@@ -1,3 +1,5 @@
+import type { Topology } from '@switchyard/core/transport';
+
 /**
  * Ecotone (PHP) distributed-bus headers, mapped to and from the CloudEvents
  * `ce-` form core works with. Ecotone's AMQP distributed bus sends each
@@ -102,4 +104,19 @@ function set(out: Record<string, string>, name: string, value: string | undefine
 
 function put(out: Record<string, string | number>, name: string, value: string | undefined): void {
   if (value !== undefined && value.length > 0) out[name] = value;
+}
+
+/**
+ * With `wire: 'ecotone'`: a channel named like an Ecotone service queue,
+ * `distributed_<service>`, is also bound by `<service>`, the routing key
+ * Ecotone's distributed bus publishes that service's commands with.
+ */
+export function withEcotoneBindings(topology: Topology): Topology {
+  return {
+    channels: topology.channels.map((channel) => {
+      const service = channel.name.startsWith('distributed_') ? channel.name.slice('distributed_'.length) : '';
+      if (service === '' || channel.subscriptions.includes(service)) return channel;
+      return { ...channel, subscriptions: [...channel.subscriptions, service] };
+    }),
+  };
 }

@@ -17,6 +17,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
+import { withEcotoneBindings } from './ecotone.js';
 import { checkQueue } from './message-consumer.js';
 import { checkExchange } from './message-publisher.js';
 import { ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
@@ -360,19 +361,4 @@ export class RabbitMqTransport implements Transport {
   #assertOpen(): void {
     if (this.#closing) throw new TransportError(ErrorCode.Closed, 'the RabbitMQ transport is closed');
   }
-}
-
-/**
- * With `wire: 'ecotone'`: a channel named like an Ecotone service queue,
- * `distributed_<service>`, is also bound by `<service>`, the routing key
- * Ecotone's distributed bus publishes that service's commands with.
- */
-function withEcotoneBindings(topology: Topology): Topology {
-  return {
-    channels: topology.channels.map((channel) => {
-      const service = channel.name.startsWith('distributed_') ? channel.name.slice('distributed_'.length) : '';
-      if (service === '' || channel.subscriptions.includes(service)) return channel;
-      return { ...channel, subscriptions: [...channel.subscriptions, service] };
-    }),
-  };
 }
