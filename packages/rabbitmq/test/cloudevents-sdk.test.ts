@@ -1,7 +1,15 @@
-import { brokerReachable, type ForeignEventSpec, foreignProducerScenario, switchyardOutput } from '@switchyard/testing';
+import { createService, defineCommand } from '@switchyard/core';
+import {
+  brokerReachable,
+  type ForeignEventSpec,
+  foreignProducerScenario,
+  switchyardOutput,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { RabbitMqTransport } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
@@ -80,6 +88,38 @@ describe.runIf(reachable)('CloudEvents SDK as the foreign party on RabbitMQ', ()
       { orders, shipping },
     );
     await channel.close();
+  });
+
+  it('a batch (application/cloudevents-batch+json) of SDK-built commands is handled event by event', async () => {
+    const service = unique('ce-batch');
+    const PlaceOrder = defineCommand('interop.order.place', z.object({ orderId: z.string() }));
+    const handled: string[] = [];
+    const orders = createService({ name: service, transport: transport(), handleSignals: false });
+    orders.handle(PlaceOrder, (command, ctx) => void handled.push(`${ctx.headers.id}:${command.orderId}`), {
+      distributed: true,
+    });
+    await orders.start();
+    try {
+      const event = (id: string, data: unknown) =>
+        new CloudEvent({ id, type: 'interop.order.place', source: 'urn:foreign:batch', targetservice: service, data });
+      const batch = [event('b-1', { orderId: 'o-1' }), event('b-2', { orderId: 42 }), event('b-3', { orderId: 'o-3' })];
+      const channel = await admin.createConfirmChannel();
+      channel.sendToQueue(service, Buffer.from(JSON.stringify(batch)), {
+        contentType: 'application/cloudevents-batch+json',
+      });
+      await channel.waitForConfirms();
+      await channel.close();
+      await waitFor(
+        () => handled.length === 2 && orders.inFlight === 0,
+        () => `handled [${handled}]`,
+      );
+      expect(handled).toEqual(['b-1:o-1', 'b-3:o-3']);
+      const dead = await orders.deadLetters.list();
+      expect(dead.map((record) => [record.messageId, record.reason.code])).toEqual([['b-2', 'SY_VALIDATION']]);
+    } finally {
+      await orders.stop();
+      await deleteObjects([service]);
+    }
   });
 
   it("Switchyard's command and event are valid CloudEvents 1.0 to the SDK", async () => {

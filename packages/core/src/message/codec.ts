@@ -132,7 +132,9 @@ export function messageSize(message: TransportMessage): number {
  * structured-mode event: its attributes come from the JSON document, and any
  * `ce-*` header of the message itself (a retry's attempt or target handler)
  * overrides the attribute of the same name. A batch
- * (`application/cloudevents-batch+json`) is refused with `SY_DECODE`.
+ * (`application/cloudevents-batch+json`) is split before decoding (see
+ * `runtime/batch.ts`); one that reaches here is not a JSON array of events
+ * and is refused with `SY_DECODE`.
  */
 export function decode(message: TransportMessage, maxBytes: number, receivedAt: number = Date.now()): Envelope {
   let size = message.body.byteLength;
@@ -226,7 +228,7 @@ function expandStructured(message: TransportMessage, contentType: string): Trans
   if (contentType.startsWith(BATCH_CONTENT_TYPE)) {
     throw new PoisonMessageError(
       ErrorCode.Decode,
-      `a CloudEvents batch (${BATCH_CONTENT_TYPE}) cannot be one message; send its events one per message`,
+      `a CloudEvents batch (${BATCH_CONTENT_TYPE}) must be a JSON array of structured events`,
     );
   }
   if (!contentType.startsWith(STRUCTURED_CONTENT_TYPE)) return message;

@@ -4,6 +4,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerContext } from '../handlers/types.js';
 import { Header } from '../message/codec.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
+import { splitBatches } from '../runtime/batch.js';
 import type { Delivery, DeliveryHandler, Subscription, TransportMessage } from '../transport/types.js';
 import { newId } from '../util/ids.js';
 import type { ServiceMap } from './service-map.js';
@@ -124,10 +125,14 @@ export class MessageConsumers {
         ack: () => delivery.ack(),
         nack: (nackOptions) => delivery.nack(nackOptions),
       });
-      const subscription = await transport.consumeEndpoint(options.endpoint, (delivery) => receive(adapt(delivery)), {
-        concurrency: options.concurrency ?? 1,
-        group: options.group ?? `${this.#service}.${options.endpoint}`,
-      });
+      const subscription = await transport.consumeEndpoint(
+        options.endpoint,
+        splitBatches((delivery) => receive(adapt(delivery))),
+        {
+          concurrency: options.concurrency ?? 1,
+          group: options.group ?? `${this.#service}.${options.endpoint}`,
+        },
+      );
       this.#subscriptions.push(subscription);
     }
   }

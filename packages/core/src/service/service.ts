@@ -14,6 +14,7 @@ import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memor
 import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
 import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
+import { splitBatches } from '../runtime/batch.js';
 import { Receiver } from '../runtime/receiver.js';
 import type { Subscription, Transport } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
@@ -187,7 +188,7 @@ export class Service {
         context: (envelope, handler) => this.#context(envelope, handler),
       });
       // Consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up.
-      this.#subscription = await route.transport.consume(route.channel, this.#receiver.handle, {
+      this.#subscription = await route.transport.consume(route.channel, splitBatches(this.#receiver.handle), {
         concurrency: this.#options.concurrency ?? 8,
         ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
       });
