@@ -181,7 +181,10 @@ export class SqsConsumer implements Subscription {
     } catch {
       // Not a Switchyard message: hand the raw bytes to core, whose decoder
       // rejects them as poison and dead-letters them with the reason.
-      message = { id: raw.MessageId ?? receipt, headers: {}, body: new TextEncoder().encode(wire.body) };
+      // A content type the producer gave as an attribute travels along (a CloudEvents batch is read by it).
+      const contentType = wire.attributes['content-type'];
+      const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
+      message = { id: raw.MessageId ?? receipt, headers, body: new TextEncoder().encode(wire.body) };
     }
     const count = Number(raw.Attributes?.ApproximateReceiveCount ?? '1');
     const settle = settleOnce(

@@ -6,9 +6,17 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { brokerReachable, type ForeignEventSpec, foreignProducerScenario, switchyardOutput } from '@switchyard/testing';
+import { createService, defineCommand } from '@switchyard/core';
+import {
+  brokerReachable,
+  type ForeignEventSpec,
+  foreignProducerScenario,
+  switchyardOutput,
+  waitFor,
+} from '@switchyard/testing';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { SqsTransport } from '../src/index.js';
 import { emulatorConfig, startEmulator, suffix, TEST_CREDENTIALS } from './emulator.js';
 
@@ -84,6 +92,44 @@ describe.runIf(reachable)('CloudEvents SDK as the foreign party on SQS/SNS', () 
       },
       { orders: `orders-${suffix()}`, shipping: `shipping-${suffix()}` },
     );
+  });
+
+  it('a batch of SDK-built commands (content-type attribute application/cloudevents-batch+json) is handled event by event', async () => {
+    const service = `batch-${suffix()}`;
+    const handled: string[] = [];
+    const orders = createService({ name: service, transport: transport(), handleSignals: false });
+    orders.handle(
+      defineCommand('interop.order.place', z.object({ orderId: z.string() })),
+      (command, ctx) => void handled.push(`${ctx.headers.id}:${command.orderId}`),
+      { distributed: true },
+    );
+    await orders.start();
+    try {
+      const event = (id: string, orderId: string) =>
+        new CloudEvent({
+          id,
+          type: 'interop.order.place',
+          source: 'urn:foreign:batch',
+          targetservice: service,
+          data: { orderId },
+        });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: await queueUrl(service),
+          MessageBody: JSON.stringify([event('b-1', 'o-1'), event('b-2', 'o-2')]),
+          MessageAttributes: {
+            'content-type': { DataType: 'String', StringValue: 'application/cloudevents-batch+json' },
+          },
+        }),
+      );
+      await waitFor(
+        () => handled.length === 2,
+        () => `handled [${handled}]`,
+      );
+      expect(handled.sort()).toEqual(['b-1:o-1', 'b-2:o-2']);
+    } finally {
+      await orders.stop();
+    }
   });
 
   it("Switchyard's messages are valid CloudEvents 1.0 (structured mode) to the SDK", async () => {
