@@ -40,6 +40,17 @@ export { decode, encode, Header } from './message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
 export { fromStructured, toStructured } from './message/structured.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
+export {
+  countDeadLetters,
+  decodeDeadLetter,
+  encodeDeadLetter,
+  selectDeadLetters,
+} from './resilience/dead-letter-codec.js';
+export {
+  checkRetention,
+  type DeadLetterRetention,
+  expiredDeadLetters,
+} from './resilience/dead-letter-retention.js';
 export { InMemoryDeadLetterStore, InMemoryInboxStore, matchesFilter } from './resilience/memory-stores.js';
 export { replayDeadLetter, replayDeadLetters, type TransportFor } from './resilience/replay.js';
 export {
@@ -51,13 +62,14 @@ export {
 } from './resilience/retry-policy.js';
 export type * from './resilience/stores.js';
 export { compilePattern, matchesPattern } from './routing/pattern.js';
+export type { ServiceHealth } from './service/health.js';
 export type { ForeignMessage, MessageConsumerOptions } from './service/message-consumer.js';
 export { MessagePublisher, type RawMessage } from './service/message-publisher.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
 export { packageForUrl, redact, transportFromUrl } from './service/transport-url.js';
-export type { Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
+export type { ConnectionState, Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
 export { defaultLogger, type Logger } from './util/logger.js';
 export type { Listener, ServiceEvents } from './util/observers.js';

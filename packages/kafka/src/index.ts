@@ -13,6 +13,7 @@ export type {
   KafkaClient,
   OutgoingRecord,
 } from './client.js';
+export { KafkaDeadLetterStore, type KafkaDeadLetterStoreOptions } from './dead-letter-store.js';
 export { KafkaTransport } from './kafka-transport.js';
 export { KafkajsClient } from './kafkajs-client.js';
 export type { KafkaLogEntry, KafkaTransportOptions, ResolvedKafkaOptions } from './options.js';

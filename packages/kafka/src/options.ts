@@ -1,4 +1,5 @@
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
+import type { ISocketFactory } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 
 /** One log line from the Kafka client library. */
@@ -72,6 +73,14 @@ export interface KafkaTransportOptions {
   readonly logger?: (entry: KafkaLogEntry) => void;
   /** Use this client instead of the built-in kafkajs one (other client libraries, tests). */
   readonly client?: KafkaClient;
+  /** Retention of the dead-letter stores this transport offers (default: keep every record). */
+  readonly deadLetterRetention?: DeadLetterRetention;
+  /**
+   * Opens the socket of every broker connection of the built-in kafkajs client (its
+   * `socketFactory`): to go through a proxy, or for tests that cut the network. Brokers are
+   * reached at the addresses the cluster advertises, so a proxy must map each of them.
+   */
+  readonly socketFactory?: ISocketFactory;
 }
 
 /** Options with defaults applied. */
@@ -96,6 +105,7 @@ export interface ResolvedKafkaOptions {
   readonly maxHeldDelayed: number;
   readonly headerPrefix: 'ce_' | 'ce-';
   readonly logger: ((entry: KafkaLogEntry) => void) | undefined;
+  readonly socketFactory: ISocketFactory | undefined;
 }
 
 const TOPIC_CHARS = /^[A-Za-z0-9._-]*$/;
@@ -111,6 +121,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       throw new ConfigurationError(`kafka: broker '${String(broker)}' is not host:port`);
     }
   }
+  checkRetention('kafka option deadLetterRetention', options.deadLetterRetention);
   const topicPrefix = options.topicPrefix ?? 'switchyard.';
   if (!TOPIC_CHARS.test(topicPrefix) || topicPrefix.length > 100) {
     throw new ConfigurationError(`kafka: topicPrefix '${topicPrefix}' may only hold A-Z a-z 0-9 . _ - (at most 100)`);
@@ -165,6 +176,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     maxHeldDelayed: positiveInt(options.maxHeldDelayed, 10_000, 'maxHeldDelayed'),
     headerPrefix,
     logger: options.logger,
+    socketFactory: options.socketFactory,
   };
 }
 

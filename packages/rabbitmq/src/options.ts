@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 
 /** Queue type of the channel queues this transport declares. */
 export type RabbitMqQueueType = 'classic' | 'quorum';
@@ -23,6 +23,14 @@ export interface RabbitMqTransportOptions {
    * rejects with `SY_SEND_FAILED`; also bounds declarations. Default 30,000 ms.
    */
   readonly operationTimeoutMs?: number;
+  /**
+   * Bound on one `send` or `publish` waiting for its publisher confirms. A broker that accepted the
+   * connection but does not answer (paused, blocked by an alarm, a stalled network) makes the call
+   * reject with `SY_TIMEOUT` after this long; the messages may still be stored when the broker
+   * resumes (so a caller that sends again may store them twice; core's inbox drops the repeat).
+   * Default: `operationTimeoutMs`.
+   */
+  readonly sendTimeoutMs?: number;
   /** AMQP heartbeat in seconds, so a silently dead peer is noticed. Default 10. */
   readonly heartbeatSeconds?: number;
   /** TLS settings for `amqps://` (a private CA, client certificates), passed to Node's `tls.connect`. */
@@ -37,6 +45,8 @@ export interface RabbitMqTransportOptions {
    * Ecotone's commands reach it). Ecotone messages are read whichever is chosen.
    */
   readonly wire?: 'cloudevents' | 'ecotone';
+  /** Retention of the dead-letter stores this transport offers (default: keep every record). */
+  readonly deadLetterRetention?: DeadLetterRetention;
 }
 
 /** Options with every default applied. */
@@ -49,9 +59,11 @@ export interface ResolvedOptions {
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   readonly operationTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
   readonly wire: 'cloudevents' | 'ecotone';
+  readonly deadLetterRetention?: DeadLetterRetention;
 }
 
 /** Apply defaults and check every option; throws a ConfigurationError that says what to change. */
@@ -82,9 +94,12 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
     initialDelayMs: positiveInteger('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 100),
     maxDelayMs: positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 5_000),
     operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 30_000),
+    sendTimeoutMs: positiveInteger('sendTimeoutMs', options.sendTimeoutMs ?? options.operationTimeoutMs ?? 30_000),
     heartbeatSeconds: nonNegativeInteger('heartbeatSeconds', options.heartbeatSeconds ?? 10),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.deadLetterRetention === undefined ? {} : { deadLetterRetention: options.deadLetterRetention }),
   };
+  checkRetention('RabbitMQ option deadLetterRetention', options.deadLetterRetention);
   if (resolved.maxDelayMs < resolved.initialDelayMs) {
     throw new ConfigurationError('RabbitMQ reconnect.maxDelayMs must not be smaller than reconnect.initialDelayMs');
   }

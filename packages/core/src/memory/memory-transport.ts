@@ -1,5 +1,8 @@
 import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
+import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
+import type { DeadLetterStore } from '../resilience/stores.js';
 import type {
+  ConnectionState,
   ConsumeOptions,
   DeliveryHandler,
   RoutedMessage,
@@ -40,6 +43,7 @@ export interface MemoryTransportOptions {
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const deadLetterStores = new WeakMap<MemoryBroker, Map<string, InMemoryDeadLetterStore>>();
 const RESOLVED = Promise.resolve();
 
 /**
@@ -66,6 +70,7 @@ export class MemoryTransport implements Transport {
   readonly #consumers = new Set<MemoryConsumer>();
   readonly #owner: ConsumerOwner;
   #failSends = 0;
+  readonly #watchers = new Set<(state: ConnectionState) => void>();
   #cancelReconnect: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
@@ -119,8 +124,32 @@ export class MemoryTransport implements Transport {
     const downForMs = options.downForMs ?? 0;
     if (downForMs <= 0) return;
     this.#cancelReconnect?.();
+    const error = new Error('connection dropped (injected fault)');
+    if (this.#owner.connected) this.#report({ status: 'disconnected', endpoint: this.#endpoint, error });
     this.#owner.connected = false;
+    this.#report({ status: 'retrying', endpoint: this.#endpoint, error, attempt: 1, delayMs: downForMs });
     this.#cancelReconnect = this.#clock.schedule(downForMs, () => this.#reconnect());
+  }
+
+  /** Reports the injected outages of {@link dropConnection}: `disconnected`, `retrying` with `downForMs`, then `connected`. */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  get #endpoint(): string {
+    return `memory://${this.name}`;
+  }
+
+  #report(state: ConnectionState): void {
+    for (const listener of this.#watchers) listener(state);
+  }
+
+  /** End an injected outage now (as if `downForMs` had passed): consumers resume. A no-op when connected. */
+  restoreConnection(): void {
+    if (this.#owner.connected) return;
+    this.#cancelReconnect?.();
+    this.#reconnect();
   }
 
   /** True unless an injected outage ({@link dropConnection} with `downForMs`) is under way. */
@@ -131,6 +160,7 @@ export class MemoryTransport implements Transport {
   #reconnect(): void {
     this.#cancelReconnect = undefined;
     this.#owner.connected = true;
+    this.#report({ status: 'connected', endpoint: this.#endpoint });
     for (const consumer of this.#consumers) consumer.resume();
   }
 
@@ -182,6 +212,24 @@ export class MemoryTransport implements Transport {
     return consumer;
   }
 
+  /**
+   * The in-memory dead-letter store of `service` on this broker: every transport on the same
+   * broker returns the same store for a service. Lost with the process, like the broker.
+   */
+  deadLetterStore(service: string): DeadLetterStore {
+    let stores = deadLetterStores.get(this.broker);
+    if (!stores) {
+      stores = new Map();
+      deadLetterStores.set(this.broker, stores);
+    }
+    let store = stores.get(service);
+    if (!store) {
+      store = new InMemoryDeadLetterStore();
+      stores.set(service, store);
+    }
+    return store;
+  }
+
   async ping(): Promise<void> {
     this.#assertOpen();
     this.#assertConnected();
@@ -194,6 +242,7 @@ export class MemoryTransport implements Transport {
    */
   close(): Promise<void> {
     this.#cancelReconnect?.();
+    this.#watchers.clear();
     this.#closing ??= Promise.all(
       [...this.#consumers].map((consumer) => consumer.close({ drainTimeoutMs: this.#drainTimeoutMs })),
     ).then(() => undefined);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineCommand } from '../contracts/contract.js';
+import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import { createService } from '../service/service.js';
 import type { Delivery, DeliveryHandler, Transport, TransportMessage } from '../transport/types.js';
 
@@ -59,6 +60,7 @@ function slotTransport() {
     },
     ping: async () => undefined,
     close: async () => undefined,
+    deadLetterStore: () => new InMemoryDeadLetterStore(),
   };
   return { transport, stored, counts, deliverNext };
 }

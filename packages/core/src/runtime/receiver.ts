@@ -27,7 +27,7 @@ export interface ReceiverParts {
   readonly signal: AbortSignal;
   /** Aborted as soon as stop begins: deliveries still waiting to become due go back at once. */
   readonly stopping: AbortSignal;
-  readonly context: (envelope: Envelope, handler: HandlerRegistration) => HandlerContext;
+  readonly context: (envelope: Envelope, handler: HandlerRegistration, transaction?: unknown) => HandlerContext;
 }
 
 /** Shared settled promise: what a synchronous run of the pipeline continues from. */
@@ -226,7 +226,13 @@ export class Receiver {
     const started = parts.observers.has('handled') ? performance.now() : 0;
     let result: unknown;
     try {
-      result = handler.invoke(payload, parts.context(envelope, handler));
+      const dedup = parts.dedup;
+      result =
+        handler.transactionalInbox && dedup?.processInTransaction
+          ? dedup.processInTransaction(handler.id, envelope.headers.id, (tx) =>
+              handler.invoke(payload, parts.context(envelope, handler, tx)),
+            )
+          : handler.invoke(payload, parts.context(envelope, handler));
     } catch (error) {
       return this.#attemptFailed(delivery, envelope, handler, payload, run, error);
     }

@@ -104,8 +104,18 @@ export class MessageConsumers {
     this.#entries.push({ options: options as MessageConsumerOptions, channel });
   }
 
-  /** Start consuming every endpoint; deliveries go to `receive` (the service's receiver). */
+  /** Start consuming every endpoint; deliveries go to `receive` (the service's receiver). On failure none is left running. */
   async start(map: ServiceMap, receive: DeliveryHandler): Promise<void> {
+    try {
+      await this.#startAll(map, receive);
+    } catch (error) {
+      // All or nothing: a consumer that could not attach leaves none running (start may be tried again).
+      await this.close({ drainTimeoutMs: 0 });
+      throw error;
+    }
+  }
+
+  async #startAll(map: ServiceMap, receive: DeliveryHandler): Promise<void> {
     for (const { options, channel } of this.#entries) {
       const transport =
         options.transport === undefined
