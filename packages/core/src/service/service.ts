@@ -206,16 +206,26 @@ export class Service {
         this.#attaching = attachUntilStopped(target, timeoutMs, this.#stopping.signal, this.#logger, (error) =>
           monitor.noteError(error),
         ).then(
-          (subscription) => {
-            if (subscription) this.#consuming(subscription);
+          async (subscription) => {
+            if (!subscription) return;
+            this.#consuming(subscription);
+            await this.#consumers
+              .start(this.serviceMap, (this.#receiver as Receiver).handle)
+              .catch((error: unknown) =>
+                this.#logger.error({ error: describeError(error) }, 'could not consume a foreign endpoint'),
+              );
           },
           (error: unknown) => this.#logger.error({ error: describeError(error) }, 'gave up starting to consume'),
         );
       } else {
         this.#consuming(await attachOnce(target, timeoutMs));
+        // Foreign endpoints (consumeEndpoint) attach after the inbox, outside its connect timeout.
+        await this.#consumers.start(this.serviceMap, this.#receiver.handle);
       }
     } catch (error) {
       this.#state = 'stopped';
+      await this.#subscription?.close({ drainTimeoutMs: 0 }).catch(() => undefined);
+      await this.#relay?.stop();
       this.#monitor?.close();
       await this.#ownDeadLetters?.close().catch(() => undefined);
       await this.serviceMap.close().catch(() => undefined);
@@ -282,12 +292,6 @@ export class Service {
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
     });
-    try {
-      await this.#consumers.start(this.serviceMap, receiver.handle);
-    } catch (error) {
-      await subscription.close({ drainTimeoutMs: 0 });
-      throw error;
-    }
     return subscription;
   }
 
