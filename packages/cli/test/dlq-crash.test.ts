@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { brokerReachable } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type MockCluster, tryStartMockCluster } from '../../kafka/test/cluster.js';
+import { deleteStreams, probeNats } from '../../nats/test/helpers.js';
 import { startEmulator } from '../../sqs/test/emulator.js';
 import { runCli } from './helpers.js';
 
@@ -38,6 +39,8 @@ const redisReachable = await brokerReachable('Redis at 127.0.0.1:6379', async ()
     conn.disconnect();
   }
 });
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const natsReachable = await brokerReachable('NATS at 127.0.0.1:4222', probeNats);
 const sqs = await startEmulator();
 const { cluster, failure } = await tryStartMockCluster();
 const kafkaReachable = await brokerReachable(
@@ -50,6 +53,7 @@ const kafkaReachable = await brokerReachable(
 afterAll(async () => {
   if (rabbitReachable) await deleteRabbitObjects(`sy-dlq-crash-${tag}`, `orders-rabbitmq-${tag}`);
   if (redisReachable) await deleteRedisKeys(`sy-dlq-crash-${tag}:`);
+  if (natsReachable) await deleteStreams(`sy_dlq_crash_${tag}`);
   await sqs.stop();
   await (cluster as MockCluster | undefined)?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -168,6 +172,7 @@ const transports: Array<{ name: string; reachable: boolean; url: () => string }>
   { name: 'sqlite', reachable: true, url: () => `sqlite:${join(dir, `dlq-${tag}.db`)}` },
   { name: 'rabbitmq', reachable: rabbitReachable, url: () => `${rabbitUrl}/?exchange=sy-dlq-crash-${tag}` },
   { name: 'redis', reachable: redisReachable, url: () => `${redisUrl}?prefix=sy-dlq-crash-${tag}` },
+  { name: 'nats', reachable: natsReachable, url: () => `${natsUrl}?prefix=sy_dlq_crash_${tag}` },
   {
     name: 'sqs',
     reachable: true,
