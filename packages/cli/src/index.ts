@@ -7,5 +7,6 @@
 export { type CheckResult, diagnose } from './commands/doctor.js';
 export { mermaid, type TopologyView, text as topologyText, topologyOf } from './commands/topology.js';
 export { type CliConfig, CONFIG_FILE, loadConfig } from './config.js';
+export { type Dashboard, type DashboardOptions, startDashboard } from './dashboard/server.js';
 export type { CliIo } from './io.js';
 export { ExitCode, run } from './run.js';

@@ -2,6 +2,7 @@ import { SwitchyardError } from '@switchyard/core';
 import { Command, CommanderError } from 'commander';
 import { registerAsyncApi } from './commands/asyncapi.js';
 import { registerContracts } from './commands/contracts.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerTopology } from './commands/topology.js';
@@ -71,6 +72,7 @@ Exit codes: 0 ok, 1 failure, 2 wrong usage.`,
   registerDoctor(program, context);
   registerAsyncApi(program, context);
   registerContracts(program, context);
+  registerDashboard(program, context);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import type { DeadLetterStore } from '@switchyard/core';
 import {
   ConfigurationError,
   type ConsumeOptions,
@@ -24,6 +25,7 @@ import { CONSUMER_SESSION, clientConfig, newPool, PRODUCER_SESSION } from './poo
 import { QueueAccess, wrap } from './queue-access.js';
 import { TRANSPORT_COMPONENT, transportMigrations, wakeChannel } from './schema.js';
 import { deliverAtParam, type InsertRow, type PublishRow, Statements } from './statements.js';
+import { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
 
 /**
  * A durable queue on PostgreSQL: every channel is rows of one table (`sy_messages` in the
@@ -180,6 +182,15 @@ export class PostgresTransport implements Transport {
     await consumer.start();
     options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
     return subscription;
+  }
+
+  /**
+   * See {@link Transport.deadLetterStore}: a {@link PostgresDeadLetterStore} in this transport's
+   * schema (table `sy_dead_letters`, shared by every service, filtered by `service` when listed),
+   * on a small pool of its own that its `close` ends. Construction does no I/O.
+   */
+  deadLetterStore(_service: string): DeadLetterStore {
+    return new PostgresDeadLetterStore(this.#options.connectionString, { schema: this.#options.schema });
   }
 
   async ping(): Promise<void> {

@@ -73,6 +73,33 @@ describe.runIf(reachable)('services over a postgres:// URL', () => {
     expect(subscriptions.rows).toContainEqual({ channel: names.shipping, pattern: 'order.*' });
   });
 
+  it('a service without deadLetters keeps its dead letters in the PostgreSQL store of the transport', async () => {
+    const schema = uniqueSchema('dlq');
+    const name = `failing-${randomUUID()}`;
+    const service = createService({
+      name,
+      transport: urlFor(schema),
+      handleSignals: false,
+      retry: { instantRetries: 0, delayedRetries: 0 },
+    });
+    service.handle(
+      PlaceOrder,
+      () => {
+        throw new Error('always fails');
+      },
+      { distributed: true },
+    );
+    services.push(service);
+    await service.start();
+    await service.distributedBus.sendCommand(name, PlaceOrder, { orderId: 'o-9' });
+    await expect
+      .poll(async () => {
+        const rows = await pool.query(`SELECT service FROM "${schema}".sy_dead_letters`).catch(() => ({ rows: [] }));
+        return rows.rows.map((row) => row.service);
+      })
+      .toEqual([name]);
+  });
+
   it('rows inserted by hand with a non-JSON body or garbage headers are dead-lettered with their code; the consumer keeps going', async () => {
     const schema = uniqueSchema('bad');
     const url = urlFor(schema);

@@ -207,7 +207,8 @@ async function withStore<T>(
   }
 }
 
-function serviceMapOf(config: CliConfig): ServiceMap | undefined {
+/** The config's service map (to replay through), or undefined when the config names no transports. Close it after use. */
+export function serviceMapOf(config: CliConfig): ServiceMap | undefined {
   if (Object.keys(config.transports).length === 0) return undefined;
   return new ServiceMap({ transports: config.transports, services: config.services });
 }
@@ -216,7 +217,7 @@ function serviceMapOf(config: CliConfig): ServiceMap | undefined {
  * Where a replay goes: a service the config maps goes through the service map; any other goes
  * to the broker the store was opened on (`--url`); without either, the config's default transport.
  */
-function replayTarget(
+export function replayTarget(
   config: CliConfig,
   map: ServiceMap | undefined,
   opened: OpenStore,

@@ -16,9 +16,10 @@ export interface OutboxRelayOptions {
 
 /**
  * Forwards outbox records to their transports through the service map, in
- * batches, and removes them only after every broker confirmed. A crash between
- * forward and removal forwards the batch again: the receiving side's inbox
- * removes the duplicates (same message ids).
+ * batches, and removes them only after every broker confirmed. A failed
+ * forward gives the batch back (`OutboxStore.release`, where the store has it)
+ * and is retried. A crash between forward and removal forwards the batch
+ * again: the receiving side's inbox removes the duplicates (same message ids).
  */
 export class OutboxRelay {
   readonly #store: OutboxStore;
@@ -52,8 +53,14 @@ export class OutboxRelay {
     for (;;) {
       const records = await this.#store.pending(this.#batchSize);
       if (records.length === 0) return total;
-      await this.#dispatcher.dispatchBatch(records.map((record) => record.outbound));
-      await this.#store.markForwarded(records.map((record) => record.id));
+      const ids = records.map((record) => record.id);
+      try {
+        await this.#dispatcher.dispatchBatch(records.map((record) => record.outbound));
+      } catch (error) {
+        await this.#store.release?.(ids).catch(() => undefined);
+        throw error;
+      }
+      await this.#store.markForwarded(ids);
       total += records.length;
     }
   }

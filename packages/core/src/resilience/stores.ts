@@ -135,6 +135,11 @@ export interface OutboxStore {
   pending(limit: number): Promise<OutboxRecord[]>;
   /** Remove forwarded records. Idempotent. */
   markForwarded(ids: readonly string[]): Promise<void>;
+  /**
+   * Give back records of `pending` whose forward failed, so that they are offered again at once
+   * (a store that leases what `pending` returns). Optional; idempotent; the relay ignores its errors.
+   */
+  release?(ids: readonly string[]): Promise<void>;
   /** Resolves when new records may be waiting, or when `signal` aborts; optional (the relay polls otherwise). */
   waitForRecords?(signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;

@@ -130,7 +130,7 @@ export class Receiver {
   #decodeAndRun(delivery: Delivery): undefined | Promise<void> {
     let envelope: Envelope;
     try {
-      envelope = decode(delivery.message, this.#parts.maxMessageBytes);
+      envelope = decode(delivery.message, this.#parts.maxMessageBytes, this.#parts.clock.now());
     } catch (error) {
       return this.#deadLetter(delivery, undefined, undefined, error, delivery.deliveryCount);
     }

@@ -1,0 +1,203 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createService, defineCommand, type Service } from '@switchyard/core';
+import { brokerReachable, waitFor } from '@switchyard/testing';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type Dashboard, startDashboard } from '../src/index.js';
+import { rabbitReachable, type ShopWorkspace, shopWorkspace } from './dashboard-helpers.js';
+
+/**
+ * The dashboard in Debian's headless Chromium: dead letters made by failing handlers on RabbitMQ
+ * (order-service) and SQLite (inventory-service) appear in one table while the page is open;
+ * filter by code, detail, replay (handled, gone), delete; the shop's topology; 401 without the token.
+ * Screenshots go to docs/dashboard/*.png, shown by docs/dashboard.md.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const shots = fileURLToPath(new URL('../../../docs/dashboard/', import.meta.url));
+const haveChromium = await brokerReachable(`Chromium at ${CHROMIUM} (apt-get install chromium)`, async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} does not exist`);
+});
+const haveRabbit = await rabbitReachable();
+
+const Reserve = defineCommand('shop.reserve-stock', z.object({ orderId: z.string() }));
+const Price = defineCommand('shop.price-order', z.object({ orderId: z.string() }));
+const Audit = defineCommand('shop.audit', z.object({ orderId: z.string() }));
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium', () => {
+  let ws: ShopWorkspace;
+  let dashboard: Dashboard;
+  let browser: Browser;
+  let page: Page;
+  const services: Service[] = [];
+  let broken = true;
+  const handled: string[] = [];
+  const dead: Array<{ id: string; service: string; code: string }> = [];
+  const dialogs: string[] = [];
+  let accept = true;
+
+  const service = (name: string) => {
+    const s = createService({
+      name,
+      transports: ws.transports,
+      services: ws.services,
+      retry: { instantRetries: 0, delayedRetries: 0 },
+      logger: quiet,
+    });
+    s.on('deadLettered', ({ record }) =>
+      dead.push({ id: record.id, service: record.service, code: record.reason.code }),
+    );
+    services.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    ws = shopWorkspace();
+    const order = service('order-service');
+    order.handle(
+      Price,
+      (command) => {
+        if (broken) throw new Error(`price of ${command.orderId} must be positive`);
+        handled.push(`price ${command.orderId}`);
+      },
+      { distributed: true },
+    );
+    const inventory = service('inventory-service');
+    inventory.handle(
+      Reserve,
+      (command) => {
+        if (broken) throw new Error(`no stock for ${command.orderId}`);
+        handled.push(`reserve ${command.orderId}`);
+      },
+      { distributed: true },
+    );
+    for (const s of services) await s.start();
+    dashboard = await startDashboard(ws.config, { port: 0 });
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--headless=new'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void (accept ? dialog.accept() : dialog.dismiss());
+    });
+    mkdirSync(shots, { recursive: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    for (const s of services) await s.stop();
+    await ws?.cleanup();
+  });
+
+  const rows = () => page.$$eval('#dl-table tbody tr[data-id]', (trs) => trs.map((tr) => tr.getAttribute('data-id')));
+  /** Wait until the table shows exactly these rows (the page refreshes itself every 5 s). */
+  const waitRows = (ids: string[]) =>
+    page.waitForFunction(
+      `JSON.stringify([...document.querySelectorAll('#dl-table tbody tr[data-id]')].map((tr) => tr.dataset.id).sort()) === ${JSON.stringify(JSON.stringify([...ids].sort()))}`,
+      { timeout: 15_000 },
+    );
+
+  it('shows, filters, replays and deletes dead letters of RabbitMQ and SQLite, and the topology', async () => {
+    await page.goto(dashboard.openUrl);
+    await page.waitForSelector('#dl-table tbody td[colspan]');
+    expect(page.url()).toBe(dashboard.url); // the token left the address bar
+
+    // Three dead letters while the page is open: two failing handlers (RabbitMQ, SQLite), one message nobody handles.
+    const [order] = services;
+    await order?.distributedBus.sendCommand('order-service', Price, { orderId: 'o-rabbit' });
+    await order?.distributedBus.sendCommand('inventory-service', Reserve, { orderId: 'o-sqlite' });
+    await order?.distributedBus.sendCommand('inventory-service', Audit, { orderId: 'o-unhandled' });
+    await waitFor(
+      () => dead.length === 3,
+      () => `${dead.length} of 3 dead letters`,
+      20_000,
+    );
+    const byService = (service: string, code: string) =>
+      dead.find((d) => d.service === service && d.code === code)?.id ?? '';
+    const rabbitId = byService('order-service', 'SY_HANDLER_FAILED');
+    const sqliteId = byService('inventory-service', 'SY_HANDLER_FAILED');
+    const unhandledId = byService('inventory-service', 'SY_NO_HANDLER');
+    await waitRows([rabbitId, sqliteId, unhandledId]); // the periodic refresh brought them in
+    expect(await page.$eval('#total', (e) => e.textContent)).toBe('(3)');
+    expect(await page.$eval('#counts', (e) => e.textContent)).toBe('SY_HANDLER_FAILED: 2 · SY_NO_HANDLER: 1');
+    expect(await page.$eval('#page-info', (e) => e.textContent)).toBe('1–3 of 3');
+    await page.screenshot({ path: `${shots}dead-letters.png`, fullPage: true });
+
+    // Filter by code.
+    await page.select('select[name=code]', 'SY_HANDLER_FAILED');
+    await page.click('#filters button[type=submit]');
+    await waitRows([rabbitId, sqliteId]);
+
+    // Detail of the RabbitMQ one.
+    await page.click(`button[data-id="${rabbitId}"]`);
+    await page.waitForSelector('#detail[open]');
+    const detail = await page.$eval('#detail', (e) => e.textContent ?? '');
+    expect(detail).toContain('order-service');
+    expect(detail).toContain(
+      "SY_HANDLER_FAILED: handler 'shop.price-order' failed: price of o-rabbit must be positive",
+    );
+    expect(detail).toContain('"orderId": "o-rabbit"');
+    expect(detail).toContain('ce-type');
+    expect(detail).toMatch(/Error: price of o-rabbit/); // the stack
+    await page.setViewport({ width: 1280, height: 1000 });
+    await page.screenshot({ path: `${shots}detail.png` });
+    await page.setViewport({ width: 1280, height: 800 });
+
+    // Fix the handlers, replay it: it is handled and disappears.
+    broken = false;
+    await page.click('#detail-replay');
+    await waitFor(() => handled.includes('price o-rabbit'), 'the replayed order to be handled', 15_000);
+    await waitRows([sqliteId]);
+    expect(dialogs.at(-1)).toMatch(/^Replay 1 dead letter \(shop\.price-order /);
+
+    // Delete the SQLite one.
+    await page.click(`button[data-id="${sqliteId}"]`);
+    await page.waitForSelector('#detail[open]');
+    await page.click('#detail-delete');
+    expect(dialogs.at(-1)).toMatch(/^Delete 1 dead letter \(shop\.reserve-stock /);
+    await page.waitForSelector('#dl-table tbody td[colspan]');
+    expect(await rows()).toEqual([]);
+    expect(handled).toEqual(['price o-rabbit']);
+
+    // Clear the filter: the unhandled one is left, and "replay all" asks about exactly 1.
+    await page.select('select[name=code]', '');
+    await page.click('#filters button[type=submit]');
+    await waitRows([unhandledId]);
+
+    // "Replay all matching" asks about exactly how many match; cancelling changes nothing.
+    accept = false;
+    await page.click('#replay-filtered');
+    await waitFor(() => dialogs.length === 3, 'the replay-all confirmation');
+    expect(dialogs.at(-1)).toBe('Replay 1 dead letter matching the filters?');
+    accept = true;
+    const left = await fetch(new URL('/api/dead-letters', dashboard.url), {
+      headers: { authorization: `Bearer ${dashboard.token}` },
+    });
+    expect(((await left.json()) as { total: number }).total).toBe(1);
+
+    // Topology: the shop's three services on their transports.
+    await page.click('#tab-topology');
+    await page.waitForSelector('#topo-graph .service');
+    const shown = await page.$$eval('#topo-graph .service', (items) =>
+      items.map((li) => li.getAttribute('data-service')),
+    );
+    expect(shown.sort()).toEqual(['inventory-service', 'notification-service', 'order-service']);
+    expect(await page.$eval('#topo-graph', (e) => e.textContent)).toContain('order.#');
+    const inventory = await page.$eval('[data-service="inventory-service"]', (e) => e.textContent);
+    expect(inventory).toContain('1 dead letter');
+    const orders = await page.$eval('[data-service="order-service"]', (e) => e.textContent);
+    expect(orders).toContain('0 dead letters');
+    await page.screenshot({ path: `${shots}topology.png`, fullPage: true });
+
+    // Without the token: 401.
+    const anonymous = await page.evaluate(async () => (await fetch('/api/dead-letters')).status);
+    expect(anonymous).toBe(401);
+  }, 90_000);
+});
