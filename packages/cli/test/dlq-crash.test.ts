@@ -8,6 +8,7 @@ import { brokerReachable } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type MockCluster, tryStartMockCluster } from '../../kafka/test/cluster.js';
 import { deleteStreams, probeNats } from '../../nats/test/helpers.js';
+import { probePostgres } from '../../postgres/test/helpers.js';
 import { startEmulator } from '../../sqs/test/emulator.js';
 import { runCli } from './helpers.js';
 
@@ -41,6 +42,8 @@ const redisReachable = await brokerReachable('Redis at 127.0.0.1:6379', async ()
 });
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const natsReachable = await brokerReachable('NATS at 127.0.0.1:4222', probeNats);
+const postgresUrl = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const postgresReachable = await brokerReachable('PostgreSQL at 127.0.0.1:5432', probePostgres);
 const sqs = await startEmulator();
 const { cluster, failure } = await tryStartMockCluster();
 const kafkaReachable = await brokerReachable(
@@ -54,6 +57,7 @@ afterAll(async () => {
   if (rabbitReachable) await deleteRabbitObjects(`sy-dlq-crash-${tag}`, `orders-rabbitmq-${tag}`);
   if (redisReachable) await deleteRedisKeys(`sy-dlq-crash-${tag}:`);
   if (natsReachable) await deleteStreams(`sy_dlq_crash_${tag}`);
+  if (postgresReachable) await dropPostgresSchema(`sy_dlq_crash_${tag}`);
   await sqs.stop();
   await (cluster as MockCluster | undefined)?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -85,6 +89,17 @@ async function deleteRabbitObjects(exchange: string, queue: string): Promise<voi
     }
   } finally {
     await connection.close();
+  }
+}
+
+async function dropPostgresSchema(schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
   }
 }
 
@@ -173,6 +188,7 @@ const transports: Array<{ name: string; reachable: boolean; url: () => string }>
   { name: 'rabbitmq', reachable: rabbitReachable, url: () => `${rabbitUrl}/?exchange=sy-dlq-crash-${tag}` },
   { name: 'redis', reachable: redisReachable, url: () => `${redisUrl}?prefix=sy-dlq-crash-${tag}` },
   { name: 'nats', reachable: natsReachable, url: () => `${natsUrl}?prefix=sy_dlq_crash_${tag}` },
+  { name: 'postgres', reachable: postgresReachable, url: () => `${postgresUrl}?schema=sy_dlq_crash_${tag}` },
   {
     name: 'sqs',
     reachable: true,
