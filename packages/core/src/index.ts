@@ -5,10 +5,10 @@
  * transport is `@switchyard/core/memory`.
  */
 
-export { Dispatcher } from './bus/dispatcher.js';
-export { ServiceBus } from './bus/distributed-bus.js';
+export { Dispatcher, type SendOrigin } from './bus/dispatcher.js';
 export { LocalBuses } from './bus/local-bus.js';
 export { type Causation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
+export { ServiceBus } from './bus/service-bus.js';
 export {
   type Contract,
   defineCommand,
@@ -34,10 +34,11 @@ export type {
 } from './handlers/types.js';
 export { decode, encode, Header } from './message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
+export type { Destination, OutboundMessage } from './message/outbound.js';
 export { fromStructured, toStructured } from './message/structured.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
 export { InMemoryDeadLetterStore, InMemoryInboxStore, matchesFilter } from './resilience/memory-stores.js';
-export { replayDeadLetter, replayDeadLetters, type TransportFor } from './resilience/replay.js';
+export { replayDeadLetter, replayDeadLetters } from './resilience/replay.js';
 export {
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -50,7 +51,7 @@ export { compilePattern, matchesPattern } from './routing/pattern.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
-export { packageForUrl, redact, transportFromUrl } from './service/transport-url.js';
+export { packageForUrl, redact, transportFromUrl } from './transport/transport-url.js';
 export type { Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
 export { defaultLogger, type Logger } from './util/logger.js';

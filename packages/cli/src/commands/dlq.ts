@@ -1,6 +1,7 @@
 import {
   type DeadLetterFilter,
   type DeadLetterRecord,
+  Dispatcher,
   ErrorCode,
   replayDeadLetter,
   ServiceMap,
@@ -76,12 +77,12 @@ export function registerDlq(program: Command, context: CommandContext): void {
         command,
         async (store) => {
           const map = serviceMapOf(config);
-          const transportFor = async (record: DeadLetterRecord) => (await map.route(record.service)).transport;
+          const dispatcher = new Dispatcher(map);
           const done: DeadLetterRecord[] = [];
           try {
             const ids = id !== undefined ? [id] : (await store.list(filterOf(options))).map((record) => record.id);
             for (const next of ids) {
-              const record = await replayDeadLetter(store, next, transportFor).catch((error: unknown) => {
+              const record = await replayDeadLetter(store, next, dispatcher).catch((error: unknown) => {
                 if (done.length > 0) context.err.line(`replayed ${done.length} of ${ids.length} before this failure`);
                 throw error;
               });

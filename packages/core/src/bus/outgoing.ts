@@ -5,7 +5,7 @@ import { ConfigurationError } from '../errors.js';
 import type { SendOptions } from '../handlers/types.js';
 import { encode, isValidMetadataKey } from '../message/codec.js';
 import type { MessageHeaders, MessageKind } from '../message/envelope.js';
-import type { OutboundMessage } from '../resilience/stores.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 

@@ -1,8 +1,8 @@
 import type { Contract, InputOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
-import type { OutboundMessage } from '../resilience/stores.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of one send: everything but the payload. */

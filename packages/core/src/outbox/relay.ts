@@ -52,7 +52,10 @@ export class OutboxRelay {
     for (;;) {
       const records = await this.#store.pending(this.#batchSize);
       if (records.length === 0) return total;
-      await this.#dispatcher.dispatchBatch(records.map((record) => record.outbound));
+      await this.#dispatcher.dispatchBatch(
+        records.map((record) => record.outbound),
+        'outbox',
+      );
       await this.#store.markForwarded(records.map((record) => record.id));
       total += records.length;
     }

@@ -1,3 +1,4 @@
+import type { OutboundMessage } from '../message/outbound.js';
 import type { TransportMessage } from '../transport/types.js';
 
 /**
@@ -86,17 +87,6 @@ export interface InboxStore {
   /** Forget records older than `olderThanMs`; resolves with how many were removed. */
   prune(olderThanMs: number): Promise<number>;
   close?(): Promise<void>;
-}
-
-/** Where an outbound message goes: a service's inbox, or the event fan-out. */
-export type Destination =
-  | { readonly kind: 'send'; readonly service: string }
-  | { readonly kind: 'publish'; readonly routingKey: string };
-
-/** An encoded message with its destination, ready for the service map to route. */
-export interface OutboundMessage {
-  readonly destination: Destination;
-  readonly message: TransportMessage;
 }
 
 /** A message stored in an outbox, waiting to be forwarded. */

@@ -1,7 +1,7 @@
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import { matchesPattern, validatePattern } from '../routing/pattern.js';
+import { packageForUrl, transportFromUrl } from '../transport/transport-url.js';
 import type { Transport } from '../transport/types.js';
-import { packageForUrl, transportFromUrl } from './transport-url.js';
 
 /** Where one service lives. */
 export interface ServiceRoute {

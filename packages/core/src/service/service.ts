@@ -1,7 +1,7 @@
 import { Dispatcher } from '../bus/dispatcher.js';
-import { type BusParts, ServiceBus } from '../bus/distributed-bus.js';
 import { LocalBuses } from '../bus/local-bus.js';
 import { OutgoingMessages } from '../bus/outgoing.js';
+import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
@@ -15,7 +15,7 @@ import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
 import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { Receiver } from '../runtime/receiver.js';
-import type { Subscription, Transport } from '../transport/types.js';
+import type { Subscription } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
@@ -41,7 +41,7 @@ export class Service {
   readonly #observers = new Observers();
   readonly #dispatcher: Dispatcher;
   readonly #parts: BusParts;
-  readonly #dedup: InboxStore | undefined;
+  readonly #inbox: InboxStore | undefined;
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   readonly #stopping = new AbortController();
@@ -86,25 +86,18 @@ export class Service {
     });
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
-    this.#dispatcher = new Dispatcher(this.serviceMap);
-    this.#parts = {
-      outgoing: new OutgoingMessages(options.name, clock),
-      dispatcher: this.#dispatcher,
-      observers: this.#observers,
-    };
+    this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers);
+    this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher };
     this.distributedBus = new ServiceBus(this.#parts);
     this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterStore();
-    this.#dedup = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
+    this.#inbox = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
     this.localBus = new LocalBuses({
       service: options.name,
       registry: this.#registry,
       outgoing: this.#parts.outgoing,
       clock,
       context: (envelope, handler) => this.#context(envelope, handler),
-      enqueueOwn: async (message) => {
-        const route = await this.serviceMap.route(this.name);
-        await route.transport.send(route.channel, [message]);
-      },
+      dispatcher: this.#dispatcher,
     });
   }
 
@@ -158,10 +151,12 @@ export class Service {
         route.transport.capabilities.maxMessageBytes,
       );
       this.#receiver = new Receiver({
-        inbox: { service: this.name, channel: route.channel, transport: route.transport },
+        service: this.name,
+        capabilities: route.transport.capabilities,
         registry: this.#registry,
         deadLetters: this.deadLetters,
-        dedup: this.#dedup,
+        inbox: this.#inbox,
+        dispatcher: this.#dispatcher,
         clock: this.#options.clock ?? systemClock,
         observers: this.#observers,
         logger: this.#logger,
@@ -224,12 +219,12 @@ export class Service {
 
   /** Replay one dead letter of this store to the service it failed in; rejects with SY_NOT_FOUND for an unknown id. */
   replayDeadLetter(id: string): Promise<DeadLetterRecord> {
-    return replayDeadLetter(this.deadLetters, id, (record) => this.#transportOf(record.service));
+    return replayDeadLetter(this.deadLetters, id, this.#dispatcher);
   }
 
   /** Replay every dead letter matching `filter`; resolves with what was replayed. */
   replayDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
-    return replayDeadLetters(this.deadLetters, filter, (record) => this.#transportOf(record.service));
+    return replayDeadLetters(this.deadLetters, filter, this.#dispatcher);
   }
 
   /** Forward what the outbox holds now (tests, and shutdown paths that must not wait for the relay). */
@@ -240,10 +235,6 @@ export class Service {
       logger: this.#logger,
     });
     return this.#relay.flush();
-  }
-
-  async #transportOf(service: string): Promise<Transport> {
-    return (await this.serviceMap.route(service)).transport;
   }
 
   #context(

@@ -1,16 +1,15 @@
 import type { Contract, InputOf } from '../contracts/contract.js';
 import { ConfigurationError } from '../errors.js';
 import type { DistributedBus, SendOptions } from '../handlers/types.js';
-import type { OutboundMessage } from '../resilience/stores.js';
-import type { Observers } from '../util/observers.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { Dispatcher } from './dispatcher.js';
 import { type Causation, type OutgoingMessages, resolveCall } from './outgoing.js';
 
 /** The parts a bus needs; shared by the service's bus and every handler context. */
 export interface BusParts {
   readonly outgoing: OutgoingMessages;
+  /** The one send path; it reports `sent` to the service's observers. */
   readonly dispatcher: Dispatcher;
-  readonly observers: Observers;
 }
 
 /**
@@ -106,8 +105,7 @@ export class ServiceBus implements DistributedBus {
   }
 
   async #send(outbound: OutboundMessage): Promise<void> {
-    await this.#parts.dispatcher.dispatch(outbound);
-    if (this.#parts.observers.has('sent')) this.#parts.observers.emit('sent', { outbound });
+    await this.#parts.dispatcher.dispatch(outbound, 'send');
   }
 }
 

@@ -1,5 +1,5 @@
 import { ConfigurationError, ErrorCode } from '../errors.js';
-import type { Transport } from '../transport/types.js';
+import type { Transport } from './types.js';
 
 /**
  * Transports from URLs. Each scheme belongs to one package, imported only when
