@@ -51,7 +51,14 @@ export { compilePattern, matchesPattern } from './routing/pattern.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
-export { packageForUrl, redact, transportFromUrl } from './transport/transport-url.js';
+export {
+  DEFAULT_TRANSPORT_URL,
+  packageForUrl,
+  redact,
+  schemeOf,
+  TRANSPORT_SCHEMES,
+  transportFromUrl,
+} from './transport/transport-url.js';
 export type { Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
 export { defaultLogger, type Logger } from './util/logger.js';

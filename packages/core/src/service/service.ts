@@ -15,6 +15,7 @@ import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
 import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { Receiver } from '../runtime/receiver.js';
+import { DEFAULT_TRANSPORT_URL } from '../transport/transport-url.js';
 import type { Subscription } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
@@ -74,8 +75,7 @@ export class Service {
     if (options.transport !== undefined && options.transports !== undefined) {
       throw new ConfigurationError("pass either 'transport' (one broker) or 'transports' (several), not both");
     }
-    const transports =
-      options.transports ?? (options.transport !== undefined ? { [DEFAULT_TRANSPORT]: options.transport } : {});
+    const transports = options.transports ?? { [DEFAULT_TRANSPORT]: options.transport ?? DEFAULT_TRANSPORT_URL };
     this.name = options.name;
     this.#options = options;
     this.#logger = options.logger ?? defaultLogger(options.name);
