@@ -35,7 +35,7 @@ export function fixedClock(now = Date.parse('2026-01-01T00:00:00Z')): Clock & { 
 
 /** An encoded message as another service would send it. */
 export function message(
-  spec: { kind?: MessageKind; name?: string; payload?: unknown; target?: string; channel?: string } = {},
+  spec: { kind?: MessageKind; name?: string; payload?: unknown; target?: string; endpoint?: string } = {},
 ): TransportMessage {
   const outgoing = new OutgoingMessages('sender', fixedClock());
   return outgoing.buildValidated({
@@ -43,7 +43,7 @@ export function message(
     name: spec.name ?? 'test.ping',
     payload: spec.payload ?? { n: 1 },
     ...(spec.kind === 'event' ? {} : { targetService: spec.target ?? 'svc' }),
-    ...(spec.channel !== undefined ? { channel: spec.channel } : {}),
+    ...(spec.endpoint !== undefined ? { endpoint: spec.endpoint } : {}),
   }).message;
 }
 

@@ -86,7 +86,7 @@ export class LocalBuses {
         name,
         payload: raw,
         targetService: parts.service,
-        channel: handler.asynchronous,
+        endpoint: handler.asynchronous,
       });
       const message = readdress(outbound.message, { handler: handler.id, attempt: 1 });
       await parts.dispatcher.dispatch({ destination: { kind: 'send', service: parts.service }, message }, 'enqueue');

@@ -23,7 +23,8 @@ export interface OutgoingSpec {
   readonly name: string;
   readonly payload: unknown;
   readonly targetService?: string;
-  readonly channel?: string;
+  /** Plain messages: the endpoint inside the target service. */
+  readonly endpoint?: string;
   readonly contract?: Contract;
   readonly options?: SendOptions;
 }
@@ -66,7 +67,7 @@ export class OutgoingMessages {
       metadata: checkMetadata(options.metadata),
     };
     if (spec.targetService !== undefined) headers.targetService = spec.targetService;
-    if (spec.channel !== undefined) headers.channel = spec.channel;
+    if (spec.endpoint !== undefined) headers.endpoint = spec.endpoint;
     const causationId = options.causationId ?? causation?.id;
     if (causationId !== undefined) headers.causationId = causationId;
     if (options.replyTo !== undefined) headers.replyTo = options.replyTo;

@@ -86,19 +86,19 @@ export class ServiceBus implements DistributedBus {
 
   async sendMessage(
     target: string,
-    channel: string,
+    endpoint: string,
     payload: unknown,
     options?: SendOptions & { name?: string },
   ): Promise<void> {
     checkTarget(target);
-    if (typeof channel !== 'string' || channel.length === 0)
-      throw new ConfigurationError('sendMessage needs a channel name');
+    if (typeof endpoint !== 'string' || endpoint.length === 0)
+      throw new ConfigurationError('sendMessage needs an endpoint name');
     const spec = {
       kind: 'message' as const,
-      name: options?.name ?? channel,
+      name: options?.name ?? endpoint,
       payload,
       targetService: target,
-      channel,
+      endpoint,
       ...(options ? { options } : {}),
     };
     await this.#send(this.#parts.outgoing.buildValidated(spec, this.#causation));

@@ -66,10 +66,10 @@ export interface DistributedBus {
     options?: SendOptions,
   ): Promise<OutboundMessage>;
   prepareEvent(event: object, options?: SendOptions): Promise<OutboundMessage>;
-  /** Send a plain payload to `channel` of `targetService` (handled by its `handleChannel(channel, …)`). */
+  /** Send a plain payload to `endpoint` of `targetService` (handled by its `handleEndpoint(endpoint, …)`). */
   sendMessage(
     targetService: string,
-    channel: string,
+    endpoint: string,
     payload: unknown,
     options?: SendOptions & { name?: string },
   ): Promise<void>;
@@ -101,6 +101,6 @@ export interface HandlerOptions {
    */
   readonly name?: string;
   readonly retry?: RetryPolicyOptions;
-  /** Run asynchronously: the local bus enqueues the message on this service's inbox under this channel name. */
+  /** Run asynchronously: the local bus enqueues the message on this service's own channel, to this endpoint. */
   readonly asynchronous?: string;
 }

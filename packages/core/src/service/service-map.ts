@@ -7,7 +7,7 @@ import type { Transport } from '../transport/types.js';
 export interface ServiceRoute {
   /** Name of a transport in `transports` (default: `default`). */
   readonly transport?: string;
-  /** Its inbox channel (default: the service name). */
+  /** Its channel (default: the service name). */
   readonly channel?: string;
   /**
    * Event patterns it subscribes to. Optional: when every service on a

@@ -114,9 +114,9 @@ export class Service {
     return this;
   }
 
-  /** Register a handler for plain messages sent to `channel` of this service with `sendMessage`. */
-  handleChannel(channel: string, handler: Handler<unknown>, options?: HandlerOptions): this {
-    this.#registry.addChannel(channel, handler, options);
+  /** Register a handler for plain messages sent to `endpoint` of this service with `sendMessage`. */
+  handleEndpoint(endpoint: string, handler: Handler<unknown>, options?: HandlerOptions): this {
+    this.#registry.addEndpoint(endpoint, handler, options);
     return this;
   }
 
@@ -132,7 +132,7 @@ export class Service {
   }
 
   /**
-   * Provision this service's inbox and subscriptions, then consume. Resolves
+   * Provision this service's channel and subscriptions, then consume. Resolves
    * once consuming. Rejects (and leaves the service stopped) if the broker
    * cannot be reached. Calling it twice rejects.
    */

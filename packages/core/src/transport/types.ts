@@ -45,7 +45,7 @@ export interface RoutedMessage extends TransportMessage {
   readonly routingKey: string;
 }
 
-/** One channel (a service inbox) and the event patterns it subscribes to. */
+/** One channel (a service's own channel) and the event patterns it subscribes to. */
 export interface ChannelTopology {
   /** Channel name, as chosen by the service map (by default the service name). */
   readonly name: string;

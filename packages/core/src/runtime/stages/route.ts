@@ -76,11 +76,11 @@ export function route(
       );
     }
     case 'message': {
-      const handlers = registry.channel(h.channel ?? h.name);
+      const handlers = registry.endpoint(h.endpoint ?? h.name);
       if (handlers.length > 0) return handlers;
       throw new PoisonMessageError(
         ErrorCode.NoHandler,
-        `channel '${h.channel ?? h.name}' has no handler in '${scope.service}'`,
+        `endpoint '${h.endpoint ?? h.name}' has no handler in '${scope.service}'`,
       );
     }
     default:
