@@ -4,9 +4,10 @@ import type { Message, Options } from 'amqplib';
 /**
  * Mapping between a {@link TransportMessage} and AMQP 0-9-1 properties.
  *
- * - `ce-*` headers travel unchanged as AMQP header table entries (same names
- *   as the Kafka and HTTP bindings use; see docs/transports/rabbitmq.md for
- *   why not the `cloudEvents:` prefix of the AMQP 1.0 binding).
+ * - `ce-*` headers travel unchanged as AMQP header table entries (the names
+ *   the HTTP binding uses; the Kafka binding spells them `ce_`; see
+ *   docs/transports/rabbitmq.md for why not the `cloudEvents:` prefix of the
+ *   AMQP 1.0 binding).
  * - `content-type` travels as the AMQP `content_type` property.
  * - `id` is the AMQP `message_id`; `timestamp` is the send time in seconds.
  * - Everything is persistent (delivery mode 2).

@@ -6,7 +6,7 @@ import { safeParseJson } from './safe-json.js';
 /**
  * CloudEvents 1.0 binary content mode: attributes as `ce-*` headers, the JSON
  * payload as the body. docs/wire-format.md describes every header and holds
- * the golden vectors that `codec.test.ts` checks.
+ * the golden vectors that `packages/core/test/wire-format.test.ts` checks.
  */
 
 /** Attribute names core writes, in `ce-` header form. */
