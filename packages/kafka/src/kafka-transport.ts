@@ -135,8 +135,6 @@ export class KafkaTransport implements Transport {
 
   async consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription> {
     this.#assertOpen();
-    // An already aborted signal gives a subscription that never fetched anything.
-    if (options?.signal?.aborted) return { close: async () => undefined };
     const consumer: ChannelConsumer = new ChannelConsumer(
       {
         client: this.#client,
@@ -156,7 +154,6 @@ export class KafkaTransport implements Transport {
       await consumer.close({ drainTimeoutMs: 0 });
       throw closedError();
     }
-    options?.signal?.addEventListener('abort', () => void consumer.close(), { once: true });
     return consumer;
   }
 

@@ -98,8 +98,6 @@ export interface ConsumeOptions {
   readonly concurrency?: number;
   /** Deliveries fetched ahead of handling (default: transport's own, at least `concurrency`). */
   readonly prefetch?: number;
-  /** Aborting it closes the subscription, like {@link Subscription.close}. */
-  readonly signal?: AbortSignal;
 }
 
 /** A running consumer. */
