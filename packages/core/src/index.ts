@@ -2,7 +2,9 @@
  * `@switchyard/core`: contracts, handlers, buses, the service runtime and the
  * reliability parts (retry policy, dead letters, inbox, outbox relay).
  * Transport authors import `@switchyard/core/transport`; the in-memory
- * transport is `@switchyard/core/memory`.
+ * transport is `@switchyard/core/memory`. Exports whose doc comment says
+ * `@internal` serve Switchyard's own packages and tests and may change
+ * without notice.
  */
 
 export { Dispatcher, type SendOrigin } from './bus/dispatcher.js';

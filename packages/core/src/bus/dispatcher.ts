@@ -20,6 +20,7 @@ export type SendOrigin = 'send' | 'retry' | 'replay' | 'enqueue' | 'outbox';
  * (`sent`, with the origin). Resolves when every broker confirmed; rejects if
  * any did not (some messages of a batch may then have been sent: callers that
  * retry rely on the receiver's inbox), and then reports nothing.
+ * @internal Used by Switchyard's own packages (the service, the CLI); not a stable API.
  */
 export class Dispatcher {
   readonly #map: ServiceMap;

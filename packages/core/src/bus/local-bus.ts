@@ -11,7 +11,10 @@ import { newId } from '../util/ids.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { OutgoingMessages } from './outgoing.js';
 
-/** What local dispatch needs from its service. */
+/**
+ * What local dispatch needs from its service.
+ * @internal
+ */
 export interface LocalBusParts {
   readonly service: string;
   readonly registry: HandlerRegistry;
@@ -31,6 +34,7 @@ export interface LocalBusParts {
 export class LocalBuses {
   readonly #parts: LocalBusParts;
 
+  /** @internal A service builds its buses; get them as `service.distributedBus` / `service.localBus`. */
   constructor(parts: LocalBusParts) {
     this.#parts = parts;
   }

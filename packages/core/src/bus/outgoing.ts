@@ -9,7 +9,10 @@ import type { OutboundMessage } from '../message/outbound.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 
-/** The message being handled, whose correlation and trace an outgoing message inherits. */
+/**
+ * The message being handled, whose correlation and trace an outgoing message inherits.
+ * @internal
+ */
 export interface Causation {
   readonly id: string;
   readonly correlationId: string;
@@ -17,7 +20,10 @@ export interface Causation {
   readonly tracestate?: string;
 }
 
-/** What is known about one outgoing message before encoding. */
+/**
+ * What is known about one outgoing message before encoding.
+ * @internal
+ */
 export interface OutgoingSpec {
   readonly kind: MessageKind;
   readonly name: string;
@@ -34,6 +40,7 @@ export interface OutgoingSpec {
  * causation, trace), validation against the contract, encoding. Pure apart
  * from the clock and id generation; shared by the distributed bus, handler
  * contexts, asynchronous handlers and the outbox.
+ * @internal Used by the service and by tests; not a stable API.
  */
 export class OutgoingMessages {
   readonly #source: string;

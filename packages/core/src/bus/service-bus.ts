@@ -5,7 +5,10 @@ import type { OutboundMessage } from '../message/outbound.js';
 import type { Dispatcher } from './dispatcher.js';
 import { type Causation, type OutgoingMessages, resolveCall } from './outgoing.js';
 
-/** The parts a bus needs; shared by the service's bus and every handler context. */
+/**
+ * The parts a bus needs; shared by the service's bus and every handler context.
+ * @internal
+ */
 export interface BusParts {
   readonly outgoing: OutgoingMessages;
   /** The one send path; it reports `sent` to the service's observers. */
@@ -21,6 +24,7 @@ export class ServiceBus implements DistributedBus {
   readonly #parts: BusParts;
   readonly #causation: Causation | undefined;
 
+  /** @internal A service builds its buses; get them as `service.distributedBus` / `service.localBus`. */
   constructor(parts: BusParts, causation?: Causation) {
     this.#parts = parts;
     this.#causation = causation;
