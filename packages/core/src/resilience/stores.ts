@@ -3,8 +3,9 @@ import type { TransportMessage } from '../transport/types.js';
 
 /**
  * Store interfaces for the persistent reliability parts. Core ships in-memory
- * implementations; @switchyard/sqlite and @switchyard/postgres ship durable
- * ones. Every method may be called concurrently; implementations that share a
+ * implementations; durable ones live in the transport packages
+ * (@switchyard/sqlite: dead letter, inbox, outbox). Every method may be
+ * called concurrently; implementations that share a
  * database between processes document how they stay consistent.
  */
 
