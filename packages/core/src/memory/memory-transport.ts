@@ -1,4 +1,4 @@
-import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
+import { ErrorCode, TransportError } from '../errors.js';
 import { consumeLimits } from '../transport/consume-options.js';
 import type {
   ConsumeOptions,

@@ -21,7 +21,10 @@ describe('report stage', () => {
   it('reports nothing for duplicates, retries and dead letters', () => {
     const { observers, seen } = recorded();
     for (const outcome of ['duplicate', 'retried', 'deadLettered'] as const) {
-      reportStage(observers).wrap((r: HandlerRun) => void (r.outcome = outcome))(runFor(registration().handler));
+      reportStage(observers).wrap((r: HandlerRun) => {
+        r.outcome = outcome;
+        return undefined;
+      })(runFor(registration().handler));
     }
     expect(seen.handled).toHaveLength(0);
   });
