@@ -6,7 +6,12 @@ import type { Handler, HandlerOptions } from '../src/handlers/types.js';
 import { decode } from '../src/message/codec.js';
 import type { MessageKind } from '../src/message/envelope.js';
 import { resolveRetryPolicy } from '../src/resilience/retry-policy.js';
-import { type DeliveryRun, type HandlerRun, handlerRun } from '../src/runtime/stages/pipeline.js';
+import {
+  type DeliveryRun,
+  type HandlerRun,
+  handlerRun,
+  deliveryRun as startRun,
+} from '../src/runtime/stages/pipeline.js';
 import type { Delivery, TransportMessage } from '../src/transport/types.js';
 import type { Clock } from '../src/util/clock.js';
 import type { Logger } from '../src/util/logger.js';
@@ -62,7 +67,7 @@ export function delivery(of: TransportMessage = message(), deliveryCount = 1): D
 
 /** A fresh delivery run, as the receiver starts it. */
 export function deliveryRun(of: Delivery = delivery()): DeliveryRun {
-  return { delivery: of, envelope: undefined, handler: undefined, outcome: undefined, handlers: [] };
+  return startRun(of);
 }
 
 /** A registry with one distributed handler of `name` (and optional schema). */

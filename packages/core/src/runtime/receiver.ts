@@ -13,7 +13,7 @@ import { holdStage } from './stages/hold.js';
 import { instantRetryStage } from './stages/instant-retry.js';
 import { type ContextFactory, invokeStage } from './stages/invoke.js';
 import { oneAtATimeStage } from './stages/one-at-a-time.js';
-import { compose, type DeliveryRun, type HandlerRun, type Stage, type Step } from './stages/pipeline.js';
+import { compose, type DeliveryRun, deliveryRun, type HandlerRun, type Stage, type Step } from './stages/pipeline.js';
 import { reportStage } from './stages/report.js';
 import { retryStage } from './stages/retry.js';
 import { routeStage } from './stages/route.js';
@@ -57,8 +57,6 @@ const DONE: Promise<void> = Promise.resolve();
 
 /** Delay before a delivery is offered again after an infrastructure failure (store or broker down). */
 const INFRASTRUCTURE_RETRY_MS = 1_000;
-
-const NO_HANDLERS: readonly never[] = [];
 
 /**
  * The stages of the delivery pipeline, in order; the last one runs the
@@ -142,13 +140,7 @@ export class Receiver {
     this.#inFlight++;
     let processing: Step;
     try {
-      processing = this.#pipeline({
-        delivery,
-        envelope: undefined,
-        handler: undefined,
-        outcome: undefined,
-        handlers: NO_HANDLERS,
-      });
+      processing = this.#pipeline(deliveryRun(delivery));
     } catch (error) {
       return DONE.then(() => this.#failed(delivery, error));
     }

@@ -29,13 +29,20 @@ describe('handlers stage', () => {
     expect(order).toEqual(['first>', '<first', 'second>', '<second']);
   });
 
-  it('gives each handler its own run over the same envelope', () => {
-    const runs: HandlerRun[] = [];
+  it("starts each handler's run fresh: its handler, the decoded payload, no outcome, no retries", () => {
+    const seen: Array<[string, unknown, unknown, number]> = [];
     const run = eventRun();
-    handlersStage((r) => void runs.push(r)).wrap(() => undefined)(run);
-    expect(runs.map((r) => r.handler.id)).toEqual(['first', 'second']);
-    expect(runs[0]?.envelope).toBe(run.envelope);
-    expect(runs[0]).not.toBe(runs[1]);
+    handlersStage((r) => {
+      seen.push([r.handler.id, r.payload, r.outcome, r.instantRetries]);
+      r.outcome = 'handled';
+      r.payload = 'changed by validation';
+      r.instantRetries = 2;
+      return undefined;
+    }).wrap(() => undefined)(run);
+    expect(seen).toEqual([
+      ['first', run.envelope?.payload, undefined, 0],
+      ['second', run.envelope?.payload, undefined, 0],
+    ]);
   });
 
   it('stops at an infrastructure failure, so the delivery is nacked', async () => {

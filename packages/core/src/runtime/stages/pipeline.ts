@@ -52,12 +52,23 @@ export interface Stage<R> {
 /** How one handler's run ended; set by the stage that decided it. */
 export type Outcome = 'handled' | 'duplicate' | 'retried' | 'deadLettered';
 
-/** What every run carries: the delivery, and once known, its envelope and handler. */
+/**
+ * What a run carries: the delivery, and once known, its envelope, the handler
+ * being run and how that ended. One object per delivery: the handlers of a
+ * delivery run one after the other, each on the same object, reset for it by
+ * {@link handlerRun} (one allocation per message instead of one per handler).
+ */
 export interface Run {
   readonly delivery: Delivery;
   envelope: Envelope | undefined;
   handler: HandlerRegistration | undefined;
   outcome: Outcome | undefined;
+  /** The payload as the handler gets it: validated (and transformed) by the validate stage. */
+  payload: unknown;
+  /** Instant retries made so far for the current handler. */
+  instantRetries: number;
+  /** Time the successful invocation took, set only when someone listens to `handled`. */
+  durationMs: number;
 }
 
 /** One delivery through the delivery pipeline (hold, dead letter, decode, route, handlers). */
@@ -67,28 +78,36 @@ export interface DeliveryRun extends Run {
 }
 
 /** One handler's share of a delivery, through the handler pipeline. */
-export interface HandlerRun extends Run {
+export interface HandlerRun extends DeliveryRun {
   envelope: Envelope;
   handler: HandlerRegistration;
-  /** The payload as the handler gets it: validated (and transformed) by the validate stage. */
-  payload: unknown;
-  /** Instant retries made so far in this delivery. */
-  instantRetries: number;
-  /** Time the successful invocation took, set only when someone listens to `handled`. */
-  durationMs: number;
 }
 
-/** A handler run for `handler`, sharing `parent`'s delivery and envelope. */
-export function handlerRun(parent: Run, envelope: Envelope, handler: HandlerRegistration): HandlerRun {
+const NO_HANDLERS: readonly HandlerRegistration[] = [];
+
+/** A fresh run of `delivery`, as the receiver starts it. */
+export function deliveryRun(delivery: Delivery): DeliveryRun {
   return {
-    delivery: parent.delivery,
-    envelope,
-    handler,
+    delivery,
+    envelope: undefined,
+    handler: undefined,
     outcome: undefined,
-    payload: envelope.payload,
+    payload: undefined,
     instantRetries: 0,
     durationMs: 0,
+    handlers: NO_HANDLERS,
   };
+}
+
+/** `run`, reset for `handler` over `envelope`: no outcome, no retries yet, the decoded payload. */
+export function handlerRun(run: DeliveryRun, envelope: Envelope, handler: HandlerRegistration): HandlerRun {
+  run.envelope = envelope;
+  run.handler = handler;
+  run.outcome = undefined;
+  run.payload = envelope.payload;
+  run.instantRetries = 0;
+  run.durationMs = 0;
+  return run as HandlerRun;
 }
 
 /**
