@@ -54,6 +54,7 @@ export {
 } from './resilience/retry-policy.js';
 export type * from './resilience/stores.js';
 export { compilePattern, matchesPattern } from './routing/pattern.js';
+export type { ServiceHealth } from './service/health.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
@@ -65,7 +66,7 @@ export {
   TRANSPORT_SCHEMES,
   transportFromUrl,
 } from './transport/transport-url.js';
-export type { Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
+export type { ConnectionState, Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
 export { defaultLogger, type Logger } from './util/logger.js';
 export type { Listener, ServiceEvents } from './util/observers.js';

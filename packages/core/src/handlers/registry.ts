@@ -18,6 +18,8 @@ export interface HandlerRegistration {
   readonly asynchronous?: string;
   readonly retry: RetryPolicy;
   readonly invoke: Handler;
+  /** Run in one transaction with its inbox record (see `HandlerOptions.transactionalInbox`). */
+  readonly transactionalInbox?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export class HandlerRegistry {
       ...(options.asynchronous ? { asynchronous: options.asynchronous } : {}),
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
       invoke,
+      ...(options.transactionalInbox ? { transactionalInbox: true } : {}),
     });
   }
 

@@ -87,7 +87,7 @@ export function handlerStages(parts: ReceiverParts): Stage<HandlerRun>[] {
     validateStage(),
     retryStage(parts),
     instantRetryStage(parts.signal),
-    invokeStage(parts.context, parts.observers),
+    invokeStage(parts.context, parts.observers, parts.inbox),
   ];
 }
 
