@@ -66,6 +66,8 @@ export {
 export type * from './resilience/stores.js';
 export { compilePattern, matchesPattern } from './routing/pattern.js';
 export type { ServiceHealth } from './service/health.js';
+export type { ForeignMessage, MessageConsumerOptions } from './service/message-consumer.js';
+export { MessagePublisher, type RawMessage } from './service/message-publisher.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';

@@ -19,8 +19,14 @@ const binary = (name: string) => JSON.parse(vectors.get(name) ?? 'null') as Bina
 const text = new TextDecoder();
 
 describe('wire format golden vectors (docs/wire-format.md)', () => {
-  it('finds the three vectors in the document', () => {
-    expect([...vectors.keys()].sort()).toEqual(['command-binary', 'command-structured', 'event-binary']);
+  it('finds the five vectors in the document', () => {
+    expect([...vectors.keys()].sort()).toEqual([
+      'command-binary',
+      'command-structured',
+      'ecotone-command',
+      'ecotone-event',
+      'event-binary',
+    ]);
   });
 
   for (const name of ['command-binary', 'event-binary']) {

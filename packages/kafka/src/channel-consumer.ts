@@ -145,7 +145,12 @@ export class ChannelConsumer implements Subscription {
     if (decoded.due !== undefined && decoded.due > Date.now()) {
       // Not due yet (a delayed event, or a producer that bypassed the delay topic): park it.
       this.#forward(
-        [redeliveryRecord(this.#ctx.names.delayTopic, decoded, { deliveryCount: decoded.deliveryCount })],
+        [
+          redeliveryRecord(this.#ctx.names.delayTopic, decoded, {
+            deliveryCount: decoded.deliveryCount,
+            prefix: this.#ctx.options.headerPrefix,
+          }),
+        ],
         settle,
       );
       return;
@@ -172,7 +177,13 @@ export class ChannelConsumer implements Subscription {
     const decoded = fromRecord(this.#ctx.names.delayTopic, partition, record);
     const forward = (): void =>
       this.#forward(
-        [redeliveryRecord(this.#ctx.names.topic, decoded, { deliveryCount: decoded.deliveryCount, due: null })],
+        [
+          redeliveryRecord(this.#ctx.names.topic, decoded, {
+            deliveryCount: decoded.deliveryCount,
+            due: null,
+            prefix: this.#ctx.options.headerPrefix,
+          }),
+        ],
         settle,
       );
     const wait = (decoded.due ?? 0) - Date.now();
@@ -212,7 +223,11 @@ export class ChannelConsumer implements Subscription {
         const delayMs = nackOptions?.delayMs ?? 0;
         const due = delayMs > 0 ? Date.now() + delayMs : undefined;
         const topic = due === undefined ? names.topic : names.delayTopic;
-        const next = { deliveryCount: decoded.deliveryCount + 1, due: due ?? null };
+        const next = {
+          deliveryCount: decoded.deliveryCount + 1,
+          due: due ?? null,
+          prefix: this.#ctx.options.headerPrefix,
+        };
         await this.#ctx.produce([redeliveryRecord(topic, decoded, next)]);
         settle();
       },

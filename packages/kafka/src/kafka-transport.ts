@@ -3,6 +3,7 @@ import {
   compilePattern,
   type DeadLetterRetention,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   messageSize,
   type RoutedMessage,
@@ -120,7 +121,26 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const delayed = message.deliverAt !== undefined && message.deliverAt > now;
-      return toRecord(delayed ? names.delayTopic : names.topic, message);
+      return toRecord(delayed ? names.delayTopic : names.topic, message, undefined, this.#options.headerPrefix);
+    });
+    return this.#produce(records);
+  }
+
+  /**
+   * Append raw records to a topic Switchyard does not own (see
+   * `Transport.sendEndpoint`): headers exactly as given, the key as the
+   * record key, acks=all. A missing topic is created, as a broker with
+   * auto-creation would.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    assertTopicName(endpoint, 'endpoint');
+    const records: OutgoingRecord[] = messages.map((message) => {
+      this.#assertSize(message);
+      return message.key === undefined
+        ? { topic: endpoint, value: message.body, headers: message.headers }
+        : { topic: endpoint, key: message.key, value: message.body, headers: message.headers };
     });
     return this.#produce(records);
   }
@@ -132,12 +152,55 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const { routingKey, ...plain } = message;
-      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey });
+      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey }, this.#options.headerPrefix);
     });
     return this.#produce(records);
   }
 
   async consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription> {
+    return this.#consume(
+      channel,
+      this.#channelNames(channel),
+      () => this.#subscriptions.get(channel),
+      handler,
+      options,
+    );
+  }
+
+  /**
+   * Consume a topic that Switchyard does not own (see
+   * `Transport.consumeEndpoint`), from its beginning for a new group. The
+   * consumer group is `<prefix>endpoint.<group>`; a delayed nack parks
+   * records in `<prefix>delay.endpoint.<topic>`. Kafka clients cannot tell a
+   * missing topic from one still being created, so a missing topic is
+   * created (as a broker with auto-creation would) rather than refused.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options?: ConsumeOptions & { readonly group?: string },
+  ): Promise<Subscription> {
+    const p = this.#options.topicPrefix;
+    const group = `${p}endpoint.${options?.group ?? endpoint}`;
+    const names: ChannelNames = {
+      topic: endpoint,
+      delayTopic: `${p}delay.endpoint.${endpoint}`,
+      group,
+      eventsGroup: `${group}.events`,
+      delayGroup: `${group}.delay`,
+    };
+    assertTopicName(endpoint, 'endpoint');
+    assertTopicName(names.delayTopic, `endpoint '${endpoint}' gives delay topic`);
+    return this.#consume(endpoint, names, () => undefined, handler, options);
+  }
+
+  async #consume(
+    channel: string,
+    names: ChannelNames,
+    subscriptions: () => ChannelSubscriptions | undefined,
+    handler: DeliveryHandler,
+    options: ConsumeOptions | undefined,
+  ): Promise<Subscription> {
     this.#assertOpen();
     const consumer: ChannelConsumer = new ChannelConsumer(
       {
@@ -145,8 +208,8 @@ export class KafkaTransport implements Transport {
         produce: (records) => this.#producer.produce(records),
         options: this.#options,
         channel,
-        names: this.#channelNames(channel),
-        subscriptions: () => this.#subscriptions.get(channel),
+        names,
+        subscriptions,
         onClosed: () => this.#consumers.delete(consumer),
       },
       handler,

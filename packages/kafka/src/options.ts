@@ -63,6 +63,12 @@ export interface KafkaTransportOptions {
   readonly defaultPrefetch?: number;
   /** Records held by a channel's delay forwarder before it pauses the delay topic (default 10000). */
   readonly maxHeldDelayed?: number;
+  /**
+   * How CloudEvents attribute headers are named on the records this transport
+   * writes: `ce_` (default, the CloudEvents Kafka binding: `ce_id`, `ce_type`, …)
+   * or `ce-` (the form Switchyard wrote before). Records in either form are read.
+   */
+  readonly headerPrefix?: 'ce_' | 'ce-';
   /** Receives the client library's log lines; by default they are dropped. */
   readonly logger?: (entry: KafkaLogEntry) => void;
   /** Use this client instead of the built-in kafkajs one (other client libraries, tests). */
@@ -97,6 +103,7 @@ export interface ResolvedKafkaOptions {
   readonly maxBatchRecords: number;
   readonly defaultPrefetch: number;
   readonly maxHeldDelayed: number;
+  readonly headerPrefix: 'ce_' | 'ce-';
   readonly logger: ((entry: KafkaLogEntry) => void) | undefined;
   readonly socketFactory: ISocketFactory | undefined;
 }
@@ -134,6 +141,12 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
   if (idempotent !== 'auto' && typeof idempotent !== 'boolean') {
     throw new ConfigurationError("kafka: idempotent must be true, false or 'auto'");
   }
+  const headerPrefix = options.headerPrefix ?? 'ce_';
+  if (headerPrefix !== 'ce_' && headerPrefix !== 'ce-') {
+    throw new ConfigurationError(
+      `kafka: headerPrefix must be 'ce_' (the CloudEvents Kafka binding) or 'ce-', got '${String(headerPrefix)}'`,
+    );
+  }
   if (options.logger !== undefined && typeof options.logger !== 'function') {
     throw new ConfigurationError('kafka: logger must be a function');
   }
@@ -161,6 +174,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     maxBatchRecords: positiveInt(options.maxBatchRecords, 1_000, 'maxBatchRecords'),
     defaultPrefetch: positiveInt(options.defaultPrefetch, 32, 'defaultPrefetch'),
     maxHeldDelayed: positiveInt(options.maxHeldDelayed, 10_000, 'maxHeldDelayed'),
+    headerPrefix,
     logger: options.logger,
     socketFactory: options.socketFactory,
   };

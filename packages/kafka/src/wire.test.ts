@@ -17,6 +17,38 @@ describe('kafka wire mapping', () => {
     expect(decoded.deliveryCount).toBe(1);
   });
 
+  it('writes the CloudEvents Kafka binding (ce_ headers) by default, ce- on request, and reads both', () => {
+    const message = {
+      id: 'm1',
+      headers: { 'ce-id': 'm1', 'ce-type': 'a.b', 'content-type': 'application/json' },
+      body: new Uint8Array([1]),
+    };
+    const record = toRecord('t', message);
+    expect(record.headers).toEqual({ ce_id: 'm1', ce_type: 'a.b', 'content-type': 'application/json' });
+    expect(toRecord('t', message, undefined, 'ce-').headers).toEqual(message.headers);
+    expect(fromRecord('t', 0, incoming(record)).message).toEqual(message);
+    expect(fromRecord('t', 0, incoming(toRecord('t', message, undefined, 'ce-'))).message).toEqual(message);
+  });
+
+  it('routes a record without the internal routing header by its CloudEvents type, binary or structured', () => {
+    const binary = fromRecord('t', 0, {
+      offset: '1',
+      key: undefined,
+      value: new Uint8Array(),
+      headers: { ce_type: 'order.placed' },
+      timestamp: 1,
+    });
+    expect(binary.routingKey).toBe('order.placed');
+    const structured = fromRecord('t', 0, {
+      offset: '2',
+      key: undefined,
+      value: new TextEncoder().encode('{"specversion":"1.0","id":"x","type":"order.shipped","source":"s"}'),
+      headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8' },
+      timestamp: 1,
+    });
+    expect(structured.routingKey).toBe('order.shipped');
+  });
+
   it('carries an id that differs from ce-id, and names foreign records by position', () => {
     const decoded = fromRecord('t', 0, incoming(toRecord('t', { id: 'own', headers: {}, body: new Uint8Array() })));
     expect(decoded.message.id).toBe('own');

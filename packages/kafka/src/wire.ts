@@ -1,12 +1,21 @@
-import type { TransportMessage } from '@switchyard/core/transport';
+import {
+  type BindingPrefix,
+  isStructuredContentType,
+  structuredType,
+  type TransportMessage,
+  toBindingHeaders,
+  toCoreHeaders,
+} from '@switchyard/core/transport';
 import type { IncomingRecord, OutgoingRecord } from './client.js';
 
 /**
  * How a Switchyard message maps onto a Kafka record: the body is the record
  * value, the ordering key is the record key (so one key stays on one
- * partition), and the CloudEvents headers are record headers, unchanged. The
- * transport adds a few `x-sy-*` headers of its own and strips them again on
- * delivery, so a consumer sees exactly the headers that were sent.
+ * partition), and the CloudEvents attributes are record headers named as the
+ * CloudEvents Kafka binding names them (`ce_<attribute>`, `content-type`), or
+ * `ce-<attribute>` when the transport is told to write that form. Both forms
+ * are read. The transport adds a few `x-sy-*` headers of its own and strips
+ * them again on delivery, so a consumer sees exactly the headers that were sent.
  */
 export const InternalHeader = {
   /** Message id, written only when it differs from `ce-id` (foreign or hand-built messages). */
@@ -30,17 +39,21 @@ export interface DecodedRecord {
   readonly due: number | undefined;
 }
 
-/** Build the record for `message` on `topic`, with extra internal headers. */
+/** Header-name prefix of the CloudEvents Kafka binding: the default form a record is written in. */
+export const KAFKA_BINDING_PREFIX: BindingPrefix = 'ce_';
+
+/** Build the record for `message` on `topic`, with extra internal headers, attributes named with `prefix`. */
 export function toRecord(
   topic: string,
   message: TransportMessage,
   internal?: Readonly<Record<string, string>>,
+  prefix: BindingPrefix = KAFKA_BINDING_PREFIX,
 ): OutgoingRecord {
   const ownId = message.headers['ce-id'] !== message.id;
-  let headers = message.headers;
+  let headers = toBindingHeaders(message.headers, prefix);
   // Most messages need no header of the transport's own: send their headers as they are, uncopied.
   if (internal !== undefined || ownId || message.deliverAt !== undefined) {
-    const copy: Record<string, string> = { ...message.headers, ...internal };
+    const copy: Record<string, string> = { ...headers, ...internal };
     if (ownId) copy[InternalHeader.id] = message.id;
     if (message.deliverAt !== undefined && copy[InternalHeader.due] === undefined) {
       copy[InternalHeader.due] = String(message.deliverAt);
@@ -53,18 +66,22 @@ export function toRecord(
 }
 
 /**
- * Read a record back. A record without any id header (written by another
+ * Read a record back, attribute headers in core's `ce-` form whichever form
+ * they were written in. A record without any id header (written by another
  * producer) gets `kafka:<topic>/<partition>/<offset>` as its id, stable across
- * redeliveries so core's inbox can still suppress duplicates.
+ * redeliveries so core's inbox can still suppress duplicates. The routing key
+ * is the transport's own header, else the CloudEvents `type` (from the header,
+ * or from the body of a structured-mode record), so a foreign producer's
+ * event is routed by its type.
  */
 export function fromRecord(topic: string, partition: number, record: IncomingRecord): DecodedRecord {
   const internal = record.headers;
-  let headers = internal;
-  for (const name in internal) {
+  let headers = toCoreHeaders(internal);
+  for (const name in headers) {
     if (!name.startsWith(INTERNAL_PREFIX)) continue;
     // Only records the transport re-produced or published carry internal headers: copy those without them.
     const stripped: Record<string, string> = {};
-    for (const key in internal) if (!key.startsWith(INTERNAL_PREFIX)) stripped[key] = internal[key] as string;
+    for (const key in headers) if (!key.startsWith(INTERNAL_PREFIX)) stripped[key] = headers[key] as string;
     headers = stripped;
     break;
   }
@@ -78,9 +95,14 @@ export function fromRecord(topic: string, partition: number, record: IncomingRec
   return {
     message,
     deliveryCount: Number.isInteger(count) && count >= 1 ? count : 1,
-    routingKey: internal[InternalHeader.routingKey],
+    routingKey:
+      internal[InternalHeader.routingKey] ?? headers['ce-type'] ?? structuredRoutingKey(headers, record.value),
     due: due !== undefined && Number.isFinite(due) ? due : undefined,
   };
+}
+
+function structuredRoutingKey(headers: Readonly<Record<string, string>>, body: Uint8Array): string | undefined {
+  return isStructuredContentType(headers['content-type']) ? structuredType(body) : undefined;
 }
 
 /**
@@ -92,11 +114,11 @@ export function fromRecord(topic: string, partition: number, record: IncomingRec
 export function redeliveryRecord(
   topic: string,
   decoded: DecodedRecord,
-  options: { deliveryCount: number; due?: number | null },
+  options: { deliveryCount: number; due?: number | null; prefix?: BindingPrefix },
 ): OutgoingRecord {
   const internal: Record<string, string> = { [InternalHeader.deliveryCount]: String(options.deliveryCount) };
   const due = options.due === undefined ? decoded.due : options.due;
   if (due !== null && due !== undefined) internal[InternalHeader.due] = String(due);
   const { deliverAt: _dropped, ...message } = decoded.message;
-  return toRecord(topic, message, internal);
+  return toRecord(topic, message, internal, options.prefix);
 }

@@ -74,6 +74,10 @@ export interface RabbitMqMessageConsumerOptions<T>
 }
 
 /**
+ * A standalone consumer outside any service; it has no retries, dead letters
+ * or inbox of its own. Prefer `service.consumeEndpoint({ endpoint: queue, … })`,
+ * which runs a foreign queue through the service's receive pipeline.
+ *
  * Consumes a queue Switchyard does not own, whose messages carry plain JSON
  * and no Switchyard headers, and hands each to `handle` as a contract message
  * (via `convert`, or `messageName` + `schema`). Acks after `handle` resolves;
@@ -213,17 +217,21 @@ export class RabbitMqMessageConsumer<T = unknown> {
     return { name, payload: result.value };
   }
 
-  async #checkQueue(timeoutMs: number): Promise<void> {
-    const queue = this.#options.queue;
-    await withChannel(this.#connection, timeoutMs, `check queue '${queue}'`, async (channel) => {
-      try {
-        await channel.checkQueue(queue);
-      } catch (error) {
-        if (replyCode(error) !== ReplyCode.notFound) throw error;
-        throw new TransportError(ErrorCode.Configuration, `RabbitMQ queue '${queue}' does not exist`, { cause: error });
-      }
-    });
+  #checkQueue(timeoutMs: number): Promise<void> {
+    return checkQueue(this.#connection, this.#options.queue, timeoutMs);
   }
+}
+
+/** Resolves when `queue` exists; rejects with a TransportError (`SY_CONFIGURATION`) when it does not. Declares nothing. */
+export async function checkQueue(connection: ConnectionManager, queue: string, timeoutMs: number): Promise<void> {
+  await withChannel(connection, timeoutMs, `check queue '${queue}'`, async (channel) => {
+    try {
+      await channel.checkQueue(queue);
+    } catch (error) {
+      if (replyCode(error) !== ReplyCode.notFound) throw error;
+      throw new TransportError(ErrorCode.Configuration, `RabbitMQ queue '${queue}' does not exist`, { cause: error });
+    }
+  });
 }
 
 function textHeaders(raw: ConsumeMessage): Record<string, string> {

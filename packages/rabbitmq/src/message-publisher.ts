@@ -115,24 +115,24 @@ export class RabbitMqMessagePublisher {
 
   #checkExchange(): Promise<void> {
     if (this.#exchange === '') return Promise.resolve();
-    this.#checked ??= withChannel(
-      this.#connection,
-      this.#timeoutMs,
-      `check exchange '${this.#exchange}'`,
-      async (channel) => {
-        try {
-          await channel.checkExchange(this.#exchange);
-        } catch (error) {
-          if (replyCode(error) !== ReplyCode.notFound) throw error;
-          throw new TransportError(ErrorCode.Configuration, `RabbitMQ exchange '${this.#exchange}' does not exist`, {
-            cause: error,
-          });
-        }
-      },
-    ).catch((error: unknown) => {
+    this.#checked ??= checkExchange(this.#connection, this.#exchange, this.#timeoutMs).catch((error: unknown) => {
       this.#checked = undefined;
       throw error;
     });
     return this.#checked;
   }
+}
+
+/** Resolves when `exchange` exists; rejects with a TransportError (`SY_CONFIGURATION`) when it does not. Declares nothing. */
+export async function checkExchange(connection: ConnectionManager, exchange: string, timeoutMs: number): Promise<void> {
+  await withChannel(connection, timeoutMs, `check exchange '${exchange}'`, async (channel) => {
+    try {
+      await channel.checkExchange(exchange);
+    } catch (error) {
+      if (replyCode(error) !== ReplyCode.notFound) throw error;
+      throw new TransportError(ErrorCode.Configuration, `RabbitMQ exchange '${exchange}' does not exist`, {
+        cause: error,
+      });
+    }
+  });
 }

@@ -35,6 +35,16 @@ export interface RabbitMqTransportOptions {
   readonly heartbeatSeconds?: number;
   /** TLS settings for `amqps://` (a private CA, client certificates), passed to Node's `tls.connect`. */
   readonly tls?: TlsOptions;
+  /**
+   * Headers written on every message: `cloudevents` (default: CloudEvents
+   * `ce-` headers) or `ecotone` (the same plus Ecotone's distributed-bus
+   * headers, so that Ecotone services read what Switchyard sends; use it with
+   * `exchange: 'ecotone.distributed'` and the service map channel
+   * `distributed_<service>` of each Ecotone service; a channel of that name
+   * is also bound by `<service>`, as Ecotone's consumers bind theirs, so
+   * Ecotone's commands reach it). Ecotone messages are read whichever is chosen.
+   */
+  readonly wire?: 'cloudevents' | 'ecotone';
   /** Retention of the dead-letter stores this transport offers (default: keep every record). */
   readonly deadLetterRetention?: DeadLetterRetention;
 }
@@ -52,6 +62,7 @@ export interface ResolvedOptions {
   readonly sendTimeoutMs: number;
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
+  readonly wire: 'cloudevents' | 'ecotone';
   readonly deadLetterRetention?: DeadLetterRetention;
 }
 
@@ -69,8 +80,13 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
   if (queueType !== 'classic' && queueType !== 'quorum') {
     throw new ConfigurationError(`RabbitMQ queueType must be 'classic' or 'quorum', got '${String(queueType)}'`);
   }
+  const wire = options.wire ?? 'cloudevents';
+  if (wire !== 'cloudevents' && wire !== 'ecotone') {
+    throw new ConfigurationError(`RabbitMQ wire must be 'cloudevents' or 'ecotone', got '${String(wire)}'`);
+  }
   const resolved: ResolvedOptions = {
     url,
+    wire,
     exchange,
     queueType,
     prefetch: positiveInteger('prefetch', options.prefetch ?? 100, 65_535),

@@ -3,6 +3,7 @@ import {
   type ConnectionState,
   type ConsumeOptions,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
@@ -19,6 +20,9 @@ import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
+import { withEcotoneBindings } from './ecotone.js';
+import { checkQueue } from './message-consumer.js';
+import { checkExchange } from './message-publisher.js';
 import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
@@ -29,7 +33,7 @@ import {
 } from './options.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
-import { InternalHeader, publishOptions, toBuffer } from './wire.js';
+import { InternalHeader, publishOptions, rawPublishOptions, toBuffer } from './wire.js';
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Topology:
@@ -98,7 +102,7 @@ export class RabbitMqTransport implements Transport {
 
   async provision(topology: Topology): Promise<void> {
     this.#assertOpen();
-    await this.#topology.provision(topology);
+    await this.#topology.provision(this.#options.wire === 'ecotone' ? withEcotoneBindings(topology) : topology);
   }
 
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
@@ -106,6 +110,33 @@ export class RabbitMqTransport implements Transport {
     checkChannelName(channel);
     if (messages.length === 0) return;
     return this.#track(this.#send(channel, messages));
+  }
+
+  /**
+   * Publish raw messages to an exchange Switchyard does not own (`''` is the
+   * default exchange, where the routing key names a queue), with publisher
+   * confirms (see `Transport.sendEndpoint`). Headers go to the header table
+   * as given; `content-type` becomes the AMQP property. A missing exchange
+   * rejects with `SY_CONFIGURATION`.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    if (endpoint !== '') await checkExchange(this.#connection, endpoint, this.#options.operationTimeoutMs);
+    const items: Outgoing[] = messages.map((message) => ({
+      exchange: endpoint,
+      routingKey: message.routingKey ?? '',
+      body: toBuffer(message.body),
+      options: rawPublishOptions(message),
+    }));
+    return this.#track(
+      this.#publisher.publish(items).then(
+        () => undefined,
+        (error: unknown) => {
+          throw sendError(error);
+        },
+      ),
+    );
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
@@ -117,6 +148,34 @@ export class RabbitMqTransport implements Transport {
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#assertOpen();
     checkChannelName(channel);
+    return this.#subscribe(channel, handler, options, (again) => {
+      if (again) this.#topology.forget(channel);
+      return this.#topology.ensureQueue(channel);
+    });
+  }
+
+  /**
+   * Consume an existing queue that Switchyard does not own (see
+   * `Transport.consumeEndpoint`): it is checked, never declared; rejects with
+   * `SY_CONFIGURATION` when it does not exist. Same reconnects and settlement as `consume`.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    return this.#subscribe(endpoint, handler, options, () =>
+      checkQueue(this.#connection, endpoint, this.#options.operationTimeoutMs),
+    );
+  }
+
+  async #subscribe(
+    channel: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    ensureQueue: (again: boolean) => Promise<void>,
+  ): Promise<Subscription> {
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new ConfigurationError(`consume concurrency must be a positive integer, got ${String(concurrency)}`);
@@ -131,10 +190,7 @@ export class RabbitMqTransport implements Transport {
       concurrency,
       prefetch,
       redelay: (queue, message, count, delayMs) => this.#redelay(queue, message, count, delayMs),
-      ensureQueue: (again) => {
-        if (again) this.#topology.forget(channel);
-        return this.#topology.ensureQueue(channel);
-      },
+      ensureQueue,
       initialDelayMs: this.#options.initialDelayMs,
       maxDelayMs: this.#options.maxDelayMs,
       timeoutMs: this.#options.operationTimeoutMs,
@@ -239,7 +295,7 @@ export class RabbitMqTransport implements Transport {
             exchange: '',
             routingKey: channel,
             body: toBuffer(message.body),
-            options: publishOptions(message, true),
+            options: publishOptions(message, true, undefined, this.#options.wire),
           };
         }
       }
@@ -265,7 +321,12 @@ export class RabbitMqTransport implements Transport {
         } else {
           // Not mandatory: an event no channel subscribed to goes to zero subscribers, as designed.
           const body = toBuffer(message.body);
-          items[i] = { exchange, routingKey: message.routingKey, body, options: publishOptions(message, false) };
+          items[i] = {
+            exchange,
+            routingKey: message.routingKey,
+            body,
+            options: publishOptions(message, false, undefined, this.#options.wire),
+          };
         }
       }
       if (delayed) await Promise.all(delayed);
@@ -284,7 +345,7 @@ export class RabbitMqTransport implements Transport {
   ): Outgoing {
     const bucket = delayBucket(delayMs);
     declarations.push(this.#delays.ensure(route, bucket));
-    const options = publishOptions(message, true, this.#delays.headers(route, bucket));
+    const options = publishOptions(message, true, this.#delays.headers(route, bucket), this.#options.wire);
     return { exchange: this.#delays.exchange, routingKey, body: toBuffer(message.body), options };
   }
 

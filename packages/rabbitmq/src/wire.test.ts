@@ -30,6 +30,23 @@ describe('wire mapping', () => {
     expect(options.headers).toEqual({ 'ce-id': 'id-1', 'sy-key': 'k' });
   });
 
+  it('reads the AMQP binding names (cloudEvents_ and cloudEvents:) and ce_ as ce-; ce- wins over them', () => {
+    const message = fromAmqp(
+      received(
+        { cloudEvents_id: 'a', 'cloudEvents:type': 't', ce_source: 's', 'cloudEvents:time': 'x', 'ce-time': 'y' },
+        { contentType: 'application/json' },
+      ),
+    );
+    expect(message.headers).toEqual({
+      'ce-id': 'a',
+      'ce-type': 't',
+      'ce-source': 's',
+      'ce-time': 'y',
+      'content-type': 'application/json',
+    });
+    expect(message.id).toBe('a');
+  });
+
   it('reads back headers as text, drops x- and sy- bookkeeping, restores key and deliverAt', () => {
     const message = fromAmqp(
       received(

@@ -1,13 +1,16 @@
-import type { TransportMessage } from '@switchyard/core/transport';
+import { coreHeaderName, type TransportMessage } from '@switchyard/core/transport';
 import type { Message, Options } from 'amqplib';
+import { fromEcotoneHeaders, isEcotoneMessage, toEcotoneHeaders } from './ecotone.js';
 
 /**
  * Mapping between a {@link TransportMessage} and AMQP 0-9-1 properties.
  *
- * - `ce-*` headers travel unchanged as AMQP header table entries (the names
- *   the HTTP binding uses; the Kafka binding spells them `ce_`; see
- *   docs/transports/rabbitmq.md for why not the `cloudEvents:` prefix of the
- *   AMQP 1.0 binding).
+ * - `ce-*` headers travel unchanged as AMQP header table entries (the HTTP
+ *   binding's names; see docs/transports/rabbitmq.md for why not the
+ *   `cloudEvents:` prefix of the AMQP 1.0 binding). On receive, the AMQP
+ *   binding's `cloudEvents_*` and `cloudEvents:*` names (and the Kafka
+ *   binding's `ce_*`) are read as their `ce-*` form; when both forms of one
+ *   attribute are present, `ce-*` wins.
  * - `content-type` travels as the AMQP `content_type` property.
  * - `id` is the AMQP `message_id`; `timestamp` is the send time in seconds.
  * - Everything is persistent (delivery mode 2).
@@ -36,11 +39,19 @@ export function toBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+/**
+ * Which headers a transport writes: `cloudevents` (the `ce-` names) or
+ * `ecotone` (the `ce-` names plus Ecotone's distributed-bus headers, so an
+ * Ecotone service reads the message; see `ecotone.ts`).
+ */
+export type WireForm = 'cloudevents' | 'ecotone';
+
 /** AMQP publish options for `message`; `extraHeaders` are added to the header table. */
 export function publishOptions(
   message: TransportMessage,
   mandatory: boolean,
   extraHeaders?: Readonly<Record<string, string | number>>,
+  wire: WireForm = 'cloudevents',
 ): Options.Publish {
   const headers: Record<string, string | number> = {};
   let contentType: string | undefined;
@@ -49,6 +60,7 @@ export function publishOptions(
     if (name === CONTENT_TYPE) contentType = value;
     else headers[name] = value;
   }
+  if (wire === 'ecotone') Object.assign(headers, toEcotoneHeaders(message.headers));
   if (message.key !== undefined) headers[InternalHeader.key] = message.key;
   if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
   if (extraHeaders) Object.assign(headers, extraHeaders);
@@ -62,9 +74,22 @@ export function publishOptions(
   };
 }
 
+/** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent. */
+export function rawPublishOptions(message: TransportMessage): Options.Publish {
+  const { [CONTENT_TYPE]: contentType, ...headers } = message.headers;
+  return {
+    persistent: true,
+    mandatory: false,
+    messageId: message.id,
+    contentType,
+    timestamp: Math.floor(Date.now() / 1000),
+    headers,
+  };
+}
+
 /** The {@link TransportMessage} carried by a received AMQP message. Never throws. */
 export function fromAmqp(message: Message): TransportMessage {
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> = {};
   const table = message.properties.headers;
   let key: string | undefined;
   let deliverAt: number | undefined;
@@ -76,14 +101,20 @@ export function fromAmqp(message: Message): TransportMessage {
       else if (isBookkeeping(name)) continue;
       else {
         const text = headerText(value);
-        if (text !== undefined) headers[name] = text;
+        if (text === undefined) continue;
+        const core = coreHeaderName(name);
+        if (core === name) headers[name] = text;
+        else if (table[core] === undefined) headers[core] = text;
       }
     }
   }
   const contentType: unknown = message.properties.contentType;
   if (typeof contentType === 'string') headers[CONTENT_TYPE] = contentType;
+  // An Ecotone distributed message (no CloudEvents attributes): read its headers as their ce- form.
+  if (isEcotoneMessage(headers)) headers = fromEcotoneHeaders(headers);
   const messageId: unknown = message.properties.messageId;
-  const id = typeof messageId === 'string' ? messageId : (headers['ce-id'] ?? '');
+  // No id at all: '' (core dead-letters such a message under a generated id, and says so).
+  const id = typeof messageId === 'string' && messageId.length > 0 ? messageId : (headers['ce-id'] ?? '');
   const result: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
     id,
     headers,

@@ -1,5 +1,12 @@
+import { createService, MessagePublisher } from '@switchyard/core';
 import { ErrorCode } from '@switchyard/core/transport';
-import { brokerReachable, waitFor } from '@switchyard/testing';
+import {
+  brokerReachable,
+  messageConsumerScenario,
+  messagePublisherScenario,
+  type RawRead,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -9,6 +16,7 @@ import {
   type InvalidMessage,
   RabbitMqMessageConsumer,
   RabbitMqMessagePublisher,
+  RabbitMqTransport,
 } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
@@ -165,5 +173,98 @@ describe.runIf(reachable)('foreign destinations', () => {
       /convert/,
     );
     expect(() => new RabbitMqMessagePublisher({ url: 'http://x', exchange })).toThrow(/amqp/);
+  });
+});
+
+describe.runIf(reachable)('message consumer through the service pipeline (consumeEndpoint)', () => {
+  const endpoint = unique('sy-test-endpoint');
+  const convertEndpoint = unique('sy-test-endpoint-convert');
+  const service = unique('sy-test-consumer');
+  const exchange = unique('sy-test-endpoint-x');
+  let admin: ChannelModel;
+  const transports: RabbitMqTransport[] = [];
+
+  beforeAll(async () => {
+    admin = await amqp.connect(RABBIT_URL);
+    const channel = await admin.createChannel();
+    for (const queue of [endpoint, convertEndpoint]) await channel.assertQueue(queue, { durable: false });
+    await channel.close();
+  });
+
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await admin?.close();
+    await deleteObjects(
+      [endpoint, convertEndpoint, service, `${exchange}.topology.${service}`],
+      [exchange, `${exchange}.delay`],
+    );
+  });
+
+  it('retries a failing handler with delayed retries and dead-letters a poison message in the service store', async () => {
+    const channel = await admin.createConfirmChannel();
+    const produce = (queue: string) => async (payload: unknown) => {
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify(payload)), { contentType: 'application/json' });
+      await channel.waitForConfirms();
+    };
+    await messageConsumerScenario({
+      transport: () => {
+        const made = new RabbitMqTransport({ url: RABBIT_URL, exchange });
+        transports.push(made);
+        return made;
+      },
+      service,
+      endpoint,
+      produce: produce(endpoint),
+      convertEndpoint: { endpoint: convertEndpoint, produce: produce(convertEndpoint) },
+    });
+    await channel.close();
+  });
+
+  it('start rejects with SY_CONFIGURATION when the endpoint queue does not exist', async () => {
+    const made = new RabbitMqTransport({ url: RABBIT_URL, exchange });
+    transports.push(made);
+    const missing = createService({ name: unique('sy-test-missing'), transport: made, handleSignals: false });
+    missing.consumeEndpoint({ endpoint: unique('sy-test-no-such-queue') }, () => undefined);
+    await expect(missing.start()).rejects.toMatchObject({ code: ErrorCode.Configuration });
+  });
+});
+
+describe.runIf(reachable)('message publisher through the transport (MessagePublisher)', () => {
+  it('publishes raw messages with caller-chosen headers and routing key to a foreign exchange, confirmed', async () => {
+    const exchange = unique('sy-test-pub-x');
+    const queue = unique('sy-test-pub-q');
+    const admin = await amqp.connect(RABBIT_URL);
+    const transport = new RabbitMqTransport({ url: RABBIT_URL, exchange: unique('sy-test-pub-own') });
+    try {
+      const channel = await admin.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: false });
+      await channel.assertQueue(queue, { durable: false });
+      await channel.bindQueue(queue, exchange, 'legacy.#');
+      await messagePublisherScenario(
+        transport,
+        exchange,
+        async (count) => {
+          const read: RawRead[] = [];
+          for (let i = 0; i < count; i++) {
+            const got = await channel.get(queue, { noAck: true });
+            if (got === false) break;
+            const headers: Record<string, string> = {};
+            for (const [name, value] of Object.entries(got.properties.headers ?? {})) headers[name] = String(value);
+            if (got.properties.contentType) headers['content-type'] = String(got.properties.contentType);
+            read.push({ body: got.content.toString('utf8'), headers, routingKey: got.fields.routingKey });
+          }
+          return read;
+        },
+        { key: false, routingKey: true },
+      );
+      await expect(
+        new MessagePublisher(transport).publish(unique('sy-missing'), { payload: 1, routingKey: 'a' }),
+      ).rejects.toMatchObject({ code: ErrorCode.Configuration });
+      await channel.close();
+    } finally {
+      await transport.close();
+      await admin.close();
+      await deleteObjects([queue], [exchange]);
+    }
   });
 });

@@ -71,4 +71,41 @@ describe('redis codec', () => {
     expect(decodeEntry('2-0', f('d', '3')).priorDeliveries).toBe(3);
     expect(decodeEntry('3-0', f('d', '-1', 't', 'soon')).priorDeliveries).toBe(0);
   });
+
+  it('reads a plain XADD of CloudEvents fields (ce_ or ce- attributes, content-type, data) as a message', () => {
+    const f = (...pairs: string[]) => pairs.map((p) => Buffer.from(p));
+    const entry = decodeEntry(
+      '5-0',
+      f(
+        'ce_specversion',
+        '1.0',
+        'ce_id',
+        'e-1',
+        'ce-type',
+        'order.placed',
+        'ce_source',
+        'go',
+        'content-type',
+        'application/json',
+        'data',
+        '{"a":1}',
+        'other',
+        'ignored',
+      ),
+    ).message;
+    expect(entry.id).toBe('e-1');
+    expect(entry.headers).toEqual({
+      'ce-specversion': '1.0',
+      'ce-id': 'e-1',
+      'ce-type': 'order.placed',
+      'ce-source': 'go',
+      'content-type': 'application/json',
+    });
+    expect(new TextDecoder().decode(entry.body)).toBe('{"a":1}');
+    const structured = decodeEntry(
+      '6-0',
+      f('content-type', 'application/cloudevents+json', 'data', '{"id":"s"}'),
+    ).message;
+    expect(structured).toMatchObject({ id: '6-0', headers: { 'content-type': 'application/cloudevents+json' } });
+  });
 });

@@ -1,4 +1,10 @@
-import { ErrorCode, messageSize, TransportError, type TransportMessage } from '@switchyard/core/transport';
+import {
+  coreHeaderName,
+  ErrorCode,
+  messageSize,
+  TransportError,
+  type TransportMessage,
+} from '@switchyard/core/transport';
 
 /**
  * How channels map to keys, and messages to stream fields. Every key starts
@@ -33,6 +39,17 @@ export class Keys {
   /** Marker that makes one send call idempotent. */
   sent(token: string): string {
     return `${this.prefix}:sent:${token}`;
+  }
+}
+
+/** Keys for a foreign stream consumed as an endpoint: the "channel" is the stream's own key. */
+export class EndpointKeys extends Keys {
+  override stream(endpoint: string): string {
+    return endpoint;
+  }
+
+  override delay(endpoint: string): string {
+    return `${this.prefix}:delay:endpoint:${endpoint}`;
   }
 }
 
@@ -117,6 +134,12 @@ export interface DecodedEntry {
  * by someone else, with missing or malformed fields, is still delivered (with
  * the stream id as message id and whatever headers parse) so that core can
  * dead-letter it instead of it being lost or crashing the consumer.
+ *
+ * Besides the transport's own one-letter fields, a plain `XADD` by a foreign
+ * producer is read as CloudEvents: fields named `ce_<attribute>` or
+ * `ce-<attribute>` are attributes, `content-type` the content type, `data`
+ * the body (binary mode; or the whole event as JSON when `content-type` is
+ * `application/cloudevents+json`, structured mode). Its id is `ce_id`.
  */
 export function decodeEntry(entryId: string, fields: readonly Buffer[]): DecodedEntry {
   let id = entryId;
@@ -125,13 +148,20 @@ export function decodeEntry(entryId: string, fields: readonly Buffer[]): Decoded
   let key: string | undefined;
   let deliverAt: number | undefined;
   let priorDeliveries = 0;
+  let foreign: Record<string, string> | undefined;
+  let sawId = false;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!;
     const value = fields[i + 1]!;
+    if (name.length > 1) {
+      foreignField(name.toString(), value);
+      continue;
+    }
     // Field names are one ASCII letter; switching on the byte skips a string decode per field.
-    switch (name.length === 1 ? String.fromCharCode(name[0]!) : '') {
+    switch (String.fromCharCode(name[0]!)) {
       case 'i':
         id = value.toString();
+        sawId = true;
         break;
       case 'h':
         headers = parseHeaders(value.toString());
@@ -155,10 +185,25 @@ export function decodeEntry(entryId: string, fields: readonly Buffer[]): Decoded
       }
     }
   }
+  if (foreign !== undefined) {
+    headers = { ...foreign, ...headers };
+    if (!sawId && headers['ce-id'] !== undefined) id = headers['ce-id'];
+  }
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id, headers, body };
   if (key !== undefined) message.key = key;
   if (deliverAt !== undefined) message.deliverAt = deliverAt;
   return { message, priorDeliveries };
+
+  function foreignField(name: string, value: Buffer): void {
+    if (name === 'data') {
+      body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      return;
+    }
+    const core = coreHeaderName(name);
+    if (core !== 'content-type' && !core.startsWith('ce-')) return;
+    foreign ??= {};
+    foreign[core] = value.toString();
+  }
 }
 
 /** Headers as a string map; from anything that is not a JSON object of strings, keeps what it can. */

@@ -5,6 +5,7 @@ import {
   type ConsumeOptions,
   consumeLimits,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
@@ -18,7 +19,7 @@ import {
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
-import { checkSize, Keys, packMessages } from './codec.js';
+import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
 import { RedisDeadLetterStore } from './dead-letter-store.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -196,7 +197,76 @@ export class RedisStreamsTransport implements Transport {
     throw new TransportError(ErrorCode.SendFailed, 'publish failed: the subscription registry kept changing');
   }
 
+  /**
+   * Append raw entries to a stream Switchyard does not own, by key (see
+   * `Transport.sendEndpoint`): each header becomes a field, the body the
+   * field `data`; all of one call in one MULTI/EXEC. Creates the stream when
+   * it is missing (as XADD does); a key of another type rejects with `SY_CONFIGURATION`.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    const conn = this.#connection();
+    if (messages.length === 0) return;
+    for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
+    const type = await conn.type(endpoint);
+    if (type !== 'stream' && type !== 'none') {
+      throw new TransportError(ErrorCode.Configuration, `redis key '${endpoint}' is a ${type}, not a stream`);
+    }
+    const multi = conn.multi();
+    for (const message of messages) {
+      const fields: Array<string | Buffer> = [];
+      for (const [name, value] of Object.entries(message.headers)) fields.push(name, value);
+      fields.push('data', Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength));
+      multi.xadd(endpoint, '*', ...fields);
+    }
+    try {
+      const replies = await multi.exec();
+      const failed = replies?.find(([error]) => error !== null);
+      if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('the transaction was aborted');
+    } catch (error) {
+      throw wrapError(error, ErrorCode.SendFailed, `send to stream '${endpoint}' failed`);
+    }
+  }
+
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    return this.#consume(this.#keys, channel, handler, options, () => this.#ensureGroup(channel));
+  }
+
+  /**
+   * Consume an existing stream that Switchyard does not own, by its key (see
+   * `Transport.consumeEndpoint`). Rejects with `SY_CONFIGURATION` when no
+   * stream has that key. The transport's consumer group (`switchyard`) is
+   * created on it if missing, from the entries added after that (`$`); a
+   * delayed nack parks entries in `<prefix>:delay:endpoint:<key>`.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    const conn = this.#connection();
+    const type = await conn.type(endpoint);
+    if (type !== 'stream') {
+      throw new TransportError(
+        ErrorCode.Configuration,
+        `redis key '${endpoint}' is ${type === 'none' ? 'missing' : `a ${type}`}, not a stream`,
+      );
+    }
+    return this.#consume(new EndpointKeys(this.#keys.prefix), endpoint, handler, options, async () => {
+      try {
+        await conn.xgroup('CREATE', endpoint, Keys.group, '$');
+      } catch (error) {
+        if (!isBusyGroup(error)) throw error;
+      }
+    });
+  }
+
+  async #consume(
+    keys: Keys,
+    channel: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    ensureGroup: () => Promise<void>,
+  ): Promise<Subscription> {
     const conn = this.#connection();
     const { concurrency, prefetch } = consumeLimits(options, (concurrency) =>
       Math.max(concurrency, this.#options.defaultPrefetch),
@@ -206,13 +276,13 @@ export class RedisStreamsTransport implements Transport {
     const consumer: StreamConsumer = new StreamConsumer({
       conn,
       blockConn,
-      keys: this.#keys,
+      keys,
       channel,
       options: this.#options,
       handler,
       concurrency,
       prefetch,
-      ensureGroup: () => this.#ensureGroup(channel),
+      ensureGroup,
       onClosed: () => this.#consumers.delete(consumer),
     });
     this.#consumers.add(consumer);

@@ -26,6 +26,12 @@ export interface ConsumerDeps {
   readonly concurrency: number;
   readonly prefetch: number;
   readonly onError: (error: Error) => void;
+  /**
+   * A queue Switchyard does not own: a body that is no CloudEvent (no
+   * `specversion`) reaches core as it is, with the SQS message id, instead of
+   * being read as a structured document.
+   */
+  readonly foreign?: boolean;
 }
 
 /** The longest visibility timeout SQS accepts (12 hours). */
@@ -170,10 +176,15 @@ export class SqsConsumer implements Subscription {
     let message: TransportMessage;
     try {
       message = fromWire(wire.body, wire.attributes);
+      if (this.#deps.foreign === true && message.headers['ce-specversion'] === undefined)
+        throw new Error('not a CloudEvent');
     } catch {
       // Not a Switchyard message: hand the raw bytes to core, whose decoder
       // rejects them as poison and dead-letters them with the reason.
-      message = { id: raw.MessageId ?? receipt, headers: {}, body: new TextEncoder().encode(wire.body) };
+      // A content type the producer gave as an attribute travels along (a CloudEvents batch is read by it).
+      const contentType = wire.attributes['content-type'];
+      const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
+      message = { id: raw.MessageId ?? receipt, headers, body: new TextEncoder().encode(wire.body) };
     }
     const count = Number(raw.Attributes?.ApproximateReceiveCount ?? '1');
     const settle = settleOnce(

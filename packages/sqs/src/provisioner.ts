@@ -13,7 +13,7 @@ import { filterPolicy } from './filter-policy.js';
 import { topicName } from './names.js';
 import type { ResolvedSqsOptions } from './options.js';
 import type { QueueDirectory } from './queue-directory.js';
-import { Attr } from './wire.js';
+import { ROUTING_FIELD } from './wire.js';
 
 /**
  * Declares the physical topology: a queue per channel (with its native
@@ -73,7 +73,7 @@ export class Provisioner {
       const existing = await this.#subscriptions(topicArn);
       await Promise.all(
         queues.map(({ channel, arn }) =>
-          this.#subscribe(topicArn, arn, existing.get(arn) ?? [], filterPolicy(Attr.routingKey, channel.subscriptions)),
+          this.#subscribe(topicArn, arn, existing.get(arn) ?? [], filterPolicy(ROUTING_FIELD, channel.subscriptions)),
         ),
       );
     } catch (error) {
@@ -129,7 +129,7 @@ export class Provisioner {
           TopicArn: topicArn,
           Protocol: 'sqs',
           Endpoint: queueArn,
-          Attributes: { RawMessageDelivery: 'true', FilterPolicyScope: 'MessageAttributes', FilterPolicy: policy },
+          Attributes: { RawMessageDelivery: 'true', FilterPolicyScope: 'MessageBody', FilterPolicy: policy },
           ReturnSubscriptionArn: true,
         }),
       );
@@ -137,7 +137,7 @@ export class Provisioner {
     }
     for (const [name, value] of [
       ['RawMessageDelivery', 'true'],
-      ['FilterPolicyScope', 'MessageAttributes'],
+      ['FilterPolicyScope', 'MessageBody'],
       ['FilterPolicy', policy],
     ] as const) {
       await sns.send(

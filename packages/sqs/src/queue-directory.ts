@@ -93,6 +93,21 @@ export class QueueDirectory {
     return attributes;
   }
 
+  /**
+   * An existing queue that Switchyard does not own, by name or URL; rejects
+   * with `SY_CONFIGURATION` when it does not exist. Never creates it.
+   */
+  async existing(endpoint: string): Promise<QueueRef> {
+    if (/^https?:\/\//.test(endpoint)) {
+      return { channel: endpoint, name: endpoint.slice(endpoint.lastIndexOf('/') + 1), url: endpoint };
+    }
+    const url = await this.#urlOf(endpoint);
+    if (url === undefined) {
+      throw new TransportError(ErrorCode.Configuration, `SQS: queue '${endpoint}' does not exist`);
+    }
+    return { channel: endpoint, name: endpoint, url };
+  }
+
   async #lookupOrCreate(channel: string): Promise<QueueRef> {
     const name = this.nameOf(channel);
     const url = await this.#urlOf(name);

@@ -1,8 +1,9 @@
-import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
   type ConsumeOptions,
   type DeliveryHandler,
   describeError,
+  type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
@@ -21,8 +22,9 @@ import { queueName } from './names.js';
 import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } from './options.js';
 import { Producer } from './producer.js';
 import { Provisioner } from './provisioner.js';
-import { QueueDirectory } from './queue-directory.js';
+import { QueueDirectory, type QueueRef } from './queue-directory.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
+import { sdkAttributes } from './wire.js';
 
 /** The largest message SQS and SNS accept: 256 KiB (body and attributes). */
 export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
@@ -131,13 +133,69 @@ export class SqsTransport implements Transport {
     );
   }
 
+  /**
+   * Send raw messages to an existing queue Switchyard does not own, by name
+   * or URL (see `Transport.sendEndpoint`): the body as UTF-8 text, the headers
+   * as string message attributes (SQS allows 10), the key as the message
+   * group of a FIFO queue (`.fifo`, deduplicated by message id). A missing
+   * queue rejects with `SY_CONFIGURATION`.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    const connected = this.#use();
+    if (messages.length === 0) return;
+    const queue = await connected.queues.existing(endpoint);
+    const fifo = queue.name.endsWith('.fifo');
+    const decoder = new TextDecoder();
+    const items = messages.map((message) => {
+      const body = decoder.decode(message.body);
+      const entry: SendMessageBatchRequestEntry = {
+        Id: '',
+        MessageBody: body,
+        MessageAttributes: sdkAttributes({ ...message.headers }),
+      };
+      if (fifo) {
+        entry.MessageGroupId = message.key ?? 'default';
+        entry.MessageDeduplicationId = message.id;
+      }
+      let bytes = Buffer.byteLength(body);
+      for (const [name, value] of Object.entries(message.headers)) bytes += name.length + 6 + Buffer.byteLength(value);
+      return { id: message.id, bytes, entry };
+    });
+    await connected.producer.sendWire(queue.url, queue.name, items);
+  }
+
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     const connected = this.#use();
-    const concurrency = options.concurrency ?? 1;
-    const prefetch = Math.max(concurrency, options.prefetch ?? Math.max(10, concurrency));
     const queue = await connected.queues.resolve(channel).catch((error: unknown) => {
       throw wrapError(ErrorCode.TransportUnavailable, `resolve queue of channel '${channel}'`, error);
     });
+    return this.#consume(connected, queue, handler, options);
+  }
+
+  /**
+   * Consume an existing queue that Switchyard does not own, by name or URL
+   * (see `Transport.consumeEndpoint`); rejects with `SY_CONFIGURATION` when
+   * it does not exist. A body that is not a CloudEvent reaches core as it is.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    const connected = this.#use();
+    const queue = await connected.queues.existing(endpoint);
+    return this.#consume(connected, queue, handler, options, true);
+  }
+
+  async #consume(
+    connected: Connected,
+    queue: QueueRef,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    foreign = false,
+  ): Promise<Subscription> {
+    const concurrency = options.concurrency ?? 1;
+    const prefetch = Math.max(concurrency, options.prefetch ?? Math.max(10, concurrency));
     // close() may have run while the queue was being resolved: attach nothing after it.
     if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'SQS transport is closed');
     const consumer = new SqsConsumer({
@@ -149,6 +207,7 @@ export class SqsTransport implements Transport {
       concurrency,
       prefetch,
       onError: this.#onError,
+      foreign,
     });
     this.#consumers.add(consumer);
     const close = consumer.close.bind(consumer);

@@ -28,11 +28,39 @@ describe('wire', () => {
     expect(back.deliverAt).toBe(5);
   });
 
+  it("reads a foreign producer's binary mode: ce_ or ce- attributes with a specversion, the body as data", () => {
+    const back = fromWire('{"orderId":"o-1"}', {
+      ce_specversion: '1.0',
+      ce_id: 'f-1',
+      'ce-type': 'order.placed',
+      ce_source: 'php',
+      'content-type': 'application/json',
+    });
+    expect(back).toEqual({
+      id: 'f-1',
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'f-1',
+        'ce-type': 'order.placed',
+        'ce-source': 'php',
+        'content-type': 'application/json',
+      },
+      body: encoder.encode('{"orderId":"o-1"}'),
+    });
+    // Attributes without a specversion are not binary mode: the body is read as a structured event.
+    expect(fromWire(toWire(message('1')).body, { ce_type: 'other' }).headers['ce-type']).toBe('order.placed');
+  });
+
   it('keeps the exact bytes of a non-canonical or non-JSON payload (data_base64)', () => {
     for (const body of ['{ "a" : 1 }', 'not json', '']) {
       const wire = toWire(message(body));
       expect(decoder.decode(fromWire(wire.body, wire.attributes).body)).toBe(body);
     }
+  });
+
+  it('carries metadata in other systems’ forms (camelCase, dotted) through structured mode', () => {
+    const wire = toWire(message('1', { tenantId: 't-7', 'trace.id': 'abc' }));
+    expect(fromWire(wire.body, wire.attributes).headers).toMatchObject({ tenantId: 't-7', 'trace.id': 'abc' });
   });
 
   it('carries headers outside the ce- namespace in one attribute', () => {

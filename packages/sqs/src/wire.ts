@@ -1,5 +1,11 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { fromStructured, type TransportMessage, toStructured } from '@switchyard/core/transport';
+import {
+  coreHeaderName,
+  fromStructured,
+  isStructuredContentType,
+  type TransportMessage,
+  toStructured,
+} from '@switchyard/core/transport';
 
 /**
  * The SQS wire format. SQS allows only 10 message attributes, so the message
@@ -9,7 +15,9 @@ import { fromStructured, type TransportMessage, toStructured } from '@switchyard
  * come back unchanged). A few SQS message attributes carry what the broker
  * itself must see:
  *
- * - `sy-routing-key`: the event's routing key, matched by SNS filter policies.
+ * - `sy-routing-key`: the event's routing key (informational: SNS filter
+ *   policies match the `type` field of the structured body, so that events a
+ *   foreign producer publishes are routed by their CloudEvents type too).
  * - `sy-key`: the ordering key.
  * - `sy-due`: epoch ms before which the message must not be handled; drives
  *   the re-send chain for delays over 15 minutes and for events via SNS.
@@ -23,6 +31,9 @@ export const Attr = {
   due: 'sy-due',
   headers: 'sy-headers',
 } as const;
+
+/** Field of the structured body that SNS subscription filter policies match (`FilterPolicyScope: MessageBody`). */
+export const ROUTING_FIELD = 'type';
 
 /** Every attribute name the transport asks ReceiveMessage for. */
 export const ATTRIBUTE_NAMES: readonly string[] = Object.values(Attr);
@@ -102,10 +113,34 @@ export function plainAttributes(attributes: Record<string, MessageAttributeValue
 }
 
 /**
- * Decode a received body and attributes into a transport message. Throws a
- * PoisonMessageError (`SY_DECODE`) when the body is not a structured CloudEvent.
+ * A foreign producer's binary-mode message: CloudEvents attributes as message
+ * attributes named `ce_<attribute>` or `ce-<attribute>` (the content type as
+ * `content-type` or `ce_datacontenttype`), the body the data. Undefined when the attributes carry
+ * no `specversion`, i.e. the body is a structured event.
+ */
+function binaryMode(body: string, attributes: Record<string, string>): TransportMessage | undefined {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    const core = coreHeaderName(name);
+    if (core === 'ce-datacontenttype' || core === 'content-type') headers['content-type'] = value;
+    else if (core.startsWith('ce-') && name !== '__proto__') headers[core] = value;
+  }
+  if (headers['ce-specversion'] === undefined || isStructuredContentType(headers['content-type'])) return undefined;
+  headers['content-type'] ??= 'application/json';
+  const key = attributes[Attr.key];
+  const message = { id: headers['ce-id'] ?? '', headers, body: encoder.encode(body) };
+  return key === undefined ? message : { ...message, key };
+}
+
+/**
+ * Decode a received body and attributes into a transport message: a
+ * structured CloudEvent body (what Switchyard writes), or a foreign
+ * producer's binary-mode message (attributes `ce_*`/`ce-*` with a
+ * `specversion`). Throws a PoisonMessageError (`SY_DECODE`) when it is neither.
  */
 export function fromWire(body: string, attributes: Record<string, string>): TransportMessage {
+  const binary = binaryMode(body, attributes);
+  if (binary !== undefined) return binary;
   const key = attributes[Attr.key];
   let decoded: TransportMessage;
   try {

@@ -68,7 +68,9 @@ describe.runIf(reachable)('sqs: SNS fan-out to two services', () => {
         );
         expect(Attributes?.RawMessageDelivery).toBe('true');
         const policy = JSON.parse(Attributes?.FilterPolicy ?? '{}');
-        expect(Object.keys(policy)).toEqual(['sy-routing-key']);
+        // Routed on the CloudEvents `type` of the structured body: a foreign producer needs no internal attribute.
+        expect(Attributes?.FilterPolicyScope).toBe('MessageBody');
+        expect(Object.keys(policy)).toEqual(['type']);
       }
       await Promise.all([billingInbox.close(), shippingInbox.close()]);
     } finally {

@@ -21,6 +21,15 @@ export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
 export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
 export {
+  type ForeignEventSpec,
+  type ForeignProducer,
+  foreignProducerScenario,
+  type Seen,
+  switchyardOutput,
+} from './interop/foreign-producer.js';
+export { messageConsumerScenario, type RawProducer } from './interop/message-consumer.js';
+export { messagePublisherScenario, RAW_MESSAGES, type RawRead } from './interop/message-publisher.js';
+export {
   type DeadLetterStoreFactory,
   deadLetterRecord,
   runDeadLetterStoreConformance,

@@ -41,6 +41,31 @@ describe('bad input', () => {
     };
   }
 
+  function withBody(message: TransportMessage, body: Uint8Array): TransportMessage {
+    return { ...message, body };
+  }
+
+  function without(message: TransportMessage, header: string): TransportMessage {
+    const { [header]: _dropped, ...headers } = message.headers;
+    return { ...message, headers };
+  }
+
+  it('dead-letters a message without any id under a generated id, and says so in the record', async () => {
+    flow = createFlow();
+    const order = flow.service({ name: 'order-service' });
+    order.handle(PlaceOrder, () => undefined, { distributed: true });
+    await flow.start();
+    const raw = new MemoryTransport({ broker: flow.broker });
+    const anonymous = without({ ...valid(), id: '' }, Header.id);
+    await raw.send('order-service', [anonymous]);
+    await flow.spy.until(() => flow.spy.deadLettered.length === 1, 'the id-less message dead-lettered');
+    const [record] = await flow.deadLetters.list();
+    expect(record?.reason.code).toBe(ErrorCode.Decode);
+    expect(record?.messageId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    expect(record?.reason.message).toContain(`the message had no id; messageId ${record?.messageId} was generated`);
+    await raw.close();
+  });
+
   it('dead-letters each bad message with its reason and keeps consuming', async () => {
     flow = createFlow();
     const handled: string[] = [];
@@ -72,6 +97,14 @@ describe('bad input', () => {
       ['missing type header', valid({ extra: { [Header.type]: '' } }), ErrorCode.Decode],
       ['unknown kind', valid({ extra: { [Header.kind]: 'rumour' } }), ErrorCode.Decode],
       ['bad attempt header', valid({ extra: { [Header.attempt]: '-3' } }), ErrorCode.Decode],
+      [
+        'invalid UTF-8 body',
+        withBody(valid(), new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])),
+        ErrorCode.Decode,
+      ],
+      ['CloudEvents 0.3', valid({ extra: { [Header.specversion]: '0.3' } }), ErrorCode.Decode],
+      ['no specversion', without(valid(), Header.specversion), ErrorCode.Decode],
+      ['no source', without(valid(), Header.source), ErrorCode.Decode],
     ];
     for (const [, message] of cases) await raw.send('order-service', [message]);
     const good = valid();

@@ -140,7 +140,7 @@ function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): 
   for (const [key, value] of Object.entries(metadata)) {
     if (!isValidMetadataKey(key)) {
       throw new ConfigurationError(
-        `metadata key '${key}' is invalid: use 1-20 lowercase letters or digits that are not a reserved attribute name`,
+        `metadata key '${key}' is invalid: use 1-20 lowercase letters or digits that are not a reserved attribute name, or a name of letters, digits, '.', '_' and '-' that starts with a letter and is no binding or broker header (ce-, ce_, cloudEvents, x-, sy-, content-type)`,
       );
     }
     if (typeof value !== 'string') throw new ConfigurationError(`metadata '${key}' must be a string`);

@@ -3,7 +3,12 @@ import { contractOfClass, isMessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import type { MessageKind } from '../message/envelope.js';
 import { type RetryPolicy, resolveRetryPolicy } from '../resilience/retry-policy.js';
-import { compilePattern, type PatternMatcher } from '../routing/pattern.js';
+import {
+  compileEcotonePattern,
+  compilePattern,
+  ecotoneToAmqpPattern,
+  type PatternMatcher,
+} from '../routing/pattern.js';
 import type { Handler, HandlerOptions, MessageRef } from './types.js';
 
 /** One registered handler, with everything resolved at registration time. */
@@ -44,27 +49,39 @@ export class HandlerRegistry {
   add(target: MessageRef | string, invoke: Handler, options: HandlerOptions = {}): HandlerRegistration {
     const contract = typeof target === 'string' ? undefined : toContract(target);
     const kind: MessageKind = contract?.kind ?? 'event';
-    const pattern = contract?.name ?? (target as string);
-    if (contract === undefined) compilePattern(pattern);
+    const ecotone = contract === undefined && options.patternSyntax === 'ecotone';
+    // An Ecotone pattern is provisioned as its AMQP superset and matched by Ecotone's own rule.
+    const pattern = ecotone ? ecotoneToAmqpPattern(target as string) : (contract?.name ?? (target as string));
+    const matcher = ecotone ? compileEcotonePattern(target as string) : undefined;
+    if (contract === undefined && !ecotone) compilePattern(pattern);
     const fallbackId = kind === 'command' || kind === 'query' ? pattern : `${invoke.name || 'handler'}@${pattern}`;
-    return this.#register({
-      id: options.name ?? fallbackId,
-      kind,
-      ...(contract ? { contract } : {}),
-      pattern,
-      distributed: options.distributed ?? false,
-      ...(options.asynchronous ? { asynchronous: options.asynchronous } : {}),
-      retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
-      invoke,
-      ...(options.transactionalInbox ? { transactionalInbox: true } : {}),
-    });
+    return this.#register(
+      {
+        id: options.name ?? fallbackId,
+        kind,
+        ...(contract ? { contract } : {}),
+        pattern,
+        distributed: options.distributed ?? false,
+        ...(options.asynchronous ? { asynchronous: options.asynchronous } : {}),
+        retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
+        invoke,
+        ...(options.transactionalInbox ? { transactionalInbox: true } : {}),
+      },
+      matcher,
+    );
   }
 
   /** Register a handler for plain messages sent to `endpoint` of this service (always distributed). */
-  addEndpoint(endpoint: string, invoke: Handler, options: HandlerOptions = {}): HandlerRegistration {
+  addEndpoint(
+    endpoint: string,
+    invoke: Handler,
+    options: HandlerOptions = {},
+    contract?: Contract,
+  ): HandlerRegistration {
     return this.#register({
       id: options.name ?? `endpoint:${endpoint}`,
       kind: 'message',
+      ...(contract ? { contract } : {}),
       pattern: endpoint,
       distributed: true,
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
@@ -111,7 +128,7 @@ export class HandlerRegistry {
     this.#frozen = true;
   }
 
-  #register(registration: HandlerRegistration): HandlerRegistration {
+  #register(registration: HandlerRegistration, matcher?: PatternMatcher): HandlerRegistration {
     if (this.#frozen) {
       throw new ConfigurationError(
         `handler '${registration.id}' was registered after start(): register every handler before start()`,
@@ -136,7 +153,7 @@ export class HandlerRegistry {
       list.push(registration);
       this.#endpoints.set(registration.pattern, list);
     } else {
-      this.#events.push({ registration, matches: compilePattern(registration.pattern) });
+      this.#events.push({ registration, matches: matcher ?? compilePattern(registration.pattern) });
       this.#eventCache.clear();
     }
     this.#byId.set(registration.id, registration);

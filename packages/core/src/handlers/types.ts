@@ -110,6 +110,15 @@ export interface HandlerOptions {
   /** Run asynchronously: the local bus enqueues the message on this service's own channel, to this endpoint. */
   readonly asynchronous?: string;
   /**
+   * How a string pattern is read: `amqp` (default: `*` one segment, `#` zero
+   * or more) or `ecotone` (Ecotone's rule for subscriptions that come from an
+   * Ecotone service map: `*` matches any run of characters, dots included,
+   * and the whole key matches case-insensitively). An `ecotone` pattern is
+   * subscribed on the broker as its AMQP superset (each segment holding a
+   * `*` becomes `#`); core applies the exact rule to every event.
+   */
+  readonly patternSyntax?: 'amqp' | 'ecotone';
+  /**
    * Transactional inbox (default false): for deliveries from the broker, run
    * the handler inside one transaction of the service's inbox store, together
    * with the record that it processed the message (see

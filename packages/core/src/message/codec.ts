@@ -2,6 +2,7 @@ import { ErrorCode, PoisonMessageError } from '../errors.js';
 import type { TransportMessage } from '../transport/types.js';
 import { type Envelope, MESSAGE_KINDS, type MessageHeaders, type MessageKind } from './envelope.js';
 import { safeParseJson } from './safe-json.js';
+import { fromStructured } from './structured.js';
 
 /**
  * CloudEvents 1.0 binary content mode: attributes as `ce-*` headers, the JSON
@@ -38,11 +39,43 @@ const RESERVED = new Set<string>(Object.values(Header));
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Fatal: invalid UTF-8 is refused, never patched with replacement characters. */
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** True when `name` may be used as a user metadata key (a free CloudEvents extension name). */
+/** The one CloudEvents version this codec reads and writes. */
+export const SPEC_VERSION = '1.0';
+
+/** Content type of a structured-mode CloudEvent (the whole event as one JSON document). */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json';
+/** Content type of a CloudEvents batch (several structured events in one JSON array). */
+export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
+
+/** A metadata key in another system's form (camelCase, dotted, dashed), carried as a header of its own name. */
+const HEADER_KEY = /^[A-Za-z][A-Za-z0-9._-]{0,99}$/;
+/** Header names that belong to a binding, a broker or a transport, never to user metadata. */
+const NOT_METADATA = /^(ce[-_]|cloudevents[:_]|x-|sy-|content-type$)/i;
+
+/**
+ * True when `name` may be used as a user metadata key. Two forms:
+ * - a free CloudEvents extension name (1–20 lowercase letters or digits):
+ *   travels as the attribute `ce-<name>`;
+ * - any other name of letters, digits, `.`, `_` and `-` (up to 100, starting
+ *   with a letter), e.g. `tenantId` or `trace.id`: travels as a header of
+ *   exactly that name, so other systems' keys keep their form. Names of
+ *   binding, broker or transport headers (`ce-`, `ce_`, `cloudEvents:`,
+ *   `cloudEvents_`, `x-`, `sy-`, `content-type`) are refused.
+ */
 export function isValidMetadataKey(name: string): boolean {
-  return EXTENSION_NAME.test(name) && !RESERVED.has(`ce-${name}`) && name !== 'data' && name !== 'datacontenttype';
+  if (EXTENSION_NAME.test(name)) {
+    return !RESERVED.has(`ce-${name}`) && name !== 'data' && name !== 'datacontenttype' && name !== 'specversion';
+  }
+  return HEADER_KEY.test(name) && !NOT_METADATA.test(name);
+}
+
+/** The metadata key a received header carries, or undefined when it carries none. */
+function metadataKeyOf(name: string): string | undefined {
+  if (name.startsWith('ce-')) return RESERVED.has(name) ? undefined : name.slice(3);
+  return !EXTENSION_NAME.test(name) && HEADER_KEY.test(name) && !NOT_METADATA.test(name) ? name : undefined;
 }
 
 /** Encode an envelope. The payload is serialized with JSON.stringify. */
@@ -70,7 +103,7 @@ export function encode(envelope: Envelope): TransportMessage {
   if (h.deliverAt !== undefined) headers[Header.deliverAt] = new Date(h.deliverAt).toISOString();
   if (h.orderingKey !== undefined) headers[Header.orderingKey] = h.orderingKey;
   if (h.dataSchema !== undefined) headers[Header.dataSchema] = h.dataSchema;
-  for (const key in h.metadata) headers[`ce-${key}`] = h.metadata[key] as string;
+  for (const key in h.metadata) headers[EXTENSION_NAME.test(key) ? `ce-${key}` : key] = h.metadata[key] as string;
   const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: h.id, headers, body };
   if (h.orderingKey !== undefined) message.key = h.orderingKey;
@@ -89,25 +122,49 @@ export function messageSize(message: TransportMessage): number {
 /**
  * Decode a received message. Never trusts its input: throws a
  * PoisonMessageError with code `SY_TOO_LARGE` over `maxBytes`, or `SY_DECODE`
- * for missing or malformed attributes and unsafe or truncated JSON.
+ * for missing or malformed attributes, a body that is not UTF-8, and unsafe or
+ * truncated JSON.
+ *
+ * Required (CloudEvents 1.0 requires them): `ce-specversion` (exactly `1.0`),
+ * `ce-id`, `ce-type`, `ce-source`. Defaulted when absent: `ce-time` (the
+ * receive time, `receivedAt`), `content-type` (`application/json`), `ce-kind`
+ * (`command` when `ce-targetservice` is present, else `event`), `ce-correlationid` (the id), `ce-attempt` (1).
+ *
+ * A message whose `content-type` is `application/cloudevents+json` is a
+ * structured-mode event: its attributes come from the JSON document, and any
+ * `ce-*` header of the message itself (a retry's attempt or target handler)
+ * overrides the attribute of the same name. A batch
+ * (`application/cloudevents-batch+json`) is split before decoding (see
+ * `runtime/batch.ts`); one that reaches here is not a JSON array of events
+ * and is refused with `SY_DECODE`.
  */
-export function decode(message: TransportMessage, maxBytes: number): Envelope {
-  const h = message.headers;
+export function decode(message: TransportMessage, maxBytes: number, receivedAt: number = Date.now()): Envelope {
   let size = message.body.byteLength;
-  let metadata: Record<string, string> | undefined;
-  // One pass over the headers: size and user metadata.
-  for (const name in h) {
-    const value = h[name] as string;
-    size += name.length + value.length;
-    if (name.startsWith('ce-') && !RESERVED.has(name)) {
-      metadata ??= {};
-      metadata[name.slice(3)] = value;
-    }
-  }
+  for (const name in message.headers) size += name.length + (message.headers[name] as string).length;
   if (size > maxBytes) {
     throw new PoisonMessageError(ErrorCode.TooLarge, `message is ${size} bytes, over the limit of ${maxBytes}`);
   }
-  const kind = h[Header.kind] ?? 'event';
+  const type = message.headers[Header.contentType];
+  if (type?.startsWith('application/cloudevents')) message = expandStructured(message, type);
+  const h = message.headers;
+  let metadata: Record<string, string> | undefined;
+  for (const name in h) {
+    const key = metadataKeyOf(name);
+    if (key !== undefined) {
+      metadata ??= {};
+      metadata[key] = h[name] as string;
+    }
+  }
+  const specversion = h[Header.specversion];
+  if (specversion !== SPEC_VERSION) {
+    throw new PoisonMessageError(
+      ErrorCode.Decode,
+      specversion === undefined
+        ? `header '${Header.specversion}' is missing`
+        : `CloudEvents specversion '${specversion}' is not supported (only ${SPEC_VERSION})`,
+    );
+  }
+  const kind = h[Header.kind] ?? (h[Header.targetService] === undefined ? 'event' : 'command');
   if (!MESSAGE_KINDS.includes(kind as MessageKind)) {
     throw new PoisonMessageError(ErrorCode.Decode, `unknown message kind '${kind}'`);
   }
@@ -121,13 +178,19 @@ export function decode(message: TransportMessage, maxBytes: number): Envelope {
     throw new PoisonMessageError(ErrorCode.Decode, `content type '${contentType}' is not JSON`);
   }
   const id = required(h, Header.id);
+  const name = required(h, Header.type);
+  const source = required(h, Header.source);
+  const time = h[Header.time];
+  if (time !== undefined && Number.isNaN(Date.parse(time))) {
+    throw new PoisonMessageError(ErrorCode.Decode, `time '${time}' is not an RFC 3339 timestamp`);
+  }
   const headers: { -readonly [K in keyof MessageHeaders]: MessageHeaders[K] } = {
     id,
-    name: required(h, Header.type),
+    name,
     kind: kind as MessageKind,
-    source: h[Header.source] ?? 'unknown',
+    source,
     correlationId: h[Header.correlationId] ?? id,
-    time: h[Header.time] ?? new Date(0).toISOString(),
+    time: time ?? new Date(receivedAt).toISOString(),
     contentType,
     attempt,
     metadata: metadata ?? NO_METADATA,
@@ -148,9 +211,35 @@ export function decode(message: TransportMessage, maxBytes: number): Envelope {
     if (Number.isNaN(at)) throw new PoisonMessageError(ErrorCode.Decode, `deliverat '${due}' is not a timestamp`);
     headers.deliverAt = at;
   }
-  const text = decoder.decode(message.body);
+  const text = utf8(message.body);
   const payload = text.length === 0 ? undefined : safeParseJson(text);
   return { headers, payload };
+}
+
+/** `bytes` as text; a PoisonMessageError (`SY_DECODE`) when they are not valid UTF-8. */
+export function utf8(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch (error) {
+    throw new PoisonMessageError(ErrorCode.Decode, 'body is not valid UTF-8', { cause: error });
+  }
+}
+
+/** A structured-mode message as binary mode; the message's own `ce-*` headers win over the document's. */
+function expandStructured(message: TransportMessage, contentType: string): TransportMessage {
+  if (contentType.startsWith(BATCH_CONTENT_TYPE)) {
+    throw new PoisonMessageError(
+      ErrorCode.Decode,
+      `a CloudEvents batch (${BATCH_CONTENT_TYPE}) must be a JSON array of structured events`,
+    );
+  }
+  if (!contentType.startsWith(STRUCTURED_CONTENT_TYPE)) return message;
+  const structured = fromStructured(message.body);
+  const headers: Record<string, string> = { ...structured.headers };
+  for (const name in message.headers) {
+    if (name.startsWith('ce-')) headers[name] = message.headers[name] as string;
+  }
+  return { ...message, headers, body: structured.body };
 }
 
 function required(headers: Readonly<Record<string, string>>, name: string): string {

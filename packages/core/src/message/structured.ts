@@ -13,7 +13,8 @@ import { safeParseJson } from './safe-json.js';
 export const MAX_STRUCTURED_HEADERS = 10;
 
 const CE_PREFIX = 'ce-';
-const decoder = new TextDecoder();
+/** Fatal: a document that is not UTF-8 is refused, not patched with replacement characters. */
+const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /** Encode a binary-mode message as one CloudEvents JSON document (UTF-8 bytes). */
@@ -24,9 +25,9 @@ export function toStructured(message: TransportMessage): Uint8Array {
   }
   const contentType = message.headers['content-type'] ?? 'application/json';
   event.datacontenttype = contentType;
-  if (contentType.includes('json')) {
+  const data = contentType.includes('json') ? textOrUndefined(message.body) : undefined;
+  if (data !== undefined) {
     const json = JSON.stringify(event);
-    const data = decoder.decode(message.body);
     // Splice the payload in as raw JSON: it already is JSON, so no re-parse.
     return encoder.encode(`${json.slice(0, -1)},"data":${data.length > 0 ? data : 'null'}}`);
   }
@@ -34,12 +35,26 @@ export function toStructured(message: TransportMessage): Uint8Array {
   return encoder.encode(JSON.stringify(event));
 }
 
+function textOrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Decode a structured CloudEvents document into a binary-mode message.
  * Throws a PoisonMessageError (`SY_DECODE`) when the bytes are not one.
  */
 export function fromStructured(bytes: Uint8Array, extra?: { key?: string }): TransportMessage {
-  const parsed = safeParseJson(decoder.decode(bytes));
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch (error) {
+    throw new PoisonMessageError(ErrorCode.Decode, 'structured message is not valid UTF-8', { cause: error });
+  }
+  const parsed = safeParseJson(text);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new PoisonMessageError(ErrorCode.Decode, 'structured message is not a JSON object');
   }

@@ -61,17 +61,21 @@ export async function deadLetter(
   },
 ): Promise<DeadLetterRecord> {
   const headers = input.message.headers;
-  const messageId = input.envelope?.headers.id ?? input.message.id ?? headers[Header.id] ?? 'unknown';
+  const knownId = nonEmpty(input.envelope?.headers.id) ?? nonEmpty(input.message.id) ?? nonEmpty(headers[Header.id]);
+  // No id at all: a generated one (so the record is still unique), said in the reason.
+  const messageId = knownId ?? newId();
   const reason = reasonOf(input.error);
   const record: DeadLetterRecord = {
-    id:
-      messageId === 'unknown' ? newId() : deadLetterId(input.service, messageId, input.handler, input.attempts, reason),
+    id: knownId === undefined ? newId() : deadLetterId(input.service, messageId, input.handler, input.attempts, reason),
     messageId,
     messageName: input.envelope?.headers.name ?? headers[Header.type] ?? 'unknown',
     service: input.service,
     ...(input.handler !== undefined ? { handler: input.handler } : {}),
     channel: input.channel,
-    reason,
+    reason:
+      knownId === undefined
+        ? { ...reason, message: `${reason.message} (the message had no id; messageId ${messageId} was generated)` }
+        : reason,
     attempts: input.attempts,
     firstAttemptAt: input.envelope?.headers.time ?? headers[Header.time] ?? new Date(clock.now()).toISOString(),
     deadLetteredAt: new Date(clock.now()).toISOString(),
@@ -111,4 +115,8 @@ export function deadLetterId(
   hash[8] = ((hash[8] as number) & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text.length === 0 ? undefined : text;
 }

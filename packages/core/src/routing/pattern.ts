@@ -63,3 +63,35 @@ function matchSegments(pattern: readonly string[], p: number, key: readonly stri
   }
   return k === key.length;
 }
+
+/**
+ * Ecotone's subscription rule: `*` matches any run of characters (dots
+ * included), everything else literally, the whole key, case-insensitively.
+ * Throws a ConfigurationError for an empty pattern. Pure.
+ */
+export function compileEcotonePattern(pattern: string): PatternMatcher {
+  if (pattern.length === 0) throw new ConfigurationError('a routing pattern must not be empty');
+  const source = pattern
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+    .join('.*');
+  const regex = new RegExp(`^${source}$`, 'i');
+  return (key) => regex.test(key);
+}
+
+/**
+ * The AMQP pattern that matches at least every key the Ecotone `pattern`
+ * matches (up to letter case): each segment holding a `*` becomes `#`,
+ * consecutive `#` collapse. What a broker binding can express.
+ */
+export function ecotoneToAmqpPattern(pattern: string): string {
+  const segments: string[] = [];
+  for (const segment of pattern.split('.')) {
+    const next = segment.includes('*') ? '#' : segment;
+    if (next === '#' && segments[segments.length - 1] === '#') continue;
+    segments.push(next);
+  }
+  const amqp = segments.join('.');
+  validatePattern(amqp);
+  return amqp;
+}

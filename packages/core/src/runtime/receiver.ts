@@ -68,7 +68,7 @@ export function deliveryStages(parts: ReceiverParts): Stage<DeliveryRun>[] {
     ...(parts.interceptors?.delivery ?? []),
     ...(parts.capabilities.delayedDelivery === 'emulated' ? [holdStage(parts)] : []),
     deadLetterStage<DeliveryRun>(deadLetterParts(parts)),
-    decodeStage(parts.maxMessageBytes),
+    decodeStage(parts.maxMessageBytes, parts.clock),
     routeStage(parts.registry, { service: parts.service, patternFiltering: parts.capabilities.patternFiltering }),
     handlersStage(compose(handlerStages(parts))),
   ];

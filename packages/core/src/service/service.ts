@@ -14,6 +14,7 @@ import { InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
 import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
+import { splitBatches } from '../runtime/batch.js';
 import { Receiver } from '../runtime/receiver.js';
 import { DEFAULT_TRANSPORT_URL, redact } from '../transport/transport-url.js';
 import type { Subscription, Transport } from '../transport/types.js';
@@ -23,6 +24,7 @@ import { type Listener, Observers, type ServiceEvents } from '../util/observers.
 import { defaultDeadLetterStore, type TransportDeadLetterStore } from './default-dead-letters.js';
 import { ConnectionMonitor, type ServiceHealth } from './health.js';
 import { attachOnce, attachUntilStopped, ProcessHold } from './lifecycle.js';
+import { type MessageConsumerOptions, MessageConsumers } from './message-consumer.js';
 import type { ServiceOptions } from './options.js';
 import { DEFAULT_TRANSPORT, type ResolvedRoute, ServiceMap } from './service-map.js';
 
@@ -42,6 +44,7 @@ export class Service {
   readonly serviceMap: ServiceMap;
   readonly #options: ServiceOptions;
   readonly #registry: HandlerRegistry;
+  readonly #consumers: MessageConsumers;
   readonly #observers = new Observers();
   readonly #dispatcher: Dispatcher;
   readonly #parts: BusParts;
@@ -95,6 +98,7 @@ export class Service {
     });
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
+    this.#consumers = new MessageConsumers(options.name, this.#registry);
     this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers);
     this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher };
     this.distributedBus = new ServiceBus(this.#parts);
@@ -130,6 +134,19 @@ export class Service {
   /** Register a handler for plain messages sent to `endpoint` of this service with `sendMessage`. */
   handleEndpoint(endpoint: string, handler: Handler<unknown>, options?: HandlerOptions): this {
     this.#registry.addEndpoint(endpoint, handler, options);
+    return this;
+  }
+
+  /**
+   * Consume `options.endpoint`, a queue, topic or stream that Switchyard does
+   * not own, through this service's receive pipeline (validation, dedup,
+   * instant and delayed retries, dead letters in this service's store); see
+   * {@link MessageConsumers}. Starts and stops with the service. Throws a
+   * ConfigurationError for bad options and after `start()`; `start()` rejects
+   * when the transport cannot consume foreign endpoints or the endpoint is missing.
+   */
+  consumeEndpoint<T = unknown>(options: MessageConsumerOptions<T>, handler: Handler<T>): this {
+    this.#consumers.add(options, handler);
     return this;
   }
 
@@ -181,16 +198,26 @@ export class Service {
         this.#attaching = attachUntilStopped(target, timeoutMs, this.#stopping.signal, this.#logger, (error) =>
           monitor.noteError(error),
         ).then(
-          (subscription) => {
-            if (subscription) this.#consuming(subscription);
+          async (subscription) => {
+            if (!subscription) return;
+            this.#consuming(subscription);
+            await this.#consumers
+              .start(this.serviceMap, (this.#receiver as Receiver).handle)
+              .catch((error: unknown) =>
+                this.#logger.error({ error: describeError(error) }, 'could not consume a foreign endpoint'),
+              );
           },
           (error: unknown) => this.#logger.error({ error: describeError(error) }, 'gave up starting to consume'),
         );
       } else {
         this.#consuming(await attachOnce(target, timeoutMs));
+        // Foreign endpoints (consumeEndpoint) attach after the inbox, outside its connect timeout.
+        await this.#consumers.start(this.serviceMap, this.#receiver.handle);
       }
     } catch (error) {
       this.#state = 'stopped';
+      await this.#subscription?.close({ drainTimeoutMs: 0 }).catch(() => undefined);
+      await this.#relay?.stop();
       this.#monitor?.close();
       await this.#ownDeadLetters?.close().catch(() => undefined);
       await this.serviceMap.close().catch(() => undefined);
@@ -254,10 +281,12 @@ export class Service {
       channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }],
     });
     const receiver = this.#receiver as Receiver;
-    return route.transport.consume(route.channel, receiver.handle, {
+    // A CloudEvents batch message is handled event by event (runtime/batch.ts).
+    const subscription = await route.transport.consume(route.channel, splitBatches(receiver.handle), {
       concurrency: this.#options.concurrency ?? 8,
       ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
     });
+    return subscription;
   }
 
   #consuming(subscription: Subscription): void {
@@ -363,7 +392,7 @@ export class Service {
     this.#stopping.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' is stopping`));
     try {
       await this.#attaching;
-      await this.#subscription?.close({ drainTimeoutMs });
+      await Promise.all([this.#subscription?.close({ drainTimeoutMs }), this.#consumers.close({ drainTimeoutMs })]);
     } finally {
       this.#abort.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' stopped`));
       await this.#relay?.stop();

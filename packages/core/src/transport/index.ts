@@ -12,7 +12,23 @@ export {
   SwitchyardError,
   TransportError,
 } from '../errors.js';
-export { decode, encode, Header, messageSize } from '../message/codec.js';
+export {
+  type BindingPrefix,
+  coreHeaderName,
+  isStructuredContentType,
+  structuredType,
+  toBindingHeaders,
+  toCoreHeaders,
+} from '../message/bindings.js';
+export {
+  BATCH_CONTENT_TYPE,
+  decode,
+  encode,
+  Header,
+  messageSize,
+  SPEC_VERSION,
+  STRUCTURED_CONTENT_TYPE,
+} from '../message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from '../message/envelope.js';
 export { fromStructured, MAX_STRUCTURED_HEADERS, toStructured } from '../message/structured.js';
 export {

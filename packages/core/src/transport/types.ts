@@ -39,6 +39,12 @@ export interface TransportMessage {
   readonly deliverAt?: number;
 }
 
+/** A raw message for {@link Transport.sendEndpoint}: headers as the receiving system expects them. */
+export interface EndpointMessage extends TransportMessage {
+  /** Routing key (AMQP exchanges); ignored by brokers that route by destination only. */
+  readonly routingKey?: string;
+}
+
 /** An event to fan out: delivered to every channel subscribed to a pattern that matches `routingKey`. */
 export interface RoutedMessage extends TransportMessage {
   /** Dot-separated routing key, the message name (e.g. `order.placed`). */
@@ -179,6 +185,32 @@ export interface Transport {
   publish(messages: readonly RoutedMessage[]): Promise<void>;
   /** Start consuming `channel`; resolves once the consumer is attached. */
   consume(channel: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Subscription>;
+  /**
+   * Consume a destination that Switchyard does not own (another system's
+   * queue, topic or stream), named as the broker names it, for a message
+   * consumer (`Service.consumeEndpoint`). Optional. The destination is never
+   * declared or changed, except what consuming needs (a consumer group).
+   * Deliveries carry the broker's headers as text, CloudEvents attributes in
+   * core's `ce-` form, and a message id that is stable across redeliveries
+   * where the broker gives one (message id, offset, entry id). Rejects with a
+   * `TransportError` (`SY_CONFIGURATION`) when the destination does not exist.
+   * `group` names the consumer (group) where the broker has them.
+   */
+  consumeEndpoint?(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options?: ConsumeOptions & { readonly group?: string },
+  ): Promise<Subscription>;
+  /**
+   * Durably write `messages` to a destination that Switchyard does not own
+   * (an exchange, topic, queue or stream, named as the broker names it), for
+   * a message publisher. Optional. Headers are written as given (no
+   * CloudEvents mapping), with each message's `routingKey` where the broker
+   * routes by one. Resolves only after the broker confirmed every message;
+   * rejects with a `TransportError` (`SY_SEND_FAILED`, or `SY_CONFIGURATION`
+   * when the destination does not exist and the broker can tell).
+   */
+  sendEndpoint?(endpoint: string, messages: readonly EndpointMessage[]): Promise<void>;
   /** Check that the broker answers; rejects with a `TransportError` saying what is wrong. */
   ping(): Promise<void>;
   /**
