@@ -2,13 +2,15 @@
  * `@switchyard/core`: contracts, handlers, buses, the service runtime and the
  * reliability parts (retry policy, dead letters, inbox, outbox relay).
  * Transport authors import `@switchyard/core/transport`; the in-memory
- * transport is `@switchyard/core/memory`.
+ * transport is `@switchyard/core/memory`. Exports whose doc comment says
+ * `@internal` serve Switchyard's own packages and tests and may change
+ * without notice.
  */
 
-export { Dispatcher } from './bus/dispatcher.js';
-export { ServiceBus } from './bus/distributed-bus.js';
+export { Dispatcher, type SendOrigin } from './bus/dispatcher.js';
 export { LocalBuses } from './bus/local-bus.js';
 export { type Causation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
+export { ServiceBus } from './bus/service-bus.js';
 export {
   type Contract,
   type ContractOptions,
@@ -38,6 +40,7 @@ export type {
 } from './handlers/types.js';
 export { decode, encode, Header } from './message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
+export type { Destination, OutboundMessage } from './message/outbound.js';
 export { fromStructured, toStructured } from './message/structured.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
 export {
@@ -52,7 +55,7 @@ export {
   expiredDeadLetters,
 } from './resilience/dead-letter-retention.js';
 export { InMemoryDeadLetterStore, InMemoryInboxStore, matchesFilter } from './resilience/memory-stores.js';
-export { replayDeadLetter, replayDeadLetters, type TransportFor } from './resilience/replay.js';
+export { replayDeadLetter, replayDeadLetters } from './resilience/replay.js';
 export {
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -68,7 +71,14 @@ export { MessagePublisher, type RawMessage } from './service/message-publisher.j
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
-export { packageForUrl, redact, transportFromUrl } from './service/transport-url.js';
+export {
+  DEFAULT_TRANSPORT_URL,
+  packageForUrl,
+  redact,
+  schemeOf,
+  TRANSPORT_SCHEMES,
+  transportFromUrl,
+} from './transport/transport-url.js';
 export type { ConnectionState, Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
 export { defaultLogger, type Logger } from './util/logger.js';

@@ -59,7 +59,7 @@ class Accounts {
   @EventHandler(Audit)
   @Asynchronous('audit')
   record(entry: { text: string }, ctx: HandlerContext) {
-    this.audit.push(`${entry.text} via ${ctx.headers.channel}/${ctx.headers.targetHandler}`);
+    this.audit.push(`${entry.text} via ${ctx.headers.endpoint}/${ctx.headers.targetHandler}`);
   }
 
   @QueryHandler(CountAccounts)

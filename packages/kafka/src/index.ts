@@ -3,6 +3,9 @@
  * the topology, the guarantees and the options.
  */
 
+// The client seam (`options.client`, docs/transports/kafka.md). The built-in kafkajs client, the
+// resolved options and the transport's own header names are internal: tests import them from
+// their modules, not from here.
 export type {
   Assignment,
   BatchControl,
@@ -15,7 +18,5 @@ export type {
 } from './client.js';
 export { KafkaDeadLetterStore, type KafkaDeadLetterStoreOptions } from './dead-letter-store.js';
 export { KafkaTransport } from './kafka-transport.js';
-export { KafkajsClient } from './kafkajs-client.js';
-export type { KafkaLogEntry, KafkaTransportOptions, ResolvedKafkaOptions } from './options.js';
+export type { KafkaLogEntry, KafkaTransportOptions } from './options.js';
 export { parseKafkaUrl, transportFromUrl } from './url.js';
-export { InternalHeader } from './wire.js';

@@ -202,8 +202,6 @@ export class KafkaTransport implements Transport {
     options: ConsumeOptions | undefined,
   ): Promise<Subscription> {
     this.#assertOpen();
-    // An already aborted signal gives a subscription that never fetched anything.
-    if (options?.signal?.aborted) return { close: async () => undefined };
     const consumer: ChannelConsumer = new ChannelConsumer(
       {
         client: this.#client,
@@ -223,7 +221,6 @@ export class KafkaTransport implements Transport {
       await consumer.close({ drainTimeoutMs: 0 });
       throw closedError();
     }
-    options?.signal?.addEventListener('abort', () => void consumer.close(), { once: true });
     return consumer;
   }
 

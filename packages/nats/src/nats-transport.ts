@@ -178,10 +178,6 @@ export class NatsTransport implements Transport {
       await consumer.close({ drainTimeoutMs: 0 });
       throw wrapError(error, ErrorCode.TransportUnavailable, `consume from '${channel}' failed`);
     }
-    if (options.signal) {
-      if (options.signal.aborted) await consumer.close();
-      else options.signal.addEventListener('abort', () => void consumer.close(), { once: true });
-    }
     return consumer;
   }
 

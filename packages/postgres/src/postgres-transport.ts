@@ -2,6 +2,7 @@ import type { DeadLetterStore } from '@switchyard/core';
 import {
   ConfigurationError,
   type ConsumeOptions,
+  consumeLimits,
   type DeliveryHandler,
   ErrorCode,
   messageSize,
@@ -152,14 +153,10 @@ export class PostgresTransport implements Transport {
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#checkOpen();
     checkChannel(channel);
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`consume: 'concurrency' must be a positive integer, got ${String(concurrency)}`);
-    }
-    const prefetch = options.prefetch ?? this.#options.prefetch ?? Math.max(concurrency, 64);
-    if (!Number.isInteger(prefetch) || prefetch < 1) {
-      throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
-    }
+    const { concurrency, prefetch } = consumeLimits(
+      options,
+      (concurrency) => this.#options.prefetch ?? Math.max(concurrency, 64),
+    );
     const pool = await this.#connect();
     this.#access ??= new QueueAccess(this.#asyncPool(), pool, this.#statements, this.#hub, this.#options);
     const consumer = new PostgresConsumer(this.#access, channel, handler, {
@@ -173,14 +170,8 @@ export class PostgresTransport implements Transport {
         this.#consumers.delete(consumer);
       },
     };
-    // An already aborted signal means the subscription never starts: not even one claim.
-    if (options.signal?.aborted) {
-      await consumer.close();
-      return subscription;
-    }
     this.#consumers.add(consumer);
     await consumer.start();
-    options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
     return subscription;
   }
 

@@ -196,11 +196,6 @@ export class RabbitMqTransport implements Transport {
       timeoutMs: this.#options.operationTimeoutMs,
       onClosed: () => this.#subscriptions.delete(subscription),
     });
-    if (options.signal?.aborted) {
-      // Aborted before it began: never attach, so it receives nothing.
-      await subscription.close({ drainTimeoutMs: 0 });
-      return subscription;
-    }
     try {
       await subscription.start();
     } catch (error) {
@@ -214,11 +209,6 @@ export class RabbitMqTransport implements Transport {
       this.#assertOpen();
     }
     this.#subscriptions.add(subscription);
-    const signal = options.signal;
-    if (signal) {
-      if (signal.aborted) await subscription.close();
-      else signal.addEventListener('abort', () => void subscription.close(), { once: true });
-    }
     return subscription;
   }
 

@@ -8,6 +8,11 @@ import type { RedisDelivery } from './redis-delivery.js';
  * needs no slot) or returns, whichever comes first; so with batched acks the
  * slots keep working while a batch is on its way. A handler that throws gets
  * its delivery nacked. One per consumer.
+ *
+ * Not core's `ConcurrencyGate`: the gate hands a slot back when its task
+ * returns and costs a promise per `acquire`; this pool frees a slot at the
+ * delivery's first `ack`/`nack`, before the handler returns, and starts the
+ * next fetched delivery synchronously from its own queue.
  */
 export class HandlerPool {
   readonly #concurrency: number;

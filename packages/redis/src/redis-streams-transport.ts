@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
+  consumeLimits,
   type DeliveryHandler,
   type EndpointMessage,
   ErrorCode,
@@ -267,14 +268,9 @@ export class RedisStreamsTransport implements Transport {
     ensureGroup: () => Promise<void>,
   ): Promise<Subscription> {
     const conn = this.#connection();
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`concurrency must be a positive integer, got ${concurrency}`);
-    }
-    const prefetch = options.prefetch ?? Math.max(concurrency, this.#options.defaultPrefetch);
-    if (!Number.isInteger(prefetch) || prefetch < 1) {
-      throw new ConfigurationError(`prefetch must be a positive integer, got ${prefetch}`);
-    }
+    const { concurrency, prefetch } = consumeLimits(options, (concurrency) =>
+      Math.max(concurrency, this.#options.defaultPrefetch),
+    );
     const blockConn = conn.duplicate({ lazyConnect: true, maxRetriesPerRequest: null });
     blockConn.on('error', (error: Error) => this.#options.onConnectionError(error));
     const consumer: StreamConsumer = new StreamConsumer({
@@ -296,10 +292,6 @@ export class RedisStreamsTransport implements Transport {
       this.#consumers.delete(consumer);
       blockConn.disconnect();
       throw wrapError(error, ErrorCode.TransportUnavailable, `consume from '${channel}' failed`);
-    }
-    if (options.signal) {
-      if (options.signal.aborted) await consumer.close();
-      else options.signal.addEventListener('abort', () => void consumer.close(), { once: true });
     }
     return consumer;
   }

@@ -14,6 +14,12 @@ export interface DeliverySink {
  * {@link Delivery} contract: the first call wins and every later call of either
  * returns the same promise; a settle that failed may be tried again. A class
  * rather than closures because one is made per message on the hot path.
+ *
+ * Not core's `settleOnce`, which keeps the same rule with two closures and a
+ * wrapper promise per message: here a write-behind ack returns the one shared
+ * {@link SETTLED} promise without any wrapper, and the consumer reads
+ * `settled`/`handlerDone`/`freed` on the same object to free the handler slot
+ * and the lease.
  */
 export class SqliteDelivery implements Delivery {
   readonly message: TransportMessage;

@@ -1,6 +1,7 @@
 import {
   ConfigurationError,
   type ConsumeOptions,
+  consumeLimits,
   type DeadLetterStore,
   type DeliveryHandler,
   ErrorCode,
@@ -154,14 +155,10 @@ export class SqliteTransport implements Transport {
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#checkOpen();
     checkChannel(channel);
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`consume: 'concurrency' must be a positive integer, got ${String(concurrency)}`);
-    }
-    const prefetch = options.prefetch ?? this.#options.prefetch ?? Math.max(concurrency, 64);
-    if (!Number.isInteger(prefetch) || prefetch < 1) {
-      throw new ConfigurationError(`consume: 'prefetch' must be a positive integer, got ${String(prefetch)}`);
-    }
+    const { concurrency, prefetch } = consumeLimits(
+      options,
+      (concurrency) => this.#options.prefetch ?? Math.max(concurrency, 64),
+    );
     this.#connect();
     if (this.#options.watch && this.#options.path !== ':memory:') this.#hub.watchWal(this.#options.path);
     this.#access ??= new TransportQueueAccess(() => this.#connect(), this.#batcher, this.#hub, this.#options);
@@ -176,14 +173,8 @@ export class SqliteTransport implements Transport {
         this.#consumers.delete(consumer);
       },
     };
-    // An already aborted signal means the subscription never starts: not even one claim.
-    if (options.signal?.aborted) {
-      await consumer.close();
-      return subscription;
-    }
     this.#consumers.add(consumer);
     consumer.start();
-    options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
     return subscription;
   }
 

@@ -188,28 +188,6 @@ describe('SqliteTransport', () => {
     expect(got.sort()).toEqual([1, 2]);
   });
 
-  it('an aborted signal closes the subscription', async () => {
-    const t = transport();
-    const ch = channelName();
-    const controller = new AbortController();
-    let count = 0;
-    await t.consume(
-      ch,
-      async (d) => {
-        count++;
-        await d.ack();
-      },
-      { signal: controller.signal },
-    );
-    await t.send(ch, [msg(1)]);
-    await waitFor(() => count === 1, 'first');
-    controller.abort();
-    await new Promise((r) => setTimeout(r, 20));
-    await t.send(ch, [msg(2)]);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(count).toBe(1);
-  });
-
   it('ping answers; capabilities describe a durable, native-delay transport', async () => {
     const t = transport();
     await t.ping();

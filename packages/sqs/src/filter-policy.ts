@@ -22,14 +22,20 @@ import { validatePattern } from '@switchyard/core/transport';
  * handlers' patterns and ignores what none of them matches.
  */
 
-/** One value of an SNS filter policy array. */
+/**
+ * One value of an SNS filter policy array.
+ * @internal
+ */
 export type FilterValue =
   | string
   | { readonly prefix: string }
   | { readonly suffix: string }
   | { readonly exists: true };
 
-/** The filter values that stand for one pattern, and whether they match exactly the pattern's keys. */
+/**
+ * The filter values that stand for one pattern, and whether they match exactly the pattern's keys.
+ * @internal
+ */
 export interface PatternFilter {
   readonly values: readonly FilterValue[];
   readonly exact: boolean;
@@ -40,7 +46,10 @@ export const MAX_FILTER_VALUES = 150;
 
 const isWildcard = (segment: string): boolean => segment === '*' || segment === '#';
 
-/** The SNS filter values for `pattern`. Throws a ConfigurationError for an invalid pattern. */
+/**
+ * The SNS filter values for `pattern`. Throws a ConfigurationError for an invalid pattern.
+ * @internal
+ */
 export function patternFilter(pattern: string): PatternFilter {
   validatePattern(pattern);
   const segments = pattern.split('.');
@@ -73,6 +82,7 @@ export function patternFilter(pattern: string): PatternFilter {
  * the union of every pattern's values under `attribute`. Over
  * {@link MAX_FILTER_VALUES} values it widens to `exists`, which is still a
  * superset. Returns undefined for no patterns (the channel needs no subscription).
+ * @internal
  */
 export function filterPolicy(attribute: string, patterns: readonly string[]): string | undefined {
   if (patterns.length === 0) return undefined;

@@ -20,6 +20,12 @@ const MAX_FLUSHES_IN_FLIGHT = 8;
  * `SY_SEND_FAILED` naming those of its messages that were not accepted.
  * Submissions are flushed in arrival order, so sends awaited one after the
  * other keep their order (FIFO mode sends chunks sequentially).
+ *
+ * Not core's `SendBatcher`: an SQS or SNS batch call can accept some entries
+ * and refuse others, and this settles each caller with the outcome of its own
+ * entries; `SendBatcher` settles every submission of a batch with the batch's
+ * one outcome, so one refused entry would fail callers whose messages were
+ * stored.
  */
 export class SendCoalescer<E> {
   readonly #call: BatchCall<E>;

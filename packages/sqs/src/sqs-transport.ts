@@ -217,11 +217,6 @@ export class SqsTransport implements Transport {
         this.#consumers.delete(consumer);
       },
     };
-    if (options.signal?.aborted) {
-      await subscription.close();
-      return subscription;
-    }
-    options.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
     consumer.start();
     return subscription;
   }

@@ -32,7 +32,7 @@ describe('service configuration errors say what to change', () => {
       /scheme 'carrier-pigeon:' is unknown/,
     );
     expect(() => createService({ name: 'a', transport: 'not a url' })).toThrow(ConfigurationError);
-    expect(() => createService({ name: 'a' })).toThrow(/no transport configured/);
+    expect(() => createService({ name: 'a', transports: {} })).toThrow(/no transport configured/);
     expect(() => createService({ name: 'a', transport: 'memory://', concurrency: 0 })).toThrow(
       /concurrency must be a positive integer/,
     );

@@ -1,8 +1,11 @@
 import {
   type DeadLetterFilter,
   type DeadLetterRecord,
+  Dispatcher,
   ErrorCode,
+  type OutboundMessage,
   replayDeadLetter,
+  type SendOrigin,
   ServiceMap,
   SwitchyardError,
   type Transport,
@@ -110,13 +113,13 @@ Where the dead letters are:
         options,
         async (opened) => {
           const map = serviceMapOf(config);
-          const transportFor = replayTarget(config, map, opened);
+          const dispatcher = replayDispatcher(config, map, opened);
           const done: DeadLetterRecord[] = [];
           try {
             const ids =
               id !== undefined ? [id] : (await opened.store.list(filterOf(options))).map((record) => record.id);
             for (const next of ids) {
-              const record = await replayDeadLetter(opened.store, next, transportFor).catch((error: unknown) => {
+              const record = await replayDeadLetter(opened.store, next, dispatcher).catch((error: unknown) => {
                 if (done.length > 0) context.err.line(`replayed ${done.length} of ${ids.length} before this failure`);
                 throw error;
               });
@@ -214,23 +217,32 @@ export function serviceMapOf(config: CliConfig): ServiceMap | undefined {
 }
 
 /**
- * Where a replay goes: a service the config maps goes through the service map; any other goes
- * to the broker the store was opened on (`--url`); without either, the config's default transport.
+ * Core's one send path for replays: through the config's service map when it maps the record's
+ * service (or nothing else is given), else to the `--url` / `deadLetters` transport, whose service
+ * map has that one transport. Rejects with SY_NO_ROUTE when there is neither.
  */
-export function replayTarget(
+export function replayDispatcher(
   config: CliConfig,
   map: ServiceMap | undefined,
   opened: OpenStore,
-): (record: DeadLetterRecord) => Promise<Transport> {
-  return async (record) => {
-    if (map && (config.services[record.service] !== undefined || !opened.transport)) {
-      return (await map.route(record.service)).transport;
-    }
-    if (opened.transport) return opened.transport();
-    throw new SwitchyardError(
-      ErrorCode.NoRoute,
-      `no transport to replay '${record.id}' of service '${record.service}' to: add the service to the config's service map or pass --url`,
-    );
+): Pick<Dispatcher, 'dispatch'> {
+  const viaMap = map ? new Dispatcher(map) : undefined;
+  let viaUrl: Dispatcher | undefined;
+  return {
+    async dispatch(outbound: OutboundMessage, origin?: SendOrigin): Promise<void> {
+      const service = outbound.destination.kind === 'send' ? outbound.destination.service : undefined;
+      if (viaMap && (service === undefined || config.services[service] !== undefined || !opened.transport)) {
+        return viaMap.dispatch(outbound, origin);
+      }
+      if (opened.transport) {
+        viaUrl ??= new Dispatcher(new ServiceMap({ transports: { default: await opened.transport() } }));
+        return viaUrl.dispatch(outbound, origin);
+      }
+      throw new SwitchyardError(
+        ErrorCode.NoRoute,
+        `no transport to replay a dead letter of service '${service ?? '?'}' to: add the service to the config's service map or pass --url`,
+      );
+    },
   };
 }
 

@@ -141,17 +141,20 @@ export function errorLine(error: unknown): string {
   return `${code}: ${describeError(error).replace(/\s+/g, ' ')}`;
 }
 
+/**
+ * What to check when a broker does not answer, per transport package: the package comes from
+ * core's scheme table (`packageForUrl`), so every scheme core accepts has its hint here.
+ */
 const BROKER_HINTS: Readonly<Record<string, string>> = {
-  'amqp:': 'is RabbitMQ running and reachable at that host and port? (locally: rabbitmq-server -detached)',
-  'amqps:': 'is RabbitMQ reachable over TLS at that host and port?',
-  'redis:': 'is Redis running at that host and port? (locally: redis-server --daemonize yes)',
-  'rediss:': 'is Redis reachable over TLS at that host and port?',
-  'sqlite:': 'does the folder exist and is the file readable and writable by this user?',
-  'sqs:': 'is the SQS endpoint reachable and are the AWS credentials and region set?',
-  'kafka:': 'are the Kafka brokers in the URL reachable?',
-  'nats:': 'is nats-server (with -js) running at that host and port?',
-  'postgres:': 'is PostgreSQL running, and do the database and user in the URL exist?',
-  'postgresql:': 'is PostgreSQL running, and do the database and user in the URL exist?',
+  '@switchyard/rabbitmq':
+    'is RabbitMQ running and reachable at that host and port (over TLS for amqps:)? (locally: rabbitmq-server -detached)',
+  '@switchyard/redis':
+    'is Redis running and reachable at that host and port (over TLS for rediss:)? (locally: redis-server --daemonize yes)',
+  '@switchyard/sqlite': 'does the folder exist and is the file readable and writable by this user?',
+  '@switchyard/sqs': 'is the SQS endpoint reachable and are the AWS credentials and region set?',
+  '@switchyard/kafka': 'are the Kafka brokers in the URL reachable?',
+  '@switchyard/nats': 'is nats-server (with -js) running at that host and port?',
+  '@switchyard/postgres': 'is PostgreSQL running, and do the database and user in the URL exist?',
 };
 
 function hintFor(error: unknown, url: string): string {
@@ -161,11 +164,11 @@ function hintFor(error: unknown, url: string): string {
     return 'fix the URL: e.g. sqlite:./switchyard.db, amqp://127.0.0.1, redis://127.0.0.1:6379';
   if (code === ErrorCode.NotFound)
     return 'point "deadLetters" at the file the services use, or start a service once to create it';
-  let scheme = '';
+  let served = '';
   try {
-    scheme = new URL(url).protocol;
+    served = packageForUrl(url);
   } catch {
     // An unparsable URL was reported by packageForUrl already.
   }
-  return BROKER_HINTS[scheme] ?? 'check that the broker is running and that the URL is right';
+  return BROKER_HINTS[served] ?? 'check that the broker is running and that the URL is right';
 }

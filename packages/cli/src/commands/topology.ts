@@ -5,7 +5,7 @@ import type { CliConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
-/** One service of the map, resolved: its transport and its inbox channel. */
+/** One service of the map, resolved: its transport and its channel. */
 export interface TopologyService {
   readonly name: string;
   readonly transport: string;

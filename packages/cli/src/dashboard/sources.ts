@@ -6,7 +6,7 @@ import {
   type ServiceMap,
   SwitchyardError,
 } from '@switchyard/core';
-import { replayTarget, serviceMapOf } from '../commands/dlq.js';
+import { replayDispatcher, serviceMapOf } from '../commands/dlq.js';
 import type { CliConfig } from '../config.js';
 import { type OpenStore, openDeadLetterStore, serviceUrl } from '../stores.js';
 
@@ -132,7 +132,7 @@ export class DeadLetterSources {
     return this.#serial(async () => {
       const found = await this.#find(id);
       if (!found) throw notFound(id);
-      return replayDeadLetter(found.opened.store, id, replayTarget(this.#config, this.#map, found.opened));
+      return replayDeadLetter(found.opened.store, id, replayDispatcher(this.#config, this.#map, found.opened));
     });
   }
 
@@ -142,7 +142,7 @@ export class DeadLetterSources {
       let count = 0;
       for (const opened of this.#relevant(filter)) {
         for (const record of await opened.store.list({ ...filter, limit: MAX_SCAN })) {
-          await replayDeadLetter(opened.store, record.id, replayTarget(this.#config, this.#map, opened));
+          await replayDeadLetter(opened.store, record.id, replayDispatcher(this.#config, this.#map, opened));
           count++;
         }
       }

@@ -8,28 +8,33 @@ import type { Envelope, MessageKind } from '../message/envelope.js';
 import { readdress } from '../resilience/failures.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
+import type { Dispatcher } from './dispatcher.js';
 import type { OutgoingMessages } from './outgoing.js';
 
-/** What local dispatch needs from its service. */
+/**
+ * What local dispatch needs from its service.
+ * @internal
+ */
 export interface LocalBusParts {
   readonly service: string;
   readonly registry: HandlerRegistry;
   readonly outgoing: OutgoingMessages;
   readonly clock: Clock;
   readonly context: (envelope: Envelope, handler: HandlerRegistration) => HandlerContext;
-  /** Durably enqueue a message on this service's own inbox (for asynchronous handlers). */
-  readonly enqueueOwn: (message: import('../transport/types.js').TransportMessage) => Promise<void>;
+  /** The one send path: asynchronous handlers' messages go to this service's channel through it. */
+  readonly dispatcher: Pick<Dispatcher, 'dispatch'>;
 }
 
 /**
  * In-process command, event and query buses. Payloads are validated against
  * their contracts; handlers registered with `asynchronous` are not called
- * directly but enqueued on the service's inbox and run by its consumer, with
+ * directly but enqueued on the service's own channel and run by its consumer, with
  * the same retries and dead letter as distributed messages.
  */
 export class LocalBuses {
   readonly #parts: LocalBusParts;
 
+  /** @internal A service builds its buses; get them as `service.distributedBus` / `service.localBus`. */
   constructor(parts: LocalBusParts) {
     this.#parts = parts;
   }
@@ -85,9 +90,10 @@ export class LocalBuses {
         name,
         payload: raw,
         targetService: parts.service,
-        channel: handler.asynchronous,
+        endpoint: handler.asynchronous,
       });
-      await parts.enqueueOwn(readdress(outbound.message, { handler: handler.id, attempt: 1 }));
+      const message = readdress(outbound.message, { handler: handler.id, attempt: 1 });
+      await parts.dispatcher.dispatch({ destination: { kind: 'send', service: parts.service }, message }, 'enqueue');
       return undefined;
     }
     const id = newId();

@@ -6,11 +6,14 @@ import { ConfigurationError } from '../errors.js';
 import type { SendOptions } from '../handlers/types.js';
 import { encode, isValidMetadataKey } from '../message/codec.js';
 import type { MessageHeaders, MessageKind } from '../message/envelope.js';
-import type { OutboundMessage } from '../resilience/stores.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 
-/** The message being handled, whose correlation and trace an outgoing message inherits. */
+/**
+ * The message being handled, whose correlation and trace an outgoing message inherits.
+ * @internal
+ */
 export interface Causation {
   readonly id: string;
   readonly correlationId: string;
@@ -18,13 +21,17 @@ export interface Causation {
   readonly tracestate?: string;
 }
 
-/** What is known about one outgoing message before encoding. */
+/**
+ * What is known about one outgoing message before encoding.
+ * @internal
+ */
 export interface OutgoingSpec {
   readonly kind: MessageKind;
   readonly name: string;
   readonly payload: unknown;
   readonly targetService?: string;
-  readonly channel?: string;
+  /** Plain messages: the endpoint inside the target service. */
+  readonly endpoint?: string;
   readonly contract?: Contract;
   readonly options?: SendOptions;
 }
@@ -34,6 +41,7 @@ export interface OutgoingSpec {
  * causation, trace), validation against the contract, encoding. Pure apart
  * from the clock and id generation; shared by the distributed bus, handler
  * contexts, asynchronous handlers and the outbox.
+ * @internal Used by the service and by tests; not a stable API.
  */
 export class OutgoingMessages {
   readonly #source: string;
@@ -67,7 +75,7 @@ export class OutgoingMessages {
       metadata: checkMetadata(options.metadata),
     };
     if (spec.targetService !== undefined) headers.targetService = spec.targetService;
-    if (spec.channel !== undefined) headers.channel = spec.channel;
+    if (spec.endpoint !== undefined) headers.endpoint = spec.endpoint;
     const causationId = options.causationId ?? causation?.id;
     if (causationId !== undefined) headers.causationId = causationId;
     if (options.replyTo !== undefined) headers.replyTo = options.replyTo;

@@ -1,4 +1,4 @@
-import { type BusParts, ServiceBus } from '../bus/distributed-bus.js';
+import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Envelope, MessageHeaders } from '../message/envelope.js';
 import type { Logger } from '../util/logger.js';
 import type { HandlerRegistration } from './registry.js';

@@ -75,12 +75,15 @@ export function Distributed(): MethodDecorator {
   };
 }
 
-/** The handler runs asynchronously: the local bus enqueues its messages on this service's inbox under `channel`. */
-export function Asynchronous(channel: string): MethodDecorator {
-  if (typeof channel !== 'string' || channel.length === 0)
-    throw new ConfigurationError('@Asynchronous needs a channel name');
+/**
+ * The handler runs asynchronously: the local bus enqueues its messages on this service's own
+ * channel, addressed to `endpoint`, and the service's consumer runs them with retries and dead letter.
+ */
+export function Asynchronous(endpoint: string): MethodDecorator {
+  if (typeof endpoint !== 'string' || endpoint.length === 0)
+    throw new ConfigurationError('@Asynchronous needs an endpoint name');
   return (method) => {
-    metaOf(method).asynchronous = channel;
+    metaOf(method).asynchronous = endpoint;
   };
 }
 

@@ -15,9 +15,9 @@ import type { Handler, HandlerOptions, MessageRef } from './types.js';
 export interface HandlerRegistration {
   readonly id: string;
   readonly kind: MessageKind;
-  /** The contract whose schema validates the payload; absent for pattern and channel handlers. */
+  /** The contract whose schema validates the payload; absent for pattern and endpoint handlers. */
   readonly contract?: Contract;
-  /** Message name, event pattern, or channel name (kind `message`). */
+  /** Message name, event pattern, or endpoint name (kind `message`). */
   readonly pattern: string;
   readonly distributed: boolean;
   readonly asynchronous?: string;
@@ -36,7 +36,7 @@ export class HandlerRegistry {
   readonly #byId = new Map<string, HandlerRegistration>();
   readonly #single = new Map<string, HandlerRegistration>();
   readonly #events: Array<{ registration: HandlerRegistration; matches: PatternMatcher }> = [];
-  readonly #channels = new Map<string, HandlerRegistration[]>();
+  readonly #endpoints = new Map<string, HandlerRegistration[]>();
   readonly #eventCache = new Map<string, readonly HandlerRegistration[]>();
   readonly #defaultRetry: RetryPolicy;
   #frozen = false;
@@ -71,13 +71,18 @@ export class HandlerRegistry {
     );
   }
 
-  /** Register a handler for plain messages sent to `channel` of this service (always distributed). */
-  addChannel(channel: string, invoke: Handler, options: HandlerOptions = {}, contract?: Contract): HandlerRegistration {
+  /** Register a handler for plain messages sent to `endpoint` of this service (always distributed). */
+  addEndpoint(
+    endpoint: string,
+    invoke: Handler,
+    options: HandlerOptions = {},
+    contract?: Contract,
+  ): HandlerRegistration {
     return this.#register({
-      id: options.name ?? `channel:${channel}`,
+      id: options.name ?? `endpoint:${endpoint}`,
       kind: 'message',
       ...(contract ? { contract } : {}),
-      pattern: channel,
+      pattern: endpoint,
       distributed: true,
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
       invoke,
@@ -104,9 +109,9 @@ export class HandlerRegistry {
     return cached;
   }
 
-  /** Handlers of plain messages on `channel`. */
-  channel(channel: string): readonly HandlerRegistration[] {
-    return this.#channels.get(channel) ?? [];
+  /** Handlers of plain messages sent to `endpoint`. */
+  endpoint(endpoint: string): readonly HandlerRegistration[] {
+    return this.#endpoints.get(endpoint) ?? [];
   }
 
   /** Event patterns of distributed handlers: the subscriptions this service provisions. */
@@ -144,9 +149,9 @@ export class HandlerRegistry {
       }
       this.#single.set(registration.pattern, registration);
     } else if (registration.kind === 'message') {
-      const list = this.#channels.get(registration.pattern) ?? [];
+      const list = this.#endpoints.get(registration.pattern) ?? [];
       list.push(registration);
-      this.#channels.set(registration.pattern, list);
+      this.#endpoints.set(registration.pattern, list);
     } else {
       this.#events.push({ registration, matches: matcher ?? compilePattern(registration.pattern) });
       this.#eventCache.clear();

@@ -1,8 +1,8 @@
 import type { Contract, InputOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
-import type { OutboundMessage } from '../resilience/stores.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of one send: everything but the payload. */
@@ -66,10 +66,10 @@ export interface DistributedBus {
     options?: SendOptions,
   ): Promise<OutboundMessage>;
   prepareEvent(event: object, options?: SendOptions): Promise<OutboundMessage>;
-  /** Send a plain payload to `channel` of `targetService` (handled by its `handleChannel(channel, …)`). */
+  /** Send a plain payload to `endpoint` of `targetService` (handled by its `handleEndpoint(endpoint, …)`). */
   sendMessage(
     targetService: string,
-    channel: string,
+    endpoint: string,
     payload: unknown,
     options?: SendOptions & { name?: string },
   ): Promise<void>;
@@ -107,7 +107,7 @@ export interface HandlerOptions {
    */
   readonly name?: string;
   readonly retry?: RetryPolicyOptions;
-  /** Run asynchronously: the local bus enqueues the message on this service's inbox under this channel name. */
+  /** Run asynchronously: the local bus enqueues the message on this service's own channel, to this endpoint. */
   readonly asynchronous?: string;
   /**
    * How a string pattern is read: `amqp` (default: `*` one segment, `#` zero

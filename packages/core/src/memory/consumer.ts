@@ -39,7 +39,6 @@ export class MemoryConsumer implements Subscription {
   readonly #unsettled = new PendingList();
   #closed = false;
   #closing: Promise<void> | undefined;
-  #detachSignal: (() => void) | undefined;
   readonly #finished = () => {
     this.#gate.release();
     this.#channel.schedule();
@@ -59,13 +58,8 @@ export class MemoryConsumer implements Subscription {
     this.#prefetch = Math.max(prefetch, concurrency);
   }
 
-  /** Attach to the channel; aborting `signal` closes the subscription. */
-  start(signal?: AbortSignal): void {
-    if (signal !== undefined) {
-      const onAbort = () => void this.close();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
-    }
+  /** Attach to the channel. */
+  start(): void {
     this.#channel.attach(this);
   }
 
@@ -168,7 +162,6 @@ export class MemoryConsumer implements Subscription {
   async #close(drainTimeoutMs: number): Promise<void> {
     this.#closed = true;
     this.#channel.detach(this);
-    this.#detachSignal?.();
     await this.#gate.drain(drainTimeoutMs);
     this.takeBackAll();
     this.#owner.released(this);

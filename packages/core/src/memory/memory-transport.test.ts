@@ -235,33 +235,4 @@ describe('MemoryTransport close', () => {
     await transport.close();
     expect(transport.broker.stats('stuck')?.ready).toBe(1);
   });
-
-  it('an AbortSignal closes the subscription; an aborted one never delivers', async () => {
-    const transport = new MemoryTransport();
-    const aborted = AbortSignal.abort();
-    let calls = 0;
-    await transport.consume(
-      'abort',
-      async () => {
-        calls++;
-      },
-      { signal: aborted },
-    );
-    const controller = new AbortController();
-    await transport.consume(
-      'abort',
-      async (d) => {
-        calls++;
-        await d.ack();
-      },
-      { signal: controller.signal },
-    );
-    expect(transport.broker.stats('abort')?.consumers).toBe(1);
-    controller.abort();
-    await until(() => transport.broker.stats('abort')?.consumers === 0);
-    await transport.send('abort', [message()]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(calls).toBe(0);
-    expect(transport.broker.stats('abort')?.ready).toBe(1);
-  });
 });

@@ -1,6 +1,7 @@
 import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
 import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import type { DeadLetterStore } from '../resilience/stores.js';
+import { consumeLimits } from '../transport/consume-options.js';
 import type {
   ConnectionState,
   ConsumeOptions,
@@ -194,21 +195,10 @@ export class MemoryTransport implements Transport {
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#assertOpen();
-    const concurrency = options.concurrency ?? 1;
-    const prefetch = options.prefetch ?? concurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`concurrency must be a positive integer, got ${concurrency}`);
-    }
-    if (!Number.isInteger(prefetch) || prefetch < 1) {
-      throw new ConfigurationError(`prefetch must be a positive integer, got ${prefetch}`);
-    }
+    const { concurrency, prefetch } = consumeLimits(options);
     const consumer = new MemoryConsumer(this.broker.channel(channel), handler, concurrency, prefetch, this.#owner);
     this.#consumers.add(consumer);
-    if (options.signal?.aborted) {
-      await consumer.close();
-      return consumer;
-    }
-    consumer.start(options.signal);
+    consumer.start();
     return consumer;
   }
 

@@ -7,7 +7,7 @@ import { fromStructured } from './structured.js';
 /**
  * CloudEvents 1.0 binary content mode: attributes as `ce-*` headers, the JSON
  * payload as the body. docs/wire-format.md describes every header and holds
- * the golden vectors that `codec.test.ts` checks.
+ * the golden vectors that `packages/core/test/wire-format.test.ts` checks.
  */
 
 /** Attribute names core writes, in `ce-` header form. */
@@ -20,7 +20,8 @@ export const Header = {
   contentType: 'content-type',
   kind: 'ce-kind',
   targetService: 'ce-targetservice',
-  channel: 'ce-channel',
+  /** The endpoint of a plain message; the wire keeps the attribute name `channel`. */
+  endpoint: 'ce-channel',
   correlationId: 'ce-correlationid',
   causationId: 'ce-causationid',
   replyTo: 'ce-replyto',
@@ -29,7 +30,8 @@ export const Header = {
   tracestate: 'ce-tracestate',
   targetHandler: 'ce-targethandler',
   deliverAt: 'ce-deliverat',
-  partitionKey: 'ce-partitionkey',
+  /** The ordering key, as the CloudEvents partitioning extension's `partitionkey` attribute. */
+  orderingKey: 'ce-partitionkey',
   dataSchema: 'ce-dataschema',
 } as const;
 
@@ -92,14 +94,14 @@ export function encode(envelope: Envelope): TransportMessage {
     'ce-attempt': String(h.attempt),
   };
   if (h.targetService !== undefined) headers[Header.targetService] = h.targetService;
-  if (h.channel !== undefined) headers[Header.channel] = h.channel;
+  if (h.endpoint !== undefined) headers[Header.endpoint] = h.endpoint;
   if (h.causationId !== undefined) headers[Header.causationId] = h.causationId;
   if (h.replyTo !== undefined) headers[Header.replyTo] = h.replyTo;
   if (h.traceparent !== undefined) headers[Header.traceparent] = h.traceparent;
   if (h.tracestate !== undefined) headers[Header.tracestate] = h.tracestate;
   if (h.targetHandler !== undefined) headers[Header.targetHandler] = h.targetHandler;
   if (h.deliverAt !== undefined) headers[Header.deliverAt] = new Date(h.deliverAt).toISOString();
-  if (h.orderingKey !== undefined) headers[Header.partitionKey] = h.orderingKey;
+  if (h.orderingKey !== undefined) headers[Header.orderingKey] = h.orderingKey;
   if (h.dataSchema !== undefined) headers[Header.dataSchema] = h.dataSchema;
   for (const key in h.metadata) headers[EXTENSION_NAME.test(key) ? `ce-${key}` : key] = h.metadata[key] as string;
   const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
@@ -195,13 +197,13 @@ export function decode(message: TransportMessage, maxBytes: number, receivedAt: 
   };
   const o = h;
   if (o[Header.targetService] !== undefined) headers.targetService = o[Header.targetService];
-  if (o[Header.channel] !== undefined) headers.channel = o[Header.channel];
+  if (o[Header.endpoint] !== undefined) headers.endpoint = o[Header.endpoint];
   if (o[Header.causationId] !== undefined) headers.causationId = o[Header.causationId];
   if (o[Header.replyTo] !== undefined) headers.replyTo = o[Header.replyTo];
   if (o[Header.traceparent] !== undefined) headers.traceparent = o[Header.traceparent];
   if (o[Header.tracestate] !== undefined) headers.tracestate = o[Header.tracestate];
   if (o[Header.targetHandler] !== undefined) headers.targetHandler = o[Header.targetHandler];
-  if (o[Header.partitionKey] !== undefined) headers.orderingKey = o[Header.partitionKey];
+  if (o[Header.orderingKey] !== undefined) headers.orderingKey = o[Header.orderingKey];
   if (o[Header.dataSchema] !== undefined) headers.dataSchema = o[Header.dataSchema];
   const due = o[Header.deliverAt];
   if (due !== undefined) {

@@ -20,8 +20,8 @@ export interface MessageHeaders {
   readonly source: string;
   /** For commands, queries and plain messages: the service it is addressed to. */
   readonly targetService?: string;
-  /** For plain messages: the named channel inside the target service. */
-  readonly channel?: string;
+  /** For plain messages: the named endpoint inside the target service (wire attribute `channel`). */
+  readonly endpoint?: string;
   /** Shared by every message of one flow; copied from the message being handled. */
   readonly correlationId: string;
   /** Id of the message being handled when this one was sent. */

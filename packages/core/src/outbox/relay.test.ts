@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Dispatcher } from '../bus/dispatcher.js';
-import type { OutboundMessage, OutboxRecord, OutboxStore } from '../resilience/stores.js';
+import type { OutboundMessage } from '../message/outbound.js';
+import type { OutboxRecord, OutboxStore } from '../resilience/stores.js';
 import { ServiceMap } from '../service/service-map.js';
 import { systemClock } from '../util/clock.js';
 import { OutboxRelay } from './relay.js';

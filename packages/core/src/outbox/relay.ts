@@ -55,7 +55,10 @@ export class OutboxRelay {
       if (records.length === 0) return total;
       const ids = records.map((record) => record.id);
       try {
-        await this.#dispatcher.dispatchBatch(records.map((record) => record.outbound));
+        await this.#dispatcher.dispatchBatch(
+          records.map((record) => record.outbound),
+          'outbox',
+        );
       } catch (error) {
         await this.#store.release?.(ids).catch(() => undefined);
         throw error;

@@ -2,18 +2,11 @@ import { createHash } from 'node:crypto';
 import { describeError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Header } from '../message/codec.js';
 import type { Envelope } from '../message/envelope.js';
-import type { Transport, TransportMessage } from '../transport/types.js';
+import type { TransportMessage } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 import type { Observers } from '../util/observers.js';
 import type { DeadLetterReason, DeadLetterRecord, DeadLetterStore } from './stores.js';
-
-/** Where a failed message can be re-sent: the service's own inbox. */
-export interface OwnInbox {
-  readonly service: string;
-  readonly channel: string;
-  readonly transport: Transport;
-}
 
 /**
  * Copy of `message` addressed to one handler, with a new attempt number and
@@ -37,25 +30,6 @@ export function readdress(
   if (message.key !== undefined) copy.key = message.key;
   if (change.deliverAt !== undefined) copy.deliverAt = change.deliverAt;
   return copy;
-}
-
-/**
- * Re-send `message` to its service's inbox, due after `delayMs`, addressed to
- * `handler` only. Resolves once the broker confirmed; the caller acks the
- * original only then, so a crash in between duplicates rather than loses.
- */
-export async function scheduleRetry(
-  inbox: OwnInbox,
-  clock: Clock,
-  message: TransportMessage,
-  retry: { readonly handler: string; readonly attempt: number; readonly delayMs: number },
-): Promise<void> {
-  const copy = readdress(message, {
-    handler: retry.handler,
-    attempt: retry.attempt,
-    deliverAt: clock.now() + retry.delayMs,
-  });
-  await inbox.transport.send(inbox.channel, [copy]);
 }
 
 /** The dead-letter reason for anything thrown. */

@@ -3,7 +3,7 @@ import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } 
 
 /**
  * In-memory dead letter store: for tests and the in-memory transport. Records
- * are lost with the process; use @switchyard/sqlite or @switchyard/postgres to
+ * are lost with the process; use a durable store (e.g. @switchyard/sqlite) to
  * keep them.
  */
 export class InMemoryDeadLetterStore implements DeadLetterStore {
@@ -59,7 +59,7 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
  * and duplicated sends; it suppresses redeliveries within one process only.
  * The default is kept small on purpose: long-lived entries are promoted to
  * V8's old space and made garbage collection the largest cost of a delivery
- * at 100,000 entries. Use a durable store (SQLite, PostgreSQL) to dedup across
+ * at 100,000 entries. Use a durable store (e.g. SQLite) to dedup across
  * restarts or longer spans. Answers synchronously; never throws once built.
  */
 export class InMemoryInboxStore implements InboxStore {

@@ -1,14 +1,12 @@
+import type { Dispatcher } from '../bus/dispatcher.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
-import type { Transport } from '../transport/types.js';
 import { readdress } from './failures.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from './stores.js';
 
-/** Finds the transport that serves a dead letter's service. */
-export type TransportFor = (record: DeadLetterRecord) => Promise<Transport>;
-
 /**
- * Replay one dead letter: re-send the original bytes to the channel it came
- * from, addressed to the handler that failed (or to every handler when none
+ * Replay one dead letter: re-send the original bytes through `dispatcher` (the
+ * one send path, origin `replay`) to the service it failed in — its channel in
+ * the service map — addressed to the handler that failed (or to every handler when none
  * was chosen), attempt counter reset; then delete the record. Rejects with
  * SY_NOT_FOUND for an unknown id. A crash between send and delete replays it
  * twice; the inbox removes the duplicate.
@@ -16,7 +14,7 @@ export type TransportFor = (record: DeadLetterRecord) => Promise<Transport>;
 export async function replayDeadLetter(
   store: DeadLetterStore,
   id: string,
-  transportFor: TransportFor,
+  dispatcher: Pick<Dispatcher, 'dispatch'>,
 ): Promise<DeadLetterRecord> {
   const record = await store.get(id);
   if (!record) throw new SwitchyardError(ErrorCode.NotFound, `no dead letter with id '${id}'`);
@@ -24,8 +22,7 @@ export async function replayDeadLetter(
     ...(record.handler !== undefined ? { handler: record.handler } : {}),
     attempt: 1,
   });
-  const transport = await transportFor(record);
-  await transport.send(record.channel, [message]);
+  await dispatcher.dispatch({ destination: { kind: 'send', service: record.service }, message }, 'replay');
   await store.delete(record.id);
   return record;
 }
@@ -34,9 +31,9 @@ export async function replayDeadLetter(
 export async function replayDeadLetters(
   store: DeadLetterStore,
   filter: DeadLetterFilter,
-  transportFor: TransportFor,
+  dispatcher: Pick<Dispatcher, 'dispatch'>,
 ): Promise<DeadLetterRecord[]> {
   const replayed: DeadLetterRecord[] = [];
-  for (const record of await store.list(filter)) replayed.push(await replayDeadLetter(store, record.id, transportFor));
+  for (const record of await store.list(filter)) replayed.push(await replayDeadLetter(store, record.id, dispatcher));
   return replayed;
 }

@@ -1,9 +1,11 @@
+import type { OutboundMessage } from '../message/outbound.js';
 import type { TransportMessage } from '../transport/types.js';
 
 /**
  * Store interfaces for the persistent reliability parts. Core ships in-memory
- * implementations; @switchyard/sqlite and @switchyard/postgres ship durable
- * ones. Every method may be called concurrently; implementations that share a
+ * implementations; durable ones live in the transport packages
+ * (@switchyard/sqlite: dead letter, inbox, outbox). Every method may be
+ * called concurrently; implementations that share a
  * database between processes document how they stay consistent.
  */
 
@@ -106,17 +108,6 @@ export interface InboxStore {
     work: (transaction: unknown) => unknown | Promise<unknown>,
   ): Promise<boolean>;
   close?(): Promise<void>;
-}
-
-/** Where an outbound message goes: a service's inbox, or the event fan-out. */
-export type Destination =
-  | { readonly kind: 'send'; readonly service: string }
-  | { readonly kind: 'publish'; readonly routingKey: string };
-
-/** An encoded message with its destination, ready for the service map to route. */
-export interface OutboundMessage {
-  readonly destination: Destination;
-  readonly message: TransportMessage;
 }
 
 /** A message stored in an outbox, waiting to be forwarded. */

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { delivery, fixedClock, message, recorded, registration, silentLogger } from '../../test/stage-fixtures.js';
 import { defineCommand } from '../contracts/contract.js';
-import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
+import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { createService } from '../service/service.js';
 import type { Delivery, DeliveryHandler, Transport, TransportMessage } from '../transport/types.js';
+import { Receiver } from './receiver.js';
+import type { HandlerRun, Stage } from './stages/pipeline.js';
 
 const Ping = defineCommand('test.ping', z.object({ n: z.number() }));
 
@@ -82,5 +85,53 @@ describe('Receiver', () => {
     expect(slots.counts.nacked).toBe(0);
     expect(handled).toBe(total);
     await receiver.stop();
+  });
+});
+
+describe('Receiver interceptors', () => {
+  it('plugs extra stages in: a handler interceptor wraps each run and sees its outcome', async () => {
+    const seen: string[] = [];
+    const span: Stage<HandlerRun> = {
+      name: 'span',
+      wrap: (next) => (run) => {
+        seen.push(`start ${run.handler.id}`);
+        const step = next(run);
+        const end = () => void seen.push(`end ${run.handler.id} ${run.outcome}`);
+        if (step === undefined) return end();
+        return step.then(end);
+      },
+    };
+    const { registry } = registration(async () => undefined);
+    const abort = new AbortController();
+    const receiver = new Receiver({
+      service: 'svc',
+      capabilities: {
+        delayedDelivery: 'native',
+        orderingPerKey: false,
+        maxMessageBytes: 1_000_000,
+        replay: false,
+        nativeDeadLetter: false,
+        patternFiltering: 'server',
+        durable: false,
+        reconnect: false,
+      },
+      registry,
+      deadLetters: new InMemoryDeadLetterStore(),
+      inbox: new InMemoryInboxStore(),
+      dispatcher: { dispatch: async () => undefined },
+      clock: fixedClock(),
+      observers: recorded().observers,
+      logger: silentLogger,
+      maxMessageBytes: 1_000_000,
+      signal: abort.signal,
+      stopping: abort.signal,
+      context: () => ({}) as never,
+      interceptors: { handler: [span] },
+    });
+    const first = delivery(message());
+    await receiver.handle(first);
+    await receiver.handle(delivery(first.message, 2));
+    expect(seen).toEqual(['start test.ping', 'end test.ping handled', 'start test.ping', 'end test.ping duplicate']);
+    expect(first.settled).toEqual(['ack']);
   });
 });

@@ -1,24 +1,38 @@
-import { validateIncoming } from '../contracts/versioning.js';
-import { HandlerError, SwitchyardError } from '../errors.js';
-import type { HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
-import type { HandlerContext } from '../handlers/types.js';
-import { decode, Header } from '../message/codec.js';
-import type { Envelope } from '../message/envelope.js';
-import { deadLetter, type OwnInbox, scheduleRetry } from '../resilience/failures.js';
-import { retryDelayMs } from '../resilience/retry-policy.js';
+import type { Dispatcher } from '../bus/dispatcher.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 import type { DeadLetterStore, InboxStore } from '../resilience/stores.js';
-import type { Delivery } from '../transport/types.js';
-import { type Clock, sleep } from '../util/clock.js';
+import type { Delivery, TransportCapabilities } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Observers } from '../util/observers.js';
-import { route } from './route.js';
+import { deadLetterStage } from './stages/dead-letter.js';
+import { decodeStage } from './stages/decode.js';
+import { dedupStage } from './stages/dedup.js';
+import { handlersStage } from './stages/handlers.js';
+import { holdStage } from './stages/hold.js';
+import { instantRetryStage } from './stages/instant-retry.js';
+import { type ContextFactory, invokeStage } from './stages/invoke.js';
+import { oneAtATimeStage } from './stages/one-at-a-time.js';
+import { compose, type DeliveryRun, deliveryRun, type HandlerRun, type Stage, type Step } from './stages/pipeline.js';
+import { reportStage } from './stages/report.js';
+import { retryStage } from './stages/retry.js';
+import { routeStage } from './stages/route.js';
+import { validateStage } from './stages/validate.js';
 
-/** Everything the receive pipeline of one service needs. */
+/**
+ * Everything the receive pipeline of one service needs.
+ * @internal
+ */
 export interface ReceiverParts {
-  readonly inbox: OwnInbox;
+  /** This service's name. */
+  readonly service: string;
+  /** Capabilities of the transport its channel lives on (emulated delay, client-side pattern filtering). */
+  readonly capabilities: TransportCapabilities;
   readonly registry: HandlerRegistry;
   readonly deadLetters: DeadLetterStore;
-  readonly dedup: InboxStore | undefined;
+  readonly inbox: InboxStore | undefined;
+  /** The one send path: delayed retries go through it. */
+  readonly dispatcher: Pick<Dispatcher, 'dispatch'>;
   readonly clock: Clock;
   readonly observers: Observers;
   readonly logger: Logger;
@@ -27,7 +41,15 @@ export interface ReceiverParts {
   readonly signal: AbortSignal;
   /** Aborted as soon as stop begins: deliveries still waiting to become due go back at once. */
   readonly stopping: AbortSignal;
-  readonly context: (envelope: Envelope, handler: HandlerRegistration, transaction?: unknown) => HandlerContext;
+  readonly context: ContextFactory;
+  /**
+   * Extra stages (interceptors): `delivery` ones run first for each delivery,
+   * `handler` ones first for each handler's run, seeing its final outcome.
+   */
+  readonly interceptors?: {
+    readonly delivery?: readonly Stage<DeliveryRun>[];
+    readonly handler?: readonly Stage<HandlerRun>[];
+  };
 }
 
 /** Shared settled promise: what a synchronous run of the pipeline continues from. */
@@ -37,20 +59,63 @@ const DONE: Promise<void> = Promise.resolve();
 const INFRASTRUCTURE_RETRY_MS = 1_000;
 
 /**
- * The receive pipeline of one service: decode (safe, bounded) → route to
- * handlers → validate → dedup (inbox) → handle with instant retries → delayed
- * retry or dead letter → ack. Nothing is acked before it was handled,
- * re-sent for a retry, or stored as a dead letter; if one of those fails, the
- * delivery is nacked and comes back. Bad input never throws out of here.
+ * The stages of the delivery pipeline, in order; the last one runs the
+ * handler pipeline for each chosen handler. See `stages/pipeline.ts`.
+ * @internal
+ */
+export function deliveryStages(parts: ReceiverParts): Stage<DeliveryRun>[] {
+  return [
+    ...(parts.interceptors?.delivery ?? []),
+    ...(parts.capabilities.delayedDelivery === 'emulated' ? [holdStage(parts)] : []),
+    deadLetterStage<DeliveryRun>(deadLetterParts(parts)),
+    decodeStage(parts.maxMessageBytes, parts.clock),
+    routeStage(parts.registry, { service: parts.service, patternFiltering: parts.capabilities.patternFiltering }),
+    handlersStage(compose(handlerStages(parts))),
+  ];
+}
+
+/**
+ * The stages of one handler's run, in order.
+ * @internal
+ */
+export function handlerStages(parts: ReceiverParts): Stage<HandlerRun>[] {
+  return [
+    reportStage(parts.observers),
+    ...(parts.interceptors?.handler ?? []),
+    ...(parts.inbox ? [oneAtATimeStage(), dedupStage(parts.inbox, parts.observers)] : []),
+    deadLetterStage<HandlerRun>(deadLetterParts(parts)),
+    validateStage(),
+    retryStage(parts),
+    instantRetryStage(parts.signal),
+    invokeStage(parts.context, parts.observers, parts.inbox),
+  ];
+}
+
+function deadLetterParts(parts: ReceiverParts) {
+  const { service, deadLetters: store, observers, clock, logger } = parts;
+  return { service, store, observers, clock, logger };
+}
+
+/**
+ * The receive pipeline of one service: hold until due (emulated delay) →
+ * dead letter ⟨ decode (safe, bounded) → route to handlers → per handler:
+ * report ⟨ one at a time → dedup (inbox) → dead letter ⟨ validate → delayed
+ * retry ⟨ instant retries ⟨ invoke ⟩⟩⟩⟩ ⟩ → ack. Each step is a stage in
+ * `stages/`, composed by `stages/pipeline.ts`. Nothing is acked before it was
+ * handled, re-sent for a retry, or stored as a dead letter; if one of those
+ * fails, the delivery is nacked and comes back. Bad input never throws out of
+ * here.
+ * @internal
  */
 export class Receiver {
-  readonly #parts: ReceiverParts;
+  readonly #logger: Logger;
+  readonly #pipeline: (run: DeliveryRun) => Step;
   #inFlight = 0;
-  readonly #running = new Map<HandlerRegistration, Map<string, Promise<void>>>();
   #idleWaiters: Array<() => void> = [];
 
   constructor(parts: ReceiverParts) {
-    this.#parts = parts;
+    this.#logger = parts.logger;
+    this.#pipeline = compose(deliveryStages(parts));
   }
 
   /** Deliveries being processed now. */
@@ -65,20 +130,17 @@ export class Receiver {
   }
 
   /**
-   * The transport's delivery handler. Always settles the delivery; never rejects.
-   * A delivery whose handlers, inbox and schema all answer synchronously goes
-   * through without a single await: most deliveries on a busy consumer do, and
-   * a microtask per stage was a measurable share of the per-message cost.
-   * Anything asynchronous continues on a promise chain with the same order and
-   * the same outcomes. The ack itself always runs in a later microtask, never
-   * inside this call: a transport whose ack frees a slot and starts the next
-   * delivery at once would otherwise recurse once per queued delivery.
+   * The transport's delivery handler. Always settles the delivery; never
+   * rejects. A delivery whose stages all answer synchronously goes through
+   * without a single await. The ack itself always runs in a later microtask,
+   * never inside this call: a transport whose ack frees a slot and starts the
+   * next delivery at once would otherwise recurse once per queued delivery.
    */
   readonly handle = (delivery: Delivery): Promise<void> => {
     this.#inFlight++;
-    let processing: undefined | Promise<void>;
+    let processing: Step;
     try {
-      processing = this.#process(delivery);
+      processing = this.#pipeline(deliveryRun(delivery));
     } catch (error) {
       return DONE.then(() => this.#failed(delivery, error));
     }
@@ -101,10 +163,7 @@ export class Receiver {
   /** An infrastructure failure (inbox, dead-letter store, retry send or ack): the delivery comes back later. */
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
     try {
-      this.#parts.logger.error(
-        { err: error, messageId: delivery.message.id },
-        'delivery failed; it will be redelivered',
-      );
+      this.#logger.error({ err: error, messageId: delivery.message.id }, 'delivery failed; it will be redelivered');
       await delivery.nack({ delayMs: INFRASTRUCTURE_RETRY_MS });
     } catch {
       // The lease or visibility timeout brings it back anyway.
@@ -116,213 +175,4 @@ export class Receiver {
   readonly #settled = (): void => {
     if (--this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   };
-
-  #process(delivery: Delivery): undefined | Promise<void> {
-    if (
-      this.#parts.inbox.transport.capabilities.delayedDelivery === 'emulated' &&
-      delivery.message.headers[Header.deliverAt] !== undefined
-    ) {
-      return this.#holdUntilDue(delivery).then(() => this.#decodeAndRun(delivery));
-    }
-    return this.#decodeAndRun(delivery);
-  }
-
-  #decodeAndRun(delivery: Delivery): undefined | Promise<void> {
-    let envelope: Envelope;
-    try {
-      envelope = decode(delivery.message, this.#parts.maxMessageBytes, this.#parts.clock.now());
-    } catch (error) {
-      return this.#deadLetter(delivery, undefined, undefined, error, delivery.deliveryCount);
-    }
-    let handlers: readonly HandlerRegistration[];
-    try {
-      handlers = route(envelope, this.#parts.registry, this.#parts.inbox);
-    } catch (error) {
-      return this.#deadLetter(delivery, envelope, undefined, error, envelope.headers.attempt);
-    }
-    return this.#runHandlers(delivery, envelope, handlers, 0);
-  }
-
-  /** Handlers run one after the other, in registration order. */
-  #runHandlers(
-    delivery: Delivery,
-    envelope: Envelope,
-    handlers: readonly HandlerRegistration[],
-    from: number,
-  ): undefined | Promise<void> {
-    for (let i = from; i < handlers.length; i++) {
-      const running = this.#runHandler(delivery, envelope, handlers[i] as HandlerRegistration);
-      if (running !== undefined) return running.then(() => this.#runHandlers(delivery, envelope, handlers, i + 1));
-    }
-    return undefined;
-  }
-
-  #runHandler(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration): undefined | Promise<void> {
-    if (!this.#parts.dedup) return this.#runHandlerOnce(delivery, envelope, handler);
-    // Two copies of one message handled at once would both pass the inbox check: the second waits for
-    // the first, then consults the inbox. A run that finished synchronously cannot overlap another.
-    const id = envelope.headers.id;
-    let running = this.#running.get(handler);
-    const other = running?.get(id);
-    if (other !== undefined) {
-      return other.then(
-        () => this.#runHandler(delivery, envelope, handler),
-        () => this.#runHandler(delivery, envelope, handler),
-      );
-    }
-    const run = this.#runHandlerOnce(delivery, envelope, handler);
-    if (run === undefined) return undefined;
-    if (running === undefined) {
-      running = new Map();
-      this.#running.set(handler, running);
-    }
-    const runs = running;
-    const tracked: Promise<void> = run.finally(() => {
-      if (runs.get(id) === tracked) runs.delete(id);
-    });
-    runs.set(id, tracked);
-    return tracked;
-  }
-
-  #runHandlerOnce(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration): undefined | Promise<void> {
-    const seen = this.#parts.dedup?.isProcessed(handler.id, envelope.headers.id);
-    if (seen instanceof Promise) return seen.then((done) => this.#validateAndRun(delivery, envelope, handler, done));
-    return this.#validateAndRun(delivery, envelope, handler, seen === true);
-  }
-
-  #validateAndRun(
-    delivery: Delivery,
-    envelope: Envelope,
-    handler: HandlerRegistration,
-    seen: boolean,
-  ): undefined | Promise<void> {
-    if (seen) {
-      this.#parts.observers.emit('duplicate', { handler: handler.id, envelope });
-      return undefined;
-    }
-    if (!handler.contract) return this.#attempt(delivery, envelope, handler, envelope.payload, 0);
-    let payload: unknown;
-    try {
-      payload = validateIncoming(handler.contract, envelope.payload, envelope.headers.dataSchema);
-    } catch (error) {
-      return this.#deadLetter(delivery, envelope, handler.id, error, envelope.headers.attempt);
-    }
-    if (!(payload instanceof Promise)) return this.#attempt(delivery, envelope, handler, payload, 0);
-    return payload.then(
-      (valid: unknown) => this.#attempt(delivery, envelope, handler, valid, 0),
-      (error: unknown) => this.#deadLetter(delivery, envelope, handler.id, error, envelope.headers.attempt),
-    );
-  }
-
-  /** Run `run` (0 = first, then the instant retries); a handler's own error never escapes from here. */
-  #attempt(
-    delivery: Delivery,
-    envelope: Envelope,
-    handler: HandlerRegistration,
-    payload: unknown,
-    run: number,
-  ): undefined | Promise<void> {
-    const parts = this.#parts;
-    const started = parts.observers.has('handled') ? performance.now() : 0;
-    let result: unknown;
-    try {
-      const dedup = parts.dedup;
-      result =
-        handler.transactionalInbox && dedup?.processInTransaction
-          ? dedup.processInTransaction(handler.id, envelope.headers.id, (tx) =>
-              handler.invoke(payload, parts.context(envelope, handler, tx)),
-            )
-          : handler.invoke(payload, parts.context(envelope, handler));
-    } catch (error) {
-      return this.#attemptFailed(delivery, envelope, handler, payload, run, error);
-    }
-    if (result instanceof Promise) {
-      return result.then(
-        () => this.#handled(envelope, handler, started),
-        (error: unknown) => this.#attemptFailed(delivery, envelope, handler, payload, run, error),
-      );
-    }
-    return this.#handled(envelope, handler, started);
-  }
-
-  /** The handler succeeded: record it in the inbox (a failure there is an infrastructure failure). */
-  #handled(envelope: Envelope, handler: HandlerRegistration, started: number): undefined | Promise<void> {
-    const marked = this.#parts.dedup?.markProcessed(handler.id, envelope.headers.id);
-    if (marked instanceof Promise) return marked.then(() => this.#emitHandled(envelope, handler, started));
-    this.#emitHandled(envelope, handler, started);
-    return undefined;
-  }
-
-  #emitHandled(envelope: Envelope, handler: HandlerRegistration, started: number): void {
-    const observers = this.#parts.observers;
-    if (observers.has('handled')) {
-      observers.emit('handled', { handler: handler.id, envelope, durationMs: performance.now() - started });
-    }
-  }
-
-  #attemptFailed(
-    delivery: Delivery,
-    envelope: Envelope,
-    handler: HandlerRegistration,
-    payload: unknown,
-    run: number,
-    failure: unknown,
-  ): undefined | Promise<void> {
-    const parts = this.#parts;
-    parts.observers.emit('failed', { handler: handler.id, envelope, error: failure });
-    const policy = handler.retry;
-    if (policy.retryable(failure) && !parts.signal.aborted && run < policy.instantRetries) {
-      return this.#attempt(delivery, envelope, handler, payload, run + 1);
-    }
-    return this.#giveUp(delivery, envelope, handler, failure);
-  }
-
-  /** Instant retries are spent: a delayed retry to this handler alone, or the dead letter. */
-  async #giveUp(delivery: Delivery, envelope: Envelope, handler: HandlerRegistration, failure: unknown): Promise<void> {
-    const parts = this.#parts;
-    if (parts.signal.aborted && !(failure instanceof SwitchyardError)) throw failure;
-    const policy = handler.retry;
-    const attempt = envelope.headers.attempt;
-    if (policy.retryable(failure) && attempt <= policy.delayedRetries) {
-      const delayMs = retryDelayMs(policy, attempt);
-      await scheduleRetry(parts.inbox, parts.clock, delivery.message, {
-        handler: handler.id,
-        attempt: attempt + 1,
-        delayMs,
-      });
-      parts.observers.emit('retried', { handler: handler.id, envelope, nextAttempt: attempt + 1, delayMs });
-      return;
-    }
-    await this.#deadLetter(delivery, envelope, handler.id, new HandlerError(handler.id, failure), attempt);
-  }
-
-  async #deadLetter(
-    delivery: Delivery,
-    envelope: Envelope | undefined,
-    handler: string | undefined,
-    error: unknown,
-    attempts: number,
-  ): Promise<void> {
-    const { inbox, deadLetters, observers, clock, logger } = this.#parts;
-    const record = await deadLetter(deadLetters, observers, clock, {
-      service: inbox.service,
-      channel: delivery.channel,
-      message: delivery.message,
-      ...(envelope ? { envelope } : {}),
-      ...(handler !== undefined ? { handler } : {}),
-      error,
-      attempts,
-    });
-    logger.warn(
-      { deadLetter: record.id, messageId: record.messageId, reason: record.reason.message },
-      'message dead-lettered',
-    );
-  }
-
-  async #holdUntilDue(delivery: Delivery): Promise<void> {
-    const raw = delivery.message.headers[Header.deliverAt];
-    if (raw === undefined) return;
-    const wait = Date.parse(raw) - this.#parts.clock.now();
-    if (wait > 0) await sleep(this.#parts.clock, wait, this.#parts.stopping);
-  }
 }

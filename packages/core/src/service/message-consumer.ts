@@ -100,7 +100,7 @@ export class MessageConsumers {
     const contract = options.schema
       ? { name: options.messageName ?? options.endpoint, kind: 'message' as const, schema: options.schema }
       : undefined;
-    this.#registry.addChannel(channel, invoke, { name: options.name ?? channel, retry }, contract);
+    this.#registry.addEndpoint(channel, invoke, { name: options.name ?? channel, retry }, contract);
     this.#entries.push({ options: options as MessageConsumerOptions, channel });
   }
 
@@ -181,7 +181,7 @@ function toSwitchyard(
 ): TransportMessage {
   const h = message.headers;
   // A retry of this consumer's own message (re-sent to the service inbox) is already in Switchyard form.
-  if (h[Header.channel] === to.channel && h[Header.targetService] === to.service) return message;
+  if (h[Header.endpoint] === to.channel && h[Header.targetService] === to.service) return message;
   const cloudEvent =
     h[Header.specversion] !== undefined || h[Header.contentType]?.startsWith('application/cloudevents');
   const id = h[Header.id] || message.id || newId();
@@ -204,7 +204,7 @@ function toSwitchyard(
   }
   headers[Header.kind] = 'message';
   headers[Header.targetService] = to.service;
-  headers[Header.channel] = to.channel;
+  headers[Header.endpoint] = to.channel;
   if (cloudEvent && headers[Header.type] === undefined) headers[Header.type] = to.name;
   const copy: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id, headers, body: message.body };
   if (message.key !== undefined) copy.key = message.key;

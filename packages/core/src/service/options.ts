@@ -10,7 +10,11 @@ import type { ServiceRoute } from './service-map.js';
 export interface ServiceOptions {
   /** The service name: other services send commands to it by this name. */
   readonly name: string;
-  /** One transport for everything: a URL (`memory://`, `sqlite:./x.db`, `amqp://…`) or an instance. */
+  /**
+   * One transport for everything: a URL (`memory://`, `sqlite:./x.db`, `amqp://…`) or an instance.
+   * Without `transport` and `transports`: the embedded SQLite database
+   * `sqlite:./.switchyard/switchyard.db` (directory created on first use; needs `@switchyard/sqlite`).
+   */
   readonly transport?: string | Transport;
   /** Several named transports; the one named `default` (or the first) serves unmapped services. */
   readonly transports?: Readonly<Record<string, string | Transport>>;

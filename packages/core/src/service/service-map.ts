@@ -1,13 +1,13 @@
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import { matchesPattern, validatePattern } from '../routing/pattern.js';
+import { packageForUrl, transportFromUrl } from '../transport/transport-url.js';
 import type { Transport } from '../transport/types.js';
-import { packageForUrl, transportFromUrl } from './transport-url.js';
 
 /** Where one service lives. */
 export interface ServiceRoute {
   /** Name of a transport in `transports` (default: `default`). */
   readonly transport?: string;
-  /** Its inbox channel (default: the service name). */
+  /** Its channel (default: the service name). */
   readonly channel?: string;
   /**
    * Event patterns it subscribes to. Optional: when every service on a

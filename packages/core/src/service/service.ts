@@ -1,7 +1,7 @@
 import { Dispatcher } from '../bus/dispatcher.js';
-import { type BusParts, ServiceBus } from '../bus/distributed-bus.js';
 import { LocalBuses } from '../bus/local-bus.js';
 import { OutgoingMessages } from '../bus/outgoing.js';
+import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, describeError, ErrorCode, SwitchyardError } from '../errors.js';
@@ -16,6 +16,7 @@ import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { splitBatches } from '../runtime/batch.js';
 import { Receiver } from '../runtime/receiver.js';
+import { DEFAULT_TRANSPORT_URL, redact } from '../transport/transport-url.js';
 import type { Subscription, Transport } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
@@ -26,7 +27,6 @@ import { attachOnce, attachUntilStopped, ProcessHold } from './lifecycle.js';
 import { type MessageConsumerOptions, MessageConsumers } from './message-consumer.js';
 import type { ServiceOptions } from './options.js';
 import { DEFAULT_TRANSPORT, type ResolvedRoute, ServiceMap } from './service-map.js';
-import { redact } from './transport-url.js';
 
 const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -87,8 +87,7 @@ export class Service {
     if (options.transport !== undefined && options.transports !== undefined) {
       throw new ConfigurationError("pass either 'transport' (one broker) or 'transports' (several), not both");
     }
-    const transports =
-      options.transports ?? (options.transport !== undefined ? { [DEFAULT_TRANSPORT]: options.transport } : {});
+    const transports = options.transports ?? { [DEFAULT_TRANSPORT]: options.transport ?? DEFAULT_TRANSPORT_URL };
     this.name = options.name;
     this.#options = options;
     this.#logger = options.logger ?? defaultLogger(options.name);
@@ -100,12 +99,8 @@ export class Service {
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
     this.#consumers = new MessageConsumers(options.name, this.#registry);
-    this.#dispatcher = new Dispatcher(this.serviceMap);
-    this.#parts = {
-      outgoing: new OutgoingMessages(options.name, clock),
-      dispatcher: this.#dispatcher,
-      observers: this.#observers,
-    };
+    this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers);
+    this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher };
     this.distributedBus = new ServiceBus(this.#parts);
     this.#ownDeadLetters =
       options.deadLetters === undefined
@@ -119,10 +114,7 @@ export class Service {
       outgoing: this.#parts.outgoing,
       clock,
       context: (envelope, handler) => this.#context(envelope, handler),
-      enqueueOwn: async (message) => {
-        const route = await this.serviceMap.route(this.name);
-        await route.transport.send(route.channel, [message]);
-      },
+      dispatcher: this.#dispatcher,
     });
   }
 
@@ -139,9 +131,9 @@ export class Service {
     return this;
   }
 
-  /** Register a handler for plain messages sent to `channel` of this service with `sendMessage`. */
-  handleChannel(channel: string, handler: Handler<unknown>, options?: HandlerOptions): this {
-    this.#registry.addChannel(channel, handler, options);
+  /** Register a handler for plain messages sent to `endpoint` of this service with `sendMessage`. */
+  handleEndpoint(endpoint: string, handler: Handler<unknown>, options?: HandlerOptions): this {
+    this.#registry.addEndpoint(endpoint, handler, options);
     return this;
   }
 
@@ -170,7 +162,7 @@ export class Service {
   }
 
   /**
-   * Provision this service's inbox and subscriptions, then consume. From here
+   * Provision this service's channel and subscriptions, then consume. From here
    * until `stop()` the service holds the process alive, whatever its broker
    * does: transports reconnect by themselves, and connection changes are
    * logged once each and shown by {@link health}. Calling it twice rejects.
@@ -267,10 +259,12 @@ export class Service {
       route.transport.capabilities.maxMessageBytes,
     );
     return new Receiver({
-      inbox: { service: this.name, channel: route.channel, transport: route.transport },
+      service: this.name,
+      capabilities: route.transport.capabilities,
       registry: this.#registry,
       deadLetters: this.deadLetters,
-      dedup: this.#dedup,
+      inbox: this.#dedup,
+      dispatcher: this.#dispatcher,
       clock: this.#options.clock ?? systemClock,
       observers: this.#observers,
       logger: this.#logger,
@@ -281,7 +275,7 @@ export class Service {
     });
   }
 
-  /** Provision the inbox and attach its consumer (consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up). */
+  /** Provision the service's channel and attach its consumer (consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up). */
   async #attach(route: ResolvedRoute): Promise<Subscription> {
     await route.transport.provision({
       channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }],
@@ -349,12 +343,12 @@ export class Service {
 
   /** Replay one dead letter of this store to the service it failed in; rejects with SY_NOT_FOUND for an unknown id. */
   replayDeadLetter(id: string): Promise<DeadLetterRecord> {
-    return replayDeadLetter(this.deadLetters, id, (record) => this.#transportOf(record.service));
+    return replayDeadLetter(this.deadLetters, id, this.#dispatcher);
   }
 
   /** Replay every dead letter matching `filter`; resolves with what was replayed. */
   replayDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
-    return replayDeadLetters(this.deadLetters, filter, (record) => this.#transportOf(record.service));
+    return replayDeadLetters(this.deadLetters, filter, this.#dispatcher);
   }
 
   /** Forward what the outbox holds now (tests, and shutdown paths that must not wait for the relay). */

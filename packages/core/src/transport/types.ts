@@ -51,7 +51,7 @@ export interface RoutedMessage extends TransportMessage {
   readonly routingKey: string;
 }
 
-/** One channel (a service inbox) and the event patterns it subscribes to. */
+/** One channel (a service's own channel) and the event patterns it subscribes to. */
 export interface ChannelTopology {
   /** Channel name, as chosen by the service map (by default the service name). */
   readonly name: string;
@@ -104,8 +104,6 @@ export interface ConsumeOptions {
   readonly concurrency?: number;
   /** Deliveries fetched ahead of handling (default: transport's own, at least `concurrency`). */
   readonly prefetch?: number;
-  /** Aborting it closes the subscription, like {@link Subscription.close}. */
-  readonly signal?: AbortSignal;
 }
 
 /** A running consumer. */

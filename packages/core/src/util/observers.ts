@@ -1,10 +1,15 @@
+import type { SendOrigin } from '../bus/dispatcher.js';
 import type { Envelope } from '../message/envelope.js';
-import type { DeadLetterRecord, OutboundMessage } from '../resilience/stores.js';
+import type { OutboundMessage } from '../message/outbound.js';
+import type { DeadLetterRecord } from '../resilience/stores.js';
 
 /** What a service reports about its work; flow-testing spies and metrics subscribe to it. */
 export interface ServiceEvents {
-  /** A message was durably accepted by its broker. */
-  sent: { readonly outbound: OutboundMessage };
+  /**
+   * A message was durably accepted by its broker. Every send reports here, whatever its origin:
+   * the bus, a delayed retry, a replay, an asynchronous handler's enqueue, the outbox relay.
+   */
+  sent: { readonly outbound: OutboundMessage; readonly origin: SendOrigin };
   /** A handler finished successfully. */
   handled: { readonly handler: string; readonly envelope: Envelope; readonly durationMs: number };
   /** A handler invocation threw (it may still be retried). */

@@ -130,33 +130,4 @@ export const consumerScenarios: Scenario[] = [
       expect(busy.received.length, 'deliveries to the closed subscription').toBe(1);
     },
   },
-  {
-    name: 'abort-signal',
-    title: 'an AbortSignal cancels a subscription: an aborted one gets nothing, aborting a live one stops it',
-    async run(t) {
-      const transport = await t.transport();
-      const channel = await t.channel(transport, 'abort');
-      const waiting = testMessage({ seq: 1 });
-      await transport.send(channel, [waiting]);
-      const aborted = new AbortController();
-      aborted.abort();
-      const never = await t.collect(transport, channel, { signal: aborted.signal, settle: (d) => d.nack() });
-
-      const live = new AbortController();
-      const stopped = { value: false };
-      const consumer = await t.collect(transport, channel, {
-        signal: live.signal,
-        // After the abort a racing delivery is handed back, so the next consumer still gets it.
-        settle: (delivery) => (stopped.value ? delivery.nack() : delivery.ack()),
-      });
-      await consumer.waitForIds([waiting.id], t.waitMs);
-      expect(never.received.length, 'deliveries to a subscription whose signal was already aborted').toBe(0);
-      live.abort();
-      stopped.value = true;
-      const after = testMessage({ seq: 2 });
-      await transport.send(channel, [after]);
-      const next = await t.collect(transport, channel);
-      await next.waitForIds([after.id], t.waitMs);
-    },
-  },
 ];

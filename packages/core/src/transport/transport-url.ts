@@ -1,12 +1,22 @@
+import { mkdir } from 'node:fs/promises';
 import { ConfigurationError, ErrorCode } from '../errors.js';
-import type { Transport } from '../transport/types.js';
+import type { Transport } from './types.js';
 
 /**
- * Transports from URLs. Each scheme belongs to one package, imported only when
- * a URL of that scheme is used, so an application installs just the brokers
- * it talks to. A transport package exports `transportFromUrl(url): Transport`.
+ * The transport of a service created without `transport` or `transports`: the
+ * embedded SQLite database `./.switchyard/switchyard.db`, relative to the
+ * working directory. Its directory is created on first use; the package
+ * `@switchyard/sqlite` must be installed (otherwise SY_MISSING_PACKAGE says so).
  */
-const PACKAGES: Readonly<Record<string, string>> = {
+export const DEFAULT_TRANSPORT_URL = 'sqlite:./.switchyard/switchyard.db';
+
+/**
+ * The scheme table: which package serves each transport URL scheme. Each
+ * package is imported only when a URL of its scheme is used, so an application
+ * installs just the brokers it talks to. A transport package exports
+ * `transportFromUrl(url): Transport`. The CLI's doctor reads the same table.
+ */
+export const TRANSPORT_SCHEMES: Readonly<Record<string, string>> = {
   'memory:': '@switchyard/core/memory',
   'sqlite:': '@switchyard/sqlite',
   'amqp:': '@switchyard/rabbitmq',
@@ -21,20 +31,27 @@ const PACKAGES: Readonly<Record<string, string>> = {
   'postgresql:': '@switchyard/postgres',
 };
 
+/**
+ * The scheme of `url`, lower case with its colon (`amqp:`), or undefined when it has none. The
+ * scheme alone decides the package; the rest is the transport's to parse (a Kafka URL lists several
+ * brokers, which WHATWG URL parsing rejects).
+ */
+export function schemeOf(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*:)/i.exec(typeof url === 'string' ? url : '')?.[1]?.toLowerCase();
+}
+
 /** The package that serves `url`; throws a ConfigurationError for an unparsable URL or an unknown scheme. */
 export function packageForUrl(url: string): string {
-  // The scheme alone decides; the rest is the transport's to parse (a Kafka
-  // URL lists several brokers, which WHATWG URL parsing rejects).
-  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(typeof url === 'string' ? url : '')?.[1]?.toLowerCase();
+  const scheme = schemeOf(url);
   if (scheme === undefined) {
     throw new ConfigurationError(
       `transport URL '${String(url)}' is not a URL: use e.g. 'memory://', 'sqlite:./switchyard.db' or 'amqp://127.0.0.1'`,
     );
   }
-  const name = PACKAGES[scheme];
+  const name = TRANSPORT_SCHEMES[scheme];
   if (name === undefined) {
     throw new ConfigurationError(
-      `transport URL scheme '${scheme}' is unknown: use one of ${Object.keys(PACKAGES).join(' ')}`,
+      `transport URL scheme '${scheme}' is unknown: use one of ${Object.keys(TRANSPORT_SCHEMES).join(' ')}`,
     );
   }
   return name;
@@ -44,6 +61,7 @@ export function packageForUrl(url: string): string {
 export async function transportFromUrl(url: string): Promise<Transport> {
   const name = packageForUrl(url);
   if (name === '@switchyard/core/memory') return memoryTransport(url);
+  if (url === DEFAULT_TRANSPORT_URL) await mkdir('.switchyard', { recursive: true });
   let module: { transportFromUrl?: (url: string) => Transport };
   try {
     module = (await import(name)) as typeof module;

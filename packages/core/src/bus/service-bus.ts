@@ -1,16 +1,18 @@
 import type { Contract, InputOf } from '../contracts/contract.js';
 import { ConfigurationError } from '../errors.js';
 import type { DistributedBus, SendOptions } from '../handlers/types.js';
-import type { OutboundMessage } from '../resilience/stores.js';
-import type { Observers } from '../util/observers.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { Dispatcher } from './dispatcher.js';
 import { type Causation, type OutgoingMessages, resolveCall } from './outgoing.js';
 
-/** The parts a bus needs; shared by the service's bus and every handler context. */
+/**
+ * The parts a bus needs; shared by the service's bus and every handler context.
+ * @internal
+ */
 export interface BusParts {
   readonly outgoing: OutgoingMessages;
+  /** The one send path; it reports `sent` to the service's observers. */
   readonly dispatcher: Dispatcher;
-  readonly observers: Observers;
 }
 
 /**
@@ -22,6 +24,7 @@ export class ServiceBus implements DistributedBus {
   readonly #parts: BusParts;
   readonly #causation: Causation | undefined;
 
+  /** @internal A service builds its buses; get them as `service.distributedBus` / `service.localBus`. */
   constructor(parts: BusParts, causation?: Causation) {
     this.#parts = parts;
     this.#causation = causation;
@@ -87,27 +90,26 @@ export class ServiceBus implements DistributedBus {
 
   async sendMessage(
     target: string,
-    channel: string,
+    endpoint: string,
     payload: unknown,
     options?: SendOptions & { name?: string },
   ): Promise<void> {
     checkTarget(target);
-    if (typeof channel !== 'string' || channel.length === 0)
-      throw new ConfigurationError('sendMessage needs a channel name');
+    if (typeof endpoint !== 'string' || endpoint.length === 0)
+      throw new ConfigurationError('sendMessage needs an endpoint name');
     const spec = {
       kind: 'message' as const,
-      name: options?.name ?? channel,
+      name: options?.name ?? endpoint,
       payload,
       targetService: target,
-      channel,
+      endpoint,
       ...(options ? { options } : {}),
     };
     await this.#send(this.#parts.outgoing.buildValidated(spec, this.#causation));
   }
 
   async #send(outbound: OutboundMessage): Promise<void> {
-    await this.#parts.dispatcher.dispatch(outbound);
-    if (this.#parts.observers.has('sent')) this.#parts.observers.emit('sent', { outbound });
+    await this.#parts.dispatcher.dispatch(outbound, 'send');
   }
 }
 

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineCommand, defineEvent } from '../src/contracts/contract.js';
+import type { OutboundMessage } from '../src/message/outbound.js';
+import { InMemoryDeadLetterStore } from '../src/resilience/memory-stores.js';
+import type { OutboxRecord, OutboxStore } from '../src/resilience/stores.js';
+import { createService } from '../src/service/service.js';
+import type { ServiceEvents } from '../src/util/observers.js';
+
+const Work = defineCommand('test.work', z.object({ n: z.number() }));
+const Noted = defineEvent('test.noted', z.object({ n: z.number() }));
+
+/** An outbox kept in an array, as the application's own table would keep it. */
+class ArrayOutbox implements OutboxStore {
+  readonly records: OutboxRecord[] = [];
+  add(outbound: OutboundMessage): void {
+    this.records.push({ id: String(this.records.length + 1), outbound });
+  }
+  async pending(limit: number): Promise<OutboxRecord[]> {
+    return this.records.slice(0, limit);
+  }
+  async markForwarded(ids: readonly string[]): Promise<void> {
+    for (const id of ids)
+      this.records.splice(
+        this.records.findIndex((record) => record.id === id),
+        1,
+      );
+  }
+}
+
+describe('one send path', () => {
+  it("reports every message a service puts on a transport as 'sent', with its origin", async () => {
+    const outbox = new ArrayOutbox();
+    const deadLetters = new InMemoryDeadLetterStore();
+    const service = createService({
+      name: 'send-path',
+      transport: 'memory://send-path',
+      handleSignals: false,
+      outbox,
+      deadLetters,
+      retry: { instantRetries: 0, delayedRetries: 1, initialDelayMs: 1, jitter: 0 },
+    });
+    const sent: ServiceEvents['sent'][] = [];
+    service.on('sent', (event) => sent.push(event));
+    let failures = 2;
+    service.handle(
+      Work,
+      () => {
+        if (failures-- > 0) throw new Error('not yet');
+      },
+      { distributed: true },
+    );
+    service.handle(Noted, () => undefined, { asynchronous: 'later' });
+    await service.start();
+
+    await service.distributedBus.sendCommand('send-path', Work, { n: 1 }); // send, then retry, then dead letter
+    await expect.poll(() => deadLetters.count(), { timeout: 5_000 }).toBe(1);
+    const [record] = await deadLetters.list();
+    await service.replayDeadLetter(record?.id ?? ''); // replay
+    await service.localBus.publishEvent(Noted, { n: 2 }); // enqueue for the asynchronous handler
+    outbox.add(await service.distributedBus.prepareEvent(Noted, { n: 3 }));
+    await service.flushOutbox(); // outbox
+    await service.whenIdle();
+
+    expect(sent.map((event) => event.origin)).toEqual(['send', 'retry', 'replay', 'enqueue', 'outbox']);
+    expect(sent[1]?.outbound.destination).toEqual({ kind: 'send', service: 'send-path' });
+    expect(sent[1]?.outbound.message.id).toBe(sent[0]?.outbound.message.id);
+    await service.stop();
+  });
+});
