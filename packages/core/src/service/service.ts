@@ -5,9 +5,11 @@ import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import type { Interceptor } from '../interceptors/types.js';
+import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
-import { HandlerRegistry } from '../handlers/registry.js';
+import { finalFailureOf, HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
@@ -46,6 +48,9 @@ export class Service {
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   readonly #stopping = new AbortController();
+  readonly #interceptors: Interceptor[] = [];
+  readonly #telemetry: Telemetry | undefined;
+  #consumerStopped: SwitchyardError | undefined;
   #scope: { service: string; signal: AbortSignal; logger: Logger } | undefined;
   #receiver: Receiver | undefined;
   #subscription: Subscription | undefined;
@@ -86,8 +91,20 @@ export class Service {
     });
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
-    this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers);
-    this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher };
+    if (options.telemetry !== false) {
+      this.#telemetry = new Telemetry(options.name, options.telemetry ?? {});
+      this.#telemetry.observe(this.#observers);
+    }
+    if (options.finalFailure !== undefined) finalFailureOf({ finalFailure: options.finalFailure });
+    this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers, {
+      service: options.name,
+      interceptors: this.#interceptors,
+      ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
+    });
+    this.#parts = {
+      outgoing: new OutgoingMessages(options.name, clock, options.propagateMetadata ?? true),
+      dispatcher: this.#dispatcher,
+    };
     this.distributedBus = new ServiceBus(this.#parts);
     this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterStore();
     this.#inbox = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
@@ -124,6 +141,30 @@ export class Service {
   register(instance: object): this {
     registerDecorated(this.#registry, instance);
     return this;
+  }
+
+  /**
+   * Add an interceptor: `send` runs around every message this service sends
+   * (any origin: bus, handler, retry, replay, enqueue, outbox), `handle`
+   * around every handler invocation; both in the order registered, the first
+   * outermost. Throws after `start()`.
+   */
+  use(interceptor: Interceptor): this {
+    if (this.#state !== 'new') throw new ConfigurationError('register interceptors with use() before start()');
+    if (interceptor === null || typeof interceptor !== 'object' || (!interceptor.send && !interceptor.handle)) {
+      throw new ConfigurationError('an interceptor is an object with a send and/or a handle function');
+    }
+    this.#interceptors.push(interceptor);
+    return this;
+  }
+
+  /**
+   * The error that made this service stop consuming its channel (a final
+   * failure under strategy `stop`), or undefined while it consumes. The failed
+   * message and everything after it stay on the broker until a restart.
+   */
+  get consumerStopped(): SwitchyardError | undefined {
+    return this.#consumerStopped;
   }
 
   /** Subscribe to what the service does (sent, handled, failed, retried, deadLettered, duplicate). Returns the unsubscribe function. */
@@ -164,6 +205,15 @@ export class Service {
         signal: this.#abort.signal,
         stopping: this.#stopping.signal,
         context: (envelope, handler) => this.#context(envelope, handler),
+        ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
+        system: messagingSystem(route.transport.name),
+        handleInterceptors: this.#interceptors.flatMap((interceptor) => (interceptor.handle ? [interceptor.handle] : [])),
+        finalFailure: {
+          strategy: this.#options.finalFailure ?? 'deadLetter',
+          onFinalFailure: this.#options.onFinalFailure,
+          stopConsuming: (error) => this.#stopConsuming(error),
+          stopped: () => this.#consumerStopped,
+        },
       });
       // Consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up.
       this.#subscription = await route.transport.consume(route.channel, this.#receiver.handle, {
@@ -243,6 +293,16 @@ export class Service {
   ) {
     this.#scope ??= { service: this.name, signal: this.#abort.signal, logger: this.#logger };
     return new Context(this.#parts, envelope, handler, this.#scope);
+  }
+
+  #stopConsuming(error: SwitchyardError): void {
+    if (this.#consumerStopped !== undefined) return;
+    this.#consumerStopped = error;
+    const subscription = this.#subscription;
+    // Not awaited: closing drains in-flight deliveries, the failing one among them.
+    void subscription?.close({ drainTimeoutMs: this.#options.drainTimeoutMs ?? 30_000 }).catch((closeError: unknown) => {
+      this.#logger.error({ service: this.name, err: closeError }, 'closing the consumer after a final failure failed');
+    });
   }
 
   async #stop(): Promise<void> {
