@@ -47,7 +47,11 @@ export async function discardScenario(name: string, transport: TransportOf): Pro
     await expect.poll(() => handled, { timeout: 10_000 }).toEqual([2]);
     await expect.poll(() => failures.length, { timeout: 10_000 }).toBe(1);
     await service.whenIdle();
-    expect(failures[0]).toMatchObject({ strategy: 'discard', handler: Work.name, error: { code: ErrorCode.HandlerFailed } });
+    expect(failures[0]).toMatchObject({
+      strategy: 'discard',
+      handler: Work.name,
+      error: { code: ErrorCode.HandlerFailed },
+    });
     expect(await deadLetters.count()).toBe(0);
     expect(service.consumerStopped).toBeUndefined();
     await expect.poll(() => otel.sum('switchyard.discarded'), { timeout: 5_000 }).toBe(1);

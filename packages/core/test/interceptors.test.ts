@@ -29,10 +29,14 @@ describe('interceptors (service.use)', () => {
       },
     });
     const received: MessageHeaders[] = [];
-    service.handle(Order, (command, ctx) => {
-      received.push(ctx.headers);
-      return ctx.publishEvent(Ordered, command, { metadata: { step: 'two' } });
-    }, { distributed: true });
+    service.handle(
+      Order,
+      (command, ctx) => {
+        received.push(ctx.headers);
+        return ctx.publishEvent(Ordered, command, { metadata: { step: 'two' } });
+      },
+      { distributed: true },
+    );
     service.handle(Ordered, (_event, ctx) => void received.push(ctx.headers), { distributed: true });
     await service.start();
     try {

@@ -3,8 +3,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { defineCommand, defineEvent } from '../src/contracts/contract.js';
-import type { Service } from '../src/service/service.js';
 import type { ServiceOptions } from '../src/service/options.js';
+import type { Service } from '../src/service/service.js';
 import { createService } from '../src/service/service.js';
 import { otelFixture, spanTree } from './otel-fixtures.js';
 

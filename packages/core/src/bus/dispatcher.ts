@@ -2,8 +2,8 @@ import { runSendInterceptors } from '../interceptors/send-chain.js';
 import type { Interceptor } from '../interceptors/types.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { ServiceMap } from '../service/service-map.js';
-import type { RoutedMessage, Transport, TransportMessage } from '../transport/types.js';
 import type { ProducerSpan, Telemetry } from '../telemetry/telemetry.js';
+import type { RoutedMessage, Transport, TransportMessage } from '../transport/types.js';
 import type { Observers } from '../util/observers.js';
 
 /**

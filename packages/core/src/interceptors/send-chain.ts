@@ -1,7 +1,7 @@
+import type { SendOrigin } from '../bus/dispatcher.js';
 import { SendRejectedError, SwitchyardError } from '../errors.js';
 import { Header, isValidMetadataKey } from '../message/codec.js';
 import type { OutboundMessage } from '../message/outbound.js';
-import type { SendOrigin } from '../bus/dispatcher.js';
 import type { Interceptor, SendContext } from './types.js';
 
 const RESERVED = new Set<string>(Object.values(Header));

@@ -1,14 +1,20 @@
 import type { Dispatcher } from '../bus/dispatcher.js';
+import type { SwitchyardError } from '../errors.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
+import { handleInterceptorStage } from '../interceptors/handle-stage.js';
+import type { HandleInterceptor } from '../interceptors/types.js';
 import type { DeadLetterStore, InboxStore } from '../resilience/stores.js';
+import { processStage } from '../telemetry/process-stage.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Delivery, TransportCapabilities } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
+import { rawLogFields } from '../util/log-fields.js';
 import type { Logger } from '../util/logger.js';
 import type { Observers } from '../util/observers.js';
 import { deadLetterStage } from './stages/dead-letter.js';
 import { decodeStage } from './stages/decode.js';
-import { type FinalFailureParts, finalFailureStage, haltStage } from './stages/final-failure.js';
 import { dedupStage } from './stages/dedup.js';
+import { type FinalFailureParts, finalFailureStage, haltStage } from './stages/final-failure.js';
 import { handlersStage } from './stages/handlers.js';
 import { holdStage } from './stages/hold.js';
 import { instantRetryStage } from './stages/instant-retry.js';
@@ -19,12 +25,6 @@ import { reportStage } from './stages/report.js';
 import { retryStage } from './stages/retry.js';
 import { routeStage } from './stages/route.js';
 import { validateStage } from './stages/validate.js';
-import type { HandleInterceptor } from '../interceptors/types.js';
-import { handleInterceptorStage } from '../interceptors/handle-stage.js';
-import { processStage } from '../telemetry/process-stage.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
-import { rawLogFields } from '../util/log-fields.js';
-import type { SwitchyardError } from '../errors.js';
 
 /**
  * Everything the receive pipeline of one service needs.

@@ -5,18 +5,18 @@ import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
-import type { Interceptor } from '../interceptors/types.js';
-import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
 import { finalFailureOf, HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
+import type { Interceptor } from '../interceptors/types.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
 import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { Receiver } from '../runtime/receiver.js';
+import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { DEFAULT_TRANSPORT_URL } from '../transport/transport-url.js';
 import type { Subscription } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
@@ -207,7 +207,9 @@ export class Service {
         context: (envelope, handler) => this.#context(envelope, handler),
         ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
         system: messagingSystem(route.transport.name),
-        handleInterceptors: this.#interceptors.flatMap((interceptor) => (interceptor.handle ? [interceptor.handle] : [])),
+        handleInterceptors: this.#interceptors.flatMap((interceptor) =>
+          interceptor.handle ? [interceptor.handle] : [],
+        ),
         finalFailure: {
           strategy: this.#options.finalFailure ?? 'deadLetter',
           onFinalFailure: this.#options.onFinalFailure,
@@ -300,9 +302,14 @@ export class Service {
     this.#consumerStopped = error;
     const subscription = this.#subscription;
     // Not awaited: closing drains in-flight deliveries, the failing one among them.
-    void subscription?.close({ drainTimeoutMs: this.#options.drainTimeoutMs ?? 30_000 }).catch((closeError: unknown) => {
-      this.#logger.error({ service: this.name, err: closeError }, 'closing the consumer after a final failure failed');
-    });
+    void subscription
+      ?.close({ drainTimeoutMs: this.#options.drainTimeoutMs ?? 30_000 })
+      .catch((closeError: unknown) => {
+        this.#logger.error(
+          { service: this.name, err: closeError },
+          'closing the consumer after a final failure failed',
+        );
+      });
   }
 
   async #stop(): Promise<void> {

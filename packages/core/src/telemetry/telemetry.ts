@@ -1,8 +1,8 @@
 import {
   type Attributes,
   type Context,
-  context,
   type Counter,
+  context,
   type Histogram,
   type MeterProvider,
   metrics,
@@ -109,7 +109,9 @@ export class Telemetry {
     observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
     observers.on('retried', ({ envelope, nextAttempt, delayMs, handler }) => {
       this.instruments.retries.add(1, { ...group, 'switchyard.handler': handler });
-      this.spans.get(envelope)?.addEvent('retry', { 'switchyard.next_attempt': nextAttempt, 'switchyard.delay_ms': delayMs });
+      this.spans
+        .get(envelope)
+        ?.addEvent('retry', { 'switchyard.next_attempt': nextAttempt, 'switchyard.delay_ms': delayMs });
     });
     observers.on('failed', ({ envelope, error }) => {
       this.spans.get(envelope)?.recordException(error instanceof Error ? error : String(error));

@@ -2,8 +2,8 @@ import { HandlerError, PoisonMessageError, ValidationError } from '../../errors.
 import { deadLetter } from '../../resilience/failures.js';
 import type { DeadLetterStore } from '../../resilience/stores.js';
 import type { Clock } from '../../util/clock.js';
-import type { Logger } from '../../util/logger.js';
 import { rawLogFields } from '../../util/log-fields.js';
+import type { Logger } from '../../util/logger.js';
 import type { Observers } from '../../util/observers.js';
 import { type Next, type Run, recover, type Stage, type Step } from './pipeline.js';
 
@@ -53,7 +53,12 @@ export function deadLetterStage<R extends Run>(parts: DeadLetterParts): Stage<R>
       run.outcome = 'deadLettered';
       const fields = rawLogFields(parts.service, delivery.message.id, delivery.message.headers);
       parts.logger.warn(
-        { ...fields, deadLetter: record.id, ...(handler ? { handler: handler.id } : {}), reason: record.reason.message },
+        {
+          ...fields,
+          deadLetter: record.id,
+          ...(handler ? { handler: handler.id } : {}),
+          reason: record.reason.message,
+        },
         'message dead-lettered',
       );
     });

@@ -1,8 +1,8 @@
 import { ErrorCode, SwitchyardError } from '../../errors.js';
 import type { Envelope } from '../../message/envelope.js';
 import type { Telemetry } from '../../telemetry/telemetry.js';
-import type { Logger } from '../../util/logger.js';
 import { messageLogFields } from '../../util/log-fields.js';
+import type { Logger } from '../../util/logger.js';
 import { rejectsMessage } from './dead-letter.js';
 import { type DeliveryRun, type HandlerRun, recover, type Stage, type Step, withValue } from './pipeline.js';
 
@@ -88,9 +88,15 @@ export function finalFailureStage(parts: FinalFailureParts): Stage<HandlerRun> {
     const strategy = run.handler.finalFailure ?? parts.strategy;
     const hook = parts.onFinalFailure;
     if (hook === undefined) return apply(run, failure, strategy);
-    let called: void | Promise<void> = undefined;
+    let called: void | Promise<void>;
     try {
-      called = hook({ service: parts.service, handler: run.handler.id, envelope: run.envelope, error: failure, strategy });
+      called = hook({
+        service: parts.service,
+        handler: run.handler.id,
+        envelope: run.envelope,
+        error: failure,
+        strategy,
+      });
     } catch (hookError) {
       parts.logger.error({ err: hookError, service: parts.service }, 'onFinalFailure threw; ignored');
     }
