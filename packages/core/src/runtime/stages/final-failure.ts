@@ -88,7 +88,7 @@ export function finalFailureStage(parts: FinalFailureParts): Stage<HandlerRun> {
     const strategy = run.handler.finalFailure ?? parts.strategy;
     const hook = parts.onFinalFailure;
     if (hook === undefined) return apply(run, failure, strategy);
-    let called: void | Promise<void>;
+    let called: unknown;
     try {
       called = hook({
         service: parts.service,
