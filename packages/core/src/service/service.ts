@@ -20,6 +20,7 @@ import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { DEFAULT_TRANSPORT_URL } from '../transport/transport-url.js';
 import type { Subscription } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
+import { withLogFields } from '../util/log-fields.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
 import type { ServiceOptions } from './options.js';
@@ -58,7 +59,7 @@ export class Service {
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopped: Promise<void> | undefined;
   readonly #onSignal = (signal: NodeJS.Signals) => {
-    this.#logger.info({ signal }, 'stopping on signal');
+    this.#logger.info({ service: this.name, signal }, 'stopping on signal');
     void this.stop().finally(() => {
       process.removeListener(signal, this.#onSignal);
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -226,7 +227,7 @@ export class Service {
         this.#relay = new OutboxRelay(
           this.#options.outbox,
           this.#dispatcher,
-          { clock: this.#options.clock ?? systemClock, logger: this.#logger },
+          { clock: this.#options.clock ?? systemClock, logger: withLogFields(this.#logger, { service: this.name }) },
           this.#options.outboxRelay,
         );
         this.#relay.start();
@@ -284,7 +285,7 @@ export class Service {
     if (!this.#options.outbox) return 0;
     this.#relay ??= new OutboxRelay(this.#options.outbox, this.#dispatcher, {
       clock: this.#options.clock ?? systemClock,
-      logger: this.#logger,
+      logger: withLogFields(this.#logger, { service: this.name }),
     });
     return this.#relay.flush();
   }

@@ -1,5 +1,6 @@
 import type { MessageHeaders } from '../message/envelope.js';
 import { traceIdOf } from '../telemetry/trace-context.js';
+import type { Logger } from './logger.js';
 
 /** The fields every framework log line about one message carries. */
 export interface MessageLogFields {
@@ -34,5 +35,15 @@ export function rawLogFields(service: string, id: string, headers: Readonly<Reco
     type: headers['ce-type'] ?? '',
     correlationId: headers['ce-correlationid'] ?? '',
     ...(traceId ? { traceId } : {}),
+  };
+}
+
+/** `logger` with `fields` added to every line (for parts that log without a message at hand, e.g. the outbox relay). */
+export function withLogFields(logger: Logger, fields: object): Logger {
+  return {
+    debug: (object, message) => logger.debug({ ...fields, ...object }, message),
+    info: (object, message) => logger.info({ ...fields, ...object }, message),
+    warn: (object, message) => logger.warn({ ...fields, ...object }, message),
+    error: (object, message) => logger.error({ ...fields, ...object }, message),
   };
 }

@@ -82,6 +82,10 @@ export function finalFailureStage(parts: FinalFailureParts): Stage<HandlerRun> {
     parts.stopConsuming(stopped);
     throw stopped;
   };
+  const hookFields = (run: HandlerRun) => ({
+    ...messageLogFields(parts.service, run.envelope.headers),
+    handler: run.handler.id,
+  });
   const decide = (run: HandlerRun, error: unknown): Step => {
     if (!rejectsMessage(error)) throw error;
     const failure = error as SwitchyardError;
@@ -98,12 +102,12 @@ export function finalFailureStage(parts: FinalFailureParts): Stage<HandlerRun> {
         strategy,
       });
     } catch (hookError) {
-      parts.logger.error({ err: hookError, service: parts.service }, 'onFinalFailure threw; ignored');
+      parts.logger.error({ ...hookFields(run), err: hookError }, 'onFinalFailure threw; ignored');
     }
     const settled =
       called instanceof Promise
         ? called.then(undefined, (hookError: unknown) => {
-            parts.logger.error({ err: hookError, service: parts.service }, 'onFinalFailure rejected; ignored');
+            parts.logger.error({ ...hookFields(run), err: hookError }, 'onFinalFailure rejected; ignored');
           })
         : undefined;
     return withValue(settled, run, (r) => apply(r, failure, strategy));
