@@ -94,7 +94,6 @@ export class Service {
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
     if (options.telemetry !== false) {
       this.#telemetry = new Telemetry(options.name, options.telemetry ?? {});
-      this.#telemetry.observe(this.#observers);
     }
     if (options.finalFailure !== undefined) finalFailureOf({ finalFailure: options.finalFailure });
     this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers, {
@@ -192,6 +191,7 @@ export class Service {
         this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
         route.transport.capabilities.maxMessageBytes,
       );
+      this.#telemetry?.observe(this.#observers);
       this.#receiver = new Receiver({
         service: this.name,
         capabilities: route.transport.capabilities,

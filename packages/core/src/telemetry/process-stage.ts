@@ -21,9 +21,12 @@ import { formatTraceparent, parseTraceparent } from './trace-context.js';
  */
 export function processStage(telemetry: Telemetry, system: string): Stage<HandlerRun> {
   const service = telemetry.service;
+  const measuring = telemetry.measuring;
   return {
     name: 'process-telemetry',
     wrap: (next) => (run) => {
+      // Without an SDK (no-op tracer, no-op meter) the stage costs two checks.
+      if (!measuring && !telemetry.tracing) return next(run);
       const { delivery, handler } = run;
       const headers = run.envelope.headers;
       const instruments = telemetry.instruments;
@@ -66,7 +69,8 @@ export function processStage(telemetry: Telemetry, system: string): Stage<Handle
         };
         telemetry.spans.set(run.envelope, span);
       }
-      instruments.inFlight.add(1, attributes);
+      const inFlight = instruments.inFlight;
+      inFlight.set(handler.id, (inFlight.get(handler.id) ?? 0) + 1);
       const started = performance.now();
       const finish = (done: HandlerRun): Step => {
         end(telemetry, span, recording, done, attributes, started);
@@ -95,7 +99,8 @@ function end(
 ): void {
   const instruments = telemetry.instruments;
   const outcome = run.outcome ?? 'failed';
-  instruments.inFlight.add(-1, attributes);
+  const handler = run.handler.id;
+  instruments.inFlight.set(handler, (instruments.inFlight.get(handler) ?? 1) - 1);
   const measured: Attributes = { ...attributes, 'switchyard.outcome': outcome };
   if (error !== undefined) measured['error.type'] = error;
   instruments.consumed.add(1, measured);

@@ -3,16 +3,17 @@ import {
   type Context,
   type Counter,
   context,
+  createNoopMeter,
   type Histogram,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   type TracerProvider,
   trace,
-  type UpDownCounter,
 } from '@opentelemetry/api';
 import type { SendOrigin } from '../bus/dispatcher.js';
 import { SwitchyardError } from '../errors.js';
@@ -20,6 +21,11 @@ import type { Envelope } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { Observers } from '../util/observers.js';
 import { formatTraceparent, withRemoteParent } from './trace-context.js';
+
+/** The API's no-op tracer provider: what the global proxy delegates to while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** The API's no-op counter: what every counter of a no-op meter is. */
+const NOOP_COUNTER = createNoopMeter().createCounter('noop');
 
 /** Instrumentation scope name of Switchyard's spans and metrics. */
 export const INSTRUMENTATION_SCOPE = '@switchyard/core';
@@ -84,6 +90,23 @@ export class Telemetry {
     this.#meterProvider = options.meterProvider;
   }
 
+  /**
+   * False while spans cannot record: no tracer provider given and none
+   * registered globally (the API's no-op). Checked per message, so an SDK
+   * registered after the service was created still applies; costs a global
+   * lookup and a comparison.
+   */
+  get tracing(): boolean {
+    if (this.#tracerProvider !== undefined) return true;
+    const global = trace.getTracerProvider();
+    return !(global instanceof ProxyTracerProvider) || global.getDelegate() !== NOOP_TRACER_PROVIDER;
+  }
+
+  /** False when the instruments were created from a no-op meter (no SDK when they were first used). */
+  get measuring(): boolean {
+    return this.instruments.sent !== NOOP_COUNTER;
+  }
+
   get tracer(): Tracer {
     this.#tracer ??= (this.#tracerProvider ?? trace).getTracer(INSTRUMENTATION_SCOPE);
     return this.#tracer;
@@ -91,22 +114,21 @@ export class Telemetry {
 
   /** The instruments; created on first use from the meter provider of that moment. */
   get instruments(): Instruments {
-    this.#instruments ??= createInstruments((this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE));
+    this.#instruments ??= createInstruments(
+      (this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE),
+      this.service,
+    );
     return this.#instruments;
   }
 
-  /** Subscribe the metrics and span events that come from the service's observer events. */
+  /**
+   * Subscribe the metrics and span events that come from the service's
+   * observer events. Called when the service starts: the counters of `sent`,
+   * `duplicate` and `deadLettered` are subscribed only if a meter provider is
+   * there then (so a service without an SDK pays nothing per send).
+   */
   observe(observers: Observers): void {
     const group = { 'messaging.consumer.group.name': this.service };
-    observers.on('sent', ({ outbound, origin }) => {
-      const destination = outbound.destination;
-      this.instruments.sent.add(1, {
-        'messaging.operation.name': destination.kind,
-        'messaging.destination.name': destination.kind === 'send' ? destination.service : destination.routingKey,
-        'switchyard.origin': origin,
-      });
-    });
-    observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
     observers.on('retried', ({ envelope, nextAttempt, delayMs, handler }) => {
       this.instruments.retries.add(1, { ...group, 'switchyard.handler': handler });
       this.spans
@@ -116,6 +138,16 @@ export class Telemetry {
     observers.on('failed', ({ envelope, error }) => {
       this.spans.get(envelope)?.recordException(error instanceof Error ? error : String(error));
     });
+    if (!this.measuring) return;
+    observers.on('sent', ({ outbound, origin }) => {
+      const destination = outbound.destination;
+      this.instruments.sent.add(1, {
+        'messaging.operation.name': destination.kind,
+        'messaging.destination.name': destination.kind === 'send' ? destination.service : destination.routingKey,
+        'switchyard.origin': origin,
+      });
+    });
+    observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
     observers.on('deadLettered', ({ record }) => {
       this.instruments.deadLetters.add(1, { ...group, 'error.type': record.reason.code });
     });
@@ -130,6 +162,7 @@ export class Telemetry {
    * it is. Otherwise the returned outbound carries the span's context.
    */
   startProducer(outbound: OutboundMessage, origin: SendOrigin): ProducerSpan | undefined {
+    if (!this.tracing) return undefined;
     const message = outbound.message;
     const headers = message.headers;
     const active = context.active();
@@ -190,11 +223,23 @@ export interface Instruments {
   readonly deadLetters: Counter<Attributes>;
   readonly discarded: Counter<Attributes>;
   readonly duplicates: Counter<Attributes>;
-  readonly inFlight: UpDownCounter<Attributes>;
+  /** Handler runs in progress, per handler (read by the observable `switchyard.handlers.in_flight`). */
+  readonly inFlight: Map<string, number>;
 }
 
-function createInstruments(meter: ReturnType<MeterProvider['getMeter']>): Instruments {
+function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, service: string): Instruments {
+  const inFlight = new Map<string, number>();
+  meter
+    .createObservableUpDownCounter('switchyard.handlers.in_flight', {
+      description: 'Handler runs in progress',
+      unit: '{handler}',
+    })
+    .addCallback((result) => {
+      for (const [handler, count] of inFlight)
+        result.observe(count, { 'messaging.consumer.group.name': service, 'switchyard.handler': handler });
+    });
   return {
+    inFlight,
     sent: meter.createCounter('messaging.client.sent.messages', {
       description: 'Messages confirmed by the broker, every origin (send, retry, replay, enqueue, outbox)',
       unit: '{message}',
@@ -219,10 +264,6 @@ function createInstruments(meter: ReturnType<MeterProvider['getMeter']>): Instru
     duplicates: meter.createCounter('switchyard.inbox.duplicates', {
       description: 'Redeliveries the inbox suppressed',
       unit: '{message}',
-    }),
-    inFlight: meter.createUpDownCounter('switchyard.handlers.in_flight', {
-      description: 'Handler runs in progress',
-      unit: '{handler}',
     }),
   };
 }
