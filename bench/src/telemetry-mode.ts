@@ -10,7 +10,9 @@ import type { TelemetryOptions } from '@switchyard/core';
  * application without an SDK gets: the API's no-op tracer and meter; `sdk`
  * installs the OpenTelemetry SDK globally with a batching span processor and a
  * periodic metric reader whose exporters drop what they get (the export
- * pipeline runs, nothing leaves the process).
+ * pipeline runs, nothing leaves the process). For finding where the SDK's
+ * cost goes, `BENCH_NO_TRACES=1`, `BENCH_NO_METRICS=1` and
+ * `BENCH_NO_CONTEXT_MANAGER=1` leave out one part of it in `sdk` mode.
  */
 export type TelemetryMode = 'off' | 'api' | 'sdk';
 
@@ -41,18 +43,23 @@ function installSdk(): void {
     },
     shutdown: async () => undefined,
   };
-  trace.setGlobalTracerProvider(
-    new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter, maxQueueSize: 65_536 })] }),
-  );
+  if (process.env.BENCH_NO_TRACES !== '1')
+    trace.setGlobalTracerProvider(
+      new TracerProvider({
+        spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter, maxQueueSize: 65_536 })],
+      }),
+    );
   const metricExporter: PushMetricExporter = {
     export: (_metrics, done) => done({ code: 0 }),
     shutdown: async () => undefined,
     forceFlush: async () => undefined,
   };
-  metrics.setGlobalMeterProvider(
-    new MeterProvider({
-      readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1_000 })],
-    }),
-  );
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (process.env.BENCH_NO_METRICS !== '1')
+    metrics.setGlobalMeterProvider(
+      new MeterProvider({
+        readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1_000 })],
+      }),
+    );
+  if (process.env.BENCH_NO_CONTEXT_MANAGER !== '1')
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }

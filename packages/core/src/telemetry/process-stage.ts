@@ -1,4 +1,5 @@
 import { type Attributes, context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import type { MessageHeaders } from '../message/envelope.js';
 import { after, type HandlerRun, recover, type Stage, type Step } from '../runtime/stages/pipeline.js';
 import { errorType, failSpan, type Telemetry } from './telemetry.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
@@ -46,27 +47,34 @@ export function processStage(telemetry: Telemetry, system: string): Stage<Handle
       }
       const span = telemetry.tracer.startSpan(
         `process ${delivery.channel}`,
-        { kind: SpanKind.CONSUMER, ...(links ? { root: true, links } : {}) },
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': system,
+            'messaging.destination.name': delivery.channel,
+            'messaging.consumer.group.name': service,
+            'switchyard.handler': handler.id,
+            'messaging.operation.type': 'process',
+            'messaging.operation.name': 'process',
+            'messaging.message.id': headers.id,
+            'messaging.message.conversation_id': headers.correlationId,
+            'switchyard.message.type': headers.name,
+            'switchyard.attempt': headers.attempt,
+          },
+          ...(links ? { root: true, links } : {}),
+        },
         parent,
       );
       const recording = span.isRecording();
       if (recording) {
-        span.setAttributes({
-          ...attributes,
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          'messaging.message.id': headers.id,
-          'messaging.message.conversation_id': headers.correlationId,
-          'switchyard.message.type': headers.name,
-          'switchyard.attempt': headers.attempt,
-        });
         const spanContext = span.spanContext();
         const state = spanContext.traceState?.serialize();
-        const { tracestate: _previous, ...rest } = headers;
-        run.envelope = {
-          ...run.envelope,
-          headers: { ...rest, traceparent: formatTraceparent(spanContext), ...(state ? { tracestate: state } : {}) },
+        const traced: MessageHeaders = {
+          ...headers,
+          traceparent: formatTraceparent(spanContext),
+          tracestate: state || (undefined as unknown as string),
         };
+        run.envelope = { headers: traced, payload: run.envelope.payload };
         telemetry.spans.set(run.envelope, span);
       }
       const inFlight = instruments.inFlight;

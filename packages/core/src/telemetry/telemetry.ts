@@ -173,23 +173,29 @@ export class Telemetry {
     const destination = outbound.destination;
     const operation = destination.kind === 'send' ? 'send' : 'publish';
     const target = destination.kind === 'send' ? destination.service : destination.routingKey;
-    const span = this.tracer.startSpan(`${operation} ${target}`, { kind: SpanKind.PRODUCER }, parent);
+    const span = this.tracer.startSpan(
+      `${operation} ${target}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': operation,
+          'messaging.destination.name': target,
+          'messaging.message.id': message.id,
+          'messaging.message.conversation_id': headers['ce-correlationid'] ?? '',
+          'switchyard.message.type': headers['ce-type'] ?? '',
+          'switchyard.origin': origin,
+          'switchyard.service': this.service,
+        },
+      },
+      parent,
+    );
     if (!span.isRecording()) return undefined;
-    span.setAttributes({
-      'messaging.operation.type': 'send',
-      'messaging.operation.name': operation,
-      'messaging.destination.name': target,
-      'messaging.message.id': message.id,
-      'messaging.message.conversation_id': headers['ce-correlationid'] ?? '',
-      'switchyard.message.type': headers['ce-type'] ?? '',
-      'switchyard.origin': origin,
-      'switchyard.service': this.service,
-    });
     const spanContext = span.spanContext();
     const traced: Record<string, string> = { ...headers, 'ce-traceparent': formatTraceparent(spanContext) };
     const state = spanContext.traceState?.serialize();
     if (state) traced['ce-tracestate'] = state;
-    else delete traced['ce-tracestate'];
+    else if (traced['ce-tracestate'] !== undefined) delete traced['ce-tracestate'];
     return { span, outbound: { destination, message: { ...message, headers: traced } } };
   }
 
