@@ -113,7 +113,8 @@ const storefront = createService({
   handleSignals: false,
   logger: quietLogger('storefront'),
 });
-storefront.on('sent', ({ outbound }) => {
+storefront.on('sent', ({ outbound, origin }) => {
+  if (origin !== 'send') return;
   const headers = outbound.message.headers;
   ledger.sent({
     id: outbound.message.id,

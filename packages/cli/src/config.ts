@@ -16,6 +16,8 @@ export interface CliConfig {
   readonly services: Readonly<Record<string, ServiceRoute>>;
   /** Dead-letter store URL (`sqlite:…`), when one is configured or can be inferred. */
   readonly deadLetters: string | undefined;
+  /** Absolute path of the application module that builds the services (`"app"`), for `asyncapi` and `contracts`. */
+  readonly app: string | undefined;
 }
 
 /**
@@ -58,6 +60,7 @@ export function loadConfig(io: CliIo, configPath: string | undefined): CliConfig
     transports,
     services: file.services ?? {},
     deadLetters,
+    app: file.app !== undefined ? resolve(base, file.app) : undefined,
   };
 }
 
@@ -66,6 +69,7 @@ interface FileConfig {
   transports?: Record<string, string>;
   services?: Record<string, ServiceRoute>;
   deadLetters?: string;
+  app?: string;
 }
 
 function readConfigFile(path: string): FileConfig {
@@ -79,10 +83,15 @@ function readConfigFile(path: string): FileConfig {
   }
   const where = `config file '${path}'`;
   if (!isObject(raw)) throw new ConfigurationError(`${where} must hold a JSON object`);
-  const known = new Set(['transports', 'services', 'deadLetters', '$schema']);
+  const known = new Set(['transports', 'services', 'deadLetters', 'app', '$schema']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key))
-      throw new ConfigurationError(`${where} has an unknown key '${key}': use transports, services, deadLetters`);
+      throw new ConfigurationError(`${where} has an unknown key '${key}': use transports, services, deadLetters, app`);
+  }
+  if (raw.app !== undefined && typeof raw.app !== 'string') {
+    throw new ConfigurationError(
+      `${where}: "app" must be the path of a module exporting services, e.g. "./dist/system.js"`,
+    );
   }
   const config: FileConfig = {};
   if (raw.transports !== undefined) {
@@ -99,6 +108,7 @@ function readConfigFile(path: string): FileConfig {
     for (const [name, route] of Object.entries(raw.services)) services[name] = readRoute(where, name, route);
     config.services = services;
   }
+  if (typeof raw.app === 'string') config.app = raw.app;
   if (raw.deadLetters !== undefined) {
     if (typeof raw.deadLetters !== 'string')
       throw new ConfigurationError(`${where}: "deadLetters" must be a URL such as "sqlite:./switchyard.db"`);

@@ -1,5 +1,7 @@
 import { SwitchyardError } from '@switchyard/core';
 import { Command, CommanderError } from 'commander';
+import { registerAsyncApi } from './commands/asyncapi.js';
+import { registerContracts } from './commands/contracts.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerTopology } from './commands/topology.js';
@@ -59,13 +61,16 @@ function buildProgram(context: CommandContext): Command {
 Configuration: switchyard.config.json (or --config):
   { "transports": { "default": "sqlite:./switchyard.db" },
     "services": { "order-service": { "transport": "default", "channel": "order-service", "subscribes": ["order.*"] } },
-    "deadLetters": "sqlite:./switchyard.db" }
+    "deadLetters": "sqlite:./switchyard.db", "app": "./dist/system.js" }
+"app" is a module exporting \`services\` (built, not started), for asyncapi and contracts export.
 SWITCHYARD_URL sets the default transport, SWITCHYARD_DEAD_LETTERS the dead-letter store.
 Exit codes: 0 ok, 1 failure, 2 wrong usage.`,
     );
   registerDlq(program, context);
   registerTopology(program, context);
   registerDoctor(program, context);
+  registerAsyncApi(program, context);
+  registerContracts(program, context);
   return program;
 }
 

@@ -13,6 +13,7 @@ export { type Causation, type MetadataPropagation, OutgoingMessages, type Outgoi
 export { ServiceBus } from './bus/service-bus.js';
 export {
   type Contract,
+  type ContractOptions,
   defineCommand,
   defineEvent,
   defineMessage,
@@ -21,11 +22,14 @@ export {
   type PayloadOf,
   type QueryContract,
   type ResultOf,
+  type Upcaster,
 } from './contracts/contract.js';
 export { Command, contractOfClass, Event, Message, type MessageClass, Query } from './contracts/message-class.js';
 export { validate } from './contracts/validate.js';
+export { dataSchemaOf, validateIncoming, versionOf } from './contracts/versioning.js';
 export * from './errors.js';
 export { Asynchronous, CommandHandler, Distributed, EventHandler, QueryHandler } from './handlers/decorators.js';
+export type { HandlerRegistration } from './handlers/registry.js';
 export type {
   DistributedBus,
   Handler,

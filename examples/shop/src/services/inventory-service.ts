@@ -1,45 +1,6 @@
-import { describeLines, ReserveStock, Services } from '../contracts.js';
+import { Services } from '../contracts.js';
+import { inventoryService } from '../setup/inventory.js';
 import { runService } from './runtime.js';
 
-/**
- * inventory-service: reserves stock on `stock.reserve` (a command addressed to
- * it by name) and keeps a ledger of every order event through the pattern
- * `order.*`.
- */
-const stock = new Map<string, number>([
-  ['apple', 100_000],
-  ['pear', 80_000],
-  ['plum', 60_000],
-  ['fig', 40_000],
-]);
-
-/** No retry brings stock back: the policy dead-letters it at once. */
-class OutOfStockError extends Error {
-  override readonly name = 'OutOfStockError';
-}
-
-await runService(Services.inventory, (shop) => {
-  shop.handleCommand(
-    ReserveStock,
-    async (command) => {
-      // Check every line before taking any, so a refused order leaves the stock as it was.
-      for (const line of command.items) {
-        const left = stock.get(line.sku) ?? 0;
-        if (left < line.quantity) throw new OutOfStockError(`only ${left}×${line.sku} left, ${line.quantity} wanted`);
-      }
-      for (const line of command.items) stock.set(line.sku, (stock.get(line.sku) ?? 0) - line.quantity);
-      const first = command.items[0];
-      const left = first ? `, ${stock.get(first.sku)}×${first.sku} left` : '';
-      shop.log(`reserved ${describeLines(command.items)} for ${command.orderId}${left}`);
-    },
-    { name: 'reserve-stock', retry: { retryable: (error) => !(error instanceof OutOfStockError) } },
-  );
-  shop.handleEvent(
-    'order.*',
-    async (event, ctx) => {
-      const orderId = (event as { orderId?: unknown }).orderId;
-      shop.log(`ledger: ${ctx.headers.name} ${String(orderId)} (via order.*)`);
-    },
-    { name: 'ledger' },
-  );
-});
+/** The inventory-service process: its handlers (../setup/inventory.ts) on the launcher's transport. */
+await runService(Services.inventory, inventoryService);

@@ -98,7 +98,9 @@ export async function runService(name: string, setup: (runtime: ShopRuntime) => 
 
 function observe(service: Service, name: string, report: (message: Report) => void, log: (text: string) => void): void {
   const lastError = new Map<string, string>();
-  service.on('sent', ({ outbound }) => {
+  service.on('sent', ({ outbound, origin }) => {
+    // The ledger accounts for what the application sent; retries and replays re-send those same messages.
+    if (origin !== 'send' && origin !== 'outbox') return;
     const headers = outbound.message.headers;
     const destination = outbound.destination;
     report({

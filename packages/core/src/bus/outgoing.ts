@@ -1,6 +1,7 @@
 import type { Contract } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
+import { dataSchemaOf } from '../contracts/versioning.js';
 import { ConfigurationError } from '../errors.js';
 import type { SendOptions } from '../handlers/types.js';
 import { encode, isValidMetadataKey } from '../message/codec.js';
@@ -103,6 +104,8 @@ export class OutgoingMessages {
     if (causation?.tracestate !== undefined && options.traceparent === undefined)
       headers.tracestate = causation.tracestate;
     if (options.orderingKey !== undefined) headers.orderingKey = options.orderingKey;
+    const dataSchema = spec.contract ? dataSchemaOf(spec.contract) : undefined;
+    if (dataSchema !== undefined) headers.dataSchema = dataSchema;
     if (options.delayMs !== undefined && options.delayMs > 0) headers.deliverAt = now + options.delayMs;
     const message = encode({ headers, payload: spec.payload });
     const destination =

@@ -1,4 +1,4 @@
-import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 import { ConfigurationError } from '../errors.js';
 import type { MessageKind } from '../message/envelope.js';
 import { type Contract, defineCommand, defineEvent, defineMessage, defineQuery } from './contract.js';
@@ -69,7 +69,7 @@ export function isMessageClass(value: unknown): value is MessageClass {
 function instanceSchema(
   type: MessageClass,
   fieldsOf: () => StandardSchemaV1 | undefined,
-): StandardSchemaV1<unknown, object> {
+): StandardSchemaV1<unknown, object> & StandardJSONSchemaV1<unknown, object> {
   const toInstance = (value: unknown): StandardSchemaV1.Result<object> => {
     if (value instanceof type) return { value };
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -77,10 +77,22 @@ function instanceSchema(
     }
     return { value: Object.assign(Object.create(type.prototype) as object, value) };
   };
+  // Standard JSON Schema: the static schema's when it offers one (tools such as AsyncAPI generation read it).
+  const jsonSchema = (side: 'input' | 'output') => (options: StandardJSONSchemaV1.Options) => {
+    const fields = fieldsOf() as (StandardSchemaV1 & Partial<StandardJSONSchemaV1>) | undefined;
+    if (fields === undefined) return { type: 'object' };
+    if (fields['~standard'].jsonSchema === undefined) {
+      throw new ConfigurationError(
+        `the static schema of class ${type.name} (${fields['~standard'].vendor}) offers no JSON Schema (~standard.jsonSchema)`,
+      );
+    }
+    return fields['~standard'].jsonSchema[side](options);
+  };
   return {
     '~standard': {
       version: 1,
       vendor: 'switchyard-class',
+      jsonSchema: { input: jsonSchema('input'), output: jsonSchema('output') },
       validate(value) {
         const fields = fieldsOf();
         if (!fields) return toInstance(value);

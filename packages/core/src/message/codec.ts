@@ -31,6 +31,7 @@ export const Header = {
   deliverAt: 'ce-deliverat',
   /** The ordering key, as the CloudEvents partitioning extension's `partitionkey` attribute. */
   orderingKey: 'ce-partitionkey',
+  dataSchema: 'ce-dataschema',
 } as const;
 
 const RESERVED = new Set<string>(Object.values(Header));
@@ -68,6 +69,7 @@ export function encode(envelope: Envelope): TransportMessage {
   if (h.targetHandler !== undefined) headers[Header.targetHandler] = h.targetHandler;
   if (h.deliverAt !== undefined) headers[Header.deliverAt] = new Date(h.deliverAt).toISOString();
   if (h.orderingKey !== undefined) headers[Header.orderingKey] = h.orderingKey;
+  if (h.dataSchema !== undefined) headers[Header.dataSchema] = h.dataSchema;
   for (const key in h.metadata) headers[`ce-${key}`] = h.metadata[key] as string;
   const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: h.id, headers, body };
@@ -139,6 +141,7 @@ export function decode(message: TransportMessage, maxBytes: number): Envelope {
   if (o[Header.tracestate] !== undefined) headers.tracestate = o[Header.tracestate];
   if (o[Header.targetHandler] !== undefined) headers.targetHandler = o[Header.targetHandler];
   if (o[Header.orderingKey] !== undefined) headers.orderingKey = o[Header.orderingKey];
+  if (o[Header.dataSchema] !== undefined) headers.dataSchema = o[Header.dataSchema];
   const due = o[Header.deliverAt];
   if (due !== undefined) {
     const at = Date.parse(due);

@@ -42,6 +42,8 @@ export interface MessageHeaders {
   readonly deliverAt?: number;
   /** Ordering key: same-key messages keep their order where the transport supports it. */
   readonly orderingKey?: string;
+  /** CloudEvents `dataschema`: the contract version the payload was written with (`urn:switchyard:<name>:v<n>`). */
+  readonly dataSchema?: string;
   /** User metadata; keys are CloudEvents extension names (lowercase letters and digits). */
   readonly metadata: Readonly<Record<string, string>>;
 }

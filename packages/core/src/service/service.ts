@@ -7,7 +7,7 @@ import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
-import { finalFailureOf, HandlerRegistry } from '../handlers/registry.js';
+import { finalFailureOf, type HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
 import type { Interceptor } from '../interceptors/types.js';
 import { OutboxRelay } from '../outbox/relay.js';
@@ -263,6 +263,11 @@ export class Service {
   /** Deliveries being processed right now. */
   get inFlight(): number {
     return this.#receiver?.inFlight ?? 0;
+  }
+
+  /** Every registered handler, in registration order (read-only; for tools such as AsyncAPI generation). */
+  handlers(): readonly HandlerRegistration[] {
+    return this.#registry.all();
   }
 
   /** Event patterns this service subscribes to (its distributed event handlers). */

@@ -1,4 +1,4 @@
-import type { DeadLetterRecord, Envelope, Service } from '@switchyard/core';
+import type { DeadLetterRecord, Envelope, SendOrigin, Service } from '@switchyard/core';
 
 /** One recorded observation. */
 export interface SpyEntry {
@@ -7,6 +7,8 @@ export interface SpyEntry {
   readonly id: string;
   readonly handler?: string;
   readonly envelope?: Envelope;
+  /** For `sent` entries: why it was sent (`send`, `retry`, `replay`, `enqueue`, `outbox`). */
+  readonly origin?: SendOrigin;
 }
 
 /**
@@ -14,6 +16,7 @@ export interface SpyEntry {
  * wait for a condition with a timeout instead of sleeping.
  */
 export class MessageSpy {
+  /** Every message the watched services put on a transport, whatever its origin (see `SpyEntry.origin`). */
   readonly sent: SpyEntry[] = [];
   readonly handled: SpyEntry[] = [];
   readonly failed: SpyEntry[] = [];
@@ -31,8 +34,13 @@ export class MessageSpy {
       for (const wake of this.#waiters) wake();
     };
     this.#detach.push(
-      service.on('sent', ({ outbound }) =>
-        record(this.sent, { service: name, name: outbound.message.headers['ce-type'] ?? '?', id: outbound.message.id }),
+      service.on('sent', ({ outbound, origin }) =>
+        record(this.sent, {
+          service: name,
+          name: outbound.message.headers['ce-type'] ?? '?',
+          id: outbound.message.id,
+          origin,
+        }),
       ),
       service.on('handled', ({ handler, envelope }) => record(this.handled, entry(name, envelope, handler))),
       service.on('failed', ({ handler, envelope }) => record(this.failed, entry(name, envelope, handler))),

@@ -1,10 +1,11 @@
-import { validate } from '../../contracts/validate.js';
+import { validateIncoming } from '../../contracts/versioning.js';
 import { ValidationError } from '../../errors.js';
 import type { HandlerRun, Stage, Step } from './pipeline.js';
 
 /**
- * Validate the payload against the handler's contract and hand the schema's
- * output (defaults and transforms applied) on as `run.payload`. A payload that
+ * Validate the payload against the handler's contract — upcast first when it
+ * was written with an older contract version (`ce-dataschema`) — and hand the
+ * schema's output (defaults and transforms applied) on as `run.payload`. A payload that
  * breaks the contract throws a ValidationError for the dead-letter stage: no
  * retry can fix it. A schema that throws instead of reporting issues counts as
  * a validation failure too. Handlers without a contract (patterns, channels)
@@ -20,7 +21,7 @@ export function validateStage(): Stage<HandlerRun> {
         if (contract === undefined) return next(run);
         let checked: unknown;
         try {
-          checked = validate(contract.name, contract.schema, run.envelope.payload);
+          checked = validateIncoming(contract, run.envelope.payload, run.envelope.headers.dataSchema);
         } catch (error) {
           throw asValidationError(contract.name, error);
         }
