@@ -66,6 +66,8 @@ export function processStage(telemetry: Telemetry, system: string): Stage<Handle
         parent,
       );
       const recording = span.isRecording();
+      // The delivery's other handlers must see the envelope as it came (their spans are siblings).
+      const original = run.envelope;
       if (recording) {
         const spanContext = span.spanContext();
         const state = spanContext.traceState?.serialize();
@@ -81,10 +83,12 @@ export function processStage(telemetry: Telemetry, system: string): Stage<Handle
       inFlight.set(handler.id, (inFlight.get(handler.id) ?? 0) + 1);
       const started = performance.now();
       const finish = (done: HandlerRun): Step => {
+        done.envelope = original;
         end(telemetry, span, recording, done, attributes, started);
         return undefined;
       };
       const failed = (done: HandlerRun, error: unknown): Step => {
+        done.envelope = original;
         if (recording) failSpan(span, error);
         end(telemetry, span, recording, done, attributes, started, errorType(error));
         throw error;
