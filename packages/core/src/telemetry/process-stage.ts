@@ -113,9 +113,11 @@ function end(
   const outcome = run.outcome ?? 'failed';
   const handler = run.handler.id;
   instruments.inFlight.set(handler, (instruments.inFlight.get(handler) ?? 1) - 1);
-  const measured: Attributes = { ...attributes, 'switchyard.outcome': outcome };
-  if (error !== undefined) measured['error.type'] = error;
-  instruments.consumed.add(1, measured);
+  const measured = instruments.consumed.add(`${handler}|${outcome}|${error ?? ''}`, () => ({
+    ...attributes,
+    'switchyard.outcome': outcome,
+    ...(error !== undefined ? { 'error.type': error } : {}),
+  }));
   instruments.duration.record((performance.now() - started) / 1000, measured);
   if (recording) {
     span.setAttribute('switchyard.outcome', outcome);

@@ -20,6 +20,7 @@ import { SwitchyardError } from '../errors.js';
 import type { Envelope } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { Observers } from '../util/observers.js';
+import { Tally } from './tally.js';
 import { formatTraceparent, withRemoteParent } from './trace-context.js';
 
 /** The API's no-op tracer provider: what the global proxy delegates to while no SDK is registered. */
@@ -104,7 +105,7 @@ export class Telemetry {
 
   /** False when the instruments were created from a no-op meter (no SDK when they were first used). */
   get measuring(): boolean {
-    return this.instruments.sent !== NOOP_COUNTER;
+    return this.instruments.retries !== NOOP_COUNTER;
   }
 
   get tracer(): Tracer {
@@ -141,11 +142,12 @@ export class Telemetry {
     if (!this.measuring) return;
     observers.on('sent', ({ outbound, origin }) => {
       const destination = outbound.destination;
-      this.instruments.sent.add(1, {
+      const target = destination.kind === 'send' ? destination.service : destination.routingKey;
+      this.instruments.sent.add(`${destination.kind}|${origin}|${target}`, () => ({
         'messaging.operation.name': destination.kind,
-        'messaging.destination.name': destination.kind === 'send' ? destination.service : destination.routingKey,
+        'messaging.destination.name': target,
         'switchyard.origin': origin,
-      });
+      }));
     });
     observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
     observers.on('deadLettered', ({ record }) => {
@@ -222,8 +224,8 @@ export function errorType(error: unknown): string {
 
 /** The metric instruments of one service. @internal */
 export interface Instruments {
-  readonly sent: Counter<Attributes>;
-  readonly consumed: Counter<Attributes>;
+  readonly sent: Tally;
+  readonly consumed: Tally;
   readonly duration: Histogram<Attributes>;
   readonly retries: Counter<Attributes>;
   readonly deadLetters: Counter<Attributes>;
@@ -246,11 +248,11 @@ function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, service
     });
   return {
     inFlight,
-    sent: meter.createCounter('messaging.client.sent.messages', {
+    sent: new Tally(meter, 'messaging.client.sent.messages', {
       description: 'Messages confirmed by the broker, every origin (send, retry, replay, enqueue, outbox)',
       unit: '{message}',
     }),
-    consumed: meter.createCounter('messaging.client.consumed.messages', {
+    consumed: new Tally(meter, 'messaging.client.consumed.messages', {
       description: 'Handler runs of delivered messages',
       unit: '{message}',
     }),
