@@ -14,6 +14,11 @@ export const ErrorCode = {
   MissingPackage: 'SY_MISSING_PACKAGE',
   /** The broker could not be reached or the connection was lost. */
   TransportUnavailable: 'SY_TRANSPORT_UNAVAILABLE',
+  /**
+   * A service could not reach its broker at start (refused, unresolvable, or no
+   * answer within `connectTimeoutMs`); the message names the broker address.
+   */
+  Unreachable: 'SY_UNREACHABLE',
   /** The broker did not confirm a send; the message may not have been stored. */
   SendFailed: 'SY_SEND_FAILED',
   /** The transport, service or store was closed. */

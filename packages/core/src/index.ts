@@ -66,6 +66,7 @@ export type {
   FinalFailureHandler,
   FinalFailureStrategy,
 } from './runtime/stages/final-failure.js';
+export type { ServiceHealth } from './service/health.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
@@ -79,7 +80,7 @@ export {
   TRANSPORT_SCHEMES,
   transportFromUrl,
 } from './transport/transport-url.js';
-export type { Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
+export type { ConnectionState, Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
 export { type MessageLogFields, messageLogFields } from './util/log-fields.js';
 export { defaultLogger, type Logger } from './util/logger.js';

@@ -95,6 +95,11 @@ export async function stopScenario(name: string, transport: TransportOf): Promis
     await first.distributedBus.sendCommand(name, Work, { n: 1 });
     await expect.poll(() => first.consumerStopped, { timeout: 10_000 }).toBeDefined();
     expect(first.consumerStopped?.code).toBe(ErrorCode.ConsumerStopped);
+    expect(first.health()).toMatchObject({
+      healthy: false,
+      consuming: false,
+      lastError: expect.stringContaining('stopped consuming'),
+    });
     expect(failures).toHaveLength(1);
     expect(failures[0]?.strategy).toBe('stop');
     await first.distributedBus.sendCommand(name, Work, { n: 2 });
@@ -110,6 +115,7 @@ export async function stopScenario(name: string, transport: TransportOf): Promis
   await second.start();
   try {
     await expect.poll(() => [...handled].sort(), { timeout: 15_000 }).toEqual([1, 2]);
+    expect(second.health()).toMatchObject({ healthy: true, consuming: true });
     expect(await deadLetters.count()).toBe(0);
   } finally {
     await second.stop();

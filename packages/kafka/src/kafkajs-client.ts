@@ -41,6 +41,7 @@ export class KafkajsClient implements KafkaClient {
       },
       logLevel: options.logger ? logLevel.INFO : logLevel.NOTHING,
       logCreator: quietLogCreator(options.logger),
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     this.#memberHost = {
       kafka: this.#kafka,

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '@switchyard/core/transport';
+import type { ISocketFactory } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 
 /** One log line from the Kafka client library. */
@@ -66,6 +67,12 @@ export interface KafkaTransportOptions {
   readonly logger?: (entry: KafkaLogEntry) => void;
   /** Use this client instead of the built-in kafkajs one (other client libraries, tests). */
   readonly client?: KafkaClient;
+  /**
+   * Opens the socket of every broker connection of the built-in kafkajs client (its
+   * `socketFactory`): to go through a proxy, or for tests that cut the network. Brokers are
+   * reached at the addresses the cluster advertises, so a proxy must map each of them.
+   */
+  readonly socketFactory?: ISocketFactory;
 }
 
 /** Options with defaults applied. */
@@ -89,6 +96,7 @@ export interface ResolvedKafkaOptions {
   readonly defaultPrefetch: number;
   readonly maxHeldDelayed: number;
   readonly logger: ((entry: KafkaLogEntry) => void) | undefined;
+  readonly socketFactory: ISocketFactory | undefined;
 }
 
 const TOPIC_CHARS = /^[A-Za-z0-9._-]*$/;
@@ -151,6 +159,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     defaultPrefetch: positiveInt(options.defaultPrefetch, 32, 'defaultPrefetch'),
     maxHeldDelayed: positiveInt(options.maxHeldDelayed, 10_000, 'maxHeldDelayed'),
     logger: options.logger,
+    socketFactory: options.socketFactory,
   };
 }
 

@@ -1,6 +1,6 @@
 import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import type { ConnectionManager } from './connection-manager.js';
+import { type ConnectionManager, closeWithin } from './connection-manager.js';
 
 /** One message to publish. `options.messageId` identifies it in a basic.return. */
 export interface Outgoing {
@@ -37,8 +37,9 @@ enum Outcome {
  *   are published again on the next connection (they may then be stored
  *   twice; core's inbox drops the duplicate). If no connection comes back
  *   within `timeoutMs` of the call, it rejects with `SY_SEND_FAILED`.
- * - No confirm within `timeoutMs` of the call (a broker blocked by a resource
- *   alarm holds them): rejects with `SY_SEND_FAILED`; they may still be stored.
+ * - No confirm within `timeoutMs` of the call on a live connection (a paused
+ *   broker, a stalled network, a resource alarm): rejects with `SY_TIMEOUT`;
+ *   they may still be stored.
  * - Mandatory messages that no queue took are confirmed by RabbitMQ but
  *   returned first; they are handed back to the caller, never dropped.
  *
@@ -115,7 +116,7 @@ export class ConfirmPublisher {
     this.#current = undefined;
     if (!current) return;
     const target = await current.catch(() => undefined);
-    if (target?.open) await target.channel.close().catch(() => undefined);
+    if (target?.open) await closeWithin(target.channel.close());
   }
 
   #channel(deadline: number): Promise<PublishChannel> {
@@ -204,9 +205,9 @@ async function publishOnce(target: PublishChannel, items: readonly Outgoing[], d
     const outcome = await Promise.race([done, expired]);
     clearTimeout(timer);
     if (outcome === 'expired') {
-      throw sendFailed(
-        remaining,
-        new Error('RabbitMQ sent no confirm in time (is the connection blocked by an alarm?)'),
+      throw new TransportError(
+        ErrorCode.Timeout,
+        `RabbitMQ sent no confirm for ${remaining} message(s) within the send timeout (a paused broker, a stalled network, or a connection blocked by an alarm); they may still be stored`,
       );
     }
   }

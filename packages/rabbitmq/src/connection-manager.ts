@@ -1,7 +1,20 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import { type ConnectionState, describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import amqp, { type ChannelModel, type SocketOptions } from 'amqplib';
 import { redact } from './options.js';
+
+/**
+ * Await `closing` (an amqplib channel or connection close) for at most `ms`. amqplib waits for the
+ * broker's close-ok, which never comes when the socket died underneath: closing must still end.
+ */
+export async function closeWithin(closing: Promise<unknown>, ms = 2_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([closing.catch(() => undefined), bound]);
+  clearTimeout(timer);
+}
 
 /** One live AMQP connection; `generation` grows by one on every (re)connect. */
 export interface LiveConnection {
@@ -27,6 +40,8 @@ export interface ConnectionSettings {
 interface Waiter {
   resolve(live: LiveConnection): void;
   reject(error: unknown): void;
+  /** Rejected by the first failed connect attempt instead of waiting for a later one. */
+  readonly failFast: boolean;
 }
 
 /**
@@ -48,6 +63,7 @@ export class ConnectionManager {
   #timer: NodeJS.Timeout | undefined;
   #wakeBackoff: (() => void) | undefined;
   readonly #waiters = new Set<Waiter>();
+  readonly #watchers = new Set<(state: ConnectionState) => void>();
 
   constructor(settings: ConnectionSettings) {
     this.#settings = settings;
@@ -67,8 +83,10 @@ export class ConnectionManager {
    * The live connection, connecting first if needed. Waits at most `timeoutMs`
    * (forever when omitted) and then rejects with `SY_TRANSPORT_UNAVAILABLE`
    * naming the last connection error; rejects with `SY_CLOSED` after `close`.
+   * With `failFast`, a failed connect attempt (refused, unresolvable) rejects
+   * it at once, the same way, instead of waiting for the reconnects.
    */
-  get(timeoutMs?: number): Promise<LiveConnection> {
+  get(timeoutMs?: number, failFast = false): Promise<LiveConnection> {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#live) return Promise.resolve(this.#live);
     this.#start();
@@ -83,27 +101,40 @@ export class ConnectionManager {
           if (timer) clearTimeout(timer);
           reject(error);
         },
+        failFast,
       };
       this.#waiters.add(waiter);
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           this.#waiters.delete(waiter);
-          reject(
-            new TransportError(
-              ErrorCode.TransportUnavailable,
-              `RabbitMQ at ${redact(this.#settings.url)} is unreachable after ${timeoutMs} ms: ${this.#lastError === undefined ? 'still connecting' : describeError(this.#lastError)}`,
-              { cause: this.#lastError },
-            ),
-          );
+          reject(this.#unreachable(`after ${timeoutMs} ms`));
         }, timeoutMs);
       }
     });
+  }
+
+  /** Call `listener` on every connection change (connected, disconnected, retrying) until the returned function is called or `close`. */
+  watch(listener: (state: ConnectionState) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #report(state: Omit<ConnectionState, 'endpoint'>): void {
+    const full = { ...state, endpoint: redact(this.#settings.url) };
+    for (const listener of this.#watchers) {
+      try {
+        listener(full);
+      } catch {
+        // A listener's fault must not stop the reconnect loop.
+      }
+    }
   }
 
   /** Stop reconnecting and close the connection. Idempotent; never rejects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watchers.clear();
     if (this.#timer) clearTimeout(this.#timer);
     this.#wakeBackoff?.();
     const error = this.#closedError();
@@ -111,7 +142,16 @@ export class ConnectionManager {
     this.#waiters.clear();
     const live = this.#live;
     this.#live = undefined;
-    if (live) await live.model.close().catch(() => undefined);
+    if (live) await closeWithin(live.model.close());
+  }
+
+  #unreachable(when: string): TransportError {
+    const why = this.#lastError === undefined ? 'still connecting' : describeError(this.#lastError);
+    return new TransportError(
+      ErrorCode.TransportUnavailable,
+      `RabbitMQ at ${redact(this.#settings.url)} is unreachable ${when}: ${why}`,
+      { cause: this.#lastError },
+    );
   }
 
   #closedError(): TransportError {
@@ -150,7 +190,12 @@ export class ConnectionManager {
         return;
       } catch (error) {
         this.#lastError = error;
-        if (model) await model.close().catch(() => undefined);
+        if (model) await closeWithin(model.close());
+        for (const waiter of this.#waiters) {
+          if (!waiter.failFast) continue;
+          this.#waiters.delete(waiter);
+          waiter.reject(this.#unreachable('(the connect attempt failed)'));
+        }
         attempt++;
         await this.#backoff(attempt);
       }
@@ -172,8 +217,11 @@ export class ConnectionManager {
       if (this.#live !== live) return;
       this.#live = undefined;
       this.#lastError = error ?? new Error('connection closed');
-      if (!this.#closed) this.#start();
+      if (this.#closed) return;
+      this.#report({ status: 'disconnected', error: this.#lastError });
+      this.#start();
     });
+    this.#report({ status: 'connected' });
     for (const waiter of this.#waiters) waiter.resolve(live);
     this.#waiters.clear();
   }
@@ -182,11 +230,11 @@ export class ConnectionManager {
     const { initialDelayMs, maxDelayMs } = this.#settings;
     const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 30));
     const delay = base / 2 + (Math.random() * base) / 2;
+    this.#report({ status: 'retrying', error: this.#lastError, attempt, delayMs: Math.round(delay) });
     return new Promise((resolve) => {
       this.#wakeBackoff = resolve;
+      // Ref'd: a reconnect under way is work the process asked for (consumers wait on it); `close` clears it.
       this.#timer = setTimeout(resolve, delay);
-      // A pending reconnect must not keep an otherwise finished process alive.
-      this.#timer.unref();
     });
   }
 }

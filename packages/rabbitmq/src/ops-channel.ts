@@ -18,7 +18,8 @@ export function replyCode(error: unknown): number | undefined {
 
 /**
  * Runs `work` on a short-lived confirm channel of the current connection
- * (waiting at most `timeoutMs` for one), then closes it. A declaration error
+ * (waiting at most `timeoutMs` for one, or only for the next connect attempt
+ * with `failFast`), then closes it. A declaration error
  * closes only that channel, never the publisher's or a consumer's. Errors
  * come back as TransportError (SwitchyardErrors pass through), with the AMQP
  * reply code still readable through {@link replyCode} on `cause`.
@@ -28,8 +29,9 @@ export async function withChannel<T>(
   timeoutMs: number,
   what: string,
   work: (channel: ConfirmChannel) => Promise<T>,
+  failFast = false,
 ): Promise<T> {
-  const live = await connection.get(timeoutMs);
+  const live = await connection.get(timeoutMs, failFast);
   let channel: ConfirmChannel;
   try {
     channel = await live.model.createConfirmChannel();
@@ -69,9 +71,13 @@ export function helperName(exchange: string, kind: string, channel: string): str
   return `${exchange}.${kind}.sha1-${createHash('sha1').update(channel).digest('hex')}`;
 }
 
-/** `error` as the rejection of a send: SY_SEND_FAILED unless it already says failed or closed. */
+/** `error` as the rejection of a send: SY_SEND_FAILED unless it already says failed, timed out or closed. */
 export function sendError(error: unknown): TransportError {
-  if (error instanceof TransportError && (error.code === ErrorCode.SendFailed || error.code === ErrorCode.Closed)) {
+  const code = error instanceof TransportError ? error.code : undefined;
+  if (
+    error instanceof TransportError &&
+    (code === ErrorCode.SendFailed || code === ErrorCode.Closed || code === ErrorCode.Timeout)
+  ) {
     return error;
   }
   return wrap(ErrorCode.SendFailed, 'send failed; the messages may not have been stored', error);

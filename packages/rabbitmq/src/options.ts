@@ -23,6 +23,14 @@ export interface RabbitMqTransportOptions {
    * rejects with `SY_SEND_FAILED`; also bounds declarations. Default 30,000 ms.
    */
   readonly operationTimeoutMs?: number;
+  /**
+   * Bound on one `send` or `publish` waiting for its publisher confirms. A broker that accepted the
+   * connection but does not answer (paused, blocked by an alarm, a stalled network) makes the call
+   * reject with `SY_TIMEOUT` after this long; the messages may still be stored when the broker
+   * resumes (so a caller that sends again may store them twice; core's inbox drops the repeat).
+   * Default: `operationTimeoutMs`.
+   */
+  readonly sendTimeoutMs?: number;
   /** AMQP heartbeat in seconds, so a silently dead peer is noticed. Default 10. */
   readonly heartbeatSeconds?: number;
   /** TLS settings for `amqps://` (a private CA, client certificates), passed to Node's `tls.connect`. */
@@ -39,6 +47,7 @@ export interface ResolvedOptions {
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   readonly operationTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
 }
@@ -66,6 +75,7 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
     initialDelayMs: positiveInteger('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 100),
     maxDelayMs: positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 5_000),
     operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 30_000),
+    sendTimeoutMs: positiveInteger('sendTimeoutMs', options.sendTimeoutMs ?? options.operationTimeoutMs ?? 30_000),
     heartbeatSeconds: nonNegativeInteger('heartbeatSeconds', options.heartbeatSeconds ?? 10),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   };

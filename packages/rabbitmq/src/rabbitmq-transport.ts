@@ -1,5 +1,6 @@
 import {
   ConfigurationError,
+  type ConnectionState,
   type ConsumeOptions,
   type DeliveryHandler,
   ErrorCode,
@@ -11,13 +12,20 @@ import {
   type TransportCapabilities,
   TransportError,
   type TransportMessage,
+  withTimeout,
 } from '@switchyard/core/transport';
 import type { ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
 import { ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
-import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import {
+  checkChannelName,
+  type RabbitMqTransportOptions,
+  type ResolvedOptions,
+  redact,
+  resolveOptions,
+} from './options.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
 import { InternalHeader, publishOptions, toBuffer } from './wire.js';
@@ -67,7 +75,7 @@ export class RabbitMqTransport implements Transport {
       ...resolved,
       setup: (model) => declareExchanges(model, resolved.exchange),
     });
-    this.#publisher = new ConfirmPublisher(this.#connection, resolved.operationTimeoutMs, async (fault) => {
+    this.#publisher = new ConfirmPublisher(this.#connection, resolved.sendTimeoutMs, async (fault) => {
       // Someone deleted an exchange of ours: declare both again (only a new connection would otherwise).
       if (replyCode(fault) !== ReplyCode.notFound) return false;
       const live = await this.#connection.get(resolved.operationTimeoutMs);
@@ -147,12 +155,36 @@ export class RabbitMqTransport implements Transport {
     return subscription;
   }
 
+  /** Reports every connect, loss and scheduled reconnect attempt (with its backoff) of the one AMQP connection. */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#connection.watch(listener);
+  }
+
+  /**
+   * Checks the events exchange. Answers within 2 s: a refused or failed connect attempt rejects at
+   * once, a broker that does not answer after 2 s; both with `SY_TRANSPORT_UNAVAILABLE` naming the
+   * broker and the error.
+   */
   async ping(): Promise<void> {
     this.#assertOpen();
-    const timeoutMs = Math.min(this.#options.operationTimeoutMs, 5_000);
-    await withChannel(this.#connection, timeoutMs, 'check the exchange', (channel) =>
-      channel.checkExchange(this.#options.exchange),
+    const timeoutMs = Math.min(this.#options.operationTimeoutMs, 2_000);
+    const check = withChannel(
+      this.#connection,
+      timeoutMs,
+      'check the exchange',
+      (channel) => channel.checkExchange(this.#options.exchange),
+      true,
     );
+    try {
+      await withTimeout(check, timeoutMs, 'RabbitMQ to answer');
+    } catch (error) {
+      if (!(error instanceof SwitchyardError) || error.code !== ErrorCode.Timeout) throw error;
+      throw new TransportError(
+        ErrorCode.TransportUnavailable,
+        `RabbitMQ at ${redact(this.#options.url)} did not answer within ${timeoutMs} ms`,
+        { cause: error },
+      );
+    }
   }
 
   close(): Promise<void> {

@@ -7,7 +7,7 @@ import {
 } from '@switchyard/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckBatcher } from './ack-batcher.js';
-import type { ConnectionManager } from './connection-manager.js';
+import { type ConnectionManager, closeWithin } from './connection-manager.js';
 import { deliveryCountOf, fromAmqp } from './wire.js';
 
 /** A delivery with the raw AMQP message and a way to drop it for good (`basic.reject`, no requeue). */
@@ -108,7 +108,7 @@ export class RabbitSubscription implements Subscription {
       attachment.acks.flush();
       attachment.open = false;
       // Closing the channel hands every unsettled delivery back to the queue.
-      await attachment.channel.close().catch(() => undefined);
+      await closeWithin(attachment.channel.close());
     }
     this.#attachment = undefined;
     this.#settings.onClosed();
@@ -139,7 +139,7 @@ export class RabbitSubscription implements Subscription {
     } catch (error) {
       if (this.#attachment === attachment) this.#attachment = undefined;
       attachment.open = false;
-      await channel.close().catch(() => undefined);
+      await closeWithin(channel.close());
       throw error;
     }
   }

@@ -35,6 +35,13 @@ export interface RedisStreamsTransportOptions {
   readonly defaultPrefetch?: number;
   /** Called with connection errors that ioredis recovers from by itself (for logging). Default: ignored. */
   readonly onConnectionError?: (error: Error) => void;
+  /**
+   * Bound on one `send` or `publish`: when Redis has not answered by then (paused, stalled network,
+   * or down longer than ioredis' own retries), the call rejects with `SY_TIMEOUT`; its messages may
+   * still be appended when Redis answers later (never lost, possibly stored twice if the caller
+   * sends again; core's inbox drops the repeat). Default 30 000 ms.
+   */
+  readonly sendTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. */
@@ -50,6 +57,7 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number;
   readonly defaultPrefetch: number;
   readonly onConnectionError: (error: Error) => void;
+  readonly sendTimeoutMs: number;
 }
 
 /** Fill in defaults; throws a ConfigurationError naming the bad option. No I/O. */
@@ -78,6 +86,7 @@ export function resolveOptions(options: RedisStreamsTransportOptions = {}): Reso
     maxMessageBytes: int('maxMessageBytes', options.maxMessageBytes, 64 * 1024 * 1024, 1, 512 * 1024 * 1024),
     defaultPrefetch: int('defaultPrefetch', options.defaultPrefetch, 100, 1),
     onConnectionError: options.onConnectionError ?? (() => {}),
+    sendTimeoutMs: int('sendTimeoutMs', options.sendTimeoutMs, 30_000, 1),
   };
 }
 

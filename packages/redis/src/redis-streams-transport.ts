@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConfigurationError,
+  type ConnectionState,
   type ConsumeOptions,
   consumeLimits,
   type DeliveryHandler,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
+  SwitchyardError,
   type Topology,
   type Transport,
   type TransportCapabilities,
   TransportError,
   type TransportMessage,
+  withTimeout,
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
@@ -57,6 +60,7 @@ export class RedisStreamsTransport implements Transport {
   readonly #sender: BatchedSender;
   readonly #tokenBase = randomBytes(8).toString('hex');
   #seq = 0;
+  readonly #watchers = new Set<(state: ConnectionState) => void>();
   #conn: Redis | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -113,7 +117,7 @@ export class RedisStreamsTransport implements Transport {
     // Checked here, not in the batch, so a message that is too large fails only its own send.
     for (const message of messages) checkSize(message, maxMessageBytes);
     try {
-      await this.#sender.send(channel, messages);
+      await this.#bounded(this.#sender.send(channel, messages), `send to '${channel}'`);
     } catch (error) {
       throw wrapError(error, ErrorCode.SendFailed, `send to '${channel}' failed`);
     }
@@ -124,9 +128,45 @@ export class RedisStreamsTransport implements Transport {
     // Checked here, not in the batch, so a message that is too large fails only its own publish.
     for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
     try {
-      await this.#sender.publish(messages);
+      await this.#bounded(this.#sender.publish(messages), 'publish');
     } catch (error) {
       throw wrapError(error, ErrorCode.SendFailed, 'publish failed');
+    }
+  }
+
+  /** `work` within `sendTimeoutMs`, else SY_TIMEOUT naming the server (the work itself goes on; see the option). */
+  #bounded(work: Promise<void>, what: string): Promise<void> {
+    const ms = this.#options.sendTimeoutMs;
+    return withTimeout(work, ms, `${redactUrl(this.#options.url)} to confirm a ${what}`).catch((error: unknown) => {
+      // withTimeout's own rejection is a plain SwitchyardError; the transport's errors are TransportErrors.
+      if (!(error instanceof SwitchyardError) || error instanceof TransportError || error.code !== ErrorCode.Timeout) {
+        throw error;
+      }
+      throw new TransportError(
+        ErrorCode.Timeout,
+        `redis: ${what} not confirmed within ${ms} ms (sendTimeoutMs); the messages may still be stored`,
+        { cause: error },
+      );
+    });
+  }
+
+  /**
+   * Reports the command connection's changes as ioredis sees them: `connected` on ready,
+   * `disconnected` when it closes, `retrying` with ioredis' backoff before each reconnect attempt.
+   */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #report(state: Omit<ConnectionState, 'endpoint'>): void {
+    const full = { ...state, endpoint: redactUrl(this.#options.url) };
+    for (const listener of this.#watchers) {
+      try {
+        listener(full);
+      } catch {
+        // A listener's fault must not disturb the connection's own handling.
+      }
     }
   }
 
@@ -188,17 +228,24 @@ export class RedisStreamsTransport implements Transport {
   async ping(): Promise<void> {
     const conn = this.#connection();
     let timer: NodeJS.Timeout | undefined;
+    let onError: ((error: Error) => void) | undefined;
     try {
       await Promise.race([
         conn.ping(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer within 5000 ms')), 5_000);
+          timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2_000);
+          // Not connected: the first failed attempt (refused, unresolvable) is the answer, not ioredis' retries.
+          if (conn.status !== 'ready') {
+            onError = reject;
+            conn.once('error', onError);
+          }
         }),
       ]);
     } catch (error) {
       throw wrapError(error, ErrorCode.TransportUnavailable, `ping of ${redactUrl(this.#options.url)} failed`);
     } finally {
       clearTimeout(timer);
+      if (onError) conn.off('error', onError);
     }
   }
 
@@ -209,6 +256,7 @@ export class RedisStreamsTransport implements Transport {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#watchers.clear();
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
     // Sends already accepted are queued for the next turn: let them reach Redis before QUIT.
     await Promise.race([this.#sender.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
@@ -227,7 +275,25 @@ export class RedisStreamsTransport implements Transport {
         maxRetriesPerRequest: 20,
         ...this.#options.redis,
       });
-      conn.on('error', (error: Error) => this.#options.onConnectionError(error));
+      let lastError: Error | undefined;
+      let attempt = 0;
+      conn.on('error', (error: Error) => {
+        lastError = error;
+        this.#options.onConnectionError(error);
+      });
+      conn.on('ready', () => {
+        attempt = 0;
+        lastError = undefined;
+        this.#report({ status: 'connected' });
+      });
+      conn.on('close', () => {
+        if (!this.#closed) this.#report({ status: 'disconnected', ...(lastError ? { error: lastError } : {}) });
+      });
+      conn.on('reconnecting', (delayMs: number) => {
+        attempt++;
+        if (!this.#closed)
+          this.#report({ status: 'retrying', attempt, delayMs, ...(lastError ? { error: lastError } : {}) });
+      });
       this.#conn = conn;
     }
     return this.#conn;

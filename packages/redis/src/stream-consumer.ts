@@ -154,9 +154,13 @@ export class StreamConsumer implements Subscription {
           s.options.onConnectionError(error instanceof Error ? error : new Error(String(error)));
         }
         failures++;
+        // Ref'd: a consumer waiting out an outage is what keeps a worker alive; a wake-up clears it.
         await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          setTimeout(resolve, Math.min(50 * 2 ** failures, 2_000)).unref();
+          const timer = setTimeout(resolve, Math.min(50 * 2 ** failures, 2_000));
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
       }
     }

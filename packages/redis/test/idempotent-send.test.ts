@@ -1,9 +1,8 @@
 import { ErrorCode } from '@switchyard/core/transport';
-import { brokerReachable } from '@switchyard/testing';
+import { brokerReachable, TcpProxy } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStreamsTransport } from '../src/index.js';
 import { adminConnection, deleteKeys, message, probeRedis, REDIS_URL, uniqueName, uniquePrefix } from './helpers.js';
-import { LossyProxy } from './lossy-proxy.js';
 
 const reachable = await brokerReachable(`Redis at ${REDIS_URL}`, probeRedis);
 const admin = adminConnection();
@@ -21,15 +20,15 @@ afterAll(async () => {
  */
 async function sendWithLostReply(sendDedupTtlMs: number): Promise<{ entries: number; dropped: number }> {
   const { hostname, port } = new URL(REDIS_URL);
-  const proxy = await LossyProxy.start({ host: hostname, port: Number(port || 6379) });
-  const t = new RedisStreamsTransport({ url: proxy.url, prefix, sendDedupTtlMs });
+  const proxy = await TcpProxy.start({ host: hostname, port: Number(port || 6379) });
+  const t = new RedisStreamsTransport({ url: `redis://${proxy.address}`, prefix, sendDedupTtlMs });
   try {
     const channel = uniqueName('dup');
     // Warm up: connect and get the script into the server's cache, so the lost reply is the script's own.
     await t.send(uniqueName('warm'), [message('warm')]);
-    proxy.arm();
+    proxy.loseNextReply();
     await t.send(channel, [message('a'), message('b'), message('c')]);
-    return { entries: await admin.xlen(`${prefix}:ch:${channel}`), dropped: proxy.dropped };
+    return { entries: await admin.xlen(`${prefix}:ch:${channel}`), dropped: proxy.repliesLost };
   } finally {
     await t.close();
     await proxy.close();
@@ -52,9 +51,13 @@ describe.runIf(reachable)('redis idempotent send', () => {
 
   it('a send while Redis cannot be reached rejects with SY_SEND_FAILED and stores nothing', async () => {
     const { hostname, port } = new URL(REDIS_URL);
-    const proxy = await LossyProxy.start({ host: hostname, port: Number(port || 6379) });
+    const proxy = await TcpProxy.start({ host: hostname, port: Number(port || 6379) });
     // Give up after one reconnect attempt instead of ioredis' default 20, to keep the test short.
-    const t = new RedisStreamsTransport({ url: proxy.url, prefix, redis: { maxRetriesPerRequest: 1 } });
+    const t = new RedisStreamsTransport({
+      url: `redis://${proxy.address}`,
+      prefix,
+      redis: { maxRetriesPerRequest: 1 },
+    });
     const channel = uniqueName('outage');
     try {
       await t.send(channel, [message('before')]);

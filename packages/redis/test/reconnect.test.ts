@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { brokerReachable, waitFor } from '@switchyard/testing';
+import { brokerReachable, TcpProxy, waitFor } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStreamsTransport } from '../src/index.js';
 import { adminConnection, deleteKeys, message, probeRedis, REDIS_URL, uniqueName, uniquePrefix } from './helpers.js';
-import { LossyProxy } from './lossy-proxy.js';
 
 const reachable = await brokerReachable(`Redis at ${REDIS_URL}`, probeRedis);
 const admin = adminConnection();
@@ -79,12 +78,17 @@ describe.runIf(reachable)('redis reconnect', () => {
 
   it('a read whose reply was lost is recovered from the consumer pending list right after reconnecting', async () => {
     const { hostname, port } = new URL(REDIS_URL);
-    const proxy = await LossyProxy.start({ host: hostname, port: Number(port || 6379) });
+    const proxy = await TcpProxy.start({ host: hostname, port: Number(port || 6379) });
     const channel = uniqueName('lr');
     // Matched against raw reply bytes: must not occur in the channel (stream key) name.
     const id = `lost-${randomBytes(6).toString('hex')}`;
     // A long lease: only the re-read of its own pending list after the reconnect can bring the entry back in time.
-    const receiver = new RedisStreamsTransport({ url: proxy.url, prefix, leaseMs: 60_000, blockMs: 300 });
+    const receiver = new RedisStreamsTransport({
+      url: `redis://${proxy.address}`,
+      prefix,
+      leaseMs: 60_000,
+      blockMs: 300,
+    });
     const sender = new RedisStreamsTransport({ url: REDIS_URL, prefix });
     const got: Array<{ id: string; count: number }> = [];
     try {
@@ -92,10 +96,10 @@ describe.runIf(reachable)('redis reconnect', () => {
         got.push({ id: d.message.id, count: d.deliveryCount });
         await d.ack();
       });
-      proxy.arm(id);
+      proxy.loseNextReply(id);
       await sender.send(channel, [message(id)]);
       await waitFor(() => got.length === 1, 'the entry whose read reply was lost', 10_000);
-      expect(proxy.dropped).toBe(1);
+      expect(proxy.repliesLost).toBe(1);
       // Delivered once to the handler, from the pending list: the group counted the lost read too (2; more
       // only if another suite's CLIENT KILL forced a further re-read meanwhile).
       expect(got).toHaveLength(1);

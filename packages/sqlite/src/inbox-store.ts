@@ -32,11 +32,22 @@ export interface SqliteInboxStoreOptions extends SqliteStoreOptions {
  * own, so that when the store borrows the application's Database, marking a
  * message processed commits atomically with the handler's writes:
  * `db.transaction(() => { applyChange(); inbox.markProcessedSync(handler, id); })()`.
+ *
+ * It also implements the transactional inbox (`processInTransaction`, used for
+ * handlers registered with `transactionalInbox: true`): the handler runs inside
+ * `BEGIN IMMEDIATE … COMMIT` on the store's connection, which it gets as
+ * `context.transaction` (a better-sqlite3 Database) to make its writes through,
+ * and the inbox record is written in the same transaction. Such transactions
+ * run one at a time per store, and the store's async methods wait for the open
+ * one; keep these handlers short, since the write lock blocks other writers of
+ * the file meanwhile (up to their busy timeout).
  */
 export class SqliteInboxStore implements InboxStore {
   readonly #connection: StoreConnection;
   #statements: { exists: Statement; mark: Statement; prune: Statement } | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The open transactional-inbox transaction (and those queued behind it), if any. */
+  #lock: Promise<void> = Promise.resolve();
 
   /** `source`: a file path (opened and closed by the store) or the application's open Database (borrowed). */
   constructor(source: DatabaseSource, options: SqliteInboxStoreOptions = {}) {
@@ -64,11 +75,55 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   async isProcessed(handler: string, messageId: string): Promise<boolean> {
+    await this.#lock;
     return this.isProcessedSync(handler, messageId);
   }
 
   async markProcessed(handler: string, messageId: string): Promise<void> {
+    // Not inside another handler's open transaction: its rollback would take this record along.
+    await this.#lock;
     this.markProcessedSync(handler, messageId);
+  }
+
+  /**
+   * The transactional inbox (see the class comment and `InboxStore.processInTransaction`):
+   * `work(db)` and the record commit together, or neither does. Resolves false without running
+   * `work` when the record exists. Rejects with what `work` threw (after rolling back), or with a
+   * TransportError when the database fails.
+   */
+  processInTransaction(
+    handler: string,
+    messageId: string,
+    work: (transaction: unknown) => unknown | Promise<unknown>,
+  ): Promise<boolean> {
+    const run = this.#lock.then(() => this.#inTransaction(handler, messageId, work));
+    this.#lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #inTransaction(
+    handler: string,
+    messageId: string,
+    work: (transaction: unknown) => unknown | Promise<unknown>,
+  ): Promise<boolean> {
+    const db = this.#connection.db;
+    guard(ErrorCode.TransportUnavailable, 'cannot begin the inbox transaction', () => db.exec('BEGIN IMMEDIATE'));
+    try {
+      if (this.isProcessedSync(handler, messageId)) {
+        db.exec('ROLLBACK');
+        return false;
+      }
+      await work(db);
+      this.markProcessedSync(handler, messageId);
+      guard(ErrorCode.SendFailed, 'cannot commit the inbox transaction', () => db.exec('COMMIT'));
+      return true;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Synchronous {@link isProcessed}, for use inside the application's transaction. */
@@ -88,6 +143,7 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   async prune(olderThanMs: number): Promise<number> {
+    await this.#lock;
     const { prune } = this.#prepared();
     return guard(
       ErrorCode.TransportUnavailable,

@@ -16,7 +16,7 @@ export {
   testMessages,
   uniqueName,
 } from './conformance/index.js';
-export type { ConformanceOptions } from './conformance/options.js';
+export type { ConformanceOptions, OutageControl } from './conformance/options.js';
 export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
 export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
@@ -25,4 +25,5 @@ export {
   deadLetterRecord,
   runDeadLetterStoreConformance,
 } from './stores/dead-letter-store-conformance.js';
+export { type ProxyTarget, TcpProxy } from './tcp-proxy.js';
 export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';

@@ -25,6 +25,17 @@ function memoryConformance(
         transport.dropConnection({ downForMs: 20 });
       }
     },
+    // The broker goes away for every transport (process) at once: sends reject, nothing is delivered.
+    outage: {
+      describe: 'injected fault: dropConnection on every transport',
+      downMs: 500,
+      async cut() {
+        for (const transport of live) transport.dropConnection({ downForMs: 60_000 });
+      },
+      async restore() {
+        for (const transport of live) transport.restoreConnection();
+      },
+    },
   };
 }
 

@@ -31,7 +31,7 @@ export function registerDoctor(program: Command, context: CommandContext): void 
   program
     .command('doctor')
     .description('check the configuration, ping every transport and open the dead-letter store; exit 1 on any problem')
-    .option('--timeout <ms>', 'how long each check may take (transports give up on their own after about 5 s)', '8000')
+    .option('--timeout <ms>', 'how long the checks may take; they run at once, and closing adds at most 0.5 s', '1500')
     .option('--json', 'print the results as JSON')
     .action(async (options: { timeout: string; json?: boolean }, command: Command) => {
       const timeoutMs = parsePositive('--timeout', options.timeout);
@@ -51,13 +51,14 @@ export function registerDoctor(program: Command, context: CommandContext): void 
 
 const MARKS = { ok: '✓', warn: '!', fail: '✗' } as const;
 
-/** Run every check; never rejects (each failure is a result). */
+/** Run every check, all at once, each bounded by `timeoutMs`; never rejects (each failure is a result). */
 export async function diagnose(config: CliConfig, timeoutMs: number): Promise<CheckResult[]> {
-  const results: CheckResult[] = [checkMap(config)];
-  for (const [name, url] of Object.entries(config.transports)) results.push(await checkTransport(name, url, timeoutMs));
-  results.push(await checkDeadLetters(config, timeoutMs));
-  return results;
+  const checks = Object.entries(config.transports).map(([name, url]) => checkTransport(name, url, timeoutMs));
+  return [checkMap(config), ...(await Promise.all([...checks, checkDeadLetters(config, timeoutMs)]))];
 }
+
+/** Bound on closing a transport after its check: an unreachable broker has nothing to close gracefully. */
+const CLOSE_BOUND_MS = 500;
 
 function checkMap(config: CliConfig): CheckResult {
   const services = Object.keys(config.services).length;
@@ -99,7 +100,8 @@ async function checkTransport(name: string, url: string, timeoutMs: number): Pro
   } catch (error) {
     return { check: 'transport', target, status: 'fail', detail: errorLine(error), hint: hintFor(error, url) };
   } finally {
-    if (transport) await withTimeout(transport.close(), timeoutMs, 'the transport to close').catch(() => undefined);
+    if (transport)
+      await withTimeout(transport.close(), CLOSE_BOUND_MS, 'the transport to close').catch(() => undefined);
   }
 }
 

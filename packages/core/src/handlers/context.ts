@@ -11,12 +11,14 @@ export class Context extends ServiceBus implements HandlerContext {
   readonly handler: string;
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  readonly transaction: unknown;
 
   constructor(
     parts: BusParts,
     envelope: Envelope,
     handler: HandlerRegistration,
     scope: { service: string; signal: AbortSignal; logger: Logger },
+    transaction?: unknown,
   ) {
     const h = envelope.headers;
     // The headers carry id, correlation id and trace context: they are the causation as they are.
@@ -26,5 +28,6 @@ export class Context extends ServiceBus implements HandlerContext {
     this.handler = handler.id;
     this.signal = scope.signal;
     this.logger = scope.logger;
+    this.transaction = transaction;
   }
 }

@@ -21,6 +21,8 @@ export interface HandlerRegistration {
   /** This handler's final-failure strategy, when it overrides the service's. */
   readonly finalFailure?: FinalFailureStrategy;
   readonly invoke: Handler;
+  /** Run in one transaction with its inbox record (see `HandlerOptions.transactionalInbox`). */
+  readonly transactionalInbox?: boolean;
 }
 
 /**
@@ -58,6 +60,7 @@ export class HandlerRegistry {
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
       ...finalFailureOf(options),
       invoke,
+      ...(options.transactionalInbox ? { transactionalInbox: true } : {}),
     });
   }
 

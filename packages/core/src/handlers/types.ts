@@ -87,6 +87,12 @@ export interface HandlerContext extends DistributedBus {
   /** Aborted when the service stops; long handlers should honour it. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * The inbox store's open transaction, for handlers registered with
+   * `transactionalInbox: true` (undefined otherwise): make the handler's writes
+   * through it, so they commit together with the inbox record.
+   */
+  readonly transaction: unknown;
 }
 
 /** A handler function. Its return value is the result of a query. */
@@ -106,4 +112,15 @@ export interface HandlerOptions {
   readonly finalFailure?: FinalFailureStrategy;
   /** Run asynchronously: the local bus enqueues the message on this service's own channel, to this endpoint. */
   readonly asynchronous?: string;
+  /**
+   * Transactional inbox (default false): for deliveries from the broker, run
+   * the handler inside one transaction of the service's inbox store, together
+   * with the record that it processed the message (see
+   * `InboxStore.processInTransaction`). The handler must make its writes
+   * through `context.transaction` (for `SqliteInboxStore`, the better-sqlite3
+   * Database). A crash between the side effect and the record then cannot
+   * repeat the side effect. `start()` throws a ConfigurationError when the
+   * inbox store cannot do it. Local (in-process) calls run without it.
+   */
+  readonly transactionalInbox?: boolean;
 }

@@ -1,6 +1,7 @@
 import { ErrorCode, TransportError } from '../errors.js';
 import { consumeLimits } from '../transport/consume-options.js';
 import type {
+  ConnectionState,
   ConsumeOptions,
   DeliveryHandler,
   RoutedMessage,
@@ -67,6 +68,7 @@ export class MemoryTransport implements Transport {
   readonly #consumers = new Set<MemoryConsumer>();
   readonly #owner: ConsumerOwner;
   #failSends = 0;
+  readonly #watchers = new Set<(state: ConnectionState) => void>();
   #cancelReconnect: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
@@ -120,8 +122,32 @@ export class MemoryTransport implements Transport {
     const downForMs = options.downForMs ?? 0;
     if (downForMs <= 0) return;
     this.#cancelReconnect?.();
+    const error = new Error('connection dropped (injected fault)');
+    if (this.#owner.connected) this.#report({ status: 'disconnected', endpoint: this.#endpoint, error });
     this.#owner.connected = false;
+    this.#report({ status: 'retrying', endpoint: this.#endpoint, error, attempt: 1, delayMs: downForMs });
     this.#cancelReconnect = this.#clock.schedule(downForMs, () => this.#reconnect());
+  }
+
+  /** Reports the injected outages of {@link dropConnection}: `disconnected`, `retrying` with `downForMs`, then `connected`. */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  get #endpoint(): string {
+    return `memory://${this.name}`;
+  }
+
+  #report(state: ConnectionState): void {
+    for (const listener of this.#watchers) listener(state);
+  }
+
+  /** End an injected outage now (as if `downForMs` had passed): consumers resume. A no-op when connected. */
+  restoreConnection(): void {
+    if (this.#owner.connected) return;
+    this.#cancelReconnect?.();
+    this.#reconnect();
   }
 
   /** True unless an injected outage ({@link dropConnection} with `downForMs`) is under way. */
@@ -132,6 +158,7 @@ export class MemoryTransport implements Transport {
   #reconnect(): void {
     this.#cancelReconnect = undefined;
     this.#owner.connected = true;
+    this.#report({ status: 'connected', endpoint: this.#endpoint });
     for (const consumer of this.#consumers) consumer.resume();
   }
 
@@ -184,6 +211,7 @@ export class MemoryTransport implements Transport {
    */
   close(): Promise<void> {
     this.#cancelReconnect?.();
+    this.#watchers.clear();
     this.#closing ??= Promise.all(
       [...this.#consumers].map((consumer) => consumer.close({ drainTimeoutMs: this.#drainTimeoutMs })),
     ).then(() => undefined);

@@ -87,6 +87,23 @@ export interface InboxStore {
   markProcessed(handler: string, messageId: string): void | Promise<void>;
   /** Forget records older than `olderThanMs`; resolves with how many were removed. */
   prune(olderThanMs: number): Promise<number>;
+  /**
+   * Optional, the transactional inbox (handlers registered with
+   * `transactionalInbox: true`): open one transaction of the store's database,
+   * run `work` with that transaction's handle (e.g. the better-sqlite3 Database
+   * for SQLite, a pg client inside BEGIN for PostgreSQL), record that `handler`
+   * processed `messageId`, and commit both together. Resolves true after the
+   * commit; false, without running `work`, when the record already exists. If
+   * `work` rejects, or the process dies before the commit, neither the
+   * handler's writes nor the record persist, so a redelivery runs it again and a
+   * committed side effect never repeats. Stores may run such transactions one
+   * at a time.
+   */
+  processInTransaction?(
+    handler: string,
+    messageId: string,
+    work: (transaction: unknown) => unknown | Promise<unknown>,
+  ): Promise<boolean>;
   close?(): Promise<void>;
 }
 

@@ -111,7 +111,7 @@ export function handlerStages(parts: ReceiverParts): Stage<HandlerRun>[] {
     retryStage(parts),
     instantRetryStage(parts.signal),
     ...(handleInterceptors.length > 0 ? [handleInterceptorStage(service, handleInterceptors)] : []),
-    invokeStage(parts.context, parts.observers),
+    invokeStage(parts.context, parts.observers, parts.inbox),
   ];
 }
 

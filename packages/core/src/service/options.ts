@@ -42,7 +42,24 @@ export interface ServiceOptions {
   readonly maxMessageBytes?: number;
   /** Bound on waiting for in-flight handlers at stop (default 30 s). */
   readonly drainTimeoutMs?: number;
-  /** Stop gracefully on SIGTERM and SIGINT while started (default true). */
+  /**
+   * What `start()` does when the broker cannot be reached (default false):
+   * - false: `start()` rejects with `SY_UNREACHABLE` naming the broker address
+   *   within `connectTimeoutMs`, and the service stays stopped (a supervisor
+   *   sees the failure at once);
+   * - true: `start()` resolves at once and the service keeps trying in the
+   *   background (provision, then consume) with backoff until it succeeds or
+   *   `stop()` is called; `health()` shows `consuming: false` meanwhile. Use it
+   *   for long-running workers that may boot before their broker.
+   */
+  readonly waitForBroker?: boolean;
+  /** Bound on one attempt to provision and attach the consumer at start (default 5,000 ms). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Stop gracefully on SIGTERM and SIGINT while started (default true); when no
+   * other listener of that signal remains, the process then exits with
+   * `process.exitCode` (0 unless set).
+   */
   readonly handleSignals?: boolean;
   readonly clock?: Clock;
   /** Framework log lines (pino by default, level from SWITCHYARD_LOG_LEVEL); anything with pino's four methods. */

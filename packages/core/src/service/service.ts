@@ -4,7 +4,7 @@ import { OutgoingMessages } from '../bus/outgoing.js';
 import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
-import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import { ConfigurationError, describeError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
 import { finalFailureOf, type HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
@@ -17,14 +17,16 @@ import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { Receiver } from '../runtime/receiver.js';
 import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
-import { DEFAULT_TRANSPORT_URL } from '../transport/transport-url.js';
+import { DEFAULT_TRANSPORT_URL, redact } from '../transport/transport-url.js';
 import type { Subscription } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { withLogFields } from '../util/log-fields.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
+import { ConnectionMonitor, type ServiceHealth } from './health.js';
+import { attachOnce, attachUntilStopped, ProcessHold } from './lifecycle.js';
 import type { ServiceOptions } from './options.js';
-import { DEFAULT_TRANSPORT, ServiceMap } from './service-map.js';
+import { DEFAULT_TRANSPORT, type ResolvedRoute, ServiceMap } from './service-map.js';
 
 const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -45,7 +47,7 @@ export class Service {
   readonly #observers = new Observers();
   readonly #dispatcher: Dispatcher;
   readonly #parts: BusParts;
-  readonly #inbox: InboxStore | undefined;
+  readonly #dedup: InboxStore | undefined;
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   readonly #stopping = new AbortController();
@@ -56,13 +58,17 @@ export class Service {
   #receiver: Receiver | undefined;
   #subscription: Subscription | undefined;
   #relay: OutboxRelay | undefined;
+  #monitor: ConnectionMonitor | undefined;
+  #attaching: Promise<void> | undefined;
+  readonly #hold = new ProcessHold();
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopped: Promise<void> | undefined;
   readonly #onSignal = (signal: NodeJS.Signals) => {
     this.#logger.info({ service: this.name, signal }, 'stopping on signal');
     void this.stop().finally(() => {
       process.removeListener(signal, this.#onSignal);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      // A requested, completed stop is a clean exit: supervisors must not see it as a crash.
+      if (process.listenerCount(signal) === 0) process.exit(process.exitCode ?? 0);
     });
   };
 
@@ -72,7 +78,7 @@ export class Service {
         `service name '${String(options?.name)}' is invalid: use letters, digits, '.', '_' and '-'`,
       );
     }
-    for (const field of ['concurrency', 'prefetch', 'maxMessageBytes', 'drainTimeoutMs'] as const) {
+    for (const field of ['concurrency', 'prefetch', 'maxMessageBytes', 'drainTimeoutMs', 'connectTimeoutMs'] as const) {
       const value = options[field];
       if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
         throw new ConfigurationError(`${field} must be a positive integer, got ${value}`);
@@ -107,7 +113,7 @@ export class Service {
     };
     this.distributedBus = new ServiceBus(this.#parts);
     this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterStore();
-    this.#inbox = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
+    this.#dedup = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
     this.localBus = new LocalBuses({
       service: options.name,
       registry: this.#registry,
@@ -173,68 +179,54 @@ export class Service {
   }
 
   /**
-   * Provision this service's channel and subscriptions, then consume. Resolves
-   * once consuming. Rejects (and leaves the service stopped) if the broker
-   * cannot be reached. Calling it twice rejects.
+   * Provision this service's channel and subscriptions, then consume. From here
+   * until `stop()` the service holds the process alive, whatever its broker
+   * does: transports reconnect by themselves, and connection changes are
+   * logged once each and shown by {@link health}. Calling it twice rejects.
+   *
+   * When the broker cannot be reached: with `waitForBroker` unset or false it
+   * rejects within `connectTimeoutMs` (default 5 s) with `SY_UNREACHABLE`
+   * naming the broker address and leaves the service stopped; with
+   * `waitForBroker: true` it resolves at once and keeps trying in the
+   * background until it consumes or `stop()` is called.
    */
   async start(): Promise<void> {
     if (this.#state !== 'new')
       throw new SwitchyardError(ErrorCode.Closed, `service '${this.name}' was already started`);
+    this.#checkTransactionalInbox();
     this.#state = 'starting';
     this.#registry.freeze();
+    this.#hold.hold();
     try {
       const route = await this.serviceMap.route(this.name);
-      await route.transport.provision({
-        channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }],
-      });
-      const maxMessageBytes = Math.min(
-        this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-        route.transport.capabilities.maxMessageBytes,
-      );
+      this.#monitor = new ConnectionMonitor(this.name, route.transport, this.#logger, this.#configuredEndpoint(route));
       this.#telemetry?.observe(this.#observers);
-      this.#receiver = new Receiver({
-        service: this.name,
-        capabilities: route.transport.capabilities,
-        registry: this.#registry,
-        deadLetters: this.deadLetters,
-        inbox: this.#inbox,
-        dispatcher: this.#dispatcher,
-        clock: this.#options.clock ?? systemClock,
-        observers: this.#observers,
-        logger: this.#logger,
-        maxMessageBytes,
-        signal: this.#abort.signal,
-        stopping: this.#stopping.signal,
-        context: (envelope, handler) => this.#context(envelope, handler),
-        ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
-        system: messagingSystem(route.transport.name),
-        handleInterceptors: this.#interceptors.flatMap((interceptor) =>
-          interceptor.handle ? [interceptor.handle] : [],
-        ),
-        finalFailure: {
-          strategy: this.#options.finalFailure ?? 'deadLetter',
-          onFinalFailure: this.#options.onFinalFailure,
-          stopConsuming: (error) => this.#stopConsuming(error),
-          stopped: () => this.#consumerStopped,
-        },
-      });
-      // Consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up.
-      this.#subscription = await route.transport.consume(route.channel, this.#receiver.handle, {
-        concurrency: this.#options.concurrency ?? 8,
-        ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
-      });
-      if (this.#options.outbox) {
-        this.#relay = new OutboxRelay(
-          this.#options.outbox,
-          this.#dispatcher,
-          { clock: this.#options.clock ?? systemClock, logger: withLogFields(this.#logger, { service: this.name }) },
-          this.#options.outboxRelay,
+      this.#receiver = this.#createReceiver(route);
+      const monitor = this.#monitor;
+      const target = {
+        attach: () => this.#attach(route),
+        endpoint: () => monitor.endpoint,
+        lastError: () => monitor.lastError,
+        onDown: (listener: () => void) => monitor.onDown(listener),
+      };
+      const timeoutMs = this.#options.connectTimeoutMs ?? 5_000;
+      if (this.#options.waitForBroker) {
+        this.#attaching = attachUntilStopped(target, timeoutMs, this.#stopping.signal, this.#logger, (error) =>
+          monitor.noteError(error),
+        ).then(
+          (subscription) => {
+            if (subscription) this.#consuming(subscription);
+          },
+          (error: unknown) => this.#logger.error({ error: describeError(error) }, 'gave up starting to consume'),
         );
-        this.#relay.start();
+      } else {
+        this.#consuming(await attachOnce(target, timeoutMs));
       }
     } catch (error) {
       this.#state = 'stopped';
+      this.#monitor?.close();
       await this.serviceMap.close().catch(() => undefined);
+      this.#hold.release();
       throw error;
     }
     if (this.#options.handleSignals ?? true) {
@@ -243,6 +235,94 @@ export class Service {
     }
     this.#state = 'running';
     this.#logger.info({ service: this.name }, 'service started');
+  }
+
+  /**
+   * Where the service stands: lifecycle state, whether it consumes, its
+   * transport's last reported connection state and the last error. Cheap and
+   * synchronous; call it from a readiness probe.
+   */
+  health(): ServiceHealth {
+    const transport = this.#monitor?.snapshot() ?? {
+      name: this.serviceMap.resolvedRoute(this.name)?.transport.name ?? 'unresolved',
+      connected: undefined,
+    };
+    // A final failure under strategy `stop` ends consumption: unhealthy, with that failure as the last error.
+    const consuming =
+      this.#subscription !== undefined && this.#state === 'running' && this.#consumerStopped === undefined;
+    const lastError = this.#consumerStopped?.message ?? this.#monitor?.lastError;
+    return {
+      healthy: consuming && transport.connected !== false,
+      state: this.#state,
+      consuming,
+      transport,
+      ...(lastError === undefined ? {} : { lastError }),
+    };
+  }
+
+  #createReceiver(route: ResolvedRoute): Receiver {
+    const maxMessageBytes = Math.min(
+      this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      route.transport.capabilities.maxMessageBytes,
+    );
+    return new Receiver({
+      service: this.name,
+      capabilities: route.transport.capabilities,
+      registry: this.#registry,
+      deadLetters: this.deadLetters,
+      inbox: this.#dedup,
+      dispatcher: this.#dispatcher,
+      clock: this.#options.clock ?? systemClock,
+      observers: this.#observers,
+      logger: this.#logger,
+      maxMessageBytes,
+      signal: this.#abort.signal,
+      stopping: this.#stopping.signal,
+      context: (envelope, handler, transaction) => this.#context(envelope, handler, transaction),
+      ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
+      system: messagingSystem(route.transport.name),
+      handleInterceptors: this.#interceptors.flatMap((interceptor) => (interceptor.handle ? [interceptor.handle] : [])),
+      finalFailure: {
+        strategy: this.#options.finalFailure ?? 'deadLetter',
+        onFinalFailure: this.#options.onFinalFailure,
+        stopConsuming: (error) => this.#stopConsuming(error),
+        stopped: () => this.#consumerStopped,
+      },
+    });
+  }
+
+  /** Provision the service's channel and attach its consumer (consumed even without distributed handlers: whatever is sent here must be handled or dead-lettered, not pile up). */
+  async #attach(route: ResolvedRoute): Promise<Subscription> {
+    await route.transport.provision({
+      channels: [{ name: route.channel, subscriptions: this.#registry.subscriptions() }],
+    });
+    const receiver = this.#receiver as Receiver;
+    return route.transport.consume(route.channel, receiver.handle, {
+      concurrency: this.#options.concurrency ?? 8,
+      ...(this.#options.prefetch !== undefined ? { prefetch: this.#options.prefetch } : {}),
+    });
+  }
+
+  #consuming(subscription: Subscription): void {
+    this.#subscription = subscription;
+    this.#monitor?.attached();
+    if (this.#options.outbox) {
+      this.#relay = new OutboxRelay(
+        this.#options.outbox,
+        this.#dispatcher,
+        { clock: this.#options.clock ?? systemClock, logger: withLogFields(this.#logger, { service: this.name }) },
+        this.#options.outboxRelay,
+      );
+      this.#relay.start();
+    }
+  }
+
+  #configuredEndpoint(route: ResolvedRoute): string | undefined {
+    const configured =
+      route.transportName === DEFAULT_TRANSPORT && this.#options.transport !== undefined
+        ? this.#options.transport
+        : this.#options.transports?.[route.transportName];
+    return typeof configured === 'string' ? redact(configured) : undefined;
   }
 
   /**
@@ -298,9 +378,20 @@ export class Service {
   #context(
     envelope: import('../message/envelope.js').Envelope,
     handler: import('../handlers/registry.js').HandlerRegistration,
+    transaction?: unknown,
   ) {
     this.#scope ??= { service: this.name, signal: this.#abort.signal, logger: this.#logger };
-    return new Context(this.#parts, envelope, handler, this.#scope);
+    return new Context(this.#parts, envelope, handler, this.#scope, transaction);
+  }
+
+  /** Every handler asking for a transactional inbox needs a store that can run one. */
+  #checkTransactionalInbox(): void {
+    if (this.#dedup?.processInTransaction !== undefined) return;
+    const asking = this.#registry.all().find((handler) => handler.transactionalInbox);
+    if (asking === undefined) return;
+    throw new ConfigurationError(
+      `handler '${asking.id}' asks for transactionalInbox, but the service's inbox store cannot run the handler and its record in one transaction: pass an inbox store that implements processInTransaction (SqliteInboxStore, or the PostgreSQL inbox)`,
+    );
   }
 
   #stopConsuming(error: SwitchyardError): void {
@@ -325,12 +416,15 @@ export class Service {
     const drainTimeoutMs = this.#options.drainTimeoutMs ?? 30_000;
     this.#stopping.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' is stopping`));
     try {
+      await this.#attaching;
       await this.#subscription?.close({ drainTimeoutMs });
     } finally {
       this.#abort.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' stopped`));
       await this.#relay?.stop();
       await this.serviceMap.close();
+      this.#monitor?.close();
       this.#state = 'stopped';
+      this.#hold.release();
       this.#logger.info({ service: this.name }, 'service stopped');
     }
   }

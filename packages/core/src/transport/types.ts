@@ -135,6 +135,28 @@ export interface TransportCapabilities {
 }
 
 /**
+ * A transport's connection to its broker, as reported through
+ * {@link Transport.watchConnection}. Core logs each change of `status` once and
+ * shows the latest in `service.health()`.
+ */
+export interface ConnectionState {
+  /**
+   * `connected`: a connection is up (first connect or reconnect).
+   * `disconnected`: the connection was lost or a connect attempt failed.
+   * `retrying`: a reconnect attempt is scheduled after `delayMs`.
+   */
+  readonly status: 'connected' | 'disconnected' | 'retrying';
+  /** The broker address with any password removed, e.g. `amqp://guest:***@127.0.0.1:5672`. */
+  readonly endpoint: string;
+  /** What took the connection down or made the last attempt fail (`disconnected`, `retrying`). */
+  readonly error?: unknown;
+  /** Reconnect attempts since the connection was last up (`retrying`). */
+  readonly attempt?: number;
+  /** Backoff before the next attempt, in ms (`retrying`). */
+  readonly delayMs?: number;
+}
+
+/**
  * A broker adapter. Construction does no I/O; the first operation connects.
  *
  * Reliability rules every implementation keeps:
@@ -168,6 +190,14 @@ export interface Transport {
    * the same records.
    */
   deadLetterStore?(service: string): DeadLetterStore;
+  /**
+   * Optional: call `listener` on every change of the connection's state (see
+   * {@link ConnectionState}), from now until the returned function is called or
+   * the transport closes. A transport that reconnects by itself should offer it,
+   * so a service can log outages and report them through `health()`. Listeners
+   * must not throw; the transport ignores what they return.
+   */
+  watchConnection?(listener: (state: ConnectionState) => void): () => void;
   /**
    * Close every subscription (as {@link Subscription.close}) and the connection.
    * Idempotent; later sends reject with code `SY_CLOSED`.

@@ -28,6 +28,11 @@ export interface ConformanceOptions {
   probe?(): Promise<void>;
   /** Force-close every client connection to the broker (reconnect scenarios); omit to skip them. */
   dropConnections?(): Promise<void>;
+  /**
+   * Make the broker go away and come back, for the `broker-outage` scenario;
+   * omit to skip it. See {@link OutageControl}.
+   */
+  readonly outage?: OutageControl;
   /** Scenarios to skip, by name, with the written reason. */
   readonly skip?: Readonly<Record<string, string>>;
   /** Scale factor for message counts in heavy scenarios (default 1). */
@@ -48,4 +53,24 @@ export interface ConformanceOptions {
   readonly delaySlackMs?: number;
   /** Only run the scenarios with these names (debugging a transport); default all. */
   readonly only?: readonly string[];
+}
+
+/**
+ * How the `broker-outage` scenario takes the broker away from every transport
+ * made by `createTransport`, and gives it back. Never restart a broker other
+ * suites share: put a {@link TcpProxy} from this package in front of it (the
+ * transports connect through the proxy; `cut` = `proxy.refuse()`, `restore` =
+ * `proxy.restore()`), or start an instance of the test's own.
+ */
+export interface OutageControl {
+  /** Take the broker away: cut every connection and refuse new ones (or kill the test's own broker). */
+  cut(): Promise<void>;
+  /** Bring it back (listen again, or restart the test's own broker with its data). Resolves once it accepts connections. */
+  restore(): Promise<void>;
+  /** How long each outage lasts, between `cut` and `restore` (default 3,000 ms). */
+  readonly downMs?: number;
+  /** Messages sent in all (default 10,000, times `scale`). */
+  readonly messages?: number;
+  /** Where the broker is, for the printed summary (e.g. `proxy in front of 127.0.0.1:5672`). */
+  readonly describe?: string;
 }

@@ -5,6 +5,7 @@ import { consumerScenarios } from './consumers.js';
 import { delayOrderScenarios } from './delay-order.js';
 import { distributedBusScenarios } from './distributed-bus.js';
 import { fanOutScenarios } from './fan-out.js';
+import { outageScenarios } from './outage.js';
 import { reconnectScenarios } from './reconnect.js';
 import { settlementScenarios } from './settlement.js';
 
@@ -17,5 +18,6 @@ export const allScenarios: readonly Scenario[] = [
   ...closeScenarios,
   ...delayOrderScenarios,
   ...reconnectScenarios,
+  ...outageScenarios,
   ...distributedBusScenarios,
 ];
