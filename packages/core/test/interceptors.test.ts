@@ -123,6 +123,13 @@ describe('interceptors (service.use)', () => {
       retry: { instantRetries: 1, delayedRetries: 1, initialDelayMs: 1, jitter: 0 },
     });
     const log: string[] = [];
+    const origins: string[] = [];
+    service.use({
+      send: (context, next) => {
+        origins.push(context.origin);
+        return next();
+      },
+    });
     service.use({
       name: 'transaction',
       handle: async (context: HandleContext, next) => {
@@ -170,6 +177,8 @@ describe('interceptors (service.use)', () => {
         'commit',
       ]);
       expect(await deadLetters.count()).toBe(0);
+      // The delayed retry's re-send went through the send interceptors too.
+      expect(origins).toEqual(['send', 'retry']);
       expect(() => service.use({ send: (_c, next) => next() })).toThrow(/before start/);
     } finally {
       await service.stop();

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { defineCommand } from '../src/contracts/contract.js';
 import { MemoryBroker } from '../src/memory/broker.js';
 import { MemoryTransport } from '../src/memory/memory-transport.js';
+import type { OutboundMessage } from '../src/message/outbound.js';
 import { InMemoryDeadLetterStore } from '../src/resilience/memory-stores.js';
+import type { OutboxRecord, OutboxStore } from '../src/resilience/stores.js';
 import { createService } from '../src/service/service.js';
 import { otelFixture } from './otel-fixtures.js';
 import { threeServiceTrace } from './telemetry-scenario.js';
@@ -93,6 +95,65 @@ describe('OpenTelemetry tracing and metrics (in memory)', () => {
         expect(consumer.links).toHaveLength(1);
         expect(consumer.spanContext().traceId).not.toBe(send?.spanContext().traceId);
       }
+    } finally {
+      await service.stop();
+      await otel.shutdown();
+    }
+  });
+
+  it('the outbox relay keeps the trace the message was prepared in', async () => {
+    const otel = otelFixture();
+    const Work = defineCommand('otel.outbox', z.object({ n: z.number() }));
+    const records: OutboxRecord[] = [];
+    const outbox: OutboxStore = {
+      add(outbound: OutboundMessage) {
+        records.push({ id: String(records.length + 1), outbound });
+      },
+      pending: async (limit) => records.slice(0, limit),
+      markForwarded: async (ids) => {
+        for (const id of ids)
+          records.splice(
+            records.findIndex((record) => record.id === id),
+            1,
+          );
+      },
+    } as OutboxStore;
+    const service = createService({
+      name: 'otel-outbox',
+      transport: 'memory://otel-outbox',
+      handleSignals: false,
+      telemetry: otel.telemetry,
+    });
+    let handled = 0;
+    service.handle(Work, () => void handled++, { distributed: true });
+    await service.start();
+    try {
+      const tracer = otel.tracerProvider.getTracer('test');
+      const requestSpan = await tracer.startActiveSpan('http request', async (span) => {
+        (outbox as unknown as { add(o: OutboundMessage): void }).add(
+          await service.distributedBus.prepareCommand('otel-outbox', Work, { n: 1 }),
+        );
+        span.end();
+        return span;
+      });
+      // Forwarded later, outside the request's span.
+      const forward = createService({
+        name: 'otel-outbox-relay',
+        transport: 'memory://otel-outbox',
+        handleSignals: false,
+        telemetry: otel.telemetry,
+        outbox,
+      });
+      expect(await forward.flushOutbox()).toBe(1);
+      await expect.poll(() => handled, { timeout: 5_000 }).toBe(1);
+      await expect.poll(() => otel.spans().filter((s) => s.kind === SpanKind.CONSUMER).length).toBe(1);
+      const relayed = otel.spans().find((s) => s.kind === SpanKind.PRODUCER);
+      const consumer = otel.spans().find((s) => s.kind === SpanKind.CONSUMER);
+      expect(relayed?.attributes['switchyard.origin']).toBe('outbox');
+      expect(relayed?.parentSpanContext?.spanId).toBe(requestSpan.spanContext().spanId);
+      expect(consumer?.spanContext().traceId).toBe(requestSpan.spanContext().traceId);
+      expect(consumer?.parentSpanContext?.spanId).toBe(relayed?.spanContext().spanId);
+      await forward.stop();
     } finally {
       await service.stop();
       await otel.shutdown();

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { Contract } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
@@ -7,6 +8,7 @@ import type { SendOptions } from '../handlers/types.js';
 import { encode, isValidMetadataKey } from '../message/codec.js';
 import type { MessageHeaders, MessageKind } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
+import { formatTraceparent } from '../telemetry/trace-context.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 
@@ -103,6 +105,7 @@ export class OutgoingMessages {
     if (traceparent !== undefined) headers.traceparent = traceparent;
     if (causation?.tracestate !== undefined && options.traceparent === undefined)
       headers.tracestate = causation.tracestate;
+    if (traceparent === undefined) activeTrace(headers);
     if (options.orderingKey !== undefined) headers.orderingKey = options.orderingKey;
     const dataSchema = spec.contract ? dataSchemaOf(spec.contract) : undefined;
     if (dataSchema !== undefined) headers.dataSchema = dataSchema;
@@ -114,6 +117,20 @@ export class OutgoingMessages {
         : ({ kind: 'send', service: spec.targetService as string } as const);
     return { destination, message };
   }
+}
+
+/**
+ * Outside a handler, a message carries the active span's trace context (if an
+ * OpenTelemetry SDK records one), so that a message prepared for the outbox
+ * keeps the trace it was prepared in when the relay forwards it later.
+ */
+function activeTrace(headers: { traceparent?: string; tracestate?: string }): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined || !span.isRecording()) return;
+  const spanContext = span.spanContext();
+  headers.traceparent = formatTraceparent(spanContext);
+  const state = spanContext.traceState?.serialize();
+  if (state) headers.tracestate = state;
 }
 
 /** Check a propagation rule at construction and turn it into a key predicate. */
