@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { BenchArgs, BenchLine } from './bench-line.js';
 import { benchKafka } from './benches/kafka.js';
 import { benchMemory } from './benches/memory.js';
+import { benchNats } from './benches/nats.js';
 import { benchRabbitmq } from './benches/rabbitmq.js';
 import { benchRedis } from './benches/redis.js';
 import { benchSqlite } from './benches/sqlite.js';
@@ -20,6 +21,7 @@ const benches: Record<string, (args: BenchArgs) => Promise<BenchLine>> = {
   redis: benchRedis,
   sqs: benchSqs,
   kafka: benchKafka,
+  nats: benchNats,
 };
 
 const { positionals, values } = parseArgs({

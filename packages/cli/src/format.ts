@@ -69,21 +69,31 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
   return [render(header), ...rows.map(render)];
 }
 
-/** One line of `dlq list`. */
-export function listRow(record: DeadLetterRecord): string[] {
+/** One line of `dlq list`; `now` (epoch ms) gives the age. */
+export function listRow(record: DeadLetterRecord, now: number = Date.now()): string[] {
   return [
     record.id,
-    record.deadLetteredAt,
     record.service,
-    record.handler ?? '-',
     record.messageName,
+    record.handler ?? '-',
+    record.reason.code,
+    truncate(record.reason.message, 60),
     String(record.attempts),
-    truncate(`${record.reason.code}: ${record.reason.message}`, 80),
+    age(now - Date.parse(record.deadLetteredAt)),
   ];
 }
 
 /** Column titles of `dlq list` as a table, in the order of the row cells. */
-export const LIST_HEADER = ['ID', 'DEAD-LETTERED AT', 'SERVICE', 'HANDLER', 'MESSAGE', 'ATTEMPTS', 'REASON'] as const;
+export const LIST_HEADER = ['ID', 'SERVICE', 'TYPE', 'HANDLER', 'CODE', 'ERROR', 'ATTEMPTS', 'AGE'] as const;
+
+/** A duration as its largest unit: `42s`, `5m`, `3h`, `12d` (`0s` for the future). */
+export function age(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1_000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
 
 /** The lines of `dlq show`. */
 export function details(record: DeadLetterRecord): string[] {

@@ -50,6 +50,17 @@ export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.j
 export type { Destination, OutboundMessage } from './message/outbound.js';
 export { fromStructured, toStructured } from './message/structured.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
+export {
+  countDeadLetters,
+  decodeDeadLetter,
+  encodeDeadLetter,
+  selectDeadLetters,
+} from './resilience/dead-letter-codec.js';
+export {
+  checkRetention,
+  type DeadLetterRetention,
+  expiredDeadLetters,
+} from './resilience/dead-letter-retention.js';
 export { InMemoryDeadLetterStore, InMemoryInboxStore, matchesFilter } from './resilience/memory-stores.js';
 export { replayDeadLetter, replayDeadLetters } from './resilience/replay.js';
 export {

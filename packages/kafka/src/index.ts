@@ -16,6 +16,7 @@ export type {
   KafkaClient,
   OutgoingRecord,
 } from './client.js';
+export { KafkaDeadLetterStore, type KafkaDeadLetterStoreOptions } from './dead-letter-store.js';
 export { KafkaTransport } from './kafka-transport.js';
 export type { KafkaLogEntry, KafkaTransportOptions } from './options.js';
 export { parseKafkaUrl, transportFromUrl } from './url.js';

@@ -1,6 +1,7 @@
 import {
   type ConsumeOptions,
   compilePattern,
+  type DeadLetterRetention,
   type DeliveryHandler,
   ErrorCode,
   messageSize,
@@ -15,9 +16,10 @@ import {
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.js';
 import type { KafkaClient, OutgoingRecord } from './client.js';
+import { KafkaDeadLetterStore } from './dead-letter-store.js';
 import { KafkajsClient } from './kafkajs-client.js';
 import { type ChannelNames, channelNames } from './names.js';
-import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
+import { assertTopicName, type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
 import { RecordProducer } from './record-producer.js';
 import { InternalHeader, toRecord } from './wire.js';
 
@@ -60,10 +62,12 @@ export class KafkaTransport implements Transport {
   #sending = 0;
   #sendsDone: Array<() => void> = [];
   #closed: Promise<void> | undefined;
+  readonly #deadLetterRetention: DeadLetterRetention | undefined;
 
   /** Throws ConfigurationError on invalid options. */
   constructor(options: KafkaTransportOptions) {
     this.#options = resolveOptions(options);
+    this.#deadLetterRetention = options.deadLetterRetention;
     this.#client = options.client ?? new KafkajsClient(this.#options);
     this.#producer = new RecordProducer(this.#client, this.#options.maxMessageBytes, this.#options.maxBatchRecords);
     this.capabilities = {
@@ -155,6 +159,21 @@ export class KafkaTransport implements Transport {
       throw closedError();
     }
     return consumer;
+  }
+
+  /**
+   * The dead-letter store of `service`: compacted topic `<topicPrefix>dead-letters.<service>`
+   * on this cluster, read into memory by a consumer of its own (see {@link KafkaDeadLetterStore}).
+   * The store has its own connections; closing it never closes the transport.
+   */
+  deadLetterStore(service: string): KafkaDeadLetterStore {
+    const topic = `${this.#options.topicPrefix}dead-letters.${service}`;
+    assertTopicName(topic, `service '${service}' gives dead-letter topic`);
+    return new KafkaDeadLetterStore({
+      kafka: this.#options,
+      topic,
+      ...(this.#deadLetterRetention ? { retention: this.#deadLetterRetention } : {}),
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 import type { ISocketFactory } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 
@@ -67,6 +67,8 @@ export interface KafkaTransportOptions {
   readonly logger?: (entry: KafkaLogEntry) => void;
   /** Use this client instead of the built-in kafkajs one (other client libraries, tests). */
   readonly client?: KafkaClient;
+  /** Retention of the dead-letter stores this transport offers (default: keep every record). */
+  readonly deadLetterRetention?: DeadLetterRetention;
   /**
    * Opens the socket of every broker connection of the built-in kafkajs client (its
    * `socketFactory`): to go through a proxy, or for tests that cut the network. Brokers are
@@ -112,6 +114,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       throw new ConfigurationError(`kafka: broker '${String(broker)}' is not host:port`);
     }
   }
+  checkRetention('kafka option deadLetterRetention', options.deadLetterRetention);
   const topicPrefix = options.topicPrefix ?? 'switchyard.';
   if (!TOPIC_CHARS.test(topicPrefix) || topicPrefix.length > 100) {
     throw new ConfigurationError(`kafka: topicPrefix '${topicPrefix}' may only hold A-Z a-z 0-9 . _ - (at most 100)`);

@@ -3,6 +3,7 @@
  * publisher and consumer for exchanges and queues Switchyard does not own.
  */
 
+export { RabbitMqDeadLetterStore, type RabbitMqDeadLetterStoreOptions } from './dead-letter-store.js';
 export { transportFromUrl } from './from-url.js';
 export {
   type ConvertedMessage,

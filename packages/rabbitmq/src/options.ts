@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 
 /** Queue type of the channel queues this transport declares. */
 export type RabbitMqQueueType = 'classic' | 'quorum';
@@ -35,6 +35,8 @@ export interface RabbitMqTransportOptions {
   readonly heartbeatSeconds?: number;
   /** TLS settings for `amqps://` (a private CA, client certificates), passed to Node's `tls.connect`. */
   readonly tls?: TlsOptions;
+  /** Retention of the dead-letter stores this transport offers (default: keep every record). */
+  readonly deadLetterRetention?: DeadLetterRetention;
 }
 
 /** Options with every default applied. */
@@ -50,6 +52,7 @@ export interface ResolvedOptions {
   readonly sendTimeoutMs: number;
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
+  readonly deadLetterRetention?: DeadLetterRetention;
 }
 
 /** Apply defaults and check every option; throws a ConfigurationError that says what to change. */
@@ -78,7 +81,9 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
     sendTimeoutMs: positiveInteger('sendTimeoutMs', options.sendTimeoutMs ?? options.operationTimeoutMs ?? 30_000),
     heartbeatSeconds: nonNegativeInteger('heartbeatSeconds', options.heartbeatSeconds ?? 10),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.deadLetterRetention === undefined ? {} : { deadLetterRetention: options.deadLetterRetention }),
   };
+  checkRetention('RabbitMQ option deadLetterRetention', options.deadLetterRetention);
   if (resolved.maxDelayMs < resolved.initialDelayMs) {
     throw new ConfigurationError('RabbitMQ reconnect.maxDelayMs must not be smaller than reconnect.initialDelayMs');
   }

@@ -17,8 +17,9 @@ import {
 import type { ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
+import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
@@ -153,6 +154,19 @@ export class RabbitMqTransport implements Transport {
     }
     this.#subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * The dead-letter store of `service`: durable classic queue `<exchange>.dead-letters.<service>`
+   * on this broker, over this transport's connection (see {@link RabbitMqDeadLetterStore}).
+   */
+  deadLetterStore(service: string): RabbitMqDeadLetterStore {
+    return new RabbitMqDeadLetterStore({
+      connection: this.#connection,
+      queue: helperName(this.#options.exchange, 'dead-letters', service),
+      timeoutMs: this.#options.operationTimeoutMs,
+      ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
+    });
   }
 
   /** Reports every connect, loss and scheduled reconnect attempt (with its backoff) of the one AMQP connection. */

@@ -4,6 +4,7 @@
  * {@link transportFromUrl}) or construct {@link RedisStreamsTransport} directly.
  */
 
+export { RedisDeadLetterStore, type RedisDeadLetterStoreOptions } from './dead-letter-store.js';
 export { transportFromUrl } from './from-url.js';
 export type { RedisStreamsTransportOptions } from './options.js';
 export { RedisStreamsTransport } from './redis-streams-transport.js';

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 import type { RedisOptions } from 'ioredis';
 
 /** Options of {@link RedisStreamsTransport}. Every field is optional. */
@@ -35,6 +35,8 @@ export interface RedisStreamsTransportOptions {
   readonly defaultPrefetch?: number;
   /** Called with connection errors that ioredis recovers from by itself (for logging). Default: ignored. */
   readonly onConnectionError?: (error: Error) => void;
+  /** Retention of the dead-letter stores this transport offers (default: keep every record). */
+  readonly deadLetterRetention?: DeadLetterRetention;
   /**
    * Bound on one `send` or `publish`: when Redis has not answered by then (paused, stalled network,
    * or down longer than ioredis' own retries), the call rejects with `SY_TIMEOUT`; its messages may
@@ -57,6 +59,7 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number;
   readonly defaultPrefetch: number;
   readonly onConnectionError: (error: Error) => void;
+  readonly deadLetterRetention: DeadLetterRetention | undefined;
   readonly sendTimeoutMs: number;
 }
 
@@ -64,6 +67,7 @@ export interface ResolvedOptions {
 export function resolveOptions(options: RedisStreamsTransportOptions = {}): ResolvedOptions {
   const url = options.url ?? 'redis://127.0.0.1:6379';
   checkUrl(url);
+  checkRetention('redis option deadLetterRetention', options.deadLetterRetention);
   const prefix = options.prefix ?? 'switchyard';
   if (prefix.length === 0 || /\s/.test(prefix)) {
     throw new ConfigurationError(`redis option 'prefix' must be a non-empty string without spaces, got '${prefix}'`);
@@ -86,6 +90,7 @@ export function resolveOptions(options: RedisStreamsTransportOptions = {}): Reso
     maxMessageBytes: int('maxMessageBytes', options.maxMessageBytes, 64 * 1024 * 1024, 1, 512 * 1024 * 1024),
     defaultPrefetch: int('defaultPrefetch', options.defaultPrefetch, 100, 1),
     onConnectionError: options.onConnectionError ?? (() => {}),
+    deadLetterRetention: options.deadLetterRetention,
     sendTimeoutMs: int('sendTimeoutMs', options.sendTimeoutMs, 30_000, 1),
   };
 }

@@ -19,6 +19,7 @@ import {
 import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
 import { checkSize, Keys, packMessages } from './codec.js';
+import { RedisDeadLetterStore } from './dead-letter-store.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
@@ -223,6 +224,19 @@ export class RedisStreamsTransport implements Transport {
       throw wrapError(error, ErrorCode.TransportUnavailable, `consume from '${channel}' failed`);
     }
     return consumer;
+  }
+
+  /**
+   * The dead-letter store of `service` on this Redis (hash + sorted set under
+   * `<prefix>:dl:<service>`, see {@link RedisDeadLetterStore}), over this transport's connection.
+   */
+  deadLetterStore(service: string): RedisDeadLetterStore {
+    return new RedisDeadLetterStore({
+      connection: () => this.#connection(),
+      prefix: this.#options.prefix,
+      service,
+      ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from '@switchyard/core';
-import { ErrorCode } from '@switchyard/core/transport';
+import { checkRetention, type DeadLetterRetention, ErrorCode } from '@switchyard/core/transport';
 import { type DatabaseSource, guard } from './database.js';
 import { type SqliteStoreOptions, StoreConnection } from './store-connection.js';
 
@@ -54,43 +54,63 @@ interface Row {
  */
 export class SqliteDeadLetterStore implements DeadLetterStore {
   readonly #connection: StoreConnection;
+  readonly #retention: DeadLetterRetention | undefined;
 
-  /** `source`: a file path (opened and closed by the store) or the application's open Database (borrowed). */
-  constructor(source: DatabaseSource, options?: SqliteStoreOptions) {
+  /**
+   * `source`: a file path (opened and closed by the store) or the application's open Database
+   * (borrowed). `options.retention`: enforced on every `add`, in the same transaction, exactly
+   * (records older than `maxAgeMs`, then the oldest beyond `maxCount`; nothing else).
+   */
+  constructor(source: DatabaseSource, options?: SqliteStoreOptions & { readonly retention?: DeadLetterRetention }) {
+    checkRetention('SqliteDeadLetterStore', options?.retention);
     this.#connection = new StoreConnection('SqliteDeadLetterStore', source, SCHEMA, options);
+    this.#retention = options?.retention;
   }
 
   async add(record: DeadLetterRecord): Promise<void> {
     const db = this.#connection.db;
     const m = record.message;
+    const retention = this.#retention;
     guard(ErrorCode.SendFailed, `cannot store dead letter '${record.id}'`, () =>
-      db
-        .prepare(
-          `INSERT OR IGNORE INTO sy_dead_letters (id, message_id, message_name, service, handler, channel, reason_code,
+      db.transaction(() => {
+        insert();
+        if (retention?.maxAgeMs !== undefined) {
+          db.prepare('DELETE FROM sy_dead_letters WHERE dead_lettered_ms < ?').run(Date.now() - retention.maxAgeMs);
+        }
+        if (retention?.maxCount !== undefined) {
+          db.prepare(
+            `DELETE FROM sy_dead_letters WHERE rowid IN (SELECT rowid FROM sy_dead_letters ORDER BY dead_lettered_ms, rowid
+               LIMIT max(0, (SELECT COUNT(*) FROM sy_dead_letters) - ?))`,
+          ).run(retention.maxCount);
+        }
+      })(),
+    );
+    function insert() {
+      db.prepare(
+        `INSERT OR IGNORE INTO sy_dead_letters (id, message_id, message_name, service, handler, channel, reason_code,
              reason_message, reason_stack, attempts, first_attempt_at, dead_lettered_at, dead_lettered_ms, headers, body,
              message_key, deliver_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          record.id,
-          record.messageId,
-          record.messageName,
-          record.service,
-          record.handler ?? null,
-          record.channel,
-          record.reason.code,
-          record.reason.message,
-          record.reason.stack ?? null,
-          record.attempts,
-          record.firstAttemptAt,
-          record.deadLetteredAt,
-          toEpoch(record.deadLetteredAt),
-          JSON.stringify(m.headers),
-          m.body,
-          m.key ?? null,
-          m.deliverAt ?? null,
-        ),
-    );
+      ).run(
+        record.id,
+        record.messageId,
+        record.messageName,
+        record.service,
+        record.handler ?? null,
+        record.channel,
+        record.reason.code,
+        record.reason.message,
+        record.reason.stack ?? null,
+        record.attempts,
+        record.firstAttemptAt,
+        record.deadLetteredAt,
+        toEpoch(record.deadLetteredAt),
+        JSON.stringify(m.headers),
+        m.body,
+        m.key ?? null,
+        m.deliverAt ?? null,
+      );
+    }
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {

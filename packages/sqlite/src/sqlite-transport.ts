@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
+  type DeadLetterStore,
   type DeliveryHandler,
   ErrorCode,
   matchesPattern,
@@ -17,6 +18,7 @@ import {
 } from '@switchyard/core/transport';
 import { SqliteConsumer } from './consumer.js';
 import { guard, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
+import { SqliteDeadLetterStore } from './dead-letter-store.js';
 import { MessageTable } from './message-table.js';
 import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
 import { TransportQueueAccess } from './queue-access.js';
@@ -174,6 +176,18 @@ export class SqliteTransport implements Transport {
     this.#consumers.add(consumer);
     consumer.start();
     return subscription;
+  }
+
+  /**
+   * The dead-letter store in this database's `sy_dead_letters` table (one table for every
+   * service; records carry their service). Over its own connection to the file, or the
+   * transport's for `:memory:`; closing it never closes the transport.
+   */
+  deadLetterStore(_service: string): DeadLetterStore {
+    const path = this.#options.path;
+    return new SqliteDeadLetterStore(path === ':memory:' ? this.#connect().db : path, {
+      busyTimeoutMs: this.#options.busyTimeoutMs,
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { DeadLetterRecord, OutboundMessage } from '@switchyard/core';
 import { ErrorCode, withTimeout } from '@switchyard/core/transport';
-import { runDeadLetterStoreConformance } from '@switchyard/testing';
+import { deadLetterRecord, runDeadLetterStoreConformance } from '@switchyard/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteDeadLetterStore, SqliteInboxStore, SqliteOutboxStore, SqliteTransport } from '../src/index.js';
@@ -179,4 +179,33 @@ runDeadLetterStoreConformance('SqliteDeadLetterStore', {
     return store;
   },
   reopen: async (store) => new SqliteDeadLetterStore(storeFiles.get(store)!),
+});
+
+describe('SqliteDeadLetterStore retention', () => {
+  it('removes records older than maxAgeMs and the oldest beyond maxCount on add, nothing else', async () => {
+    const store = new SqliteDeadLetterStore(tmp.file(), { retention: { maxAgeMs: 60_000, maxCount: 2 } });
+    const now = Date.now();
+    const old = deadLetterRecord(1, { deadLetteredAt: new Date(now - 120_000).toISOString() });
+    const young = [2, 3, 4].map((n) =>
+      deadLetterRecord(n, { deadLetteredAt: new Date(now - 10_000 + n).toISOString() }),
+    );
+    await store.add(old);
+    await store.add(young[0] as DeadLetterRecord);
+    expect((await store.list()).map((r) => r.id)).toEqual([young[0]?.id]);
+    for (const record of young.slice(1)) await store.add(record);
+    expect((await store.list()).map((r) => r.id)).toEqual([young[1]?.id, young[2]?.id]);
+    await store.close();
+  });
+
+  it('offers itself through the transport hook, in the transport file', async () => {
+    const file = tmp.file();
+    const transport = new SqliteTransport({ path: file });
+    const store = transport.deadLetterStore('orders');
+    await store.add(deadLetterRecord(1));
+    await store.close?.();
+    await transport.close();
+    const reopened = new SqliteDeadLetterStore(file);
+    expect(await reopened.count()).toBe(1);
+    await reopened.close();
+  });
 });

@@ -3,6 +3,7 @@
  * See docs/transports/sqs.md for the topology, the wire format and the limits.
  */
 
+export { SqsDeadLetterStore, type SqsDeadLetterStoreOptions } from './dead-letter-store.js';
 export { type FilterValue, filterPolicy, type PatternFilter, patternFilter } from './filter-policy.js';
 export { queueName, topicName } from './names.js';
 export type { SqsCredentials, SqsRedriveOptions, SqsTransportOptions } from './options.js';

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 import type { SubscriptionRegistry } from './subscription-registry.js';
 
 /** Static AWS credentials, for emulators, LocalStack or tests. */
@@ -57,6 +57,8 @@ export interface SqsTransportOptions {
    * messages per round trip however many handlers wait.
    */
   readonly receivers?: number;
+  /** Retention of the dead-letter stores this transport offers (default: keep every record, at most SQS's 14 days). */
+  readonly deadLetterRetention?: DeadLetterRetention;
   /** Native dead-letter queue (RedrivePolicy) for every channel queue. Off by default. */
   readonly redrive?: SqsRedriveOptions;
   /** How many times a batch entry that failed on the server side is re-sent before the send rejects (default 3). */
@@ -89,6 +91,7 @@ export interface ResolvedSqsOptions {
   readonly sendRetries: number;
   readonly createQueuesOnDemand: boolean;
   readonly maxNativeDelaySeconds: number;
+  readonly deadLetterRetention: DeadLetterRetention | undefined;
 }
 
 function integerIn(name: string, value: number, min: number, max: number): number {
@@ -111,6 +114,7 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
       throw new ConfigurationError(`SQS option 'endpoint' is not a URL: '${options.endpoint}'`, { cause: error });
     }
   }
+  checkRetention('SQS option deadLetterRetention', options.deadLetterRetention);
   const redrive = options.redrive;
   if (redrive) integerIn('redrive.maxReceiveCount', redrive.maxReceiveCount, 1, 1000);
   return {
@@ -128,6 +132,7 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
     redrive,
     sendRetries: integerIn('sendRetries', options.sendRetries ?? 3, 0, 20),
     createQueuesOnDemand: options.createQueuesOnDemand ?? true,
+    deadLetterRetention: options.deadLetterRetention,
     maxNativeDelaySeconds: integerIn('maxNativeDelaySeconds', options.maxNativeDelaySeconds ?? 900, 1, 900),
   };
 }

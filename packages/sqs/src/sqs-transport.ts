@@ -15,7 +15,9 @@ import {
 } from '@switchyard/core/transport';
 import { type AwsClients, createClients } from './clients.js';
 import { SqsConsumer } from './consumer.js';
+import { SqsDeadLetterStore } from './dead-letter-store.js';
 import { wrapError } from './errors.js';
+import { queueName } from './names.js';
 import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } from './options.js';
 import { Producer } from './producer.js';
 import { Provisioner } from './provisioner.js';
@@ -158,6 +160,18 @@ export class SqsTransport implements Transport {
     };
     consumer.start();
     return subscription;
+  }
+
+  /**
+   * The dead-letter store of `service`: a standard queue `<queuePrefix><service>-dead-letters…`
+   * on this account, over this transport's SQS client (see {@link SqsDeadLetterStore}).
+   */
+  deadLetterStore(service: string): SqsDeadLetterStore {
+    return new SqsDeadLetterStore({
+      sqs: () => this.#use().clients.sqs,
+      queueName: queueName(this.#options.queuePrefix, `${service}.dead-letters`, false),
+      ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
+    });
   }
 
   async ping(): Promise<void> {

@@ -19,6 +19,7 @@ function withoutNativeDelay(inner: MemoryTransport): Transport {
     publish: (messages) => inner.publish(messages.map(({ deliverAt: _due, ...rest }) => rest)),
     consume: (channel, handler, options) => inner.consume(channel, handler, options),
     ping: () => inner.ping(),
+    deadLetterStore: (service) => inner.deadLetterStore(service),
     close: () => inner.close(),
   };
 }

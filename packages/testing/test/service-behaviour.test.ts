@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   ConfigurationError,
   createService,
@@ -14,6 +17,8 @@ import { createFlow, type Flow, ManualClock, waitFor } from '../src/index.js';
 const Ping = defineCommand('ping', z.object({ n: z.number() }));
 const Pinged = defineEvent('ping.done', z.object({ n: z.number() }));
 const Count = defineQuery('ping.count', z.object({}), z.number());
+
+const run = promisify(execFile);
 
 describe('service configuration errors say what to change', () => {
   it('rejects bad options at construction', () => {
@@ -38,8 +43,13 @@ describe('service configuration errors say what to change', () => {
   });
 
   it('names the package to install when a transport package is missing', async () => {
-    const service = createService({ name: 'a', transport: 'nats://127.0.0.1:4222', handleSignals: false });
-    await expect(service.start()).rejects.toMatchObject({
+    // Every scheme's package exists in this repository: a child process makes one unresolvable, as an
+    // application that did not install it would see it.
+    const fixture = fileURLToPath(new URL('./fixtures/missing-package.mjs', import.meta.url));
+    const { stdout } = await run(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    });
+    expect(JSON.parse(stdout.trim().split('\n').pop() ?? '{}')).toMatchObject({
       code: ErrorCode.MissingPackage,
       message: expect.stringContaining('npm install @switchyard/nats'),
     });

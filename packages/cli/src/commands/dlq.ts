@@ -3,65 +3,100 @@ import {
   type DeadLetterRecord,
   Dispatcher,
   ErrorCode,
+  type OutboundMessage,
   replayDeadLetter,
+  type SendOrigin,
   ServiceMap,
   SwitchyardError,
+  type Transport,
 } from '@switchyard/core';
 import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import { details, LIST_HEADER, listRow, table, toJson } from '../format.js';
-import { openDeadLetterStore } from '../stores.js';
+import { type OpenStore, openDeadLetterStore } from '../stores.js';
 import { parsePositive, parseTime } from '../time.js';
 
-interface FilterOptions {
+interface WhereOptions {
+  url?: string;
   service?: string;
+}
+
+interface FilterOptions extends WhereOptions {
   handler?: string;
   message?: string;
+  type?: string;
+  code?: string;
+  search?: string;
   since?: string;
   until?: string;
   limit?: string;
+  offset?: string;
   json?: boolean;
 }
 
-/** `switchyard dlq …`: list, show, replay and delete dead letters of the configured store. */
+/** `switchyard dlq …`: list, show, count, replay and delete dead letters, on any transport or store. */
 export function registerDlq(program: Command, context: CommandContext): void {
   const dlq = program
     .command('dlq')
-    .description('inspect, replay and delete dead letters in the configured dead-letter store')
+    .description('inspect, replay and delete dead letters, on the broker of a service or in a store')
     .addHelpText(
       'after',
-      '\nThe store is "deadLetters" in the config file, SWITCHYARD_DEAD_LETTERS, or the default SQLite transport.',
+      `
+Where the dead letters are:
+  --url <transport or store URL> --service <name>   e.g. --url amqp://127.0.0.1 --service order-service
+                                                     (redis://, sqs://, kafka://, sqlite:, postgres://, nats://)
+  --service <name>                                  the service's transport from the config's service map
+  (neither)                                         "deadLetters" in the config file, or SWITCHYARD_DEAD_LETTERS`,
     );
 
-  withFilters(dlq.command('list').description('list dead letters, oldest first'))
+  withFilters(where(dlq.command('list').description('list dead letters, oldest first')))
     .option('--json', 'print the records as JSON')
     .action(async (options: FilterOptions, command: Command) => {
-      const records = await withStore(context, command, (store) => store.list(filterOf(options)));
+      const records = await withStore(context, command, options, (opened) => opened.store.list(filterOf(options)));
       if (options.json) return context.out.json(records.map((record) => toJson(record, context.verbose(command))));
       if (records.length === 0) return context.out.line('no dead letters match');
-      for (const line of table(LIST_HEADER, records.map(listRow))) context.out.line(line);
+      const now = Date.now();
+      for (const line of table(
+        LIST_HEADER,
+        records.map((record) => listRow(record, now)),
+      ))
+        context.out.line(line);
       context.out.line(`${records.length} dead letter${records.length === 1 ? '' : 's'}`);
     });
 
-  dlq
-    .command('show')
-    .description('show one dead letter: reason, stack, headers and body')
-    .argument('<id>', 'dead-letter record id (from dlq list)')
+  withFilters(where(dlq.command('count').description('count the dead letters that match the filters')))
+    .option('--json', 'print { "count": n } as JSON')
+    .action(async (options: FilterOptions, command: Command) => {
+      const count = await withStore(context, command, options, (opened) => opened.store.count(filterOf(options)));
+      if (options.json) return context.out.json({ count });
+      context.out.line(String(count));
+    });
+
+  where(
+    dlq
+      .command('show')
+      .description('show one dead letter: reason, stack, headers and body')
+      .argument('<id>', 'dead-letter record id (from dlq list)'),
+  )
     .option('--json', 'print the record as JSON')
-    .action(async (id: string, options: { json?: boolean }, command: Command) => {
-      const record = await withStore(context, command, (store) => store.get(id));
+    .action(async (id: string, options: WhereOptions & { json?: boolean }, command: Command) => {
+      const record = await withStore(context, command, options, (opened) => opened.store.get(id));
       if (!record) throw notFound(id);
       if (options.json) return context.out.json(toJson(record, true));
       for (const line of details(record)) context.out.line(line);
     });
 
   withFilters(
-    dlq
-      .command('replay')
-      .description('re-send dead letters to the channel they failed on, to the handler that failed, and delete them')
-      .argument('[id]', 'dead-letter record id (from dlq list)')
-      .option('--all', 'replay every dead letter that matches the filters'),
+    where(
+      dlq
+        .command('replay')
+        .description(
+          're-send dead letters to the handler that failed, through the service map; each record is deleted once the broker confirmed',
+        )
+        .argument('[id]', 'dead-letter record id (from dlq list)')
+        .option('--all', 'replay every dead letter that matches the filters'),
+    ),
   )
     .option('--json', 'print the replayed records as JSON')
     .action(async (id: string | undefined, options: FilterOptions & { all?: boolean }, command: Command) => {
@@ -75,14 +110,16 @@ export function registerDlq(program: Command, context: CommandContext): void {
       const replayed = await withStore(
         context,
         command,
-        async (store) => {
+        options,
+        async (opened) => {
           const map = serviceMapOf(config);
-          const dispatcher = new Dispatcher(map);
+          const dispatcher = replayDispatcher(config, map, opened);
           const done: DeadLetterRecord[] = [];
           try {
-            const ids = id !== undefined ? [id] : (await store.list(filterOf(options))).map((record) => record.id);
+            const ids =
+              id !== undefined ? [id] : (await opened.store.list(filterOf(options))).map((record) => record.id);
             for (const next of ids) {
-              const record = await replayDeadLetter(store, next, dispatcher).catch((error: unknown) => {
+              const record = await replayDeadLetter(opened.store, next, dispatcher).catch((error: unknown) => {
                 if (done.length > 0) context.err.line(`replayed ${done.length} of ${ids.length} before this failure`);
                 throw error;
               });
@@ -90,7 +127,7 @@ export function registerDlq(program: Command, context: CommandContext): void {
               if (!options.json) context.out.line(`replayed ${describe(record)} → channel '${record.channel}'`);
             }
           } finally {
-            await map.close();
+            await map?.close();
           }
           return done;
         },
@@ -100,15 +137,17 @@ export function registerDlq(program: Command, context: CommandContext): void {
       if (options.all) context.out.line(`replayed ${replayed.length} dead letter${replayed.length === 1 ? '' : 's'}`);
     });
 
-  dlq
-    .command('delete')
-    .description('delete one dead letter for good')
-    .argument('<id>', 'dead-letter record id (from dlq list)')
+  where(
+    dlq
+      .command('delete')
+      .description('delete one dead letter for good')
+      .argument('<id>', 'dead-letter record id (from dlq list)'),
+  )
     .option('--json', 'print the deleted record as JSON')
-    .action(async (id: string, options: { json?: boolean }, command: Command) => {
-      const record = await withStore(context, command, async (store) => {
-        const found = await store.get(id);
-        if (!found || !(await store.delete(id))) throw notFound(id);
+    .action(async (id: string, options: WhereOptions & { json?: boolean }, command: Command) => {
+      const record = await withStore(context, command, options, async (opened) => {
+        const found = await opened.store.get(id);
+        if (!found || !(await opened.store.delete(id))) throw notFound(id);
         return found;
       });
       if (options.json) return context.out.json(toJson(record, false));
@@ -116,23 +155,39 @@ export function registerDlq(program: Command, context: CommandContext): void {
     });
 }
 
+function where(command: Command): Command {
+  return command
+    .option(
+      '--url <url>',
+      'transport or store URL holding the dead letters (amqp://, redis://, sqs://, kafka://, sqlite:, …)',
+    )
+    .option('--service <name>', 'the service whose dead letters these are (and a filter on shared stores)');
+}
+
 function withFilters(command: Command): Command {
   return command
-    .option('--service <name>', 'only dead letters of this service')
     .option('--handler <id>', 'only dead letters of this handler')
-    .option('--message <name>', 'only messages of this name, e.g. order.placed')
+    .option('--type <name>', 'only messages of this type (name), e.g. order.placed')
+    .option('--message <name>', 'same as --type')
+    .option('--code <code>', 'only this error code, e.g. SY_NO_HANDLER, SY_VALIDATION, SY_HANDLER_FAILED')
+    .option('--search <text>', 'only dead letters whose error message contains this text (any case)')
     .option('--since <time>', 'dead-lettered at or after: ISO time or a duration ago (30m, 2h, 7d)')
     .option('--until <time>', 'dead-lettered before: ISO time or a duration ago')
+    .option('--offset <n>', 'skip this many matching records first (paging)')
     .option('--limit <n>', 'at most this many records (default 1000)');
 }
 
 function filterOf(options: FilterOptions): DeadLetterFilter {
+  const messageName = options.type ?? options.message;
   return {
     ...(options.service !== undefined ? { service: options.service } : {}),
     ...(options.handler !== undefined ? { handler: options.handler } : {}),
-    ...(options.message !== undefined ? { messageName: options.message } : {}),
+    ...(messageName !== undefined ? { messageName } : {}),
+    ...(options.code !== undefined ? { code: options.code } : {}),
+    ...(options.search !== undefined ? { search: options.search } : {}),
     ...(options.since !== undefined ? { since: parseTime('--since', options.since) } : {}),
     ...(options.until !== undefined ? { until: parseTime('--until', options.until) } : {}),
+    ...(options.offset !== undefined ? { offset: parsePositive('--offset', options.offset) } : {}),
     ...(options.limit !== undefined ? { limit: parsePositive('--limit', options.limit) } : {}),
   };
 }
@@ -140,19 +195,54 @@ function filterOf(options: FilterOptions): DeadLetterFilter {
 async function withStore<T>(
   context: CommandContext,
   command: Command,
-  work: (store: import('@switchyard/core').DeadLetterStore) => Promise<T>,
+  options: WhereOptions,
+  work: (opened: OpenStore) => Promise<T>,
   config: CliConfig = context.config(command),
 ): Promise<T> {
-  const opened = openDeadLetterStore(config);
+  const opened = await openDeadLetterStore(config, {
+    ...(options.url !== undefined ? { url: options.url } : {}),
+    ...(options.service !== undefined ? { service: options.service } : {}),
+  });
   try {
-    return await work(opened.store);
+    return await work(opened);
   } finally {
     await opened.close();
   }
 }
 
-function serviceMapOf(config: CliConfig): ServiceMap {
+function serviceMapOf(config: CliConfig): ServiceMap | undefined {
+  if (Object.keys(config.transports).length === 0) return undefined;
   return new ServiceMap({ transports: config.transports, services: config.services });
+}
+
+/**
+ * Core's one send path for replays: through the config's service map when it maps the record's
+ * service (or nothing else is given), else to the `--url` / `deadLetters` transport, whose service
+ * map has that one transport. Rejects with SY_NO_ROUTE when there is neither.
+ */
+function replayDispatcher(
+  config: CliConfig,
+  map: ServiceMap | undefined,
+  opened: OpenStore,
+): Pick<Dispatcher, 'dispatch'> {
+  const viaMap = map ? new Dispatcher(map) : undefined;
+  let viaUrl: Dispatcher | undefined;
+  return {
+    async dispatch(outbound: OutboundMessage, origin?: SendOrigin): Promise<void> {
+      const service = outbound.destination.kind === 'send' ? outbound.destination.service : undefined;
+      if (viaMap && (service === undefined || config.services[service] !== undefined || !opened.transport)) {
+        return viaMap.dispatch(outbound, origin);
+      }
+      if (opened.transport) {
+        viaUrl ??= new Dispatcher(new ServiceMap({ transports: { default: await opened.transport() } }));
+        return viaUrl.dispatch(outbound, origin);
+      }
+      throw new SwitchyardError(
+        ErrorCode.NoRoute,
+        `no transport to replay a dead letter of service '${service ?? '?'}' to: add the service to the config's service map or pass --url`,
+      );
+    },
+  };
 }
 
 function describe(record: DeadLetterRecord): string {

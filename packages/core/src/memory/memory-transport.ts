@@ -1,4 +1,6 @@
-import { ErrorCode, TransportError } from '../errors.js';
+import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
+import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
+import type { DeadLetterStore } from '../resilience/stores.js';
 import { consumeLimits } from '../transport/consume-options.js';
 import type {
   ConnectionState,
@@ -42,6 +44,7 @@ export interface MemoryTransportOptions {
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const deadLetterStores = new WeakMap<MemoryBroker, Map<string, InMemoryDeadLetterStore>>();
 const RESOLVED = Promise.resolve();
 
 /**
@@ -197,6 +200,24 @@ export class MemoryTransport implements Transport {
     this.#consumers.add(consumer);
     consumer.start();
     return consumer;
+  }
+
+  /**
+   * The in-memory dead-letter store of `service` on this broker: every transport on the same
+   * broker returns the same store for a service. Lost with the process, like the broker.
+   */
+  deadLetterStore(service: string): DeadLetterStore {
+    let stores = deadLetterStores.get(this.broker);
+    if (!stores) {
+      stores = new Map();
+      deadLetterStores.set(this.broker, stores);
+    }
+    let store = stores.get(service);
+    if (!store) {
+      store = new InMemoryDeadLetterStore();
+      stores.set(service, store);
+    }
+    return store;
   }
 
   async ping(): Promise<void> {

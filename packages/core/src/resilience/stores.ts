@@ -18,7 +18,10 @@ export interface DeadLetterReason {
 
 /** A dead-lettered message with everything needed to understand and replay it. */
 export interface DeadLetterRecord {
-  /** Id of this record (UUIDv7), not of the message. */
+  /**
+   * Id of this record, not of the message: a UUID derived from service, message id, handler,
+   * attempt and error code, so that the same failure recorded twice is one record.
+   */
   readonly id: string;
   readonly messageId: string;
   readonly messageName: string;

@@ -63,6 +63,7 @@ function slotTransport() {
     },
     ping: async () => undefined,
     close: async () => undefined,
+    deadLetterStore: () => new InMemoryDeadLetterStore(),
   };
   return { transport, stored, counts, deliverNext };
 }

@@ -31,7 +31,13 @@ export interface ServiceOptions {
   readonly prefetch?: number;
   /** Default retry policy of this service's handlers. */
   readonly retry?: RetryPolicyOptions;
-  /** Where dead letters go (default: in memory, lost on exit — pass a durable store in production). */
+  /**
+   * Where dead letters go. Default: the durable store the service's own transport offers on its
+   * broker (`Transport.deadLetterStore`: a `<service>.dead-letters` queue, stream, topic or table);
+   * in memory only on `memory://`. A transport that offers none needs this option (construction, or
+   * `start()` for a URL, throws a ConfigurationError saying so); pass `new InMemoryDeadLetterStore()`
+   * to keep them in memory on purpose.
+   */
   readonly deadLetters?: DeadLetterStore;
   /** Dedup of redeliveries (default: an in-memory inbox of the last 10,000 handled messages; `false` disables it). */
   readonly inbox?: InboxStore | false;

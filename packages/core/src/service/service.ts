@@ -11,18 +11,19 @@ import { finalFailureOf, type HandlerRegistration, HandlerRegistry } from '../ha
 import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
 import type { Interceptor } from '../interceptors/types.js';
 import { OutboxRelay } from '../outbox/relay.js';
-import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
+import { InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
 import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { Receiver } from '../runtime/receiver.js';
 import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { DEFAULT_TRANSPORT_URL, redact } from '../transport/transport-url.js';
-import type { Subscription } from '../transport/types.js';
+import type { Subscription, Transport } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
 import { withLogFields } from '../util/log-fields.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
+import { defaultDeadLetterStore, type TransportDeadLetterStore } from './default-dead-letters.js';
 import { ConnectionMonitor, type ServiceHealth } from './health.js';
 import { attachOnce, attachUntilStopped, ProcessHold } from './lifecycle.js';
 import type { ServiceOptions } from './options.js';
@@ -48,6 +49,8 @@ export class Service {
   readonly #dispatcher: Dispatcher;
   readonly #parts: BusParts;
   readonly #dedup: InboxStore | undefined;
+  /** The transport's store, when the options named none; opened at start, closed at stop. */
+  readonly #ownDeadLetters: TransportDeadLetterStore | undefined;
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   readonly #stopping = new AbortController();
@@ -112,7 +115,11 @@ export class Service {
       dispatcher: this.#dispatcher,
     };
     this.distributedBus = new ServiceBus(this.#parts);
-    this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterStore();
+    this.#ownDeadLetters =
+      options.deadLetters === undefined
+        ? defaultDeadLetterStore(options.name, transports, options.services, () => this.#transportOf(this.name))
+        : undefined;
+    this.deadLetters = options.deadLetters ?? (this.#ownDeadLetters as TransportDeadLetterStore);
     this.#dedup = options.inbox === false ? undefined : (options.inbox ?? new InMemoryInboxStore());
     this.localBus = new LocalBuses({
       service: options.name,
@@ -199,6 +206,8 @@ export class Service {
     this.#hold.hold();
     try {
       const route = await this.serviceMap.route(this.name);
+      // A transport without a dead-letter store fails here, before anything is consumed.
+      await this.#ownDeadLetters?.resolve();
       this.#monitor = new ConnectionMonitor(this.name, route.transport, this.#logger, this.#configuredEndpoint(route));
       this.#telemetry?.observe(this.#observers);
       this.#receiver = this.#createReceiver(route);
@@ -225,6 +234,7 @@ export class Service {
     } catch (error) {
       this.#state = 'stopped';
       this.#monitor?.close();
+      await this.#ownDeadLetters?.close().catch(() => undefined);
       await this.serviceMap.close().catch(() => undefined);
       this.#hold.release();
       throw error;
@@ -375,6 +385,10 @@ export class Service {
     return this.#relay.flush();
   }
 
+  async #transportOf(service: string): Promise<Transport> {
+    return (await this.serviceMap.route(service)).transport;
+  }
+
   #context(
     envelope: import('../message/envelope.js').Envelope,
     handler: import('../handlers/registry.js').HandlerRegistration,
@@ -421,6 +435,9 @@ export class Service {
     } finally {
       this.#abort.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' stopped`));
       await this.#relay?.stop();
+      await this.#ownDeadLetters?.close().catch((error: unknown) => {
+        this.#logger.warn({ err: error }, 'closing the dead-letter store failed');
+      });
       await this.serviceMap.close();
       this.#monitor?.close();
       this.#state = 'stopped';

@@ -15,6 +15,18 @@ export {
 export { decode, encode, Header, messageSize } from '../message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from '../message/envelope.js';
 export { fromStructured, MAX_STRUCTURED_HEADERS, toStructured } from '../message/structured.js';
+export {
+  countDeadLetters,
+  decodeDeadLetter,
+  encodeDeadLetter,
+  selectDeadLetters,
+} from '../resilience/dead-letter-codec.js';
+export {
+  checkRetention,
+  type DeadLetterRetention,
+  expiredDeadLetters,
+} from '../resilience/dead-letter-retention.js';
+export type { DeadLetterFilter, DeadLetterReason, DeadLetterRecord, DeadLetterStore } from '../resilience/stores.js';
 export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
 export { type Clock, sleep, systemClock } from '../util/clock.js';
 export { withTimeout } from '../util/with-timeout.js';

@@ -1,0 +1,58 @@
+import type { DeadLetterStore } from '@switchyard/core';
+import { brokerReachable, deadLetterRecord, runDeadLetterStoreConformance } from '@switchyard/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisStreamsTransport } from '../src/index.js';
+import { adminConnection, deleteKeys, probeRedis, REDIS_URL, uniquePrefix } from './helpers.js';
+
+const reachable = await brokerReachable(`Redis at ${REDIS_URL}`, probeRedis);
+const admin = adminConnection();
+const prefix = uniquePrefix('dead-letters');
+const transports: RedisStreamsTransport[] = [];
+const services = new WeakMap<DeadLetterStore, string>();
+let n = 0;
+
+function storeOf(service: string, options: ConstructorParameters<typeof RedisStreamsTransport>[0] = {}) {
+  // A new transport (a new connection) per store, as a new process would open it.
+  const transport = new RedisStreamsTransport({ url: REDIS_URL, prefix, ...options });
+  transports.push(transport);
+  const store = transport.deadLetterStore(service);
+  services.set(store, service);
+  return store;
+}
+
+afterAll(async () => {
+  await Promise.all(transports.map((transport) => transport.close()));
+  await deleteKeys(admin, prefix).catch(() => {});
+  admin.disconnect();
+});
+
+describe.runIf(reachable)('Redis dead-letter store', () => {
+  runDeadLetterStoreConformance('RedisDeadLetterStore', {
+    open: async () => storeOf(`svc-${++n}`),
+    reopen: async (store) => storeOf(services.get(store) as string),
+  });
+
+  it('keeps each service in its own hash and index', async () => {
+    const a = storeOf('keys-a');
+    const b = storeOf('keys-b');
+    const record = deadLetterRecord(1);
+    await a.add(record);
+    expect(await b.count()).toBe(0);
+    expect(await admin.hexists(`${prefix}:dl:keys-a`, record.id)).toBe(1);
+    expect(await admin.zscore(`${prefix}:dl:keys-a:at`, record.id)).toBe(String(Date.parse(record.deadLetteredAt)));
+  });
+
+  it('retention removes records older than maxAgeMs and the oldest beyond maxCount, nothing else', async () => {
+    const now = Date.now();
+    const at = (agoMs: number) => new Date(now - agoMs).toISOString();
+    const store = storeOf('retention', { deadLetterRetention: { maxAgeMs: 60_000, maxCount: 3 } });
+    const old = deadLetterRecord(1, { deadLetteredAt: at(120_000) });
+    const young = [2, 3, 4, 5].map((i) => deadLetterRecord(i, { deadLetteredAt: at(10_000 - i * 1_000) }));
+    await store.add(old);
+    for (const record of young.slice(0, 3)) await store.add(record);
+    // The old one expired on the way; three young ones fit the count.
+    expect((await store.list()).map((r) => r.id)).toEqual(young.slice(0, 3).map((r) => r.id));
+    await store.add(young[3] as (typeof young)[number]);
+    expect((await store.list()).map((r) => r.id)).toEqual(young.slice(1).map((r) => r.id));
+  });
+});
