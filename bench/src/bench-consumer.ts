@@ -1,5 +1,6 @@
 import { createService, InMemoryDeadLetterStore, type Service, type Transport } from '@switchyard/core';
 import { BenchCommand } from './contract.js';
+import { benchTelemetry } from './telemetry-mode.js';
 
 /** How the benchmark's consumer service is built, in the main thread or in the consumer thread. */
 export interface BenchConsumerOptions {
@@ -25,6 +26,7 @@ export async function startBenchConsumer(
     transport: options.transport,
     concurrency: options.concurrency,
     handleSignals: false,
+    ...benchTelemetry(),
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
     ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
   });

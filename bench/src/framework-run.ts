@@ -4,6 +4,7 @@ import { startBenchConsumer } from './bench-consumer.js';
 import type { ConsumerRun } from './consumer-worker.js';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
 import { Latency } from './latency.js';
+import { benchTelemetry } from './telemetry-mode.js';
 
 /** One framework run: end-to-end distributed commands from a producer service to a consumer service. */
 export interface FrameworkRunOptions {
@@ -65,6 +66,7 @@ export async function runFramework(options: FrameworkRunOptions): Promise<RunRes
     ...transportOf(options),
     handleSignals: false,
     ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
+    ...benchTelemetry(),
   });
   await producer.start();
 

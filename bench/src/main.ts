@@ -8,9 +8,10 @@ import { benchRabbitmq } from './benches/rabbitmq.js';
 import { benchRedis } from './benches/redis.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
+import { setTelemetryMode } from './telemetry-mode.js';
 
 /**
- * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N] [--rounds N]`:
+ * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N] [--rounds N] [--telemetry off|api|sdk]`:
  * the framework against the raw driver doing the same durable work, in the
  * same run. The last line printed is one JSON object in the benchmark format.
  */
@@ -32,6 +33,7 @@ const { positionals, values } = parseArgs({
     window: { type: 'string' },
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
+    telemetry: { type: 'string' },
   },
 });
 const target = positionals[0] ?? 'memory';
@@ -48,6 +50,7 @@ const args: BenchArgs = {
   ...(values.concurrency ? { concurrency: number(values.concurrency) } : {}),
   ...(values.rounds ? { rounds: number(values.rounds) } : {}),
 };
+const telemetry = setTelemetryMode(values.telemetry);
 const line = await bench(args);
-console.log(JSON.stringify(line));
+console.log(JSON.stringify({ ...line, telemetry }));
 process.exit(0);

@@ -11,6 +11,7 @@ import { forkService, type ServiceProcess, stopServices } from './processes.js';
 import { Env, type Report } from './protocol.js';
 import { quietLogger } from './quiet-logger.js';
 import { printSummary } from './summary.js';
+import { installTracing, type SpanReport, toReport, traceTree } from './trace.js';
 
 /**
  * The shop launcher (`npm start`): runs the three services as separate OS
@@ -37,8 +38,14 @@ let crash: string | undefined;
 let check: () => void = () => {};
 let fail: (reason: string) => void = () => {};
 
+const spans: SpanReport[] = [];
+const launcherSpans = options.trace ? installTracing('storefront') : undefined;
+
 function onReport(report: Report): void {
   switch (report.type) {
+    case 'spans':
+      spans.push(...report.spans);
+      return;
     case 'ready':
       ready.add(report.service);
       ledger.ready(report.service, report.handlers);
@@ -85,7 +92,12 @@ function until(done: () => boolean, ms: number, what: string): Promise<void> {
   });
 }
 
-const env = { [Env.url]: url, [Env.deadLetters]: dbPath, [Env.retryDelayMs]: String(options.retryDelayMs) };
+const env = {
+  [Env.url]: url,
+  [Env.deadLetters]: dbPath,
+  [Env.retryDelayMs]: String(options.retryDelayMs),
+  ...(options.trace ? { [Env.trace]: '1' } : {}),
+};
 const modules: Array<[string, string]> = [
   [Services.order, 'order-service'],
   [Services.inventory, 'inventory-service'],
@@ -162,6 +174,8 @@ const stopProblems = await stopServices(processes, 5_000);
 if (stopProblems.length === 0)
   say('storefront', `stopped ${processes.length} services gracefully: SIGTERM, drained, exit 0`);
 problems = [...problems, ...stopProblems];
+if (launcherSpans)
+  printTrace([...spans, ...launcherSpans.getFinishedSpans().map((span) => toReport('storefront', span))]);
 const notStored = await checkDeadLetterStore();
 const totals = ledger.totals(notStored);
 printSummary({
@@ -178,6 +192,28 @@ printSummary({
 for (const problem of problems) console.error(`shop: ${problem}`);
 console.log(JSON.stringify(totals));
 process.exit(problems.length === 0 && totals.lost === 0 ? 0 : 1);
+
+/**
+ * `--trace`: the trace of one order as an indented tree, from the storefront's
+ * send to the last handler; an order whose trace holds a retry or a dead
+ * letter when there is one, else the first order.
+ */
+function printTrace(all: readonly SpanReport[]): void {
+  const roots = all
+    .filter((span) => span.service === 'storefront' && span.kind === 'producer')
+    .sort((a, b) => a.startMs - b.startMs);
+  const eventful = roots.find((root) =>
+    all.some((span) => span.traceId === root.traceId && span.outcome !== undefined && span.outcome !== 'handled'),
+  );
+  const chosen = eventful ?? roots[0];
+  if (chosen === undefined) {
+    say('storefront', 'trace: no span was recorded');
+    return;
+  }
+  const count = all.filter((span) => span.traceId === chosen.traceId).length;
+  say('storefront', `trace ${chosen.traceId} of one order (${count} spans, ${all.length} in all):`);
+  for (const line of traceTree(all, chosen.traceId)) console.log(`  ${line}`);
+}
 
 /** Fail fast, with the transport's own reason, when the broker does not answer (the services would wait for it). */
 async function checkReachable(transportUrl: string): Promise<void> {

@@ -13,9 +13,11 @@ export interface ShopOptions {
   readonly timeoutMs: number;
   /** Initial delay of the notification service's delayed retries (default 200 ms). */
   readonly retryDelayMs: number;
+  /** Print the trace of the first order as a tree (OpenTelemetry SDK in every process). */
+  readonly trace: boolean;
 }
 
-const USAGE = `usage: node dist/main.js [--orders N] [--dir PATH] [--timeout MS] [--retry-delay MS]
+const USAGE = `usage: node dist/main.js [--orders N] [--dir PATH] [--timeout MS] [--retry-delay MS] [--trace]
   Runs order-service, inventory-service and notification-service as separate processes,
   places N orders and accounts for every message. Transport: SWITCHYARD_URL (e.g. amqp://127.0.0.1),
   default: an SQLite file in --dir (fresh each run).`;
@@ -31,6 +33,7 @@ export function parseOptions(argv: readonly string[]): ShopOptions {
         dir: { type: 'string' },
         timeout: { type: 'string' },
         'retry-delay': { type: 'string' },
+        trace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -48,6 +51,7 @@ export function parseOptions(argv: readonly string[]): ShopOptions {
     url: process.env.SWITCHYARD_URL || undefined,
     timeoutMs: positive('--timeout', values.timeout, 15_000),
     retryDelayMs: positive('--retry-delay', values['retry-delay'], 200),
+    trace: values.trace === true,
   };
 }
 

@@ -12,8 +12,11 @@ export interface HandlerInfo {
   readonly kind: 'command' | 'event';
 }
 
+import type { SpanReport } from './trace.js';
+
 /** One report from a service process. */
 export type Report =
+  | { readonly type: 'spans'; readonly service: string; readonly spans: readonly SpanReport[] }
   | { readonly type: 'ready'; readonly service: string; readonly handlers: readonly HandlerInfo[] }
   | { readonly type: 'log'; readonly service: string; readonly text: string }
   | {
@@ -65,4 +68,6 @@ export const Env = {
   deadLetters: 'SHOP_DEAD_LETTERS',
   /** Initial delay of the delayed retries, in ms. */
   retryDelayMs: 'SHOP_RETRY_DELAY_MS',
+  /** `1`: install the OpenTelemetry SDK and report finished spans (`--trace`). */
+  trace: 'SHOP_TRACE',
 } as const;

@@ -95,6 +95,25 @@ describe('the shop example', () => {
     }
   });
 
+  it('--trace prints the trace of one order as a tree across the three services', async () => {
+    const { code, stdout, stderr } = await runShop(['--dir', join(dir, 'trace'), '--orders', '5', '--trace']);
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    const start = stdout.split('\n').findIndex((line) => /^\[shop\] trace [0-9a-f]{32} of one order/.test(line));
+    expect(start, stdout).toBeGreaterThanOrEqual(0);
+    const tree = stdout
+      .split('\n')
+      .slice(start + 1)
+      .filter((line) => line.startsWith('  '));
+    const text = tree.join('\n');
+    // The order with a retry (o-3): storefront send → order → publish → inventory and notification, retries nested.
+    expect(tree[0], text).toMatch(/^ {2}storefront {2}send order-service {2}[\d.]+ ms$/);
+    expect(tree[1], text).toMatch(/^ {4}order-service {2}process order-service → place-order {2}[\d.]+ ms {2}handled$/);
+    expect(text).toMatch(/^ {6}order-service {2}publish order\.placed/m);
+    expect(text).toMatch(/^ {8}notification-service {2}process notification-service → email-confirmation .* retried$/m);
+    expect(text).toMatch(/^ +notification-service {2}process notification-service → email-confirmation .* handled$/m);
+    expect(text).toMatch(/^ {8}inventory-service {2}process inventory-service → ledger .* handled$/m);
+  });
+
   it.runIf(rabbitReachable)('runs the same services unchanged on RabbitMQ when SWITCHYARD_URL is set', async () => {
     const { code, stdout, stderr } = await runShop(['--dir', join(dir, 'rabbit')], AMQP);
     expect(code, `${stdout}\n${stderr}`).toBe(0);

@@ -43,6 +43,10 @@ export const ErrorCode = {
   Timeout: 'SY_TIMEOUT',
   /** A store lookup found nothing under the given id. */
   NotFound: 'SY_NOT_FOUND',
+  /** A send interceptor refused the message; nothing was sent. `cause` is what it threw. */
+  SendRejected: 'SY_SEND_REJECTED',
+  /** The service stopped consuming its channel after a final failure (strategy `stop`). */
+  ConsumerStopped: 'SY_CONSUMER_STOPPED',
 } as const;
 
 /** One of the stable codes above; `SwitchyardError.code` is always one of them. */
@@ -105,5 +109,12 @@ export function describeError(error: unknown): string {
     return JSON.stringify(error);
   } catch {
     return String(error);
+  }
+}
+
+/** A send interceptor refused the message (`SY_SEND_REJECTED`); nothing was sent. `cause` is what it threw. */
+export class SendRejectedError extends SwitchyardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.SendRejected, message, options);
   }
 }

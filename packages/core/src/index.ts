@@ -9,7 +9,7 @@
 
 export { Dispatcher, type SendOrigin } from './bus/dispatcher.js';
 export { LocalBuses } from './bus/local-bus.js';
-export { type Causation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
+export { type Causation, type MetadataPropagation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
 export { ServiceBus } from './bus/service-bus.js';
 export {
   type Contract,
@@ -38,6 +38,13 @@ export type {
   MessageRef,
   SendOptions,
 } from './handlers/types.js';
+export type {
+  HandleContext,
+  HandleInterceptor,
+  Interceptor,
+  SendContext,
+  SendInterceptor,
+} from './interceptors/types.js';
 export { decode, encode, Header } from './message/codec.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
 export type { Destination, OutboundMessage } from './message/outbound.js';
@@ -65,12 +72,19 @@ export {
 } from './resilience/retry-policy.js';
 export type * from './resilience/stores.js';
 export { compilePattern, matchesPattern } from './routing/pattern.js';
+export type {
+  FinalFailure,
+  FinalFailureHandler,
+  FinalFailureStrategy,
+} from './runtime/stages/final-failure.js';
 export type { ServiceHealth } from './service/health.js';
 export type { ForeignMessage, MessageConsumerOptions } from './service/message-consumer.js';
 export { MessagePublisher, type RawMessage } from './service/message-publisher.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
 export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
+export { INSTRUMENTATION_SCOPE, type TelemetryOptions } from './telemetry/telemetry.js';
+export { formatTraceparent, parseTraceparent } from './telemetry/trace-context.js';
 export {
   DEFAULT_TRANSPORT_URL,
   packageForUrl,
@@ -81,5 +95,6 @@ export {
 } from './transport/transport-url.js';
 export type { ConnectionState, Transport, TransportCapabilities, TransportMessage } from './transport/types.js';
 export { type Clock, systemClock } from './util/clock.js';
+export { type MessageLogFields, messageLogFields } from './util/log-fields.js';
 export { defaultLogger, type Logger } from './util/logger.js';
 export type { Listener, ServiceEvents } from './util/observers.js';

@@ -10,6 +10,7 @@ import {
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { Env, type HandlerInfo, type Report } from '../protocol.js';
 import { quietLogger } from '../quiet-logger.js';
+import { installTracing } from '../trace.js';
 
 /** Handler options of the shop: every handler has an explicit, stable id. */
 export type ShopHandlerOptions = Omit<HandlerOptions, 'distributed' | 'name'> & { readonly name: string };
@@ -43,10 +44,12 @@ export interface ShopRuntime {
  */
 export async function runService(name: string, setup: (runtime: ShopRuntime) => void): Promise<void> {
   const url = required(Env.url);
+  const send = (message: Report) => (process.send ? process.send(message) : console.log(JSON.stringify(message)));
+  if (process.env[Env.trace] === '1') installTracing(name, (spans) => send({ type: 'spans', service: name, spans }));
   const deadLetters = new SqliteDeadLetterStore(required(Env.deadLetters));
   const service = createService({ name, transport: url, deadLetters, logger: quietLogger(name), concurrency: 8 });
   const handlers: HandlerInfo[] = [];
-  const report = (message: Report) => (process.send ? process.send(message) : console.log(JSON.stringify(message)));
+  const report = send;
   const log = (text: string) => report({ type: 'log', service: name, text });
 
   setup({

@@ -1,7 +1,22 @@
+import { runSendInterceptors } from '../interceptors/send-chain.js';
+import type { Interceptor } from '../interceptors/types.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { ServiceMap } from '../service/service-map.js';
+import type { ProducerSpan, Telemetry } from '../telemetry/telemetry.js';
 import type { RoutedMessage, Transport, TransportMessage } from '../transport/types.js';
 import type { Observers } from '../util/observers.js';
+
+/**
+ * What the dispatcher wraps around each send: the service's send interceptors
+ * (in the order registered) and its producer spans.
+ * @internal
+ */
+export interface SendHooks {
+  readonly service: string;
+  /** Live list: interceptors registered later apply to later sends. */
+  readonly interceptors: readonly Interceptor[];
+  readonly telemetry?: Telemetry;
+}
 
 /**
  * Why a message is being sent: `send` (the distributed bus or a handler's
@@ -25,15 +40,53 @@ export type SendOrigin = 'send' | 'retry' | 'replay' | 'enqueue' | 'outbox';
 export class Dispatcher {
   readonly #map: ServiceMap;
   readonly #observers: Observers | undefined;
+  readonly #hooks: SendHooks | undefined;
 
-  /** `observers` get `sent` for every confirmed message; without them nothing is reported. */
-  constructor(map: ServiceMap, observers?: Observers) {
+  /**
+   * `observers` get `sent` for every confirmed message; without them nothing is reported.
+   * `hooks`: the service's send interceptors and producer spans, around every send.
+   */
+  constructor(map: ServiceMap, observers?: Observers, hooks?: SendHooks) {
     this.#map = map;
     this.#observers = observers;
+    this.#hooks = hooks;
   }
 
-  /** Send one message. */
-  async dispatch(outbound: OutboundMessage, origin: SendOrigin = 'send'): Promise<void> {
+  /**
+   * Send one message, through the send interceptors (which may change its
+   * metadata or refuse it with SY_SEND_REJECTED) and inside a PRODUCER span
+   * whose context the message carries.
+   */
+  dispatch(outbound: OutboundMessage, origin: SendOrigin = 'send'): Promise<void> {
+    const hooks = this.#hooks;
+    if (hooks === undefined || hooks.interceptors.length === 0) return this.#traced(outbound, origin);
+    return runSendInterceptors(hooks.service, hooks.interceptors, outbound, origin, (ready) =>
+      this.#traced(ready, origin),
+    );
+  }
+
+  async #traced(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {
+    const producer = this.#hooks?.telemetry?.startProducer(outbound, origin);
+    if (producer === undefined) return this.#send(outbound, origin);
+    try {
+      await this.#send(producer.outbound, origin);
+    } catch (error) {
+      this.#endProducer(producer, error);
+      throw error;
+    }
+    this.#endProducer(producer);
+  }
+
+  #endProducer(producer: ProducerSpan, error?: unknown): void {
+    const destination = producer.outbound.destination;
+    const systems =
+      destination.kind === 'send'
+        ? [this.#map.resolvedRoute(destination.service)?.transport.name ?? '']
+        : this.#map.resolvedTransportNames();
+    this.#hooks?.telemetry?.endProducer(producer, systems, error);
+  }
+
+  async #send(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {
     const destination = outbound.destination;
     if (destination.kind === 'send') {
       const route = this.#map.resolvedRoute(destination.service) ?? (await this.#map.route(destination.service));
@@ -46,8 +99,37 @@ export class Dispatcher {
     if (this.#observers?.has('sent')) this.#observers.emit('sent', { outbound, origin });
   }
 
-  /** Send many, grouped per transport and channel so that each broker gets one batch. */
+  /**
+   * Send many, grouped per transport and channel so that each broker gets one
+   * batch, each message in its own PRODUCER span (its parent: the trace the
+   * message carries). With send interceptors registered, each message is
+   * dispatched on its own instead (interceptors wrap one send).
+   */
   async dispatchBatch(outbound: readonly OutboundMessage[], origin: SendOrigin = 'send'): Promise<void> {
+    if (this.#hooks !== undefined && this.#hooks.interceptors.length > 0) {
+      await Promise.all(outbound.map((item) => this.dispatch(item, origin)));
+      return;
+    }
+    const telemetry = this.#hooks?.telemetry;
+    const producers: ProducerSpan[] = [];
+    if (telemetry !== undefined) {
+      outbound = outbound.map((item) => {
+        const producer = telemetry.startProducer(item, origin);
+        if (producer === undefined) return item;
+        producers.push(producer);
+        return producer.outbound;
+      });
+    }
+    try {
+      await this.#sendBatch(outbound, origin);
+    } catch (error) {
+      for (const producer of producers) this.#endProducer(producer, error);
+      throw error;
+    }
+    for (const producer of producers) this.#endProducer(producer);
+  }
+
+  async #sendBatch(outbound: readonly OutboundMessage[], origin: SendOrigin): Promise<void> {
     const sends = new Map<string, { service: string; messages: TransportMessage[] }>();
     const events: RoutedMessage[] = [];
     for (const item of outbound) {

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { Contract } from '../contracts/contract.js';
 import { contractOfInstance } from '../contracts/message-class.js';
 import { validate } from '../contracts/validate.js';
@@ -7,6 +8,7 @@ import type { SendOptions } from '../handlers/types.js';
 import { encode, isValidMetadataKey } from '../message/codec.js';
 import type { MessageHeaders, MessageKind } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
+import { formatTraceparent } from '../telemetry/trace-context.js';
 import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 
@@ -19,7 +21,16 @@ export interface Causation {
   readonly correlationId: string;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /** User metadata of the handled message; carried on to what the handler sends, as the propagation rule allows. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Which user metadata of a handled message the messages its handler sends
+ * carry on: `true` (default) all, `false` none, a list: only those keys,
+ * `{ except }`: all but those keys. Metadata given in the send's options wins.
+ */
+export type MetadataPropagation = boolean | readonly string[] | { readonly except: readonly string[] };
 
 /**
  * What is known about one outgoing message before encoding.
@@ -46,10 +57,21 @@ export interface OutgoingSpec {
 export class OutgoingMessages {
   readonly #source: string;
   readonly #clock: Clock;
+  readonly #propagates: (key: string) => boolean;
 
-  constructor(source: string, clock: Clock) {
+  constructor(source: string, clock: Clock, propagation: MetadataPropagation = true) {
     this.#source = source;
     this.#clock = clock;
+    this.#propagates = propagationRule(propagation);
+  }
+
+  #metadata(
+    own: Readonly<Record<string, string>> | undefined,
+    inherited: Readonly<Record<string, string>> | undefined,
+  ): Record<string, string> {
+    const carried = inheritedMetadata(inherited, this.#propagates);
+    const checked = checkMetadata(own);
+    return carried === undefined ? checked : { ...carried, ...checked };
   }
 
   /** Validate and encode; rejects with a ValidationError when the payload breaks its contract. */
@@ -72,7 +94,7 @@ export class OutgoingMessages {
       time: isoTime(now),
       contentType: 'application/json',
       attempt: 1,
-      metadata: checkMetadata(options.metadata),
+      metadata: this.#metadata(options.metadata, causation?.metadata),
     };
     if (spec.targetService !== undefined) headers.targetService = spec.targetService;
     if (spec.endpoint !== undefined) headers.endpoint = spec.endpoint;
@@ -83,6 +105,7 @@ export class OutgoingMessages {
     if (traceparent !== undefined) headers.traceparent = traceparent;
     if (causation?.tracestate !== undefined && options.traceparent === undefined)
       headers.tracestate = causation.tracestate;
+    if (traceparent === undefined) activeTrace(headers);
     if (options.orderingKey !== undefined) headers.orderingKey = options.orderingKey;
     const dataSchema = spec.contract ? dataSchemaOf(spec.contract) : undefined;
     if (dataSchema !== undefined) headers.dataSchema = dataSchema;
@@ -94,6 +117,32 @@ export class OutgoingMessages {
         : ({ kind: 'send', service: spec.targetService as string } as const);
     return { destination, message };
   }
+}
+
+/**
+ * Outside a handler, a message carries the active span's trace context (if an
+ * OpenTelemetry SDK records one), so that a message prepared for the outbox
+ * keeps the trace it was prepared in when the relay forwards it later.
+ */
+function activeTrace(headers: { traceparent?: string; tracestate?: string }): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined || !span.isRecording()) return;
+  const spanContext = span.spanContext();
+  headers.traceparent = formatTraceparent(spanContext);
+  const state = spanContext.traceState?.serialize();
+  if (state) headers.tracestate = state;
+}
+
+/** Check a propagation rule at construction and turn it into a key predicate. */
+function propagationRule(rule: MetadataPropagation): (key: string) => boolean {
+  if (rule === true) return () => true;
+  if (rule === false) return () => false;
+  const keys = Array.isArray(rule) ? rule : (rule as { except?: unknown }).except;
+  if (!Array.isArray(keys) || keys.some((key) => typeof key !== 'string')) {
+    throw new ConfigurationError('propagateMetadata must be true, false, a list of keys, or { except: [keys] }');
+  }
+  const set = new Set<string>(keys);
+  return Array.isArray(rule) ? (key) => set.has(key) : (key) => !set.has(key);
 }
 
 /** Resolve the `(contract, payload, options)` or `(instance, options)` call forms of the bus methods. */
@@ -133,6 +182,20 @@ function checkKind(kind: string, contract: Contract): void {
       `'${contract.name}' is a ${contract.kind}, not a ${kind}: use the matching bus method`,
     );
   }
+}
+
+function inheritedMetadata(
+  inherited: Readonly<Record<string, string>> | undefined,
+  propagates: (key: string) => boolean,
+): Record<string, string> | undefined {
+  if (inherited === undefined) return undefined;
+  let result: Record<string, string> | undefined;
+  for (const key in inherited) {
+    if (!propagates(key)) continue;
+    result ??= {};
+    result[key] = inherited[key] as string;
+  }
+  return result;
 }
 
 function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {

@@ -9,6 +9,7 @@ import {
   ecotoneToAmqpPattern,
   type PatternMatcher,
 } from '../routing/pattern.js';
+import type { FinalFailureStrategy } from '../runtime/stages/final-failure.js';
 import type { Handler, HandlerOptions, MessageRef } from './types.js';
 
 /** One registered handler, with everything resolved at registration time. */
@@ -22,6 +23,8 @@ export interface HandlerRegistration {
   readonly distributed: boolean;
   readonly asynchronous?: string;
   readonly retry: RetryPolicy;
+  /** This handler's final-failure strategy, when it overrides the service's. */
+  readonly finalFailure?: FinalFailureStrategy;
   readonly invoke: Handler;
   /** Run in one transaction with its inbox record (see `HandlerOptions.transactionalInbox`). */
   readonly transactionalInbox?: boolean;
@@ -64,6 +67,7 @@ export class HandlerRegistry {
         distributed: options.distributed ?? false,
         ...(options.asynchronous ? { asynchronous: options.asynchronous } : {}),
         retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
+        ...finalFailureOf(options),
         invoke,
         ...(options.transactionalInbox ? { transactionalInbox: true } : {}),
       },
@@ -85,6 +89,7 @@ export class HandlerRegistry {
       pattern: endpoint,
       distributed: true,
       retry: resolveRetryPolicy(options.retry, this.#defaultRetry),
+      ...finalFailureOf(options),
       invoke,
     });
   }
@@ -164,4 +169,16 @@ export class HandlerRegistry {
 /** The contract behind a contract or a decorated message class. */
 export function toContract(target: MessageRef): Contract {
   return isMessageClass(target) ? contractOfClass(target) : (target as Contract);
+}
+
+const STRATEGIES: readonly FinalFailureStrategy[] = ['deadLetter', 'discard', 'stop'];
+
+/** `{ finalFailure }` when the options set a valid one; throws a ConfigurationError for an unknown strategy. */
+export function finalFailureOf(options: HandlerOptions): { finalFailure?: FinalFailureStrategy } {
+  const strategy = options.finalFailure;
+  if (strategy === undefined) return {};
+  if (!STRATEGIES.includes(strategy)) {
+    throw new ConfigurationError(`finalFailure must be one of ${STRATEGIES.join(', ')}, got '${String(strategy)}'`);
+  }
+  return { finalFailure: strategy };
 }

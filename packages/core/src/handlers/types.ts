@@ -3,6 +3,7 @@ import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
+import type { FinalFailureStrategy } from '../runtime/stages/final-failure.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of one send: everything but the payload. */
@@ -107,6 +108,8 @@ export interface HandlerOptions {
    */
   readonly name?: string;
   readonly retry?: RetryPolicyOptions;
+  /** What happens after the last retry (default: the service's `finalFailure`, itself `deadLetter` by default). */
+  readonly finalFailure?: FinalFailureStrategy;
   /** Run asynchronously: the local bus enqueues the message on this service's own channel, to this endpoint. */
   readonly asynchronous?: string;
   /**

@@ -1,13 +1,20 @@
 import type { Dispatcher } from '../bus/dispatcher.js';
+import type { SwitchyardError } from '../errors.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
+import { handleInterceptorStage } from '../interceptors/handle-stage.js';
+import type { HandleInterceptor } from '../interceptors/types.js';
 import type { DeadLetterStore, InboxStore } from '../resilience/stores.js';
+import { processStage } from '../telemetry/process-stage.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { Delivery, TransportCapabilities } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
+import { rawLogFields } from '../util/log-fields.js';
 import type { Logger } from '../util/logger.js';
 import type { Observers } from '../util/observers.js';
 import { deadLetterStage } from './stages/dead-letter.js';
 import { decodeStage } from './stages/decode.js';
 import { dedupStage } from './stages/dedup.js';
+import { type FinalFailureParts, finalFailureStage, haltStage } from './stages/final-failure.js';
 import { handlersStage } from './stages/handlers.js';
 import { holdStage } from './stages/hold.js';
 import { instantRetryStage } from './stages/instant-retry.js';
@@ -50,6 +57,17 @@ export interface ReceiverParts {
     readonly delivery?: readonly Stage<DeliveryRun>[];
     readonly handler?: readonly Stage<HandlerRun>[];
   };
+  /** Spans and metrics of each handler run; absent when the service turned telemetry off. */
+  readonly telemetry?: Telemetry;
+  /** `messaging.system` of the channel's transport. */
+  readonly system?: string;
+  /** User handle interceptors (`service.use`), around each invocation. */
+  readonly handleInterceptors?: readonly HandleInterceptor[];
+  /** The final-failure strategy and hook; without it, every final failure is dead-lettered. */
+  readonly finalFailure?: Omit<FinalFailureParts, 'service' | 'telemetry' | 'logger'> & {
+    /** The error that stopped consumption (strategy `stop`), if it happened. */
+    readonly stopped: () => SwitchyardError | undefined;
+  };
 }
 
 /** Shared settled promise: what a synchronous run of the pipeline continues from. */
@@ -65,6 +83,7 @@ const INFRASTRUCTURE_RETRY_MS = 1_000;
  */
 export function deliveryStages(parts: ReceiverParts): Stage<DeliveryRun>[] {
   return [
+    ...(parts.finalFailure ? [haltStage(parts.finalFailure.stopped)] : []),
     ...(parts.interceptors?.delivery ?? []),
     ...(parts.capabilities.delayedDelivery === 'emulated' ? [holdStage(parts)] : []),
     deadLetterStage<DeliveryRun>(deadLetterParts(parts)),
@@ -79,14 +98,19 @@ export function deliveryStages(parts: ReceiverParts): Stage<DeliveryRun>[] {
  * @internal
  */
 export function handlerStages(parts: ReceiverParts): Stage<HandlerRun>[] {
+  const { service, telemetry, logger } = parts;
+  const handleInterceptors = parts.handleInterceptors ?? [];
   return [
+    ...(telemetry ? [processStage(telemetry, parts.system ?? 'unknown')] : []),
     reportStage(parts.observers),
     ...(parts.interceptors?.handler ?? []),
     ...(parts.inbox ? [oneAtATimeStage(), dedupStage(parts.inbox, parts.observers)] : []),
     deadLetterStage<HandlerRun>(deadLetterParts(parts)),
+    ...(parts.finalFailure ? [finalFailureStage({ ...parts.finalFailure, service, telemetry, logger })] : []),
     validateStage(),
     retryStage(parts),
     instantRetryStage(parts.signal),
+    ...(handleInterceptors.length > 0 ? [handleInterceptorStage(service, handleInterceptors)] : []),
     invokeStage(parts.context, parts.observers, parts.inbox),
   ];
 }
@@ -109,12 +133,14 @@ function deadLetterParts(parts: ReceiverParts) {
  */
 export class Receiver {
   readonly #logger: Logger;
+  readonly #service: string;
   readonly #pipeline: (run: DeliveryRun) => Step;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
 
   constructor(parts: ReceiverParts) {
     this.#logger = parts.logger;
+    this.#service = parts.service;
     this.#pipeline = compose(deliveryStages(parts));
   }
 
@@ -163,7 +189,8 @@ export class Receiver {
   /** An infrastructure failure (inbox, dead-letter store, retry send or ack): the delivery comes back later. */
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
     try {
-      this.#logger.error({ err: error, messageId: delivery.message.id }, 'delivery failed; it will be redelivered');
+      const fields = rawLogFields(this.#service, delivery.message.id, delivery.message.headers);
+      this.#logger.error({ ...fields, err: error }, 'delivery failed; it will be redelivered');
       await delivery.nack({ delayMs: INFRASTRUCTURE_RETRY_MS });
     } catch {
       // The lease or visibility timeout brings it back anyway.

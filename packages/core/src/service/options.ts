@@ -1,6 +1,9 @@
+import type { MetadataPropagation } from '../bus/outgoing.js';
 import type { OutboxRelayOptions } from '../outbox/relay.js';
 import type { RetryPolicyOptions } from '../resilience/retry-policy.js';
 import type { DeadLetterStore, InboxStore, OutboxStore } from '../resilience/stores.js';
+import type { FinalFailureHandler, FinalFailureStrategy } from '../runtime/stages/final-failure.js';
+import type { TelemetryOptions } from '../telemetry/telemetry.js';
 import type { Transport } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -65,5 +68,17 @@ export interface ServiceOptions {
    */
   readonly handleSignals?: boolean;
   readonly clock?: Clock;
+  /** Framework log lines (pino by default, level from SWITCHYARD_LOG_LEVEL); anything with pino's four methods. */
   readonly logger?: Logger;
+  /**
+   * OpenTelemetry spans and metrics through `@opentelemetry/api` (default: the
+   * global providers, no-ops without an SDK); `false` turns them off.
+   */
+  readonly telemetry?: TelemetryOptions | false;
+  /** Which metadata of a handled message its handler's sends carry on (default `true`: all user metadata). */
+  readonly propagateMetadata?: MetadataPropagation;
+  /** What happens after a handler's last retry: `deadLetter` (default), `discard` or `stop`; a handler may override it. */
+  readonly finalFailure?: FinalFailureStrategy;
+  /** Called with every final failure before its strategy applies (alerting, custom stores). */
+  readonly onFinalFailure?: FinalFailureHandler;
 }

@@ -116,6 +116,11 @@ export class ServiceMap {
     return targets;
   }
 
+  /** `name` of every transport created so far (for telemetry: the messaging systems an event went to). */
+  resolvedTransportNames(): string[] {
+    return [...new Set([...this.#resolved.values()].map((transport) => transport.name))];
+  }
+
   /** The transport named `name`, created from its URL on first use. */
   async transport(name: string): Promise<Transport> {
     const ready = this.#resolved.get(name);

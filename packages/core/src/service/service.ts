@@ -7,8 +7,9 @@ import type { MessageClass } from '../contracts/message-class.js';
 import { ConfigurationError, describeError, ErrorCode, SwitchyardError } from '../errors.js';
 import { Context } from '../handlers/context.js';
 import { registerDecorated } from '../handlers/decorators.js';
-import { type HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
+import { finalFailureOf, type HandlerRegistration, HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerOptions, MessageRef } from '../handlers/types.js';
+import type { Interceptor } from '../interceptors/types.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { replayDeadLetter, replayDeadLetters } from '../resilience/replay.js';
@@ -16,9 +17,11 @@ import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { splitBatches } from '../runtime/batch.js';
 import { Receiver } from '../runtime/receiver.js';
+import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { DEFAULT_TRANSPORT_URL, redact } from '../transport/transport-url.js';
 import type { Subscription, Transport } from '../transport/types.js';
 import { systemClock } from '../util/clock.js';
+import { withLogFields } from '../util/log-fields.js';
 import { defaultLogger, type Logger } from '../util/logger.js';
 import { type Listener, Observers, type ServiceEvents } from '../util/observers.js';
 import { defaultDeadLetterStore, type TransportDeadLetterStore } from './default-dead-letters.js';
@@ -54,6 +57,9 @@ export class Service {
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   readonly #stopping = new AbortController();
+  readonly #interceptors: Interceptor[] = [];
+  readonly #telemetry: Telemetry | undefined;
+  #consumerStopped: SwitchyardError | undefined;
   #scope: { service: string; signal: AbortSignal; logger: Logger } | undefined;
   #receiver: Receiver | undefined;
   #subscription: Subscription | undefined;
@@ -64,7 +70,7 @@ export class Service {
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopped: Promise<void> | undefined;
   readonly #onSignal = (signal: NodeJS.Signals) => {
-    this.#logger.info({ signal }, 'stopping on signal');
+    this.#logger.info({ service: this.name, signal }, 'stopping on signal');
     void this.stop().finally(() => {
       process.removeListener(signal, this.#onSignal);
       // A requested, completed stop is a clean exit: supervisors must not see it as a crash.
@@ -99,8 +105,19 @@ export class Service {
     const clock = options.clock ?? systemClock;
     this.#registry = new HandlerRegistry(resolveRetryPolicy(options.retry));
     this.#consumers = new MessageConsumers(options.name, this.#registry);
-    this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers);
-    this.#parts = { outgoing: new OutgoingMessages(options.name, clock), dispatcher: this.#dispatcher };
+    if (options.telemetry !== false) {
+      this.#telemetry = new Telemetry(options.name, options.telemetry ?? {});
+    }
+    if (options.finalFailure !== undefined) finalFailureOf({ finalFailure: options.finalFailure });
+    this.#dispatcher = new Dispatcher(this.serviceMap, this.#observers, {
+      service: options.name,
+      interceptors: this.#interceptors,
+      ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
+    });
+    this.#parts = {
+      outgoing: new OutgoingMessages(options.name, clock, options.propagateMetadata ?? true),
+      dispatcher: this.#dispatcher,
+    };
     this.distributedBus = new ServiceBus(this.#parts);
     this.#ownDeadLetters =
       options.deadLetters === undefined
@@ -156,6 +173,30 @@ export class Service {
     return this;
   }
 
+  /**
+   * Add an interceptor: `send` runs around every message this service sends
+   * (any origin: bus, handler, retry, replay, enqueue, outbox), `handle`
+   * around every handler invocation; both in the order registered, the first
+   * outermost. Throws after `start()`.
+   */
+  use(interceptor: Interceptor): this {
+    if (this.#state !== 'new') throw new ConfigurationError('register interceptors with use() before start()');
+    if (interceptor === null || typeof interceptor !== 'object' || (!interceptor.send && !interceptor.handle)) {
+      throw new ConfigurationError('an interceptor is an object with a send and/or a handle function');
+    }
+    this.#interceptors.push(interceptor);
+    return this;
+  }
+
+  /**
+   * The error that made this service stop consuming its channel (a final
+   * failure under strategy `stop`), or undefined while it consumes. The failed
+   * message and everything after it stay on the broker until a restart.
+   */
+  get consumerStopped(): SwitchyardError | undefined {
+    return this.#consumerStopped;
+  }
+
   /** Subscribe to what the service does (sent, handled, failed, retried, deadLettered, duplicate). Returns the unsubscribe function. */
   on<E extends keyof ServiceEvents>(event: E, listener: Listener<E>): () => void {
     return this.#observers.on(event, listener);
@@ -185,6 +226,7 @@ export class Service {
       // A transport without a dead-letter store fails here, before anything is consumed.
       await this.#ownDeadLetters?.resolve();
       this.#monitor = new ConnectionMonitor(this.name, route.transport, this.#logger, this.#configuredEndpoint(route));
+      this.#telemetry?.observe(this.#observers);
       this.#receiver = this.#createReceiver(route);
       const monitor = this.#monitor;
       const target = {
@@ -242,8 +284,10 @@ export class Service {
       name: this.serviceMap.resolvedRoute(this.name)?.transport.name ?? 'unresolved',
       connected: undefined,
     };
-    const consuming = this.#subscription !== undefined && this.#state === 'running';
-    const lastError = this.#monitor?.lastError;
+    // A final failure under strategy `stop` ends consumption: unhealthy, with that failure as the last error.
+    const consuming =
+      this.#subscription !== undefined && this.#state === 'running' && this.#consumerStopped === undefined;
+    const lastError = this.#consumerStopped?.message ?? this.#monitor?.lastError;
     return {
       healthy: consuming && transport.connected !== false,
       state: this.#state,
@@ -272,6 +316,15 @@ export class Service {
       signal: this.#abort.signal,
       stopping: this.#stopping.signal,
       context: (envelope, handler, transaction) => this.#context(envelope, handler, transaction),
+      ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
+      system: messagingSystem(route.transport.name),
+      handleInterceptors: this.#interceptors.flatMap((interceptor) => (interceptor.handle ? [interceptor.handle] : [])),
+      finalFailure: {
+        strategy: this.#options.finalFailure ?? 'deadLetter',
+        onFinalFailure: this.#options.onFinalFailure,
+        stopConsuming: (error) => this.#stopConsuming(error),
+        stopped: () => this.#consumerStopped,
+      },
     });
   }
 
@@ -296,7 +349,7 @@ export class Service {
       this.#relay = new OutboxRelay(
         this.#options.outbox,
         this.#dispatcher,
-        { clock: this.#options.clock ?? systemClock, logger: this.#logger },
+        { clock: this.#options.clock ?? systemClock, logger: withLogFields(this.#logger, { service: this.name }) },
         this.#options.outboxRelay,
       );
       this.#relay.start();
@@ -356,7 +409,7 @@ export class Service {
     if (!this.#options.outbox) return 0;
     this.#relay ??= new OutboxRelay(this.#options.outbox, this.#dispatcher, {
       clock: this.#options.clock ?? systemClock,
-      logger: this.#logger,
+      logger: withLogFields(this.#logger, { service: this.name }),
     });
     return this.#relay.flush();
   }
@@ -382,6 +435,21 @@ export class Service {
     throw new ConfigurationError(
       `handler '${asking.id}' asks for transactionalInbox, but the service's inbox store cannot run the handler and its record in one transaction: pass an inbox store that implements processInTransaction (SqliteInboxStore, or the PostgreSQL inbox)`,
     );
+  }
+
+  #stopConsuming(error: SwitchyardError): void {
+    if (this.#consumerStopped !== undefined) return;
+    this.#consumerStopped = error;
+    const subscription = this.#subscription;
+    // Not awaited: closing drains in-flight deliveries, the failing one among them.
+    void subscription
+      ?.close({ drainTimeoutMs: this.#options.drainTimeoutMs ?? 30_000 })
+      .catch((closeError: unknown) => {
+        this.#logger.error(
+          { service: this.name, err: closeError },
+          'closing the consumer after a final failure failed',
+        );
+      });
   }
 
   async #stop(): Promise<void> {

@@ -2,6 +2,7 @@ import { HandlerError, PoisonMessageError, ValidationError } from '../../errors.
 import { deadLetter } from '../../resilience/failures.js';
 import type { DeadLetterStore } from '../../resilience/stores.js';
 import type { Clock } from '../../util/clock.js';
+import { rawLogFields } from '../../util/log-fields.js';
 import type { Logger } from '../../util/logger.js';
 import type { Observers } from '../../util/observers.js';
 import { type Next, type Run, recover, type Stage, type Step } from './pipeline.js';
@@ -50,8 +51,14 @@ export function deadLetterStage<R extends Run>(parts: DeadLetterParts): Stage<R>
       attempts: envelope?.headers.attempt ?? delivery.deliveryCount,
     }).then((record) => {
       run.outcome = 'deadLettered';
+      const fields = rawLogFields(parts.service, delivery.message.id, delivery.message.headers);
       parts.logger.warn(
-        { deadLetter: record.id, messageId: record.messageId, reason: record.reason.message },
+        {
+          ...fields,
+          deadLetter: record.id,
+          ...(handler ? { handler: handler.id } : {}),
+          reason: record.reason.message,
+        },
         'message dead-lettered',
       );
     });

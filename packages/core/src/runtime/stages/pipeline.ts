@@ -50,7 +50,7 @@ export interface Stage<R> {
 }
 
 /** How one handler's run ended; set by the stage that decided it. */
-export type Outcome = 'handled' | 'duplicate' | 'retried' | 'deadLettered';
+export type Outcome = 'handled' | 'duplicate' | 'retried' | 'deadLettered' | 'discarded';
 
 /**
  * What a run carries: the delivery, and once known, its envelope, the handler

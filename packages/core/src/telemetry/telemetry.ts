@@ -1,0 +1,277 @@
+import {
+  type Attributes,
+  type Context,
+  type Counter,
+  context,
+  createNoopMeter,
+  type Histogram,
+  type MeterProvider,
+  metrics,
+  ProxyTracerProvider,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import type { SendOrigin } from '../bus/dispatcher.js';
+import { SwitchyardError } from '../errors.js';
+import type { Envelope } from '../message/envelope.js';
+import type { OutboundMessage } from '../message/outbound.js';
+import type { Observers } from '../util/observers.js';
+import { Tally } from './tally.js';
+import { formatTraceparent, withRemoteParent } from './trace-context.js';
+
+/** The API's no-op tracer provider: what the global proxy delegates to while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** The API's no-op counter: what every counter of a no-op meter is. */
+const NOOP_COUNTER = createNoopMeter().createCounter('noop');
+
+/** Instrumentation scope name of Switchyard's spans and metrics. */
+export const INSTRUMENTATION_SCOPE = '@switchyard/core';
+
+/** Options of a service's tracing and metrics (`ServiceOptions.telemetry`). */
+export interface TelemetryOptions {
+  /** Where spans go (default: the global tracer provider of `@opentelemetry/api`, a no-op without an SDK). */
+  readonly tracerProvider?: TracerProvider;
+  /** Where metrics go (default: the global meter provider, read when the service starts). */
+  readonly meterProvider?: MeterProvider;
+  /**
+   * How a consumer's `process` span relates to the producer's span: `child`
+   * (default: one trace across services) or `link` (a new trace per handler
+   * run, linked to the producer's span).
+   */
+  readonly consumerSpans?: 'child' | 'link';
+}
+
+/** The messaging.system value of a transport name (the conventions' well-known values where one exists). */
+export function messagingSystem(transportName: string): string {
+  return transportName === 'sqs' ? 'aws_sqs' : transportName;
+}
+
+/** A producer span in flight and the outbound message carrying its context. @internal */
+export interface ProducerSpan {
+  readonly span: Span;
+  readonly outbound: OutboundMessage;
+}
+
+/**
+ * One service's tracing and metrics, through `@opentelemetry/api` only. With
+ * no SDK installed every call lands on the API's no-op tracer and meter: no
+ * span is recorded, no header is rewritten, nothing is exported.
+ *
+ * Spans (OpenTelemetry messaging semantic conventions): a PRODUCER span per
+ * message sent (`send <destination>`), whose context replaces the message's
+ * `ce-traceparent`/`ce-tracestate`; a CONSUMER span per handler run
+ * (`process <channel>`), child of (or linked to) the producer's context, with
+ * retries (`retry`), exceptions and the final failure (`dead_letter`,
+ * `discard`, `stop`) as events and `switchyard.outcome` as attribute.
+ *
+ * Metrics: `messaging.client.sent.messages`, `messaging.client.consumed.messages`,
+ * `messaging.process.duration` (s), `switchyard.retries`, `switchyard.dead_letters`
+ * (by `error.type` = the reason's code), `switchyard.discarded`,
+ * `switchyard.inbox.duplicates`, `switchyard.handlers.in_flight`.
+ * @internal Built by the service from `ServiceOptions.telemetry`.
+ */
+export class Telemetry {
+  readonly service: string;
+  readonly linkConsumers: boolean;
+  readonly #tracerProvider: TracerProvider | undefined;
+  readonly #meterProvider: MeterProvider | undefined;
+  #tracer: Tracer | undefined;
+  #instruments: Instruments | undefined;
+  /** The process span of a handler run, by the envelope its handler sees (for observer events). */
+  readonly spans = new WeakMap<Envelope, Span>();
+
+  constructor(service: string, options: TelemetryOptions = {}) {
+    this.service = service;
+    this.linkConsumers = options.consumerSpans === 'link';
+    this.#tracerProvider = options.tracerProvider;
+    this.#meterProvider = options.meterProvider;
+  }
+
+  /**
+   * False while spans cannot record: no tracer provider given and none
+   * registered globally (the API's no-op). Checked per message, so an SDK
+   * registered after the service was created still applies; costs a global
+   * lookup and a comparison.
+   */
+  get tracing(): boolean {
+    if (this.#tracerProvider !== undefined) return true;
+    const global = trace.getTracerProvider();
+    return !(global instanceof ProxyTracerProvider) || global.getDelegate() !== NOOP_TRACER_PROVIDER;
+  }
+
+  /** False when the instruments were created from a no-op meter (no SDK when they were first used). */
+  get measuring(): boolean {
+    return this.instruments.retries !== NOOP_COUNTER;
+  }
+
+  get tracer(): Tracer {
+    this.#tracer ??= (this.#tracerProvider ?? trace).getTracer(INSTRUMENTATION_SCOPE);
+    return this.#tracer;
+  }
+
+  /** The instruments; created on first use from the meter provider of that moment. */
+  get instruments(): Instruments {
+    this.#instruments ??= createInstruments(
+      (this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE),
+      this.service,
+    );
+    return this.#instruments;
+  }
+
+  /**
+   * Subscribe the metrics and span events that come from the service's
+   * observer events. Called when the service starts: the counters of `sent`,
+   * `duplicate` and `deadLettered` are subscribed only if a meter provider is
+   * there then (so a service without an SDK pays nothing per send).
+   */
+  observe(observers: Observers): void {
+    const group = { 'messaging.consumer.group.name': this.service };
+    observers.on('retried', ({ envelope, nextAttempt, delayMs, handler }) => {
+      this.instruments.retries.add(1, { ...group, 'switchyard.handler': handler });
+      this.spans
+        .get(envelope)
+        ?.addEvent('retry', { 'switchyard.next_attempt': nextAttempt, 'switchyard.delay_ms': delayMs });
+    });
+    observers.on('failed', ({ envelope, error }) => {
+      this.spans.get(envelope)?.recordException(error instanceof Error ? error : String(error));
+    });
+    if (!this.measuring) return;
+    observers.on('sent', ({ outbound, origin }) => {
+      const destination = outbound.destination;
+      const target = destination.kind === 'send' ? destination.service : destination.routingKey;
+      this.instruments.sent.add(`${destination.kind}|${origin}|${target}`, () => ({
+        'messaging.operation.name': destination.kind,
+        'messaging.destination.name': target,
+        'switchyard.origin': origin,
+      }));
+    });
+    observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
+    observers.on('deadLettered', ({ record }) => {
+      this.instruments.deadLetters.add(1, { ...group, 'error.type': record.reason.code });
+    });
+  }
+
+  /**
+   * Start the PRODUCER span of one outbound message. Its parent: for `replay`
+   * and `outbox`, the trace the message already carries (the original trace);
+   * otherwise the active span, or else the trace the message carries (the
+   * handled message's, inside a handler), or else none. Returns undefined when
+   * the span does not record (no SDK, or not sampled): the message goes out as
+   * it is. Otherwise the returned outbound carries the span's context.
+   */
+  startProducer(outbound: OutboundMessage, origin: SendOrigin): ProducerSpan | undefined {
+    if (!this.tracing) return undefined;
+    const message = outbound.message;
+    const headers = message.headers;
+    const active = context.active();
+    const parent: Context =
+      origin === 'replay' || origin === 'outbox' || trace.getSpan(active) === undefined
+        ? withRemoteParent(active, headers['ce-traceparent'], headers['ce-tracestate'])
+        : active;
+    const destination = outbound.destination;
+    const operation = destination.kind === 'send' ? 'send' : 'publish';
+    const target = destination.kind === 'send' ? destination.service : destination.routingKey;
+    const span = this.tracer.startSpan(
+      `${operation} ${target}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': operation,
+          'messaging.destination.name': target,
+          'messaging.message.id': message.id,
+          'messaging.message.conversation_id': headers['ce-correlationid'] ?? '',
+          'switchyard.message.type': headers['ce-type'] ?? '',
+          'switchyard.origin': origin,
+          'switchyard.service': this.service,
+        },
+      },
+      parent,
+    );
+    if (!span.isRecording()) return undefined;
+    const spanContext = span.spanContext();
+    const traced: Record<string, string> = { ...headers, 'ce-traceparent': formatTraceparent(spanContext) };
+    const state = spanContext.traceState?.serialize();
+    if (state) traced['ce-tracestate'] = state;
+    else if (traced['ce-tracestate'] !== undefined) delete traced['ce-tracestate'];
+    return { span, outbound: { destination, message: { ...message, headers: traced } } };
+  }
+
+  /** End a producer span: ok, or failed with `error`. */
+  endProducer(producer: ProducerSpan, systems: readonly string[], error?: unknown): void {
+    const { span } = producer;
+    if (systems.length > 0) span.setAttribute('messaging.system', systems.join(','));
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+}
+
+/** Mark `span` failed with `error` (status ERROR, `error.type`, an exception event). */
+export function failSpan(span: Span, error: unknown): void {
+  span.setAttribute('error.type', errorType(error));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** `error.type` of an error: a SwitchyardError's code, else the error's class name. */
+export function errorType(error: unknown): string {
+  if (error instanceof SwitchyardError) return error.code;
+  return error instanceof Error ? error.name : '_OTHER';
+}
+
+/** The metric instruments of one service. @internal */
+export interface Instruments {
+  readonly sent: Tally;
+  readonly consumed: Tally;
+  readonly duration: Histogram<Attributes>;
+  readonly retries: Counter<Attributes>;
+  readonly deadLetters: Counter<Attributes>;
+  readonly discarded: Counter<Attributes>;
+  readonly duplicates: Counter<Attributes>;
+  /** Handler runs in progress, per handler (read by the observable `switchyard.handlers.in_flight`). */
+  readonly inFlight: Map<string, number>;
+}
+
+function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, service: string): Instruments {
+  const inFlight = new Map<string, number>();
+  meter
+    .createObservableUpDownCounter('switchyard.handlers.in_flight', {
+      description: 'Handler runs in progress',
+      unit: '{handler}',
+    })
+    .addCallback((result) => {
+      for (const [handler, count] of inFlight)
+        result.observe(count, { 'messaging.consumer.group.name': service, 'switchyard.handler': handler });
+    });
+  return {
+    inFlight,
+    sent: new Tally(meter, 'messaging.client.sent.messages', {
+      description: 'Messages confirmed by the broker, every origin (send, retry, replay, enqueue, outbox)',
+      unit: '{message}',
+    }),
+    consumed: new Tally(meter, 'messaging.client.consumed.messages', {
+      description: 'Handler runs of delivered messages',
+      unit: '{message}',
+    }),
+    duration: meter.createHistogram('messaging.process.duration', {
+      description: 'Duration of one handler run, retries in place included',
+      unit: 's',
+    }),
+    retries: meter.createCounter('switchyard.retries', { description: 'Delayed retries scheduled', unit: '{retry}' }),
+    deadLetters: meter.createCounter('switchyard.dead_letters', {
+      description: 'Messages dead-lettered, by error.type (the reason code)',
+      unit: '{message}',
+    }),
+    discarded: meter.createCounter('switchyard.discarded', {
+      description: 'Messages acked and dropped by the final-failure strategy discard',
+      unit: '{message}',
+    }),
+    duplicates: meter.createCounter('switchyard.inbox.duplicates', {
+      description: 'Redeliveries the inbox suppressed',
+      unit: '{message}',
+    }),
+  };
+}
