@@ -8,7 +8,6 @@ import {
   type SendOrigin,
   ServiceMap,
   SwitchyardError,
-  type Transport,
 } from '@switchyard/core';
 import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';

@@ -1,4 +1,4 @@
-import { ConfigurationError, ErrorCode, TransportError } from '../errors.js';
+import { ErrorCode, TransportError } from '../errors.js';
 import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import type { DeadLetterStore } from '../resilience/stores.js';
 import { consumeLimits } from '../transport/consume-options.js';
