@@ -19,21 +19,18 @@ export function startConsumer(
   concurrency = 8,
   delayMs = 0,
 ): ConsumerChild {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      CHILD,
-      path,
-      channel,
-      String(leaseMs),
-      String(concurrency),
-      String(delayMs),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  return startConsumerScript(CHILD, [path, channel, String(leaseMs), String(concurrency), String(delayMs)]);
+}
+
+/**
+ * Start `script` under tsx with the `source` condition and `args`, reading its stdout: a line
+ * `ready` resolves `ready`, a line `H <id> <count>` is appended to `handled`. Shared by the
+ * transports' cross-process crash tests.
+ */
+export function startConsumerScript(script: string, args: readonly string[]): ConsumerChild {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const handled: Array<{ id: string; count: number }> = [];
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
