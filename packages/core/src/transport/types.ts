@@ -116,6 +116,51 @@ export interface Subscription {
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * What a broker reports about one channel right now, for metrics and the dashboard.
+ * A field is absent where the broker cannot tell it cheaply; never guessed.
+ */
+export interface ChannelStats {
+  readonly channel: string;
+  /** Messages waiting to be delivered (ready, not yet handed to a consumer). */
+  readonly depth?: number;
+  /** Messages handed to a consumer and not yet acked. */
+  readonly inFlight?: number;
+  /** Consumers attached to the channel, across all processes. */
+  readonly consumers?: number;
+  /** Log brokers (Kafka): records behind the consumer group's committed offsets, summed over partitions. */
+  readonly lag?: number;
+}
+
+/** A per-instance channel that receives the replies to this instance's requests. */
+export interface ReplyChannel {
+  /** Where repliers send: written into a request's `replyTo` and given back to {@link ReplyChannels.send}. Opaque to core. */
+  readonly address: string;
+  /** Stop consuming and delete the channel with whatever it still holds. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Request/reply support: a cheap, short-lived channel per service instance
+ * (e.g. an exclusive auto-delete queue, a stream per instance with trimming,
+ * a queue created on start and removed on stop). Replies are not retried or
+ * dead-lettered by core: a reply that cannot be delivered is dropped.
+ */
+export interface ReplyChannels {
+  /**
+   * Create (or re-attach) the reply channel of instance `owner` (unique per process
+   * start) and consume it with `handler`. The broker removes the channel and its
+   * contents once nobody consumed it for `expireAfterMs` (the cleanup after a crash).
+   */
+  open(owner: string, handler: DeliveryHandler, options: { readonly expireAfterMs: number }): Promise<ReplyChannel>;
+  /**
+   * Deliver one reply to `address`. Need not be persistent: a reply whose
+   * requester is gone may be dropped. Rejects with a `TransportError` when the
+   * broker refused it; resolves when the address no longer exists.
+   */
+  send(address: string, message: TransportMessage): Promise<void>;
+}
+
 /** What a transport can do; core and the conformance suite adapt to it. */
 export interface TransportCapabilities {
   /**
@@ -138,6 +183,8 @@ export interface TransportCapabilities {
   readonly durable: boolean;
   /** Consumers resume by themselves after the connection to the broker drops. */
   readonly reconnect: boolean;
+  /** Which {@link ChannelStats} fields `Transport.channelStats` fills; absent when it has none. */
+  readonly channelStats?: readonly ('depth' | 'inFlight' | 'consumers' | 'lag')[];
 }
 
 /**
@@ -211,6 +258,15 @@ export interface Transport {
    * when the destination does not exist and the broker can tell).
    */
   sendEndpoint?(endpoint: string, messages: readonly EndpointMessage[]): Promise<void>;
+  /**
+   * Optional: what the broker reports now about each of `channels` (a service's
+   * own channels, by the names the service map gave them), in the same order.
+   * Cheap enough to call every few seconds; read-only; rejects with a
+   * `TransportError` when the broker cannot be asked.
+   */
+  channelStats?(channels: readonly string[]): Promise<ChannelStats[]>;
+  /** Optional: per-instance reply channels for request/reply (see {@link ReplyChannels}). */
+  readonly replies?: ReplyChannels;
   /** Check that the broker answers; rejects with a `TransportError` saying what is wrong. */
   ping(): Promise<void>;
   /**
