@@ -76,7 +76,7 @@ export function renderFlow(container, flow) {
       'p',
       { class: 'legend' },
       el('span', { class: 'key dead-key' }, '■'),
-      ' dead-lettered per minute (left scale; from the dead-letter stores)   ',
+      ' dead-lettered per minute (left scale; the records the stores still keep: replayed or deleted ones no longer count)   ',
       el('span', { class: 'key depth-key' }, '━'),
       ' channel depth (right scale; sampled every 5 s while this dashboard runs)',
     ),

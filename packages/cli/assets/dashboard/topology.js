@@ -5,9 +5,11 @@ import { el, plural, svg } from './dom.js';
 
 const NODE_W = 250;
 const NODE_H = 92;
-const COL_W = 330;
+const COL_W = 400;
 const ROW_H = 128;
-const TOP = 40;
+const TOP = 64;
+/** Height of the lane above the nodes where arrows that skip a column run. */
+const LANE_Y = 40;
 
 /** AMQP-style pattern match: `*` one segment, `#` zero or more (as core's matcher). */
 function matches(pattern, name) {
@@ -52,25 +54,44 @@ function edgesOf(view) {
       } else if (send.to) edges.push({ from: m.service, to: send.to, label: send.name, kind: 'command' });
     }
   }
-  return edges;
+  // One arrow per pair of services, naming every type it carries (solid when any is a command).
+  const merged = new Map();
+  for (const edge of edges) {
+    const key = `${edge.from}>${edge.to}`;
+    const seen = merged.get(key);
+    if (!seen) merged.set(key, { ...edge, labels: [edge.label] });
+    else {
+      seen.labels.push(edge.label);
+      if (edge.kind === 'command') seen.kind = 'command';
+    }
+  }
+  return [...merged.values()];
 }
 
 function layout(view) {
   const columns = [];
   const mapped = new Set(view.services.map((s) => s.name));
   const outside = view.messages.services.map((m) => m.service).filter((s) => !mapped.has(s));
-  if (outside.length > 0) columns.push({ title: 'not in the service map', services: outside });
+  if (outside.length > 0) columns.push({ title: 'senders outside the service map', services: outside });
   for (const name of Object.keys(view.transports))
-    columns.push({ title: name, services: view.services.filter((s) => s.transport === name).map((s) => s.name) });
+    columns.push({
+      title: `transport ${name}`,
+      services: view.services.filter((s) => s.transport === name).map((s) => s.name),
+    });
   const at = new Map();
-  columns.forEach((column, c) =>
-    column.services.forEach((service, r) => at.set(service, { x: 20 + c * COL_W, y: TOP + r * ROW_H })),
-  );
+  for (const [c, column] of columns.entries())
+    for (const [r, service] of column.services.entries()) at.set(service, { x: 20 + c * COL_W, y: TOP + r * ROW_H });
   const rows = Math.max(1, ...columns.map((c) => c.services.length));
   return { columns, at, width: 40 + columns.length * COL_W, height: TOP + rows * ROW_H + 20 };
 }
 
 function edgePath(a, b) {
+  if (Math.abs(a.x - b.x) > COL_W) {
+    // Skips a column: over the nodes, through the lane at the top.
+    const x1 = a.x + NODE_W / 2;
+    const x2 = b.x + NODE_W / 2;
+    return { d: `M${x1},${a.y} C${x1},${LANE_Y} ${x2},${LANE_Y} ${x2},${b.y - 4}`, lx: (x1 + x2) / 2, ly: LANE_Y + 4 };
+  }
   if (a.x === b.x) {
     // Same column: an arc out to the right.
     const x = a.x + NODE_W;
@@ -115,9 +136,8 @@ function graph(view, counts, dead) {
       ),
     ),
   );
-  columns.forEach((column, c) =>
-    root.append(svg('text', { x: 20 + c * COL_W, y: 22, class: 'column-title' }, `transport ${column.title}`)),
-  );
+  for (const [c, column] of columns.entries())
+    root.append(svg('text', { x: 20 + c * COL_W, y: 22, class: 'column-title' }, column.title));
   for (const edge of edges) {
     const a = at.get(edge.from);
     const b = at.get(edge.to);
@@ -126,9 +146,13 @@ function graph(view, counts, dead) {
     root.append(
       svg(
         'g',
-        { class: `edge ${edge.kind}`, 'data-edge': `${edge.from}>${edge.to}:${edge.label}` },
+        { class: `edge ${edge.kind}`, 'data-edge': `${edge.from}>${edge.to}:${edge.labels.join(',')}` },
         svg('path', { d, 'marker-end': 'url(#arrow)' }),
-        svg('text', { x: lx, y: ly, 'text-anchor': 'middle' }, edge.label),
+        svg(
+          'text',
+          { x: lx, y: ly - ((edge.labels.length - 1) * 13) / 2, 'text-anchor': 'middle' },
+          ...edge.labels.map((label, i) => svg('tspan', { x: lx, dy: i === 0 ? 0 : 13 }, label)),
+        ),
       ),
     );
   }
@@ -170,7 +194,7 @@ export function renderTopology(container, view, channels, dead) {
     el(
       'p',
       { class: 'legend' },
-      `Arrows: commands (solid) and events (dashed) that the application module declares${
+      `Arrows: commands (solid) and events only (dashed) that the application module declares${
         view.messages.error ? ` — ${view.messages.error}` : ''
       }. Counts refresh every 5 seconds; a count the broker cannot report is left out.`,
     ),
