@@ -66,17 +66,17 @@ export class ChannelMonitor {
     return this.#reading;
   }
 
+  /** Read now and keep the reading as a sample (the oldest goes past `keep`). Never rejects. */
+  async sample(): Promise<void> {
+    this.#samples.push(await this.read());
+    if (this.#samples.length > this.#keep) this.#samples.shift();
+  }
+
   /** Take a sample every `intervalMs` (the timer does not keep the process alive), the first one now. */
   start(intervalMs: number): void {
     if (this.#timer !== undefined) return;
-    const sample = () => {
-      void this.read().then((snapshot) => {
-        this.#samples.push(snapshot);
-        if (this.#samples.length > this.#keep) this.#samples.shift();
-      });
-    };
-    sample();
-    this.#timer = setInterval(sample, intervalMs);
+    void this.sample();
+    this.#timer = setInterval(() => void this.sample(), intervalMs);
     this.#timer.unref();
   }
 
@@ -88,6 +88,7 @@ export class ChannelMonitor {
   /** Stop sampling; waits for a reading under way. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#timer = undefined;
     await this.#reading;
   }
 
