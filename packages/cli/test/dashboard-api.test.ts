@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { transportFromUrl } from '@switchyard/core';
+import { type DeadLetterRecord, transportFromUrl } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { waitFor } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,30 +44,29 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ + Postg
       }),
     );
     await sqlite.close();
-    const rabbit = await transportFromUrl(ws.transports.rabbit as string);
-    const store = rabbit.deadLetterStore?.('order-service');
-    const orderRecord = record({
-      id: 'dl-order',
-      service: 'order-service',
-      handler: 'pricing',
-      channel: `${ws.exchange}.orders`,
-      orderId: 'o-3',
-      at: new Date(now - 30_000),
+    /** Add `added` to the durable store of its service on the broker of `url`. */
+    const addToBroker = async (url: string | undefined, added: DeadLetterRecord) => {
+      const transport = await transportFromUrl(url as string);
+      const store = transport.deadLetterStore?.(added.service);
+      await store?.add(added);
+      await store?.close?.();
+      await transport.close();
+    };
+    await addToBroker(ws.transports.rabbit, {
+      ...record({
+        id: 'dl-order',
+        service: 'order-service',
+        handler: 'pricing',
+        channel: `${ws.exchange}.orders`,
+        orderId: 'o-3',
+        at: new Date(now - 30_000),
+      }),
+      reason: { code: 'SY_VALIDATION', message: 'price must be positive' },
     });
-    await store?.add({ ...orderRecord, reason: { code: 'SY_VALIDATION', message: 'price must be positive' } });
-    await store?.close?.();
-    await rabbit.close();
-    const postgres = await transportFromUrl(ws.transports.pg as string);
-    const billing = postgres.deadLetterStore?.('billing-service');
-    const billRecord = record({
-      id: 'dl-bill',
-      service: 'billing-service',
-      orderId: 'o-4',
-      at: new Date(now - 10_000),
+    await addToBroker(ws.transports.pg, {
+      ...record({ id: 'dl-bill', service: 'billing-service', orderId: 'o-4', at: new Date(now - 10_000) }),
+      reason: { code: 'SY_DECODE', message: 'body is not JSON' },
     });
-    await billing?.add({ ...billRecord, reason: { code: 'SY_DECODE', message: 'body is not JSON' } });
-    await billing?.close?.();
-    await postgres.close();
     dashboard = await startDashboard(ws.config, { port: 0, sampleMs: 100 });
   }, 30_000);
 

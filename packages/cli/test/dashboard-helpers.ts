@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ServiceRoute } from '@switchyard/core';
 import { brokerReachable } from '@switchyard/testing';
+import { dropSchemas, POSTGRES_URL, probePostgres, testPool } from '../../postgres/test/helpers.js';
 import { type CliConfig, loadConfig } from '../src/index.js';
 
 /** The shared RabbitMQ of the machine (or SWITCHYARD_RABBITMQ_URL). */
@@ -20,17 +21,9 @@ export function rabbitReachable(): Promise<boolean> {
   });
 }
 
-/** The shared PostgreSQL of the machine (or POSTGRES_URL). */
-export const postgresUrl = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
 /** True when PostgreSQL answers; skips with a reason on a laptop, throws in CI (SWITCHYARD_REQUIRE_BROKERS=1). */
 export function postgresReachable(): Promise<boolean> {
-  return brokerReachable('PostgreSQL at 127.0.0.1:5432', async () => {
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3_000 });
-    await client.connect();
-    await client.end();
-  });
+  return brokerReachable('PostgreSQL at 127.0.0.1:5432', probePostgres);
 }
 
 /** The shop's application module: which service handles, sends and publishes what. */
@@ -65,7 +58,7 @@ export function shopWorkspace(options: { postgres?: boolean } = {}): ShopWorkspa
   const transports: Record<string, string> = {
     default: `sqlite:${dbPath}`,
     rabbit: `${rabbitUrl}/?exchange=${exchange}`,
-    ...(schema !== undefined ? { pg: `${postgresUrl}?schema=${schema}` } : {}),
+    ...(schema !== undefined ? { pg: `${POSTGRES_URL}?schema=${schema}` } : {}),
   };
   const services: Record<string, ServiceRoute> = {
     'order-service': { transport: 'rabbit', channel: `${exchange}.orders`, subscribes: [] },
@@ -131,12 +124,10 @@ async function deleteRabbitObjects(exchange: string): Promise<void> {
 
 /** Drop the test's PostgreSQL schema with everything in it. */
 async function dropSchema(schema: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
+  const pool = testPool();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await dropSchemas(pool, [schema]);
   } finally {
-    await client.end();
+    await pool.end();
   }
 }
