@@ -26,7 +26,7 @@ export interface DashboardOptions {
   readonly cwd?: string;
 }
 
-/** A running dashboard; `close` stops the server and closes every store (idempotent). */
+/** A running dashboard; `close` stops the server and the sampling, and closes every store and transport (idempotent). */
 export interface Dashboard {
   /** The base URL, e.g. `http://127.0.0.1:7077/`. */
   readonly url: string;
@@ -57,6 +57,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * Start the dashboard: the static page (packages/cli/assets/dashboard, no data in it) and
  * the JSON API under `/api`, which answers 401 to any request without `Authorization: Bearer <token>`.
  * No cookies are used, so a foreign page cannot make a state-changing request (no CSRF).
+ * Once listening it samples the channel counts every `sampleMs` (read-only) for the flow chart,
+ * and imports the config's application module once (for who sends what).
  * Throws a ConfigurationError for a non-loopback `host` without `token`; rejects when the port is taken.
  */
 export async function startDashboard(config: CliConfig, options: DashboardOptions = {}): Promise<Dashboard> {
