@@ -26,6 +26,7 @@ describe('ChannelMonitor', () => {
         'mail-service': { transport: 'silent', channel: 'mail' },
         'audit-service': { transport: 'broken' },
         'ledger-service': { transport: 'file' },
+        'cart-service': { transport: 'elsewhere' },
       },
       deadLetters: undefined,
       app: undefined,
@@ -59,7 +60,13 @@ describe('ChannelMonitor', () => {
     };
     const monitor = setup(
       { counted, silent, broken },
-      { counted: 'memory://', silent: 'memory://', broken: 'memory://', file: `sqlite:${missing}` },
+      {
+        counted: 'test://counted',
+        silent: 'test://silent',
+        broken: 'test://broken',
+        file: `sqlite:${missing}`,
+        elsewhere: 'memory://',
+      },
     );
     const snapshot = await monitor.read();
     expect(snapshot.channels).toEqual([
@@ -67,10 +74,16 @@ describe('ChannelMonitor', () => {
       { service: 'mail-service', transport: 'silent', channel: 'mail' },
       { service: 'audit-service', transport: 'broken', channel: 'audit-service' },
       { service: 'ledger-service', transport: 'file', channel: 'ledger-service' },
+      { service: 'cart-service', transport: 'elsewhere', channel: 'cart-service' },
     ]);
     expect(snapshot.transports).toEqual([
       { transport: 'broken', fields: [], error: 'the broker said no' },
       { transport: 'counted', fields: ['depth', 'inFlight', 'consumers'] },
+      {
+        transport: 'elsewhere',
+        fields: [],
+        error: "memory:// lives inside each service's process: the dashboard cannot see its channels",
+      },
       { transport: 'file', fields: [], error: `database '${missing}' does not exist yet` },
       { transport: 'silent', fields: [], error: 'silent reports no channel counts' },
     ]);
@@ -79,7 +92,7 @@ describe('ChannelMonitor', () => {
 
   it('keeps the last samples, oldest first', async () => {
     const counted = new MemoryTransport();
-    const monitor = setup({ counted }, { counted: 'memory://' });
+    const monitor = setup({ counted }, { counted: 'test://counted' });
     for (let n = 0; n < 5; n++) {
       await counted.send('order-service', testMessages(1));
       await monitor.sample();

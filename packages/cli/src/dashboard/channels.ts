@@ -41,7 +41,8 @@ const READ_TIMEOUT_MS = 3_000;
  * through the transports of `map` (the connections replay uses too, opened on first use), and
  * keeps the readings of the last `keep` samples taken by {@link start} for the flow chart. A
  * transport that fails, times out or reports nothing is named in `transports` with the reason;
- * the others are still read. A `sqlite:` file that does not exist is reported, never created.
+ * the others are still read. A `sqlite:` file that does not exist is reported, never created; a
+ * `memory://` transport is reported as out of sight (it lives in each service's own process).
  * Read-only on every broker. `stop` ends sampling (idempotent); closing the map is the owner's.
  */
 export class ChannelMonitor {
@@ -138,6 +139,8 @@ export class ChannelMonitor {
   async #transport(name: string): Promise<Transport> {
     if (this.#map === undefined) throw new Error('no transports configured');
     const url = this.#config.transports[name];
+    if (url?.startsWith('memory:'))
+      throw new Error("memory:// lives inside each service's process: the dashboard cannot see its channels");
     if (url?.startsWith('sqlite:')) {
       const { path } = parseSqliteUrl(url);
       if (path !== ':memory:' && !existsSync(path)) throw new Error(`database '${path}' does not exist yet`);
