@@ -20,7 +20,7 @@ import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { withEcotoneBindings } from './ecotone.js';
+import { withEcotoneBindings } from './ecotone-bindings.js';
 import { checkQueue } from './message-consumer.js';
 import { checkExchange } from './message-publisher.js';
 import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
@@ -62,6 +62,7 @@ export class RabbitMqTransport implements Transport {
     patternFiltering: 'server',
     durable: true,
     reconnect: true,
+    wireForms: ['ecotone'],
   };
   readonly #options: ResolvedOptions;
   readonly #connection: ConnectionManager;
