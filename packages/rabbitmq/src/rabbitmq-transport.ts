@@ -21,9 +21,8 @@ import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
 import { withEcotoneBindings } from './ecotone-bindings.js';
-import { checkQueue } from './message-consumer.js';
 import { checkExchange } from './message-publisher.js';
-import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import { checkQueue, helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
