@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createService, defineCommand, defineEvent, type MessageHeaders } from '@switchyard/core';
-import { brokerReachable, waitFor } from '@switchyard/testing';
+import { brokerReachable, waitFor, wireVector } from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -19,13 +17,7 @@ interface EcotoneVector {
   readonly decoded: Partial<MessageHeaders>;
 }
 
-/** The golden vectors live in docs/wire-format.md, so the document and the code cannot drift apart. */
-const doc = readFileSync(fileURLToPath(new URL('../../../docs/wire-format.md', import.meta.url)), 'utf8');
-const vector = (name: string): EcotoneVector => {
-  const match = doc.match(new RegExp(`\`\`\`json vector:${name}\\n([\\s\\S]*?)\`\`\``));
-  if (!match?.[1]) throw new Error(`vector ${name} is missing from docs/wire-format.md`);
-  return JSON.parse(match[1]) as EcotoneVector;
-};
+const vector = (name: string): EcotoneVector => wireVector<EcotoneVector>(name);
 
 const PlaceOrder = defineCommand(
   'order.place',
