@@ -22,10 +22,9 @@ import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { withEcotoneBindings } from './ecotone.js';
-import { checkQueue } from './message-consumer.js';
+import { withEcotoneBindings } from './ecotone-bindings.js';
 import { checkExchange } from './message-publisher.js';
-import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import { checkQueue, helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
@@ -65,6 +64,7 @@ export class RabbitMqTransport implements Transport {
     durable: true,
     reconnect: true,
     channelStats: RABBITMQ_CHANNEL_STATS,
+    wireForms: ['ecotone'],
   };
   readonly #options: ResolvedOptions;
   readonly #connection: ConnectionManager;
