@@ -1,40 +1,62 @@
-// The flow view: per service, dead letters per minute (bars, from the dead-letter stores) and the
-// depth of its channel as sampled by the dashboard (line), over the same minutes. Inline SVG.
+// The flow view: per service, over the same minutes, messages handled and delayed retries per minute
+// (lines, from the counters the services export here over OTLP), dead letters per minute (bars, from
+// the dead-letter stores) on the left scale, and the depth of its channel as sampled by the dashboard
+// (line, right scale). Inline SVG.
 import { el, plural, svg } from './dom.js';
 
 const W = 420;
 const H = 110;
 const PAD = { left: 34, right: 40, top: 10, bottom: 22 };
+const sum = (list) => list.reduce((a, b) => a + b, 0);
+
+/** The text of one service's chart: its caption and aria-label. */
+function summary(flow, service, known, depths) {
+  const parts = [`${plural(sum(service.deadLettered), 'dead letter')} stored`];
+  if (service.metrics !== undefined) {
+    const handled = known(service.metrics.handled);
+    const peak = Math.max(0, ...handled) / 60;
+    parts.unshift(
+      `${sum(handled)} handled (peak ${peak.toFixed(1)}/s)`,
+      `${sum(known(service.metrics.retried))} retried`,
+    );
+  } else parts.push('no metrics received from it');
+  const last = depths.at(-1);
+  parts.push(
+    last !== undefined
+      ? `channel depth now ${last.depth}, at most ${Math.max(...depths.map((s) => s.depth))}`
+      : 'no depth samples',
+  );
+  return `${service.service}: ${parts.join(', ')} in the last ${flow.minutes} minutes`;
+}
 
 function chart(flow, service, from, to) {
   const span = to - from;
   const x = (t) => PAD.left + ((t - from) / span) * (W - PAD.left - PAD.right);
   const plotH = H - PAD.top - PAD.bottom;
-  const maxDead = Math.max(1, ...service.deadLettered);
+  // Minutes that ended before the counts began are unknown, not zero: the lines leave them out.
+  const since = flow.metricsSince === undefined ? to : Date.parse(flow.metricsSince);
+  const first = Math.max(0, Math.floor((since - from) / 60_000));
+  const known = (list) => list.slice(first);
+  const lines = service.metrics === undefined ? [] : [service.metrics.handled, service.metrics.retried];
+  const maxCount = Math.max(1, ...service.deadLettered, ...lines.flatMap(known));
   const depths = service.samples.filter((s) => s.depth !== undefined);
   const maxDepth = Math.max(1, ...depths.map((s) => s.depth));
-  const yDead = (n) => PAD.top + plotH - (n / maxDead) * plotH;
+  const yCount = (n) => PAD.top + plotH - (n / maxCount) * plotH;
   const yDepth = (n) => PAD.top + plotH - (n / maxDepth) * plotH;
   const barW = (W - PAD.left - PAD.right) / flow.minutes;
-  const totalDead = service.deadLettered.reduce((a, b) => a + b, 0);
-  const last = depths.at(-1);
-  const summary = `${service.service}: ${plural(totalDead, 'dead letter')} in the last ${flow.minutes} minutes${
-    depths.length > 0
-      ? `; channel depth now ${last.depth}, at most ${Math.max(...depths.map((s) => s.depth))}`
-      : '; no depth samples'
-  }`;
+  const text = summary(flow, service, known, depths);
   const root = svg('svg', {
     viewBox: `0 0 ${W} ${H}`,
     width: W,
     height: H,
     role: 'img',
-    'aria-label': summary,
+    'aria-label': text,
     class: 'flow-chart',
     'data-flow': service.service,
   });
   root.append(
     svg('line', { x1: PAD.left, y1: PAD.top + plotH, x2: W - PAD.right, y2: PAD.top + plotH, class: 'axis' }),
-    svg('text', { x: PAD.left - 4, y: PAD.top + 8, 'text-anchor': 'end', class: 'dead-scale' }, String(maxDead)),
+    svg('text', { x: PAD.left - 4, y: PAD.top + 8, 'text-anchor': 'end', class: 'count-scale' }, String(maxCount)),
     svg('text', { x: W - PAD.right + 4, y: PAD.top + 8, class: 'depth-scale' }, String(maxDepth)),
     svg('text', { x: PAD.left, y: H - 6, class: 'time' }, `−${flow.minutes} min`),
     svg('text', { x: W - PAD.right, y: H - 6, 'text-anchor': 'end', class: 'time' }, 'now'),
@@ -46,15 +68,26 @@ function chart(flow, service, from, to) {
         'rect',
         {
           x: PAD.left + i * barW + 1,
-          y: yDead(n),
+          y: yCount(n),
           width: Math.max(1, barW - 2),
-          height: PAD.top + plotH - yDead(n),
+          height: PAD.top + plotH - yCount(n),
           class: 'dead-bar',
         },
         svg('title', {}, `${n} dead-lettered in minute ${i + 1 - flow.minutes}`),
       ),
     );
   });
+  if (service.metrics !== undefined) {
+    for (const kind of ['handled', 'retried']) {
+      const points = service.metrics[kind]
+        .map((n, i) => [PAD.left + (i + 0.5) * barW, yCount(n)])
+        .slice(first)
+        .map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`);
+      // One known minute is a dot: a polyline needs two points to show.
+      if (points.length === 1) points.push(points[0]);
+      root.append(svg('polyline', { points: points.join(' '), class: `${kind}-line` }));
+    }
+  }
   if (depths.length > 0) {
     const points = depths.map((s) => `${x(Date.parse(s.at)).toFixed(1)},${yDepth(s.depth).toFixed(1)}`).join(' ');
     root.append(svg('polyline', { points, class: 'depth-line' }));
@@ -62,7 +95,7 @@ function chart(flow, service, from, to) {
   return el(
     'figure',
     { class: 'flow' },
-    el('figcaption', {}, el('strong', {}, service.service), ` — ${summary.slice(service.service.length + 2)}`),
+    el('figcaption', {}, el('strong', {}, service.service), ` — ${text.slice(service.service.length + 2)}`),
     root,
   );
 }
@@ -75,6 +108,13 @@ export function renderFlow(container, flow) {
     el(
       'p',
       { class: 'legend' },
+      el('span', { class: 'key handled-key' }, '━'),
+      ' handled and ',
+      el('span', { class: 'key retried-key' }, '━'),
+      ' retried per minute (left scale; the services’ own counters, exported here over OTLP',
+      flow.metricsSince !== undefined
+        ? `, since ${new Date(flow.metricsSince).toLocaleTimeString()})   `
+        : ': none received yet, see docs/dashboard.md)   ',
       el('span', { class: 'key dead-key' }, '■'),
       ' dead-lettered per minute (left scale; the records the stores still keep: replayed or deleted ones no longer count)   ',
       el('span', { class: 'key depth-key' }, '━'),

@@ -74,18 +74,13 @@ export function flowPointsOf(body: unknown): FlowPoint[] {
           const pAt = `${sumAt}.dataPoints[${p}]`;
           const point = object(dataPoint, pAt);
           const attributes = attributesOf(point.attributes, `${pAt}.attributes`);
+          const start = nanos(point.startTimeUnixNano, `${pAt}.startTimeUnixNano`);
+          const value = valueOf(point, pAt);
           const kind = kindOf(attributes);
-          if (kind === undefined) continue;
           const service = attributes.get(SERVICE_ATTRIBUTE) ?? resourceAttributes.get('service.name');
-          if (typeof service !== 'string' || service === '') continue;
-          points.push({
-            service,
-            kind,
-            series: `${resourceKey}|${name}|${canonical(attributes)}`,
-            start: nanos(point.startTimeUnixNano, `${pAt}.startTimeUnixNano`),
-            value: valueOf(point, pAt),
-            cumulative: aggregationTemporality === CUMULATIVE,
-          });
+          if (kind === undefined || typeof service !== 'string' || service === '') continue;
+          const series = `${resourceKey}|${name}|${canonical(attributes)}`;
+          points.push({ service, kind, series, start, value, cumulative: aggregationTemporality === CUMULATIVE });
         }
       }
     }
