@@ -9,24 +9,26 @@ const H = 110;
 const PAD = { left: 34, right: 40, top: 10, bottom: 22 };
 const sum = (list) => list.reduce((a, b) => a + b, 0);
 
-/** The text of one service's chart: its caption and aria-label. */
+/** Messages per second, to two digits below 1. */
+const perSecond = (perMinute) => (perMinute / 60).toFixed(perMinute < 60 ? 2 : 1);
+
+/** The text of one service's chart (its caption, and its aria-label after the service's name). */
 function summary(flow, service, known, depths) {
-  const parts = [`${plural(sum(service.deadLettered), 'dead letter')} stored`];
+  const parts = [];
   if (service.metrics !== undefined) {
     const handled = known(service.metrics.handled);
-    const peak = Math.max(0, ...handled) / 60;
-    parts.unshift(
-      `${sum(handled)} handled (peak ${peak.toFixed(1)}/s)`,
+    parts.push(
+      `${sum(handled)} handled (peak ${perSecond(Math.max(0, ...handled))}/s)`,
       `${sum(known(service.metrics.retried))} retried`,
     );
-  } else parts.push('no metrics received from it');
+  } else parts.push('no metrics received');
+  parts.push(`${plural(sum(service.deadLettered), 'dead letter')} stored`);
   const last = depths.at(-1);
-  parts.push(
+  const depth =
     last !== undefined
       ? `channel depth now ${last.depth}, at most ${Math.max(...depths.map((s) => s.depth))}`
-      : 'no depth samples',
-  );
-  return `${service.service}: ${parts.join(', ')} in the last ${flow.minutes} minutes`;
+      : 'no depth samples';
+  return `last ${flow.minutes} minutes: ${parts.join(', ')}; ${depth}`;
 }
 
 function chart(flow, service, from, to) {
@@ -50,7 +52,7 @@ function chart(flow, service, from, to) {
     width: W,
     height: H,
     role: 'img',
-    'aria-label': text,
+    'aria-label': `${service.service}, ${text}`,
     class: 'flow-chart',
     'data-flow': service.service,
   });
@@ -95,7 +97,7 @@ function chart(flow, service, from, to) {
   return el(
     'figure',
     { class: 'flow' },
-    el('figcaption', {}, el('strong', {}, service.service), ` — ${text.slice(service.service.length + 2)}`),
+    el('figcaption', {}, el('strong', {}, service.service), ` — ${text}`),
     root,
   );
 }
