@@ -267,6 +267,8 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     expect(await line('handled')).toMatch(/,10\.0$/);
     expect(await line('retried')).toMatch(/,10\.0$/);
     expect(await page.$eval('svg[data-flow="order-service"] .count-scale', (e) => e.textContent)).toBe('1');
+    const dots = await page.$$eval('svg[data-flow="order-service"] circle title', (ts) => ts.map((t) => t.textContent));
+    expect(dots).toEqual(['1 handled in minute 0', '1 retried in minute 0']);
     expect(await page.$$eval('svg[data-flow="inventory-service"] .dead-bar', (bars) => bars.length)).toBe(1);
     expect(await page.$$eval('svg[data-flow="order-service"] .dead-bar', (bars) => bars.length)).toBe(0);
     await page.screenshot({ path: `${shots}flow.png`, fullPage: true });

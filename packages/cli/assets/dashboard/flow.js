@@ -81,13 +81,21 @@ function chart(flow, service, from, to) {
   });
   if (service.metrics !== undefined) {
     for (const kind of ['handled', 'retried']) {
-      const points = service.metrics[kind]
-        .map((n, i) => [PAD.left + (i + 0.5) * barW, yCount(n)])
-        .slice(first)
-        .map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`);
-      // One known minute is a dot: a polyline needs two points to show.
-      if (points.length === 1) points.push(points[0]);
-      root.append(svg('polyline', { points: points.join(' '), class: `${kind}-line` }));
+      const points = service.metrics[kind].map((n, i) => ({ n, i, px: PAD.left + (i + 0.5) * barW, py: yCount(n) }));
+      const shown = points.slice(first);
+      const line = shown.map(({ px, py }) => `${px.toFixed(1)},${py.toFixed(1)}`);
+      root.append(svg('polyline', { points: line.join(' '), class: `${kind}-line` }));
+      // A marker on every minute with counts, so that a single minute shows too, with its number.
+      for (const { n, i, px, py } of shown) {
+        if (n === 0) continue;
+        root.append(
+          svg(
+            'circle',
+            { cx: px.toFixed(1), cy: py.toFixed(1), r: kind === 'handled' ? 3 : 5, class: `${kind}-dot` },
+            svg('title', {}, `${n} ${kind} in minute ${i + 1 - flow.minutes}`),
+          ),
+        );
+      }
     }
   }
   if (depths.length > 0) {
