@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { createService, defineCommand, type Service } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { CliConfig } from '../src/config.js';
 import { MAX_OTLP_BYTES } from '../src/dashboard/otlp-receiver.js';
+import { MAX_SERIES } from '../src/dashboard/rates.js';
 import { type Dashboard, startDashboard } from '../src/index.js';
 
 const PlaceOrder = defineCommand('order.place', z.object({ n: z.number().int() }));
@@ -67,11 +69,12 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
   });
 
   /** A service with its own MeterProvider exporting to the dashboard; `flush` exports once, now. */
-  async function start(name: string, temporality = AggregationTemporality.CUMULATIVE) {
+  async function start(name: string, temporality = AggregationTemporality.CUMULATIVE, gzip = false) {
     const exporter = new OTLPMetricExporter({
       url: `${dashboard.url}v1/metrics`,
       headers: { Authorization: `Bearer ${dashboard.token}` },
       temporalityPreference: temporality,
+      ...(gzip ? { compression: CompressionAlgorithm.GZIP } : {}),
     });
     // The interval is long: the test exports by forceFlush, which rejects when the export fails.
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
@@ -178,8 +181,8 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
     expect(of(view, mail)?.metrics).toBeUndefined();
   });
 
-  it('adds delta exports as they come', async () => {
-    const mailer = await start(mail, AggregationTemporality.DELTA);
+  it('adds delta exports as they come (gzip-compressed)', async () => {
+    const mailer = await start(mail, AggregationTemporality.DELTA, true);
     mailer.service.handle(SendMail, async () => void handled.set(mail, count(mail) + 1), { distributed: true });
     await mailer.service.start();
     for (const [batch, expected] of [
@@ -242,5 +245,33 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
     expect(await post(valid).then((r) => r.json())).toEqual({});
     const after = await flow();
     expect(after.services.map((s) => s.metrics)).toEqual(before.services.map((s) => s.metrics));
+  });
+
+  it('follows at most MAX_SERIES series, and says how many points it refused', async () => {
+    const dataPoints = Array.from({ length: MAX_SERIES + 1 }, (_, i) => ({
+      attributes: [{ key: 'switchyard.handler', value: { stringValue: `h${i}` } }],
+      startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
+      asInt: '1',
+    }));
+    const request = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'flood-service' } }] },
+          scopeMetrics: [
+            { metrics: [{ name: 'switchyard.retries', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints } }] },
+          ],
+        },
+      ],
+    };
+    const response = await fetch(`${dashboard.url}v1/metrics`, {
+      method: 'POST',
+      body: JSON.stringify(request),
+      headers: { authorization: `Bearer ${dashboard.token}`, 'content-type': 'application/json' },
+    });
+    expect(response.status).toBe(200);
+    const { partialSuccess } = (await response.json()) as { partialSuccess: { rejectedDataPoints: number } };
+    const accepted = MAX_SERIES + 1 - partialSuccess.rejectedDataPoints;
+    expect(partialSuccess.rejectedDataPoints).toBeGreaterThan(0);
+    expect(total(of(await flow(), 'flood-service')?.metrics?.retried)).toBe(accepted);
   });
 });
