@@ -263,7 +263,8 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
       /^order-service, last 15 minutes: 1 handled \(peak 0\.02\/s\), 1 retried, 0 dead letters stored; channel depth now 0/,
     );
     // Both lines reach the top of the scale (1) in the current minute.
-    const line = (kind: string) => page.$eval(`svg[data-flow="order-service"] .${kind}-line`, (e) => e.getAttribute('points'));
+    const line = (kind: string) =>
+      page.$eval(`svg[data-flow="order-service"] .${kind}-line`, (e) => e.getAttribute('points'));
     expect(await line('handled')).toMatch(/,10\.0$/);
     expect(await line('retried')).toMatch(/,10\.0$/);
     expect(await page.$eval('svg[data-flow="order-service"] .count-scale', (e) => e.textContent)).toBe('1');

@@ -165,7 +165,10 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
     await Promise.all(
       [2, 3, 4].map((n) => first.service.distributedBus.sendCommand(order, PlaceOrder, { n: n + 100 })),
     );
-    await waitFor(() => count(order) === 19, () => `19 handled, got ${count(order)}`);
+    await waitFor(
+      () => count(order) === 19,
+      () => `19 handled, got ${count(order)}`,
+    );
     await first.flush();
     await exported(first.flush, order, [19, 8, 4]);
 
@@ -175,7 +178,10 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
     handleOrders(second.service);
     await second.service.start();
     await Promise.all([2, 3].map((n) => second.service.distributedBus.sendCommand(order, PlaceOrder, { n: n + 200 })));
-    await waitFor(() => count(order) === 21, () => `21 handled, got ${count(order)}`);
+    await waitFor(
+      () => count(order) === 21,
+      () => `21 handled, got ${count(order)}`,
+    );
     view = await exported(second.flush, order, [21, 8, 4]);
     // The mail service has sent nothing yet: no metrics, not zeros.
     expect(of(view, mail)?.metrics).toBeUndefined();
@@ -192,7 +198,10 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
       await Promise.all(
         Array.from({ length: batch }, (_, n) => mailer.service.distributedBus.sendCommand(mail, SendMail, { n })),
       );
-      await waitFor(() => count(mail) === expected, () => `${expected} mails handled, got ${count(mail)}`);
+      await waitFor(
+        () => count(mail) === expected,
+        () => `${expected} mails handled, got ${count(mail)}`,
+      );
       await exported(mailer.flush, mail, [expected, 0, 0]);
     }
   });
@@ -258,7 +267,11 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
         {
           resource: { attributes: [{ key: 'service.name', value: { stringValue: 'flood-service' } }] },
           scopeMetrics: [
-            { metrics: [{ name: 'switchyard.retries', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints } }] },
+            {
+              metrics: [
+                { name: 'switchyard.retries', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints } },
+              ],
+            },
           ],
         },
       ],

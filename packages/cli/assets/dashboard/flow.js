@@ -102,12 +102,7 @@ function chart(flow, service, from, to) {
     const points = depths.map((s) => `${x(Date.parse(s.at)).toFixed(1)},${yDepth(s.depth).toFixed(1)}`).join(' ');
     root.append(svg('polyline', { points, class: 'depth-line' }));
   }
-  return el(
-    'figure',
-    { class: 'flow' },
-    el('figcaption', {}, el('strong', {}, service.service), ` — ${text}`),
-    root,
-  );
+  return el('figure', { class: 'flow' }, el('figcaption', {}, el('strong', {}, service.service), ` — ${text}`), root);
 }
 
 /** Render the flow view into `container`. */

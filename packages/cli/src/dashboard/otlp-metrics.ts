@@ -75,7 +75,7 @@ export function flowPointsOf(body: unknown): FlowPoint[] {
           const point = object(dataPoint, pAt);
           const attributes = attributesOf(point.attributes, `${pAt}.attributes`);
           const start = nanos(point.startTimeUnixNano, `${pAt}.startTimeUnixNano`);
-          const value = valueOf(point, pAt);
+          const value = pointValue(point, pAt);
           const kind = kindOf(attributes);
           const service = attributes.get(SERVICE_ATTRIBUTE) ?? resourceAttributes.get('service.name');
           if (kind === undefined || typeof service !== 'string' || service === '') continue;
@@ -127,7 +127,7 @@ function nanos(value: unknown, at: string): string {
 }
 
 /** `asDouble` (a number) or `asInt` (an int64: a decimal string or a number); absent is 0. */
-function valueOf(point: Record<string, unknown>, at: string): number {
+function pointValue(point: Record<string, unknown>, at: string): number {
   const { asDouble, asInt } = point;
   const value = asDouble ?? (typeof asInt === 'string' && /^-?\d+$/.test(asInt) ? Number(asInt) : asInt) ?? 0;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)

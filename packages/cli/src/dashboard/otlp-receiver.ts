@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { BodyTooLargeError, readBody } from './body.js';
 import { flowPointsOf, OtlpShapeError } from './otlp-metrics.js';
 import type { FlowRates } from './rates.js';
@@ -96,7 +96,9 @@ export async function receiveMetrics(request: IncomingMessage, rates: FlowRates)
   const rejected = rates.add(points);
   return rejected === 0
     ? {}
-    : { partialSuccess: { rejectedDataPoints: rejected, errorMessage: 'too many time series: these were not counted' } };
+    : {
+        partialSuccess: { rejectedDataPoints: rejected, errorMessage: 'too many time series: these were not counted' },
+      };
 }
 
 function tooLarge(): OtlpError {
