@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { createService, defineCommand, type Service } from '@switchyard/core';
@@ -32,7 +33,8 @@ const total = (list: readonly number[] | undefined) => (list ?? []).reduce((a, b
 /**
  * Services on SQLite export their OpenTelemetry metrics with the SDK's OTLP/HTTP exporter to a
  * dashboard started here; `/api/flow` then reports exactly the messages they handled, retried and
- * dead-lettered: cumulative (the default) across exports and a restart, and delta. Bad requests
+ * dead-lettered: cumulative (the default) across exports and a restart, and delta; OTLP/JSON and
+ * OTLP/protobuf (gzip). Bad requests
  * to `/v1/metrics` are refused and count nothing.
  */
 describe('switchyard dashboard: OTLP metrics from the services', () => {
@@ -69,13 +71,14 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
   });
 
   /** A service with its own MeterProvider exporting to the dashboard; `flush` exports once, now. */
-  async function start(name: string, temporality = AggregationTemporality.CUMULATIVE, gzip = false) {
-    const exporter = new OTLPMetricExporter({
+  async function start(name: string, temporality = AggregationTemporality.CUMULATIVE, protobuf = false) {
+    const options = {
       url: `${dashboard.url}v1/metrics`,
       headers: { Authorization: `Bearer ${dashboard.token}` },
       temporalityPreference: temporality,
-      ...(gzip ? { compression: CompressionAlgorithm.GZIP } : {}),
-    });
+      ...(protobuf ? { compression: CompressionAlgorithm.GZIP } : {}),
+    };
+    const exporter = protobuf ? new OTLPProtoMetricExporter(options) : new OTLPMetricExporter(options);
     // The interval is long: the test exports by forceFlush, which rejects when the export fails.
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
     const provider = new MeterProvider({ readers: [reader] });
@@ -187,7 +190,7 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
     expect(of(view, mail)?.metrics).toBeUndefined();
   });
 
-  it('adds delta exports as they come (gzip-compressed)', async () => {
+  it('adds delta exports as they come (protobuf, gzip-compressed)', async () => {
     const mailer = await start(mail, AggregationTemporality.DELTA, true);
     mailer.service.handle(SendMail, async () => void handled.set(mail, count(mail) + 1), { distributed: true });
     await mailer.service.start();
@@ -206,7 +209,7 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
     }
   });
 
-  it('refuses a request without the token, too large, not JSON, not OTLP, or protobuf, and counts nothing', async () => {
+  it('refuses a request without the token, too large, undecodable, not OTLP, or of another type, and counts nothing', async () => {
     const before = await flow();
     const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
       fetch(`${dashboard.url}v1/metrics`, {
@@ -247,7 +250,11 @@ describe('switchyard dashboard: OTLP metrics from the services', () => {
       ],
     };
     expect((await post(JSON.stringify(badPoint))).status).toBe(400);
-    expect((await post(Buffer.from([0x0a, 0x00]), { 'content-type': 'application/x-protobuf' })).status).toBe(415);
+    // A protobuf field 1 (resourceMetrics) whose length runs past the end.
+    expect((await post(Buffer.from([0x0a, 0x05, 0x01]), { 'content-type': 'application/x-protobuf' })).status).toBe(
+      400,
+    );
+    expect((await post(valid, { 'content-type': 'text/plain' })).status).toBe(415);
     const get = await fetch(`${dashboard.url}v1/metrics`, { headers: { authorization: `Bearer ${dashboard.token}` } });
     expect(get.status).toBe(405);
 

@@ -1,6 +1,6 @@
 /**
- * Reading an OTLP/JSON `ExportMetricsServiceRequest` (the body `@opentelemetry/exporter-metrics-otlp-http`
- * sends by default) down to the few points the flow chart needs: the framework's counters of
+ * Reading an OTLP `ExportMetricsServiceRequest` in its JSON form (the body
+ * `@opentelemetry/exporter-metrics-otlp-http` sends; a protobuf one is decoded to the same form) down to the few points the flow chart needs: the framework's counters of
  * handled messages, delayed retries and dead letters, each with its service and series identity.
  * Everything else in the request is skipped unread; what is read is type-checked, and a body that
  * does not have the OTLP shape throws an {@link OtlpShapeError} saying where.
@@ -46,7 +46,7 @@ const KINDS: Readonly<Record<string, (attributes: ReadonlyMap<string, unknown>) 
 const SERVICE_ATTRIBUTE = 'messaging.consumer.group.name';
 
 /**
- * The flow points of a parsed OTLP/JSON metrics request. Unknown metrics, non-monotonic sums and
+ * The flow points of a metrics request in its OTLP/JSON form. Unknown metrics, non-monotonic sums and
  * points without a service are skipped. Throws {@link OtlpShapeError} when a field read has the wrong type.
  */
 export function flowPointsOf(body: unknown): FlowPoint[] {

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { BodyTooLargeError, readBody } from './body.js';
 import { flowPointsOf, OtlpShapeError } from './otlp-metrics.js';
+import { decodeMetricsRequest } from './otlp-proto.js';
 import type { FlowRates } from './rates.js';
 
 /** Largest OTLP request body read, compressed or not, in bytes (4 MiB); a larger one is refused with 413. */
@@ -41,12 +42,12 @@ export function otlpUnauthorized(): OtlpError {
 
 /**
  * Take one OTLP/HTTP metrics export (`POST /v1/metrics`, the caller checked the token): the
- * OTLP/JSON encoding that `@opentelemetry/exporter-metrics-otlp-http` sends by default, gzip or
- * not. Counts the framework's handled/retried/dead-letter counters into `rates` and answers an
+ * OTLP/JSON encoding that `@opentelemetry/exporter-metrics-otlp-http` sends, or the protobuf one of
+ * `@opentelemetry/exporter-metrics-otlp-proto`, gzip or not. Counts the framework's handled/retried/dead-letter counters into `rates` and answers an
  * `ExportMetricsServiceResponse` (`{}`, or `partialSuccess` with the points refused).
  * Throws an {@link OtlpError}, with nothing counted, for another method (405), a protobuf or other
- * content type (415), a body over {@link MAX_OTLP_BYTES} before or after gunzip (413), and a body
- * that is not JSON or not a metrics request (400).
+ * content type than those two (415), a body over {@link MAX_OTLP_BYTES} before or after gunzip (413), and a body
+ * that does not decode or is not a metrics request (400).
  */
 export async function receiveMetrics(request: IncomingMessage, rates: FlowRates): Promise<unknown> {
   if (request.method !== 'POST') {
@@ -54,11 +55,11 @@ export async function receiveMetrics(request: IncomingMessage, rates: FlowRates)
     throw new OtlpError(405, `use POST ${OTLP_METRICS_PATH}`);
   }
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') {
+  if (type !== 'application/json' && type !== 'application/x-protobuf') {
     request.resume();
     throw new OtlpError(
       415,
-      `content-type ${type || '(none)'} is not read: send OTLP/JSON (application/json), the default of @opentelemetry/exporter-metrics-otlp-http`,
+      `content-type ${type || '(none)'} is not read: send OTLP/JSON (application/json) or OTLP/protobuf (application/x-protobuf)`,
     );
   }
   const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase();
@@ -82,9 +83,14 @@ export async function receiveMetrics(request: IncomingMessage, rates: FlowRates)
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = type === 'application/json' ? JSON.parse(body.toString('utf8')) : decodeMetricsRequest(body);
   } catch {
-    throw new OtlpError(400, 'the body is not JSON: send an OTLP/JSON ExportMetricsServiceRequest');
+    throw new OtlpError(
+      400,
+      type === 'application/json'
+        ? 'the body is not JSON: send an OTLP/JSON ExportMetricsServiceRequest'
+        : 'the body is not a protobuf ExportMetricsServiceRequest',
+    );
   }
   let points: ReturnType<typeof flowPointsOf>;
   try {

@@ -62,7 +62,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * No cookies are used, so a foreign page cannot make a state-changing request (no CSRF).
  * Once listening it samples the channel counts every `sampleMs` (read-only) for the flow chart,
  * and imports the config's application module once (for who sends what). It also takes the
- * services' OpenTelemetry metrics at `POST /v1/metrics` (OTLP/HTTP, JSON; same token, 401
+ * services' OpenTelemetry metrics at `POST /v1/metrics` (OTLP/HTTP, JSON or protobuf; same token, 401
  * without it) and keeps their handled, retried and dead-lettered counts for the flow chart.
  * Throws a ConfigurationError for a non-loopback `host` without `token`; rejects when the port is taken.
  */
