@@ -1,0 +1,1 @@
+export const startGolevelupConsumer = async () => ({ stop: async () => undefined });

@@ -1,0 +1,1 @@
+export const startNestConsumer = async () => ({ stop: async () => undefined });
