@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
-import type { BenchProducer } from '../run-loop.js';
+import { type BenchProducer, runLoop } from '../run-loop.js';
 
 /** Options of both halves of the raw Redis Streams baseline. */
 export interface RawRedisOptions {
@@ -89,4 +89,25 @@ export async function rawRedisProducer(options: RawRedisOptions): Promise<BenchP
       conn.disconnect();
     },
   };
+}
+
+/**
+ * The raw baseline on its own, single-thread, on a fresh stream (for
+ * packages/redis/bench/throughput.ts): `messages` sends, at most 4,000 ahead
+ * of the consumer; returns the end-to-end throughput.
+ */
+export async function rawRedisBaseline(opts: {
+  url: string;
+  messages: number;
+  batch: number;
+}): Promise<{ msgsPerSec: number }> {
+  const options = { url: opts.url, key: `sy-bench:raw:${randomUUID()}`, batch: opts.batch };
+  const result = await runLoop({
+    layout: 'single-thread',
+    consumer: { kind: 'raw-redis', options },
+    producer: () => rawRedisProducer(options),
+    messages: opts.messages,
+    window: 4_000,
+  });
+  return { msgsPerSec: result.msgsPerSec };
 }
