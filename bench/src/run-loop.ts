@@ -72,12 +72,16 @@ export async function runLoop(options: LoopOptions): Promise<RunResult> {
           await new Promise<void>((resolve) => waiting.push(resolve));
           continue;
         }
+        // The sequence number is taken before waiting for its turn: taken after, every idle sender
+        // waited for the same due time and they all sent at once, a burst of `senders` messages
+        // whose queueing was most of the latency measured below peak.
+        const seq = next++;
         if (options.ratePerSec !== undefined) {
-          const due = started + (next / options.ratePerSec) * 1_000;
+          const due = started + (seq / options.ratePerSec) * 1_000;
           const wait = due - nowMs();
           if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
         }
-        await send(next++);
+        await send(seq);
       }
     };
     const senders = options.senders ?? Math.min(options.window, 256);
