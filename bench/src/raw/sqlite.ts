@@ -53,14 +53,12 @@ CREATE INDEX IF NOT EXISTS raw_messages_ready ON raw_messages (channel, visible_
   let idle = 0;
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let running = true;
-  const poll = () => {
-    timer = undefined;
-    if (!running) return;
+  let polling = false;
+  const claimAndHandle = () => {
     const rows = claimBatch.immediate(`raw.${++claims}`);
     if (rows.length === 0) {
       idle = Math.min(idle === 0 ? 1 : idle * 2, 50);
-      timer = setTimeout(poll, idle);
-      return;
+      return idle;
     }
     idle = 0;
     for (const row of rows) {
@@ -68,7 +66,21 @@ CREATE INDEX IF NOT EXISTS raw_messages_ready ON raw_messages (channel, visible_
       onHandled((JSON.parse(row.body.toString('utf8')) as { sentAt: number }).sentAt);
     }
     removeBatch.immediate(rows);
-    timer = setImmediate(poll);
+    return 0;
+  };
+  const poll = () => {
+    timer = undefined;
+    if (!running) return;
+    // The last message handled may stop the consumer from inside this call: close after it.
+    polling = true;
+    let wait: number;
+    try {
+      wait = claimAndHandle();
+    } finally {
+      polling = false;
+    }
+    if (!running) db.close();
+    else timer = wait === 0 ? setImmediate(poll) : setTimeout(poll, wait);
   };
   poll();
   return {
@@ -78,7 +90,7 @@ CREATE INDEX IF NOT EXISTS raw_messages_ready ON raw_messages (channel, visible_
         clearTimeout(timer as NodeJS.Timeout);
         clearImmediate(timer as NodeJS.Immediate);
       }
-      db.close();
+      if (!polling && db.open) db.close();
     },
   };
 }
