@@ -1,5 +1,6 @@
+import type { ConsumerSpec } from './consumer-spec.js';
 import type { Layout } from './layout.js';
-import { type RunResult, round } from './run-loop.js';
+import { type BenchProducer, type RunResult, round, runLoop } from './run-loop.js';
 
 /** The benchmark's result line: one JSON object per layout, the last lines printed. */
 export interface BenchLine {
@@ -201,4 +202,21 @@ export async function legacyRaw(messages: number, run: () => Promise<{ msgsPerSe
     p99Ms: Number.NaN,
     cpuUsPerMsg: round((cpu.user + cpu.system) / messages),
   };
+}
+
+/** One run of a side that is a consumer and a producer (raw baselines, peers), through the shared loop. */
+export function loopSide(
+  run: SideRun,
+  consumer: ConsumerSpec,
+  producer: () => Promise<BenchProducer>,
+  window: number,
+): Promise<RunResult> {
+  return runLoop({
+    layout: run.layout,
+    consumer,
+    producer,
+    messages: run.messages,
+    window,
+    ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
+  });
 }

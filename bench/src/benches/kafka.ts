@@ -1,7 +1,6 @@
-import { type BenchArgs, type BenchLine, compareLayouts, type SideRun } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { kafkaHasController, rawKafkaProducer } from '../raw/kafka.js';
-import { runLoop } from '../run-loop.js';
 import { startKafkaMock } from '../servers.js';
 
 /**
@@ -34,13 +33,7 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine[]> {
       });
     const raw = (run: SideRun) => {
       const options = { brokers, topic: `sy-bench.raw.${run.tag}`, batch, hasController };
-      return runLoop({
-        layout: run.layout,
-        consumer: { kind: 'raw-kafka', options },
-        producer: () => rawKafkaProducer(options),
-        messages: run.messages,
-        window,
-      });
+      return loopSide(run, { kind: 'raw-kafka', options }, () => rawKafkaProducer(options), window);
     };
     return await compareLayouts('kafka', args, { framework, raw }, { messages, extra: { batch, window } });
   } finally {

@@ -1,9 +1,16 @@
-import { type BenchArgs, type BenchLine, DEFAULT_ROUNDS, type Side, type SideRun } from '../bench-line.js';
-import { runFramework } from '../framework-run.js';
+import {
+  type BenchArgs,
+  type BenchLine,
+  benchLine,
+  DEFAULT_ROUNDS,
+  loopSide,
+  type Side,
+  type SideRun,
+} from '../bench-line.js';
 import { golevelupProducer } from '../peers/golevelup.js';
 import { nestProducer } from '../peers/nest.js';
-import { type RunResult, round, runLoop } from '../run-loop.js';
-import { PREFETCH, RABBITMQ_URL, rawRabbitRun, WINDOW } from './rabbitmq.js';
+import { type RunResult, round } from '../run-loop.js';
+import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from './rabbitmq.js';
 
 /**
  * `npm run bench -- peers`: Switchyard against other Node frameworks over
@@ -22,25 +29,11 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
   const window = args.window ?? WINDOW;
   const peerRun = (kind: 'peer-nest' | 'peer-golevelup') => (run: SideRun) => {
     const options = { url: RABBITMQ_URL, queue: `sy-bench-${kind}-${run.tag}`, prefetch: PREFETCH };
-    return runLoop({
-      layout: run.layout,
-      consumer: { kind, options },
-      producer: () => (kind === 'peer-nest' ? nestProducer(options) : golevelupProducer(options)),
-      messages: run.messages,
-      window,
-    });
+    const producer = () => (kind === 'peer-nest' ? nestProducer(options) : golevelupProducer(options));
+    return loopSide(run, { kind, options }, producer, window);
   };
   const sides: Record<string, Side> = {
-    switchyard: (run) =>
-      runFramework({
-        url: RABBITMQ_URL,
-        layout: run.layout,
-        messages: run.messages,
-        window,
-        concurrency: args.concurrency ?? 64,
-        prefetch: PREFETCH,
-        runId: run.tag,
-      }),
+    switchyard: (run) => rabbitFrameworkRun(run, window, args.concurrency),
     raw: (run) => rawRabbitRun(run, window),
     nestjs: peerRun('peer-nest'),
     golevelup: peerRun('peer-golevelup'),
@@ -84,21 +77,13 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
         `peers [${layout}] ${name.padEnd(10)} ${String(r.msgsPerSec).padStart(7)} msgs/s ${String(r.cpuUsPerMsg).padStart(8)} µs CPU/msg`,
       );
     }
-    lines.push({
-      transport: 'rabbitmq-peers',
-      layout,
-      messages,
-      framework_msgs_per_s: sy.msgsPerSec,
-      raw_msgs_per_s: raw.msgsPerSec,
-      ratio: round(sy.msgsPerSec / raw.msgsPerSec),
-      p50_ms: sy.p50Ms,
-      p99_ms: sy.p99Ms,
-      cpu_us_per_msg: sy.cpuUsPerMsg,
-      raw_cpu_us_per_msg: raw.cpuUsPerMsg,
-      vs_nestjs_msgs: round(sy.msgsPerSec / nest.msgsPerSec),
-      vs_nestjs_cpu: round(sy.cpuUsPerMsg / nest.cpuUsPerMsg),
-      ...extra,
-    });
+    lines.push(
+      benchLine('rabbitmq-peers', layout, messages, sy, raw, {
+        vs_nestjs_msgs: round(sy.msgsPerSec / nest.msgsPerSec),
+        vs_nestjs_cpu: round(sy.cpuUsPerMsg / nest.cpuUsPerMsg),
+        ...extra,
+      }),
+    );
   }
   return lines;
 }

@@ -1,7 +1,6 @@
-import { type BenchArgs, type BenchLine, compareLayouts, type SideRun } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRabbitProducer } from '../raw/rabbitmq.js';
-import { runLoop } from '../run-loop.js';
 
 export const RABBITMQ_URL = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 /** Deliveries unacknowledged at once, on every side. */
@@ -21,34 +20,30 @@ export const WINDOW = 1_000;
 export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 30_000;
   const window = args.window ?? WINDOW;
-  const framework = (run: SideRun) =>
-    runFramework({
-      url: RABBITMQ_URL,
-      layout: run.layout,
-      messages: run.messages,
-      window,
-      concurrency: args.concurrency ?? 64,
-      prefetch: PREFETCH,
-      runId: run.tag,
-      ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
-    });
   return compareLayouts(
     'rabbitmq',
     args,
-    { framework, raw: (run) => rawRabbitRun(run, window) },
+    { framework: (run) => rabbitFrameworkRun(run, window, args.concurrency), raw: (run) => rawRabbitRun(run, window) },
     { messages, halfLoad: true, extra: { prefetch: PREFETCH, window } },
   );
+}
+
+/** One framework run on RabbitMQ (consumer concurrency 64 unless given). */
+export function rabbitFrameworkRun(run: SideRun, window: number, concurrency = 64) {
+  return runFramework({
+    url: RABBITMQ_URL,
+    layout: run.layout,
+    messages: run.messages,
+    window,
+    concurrency,
+    prefetch: PREFETCH,
+    runId: run.tag,
+    ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
+  });
 }
 
 /** One raw amqplib run: the same loop, layout and shape as the framework's. */
 export function rawRabbitRun(run: SideRun, window: number) {
   const options = { url: RABBITMQ_URL, queue: `sy-bench-raw-${run.tag}`, prefetch: PREFETCH };
-  return runLoop({
-    layout: run.layout,
-    consumer: { kind: 'raw-rabbitmq', options },
-    producer: () => rawRabbitProducer(options),
-    messages: run.messages,
-    window,
-    ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
-  });
+  return loopSide(run, { kind: 'raw-rabbitmq', options }, () => rawRabbitProducer(options), window);
 }

@@ -1,7 +1,6 @@
-import { type BenchArgs, type BenchLine, compareLayouts, type SideRun } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRedisProducer } from '../raw/redis.js';
-import { runLoop } from '../run-loop.js';
 
 const URL = process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -27,14 +26,7 @@ export async function benchRedis(args: BenchArgs): Promise<BenchLine[]> {
     });
   const raw = (run: SideRun) => {
     const options = { url: URL, key: `sy-bench:raw:${run.tag}`, batch };
-    return runLoop({
-      layout: run.layout,
-      consumer: { kind: 'raw-redis', options },
-      producer: () => rawRedisProducer(options),
-      messages: run.messages,
-      window,
-      ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
-    });
+    return loopSide(run, { kind: 'raw-redis', options }, () => rawRedisProducer(options), window);
   };
   return compareLayouts('redis', args, { framework, raw }, { messages, extra: { batch, window } });
 }

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchArgs, type BenchLine, compareLayouts, type SideRun } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawSqliteProducer } from '../raw/sqlite.js';
-import { runLoop } from '../run-loop.js';
 
 /**
  * SQLite: durable throughput on one WAL file, producer and consumer on their
@@ -31,13 +30,7 @@ export async function benchSqlite(args: BenchArgs): Promise<BenchLine[]> {
       });
     const raw = (run: SideRun) => {
       const options = { path: join(dir, `${run.tag}.db`), batch };
-      return runLoop({
-        layout: run.layout,
-        consumer: { kind: 'raw-sqlite', options },
-        producer: () => rawSqliteProducer(options),
-        messages: run.messages,
-        window,
-      });
+      return loopSide(run, { kind: 'raw-sqlite', options }, () => rawSqliteProducer(options), window);
     };
     return await compareLayouts('sqlite', args, { framework, raw }, { messages, extra: { batch, window } });
   } finally {

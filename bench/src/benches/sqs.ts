@@ -1,7 +1,6 @@
-import { type BenchArgs, type BenchLine, compareLayouts, type SideRun } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawSqsProducer } from '../raw/sqs.js';
-import { runLoop } from '../run-loop.js';
 import { startSqsEmulator } from '../servers.js';
 
 /**
@@ -28,13 +27,7 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
       });
     const raw = (run: SideRun) => {
       const options = { endpoint, queue: `sy-bench-raw-${run.tag}` };
-      return runLoop({
-        layout: run.layout,
-        consumer: { kind: 'raw-sqs', options },
-        producer: () => rawSqsProducer(options),
-        messages: run.messages,
-        window,
-      });
+      return loopSide(run, { kind: 'raw-sqs', options }, () => rawSqsProducer(options), window);
     };
     return await compareLayouts('sqs', args, { framework, raw }, { messages, warm: 2, extra: { window } });
   } finally {
