@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { SendBatcher } from '@switchyard/core/transport';
 import kafkajs from 'kafkajs';
 import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
 import type { BenchProducer } from '../run-loop.js';
-import { Coalescer } from './coalesce.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -91,21 +91,22 @@ export async function rawKafkaProducer(options: RawKafkaOptions): Promise<BenchP
   });
   await producer.connect();
   type KafkaRecord = { key: string; value: string; headers: Record<string, string> };
-  const batches = new Coalescer<KafkaRecord>(
+  const batches = new SendBatcher<KafkaRecord>(
     async (records) => {
       await producer.sendBatch({ acks: -1, topicMessages: [{ topic: options.topic, messages: records }] });
     },
-    options.batch,
-    1,
+    { maxBatch: options.batch, maxInFlight: 1 },
   );
   return {
     send(seq) {
       const id = randomUUID();
-      return batches.submit({
-        key: `key-${seq % 16}`,
-        value: JSON.stringify(benchPayload(seq)),
-        headers: benchHeaders(id),
-      });
+      return batches.submit([
+        {
+          key: `key-${seq % 16}`,
+          value: JSON.stringify(benchPayload(seq)),
+          headers: benchHeaders(id),
+        },
+      ]);
     },
     async stop() {
       await producer.disconnect().catch(() => undefined);

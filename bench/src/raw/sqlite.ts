@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { SendBatcher } from '@switchyard/core/transport';
 import Database from 'better-sqlite3';
 import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchHeaders, benchPayload } from '../contract.js';
 import type { BenchProducer } from '../run-loop.js';
-import { Coalescer } from './coalesce.js';
 
 /** Options of both halves of the raw SQLite baseline. */
 export interface RawSqliteOptions {
@@ -111,9 +111,12 @@ export async function rawSqliteProducer(options: RawSqliteOptions): Promise<Benc
       insert.run('bench', id, JSON.stringify(benchHeaders(id)), Buffer.from(JSON.stringify(benchPayload(seq))), at);
     }
   });
-  const commits = new Coalescer<number>((seqs) => void insertAll.immediate(seqs), 10_000, 1);
+  const commits = new SendBatcher<number>(async (seqs) => void insertAll.immediate(seqs), {
+    maxBatch: 10_000,
+    maxInFlight: 1,
+  });
   return {
-    send: (seq) => commits.submit(seq),
+    send: (seq) => commits.submit([seq]),
     async stop() {
       db.close();
     },

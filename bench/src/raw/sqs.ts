@@ -8,10 +8,10 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { SendBatcher } from '@switchyard/core/transport';
 import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchPayload } from '../contract.js';
 import type { BenchProducer } from '../run-loop.js';
-import { Coalescer } from './coalesce.js';
 
 const BATCH = 10;
 /** SendMessageBatch calls in flight at once (the transport's), and ReceiveMessage loops (`receivers=8`). */
@@ -88,7 +88,7 @@ export async function startRawSqsConsumer(options: RawSqsOptions, onHandled: OnH
 export async function rawSqsProducer(options: RawSqsOptions): Promise<BenchProducer> {
   const sqs = client(options.endpoint);
   const url = await queueUrl(sqs, options.queue);
-  const batches = new Coalescer<string>(
+  const batches = new SendBatcher<string>(
     async (bodies) => {
       const out = await sqs.send(
         new SendMessageBatchCommand({
@@ -98,11 +98,10 @@ export async function rawSqsProducer(options: RawSqsOptions): Promise<BenchProdu
       );
       if ((out.Failed ?? []).length > 0) throw new Error(`raw SQS: ${out.Failed?.length} entries refused`);
     },
-    BATCH,
-    SENDERS,
+    { maxBatch: BATCH, maxInFlight: SENDERS },
   );
   return {
-    send: (seq) => batches.submit(bodyFor(randomUUID(), seq)),
+    send: (seq) => batches.submit([bodyFor(randomUUID(), seq)]),
     async stop() {
       sqs.destroy();
     },
