@@ -14,3 +14,4 @@ export {
 } from './message-publisher.js';
 export type { RabbitMqQueueType, RabbitMqTransportOptions } from './options.js';
 export { RabbitMqTransport } from './rabbitmq-transport.js';
+export type { ContentMode } from './wire.js';

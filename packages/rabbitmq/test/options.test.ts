@@ -10,6 +10,9 @@ describe('RabbitMqTransport options', () => {
     expect(() => new RabbitMqTransport({ prefetch: 0 })).toThrow(ConfigurationError);
     expect(() => new RabbitMqTransport({ exchange: 'amq.topic' })).toThrow(ConfigurationError);
     expect(() => new RabbitMqTransport({ queueType: 'stream' as 'quorum' })).toThrow(ConfigurationError);
+    expect(() => new RabbitMqTransport({ contentMode: 'text' as 'binary' })).toThrow(
+      /contentMode must be 'binary' or 'structured'/,
+    );
     expect(() => new RabbitMqTransport({ reconnect: { initialDelayMs: 500, maxDelayMs: 100 } })).toThrow(
       ConfigurationError,
     );
