@@ -14,7 +14,8 @@ import { setTelemetryMode } from './telemetry-mode.js';
 
 /**
  * `npm run bench -- <transport|peers> [--layout single-thread|consumer-worker|both] [--messages N] [--window N]
- * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--telemetry off|api|sdk]`:
+ * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--telemetry off|api|sdk]
+ * [--content-mode binary|structured|both]` (RabbitMQ only):
  * the framework against the raw driver doing the same durable work, in the
  * same run and layout. The last lines printed are JSON objects in the
  * benchmark format, one per layout.
@@ -41,6 +42,7 @@ const { positionals, values } = parseArgs({
     telemetry: { type: 'string' },
     layout: { type: 'string' },
     loads: { type: 'string' },
+    'content-mode': { type: 'string' },
   },
 });
 const target = positionals[0] ?? 'memory';
@@ -58,7 +60,14 @@ const args: BenchArgs = {
   ...(values.window ? { window: number(values.window) } : {}),
   ...(values.concurrency ? { concurrency: number(values.concurrency) } : {}),
   ...(values.rounds ? { rounds: number(values.rounds) } : {}),
+  ...(values['content-mode'] ? { contentModes: contentModes(values['content-mode']) } : {}),
 };
+function contentModes(text: string): Array<'binary' | 'structured'> {
+  if (text === 'both') return ['binary', 'structured'];
+  if (text === 'binary' || text === 'structured') return [text];
+  console.error(`--content-mode must be binary, structured or both, got '${text}'`);
+  process.exit(2);
+}
 const telemetry = setTelemetryMode(values.telemetry);
 const result = await bench(args);
 for (const line of Array.isArray(result) ? result : [result]) console.log(JSON.stringify({ ...line, telemetry }));

@@ -23,6 +23,8 @@ describe('RabbitMqTransport options', () => {
     expect(transport.exchange).toBe('shop');
     expect(() => transportFromUrl('redis://127.0.0.1')).toThrow(ConfigurationError);
     expect(() => transportFromUrl('amqp://h/?prefetch=many')).toThrow(ConfigurationError);
+    expect(() => transportFromUrl('amqp://h/?contentMode=structured')).not.toThrow();
+    expect(() => transportFromUrl('amqp://h/?contentMode=text')).toThrow(/contentMode must be/);
   });
 
   it("is what core's transportFromUrl builds for amqp:// and amqps:// URLs", async () => {
