@@ -66,9 +66,19 @@ export class Dispatcher {
     );
   }
 
-  async #traced(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {
-    const producer = this.#hooks?.telemetry?.startProducer(outbound, origin);
+  #traced(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {
+    let producer: ProducerSpan | undefined;
+    try {
+      producer = this.#hooks?.telemetry?.startProducer(outbound, origin);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // No span: the send's own promise, not one more async frame around it.
     if (producer === undefined) return this.#send(outbound, origin);
+    return this.#sendInSpan(producer, origin);
+  }
+
+  async #sendInSpan(producer: ProducerSpan, origin: SendOrigin): Promise<void> {
     try {
       await this.#send(producer.outbound, origin);
     } catch (error) {
