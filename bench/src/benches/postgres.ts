@@ -21,6 +21,8 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
   const batch = 100;
   const producers = 4;
   const concurrency = args.concurrency ?? 8;
+  // Both sides run the same closed loop: at most `window` messages sent and not yet handled.
+  const window = args.window ?? 2_000;
   const admin = new pg.Pool({ connectionString: URL, max: 1 });
   const schemas: string[] = [];
   const schemaFor = (label: string) => {
@@ -34,7 +36,7 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
         url: `${URL}?schema=${schemaFor(label)}&poolSize=${producers}`,
         consumerInWorker: true,
         messages: n,
-        window: args.window ?? 2_000,
+        window,
         concurrency,
         // The consumer claims half its prefetch at a time: claims of `batch` rows, as on the raw side.
         prefetch: batch * 2,
@@ -43,7 +45,15 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
         runId: `${args.runId}-${label}`,
       });
     const raw = (label: string) =>
-      rawPostgresBaseline({ connectionString: URL, schema: schemaFor(label), messages, batch, producers, concurrency });
+      rawPostgresBaseline({
+        connectionString: URL,
+        schema: schemaFor(label),
+        messages,
+        batch,
+        producers,
+        concurrency,
+        window,
+      });
     const graphile = (label: string) =>
       graphileWorkerBaseline({
         connectionString: URL,
@@ -52,6 +62,7 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
         batch,
         producers,
         concurrency,
+        window,
       });
     // Warm every side first (JIT, connections, the database's caches), so none pays for running first.
     await frameworkRun(messages, 'warm');

@@ -133,7 +133,7 @@ export class Statements {
     const result = await db.query<[...ClaimedRow]>({
       name: `sy_claim_${this.#names}`,
       text: this.#claim,
-      values: [channel, limit, leaseMs, owner, acked],
+      values: [channel, limit, leaseMs, owner, intArray(acked)],
       rowMode: 'array' as const,
     });
     // RETURNING does not keep the subquery's order; seq is send order (compared as numbers).
@@ -142,7 +142,7 @@ export class Statements {
 
   /** Delete acked rows, whoever holds them. */
   async delete(db: pg.Pool, seqs: readonly string[]): Promise<void> {
-    await db.query({ name: `sy_delete_${this.#names}`, text: this.#delete, values: [seqs] });
+    await db.query({ name: `sy_delete_${this.#names}`, text: this.#delete, values: [intArray(seqs)] });
   }
 
   /** Give a row back, visible `delayMs` from now, if `owner` still holds its lease. */
@@ -152,7 +152,7 @@ export class Statements {
 
   /** Give back rows claimed by `owner` but never handed to a handler, undoing their delivery count. */
   async unclaim(db: pg.Pool, seqs: readonly string[], owner: string): Promise<void> {
-    await db.query({ name: `sy_unclaim_${this.#names}`, text: this.#unclaim, values: [seqs, owner] });
+    await db.query({ name: `sy_unclaim_${this.#names}`, text: this.#unclaim, values: [intArray(seqs), owner] });
   }
 
   /** Push the leases of rows still held by their owners to `leaseMs` from now. */
@@ -160,7 +160,7 @@ export class Statements {
     await db.query({
       name: `sy_extend_${this.#names}`,
       text: this.#extend,
-      values: [leases.map((l) => l[0]), leases.map((l) => l[1]), leaseMs],
+      values: [intArray(leases.map((l) => l[0])), leases.map((l) => l[1]), leaseMs],
     });
   }
 
@@ -251,8 +251,11 @@ function packRows<T extends InsertRow | PublishRow>(rows: readonly T[], first: '
   ];
 }
 
-/** An int4[] literal: integers need no escaping, which `pg` would still do element by element. */
-function intArray(values: readonly number[]): string {
+/**
+ * An integer array literal, of numbers or of row ids (`seq`, digit strings as the driver returned
+ * them): integers need no escaping, which `pg` would still do element by element.
+ */
+function intArray(values: ReadonlyArray<number | string>): string {
   return `{${values.join(',')}}`;
 }
 
