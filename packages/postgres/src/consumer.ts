@@ -18,8 +18,8 @@ const MIN_RETRY_MS = 5;
 /**
  * One consumer of one channel. A fetch loop claims up to half of `prefetch` rows in one statement
  * (which also deletes the rows acked since the last one) whenever at most half of `prefetch` are
- * unsettled, so that the next batch is claimed while the previous one is handled and at most
- * `prefetch` rows are leased at once. It hands them to at most `concurrency`
+ * unsettled, so that the next batch is claimed while the previous one is handled (a batch goes to
+ * the handlers only after the next claim was sent) and at most `prefetch` rows are leased at once. It hands them to at most `concurrency`
  * handlers, and renews the leases of every claimed, unsettled row every third of the lease, so
  * that only a consumer that died (or hung longer than the lease) loses its messages to
  * redelivery. It sleeps while the channel is empty until a NOTIFY, a settle, the next delayed
@@ -43,6 +43,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
   #executing = 0;
   #stopping = false;
   #woken = false;
+  #pumpScheduled = false;
   #wakeSleeper: (() => void) | undefined;
   #loop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -155,12 +156,23 @@ export class PostgresConsumer implements Subscription, DeliverySink {
         continue;
       }
       for (const row of rows) this.#buffer.push(this.#track(row, owner));
-      this.#pump();
       // A full claim: more rows are probably waiting; claim again as soon as there is room.
       if (rows.length === room) this.#woken = true;
-      // Let handlers and settles run before claiming more.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Handlers get the batch in the next turn, after the loop sent its next claim (when there is
+      // room for one): the database works on that claim while this batch is handled, instead of
+      // the two taking turns. Handlers run in microtasks, so pumping now would run the whole batch
+      // before the pool writes the claim.
+      this.#pumpSoon();
     }
+  }
+
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   /** How long an empty channel is left alone: until its next delayed row or expiring lease, at most the poll interval. */
