@@ -46,8 +46,11 @@ export type { DeadLetterFilter, DeadLetterReason, DeadLetterRecord, DeadLetterSt
 export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
 export { type Clock, sleep, systemClock } from '../util/clock.js';
 export { withTimeout } from '../util/with-timeout.js';
+export { ClaimedDelivery, type ClaimSink, parseStoredHeaders, SETTLED } from './claimed-delivery.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
 export { type ConsumeLimits, consumeLimits } from './consume-options.js';
+export { FetchWaker } from './fetch-waker.js';
+export { HandlerSlots } from './handler-slots.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
 export type * from './types.js';
