@@ -23,6 +23,11 @@ export interface FrameworkRunOptions {
   readonly consumerInWorker?: boolean;
   /** Channel suffix so runs never see each other's messages. */
   readonly runId: string;
+  /**
+   * Sends awaited at once by the producer (default `min(window, 256)`): a benchmark sets it to the
+   * rows its raw baseline keeps in flight, so both producers have as many messages outstanding.
+   */
+  readonly senders?: number;
   /** Cap the send rate (messages/s) to measure latency below peak load. */
   readonly ratePerSec?: number;
 }
@@ -87,7 +92,7 @@ export async function runFramework(options: FrameworkRunOptions): Promise<RunRes
       await producer.distributedBus.sendCommand(consumerName, BenchCommand, benchPayload(seq));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.window, 256) }, sender));
+  await Promise.all(Array.from({ length: options.senders ?? Math.min(options.window, 256) }, sender));
   await allHandled;
   const elapsedMs = nowMs() - started;
   const cpu = process.cpuUsage(cpuBefore);
