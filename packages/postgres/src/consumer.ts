@@ -39,7 +39,6 @@ const MIN_RETRY_MS = 5;
 export class PostgresConsumer implements Subscription, ClaimSink<string> {
   readonly #access: QueueAccess;
   readonly #channel: string;
-  readonly #handler: DeliveryHandler;
   readonly #settings: ConsumerSettings;
   readonly #token = randomBytes(6).toString('hex');
   readonly #inFlight = new Map<string, ClaimedDelivery<string>>();
@@ -60,7 +59,6 @@ export class PostgresConsumer implements Subscription, ClaimSink<string> {
   constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
     this.#access = access;
     this.#channel = channel;
-    this.#handler = handler;
     this.#settings = settings;
     this.#lowWater = Math.floor(settings.prefetch / 2);
     this.#claimSize = Math.ceil(settings.prefetch / 2);

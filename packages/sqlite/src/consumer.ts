@@ -54,7 +54,6 @@ export interface ConsumerSettings {
 export class SqliteConsumer implements Subscription, ClaimSink<number> {
   readonly #access: QueueAccess;
   readonly #channel: string;
-  readonly #handler: DeliveryHandler;
   readonly #settings: ConsumerSettings;
   readonly #token = randomBytes(6).toString('hex');
   readonly #inFlight = new Map<number, ClaimedDelivery<number>>();
@@ -72,7 +71,6 @@ export class SqliteConsumer implements Subscription, ClaimSink<number> {
   constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
     this.#access = access;
     this.#channel = channel;
-    this.#handler = handler;
     this.#settings = settings;
     this.#lowWater = Math.floor(settings.prefetch / 2);
     this.#slots = new HandlerSlots(handler, settings.concurrency, (delivery, error) => {
