@@ -50,26 +50,17 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
         inMemoryDeadLetters: true,
         runId: `${args.runId}-${label}`,
       });
-    const raw = (label: string) =>
-      rawPostgresBaseline({
-        connectionString: URL,
-        schema: schemaFor(label),
-        messages,
-        batch,
-        producers,
-        concurrency,
-        window,
-      });
-    const graphile = (label: string) =>
-      graphileWorkerBaseline({
-        connectionString: URL,
-        schema: schemaFor(label),
-        messages,
-        batch,
-        producers,
-        concurrency,
-        window,
-      });
+    const baseline = (label: string) => ({
+      connectionString: URL,
+      schema: schemaFor(label),
+      messages,
+      batch,
+      producers,
+      concurrency,
+      window,
+    });
+    const raw = (label: string) => rawPostgresBaseline(baseline(label));
+    const graphile = (label: string) => graphileWorkerBaseline(baseline(label));
     // Warm every side first (JIT, connections, the database's caches), so none pays for running first.
     await frameworkRun(messages, 'warm');
     await raw('rawwarm');
