@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { benchHeaders, benchPayload, nowMs } from '../contract.js';
-import { PROGRESS_EVERY } from '../framework-run.js';
+import { PROGRESS_EVERY } from '../run-loop.js';
 
 /** Options of the PostgreSQL baselines. */
 export interface PostgresBaselineOptions {
