@@ -36,6 +36,11 @@ export interface ChannelConsumerParts {
   readonly concurrency: number;
   readonly prefetch: number;
   readonly onClosed: () => void;
+  /**
+   * Consume this durable consumer of a foreign stream instead of the channel's own consumers
+   * (`consumeEndpoint`); `ensure` declares it (again, when it was deleted behind our back).
+   */
+  readonly endpoint?: { readonly stream: string; readonly consumer: string; readonly ensure: () => Promise<void> };
 }
 
 /**
@@ -81,20 +86,27 @@ export class ChannelConsumer implements Subscription {
     return this.#parts.channel;
   }
 
-  /** Attach: make sure the channel exists, read its subscriptions, start pulling. */
+  /** Attach: make sure the channel (or the endpoint's consumer) exists, read its subscriptions, start pulling. */
   async start(): Promise<void> {
-    const { topology, channel, names, options } = this.#parts;
-    await topology.ensureChannel(channel);
-    this.#startSource(names.commandConsumer(channel), false);
-    await this.refresh();
+    const { topology, channel, names, options, endpoint } = this.#parts;
+    if (endpoint) {
+      await endpoint.ensure();
+      this.#startSource(endpoint.consumer, false, endpoint.stream);
+    } else {
+      await topology.ensureChannel(channel);
+      this.#startSource(names.commandConsumer(channel), false, names.stream);
+      await this.refresh();
+      this.#timers.push(setInterval(() => void this.refresh().catch(() => {}), options.refreshMs));
+    }
     const beat = Math.max(200, Math.floor(options.ackWaitMs / 3));
     this.#timers.push(setInterval(() => this.#heartbeat(beat), beat));
-    this.#timers.push(setInterval(() => void this.refresh().catch(() => {}), options.refreshMs));
     for (const timer of this.#timers) timer.unref();
   }
 
   /** Re-read the channel's event subscription: start, narrow or stop its source. Coalesced. */
   refresh(): Promise<void> {
+    // An endpoint consumer has no subscriptions to re-read.
+    if (this.#parts.endpoint) return Promise.resolve();
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
     });
@@ -108,22 +120,23 @@ export class ChannelConsumer implements Subscription {
     this.#patternsGeneration = generation;
     const name = this.#parts.names.eventConsumer(this.#parts.channel);
     if (this.#stopped) return;
-    if (subscription && !this.#sources.has(name)) this.#startSource(name, true);
+    if (subscription && !this.#sources.has(name)) this.#startSource(name, true, this.#parts.names.stream);
     if (!subscription) this.#stopSource(name);
   }
 
-  #startSource(name: string, events: boolean): void {
-    const { js, names, options, prefetch } = this.#parts;
+  #startSource(name: string, events: boolean, stream: string): void {
+    const { js, options, prefetch, endpoint } = this.#parts;
     const source = new PullSource({
       name,
       events,
-      stream: names.stream,
+      stream,
       prefetch,
       pullExpiresMs: options.pullExpiresMs,
       js,
       onMessage: (from, msg) => this.#receive(from, msg),
       onMissing: async (from) => {
-        if (from.events) await this.refresh();
+        if (endpoint) await endpoint.ensure();
+        else if (from.events) await this.refresh();
         else {
           this.#parts.topology.forget();
           await this.#parts.topology.ensureChannel(this.#parts.channel);
@@ -142,7 +155,12 @@ export class ChannelConsumer implements Subscription {
     const now = Date.now();
     const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
-    const message = fromNats(msg.headers, msg.data);
+    // A foreign message without any id: its producer's Nats-Msg-Id, else its place in the stream (stable across redeliveries).
+    const message = fromNats(
+      msg.headers,
+      msg.data,
+      () => msg.headers?.get('Nats-Msg-Id') || `nats:${msg.info.stream}/${msg.seq}`,
+    );
     if (message.deliverAt !== undefined && message.deliverAt > now + 5) {
       this.#settleRaw(held, () => msg.nak(message.deliverAt! - now));
       this.#release(source);

@@ -2,53 +2,142 @@ import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
 import { ErrorCode, messageSize, TransportError, type TransportMessage } from '@switchyard/core/transport';
 
 /**
- * The CloudEvents NATS protocol binding, binary mode: every `ce-*` attribute
- * and `content-type` is one NATS header of the same name, the payload is the
- * message data. Switchyard's transport fields that are not CloudEvents
- * attributes travel in `sy-*` headers, written only when they add something:
- * `sy-id` when the id differs from `ce-id`, `sy-key` when the key differs
- * from `ce-partitionkey`, `sy-deliverat` (epoch ms) when a due time is set.
- * Headers the server adds (`Nats-*`) are not part of the message.
+ * The CloudEvents NATS protocol binding (spec 1.0.3-wip, the first version
+ * with headers; 1.0.2 knew only structured mode), binary mode: every
+ * attribute is one NATS header `ce-<attribute>`, its value percent-encoded
+ * where the binding requires it (space, `"`, `%`, anything outside printable
+ * ASCII), and the payload is the message data. `datacontenttype` is written
+ * twice: as `ce-datacontenttype` (the binding's name) and as `content-type`
+ * (what the Go SDK's NATS binding reads and writes). Switchyard's transport
+ * fields that are not CloudEvents attributes travel in `sy-*` headers,
+ * written only when they add something: `sy-id` when the id differs from
+ * `ce-id`, `sy-key` when the key differs from `ce-partitionkey`,
+ * `sy-deliverat` (epoch ms) when a due time is set. Headers the server adds
+ * (`Nats-*`) are not part of the message.
  */
 export const SyHeader = { id: 'sy-id', key: 'sy-key', deliverAt: 'sy-deliverat' } as const;
+
+const DATACONTENTTYPE = 'ce-datacontenttype';
+/** Characters the binding lets through unencoded: printable ASCII except space, `"` and `%`. */
+const NEEDS_ENCODING = /[^\x21\x23\x24\x26-\x7e]/;
+const encoder = new TextEncoder();
 
 /** NATS headers for `message`. */
 export function toNatsHeaders(message: TransportMessage): MsgHdrs {
   const h = natsHeaders();
   const source = message.headers;
-  for (const name in source) h.set(name, source[name] as string);
+  for (const name in source) {
+    const value = source[name] as string;
+    if (name.charCodeAt(0) === 99 /* c */ && name.startsWith('ce-')) {
+      h.set(name, NEEDS_ENCODING.test(value) ? percentEncode(value) : value);
+    } else {
+      h.set(name, value);
+      if (name === 'content-type' && !isStructured(value)) h.set(DATACONTENTTYPE, percentEncode(value));
+    }
+  }
   if (source['ce-id'] !== message.id) h.set(SyHeader.id, message.id);
   if (message.key !== undefined && source['ce-partitionkey'] !== message.key) h.set(SyHeader.key, message.key);
   if (message.deliverAt !== undefined) h.set(SyHeader.deliverAt, String(message.deliverAt));
   return h;
 }
 
-/** The message carried by a received NATS message. */
-export function fromNats(hdrs: MsgHdrs | undefined, data: Uint8Array): TransportMessage {
+/**
+ * The message carried by a received NATS message, in core's form: binding
+ * header names lowercased (NATS header names are case-insensitive), `ce-*`
+ * values percent-decoded (and unquoted, as the binding asks of a receiver),
+ * `ce-datacontenttype` as `content-type` when that is absent. The id is
+ * `sy-id`, else `ce-id`, else `fallbackId()` (a foreign message without
+ * either).
+ */
+export function fromNats(hdrs: MsgHdrs | undefined, data: Uint8Array, fallbackId?: () => string): TransportMessage {
   const headers: Record<string, string> = {};
   let id: string | undefined;
   let key: string | undefined;
   let deliverAt: number | undefined;
   if (hdrs) {
-    for (const name of hdrs.keys()) {
-      const value = hdrs.get(name);
-      if (name === SyHeader.id) id = value;
+    for (const raw of hdrs.keys()) {
+      const value = hdrs.get(raw);
+      const first = raw.charCodeAt(0);
+      // Only names starting with c/C can be binding headers: lowercase just those.
+      const name = first === 67 || first === 99 ? bindingName(raw) : raw;
+      if (name.startsWith('ce-')) headers[name] = decodeValue(value);
+      else if (name === 'content-type') headers[name] = normaliseContentType(value);
+      else if (name === SyHeader.id) id = value;
       else if (name === SyHeader.key) key = value;
       else if (name === SyHeader.deliverAt) {
         const at = Number(value);
         if (Number.isFinite(at)) deliverAt = at;
       } else if (!name.startsWith('Nats-')) headers[name] = value;
     }
+    const declared = headers[DATACONTENTTYPE];
+    if (declared !== undefined) {
+      headers['content-type'] ??= declared;
+      delete headers[DATACONTENTTYPE];
+    }
   }
   key ??= headers['ce-partitionkey'];
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
-    id: id ?? headers['ce-id'] ?? '',
+    id: id ?? headers['ce-id'] ?? fallbackId?.() ?? '',
     headers,
     body: data,
   };
   if (key !== undefined) message.key = key;
   if (deliverAt !== undefined) message.deliverAt = deliverAt;
   return message;
+}
+
+/** `Ce-Id` → `ce-id`, `Content-Type` → `content-type`; any other name unchanged. */
+function bindingName(name: string): string {
+  if (name.startsWith('ce-') || name === 'content-type') return name;
+  const lower = name.toLowerCase();
+  return lower.startsWith('ce-') || lower === 'content-type' ? lower : name;
+}
+
+/** The binding's structured-mode test: `application/cloudevents…`, matched case-insensitively. */
+function isStructured(contentType: string): boolean {
+  return contentType.length >= 23 && contentType.slice(0, 23).toLowerCase() === 'application/cloudevents';
+}
+
+function normaliseContentType(value: string): string {
+  return isStructured(value) && !value.startsWith('application/cloudevents')
+    ? `application/cloudevents${value.slice(23)}`
+    : value;
+}
+
+/**
+ * Percent-encode per the binding: each UTF-8 byte of a character outside
+ * U+0021–U+007E, and of space, `"` and `%`, as `%XY` (upper case).
+ */
+export function percentEncode(value: string): string {
+  if (!NEEDS_ENCODING.test(value)) return value;
+  let out = '';
+  for (const char of value) {
+    if (!NEEDS_ENCODING.test(char)) {
+      out += char;
+      continue;
+    }
+    for (const byte of encoder.encode(char)) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * A header value as the binding's receiver reads it: a double-quoted string
+ * unquoted (backslash escapes resolved), then one round of percent-decoding.
+ * A value whose percent-encoding is not valid UTF-8 (or a lone `%`, as older
+ * senders wrote it) is kept as it came.
+ */
+export function decodeValue(value: string): string {
+  let text = value;
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
+    text = text.slice(1, -1).replace(/\\(.)/g, '$1');
+  }
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Rejects a message over `maxBytes` with SY_TOO_LARGE, before anything is published. */

@@ -3,12 +3,18 @@ import { nuid } from '@nats-io/transport-node';
 import { ErrorCode, TransportError, type TransportMessage } from '@switchyard/core/transport';
 import { AckMux, PublishFailure } from './ack-mux.js';
 import { toNatsHeaders } from './codec.js';
+import { rawHeaders } from './endpoints.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One message and the subject it goes to. */
 export interface Outgoing {
   readonly subject: string;
   readonly message: TransportMessage;
+  /**
+   * A message for a foreign subject (`sendEndpoint`): headers exactly as given, and
+   * `Nats-Msg-Id` = the message id, so the foreign stream's duplicate window applies to it.
+   */
+  readonly raw?: boolean;
 }
 
 /**
@@ -47,12 +53,14 @@ export class Publisher {
       const deadline = Date.now() + this.#options.sendTimeoutMs;
       if (batch.length === 1) {
         const item = batch[0] as Outgoing;
-        await this.#publishOne(mux, item, `${item.message.id}.${nuid.next()}`, deadline);
+        await this.#publishOne(mux, item, item.raw ? item.message.id : `${item.message.id}.${nuid.next()}`, deadline);
         return;
       }
       const base = nuid.next();
       await Promise.all(
-        batch.map((item, n) => this.#publishOne(mux, item, `${item.message.id}.${base}.${n}`, deadline)),
+        batch.map((item, n) =>
+          this.#publishOne(mux, item, item.raw ? item.message.id : `${item.message.id}.${base}.${n}`, deadline),
+        ),
       );
     } finally {
       if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -82,7 +90,7 @@ export class Publisher {
   }
 
   async #publishOne(mux: AckMux, item: Outgoing, msgID: string, deadline: number): Promise<void> {
-    const headers = toNatsHeaders(item.message);
+    const headers = item.raw ? rawHeaders(item.message) : toNatsHeaders(item.message);
     headers.set('Nats-Msg-Id', msgID);
     for (let attempt = 0; ; attempt++) {
       const timeout = Math.max(100, Math.min(this.#options.publishAckTimeoutMs, deadline - Date.now()));
