@@ -314,6 +314,7 @@ export class NatsTransport implements Transport {
       js: () => this.#connection.js(),
       jsm: () => this.#connection.jsm(),
       options: this.#options,
+      ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
   }
 
