@@ -155,12 +155,11 @@ export class ChannelConsumer implements Subscription {
     const now = Date.now();
     const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
+    let message = fromNats(msg.headers, msg.data);
     // A foreign message without any id: its producer's Nats-Msg-Id, else its place in the stream (stable across redeliveries).
-    const message = fromNats(
-      msg.headers,
-      msg.data,
-      () => msg.headers?.get('Nats-Msg-Id') || `nats:${msg.info.stream}/${msg.seq}`,
-    );
+    if (message.id === '') {
+      message = { ...message, id: msg.headers?.get('Nats-Msg-Id') || `nats:${msg.info.stream}/${msg.seq}` };
+    }
     if (message.deliverAt !== undefined && message.deliverAt > now + 5) {
       this.#settleRaw(held, () => msg.nak(message.deliverAt! - now));
       this.#release(source);
@@ -217,7 +216,10 @@ export class ChannelConsumer implements Subscription {
       const delivery: Delivery = {
         message,
         channel: this.#parts.channel,
-        deliveryCount: msg.info.deliveryCount,
+        // Parsed from the reply subject only when read (core reads it for dead letters and batches).
+        get deliveryCount() {
+          return msg.info.deliveryCount;
+        },
         ack: settle.ack,
         nack: settle.nack,
       };

@@ -1,8 +1,22 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { checkSize, decodeValue, fromNats, percentEncode, toNatsHeaders } from './codec.js';
+import type { TransportMessage } from '@switchyard/core/transport';
+import { checkSize, decodeValue, fromNats, headerBlock, percentEncode } from './codec.js';
 
 const body = new Uint8Array([1, 2, 3]);
+
+/** The headers a receiver gets for `message`: its header block, parsed as the client parses it. */
+function toNatsHeaders(message: TransportMessage, msgId?: string, raw?: boolean) {
+  const text = new TextDecoder().decode(headerBlock(message, msgId, raw));
+  expect(text.startsWith('NATS/1.0\r\n') && text.endsWith('\r\n\r\n')).toBe(true);
+  const h = natsHeaders();
+  for (const line of text.split('\r\n').slice(1)) {
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    h.append(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return h;
+}
 
 describe('nats codec (CloudEvents NATS binding, binary mode)', () => {
   it('carries ce-* as NATS headers of the same name, the content type as content-type and ce-datacontenttype', () => {
@@ -62,9 +76,33 @@ describe('nats codec (CloudEvents NATS binding, binary mode)', () => {
     expect(decodeValue('100%')).toBe('100%');
   });
 
-  it('takes the id from the fallback when the message carries none', () => {
-    expect(fromNats(natsHeaders(), body, () => 'nats:S/7').id).toBe('nats:S/7');
+  it('gives a message without sy-id or ce-id the id "" (the consumer fills in one)', () => {
+    expect(fromNats(natsHeaders(), body).id).toBe('');
     expect(fromNats(undefined, body).id).toBe('');
+  });
+
+  it('writes Nats-Msg-Id, and raw headers exactly as given (no binding mapping, no sy-*)', () => {
+    const raw = toNatsHeaders(
+      { id: 'r1', headers: { tenantId: 'acme', 'trace.id': 't 1', 'content-type': 'application/json' }, body },
+      'r1',
+      true,
+    );
+    expect(raw.keys().sort()).toEqual(['Nats-Msg-Id', 'content-type', 'tenantId', 'trace.id']);
+    expect(raw.get('trace.id')).toBe('t 1');
+    expect(raw.get('Nats-Msg-Id')).toBe('r1');
+  });
+
+  it('refuses a header the protocol cannot carry with SY_SEND_FAILED (CR/LF in a value, a bad name)', () => {
+    expect(() => headerBlock({ id: 'm', headers: { tenantId: 'a\r\nb' }, body }, undefined)).toThrow(
+      expect.objectContaining({ code: 'SY_SEND_FAILED' }),
+    );
+    expect(() => headerBlock({ id: 'm', headers: { 'a b': 'x' }, body }, undefined)).toThrow(
+      expect.objectContaining({ code: 'SY_SEND_FAILED' }),
+    );
+    // In a ce- attribute, CR and LF are percent-encoded like any other control character.
+    expect(toNatsHeaders({ id: 'm', headers: { 'ce-id': 'm', 'ce-subject': 'a\nb' }, body }).get('ce-subject')).toBe(
+      'a%0Ab',
+    );
   });
 
   it('rejects a message over the limit with SY_TOO_LARGE', () => {

@@ -1,6 +1,5 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { ErrorCode, TransportError, type TransportMessage } from '@switchyard/core/transport';
+import { ErrorCode, TransportError } from '@switchyard/core/transport';
 import { ApiCode, isApiError } from './errors.js';
 import { channelToken } from './names.js';
 import type { ResolvedOptions } from './options.js';
@@ -92,11 +91,4 @@ export async function ensureEndpointConsumer(
     max_deliver: -1,
     max_ack_pending: options.maxAckPending,
   });
-}
-
-/** The headers of a raw message exactly as given (no CloudEvents mapping), for `sendEndpoint`. */
-export function rawHeaders(message: TransportMessage): MsgHdrs {
-  const h = natsHeaders();
-  for (const name in message.headers) h.set(name, message.headers[name] as string);
-  return h;
 }

@@ -18,10 +18,10 @@ import {
   withTimeout,
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelConsumerParts } from './channel-consumer.js';
-import { checkSize } from './codec.js';
+import { checkSize, encodedHeaders, headerBlock } from './codec.js';
 import { Connection } from './connection.js';
 import { CoreSubscription } from './core-subscription.js';
-import { endpointConsumerName, ensureEndpointConsumer, parseEndpoint, rawHeaders, streamOf } from './endpoints.js';
+import { endpointConsumerName, ensureEndpointConsumer, parseEndpoint, streamOf } from './endpoints.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
 import { wrapError } from './errors.js';
 import { channelToken, Names } from './names.js';
@@ -226,7 +226,9 @@ export class NatsTransport implements Transport {
     try {
       if (core) {
         const nc = await this.#connection.nc();
-        for (const message of messages) nc.publish(subject, message.body, { headers: rawHeaders(message) });
+        for (const message of messages) {
+          nc.publish(subject, message.body, { headers: encodedHeaders(headerBlock(message, undefined, true)) });
+        }
         await nc.flush();
         return;
       }

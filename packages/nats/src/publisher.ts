@@ -2,8 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { nuid } from '@nats-io/transport-node';
 import { ErrorCode, TransportError, type TransportMessage } from '@switchyard/core/transport';
 import { AckMux, PublishFailure } from './ack-mux.js';
-import { toNatsHeaders } from './codec.js';
-import { rawHeaders } from './endpoints.js';
+import { encodedHeaders, headerBlock } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One message and the subject it goes to. */
@@ -90,8 +89,8 @@ export class Publisher {
   }
 
   async #publishOne(mux: AckMux, item: Outgoing, msgID: string, deadline: number): Promise<void> {
-    const headers = item.raw ? rawHeaders(item.message) : toNatsHeaders(item.message);
-    headers.set('Nats-Msg-Id', msgID);
+    // Encoded once, reused by every retry.
+    const headers = encodedHeaders(headerBlock(item.message, msgID, item.raw));
     for (let attempt = 0; ; attempt++) {
       const timeout = Math.max(100, Math.min(this.#options.publishAckTimeoutMs, deadline - Date.now()));
       try {
