@@ -1,6 +1,6 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { describe, expect, it } from 'vitest';
 import type { TransportMessage } from '@switchyard/core/transport';
+import { describe, expect, it } from 'vitest';
 import { checkSize, decodeValue, fromNats, headerBlock, percentEncode } from './codec.js';
 
 const body = new Uint8Array([1, 2, 3]);

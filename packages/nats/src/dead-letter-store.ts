@@ -95,7 +95,13 @@ export class NatsDeadLetterStore implements DeadLetterStore {
         do {
           this.#enforceAgain = false;
           const stored = await this.#readAll();
-          const doomed = new Set(expiredDeadLetters(stored.map((s) => s.record), this.#parts.retention, Date.now()));
+          const doomed = new Set(
+            expiredDeadLetters(
+              stored.map((s) => s.record),
+              this.#parts.retention,
+              Date.now(),
+            ),
+          );
           if (doomed.size === 0) continue;
           const jsm = await this.#parts.jsm();
           for (const { record, seq } of stored) {
@@ -152,18 +158,20 @@ export class NatsDeadLetterStore implements DeadLetterStore {
     const search = filter.search?.toLowerCase();
     const since = filter.since?.getTime();
     const until = filter.until?.getTime();
-    const records = (await this.#readAll()).map((s) => s.record).filter((r) => {
-      const at = Date.parse(r.deadLetteredAt);
-      return (
-        (filter.service === undefined || r.service === filter.service) &&
-        (filter.handler === undefined || r.handler === filter.handler) &&
-        (filter.messageName === undefined || r.messageName === filter.messageName) &&
-        (filter.code === undefined || r.reason.code === filter.code) &&
-        (search === undefined || r.reason.message.toLowerCase().includes(search)) &&
-        (since === undefined || at >= since) &&
-        (until === undefined || at < until)
-      );
-    });
+    const records = (await this.#readAll())
+      .map((s) => s.record)
+      .filter((r) => {
+        const at = Date.parse(r.deadLetteredAt);
+        return (
+          (filter.service === undefined || r.service === filter.service) &&
+          (filter.handler === undefined || r.handler === filter.handler) &&
+          (filter.messageName === undefined || r.messageName === filter.messageName) &&
+          (filter.code === undefined || r.reason.code === filter.code) &&
+          (search === undefined || r.reason.message.toLowerCase().includes(search)) &&
+          (since === undefined || at >= since) &&
+          (until === undefined || at < until)
+        );
+      });
     // Oldest first by dead-letter time; ties keep stream order (the order of adding).
     return records.sort((a, b) => Date.parse(a.deadLetteredAt) - Date.parse(b.deadLetteredAt));
   }

@@ -21,8 +21,8 @@ import { ChannelConsumer, type ChannelConsumerParts } from './channel-consumer.j
 import { checkSize, encodedHeaders, headerBlock } from './codec.js';
 import { Connection } from './connection.js';
 import { CoreSubscription } from './core-subscription.js';
-import { endpointConsumerName, ensureEndpointConsumer, parseEndpoint, streamOf } from './endpoints.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
+import { endpointConsumerName, ensureEndpointConsumer, parseEndpoint, streamOf } from './endpoints.js';
 import { wrapError } from './errors.js';
 import { channelToken, Names } from './names.js';
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';

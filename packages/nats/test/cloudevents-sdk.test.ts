@@ -1,5 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
-import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import {
   brokerReachable,
   type ForeignEventSpec,

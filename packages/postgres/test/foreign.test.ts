@@ -32,12 +32,10 @@ const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 
 /** A program that is not Switchyard: one plain INSERT per message, the documented table contract. */
 const insert = (schema: string, channel: string, headers: Record<string, string>, body: string) =>
-  admin.query(`INSERT INTO "${schema}".sy_messages (channel, id, headers, body) VALUES ($1, $2, $3, convert_to($4, 'UTF8'))`, [
-    channel,
-    randomUUID(),
-    JSON.stringify(headers),
-    body,
-  ]);
+  admin.query(
+    `INSERT INTO "${schema}".sy_messages (channel, id, headers, body) VALUES ($1, $2, $3, convert_to($4, 'UTF8'))`,
+    [channel, randomUUID(), JSON.stringify(headers), body],
+  );
 
 beforeAll(async () => {
   if (!reachable) return;
@@ -80,7 +78,12 @@ describe.runIf(reachable)('PostgreSQL message consumer of <schema>.<channel> (co
     try {
       for (const prefix of ['ce_', 'cloudEvents_', 'cloudEvents:', 'ce-']) {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
-        for (const [name, value] of Object.entries({ specversion: '1.0', id: `id-${prefix}`, type: 'legacy.placed', source: '/erp' })) {
+        for (const [name, value] of Object.entries({
+          specversion: '1.0',
+          id: `id-${prefix}`,
+          type: 'legacy.placed',
+          source: '/erp',
+        })) {
           headers[`${prefix}${name}`] = value;
         }
         await insert(foreign, channel, headers, '{"orderId":"o"}');
@@ -140,7 +143,8 @@ describe.runIf(reachable)('PostgreSQL message publisher to <schema>.<channel> (M
  */
 describe.runIf(reachable)('CloudEvents SDK as the foreign party on PostgreSQL', () => {
   const row = (spec: ForeignEventSpec, mode: string) => {
-    const message = mode === 'structured' ? HTTP.structured(new CloudEvent({ ...spec })) : HTTP.binary(new CloudEvent({ ...spec }));
+    const message =
+      mode === 'structured' ? HTTP.structured(new CloudEvent({ ...spec })) : HTTP.binary(new CloudEvent({ ...spec }));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.headers)) headers[name] = String(value);
     return { headers, body: String(message.body) };
@@ -183,8 +187,7 @@ describe.runIf(reachable)('CloudEvents SDK as the foreign party on PostgreSQL', 
     );
     expect(rows.map((r) => r.channel).sort()).toEqual([foreignService, tap].sort());
     const events = rows.map(
-      (r) =>
-        HTTP.toEvent({ headers: JSON.parse(r.headers), body: r.body.toString('utf8') }) as CloudEvent<unknown>,
+      (r) => HTTP.toEvent({ headers: JSON.parse(r.headers), body: r.body.toString('utf8') }) as CloudEvent<unknown>,
     );
     for (const event of events) expect(event.validate()).toBe(true);
     expect(events.find((e) => e.type === 'interop.order.place')).toMatchObject({
@@ -195,4 +198,3 @@ describe.runIf(reachable)('CloudEvents SDK as the foreign party on PostgreSQL', 
     expect(events.find((e) => e.type === 'interop.shipment.sent')).toMatchObject({ data: sent.event });
   });
 });
-
