@@ -1,5 +1,11 @@
 import type { DeadLetterStore } from '@switchyard/core';
-import { brokerReachable, deadLetterRecord, runDeadLetterStoreConformance } from '@switchyard/testing';
+import {
+  brokerReachable,
+  deadLetterRecord,
+  RETENTION_UNDER_TEST,
+  retentionOnAddScenario,
+  runDeadLetterStoreConformance,
+} from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { deleteStreams, NATS_URL, probeNats, uniquePrefix } from './helpers.js';
@@ -35,22 +41,12 @@ describe.runIf(reachable)('nats dead-letter store', () => {
   });
 
   it('retention removes records older than maxAgeMs and the oldest beyond maxCount, nothing else, nor other services', async () => {
-    const now = Date.now();
-    const at = (agoMs: number) => new Date(now - agoMs).toISOString();
-    const retained = transport({ deadLetterRetention: { maxAgeMs: 60_000, maxCount: 3 } });
-    const store = retained.deadLetterStore('retention');
+    const store = transport({ deadLetterRetention: RETENTION_UNDER_TEST }).deadLetterStore('retention');
     // Another service in the same dead-letter stream, stored without retention: never touched.
     const other = transport().deadLetterStore('retention-other');
-    const others = [deadLetterRecord(11, { deadLetteredAt: at(600_000) }), deadLetterRecord(12)];
+    const others = [deadLetterRecord(11, { deadLetteredAt: new Date(Date.now() - 600_000).toISOString() })];
     for (const record of others) await other.add(record);
-    const old = deadLetterRecord(1, { deadLetteredAt: at(120_000) });
-    const young = [2, 3, 4, 5].map((i) => deadLetterRecord(i, { deadLetteredAt: at(10_000 - i * 1_000) }));
-    await store.add(old);
-    for (const record of young.slice(0, 3)) await store.add(record);
-    // The old one expired on the way; three young ones fit the count.
-    expect((await store.list()).map((r) => r.id)).toEqual(young.slice(0, 3).map((r) => r.id));
-    await store.add(young[3] as (typeof young)[number]);
-    expect((await store.list()).map((r) => r.id)).toEqual(young.slice(1).map((r) => r.id));
+    await retentionOnAddScenario(store);
     expect((await other.list()).map((r) => r.id).sort()).toEqual(others.map((r) => r.id).sort());
   });
 
