@@ -1,15 +1,14 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import {
   ConcurrencyGate,
-  type Delivery,
   type DeliveryHandler,
   matchesPattern,
   type Subscription,
-  settleOnce,
   type TransportMessage,
 } from '@switchyard/core/transport';
 import { fromNats } from './codec.js';
 import type { Names } from './names.js';
+import { NatsDelivery } from './nats-delivery.js';
 import type { ResolvedOptions } from './options.js';
 import { PullSource } from './pull-source.js';
 import type { TopologyManager } from './topology.js';
@@ -21,8 +20,8 @@ interface Held {
   readonly generation: number;
   touchedAt: number;
   settled: boolean;
-  /** Settles through the delivery's settle-once guard, once the message was handed to the handler. */
-  nack?: () => Promise<void>;
+  /** The delivery, once the message was handed to the handler: later settles go through it. */
+  delivery?: NatsDelivery;
 }
 
 /** What a {@link ChannelConsumer} needs from its transport. */
@@ -200,33 +199,12 @@ export class ChannelConsumer implements Subscription {
         this.#settleRaw(held, () => held.msg.nak());
         return;
       }
-      const { msg } = held;
-      const settle = settleOnce(
-        async () => {
-          msg.ack();
-          this.#settled(held);
-        },
-        async (options) => {
-          const delay = options?.delayMs;
-          msg.nak(delay !== undefined && delay > 0 ? delay : undefined);
-          this.#settled(held);
-        },
-      );
-      held.nack = () => settle.nack();
-      const delivery: Delivery = {
-        message,
-        channel: this.#parts.channel,
-        // Parsed from the reply subject only when read (core reads it for dead letters and batches).
-        get deliveryCount() {
-          return msg.info.deliveryCount;
-        },
-        ack: settle.ack,
-        nack: settle.nack,
-      };
+      const delivery = new NatsDelivery(held.msg, message, this.#parts.channel, () => this.#settled(held));
+      held.delivery = delivery;
       try {
         await this.#parts.handler(delivery);
       } catch {
-        await settle.nack().catch(() => {});
+        await delivery.nack().catch(() => {});
       }
     } finally {
       this.#gate.release();
@@ -279,7 +257,7 @@ export class ChannelConsumer implements Subscription {
     await this.#gate.drain(drainTimeoutMs);
     // Whatever is still unsettled goes back now, not after the ack wait.
     for (const held of [...this.#held]) {
-      if (held.nack) await held.nack().catch(() => {});
+      if (held.delivery) await held.delivery.nack().catch(() => {});
       else this.#settleRaw(held, () => held.msg.nak());
     }
     for (const timer of this.#timers) clearInterval(timer);

@@ -129,7 +129,7 @@ export class NatsTransport implements Transport {
     for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
     const subject = this.#names.channelSubject(channel);
     try {
-      await this.#topology.ensureChannel(channel);
+      if (!this.#topology.channelReady(channel)) await this.#topology.ensureChannel(channel);
       await this.#publisher.publish(messages.map((message) => ({ subject, message })));
     } catch (error) {
       throw sendFailed(error, `send to '${channel}' failed`);

@@ -48,7 +48,8 @@ export class Publisher {
   async publish(batch: readonly Outgoing[]): Promise<void> {
     this.#inFlight++;
     try {
-      const mux = await this.#ackMux();
+      // The connection object lives until the transport closes (the client reconnects inside it).
+      const mux = this.#mux !== undefined && !this.#mux.nc.isClosed() ? this.#mux.mux : await this.#ackMux();
       const deadline = Date.now() + this.#options.sendTimeoutMs;
       if (batch.length === 1) {
         const item = batch[0] as Outgoing;
