@@ -6,7 +6,7 @@ import {
   type Subscription,
   type TransportMessage,
 } from '@switchyard/core/transport';
-import { fromNats } from './codec.js';
+import { fromNats, rawHeaderBlock } from './codec.js';
 import type { Names } from './names.js';
 import { NatsDelivery } from './nats-delivery.js';
 import type { ResolvedOptions } from './options.js';
@@ -154,7 +154,7 @@ export class ChannelConsumer implements Subscription {
     const now = Date.now();
     const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
-    let message = fromNats(msg.headers, msg.data);
+    let message = fromNats(rawHeaderBlock(msg) ?? msg.headers, msg.data);
     // A foreign message without any id: its producer's Nats-Msg-Id, else its place in the stream (stable across redeliveries).
     if (message.id === '') {
       message = { ...message, id: msg.headers?.get('Nats-Msg-Id') || `nats:${msg.info.stream}/${msg.seq}` };

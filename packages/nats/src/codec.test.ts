@@ -105,6 +105,21 @@ describe('nats codec (CloudEvents NATS binding, binary mode)', () => {
     );
   });
 
+  it('reads the raw header block the same as the client-parsed headers (first value of a repeated name wins)', () => {
+    const message = {
+      id: 'other',
+      headers: { 'ce-id': 'm1', 'ce-source': 'Euro € 😀', tenantId: 'acme', 'content-type': 'application/json' },
+      body,
+      key: 'k',
+      deliverAt: 1_700_000_000_000,
+    };
+    const block = headerBlock(message, 'm1.x');
+    expect(fromNats(block, body)).toEqual(fromNats(toNatsHeaders(message, 'm1.x'), body));
+    expect(fromNats(block, body)).toEqual(message);
+    const repeated = new TextEncoder().encode('NATS/1.0\r\nce-id: a\r\nce-id: b\r\nCe-Type: t\r\n\r\n');
+    expect(fromNats(repeated, body).headers).toEqual({ 'ce-id': 'a', 'ce-type': 't' });
+  });
+
   it('rejects a message over the limit with SY_TOO_LARGE', () => {
     expect(() => checkSize({ id: 'm', headers: {}, body: new Uint8Array(11) }, 10)).toThrow(
       expect.objectContaining({ code: 'SY_TOO_LARGE' }),

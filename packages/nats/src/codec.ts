@@ -1,3 +1,4 @@
+import type { JsMsg } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { ErrorCode, messageSize, TransportError, type TransportMessage } from '@switchyard/core/transport';
 
@@ -89,44 +90,83 @@ export function encodedHeaders(bytes: Uint8Array): MsgHdrs {
  * values percent-decoded (and unquoted, as the binding asks of a receiver),
  * `ce-datacontenttype` as `content-type` when that is absent. The id is
  * `sy-id`, else `ce-id`, else `''` (a foreign message without either: the
- * caller gives it one).
+ * caller gives it one). `hdrs` is the client's parsed headers, or the raw
+ * header block (see {@link rawHeaderBlock}); a name given twice keeps its first value.
  */
-export function fromNats(hdrs: MsgHdrs | undefined, data: Uint8Array): TransportMessage {
-  const headers: Record<string, string> = {};
-  let id: string | undefined;
-  let key: string | undefined;
-  let deliverAt: number | undefined;
-  if (hdrs) {
-    // Iterating the headers reads the client's map; keys() + get() would scan every key per get.
-    for (const [raw, values] of hdrs) {
-      const value = values[0] ?? '';
-      const first = raw.charCodeAt(0);
-      // Only names starting with c/C can be binding headers: lowercase just those.
-      const name = first === 67 || first === 99 ? bindingName(raw) : raw;
-      if (name.startsWith('ce-')) headers[name] = decodeValue(value);
-      else if (name === 'content-type') headers[name] = normaliseContentType(value);
-      else if (name === SyHeader.id) id = value;
-      else if (name === SyHeader.key) key = value;
-      else if (name === SyHeader.deliverAt) {
-        const at = Number(value);
-        if (Number.isFinite(at)) deliverAt = at;
-      } else if (!name.startsWith('Nats-')) headers[name] = value;
+export function fromNats(hdrs: MsgHdrs | Uint8Array | undefined, data: Uint8Array): TransportMessage {
+  const incoming = new Incoming();
+  if (hdrs instanceof Uint8Array) {
+    const lines = blockDecoder.decode(hdrs).split('\r\n');
+    // lines[0] is the status line (`NATS/1.0`); the block ends with an empty line.
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const colon = line.indexOf(':');
+      if (colon > 0) incoming.add(line.slice(0, colon), line.slice(colon + 1).trim());
     }
+  } else if (hdrs) {
+    // Iterating the headers reads the client's map; keys() + get() would scan every key per get.
+    for (const [raw, values] of hdrs) incoming.add(raw, values[0] ?? '');
+  }
+  return incoming.message(data);
+}
+
+const blockDecoder = new TextDecoder();
+
+/**
+ * The raw header block of a received JetStream message, read from the client's message
+ * without letting the client parse it: `MsgHdrs` re-scans every header while it adds the
+ * next, which cost more than the rest of the delivery. Undefined when the message has no
+ * headers or the client's message is not of the shape this was written for (then read
+ * `msg.headers`).
+ */
+export function rawHeaderBlock(msg: JsMsg): Uint8Array | undefined {
+  const inner = (msg as unknown as { msg?: { _rdata?: unknown; _msg?: { hdr?: unknown } } }).msg;
+  const data = inner?._rdata;
+  const length = inner?._msg?.hdr;
+  if (!(data instanceof Uint8Array) || typeof length !== 'number' || length <= 0) return undefined;
+  return data.subarray(0, length);
+}
+
+/** Collects the headers of one received message. */
+class Incoming {
+  readonly headers: Record<string, string> = {};
+  id: string | undefined;
+  key: string | undefined;
+  deliverAt: number | undefined;
+
+  add(raw: string, value: string): void {
+    const first = raw.charCodeAt(0);
+    // Only names starting with c/C can be binding headers: lowercase just those.
+    const name = first === 67 || first === 99 ? bindingName(raw) : raw;
+    const headers = this.headers;
+    if (name in headers) return;
+    if (name.startsWith('ce-')) headers[name] = decodeValue(value);
+    else if (name === 'content-type') headers[name] = normaliseContentType(value);
+    else if (name === SyHeader.id) this.id ??= value;
+    else if (name === SyHeader.key) this.key ??= value;
+    else if (name === SyHeader.deliverAt) {
+      const at = Number(value);
+      if (Number.isFinite(at)) this.deliverAt ??= at;
+    } else if (!name.startsWith('Nats-')) headers[name] = value;
+  }
+
+  message(data: Uint8Array): TransportMessage {
+    const headers = this.headers;
     const declared = headers[DATACONTENTTYPE];
     if (declared !== undefined) {
       headers['content-type'] ??= declared;
       delete headers[DATACONTENTTYPE];
     }
+    const key = this.key ?? headers['ce-partitionkey'];
+    const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+      id: this.id ?? headers['ce-id'] ?? '',
+      headers,
+      body: data,
+    };
+    if (key !== undefined) message.key = key;
+    if (this.deliverAt !== undefined) message.deliverAt = this.deliverAt;
+    return message;
   }
-  key ??= headers['ce-partitionkey'];
-  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
-    id: id ?? headers['ce-id'] ?? '',
-    headers,
-    body: data,
-  };
-  if (key !== undefined) message.key = key;
-  if (deliverAt !== undefined) message.deliverAt = deliverAt;
-  return message;
 }
 
 /** `Ce-Id` → `ce-id`, `Content-Type` → `content-type`; any other name unchanged. */
