@@ -16,6 +16,8 @@ import type { TopologyManager } from './topology.js';
 /** A message this consumer holds: received and not yet settled. */
 interface Held {
   readonly msg: JsMsg;
+  /** The pull loop it came from: its room grows again when the message is settled. */
+  readonly source: PullSource;
   /** Refreshes of the patterns started before this message arrived. */
   readonly generation: number;
   touchedAt: number;
@@ -46,10 +48,10 @@ export interface ChannelConsumerParts {
  * Consumes one channel: the durable pull consumer of its own subject and,
  * when it subscribes to events, the durable pull consumer of its event filter.
  *
- * - Each source holds or has asked for at most `prefetch` messages: a new
- *   pull request asks for the room left once a quarter of the prefetch is
- *   free, up to 4 requests open at once; at most `concurrency` handlers run
- *   at once over both sources.
+ * - Each source holds (received and not yet settled) or has asked for at most
+ *   `prefetch` messages: a new pull request asks for the room left once a
+ *   quarter of the prefetch is free, up to 4 requests open at once; at most
+ *   `concurrency` handlers run at once over both sources.
  * - Every held message is reported in progress (`+WPI`) every `ackWaitMs / 3`,
  *   so a long handler keeps its message; one held by a process that died goes
  *   to another consumer after `ackWaitMs`.
@@ -152,7 +154,7 @@ export class ChannelConsumer implements Subscription {
 
   #receive(source: PullSource, msg: JsMsg): void {
     const now = Date.now();
-    const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
+    const held: Held = { msg, source, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
     let message = fromNats(rawHeaderBlock(msg) ?? msg.headers, msg.data);
     // A foreign message without any id: its producer's Nats-Msg-Id, else its place in the stream (stable across redeliveries).
@@ -161,17 +163,16 @@ export class ChannelConsumer implements Subscription {
     }
     if (message.deliverAt !== undefined && message.deliverAt > now + 5) {
       this.#settleRaw(held, () => msg.nak(message.deliverAt! - now));
-      this.#release(source);
       return;
     }
     if (source.events) {
       const routingKey = this.#parts.names.routingKeyOf(msg.subject) ?? '';
       if (!this.#matches(routingKey)) {
-        void this.#dropUnmatched(source, held, message, routingKey);
+        void this.#dropUnmatched(held, message, routingKey);
         return;
       }
     }
-    void this.#dispatch(source, held, message);
+    void this.#dispatch(held, message);
   }
 
   #matches(routingKey: string): boolean {
@@ -179,20 +180,19 @@ export class ChannelConsumer implements Subscription {
   }
 
   /** Acknowledge an event none of the patterns matches, after making sure the patterns are not older than it. */
-  async #dropUnmatched(source: PullSource, held: Held, message: TransportMessage, routingKey: string): Promise<void> {
+  async #dropUnmatched(held: Held, message: TransportMessage, routingKey: string): Promise<void> {
     // A refresh already under way may have read the patterns before this message was filtered: wait for a newer one.
     for (let tries = 0; tries < 3 && this.#patternsGeneration <= held.generation; tries++) {
       await this.refresh().catch(() => {});
     }
     if (this.#patternsGeneration > held.generation && !this.#matches(routingKey)) {
       this.#settleRaw(held, () => held.msg.ack());
-      this.#release(source);
       return;
     }
-    await this.#dispatch(source, held, message);
+    await this.#dispatch(held, message);
   }
 
-  async #dispatch(source: PullSource, held: Held, message: TransportMessage): Promise<void> {
+  async #dispatch(held: Held, message: TransportMessage): Promise<void> {
     await this.#gate.acquire();
     try {
       if (this.#stopped || held.settled) {
@@ -208,7 +208,6 @@ export class ChannelConsumer implements Subscription {
       }
     } finally {
       this.#gate.release();
-      this.#release(source);
     }
   }
 
@@ -223,13 +222,11 @@ export class ChannelConsumer implements Subscription {
     this.#settled(held);
   }
 
+  /** A message is through: settled by the handler, or without it. Only then is there room for another (prefetch bounds unsettled messages). */
   #settled(held: Held): void {
     held.settled = true;
     this.#held.delete(held);
-  }
-
-  #release(source: PullSource): void {
-    source.release();
+    held.source.release();
   }
 
   /** Report every held message older than `every` in progress, so the broker does not redeliver it. */

@@ -38,7 +38,14 @@ export class CoreSubscription implements Subscription {
   readonly #subscription: NatsSubscription;
   #closing: Promise<void> | undefined;
 
-  constructor(parts: CoreSubscriptionParts) {
+  /** Subscribe; resolves once the server has the subscription, so what is published from then on reaches it. */
+  static async open(parts: CoreSubscriptionParts): Promise<CoreSubscription> {
+    const subscription = new CoreSubscription(parts);
+    await parts.nc.flush();
+    return subscription;
+  }
+
+  private constructor(parts: CoreSubscriptionParts) {
     this.#parts = parts;
     this.#gate = new ConcurrencyGate(parts.concurrency);
     this.#subscription = parts.nc.subscribe(parts.subject, { queue: parts.group });

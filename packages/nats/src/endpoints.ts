@@ -1,5 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { ErrorCode, TransportError } from '@switchyard/core/transport';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type EndpointMessage, ErrorCode, TransportError } from '@switchyard/core/transport';
+import { encodedHeaders, headerBlock } from './codec.js';
 import { ApiCode, isApiError } from './errors.js';
 import { channelToken } from './names.js';
 import type { ResolvedOptions } from './options.js';
@@ -91,4 +93,31 @@ export async function ensureEndpointConsumer(
     max_deliver: -1,
     max_ack_pending: options.maxAckPending,
   });
+}
+
+/** Subjects known to be captured by a stream, checked once per transport (a send must not ask every time). */
+export class EndpointStreams {
+  readonly #known = new Set<string>();
+
+  /** Resolves when a stream captures `subject`; rejects with `SY_CONFIGURATION` when none does. */
+  async check(subject: string, jsm: () => Promise<JetStreamManager>): Promise<void> {
+    if (this.#known.has(subject)) return;
+    await streamOf(await jsm(), subject);
+    this.#known.add(subject);
+  }
+}
+
+/**
+ * Publish raw messages to a plain core-NATS subject, headers exactly as given; resolves once the
+ * server has processed them (a flush round trip): delivered, at most once, to whoever subscribes then.
+ */
+export async function publishCore(
+  nc: NatsConnection,
+  subject: string,
+  messages: readonly EndpointMessage[],
+): Promise<void> {
+  for (const message of messages) {
+    nc.publish(subject, message.body, { headers: encodedHeaders(headerBlock(message, undefined, true)) });
+  }
+  await nc.flush();
 }

@@ -1,8 +1,10 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
+  consumeLimits,
   type DeliveryHandler,
   describeError,
   type EndpointMessage,
@@ -18,11 +20,19 @@ import {
   withTimeout,
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelConsumerParts } from './channel-consumer.js';
-import { checkSize, encodedHeaders, headerBlock } from './codec.js';
+import { channelStats } from './channel-stats.js';
+import { checkSize } from './codec.js';
 import { Connection } from './connection.js';
 import { CoreSubscription } from './core-subscription.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
-import { endpointConsumerName, ensureEndpointConsumer, parseEndpoint, streamOf } from './endpoints.js';
+import {
+  EndpointStreams,
+  endpointConsumerName,
+  ensureEndpointConsumer,
+  parseEndpoint,
+  publishCore,
+  streamOf,
+} from './endpoints.js';
 import { wrapError } from './errors.js';
 import { channelToken, Names } from './names.js';
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -94,6 +104,8 @@ export class NatsTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
+      // JetStream counts stored and unacknowledged messages per consumer, not the clients pulling.
+      channelStats: ['depth', 'inFlight'],
     };
   }
 
@@ -178,20 +190,16 @@ export class NatsTransport implements Transport {
     const { subject, core } = parseEndpoint(endpoint, true);
     const group = options.group ?? endpoint;
     if (core) {
-      const { concurrency } = this.#limits(options);
-      const nc = await this.#connection.nc();
-      const subscription: CoreSubscription = new CoreSubscription({
+      const subscription: CoreSubscription = await CoreSubscription.open({
         endpoint,
         subject,
         group: channelToken(group),
-        nc,
+        nc: await this.#connection.nc(),
         handler,
-        concurrency,
+        concurrency: consumeLimits(options).concurrency,
         onClosed: () => this.#consumers.delete(subscription),
       });
       this.#consumers.add(subscription);
-      // Attached once the server has the subscription: what is published from now on reaches it.
-      await nc.flush();
       return subscription;
     }
     let stream: string;
@@ -224,38 +232,15 @@ export class NatsTransport implements Transport {
     for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
     if (messages.length === 0) return;
     try {
-      if (core) {
-        const nc = await this.#connection.nc();
-        for (const message of messages) {
-          nc.publish(subject, message.body, { headers: encodedHeaders(headerBlock(message, undefined, true)) });
-        }
-        await nc.flush();
-        return;
-      }
-      if (!this.#endpointStreams.has(subject)) {
-        await streamOf(await this.#connection.jsm(), subject);
-        this.#endpointStreams.add(subject);
-      }
+      if (core) return await publishCore(await this.#connection.nc(), subject, messages);
+      await this.#endpointStreams.check(subject, () => this.#connection.jsm());
       await this.#publisher.publish(messages.map((message) => ({ subject, message, raw: true })));
     } catch (error) {
       throw sendFailed(error, `send to endpoint '${endpoint}' failed`);
     }
   }
 
-  /** Subjects known to be captured by a stream (checked once per transport). */
-  readonly #endpointStreams = new Set<string>();
-
-  #limits(options: ConsumeOptions): { concurrency: number; prefetch: number } {
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`concurrency must be a positive integer, got ${concurrency}`);
-    }
-    const prefetch = options.prefetch ?? Math.max(concurrency, this.#options.defaultPrefetch);
-    if (!Number.isInteger(prefetch) || prefetch < 1) {
-      throw new ConfigurationError(`prefetch must be a positive integer, got ${prefetch}`);
-    }
-    return { concurrency, prefetch };
-  }
+  readonly #endpointStreams = new EndpointStreams();
 
   async #consume(
     channel: string,
@@ -264,7 +249,7 @@ export class NatsTransport implements Transport {
     endpoint?: ChannelConsumerParts['endpoint'],
   ): Promise<Subscription> {
     this.#assertOpen();
-    const { concurrency, prefetch } = this.#limits(options);
+    const { concurrency, prefetch } = consumeLimits(options, (c) => Math.max(c, this.#options.defaultPrefetch));
     const consumer: ChannelConsumer = new ChannelConsumer({
       channel,
       names: this.#names,
@@ -285,6 +270,16 @@ export class NatsTransport implements Transport {
       throw wrapError(error, ErrorCode.TransportUnavailable, `consume from '${channel}' failed`);
     }
     return consumer;
+  }
+
+  /** See {@link channelStats}: depth and in-flight of each channel's consumers; rejects with SY_TRANSPORT_UNAVAILABLE. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    try {
+      return await channelStats(await this.#connection.jsm(), this.#names, channels);
+    } catch (error) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats failed');
+    }
   }
 
   /** Resolves when the server answers a JetStream request; rejects with SY_TRANSPORT_UNAVAILABLE otherwise, within 2 s. */
