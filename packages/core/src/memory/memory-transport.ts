@@ -1,11 +1,13 @@
 import { ErrorCode, TransportError } from '../errors.js';
 import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import type { DeadLetterStore } from '../resilience/stores.js';
+import { BookedReplyChannels } from '../transport/booked-replies.js';
 import { consumeLimits } from '../transport/consume-options.js';
 import type {
   ConnectionState,
   ConsumeOptions,
   DeliveryHandler,
+  ReplyChannels,
   RoutedMessage,
   Subscription,
   Topology,
@@ -17,6 +19,7 @@ import type { Clock } from '../util/clock.js';
 import { MemoryBroker } from './broker.js';
 import { type ConsumerOwner, DEFAULT_DRAIN_MS, MemoryConsumer } from './consumer.js';
 import { type MemoryFaults, planFaults } from './faults.js';
+import { MemoryReplyBook } from './reply-book.js';
 
 /** Options for {@link MemoryTransport}. */
 export interface MemoryTransportOptions {
@@ -66,6 +69,11 @@ export class MemoryTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   /** The broker this transport is attached to. */
   readonly broker: MemoryBroker;
+  /**
+   * Reply channels on this broker: a channel per owner, shared by every transport on the
+   * broker, refreshed while its transport is open and removed by the next `open` once expired.
+   */
+  readonly replies: ReplyChannels;
   readonly #clock: Clock;
   readonly #drainTimeoutMs: number;
   readonly #consumers = new Set<MemoryConsumer>();
@@ -96,6 +104,7 @@ export class MemoryTransport implements Transport {
       connected: true,
       released: (consumer) => this.#consumers.delete(consumer),
     };
+    this.replies = new BookedReplyChannels(this, new MemoryReplyBook(this.broker, () => this.#closing !== undefined));
   }
 
   /** Replace the delivery faults (undefined turns them off); applies to deliveries from now on. */
