@@ -1,4 +1,5 @@
 import {
+  BookedReplyChannels,
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
@@ -7,6 +8,7 @@ import {
   ErrorCode,
   matchesPattern,
   messageSize,
+  type ReplyChannels,
   type RoutedMessage,
   type Subscription,
   type Topology,
@@ -22,6 +24,7 @@ import { SqliteDeadLetterStore } from './dead-letter-store.js';
 import { MessageTable } from './message-table.js';
 import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
 import { TransportQueueAccess } from './queue-access.js';
+import { REPLY_PREFIX, SqliteReplyBook } from './reply-book.js';
 import { WakeHub } from './wake-hub.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -52,6 +55,12 @@ interface Connection {
 export class SqliteTransport implements Transport {
   readonly name = 'sqlite';
   readonly capabilities: TransportCapabilities;
+  /**
+   * Reply channels for request/reply: channel `sy.reply.<owner>` of this database, listed in
+   * `sy_reply_channels` with its last sign of life (refreshed while open); an expired one is
+   * removed, replies included, by the next process that opens a reply channel.
+   */
+  readonly replies: ReplyChannels;
   readonly #options: ResolvedOptions;
   readonly #hub = new WakeHub();
   readonly #batcher: WriteBatcher;
@@ -78,6 +87,12 @@ export class SqliteTransport implements Transport {
       durable: this.#options.path !== ':memory:',
       reconnect: true,
     };
+    const book = new SqliteReplyBook(
+      () => this.#connect().db,
+      (channel, messages) => this.send(channel, messages),
+      this.#options.busyTimeoutMs,
+    );
+    this.replies = new BookedReplyChannels(this, book, { prefix: REPLY_PREFIX });
   }
 
   /** The absolute database path (or `:memory:`). */
