@@ -6,6 +6,7 @@ import { benchNats } from './benches/nats.js';
 import { benchPostgres } from './benches/postgres.js';
 import { benchRabbitmq } from './benches/rabbitmq.js';
 import { benchRedis } from './benches/redis.js';
+import { benchRequestReply } from './benches/request-reply.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
 import { setTelemetryMode } from './telemetry-mode.js';
@@ -24,6 +25,7 @@ const benches: Record<string, (args: BenchArgs) => Promise<BenchLine>> = {
   kafka: benchKafka,
   nats: benchNats,
   postgres: benchPostgres,
+  'request-reply': benchRequestReply,
 };
 
 const { positionals, values } = parseArgs({
