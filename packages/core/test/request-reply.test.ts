@@ -1,13 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { REMOTE_ERROR_TYPE } from '../src/bus/reply-wire.js';
+import { DEFAULT_REPLY_CHANNEL_EXPIRY_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../src/bus/request.js';
 import { defineQuery } from '../src/contracts/contract.js';
 import { ErrorCode, RemoteError, SwitchyardError } from '../src/errors.js';
 import { MemoryBroker } from '../src/memory/broker.js';
 import { MemoryTransport } from '../src/memory/memory-transport.js';
+import type { MessageHeaders } from '../src/message/envelope.js';
 import { InMemoryDeadLetterStore } from '../src/resilience/memory-stores.js';
 import type { ServiceOptions } from '../src/service/options.js';
 import { createService, type Service } from '../src/service/service.js';
-import type { Transport } from '../src/transport/types.js';
+import type { DeliveryHandler, Transport } from '../src/transport/types.js';
 import { otelFixture } from './otel-fixtures.js';
 
 const Ask = defineQuery('rr.ask', z.object({ n: z.number() }), z.object({ n: z.number() }));
@@ -81,6 +84,56 @@ describe('request/reply in core', () => {
     expect(replyChannels(broker)).toEqual([]);
     const after = await caller.distributedBus.request(replier.name, Ask, { n: 1 }).catch((error: unknown) => error);
     expect((after as SwitchyardError).code).toBe(ErrorCode.Closed);
+  });
+
+  it('on the wire: a query with ce-replyto, answered by a reply whose causation id is the request id', async () => {
+    const broker = new MemoryBroker();
+    const callerTransport = new MemoryTransport({ broker });
+    const replies = callerTransport.replies;
+    const seen: Array<Readonly<Record<string, string>>> = [];
+    Object.defineProperty(callerTransport, 'replies', {
+      value: {
+        send: replies.send.bind(replies),
+        open: (owner: string, handler: DeliveryHandler, options: { expireAfterMs: number }) =>
+          replies.open(
+            owner,
+            (delivery) => {
+              seen.push(delivery.message.headers);
+              return handler(delivery);
+            },
+            options,
+          ),
+      },
+    });
+    const caller = service('rr-wire-caller', callerTransport);
+    const replier = service('rr-wire-replier', new MemoryTransport({ broker }));
+    const requests: MessageHeaders[] = [];
+    replier.handle(
+      Ask,
+      (query, ctx) => {
+        requests.push(ctx.headers);
+        if (query.n < 0) throw new Error('negative');
+        return { n: query.n };
+      },
+      { distributed: true },
+    );
+    await replier.start();
+    await caller.distributedBus.request(replier.name, Ask, { n: 1 }, { metadata: { tenant: 't1' } });
+    await caller.distributedBus.request(replier.name, Ask, { n: -1 }).catch(() => undefined);
+    const [request] = requests;
+    expect(request?.kind).toBe('query');
+    expect(request?.replyTo).toMatch(/^sy\.reply\.rr-wire-caller-/);
+    expect(seen[0]).toMatchObject({
+      'ce-kind': 'reply',
+      'ce-type': 'rr.ask',
+      'ce-source': replier.name,
+      'ce-causationid': request?.id,
+      'ce-correlationid': request?.correlationId,
+      'ce-tenant': 't1',
+    });
+    expect(seen[1]).toMatchObject({ 'ce-kind': 'reply', 'ce-type': REMOTE_ERROR_TYPE });
+    expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(30_000);
+    expect(DEFAULT_REPLY_CHANNEL_EXPIRY_MS).toBe(60_000);
   });
 
   it('rejects an invalid payload with SY_VALIDATION before sending anything', async () => {
