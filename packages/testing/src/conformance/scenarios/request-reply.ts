@@ -1,20 +1,11 @@
-import {
-  createService,
-  defineQuery,
-  ErrorCode,
-  InMemoryDeadLetterStore,
-  RemoteError,
-  type Service,
-  type ServiceOptions,
-  SwitchyardError,
-} from '@switchyard/core';
+import { defineQuery, ErrorCode, RemoteError, type Service, SwitchyardError } from '@switchyard/core';
 import type { Delivery, Transport } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { waitFor } from '../../broker-gate.js';
-import { MessageSpy } from '../../flow/message-spy.js';
-import type { Scenario, ScenarioContext } from '../harness.js';
+import type { Scenario } from '../harness.js';
 import { testMessage } from '../messages.js';
+import { serviceGroup, within } from './service-group.js';
 
 /**
  * Request/reply scenarios: `distributedBus.request` between services, each on
@@ -41,60 +32,13 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-interface Services {
-  readonly spy: MessageSpy;
-  readonly deadLetters: InMemoryDeadLetterStore;
-  service(name: string, options?: Partial<ServiceOptions>, transport?: Transport): Promise<Service>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function services(t: ScenarioContext): Promise<Services> {
-  const spy = new MessageSpy();
-  const deadLetters = new InMemoryDeadLetterStore();
-  const all: Service[] = [];
-  return {
-    spy,
-    deadLetters,
-    async service(name, options = {}, transport) {
-      const service = createService({
-        name,
-        transport: transport ?? (await t.transport()),
-        deadLetters,
-        handleSignals: false,
-        drainTimeoutMs: 5_000,
-        retry: { instantRetries: 0, delayedRetries: 2, initialDelayMs: 100, jitter: 0 },
-        ...options,
-      });
-      all.push(service);
-      spy.watch(service);
-      return service;
-    },
-    start: async () => {
-      for (const service of all) await service.start();
-    },
-    stop: async () => {
-      await Promise.all(all.map((service) => service.stop()));
-      spy.detach();
-    },
-  };
-}
-
-async function within(s: Services, run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } finally {
-    await s.stop();
-  }
-}
-
 const reply: Scenario = {
   name: 'request-reply',
   title:
     'request/reply: the handler’s return value comes back, checked by the result schema; ctx.request carries correlation and causation',
   skipFor: noReplies,
   async run(t) {
-    const s = await services(t);
+    const s = await serviceGroup(t);
     const prefix = t.name('rr');
     const Add = defineQuery(`${prefix}.add`, Sum, Total);
     const Double = defineQuery(`${prefix}.double`, z.object({ n: z.number() }), z.number());
@@ -139,8 +83,7 @@ const reply: Scenario = {
         .catch((error: unknown) => error);
       expect(invalid).toBeInstanceOf(SwitchyardError);
       expect((invalid as SwitchyardError).code).toBe(ErrorCode.Validation);
-      expect(s.spy.deadLettered).toEqual([]);
-      expect(await s.deadLetters.list()).toEqual([]);
+      await s.expectNoDeadLetters();
     });
   },
 };
@@ -151,7 +94,7 @@ const remoteError: Scenario = {
     'request/reply: a failing handler answers with a RemoteError (code, message, no stack); instant retries only, no dead letter',
   skipFor: noReplies,
   async run(t) {
-    const s = await services(t);
+    const s = await serviceGroup(t);
     const prefix = t.name('rre');
     const Fail = defineQuery(`${prefix}.fail`, Echo);
     const caller = await s.service(`${prefix}-caller`);
@@ -195,8 +138,7 @@ const remoteError: Scenario = {
       expect(stacked.remoteStack).toContain('with stack');
       await replier.whenIdle();
       expect(s.spy.retried).toHaveLength(0);
-      expect(s.spy.deadLettered).toEqual([]);
-      expect(await s.deadLetters.list()).toEqual([]);
+      await s.expectNoDeadLetters();
     });
   },
 };
@@ -207,7 +149,7 @@ const timeoutAndLate: Scenario = {
     'request/reply: no reply in time rejects SY_TIMEOUT; the late reply is dropped and counted, never given to a later request',
   skipFor: noReplies,
   async run(t) {
-    const s = await services(t);
+    const s = await serviceGroup(t);
     const prefix = t.name('rrt');
     const Slow = defineQuery(`${prefix}.slow`, Echo, Echo);
     const caller = await s.service(`${prefix}-caller`);
@@ -247,8 +189,7 @@ const timeoutAndLate: Scenario = {
       expect(s.spy.droppedReplies).toEqual([{ service: caller.name, reason: 'late', requestId: firstId }]);
       gates.get(2)?.open();
       expect(await second).toEqual({ n: 20 });
-      expect(s.spy.deadLettered).toEqual([]);
-      expect(await s.deadLetters.list()).toEqual([]);
+      await s.expectNoDeadLetters();
     });
   },
 };
@@ -259,7 +200,7 @@ const concurrent: Scenario = {
   skipFor: noReplies,
   timeoutMs: 180_000,
   async run(t) {
-    const s = await services(t);
+    const s = await serviceGroup(t);
     const prefix = t.name('rrc');
     const Ask = defineQuery(`${prefix}.ask`, Echo, Echo);
     const callerName = `${prefix}-caller`;
@@ -295,7 +236,7 @@ const callerCrash: Scenario = {
     'request/reply: when the caller crashes, the replier answers once and moves on; nothing is retried or dead-lettered',
   skipFor: noReplies,
   async run(t) {
-    const s = await services(t);
+    const s = await serviceGroup(t);
     const prefix = t.name('rrx');
     const Ask = defineQuery(`${prefix}.ask`, Echo);
     const callerTransport = await t.transport();
@@ -330,8 +271,7 @@ const callerCrash: Scenario = {
       await replier.whenIdle();
       expect(calls).toBe(1);
       expect(s.spy.retried).toHaveLength(0);
-      expect(s.spy.deadLettered).toEqual([]);
-      expect(await s.deadLetters.list()).toEqual([]);
+      await s.expectNoDeadLetters();
       await caller.stop();
       expect((await pending) as SwitchyardError).toMatchObject({ code: ErrorCode.Closed });
     });
