@@ -136,6 +136,21 @@ describe('request/reply in core', () => {
     expect(DEFAULT_REPLY_CHANNEL_EXPIRY_MS).toBe(60_000);
   });
 
+  it('a request nobody handles is answered with SY_NO_HANDLER at once, not dead-lettered', async () => {
+    const broker = new MemoryBroker();
+    const caller = service('rr-unrouted-caller', new MemoryTransport({ broker }));
+    const replier = service('rr-unrouted-replier', new MemoryTransport({ broker }));
+    const dead: unknown[] = [];
+    replier.on('deadLettered', (record) => dead.push(record));
+    await replier.start();
+    const error = await caller.distributedBus
+      .request(replier.name, Ask, { n: 1 }, { timeoutMs: 10_000 })
+      .catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as RemoteError).remoteCode).toBe(ErrorCode.NoHandler);
+    expect(dead).toEqual([]);
+  });
+
   it('rejects an invalid payload with SY_VALIDATION before sending anything', async () => {
     const broker = new MemoryBroker();
     const caller = service('rr-invalid-caller', new MemoryTransport({ broker }));

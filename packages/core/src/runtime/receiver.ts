@@ -22,7 +22,7 @@ import { instantRetryStage } from './stages/instant-retry.js';
 import { type ContextFactory, invokeStage } from './stages/invoke.js';
 import { oneAtATimeStage } from './stages/one-at-a-time.js';
 import { compose, type DeliveryRun, deliveryRun, type HandlerRun, type Stage, type Step } from './stages/pipeline.js';
-import { replyStage } from './stages/reply.js';
+import { replyStage, unroutedRequestStage } from './stages/reply.js';
 import { reportStage } from './stages/report.js';
 import { retryStage } from './stages/retry.js';
 import { routeStage } from './stages/route.js';
@@ -92,6 +92,7 @@ export function deliveryStages(parts: ReceiverParts): Stage<DeliveryRun>[] {
     ...(parts.capabilities.delayedDelivery === 'emulated' ? [holdStage(parts)] : []),
     deadLetterStage<DeliveryRun>(deadLetterParts(parts)),
     decodeStage(parts.maxMessageBytes, parts.clock),
+    ...(parts.replier ? [unroutedRequestStage(parts.replier)] : []),
     routeStage(parts.registry, { service: parts.service, patternFiltering: parts.capabilities.patternFiltering }),
     handlersStage(compose(handlerStages(parts))),
   ];
@@ -127,7 +128,7 @@ function deadLetterParts(parts: ReceiverParts) {
 
 /**
  * The receive pipeline of one service: hold until due (emulated delay) →
- * dead letter ⟨ decode (safe, bounded) → route to handlers → per handler:
+ * dead letter ⟨ decode (safe, bounded) → [unrouted request ⟨] route to handlers → per handler:
  * report ⟨ one at a time → dedup (inbox) → dead letter ⟨ reply (requests) ⟨ validate → delayed
  * retry ⟨ instant retries ⟨ invoke ⟩⟩⟩⟩ ⟩ → ack. Each step is a stage in
  * `stages/`, composed by `stages/pipeline.ts`. Nothing is acked before it was

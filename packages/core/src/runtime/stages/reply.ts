@@ -1,7 +1,7 @@
 import type { Replier } from '../../bus/replier.js';
 import { isRequest } from '../../bus/reply-wire.js';
-import { SwitchyardError } from '../../errors.js';
-import { after, type HandlerRun, recover, type Stage, type Step } from './pipeline.js';
+import { ErrorCode, PoisonMessageError, SwitchyardError } from '../../errors.js';
+import { after, type DeliveryRun, type HandlerRun, recover, type Stage, type Step } from './pipeline.js';
 
 /**
  * Answers requests (queries with a reply address): once the handler returned,
@@ -26,5 +26,27 @@ export function replyStage(replier: Pick<Replier, 'reply' | 'fail'>, stopping: A
   return {
     name: 'reply',
     wrap: (next) => (run) => (isRequest(run.envelope) ? after(recover(run, next, failed), run, answer) : next(run)),
+  };
+}
+
+/**
+ * Answers a request that no handler of this service takes (`SY_NO_HANDLER`)
+ * or that is addressed to another service (`SY_MISADDRESSED`) with that error,
+ * and acks it, instead of dead-lettering it: its caller learns at once rather
+ * than at its timeout. Placed in the delivery pipeline around routing; every
+ * other failure, and every other message, passes through untouched.
+ */
+export function unroutedRequestStage(replier: Pick<Replier, 'fail'>): Stage<DeliveryRun> {
+  const unrouted = (run: DeliveryRun, error: unknown): Step => {
+    const routing =
+      error instanceof PoisonMessageError &&
+      (error.code === ErrorCode.NoHandler || error.code === ErrorCode.Misaddressed);
+    if (!routing || run.envelope === undefined) throw error;
+    return replier.fail(run.envelope, error);
+  };
+  return {
+    name: 'unrouted-request',
+    wrap: (next) => (run) =>
+      run.envelope !== undefined && isRequest(run.envelope) ? recover(run, next, unrouted) : next(run),
   };
 }
