@@ -3,7 +3,7 @@ import type { Delivery, Transport } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { waitFor } from '../../broker-gate.js';
-import type { Scenario } from '../harness.js';
+import type { Scenario, ScenarioContext } from '../harness.js';
 import { testMessage } from '../messages.js';
 import { serviceGroup, within } from './service-group.js';
 
@@ -178,8 +178,11 @@ const timeoutAndLate: Scenario = {
         .catch((error: unknown) => error);
       expect((first as SwitchyardError).code).toBe(ErrorCode.Timeout);
       const firstId = s.spy.sent.find((entry) => entry.service === caller.name && entry.name === Slow.name)?.id;
-      const second = caller.distributedBus.request(replier.name, Slow, { n: 2 }, { timeoutMs: t.waitMs * 2 });
-      await waitFor(() => started.has(1) && started.has(2), 'both requests in the replier', t.waitMs);
+      await waitFor(() => started.has(1), 'the first request in the replier', t.waitMs);
+      // The second request waits (its handler is held) while the first one's reply comes back late.
+      // Brokers that hand a partition's messages over one at a time run it after the first: fine too.
+      const second = caller.distributedBus.request(replier.name, Slow, { n: 2 }, { timeoutMs: t.waitMs * 3 });
+      second.catch(() => undefined);
       gates.get(1)?.open();
       await s.spy.until(
         () => s.spy.droppedReplies.some((drop) => drop.service === caller.name && drop.reason === 'late'),
@@ -187,6 +190,7 @@ const timeoutAndLate: Scenario = {
         t.waitMs,
       );
       expect(s.spy.droppedReplies).toEqual([{ service: caller.name, reason: 'late', requestId: firstId }]);
+      await waitFor(() => started.has(2), 'the second request in the replier', t.waitMs);
       gates.get(2)?.open();
       expect(await second).toEqual({ n: 20 });
       await s.expectNoDeadLetters();
@@ -245,10 +249,12 @@ const callerCrash: Scenario = {
     const held = gate();
     t.defer(held.open);
     let calls = 0;
+    let address = '';
     replier.handle(
       Ask,
-      async (query) => {
+      async (query, ctx) => {
         calls++;
+        address = ctx.headers.replyTo ?? '';
         await held.wait;
         return { n: query.n };
       },
@@ -272,11 +278,33 @@ const callerCrash: Scenario = {
       expect(calls).toBe(1);
       expect(s.spy.retried).toHaveLength(0);
       await s.expectNoDeadLetters();
+      await expectExpired(t, address, 1_000);
       await caller.stop();
       expect((await pending) as SwitchyardError).toMatchObject({ code: ErrorCode.Closed });
     });
   },
 };
+
+/**
+ * With `options.replyChannelExists`: once `expireAfterMs` has passed and the
+ * next instance opened a reply channel (which sweeps expired ones where the
+ * broker does not expire them itself), the channel at `address` is gone,
+ * with the reply it held.
+ */
+async function expectExpired(t: ScenarioContext, address: string, expireAfterMs: number): Promise<void> {
+  const exists = t.options.replyChannelExists;
+  if (exists === undefined) return;
+  // Time has to pass here, not a message: the channel's last sign of life must be older than its expiry.
+  await new Promise((resolve) => setTimeout(resolve, expireAfterMs * 1.5));
+  const next = await t.transport();
+  const sweeper = await openInto(next, t.name('next'), [], 30_000);
+  const deadline = Date.now() + t.waitMs;
+  while (await exists(address)) {
+    if (Date.now() > deadline) throw new Error(`reply channel '${address}' still exists ${t.waitMs} ms after expiry`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await sweeper.close();
+}
 
 /** Open a reply channel on `transport` whose deliveries land in `into` (acked). */
 function openInto(transport: Transport, owner: string, into: Delivery[], expireAfterMs: number) {
@@ -295,14 +323,13 @@ function openInto(transport: Transport, owner: string, into: Delivery[], expireA
 const channelBasics: Scenario = {
   name: 'reply-channel-basics',
   title:
-    'reply channels: a reply sent from another connection arrives intact; after close it is dropped and the channel is empty',
+    'reply channels: a reply sent from another connection arrives intact; closing is idempotent and a reply after close resolves, delivering nothing',
   skipFor: noReplies,
   async run(t) {
-    const owner = t.name('owner');
     const caller = await t.transport();
     const replier = await t.transport();
     const got: Delivery[] = [];
-    const channel = await openInto(caller, owner, got, 30_000);
+    const channel = await openInto(caller, t.name('owner'), got, 30_000);
     expect(typeof channel.address).toBe('string');
     const message = testMessage({ headers: { 'ce-kind': 'reply', 'ce-causationid': 'req-1' } });
     await replier.replies?.send(channel.address, message);
@@ -313,41 +340,10 @@ const channelBasics: Scenario = {
     expect(Buffer.from(arrived?.body ?? []).equals(Buffer.from(message.body))).toBe(true);
     await channel.close();
     await channel.close();
-    // A reply to a closed channel resolves (dropped); a new channel of the same owner starts empty.
     await replier.replies?.send(channel.address, testMessage());
-    const again: Delivery[] = [];
-    const reopened = await openInto(caller, owner, again, 30_000);
-    await replier.replies?.send(reopened.address, testMessage({ headers: { 'ce-causationid': 'req-2' } }));
-    await waitFor(() => again.length >= 1, 'the reply on the reopened channel', t.waitMs);
-    await waitFor(() => false, 'no stale reply', 300).catch(() => undefined);
-    expect(again.map((delivery) => delivery.message.headers['ce-causationid'])).toEqual(['req-2']);
-    await reopened.close();
-  },
-};
-
-const channelExpiry: Scenario = {
-  name: 'reply-channel-expiry',
-  title: 'reply channels: the channel of a crashed instance expires with the replies it holds',
-  skipFor: noReplies,
-  async run(t) {
-    const owner = t.name('crashed');
-    const expireAfterMs = 1_500;
-    const crashed = await t.transport();
-    const replier = await t.transport();
-    const channel = await openInto(crashed, owner, [], expireAfterMs);
-    await crashed.close();
-    await replier.replies?.send(channel.address, testMessage({ headers: { 'ce-causationid': 'stale' } }));
-    // Expiry is a matter of time passing, not of a message arriving: wait it out.
-    await new Promise((resolve) => setTimeout(resolve, expireAfterMs * 2));
-    const other = await t.transport();
-    const sweeper = await openInto(other, t.name('sweeper'), [], 30_000);
-    const got: Delivery[] = [];
-    const reborn = await openInto(other, owner, got, 30_000);
-    await replier.replies?.send(reborn.address, testMessage({ headers: { 'ce-causationid': 'fresh' } }));
-    await waitFor(() => got.length >= 1, 'the fresh reply', t.waitMs);
-    await waitFor(() => false, 'no stale reply', 300).catch(() => undefined);
-    expect(got.map((delivery) => delivery.message.headers['ce-causationid'])).toEqual(['fresh']);
-    await Promise.all([sweeper.close(), reborn.close()]);
+    await waitFor(() => false, 'no reply after close', 300).catch(() => undefined);
+    expect(got).toHaveLength(1);
+    if (t.options.replyChannelExists) expect(await t.options.replyChannelExists(channel.address)).toBe(false);
   },
 };
 
@@ -358,5 +354,4 @@ export const requestReplyScenarios: Scenario[] = [
   concurrent,
   callerCrash,
   channelBasics,
-  channelExpiry,
 ];
