@@ -80,6 +80,7 @@ export class KafkaTransport implements Transport {
       patternFiltering: 'client',
       durable: true,
       reconnect: true,
+      wireForms: ['ecotone'],
     };
   }
 
@@ -121,7 +122,13 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const delayed = message.deliverAt !== undefined && message.deliverAt > now;
-      return toRecord(delayed ? names.delayTopic : names.topic, message, undefined, this.#options.headerPrefix);
+      return toRecord(
+        delayed ? names.delayTopic : names.topic,
+        message,
+        undefined,
+        this.#options.headerPrefix,
+        this.#options.wire,
+      );
     });
     return this.#produce(records);
   }
@@ -152,7 +159,8 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const { routingKey, ...plain } = message;
-      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey }, this.#options.headerPrefix);
+      const internal = { [InternalHeader.routingKey]: routingKey };
+      return toRecord(topic, plain, internal, this.#options.headerPrefix, this.#options.wire);
     });
     return this.#produce(records);
   }

@@ -1,6 +1,7 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
   BookedReplyChannels,
+  type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
@@ -19,6 +20,7 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import type pg from 'pg';
+import { POSTGRES_CHANNEL_STATS, postgresChannelStats } from './channel-stats.js';
 import { PostgresConsumer } from './consumer.js';
 import { WakeHub } from './listener.js';
 import { migrate, quoteSchema } from './migrations.js';
@@ -102,6 +104,7 @@ export class PostgresTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
+      channelStats: POSTGRES_CHANNEL_STATS,
     };
     const book = new PostgresReplyBook(
       () => {
@@ -200,6 +203,12 @@ export class PostgresTransport implements Transport {
    */
   deadLetterStore(_service: string): DeadLetterStore {
     return new PostgresDeadLetterStore(this.#options.connectionString, { schema: this.#options.schema });
+  }
+
+  /** Depth and in-flight of each channel, counted in `sy_messages`; see {@link postgresChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#checkOpen();
+    return postgresChannelStats(await this.#connect(), this.#quoted, channels);
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,6 @@
 import {
   BookedReplyChannels,
+  type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
@@ -18,6 +19,7 @@ import {
   type TransportMessage,
   validatePattern,
 } from '@switchyard/core/transport';
+import { SQLITE_CHANNEL_STATS, sqliteChannelStats } from './channel-stats.js';
 import { SqliteConsumer } from './consumer.js';
 import { guard, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
 import { SqliteDeadLetterStore } from './dead-letter-store.js';
@@ -86,6 +88,7 @@ export class SqliteTransport implements Transport {
       patternFiltering: 'server',
       durable: this.#options.path !== ':memory:',
       reconnect: true,
+      channelStats: SQLITE_CHANNEL_STATS,
     };
     const book = new SqliteReplyBook(
       () => this.#connect().db,
@@ -203,6 +206,11 @@ export class SqliteTransport implements Transport {
     return new SqliteDeadLetterStore(path === ':memory:' ? this.#connect().db : path, {
       busyTimeoutMs: this.#options.busyTimeoutMs,
     });
+  }
+
+  /** Depth and in-flight of each channel, counted in `sy_messages`; see {@link sqliteChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    return sqliteChannelStats(this.#connect().db, channels);
   }
 
   async ping(): Promise<void> {
