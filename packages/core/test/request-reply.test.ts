@@ -189,7 +189,7 @@ describe('request/reply in core', () => {
       logger: { ...silent, warn: (_fields: object, message?: string) => void warnings.push(message ?? '') },
     });
     const replier = service('rr-abort-replier', new MemoryTransport({ broker }));
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });

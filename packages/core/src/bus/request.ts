@@ -159,17 +159,24 @@ export class Requester {
       envelope = decode(delivery.message, this.#parts.maxMessageBytes);
       if (envelope.headers.kind !== 'reply') throw new Error(`expected a reply, got a ${envelope.headers.kind}`);
     } catch (error) {
-      return this.#dropped('malformed', delivery.message.id, error);
+      this.#dropped('malformed', delivery.message.id, error);
+      return;
     }
     const requestId = envelope.headers.causationId;
     const call = requestId === undefined ? undefined : this.#pending.get(requestId);
-    if (call?.reply === undefined) return this.#dropped('late', requestId ?? delivery.message.id);
+    if (call?.reply === undefined) {
+      this.#dropped('late', requestId ?? delivery.message.id);
+      return;
+    }
     if (envelope.headers.name === REMOTE_ERROR_TYPE) {
       call.reject(new RemoteError(envelope.headers.source, readRemoteFailure(envelope.payload)));
       return;
     }
     const schema = call.reply.contract.result;
-    if (schema === undefined) return call.resolve(envelope.payload);
+    if (schema === undefined) {
+      call.resolve(envelope.payload);
+      return;
+    }
     try {
       const result = validate(`${call.reply.contract.name} result`, schema, envelope.payload);
       if (result instanceof Promise)
