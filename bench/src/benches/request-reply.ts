@@ -106,6 +106,11 @@ export async function benchRequestReply(args: BenchArgs): Promise<BenchLine> {
     framework_msgs_per_s: primary.requestsPerSec,
     raw_msgs_per_s: nest.requestsPerSec,
     ratio: round(primary.requestsPerSec / nest.requestsPerSec),
+    // Which two rows `ratio` compares: Switchyard on RabbitMQ when it ran, else on memory (not like for like).
+    ratio_of:
+      typeof switchyardRabbit === 'string'
+        ? 'switchyard memory / nestjs rabbitmq (switchyard rabbitmq skipped)'
+        : 'switchyard rabbitmq / nestjs rabbitmq',
     p50_ms: primary.p50Ms,
     p99_ms: primary.p99Ms,
     cpu_us_per_msg: 0,
