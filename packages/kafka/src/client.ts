@@ -32,6 +32,12 @@ export interface IncomingRecord {
 export interface IncomingBatch {
   readonly topic: string;
   readonly partition: number;
+  /**
+   * The offset this batch's fetch asked for (decimal string): the client's
+   * position for the partition when the fetch was built. A batch that does not
+   * continue the consumer's own position was fetched in an earlier generation.
+   */
+  readonly fetchedOffset: string;
   readonly records: readonly IncomingRecord[];
 }
 
@@ -57,6 +63,12 @@ export interface ConsumerSpec {
   onBatch(batch: IncomingBatch, control: BatchControl): Promise<void>;
   /** Called after every group (re)join with the new assignment; earlier generations are void. */
   onAssignment(assignment: Assignment): void;
+  /**
+   * Called when the client moved its position past records up to `offset`
+   * (inclusive) by itself, without handing them out: a fetch that held only
+   * control records or aborted transactions.
+   */
+  onPassed?(topic: string, partition: number, offset: string): void;
 }
 
 /** One running member of a consumer group. */
@@ -64,6 +76,11 @@ export interface GroupConsumer {
   /** Stop fetching `partitions` of `topic` until {@link resume}; the group membership stays alive. */
   pause(topic: string, partitions: readonly number[]): void;
   resume(topic: string, partitions: readonly number[]): void;
+  /**
+   * Fetch `partition` from `offset` next; batches of it fetched before are
+   * stale ({@link BatchControl.isActive} is false for them). Commits nothing.
+   */
+  seek(topic: string, partition: number, offset: string): void;
   /** Commit next-offsets-to-read. Rejects when the member no longer owns the generation. */
   commit(
     offsets: readonly { readonly topic: string; readonly partition: number; readonly offset: string }[],
