@@ -1,3 +1,5 @@
+import type { ConnectionState } from '@switchyard/core/transport';
+
 /**
  * The seam between the transport and a Kafka client library. The transport
  * only uses these primitives, so another client with a KafkaJS-like API
@@ -107,6 +109,8 @@ export interface KafkaClient {
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer>;
   /** Rejects when the cluster does not answer. */
   ping(): Promise<void>;
+  /** Optional: report the cluster connection's changes, as `Transport.watchConnection`. */
+  watchConnection?(listener: (state: ConnectionState) => void): () => void;
   /** Disconnect the producer and admin (consumers are stopped by their owners first). Idempotent. */
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { describeError } from '@switchyard/core/transport';
+import { type ConnectionWatch, describeError } from '@switchyard/core/transport';
 import type { Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { ConsumerSpec, GroupConsumer, IncomingRecord } from './client.js';
 import { closed, unavailable } from './kafkajs-errors.js';
@@ -12,6 +12,8 @@ export interface MemberHost {
   readonly members: Set<Consumer>;
   /** True once the client is closed: no member is launched or replaced after that. */
   isClosed(): boolean;
+  /** Where members report answered and failed requests. */
+  readonly connection: ConnectionWatch;
 }
 
 /**
@@ -110,6 +112,7 @@ async function launchMember(
     },
   });
   consumer.on(consumer.events.GROUP_JOIN, (event) => spec.onAssignment(event.payload.memberAssignment));
+  watchRequests(consumer, host.connection);
   // kafkajs resolves a batch of only control records or aborted transactions itself (its size is 0 then).
   consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
     if (payload.batchSize === 0) spec.onPassed?.(payload.topic, payload.partition, payload.lastOffset);
@@ -177,4 +180,16 @@ function toIncoming(message: KafkaMessage): IncomingRecord {
     headers,
     timestamp: Number(message.timestamp),
   };
+}
+
+/** What kafkajs's admin, producer and consumer have in common for request events. */
+interface RequestEvents {
+  readonly events: { readonly REQUEST: string; readonly REQUEST_TIMEOUT: string };
+  on(event: string, listener: () => void): unknown;
+}
+
+/** Every answered request of `client` tells `watch` the cluster is there; a timed-out one, that it may not be. */
+export function watchRequests(client: RequestEvents, watch: ConnectionWatch): void {
+  client.on(client.events.REQUEST, () => watch.up());
+  client.on(client.events.REQUEST_TIMEOUT, () => watch.down(new Error('kafka: a request to the cluster timed out')));
 }

@@ -57,6 +57,7 @@ export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } 
 export { type Clock, sleep, systemClock } from '../util/clock.js';
 export { withTimeout } from '../util/with-timeout.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
+export { ConnectionWatch, type ConnectionWatchOptions } from './connection-watch.js';
 export { type ConsumeLimits, consumeLimits } from './consume-options.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
