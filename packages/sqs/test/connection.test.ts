@@ -58,7 +58,7 @@ describe('sqs: connection state', () => {
     try {
       await expect(transport.sendEndpoint(`missing-${suffix()}`, [])).resolves.toBeUndefined();
       await expect(
-        transport.sendEndpoint(`missing-${suffix()}`, [{ headers: {}, body: new Uint8Array([123, 125]) }]),
+        transport.sendEndpoint(`missing-${suffix()}`, [{ id: 'm1', headers: {}, body: new Uint8Array([123, 125]) }]),
       ).rejects.toThrow();
       expect(states).toEqual(['connected']);
     } finally {
