@@ -252,4 +252,3 @@ export class KafkajsClient implements KafkaClient {
     return this.#producer;
   }
 }
-

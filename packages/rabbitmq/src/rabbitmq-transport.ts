@@ -21,7 +21,16 @@ import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
 import { withEcotoneBindings } from './ecotone-bindings.js';
-import { checkExchange, checkQueue, helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import {
+  checkExchange,
+  checkQueue,
+  helperName,
+  ReplyCode,
+  replyCode,
+  sendError,
+  withChannel,
+  wrap,
+} from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,

@@ -1,6 +1,6 @@
 import {
-  type EndpointMessage,
   coreHeaderName,
+  type EndpointMessage,
   readEcotoneWire,
   type TransportMessage,
   toEcotoneHeaders,

@@ -145,7 +145,6 @@ describe.runIf(reachable)('foreign destinations', () => {
       await service.stop();
     }
   });
-
 });
 
 describe.runIf(reachable)('message consumer through the service pipeline (consumeEndpoint)', () => {
