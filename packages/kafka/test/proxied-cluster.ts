@@ -10,7 +10,6 @@ import type { MockCluster } from './cluster.js';
  * metadata says, so the factory maps each broker port to its proxy.
  */
 export interface ProxiedCluster {
-  readonly proxies: readonly TcpProxy[];
   readonly socketFactory: ISocketFactory;
   /** Connections open through the proxies now. */
   open(): number;
@@ -30,7 +29,6 @@ export async function proxyCluster(cluster: MockCluster | undefined): Promise<Pr
   }
   const proxies = [...byPort.values()];
   return {
-    proxies,
     socketFactory: ({ host, port, onConnect }) => {
       const proxy = byPort.get(port);
       const socket = connect({ host: proxy ? '127.0.0.1' : host, port: proxy?.port ?? port }, onConnect);
