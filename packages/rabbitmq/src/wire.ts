@@ -1,5 +1,6 @@
 import {
   coreHeaderName,
+  type EndpointMessage,
   isStructuredContentType,
   readEcotoneWire,
   STRUCTURED_CONTENT_TYPE,
@@ -121,12 +122,12 @@ export function toAmqp(
   return { body: toBuffer(toStructured(message)), options };
 }
 
-/** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent. */
-export function rawPublishOptions(message: TransportMessage): Options.Publish {
+/** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent, `mandatory` as asked. */
+export function rawPublishOptions(message: EndpointMessage): Options.Publish {
   const { [CONTENT_TYPE]: contentType, ...headers } = message.headers;
   return {
     persistent: true,
-    mandatory: false,
+    mandatory: message.mandatory ?? false,
     messageId: message.id,
     contentType,
     timestamp: Math.floor(Date.now() / 1000),
