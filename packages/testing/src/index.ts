@@ -36,3 +36,4 @@ export {
 } from './stores/dead-letter-store-conformance.js';
 export { type ProxyTarget, TcpProxy } from './tcp-proxy.js';
 export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';
+export { type ReplyChannelSuiteOptions, runReplyChannelSuite } from './replies/reply-channel-suite.js';
