@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
 import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
 import { RedisDeadLetterStore } from './dead-letter-store.js';
+import { RedisReplyChannels } from './reply-channels.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
@@ -66,6 +67,8 @@ export class RedisStreamsTransport implements Transport {
   #conn: Redis | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Per-instance reply streams with a refreshed expiry, see {@link RedisReplyChannels}. */
+  readonly replies: RedisReplyChannels;
 
   /** Throws a ConfigurationError when an option is invalid. */
   constructor(options?: RedisStreamsTransportOptions) {
@@ -80,6 +83,12 @@ export class RedisStreamsTransport implements Transport {
       maxBatch: this.#options.sendChunk,
       maxMessageBytes: this.#options.maxMessageBytes,
       publishBatch: (messages) => this.#publishChunk(this.#conn ?? this.#connection(), messages, this.#token()),
+    });
+    this.replies = new RedisReplyChannels({
+      connection: () => this.#connection(),
+      prefix: this.#options.prefix,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      blockMs: this.#options.blockMs,
     });
     this.capabilities = {
       delayedDelivery: 'native',
@@ -342,6 +351,7 @@ export class RedisStreamsTransport implements Transport {
     this.#closed = true;
     this.#watchers.clear();
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
+    await this.replies.stopAll();
     // Sends already accepted are queued for the next turn: let them reach Redis before QUIT.
     await Promise.race([this.#sender.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     const conn = this.#conn;

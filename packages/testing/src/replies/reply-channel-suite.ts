@@ -33,8 +33,8 @@ export interface ReplyChannelSuiteOptions {
 /**
  * Registers, in one describe block: exact delivery to the opened channel and
  * its removal on close; a send after close that resolves and delivers
- * nothing; broker-side expiry of an abandoned channel (when `expiry` is
- * given); 200 replies to two instances, each getting only its own.
+ * nothing; broker-side expiry of an abandoned channel, and none of a consumed
+ * one (when `expiry` is given); 200 replies to two instances, each getting only its own.
  */
 export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
   const waitMs = options.waitTimeoutMs ?? 15_000;
@@ -89,6 +89,22 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
       // The process "crashes": its transport goes away without closing the channel.
       await transport.close();
       await eventually(async () => !(await options.exists(channel.address)), 'the broker to expire the channel', expiryWaitMs);
+    });
+
+    it('keeps a channel that is being consumed alive beyond expireAfterMs', async (test) => {
+      if (!reachable) test.skip(`${options.name} is unreachable`);
+      const expiry = options.expiry;
+      if (expiry === undefined) test.skip(`${options.name} does not expire channels itself`);
+      const { expireAfterMs } = expiry as NonNullable<typeof expiry>;
+      const replies = await open();
+      const received: Delivery[] = [];
+      const channel = await replies.open(owner(), collect(received), { expireAfterMs });
+      // Time has to pass here, not a message: three expiry periods in which only the consumer touches the channel.
+      await new Promise((resolve) => setTimeout(resolve, 3 * expireAfterMs));
+      expect(await options.exists(channel.address)).toBe(true);
+      await replies.send(channel.address, reply({ still: 'here' }));
+      await eventually(async () => received.length === 1, 'the reply to a long-lived channel', waitMs);
+      await channel.close();
     });
 
     it('gives each of two instances only its own replies, 200 in all', async (test) => {
