@@ -17,7 +17,8 @@ export interface ReplyChannelSuiteOptions {
   createTransport(): Transport | Promise<Transport>;
   /**
    * Asks the broker, not the transport, whether the channel at `address`
-   * still exists (queue, stream, topic) or still has a subscriber.
+   * still exists (queue, stream, topic) or still has a subscriber. A probe it
+   * sends there must not carry `ce-type: test.reply`; the suite's handlers ignore it.
    */
   exists(address: string): Promise<boolean>;
   /**
@@ -26,6 +27,8 @@ export interface ReplyChannelSuiteOptions {
    * Omit where cleanup after a crash is the next `open`'s or the connection's job.
    */
   readonly expiry?: { readonly expireAfterMs: number; readonly waitMs: number };
+  /** The channel ends with the connection (a subscription, an exclusive queue): an abandoned one is gone at once. */
+  readonly endsWithConnection?: boolean;
   /** How long to wait for replies to arrive (default 15 s). */
   readonly waitTimeoutMs?: number;
 }
@@ -77,10 +80,10 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
       expect(received).toHaveLength(1);
     });
 
-    it('leaves an abandoned channel to the broker, which removes it after expireAfterMs', async (test) => {
+    it('leaves an abandoned channel (transport closed, channel not) to the broker to remove: by expiry or with the connection', async (test) => {
       if (!reachable) test.skip(`${options.name} is unreachable`);
-      const expiry = options.expiry;
-      if (expiry === undefined) test.skip(`${options.name} does not expire channels itself`);
+      const expiry = options.expiry ?? (options.endsWithConnection ? { expireAfterMs: 60_000, waitMs: 5_000 } : undefined);
+      if (expiry === undefined) test.skip(`${options.name} does not remove abandoned channels itself`);
       const { expireAfterMs, waitMs: expiryWaitMs } = expiry as NonNullable<typeof expiry>;
       const transport = await options.createTransport();
       const channel = await (transport.replies as ReplyChannels).open(owner(), collect([]), { expireAfterMs });
@@ -133,6 +136,8 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
   });
 }
 
+const REPLY_TYPE = 'test.reply';
+
 function owner(): string {
   return `sy-test-${randomUUID()}`;
 }
@@ -141,14 +146,15 @@ function reply(payload: unknown, headers: Record<string, string> = {}): Transpor
   const id = randomUUID();
   return {
     id,
-    headers: { 'ce-id': id, 'ce-type': 'test.reply', 'content-type': 'application/json', ...headers },
+    headers: { 'ce-id': id, 'ce-type': REPLY_TYPE, 'content-type': 'application/json', ...headers },
     body: new TextEncoder().encode(JSON.stringify(payload)),
   };
 }
 
+/** Records the suite's replies; anything else (a probe that `exists` sent) is acked and not counted. */
 function collect(into: Delivery[]) {
   return async (delivery: Delivery): Promise<void> => {
-    into.push(delivery);
+    if (delivery.message.headers['ce-type'] === REPLY_TYPE) into.push(delivery);
     await delivery.ack();
   };
 }
