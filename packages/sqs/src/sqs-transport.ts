@@ -23,6 +23,7 @@ import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } fro
 import { Producer } from './producer.js';
 import { Provisioner } from './provisioner.js';
 import { QueueDirectory, type QueueRef } from './queue-directory.js';
+import { SqsReplyChannels } from './reply-channels.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 import { sdkAttributes } from './wire.js';
 
@@ -64,12 +65,20 @@ export class SqsTransport implements Transport {
   readonly #consumers = new Set<SqsConsumer>();
   #connected: Connected | undefined;
   #closing: Promise<void> | undefined;
+  /** Per-instance reply queues with a heartbeat tag, see {@link SqsReplyChannels}. */
+  readonly replies: SqsReplyChannels;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(config: SqsTransportConfig = {}) {
     this.#options = resolveOptions(config);
     this.#registry = config.registry ?? new SubscriptionRegistry();
     this.#onError = config.onError ?? ((error) => console.warn(`[switchyard:sqs] ${error.message}`));
+    this.replies = new SqsReplyChannels({
+      sqs: () => this.#use().clients.sqs,
+      queuePrefix: this.#options.queuePrefix,
+      consume: async (queue, handler, concurrency) => this.#consume(this.#use(), queue, handler, { concurrency }),
+      onError: this.#onError,
+    });
     this.capabilities = {
       // FIFO queues refuse per-message DelaySeconds: core holds early deliveries instead.
       delayedDelivery: this.#options.fifo ? 'emulated' : 'native',
@@ -244,6 +253,7 @@ export class SqsTransport implements Transport {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.replies.stopHeartbeats();
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
       this.#consumers.clear();
       this.#connected?.clients.sqs.destroy();

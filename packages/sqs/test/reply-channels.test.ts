@@ -1,0 +1,57 @@
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { ReplyChannels } from '@switchyard/core/transport';
+import { runReplyChannelSuite } from '@switchyard/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqsTransport } from '../src/index.js';
+import { emulatorConfig, startEmulator, suffix, TEST_CREDENTIALS } from './emulator.js';
+
+const emulator = await startEmulator();
+const admin = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+afterAll(async () => {
+  admin.destroy();
+  await emulator.stop();
+});
+
+/** Whether the queue at `url` exists, asked with a client of the test's own. */
+async function queueExists(url: string): Promise<boolean> {
+  try {
+    await admin.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'QueueDoesNotExist') return false;
+    throw error;
+  }
+}
+
+const transport = (queuePrefix: string) => new SqsTransport({ ...emulatorConfig(emulator), queuePrefix });
+
+runReplyChannelSuite({
+  name: 'SQS (fauxqs)',
+  probe: () => new SqsTransport(emulatorConfig(emulator)).ping(),
+  createTransport: () => transport(`sy-rr-${suffix()}-`),
+  exists: queueExists,
+});
+
+describe('SQS reply queues after a crash', () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("deletes, on open, another instance's reply queue whose heartbeat is older than expireAfterMs, and keeps a live one", async () => {
+    const prefix = `sy-rr-${suffix()}-`;
+    const crashed = transport(prefix);
+    const live = transport(prefix);
+    const next = transport(prefix);
+    const ignore = async () => undefined;
+    const gone = await (crashed.replies as ReplyChannels).open('crashed', ignore, { expireAfterMs: 300 });
+    const alive = await (live.replies as ReplyChannels).open('live', ignore, { expireAfterMs: 300 });
+    // A crash: the transport goes away, its heartbeat stops, the queue stays.
+    await crashed.close();
+    expect(await queueExists(gone.address)).toBe(true);
+    // Time has to pass: more than expireAfterMs since the crashed queue's last heartbeat, while the live one beats on.
+    await pause(600);
+    const own = await (next.replies as ReplyChannels).open('next', ignore, { expireAfterMs: 300 });
+    expect(await queueExists(gone.address)).toBe(false);
+    expect(await queueExists(alive.address)).toBe(true);
+    await Promise.all([alive.close(), own.close()]);
+    await Promise.all([live.close(), next.close()]);
+  });
+});
