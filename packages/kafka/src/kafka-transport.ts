@@ -22,7 +22,11 @@ import { KafkajsClient } from './kafkajs-client.js';
 import { type ChannelNames, channelNames } from './names.js';
 import { assertTopicName, type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
 import { RecordProducer } from './record-producer.js';
+import { KafkaReplyChannels } from './reply-channels.js';
 import { InternalHeader, toRecord } from './wire.js';
+
+/** How long opening a reply channel may take: a group join (3 s on a default broker) and a marker round trip. */
+const REPLY_OPEN_TIMEOUT_MS = 30_000;
 
 /**
  * Switchyard transport on Apache Kafka (kafkajs by default, behind the
@@ -64,6 +68,8 @@ export class KafkaTransport implements Transport {
   #sendsDone: Array<() => void> = [];
   #closed: Promise<void> | undefined;
   readonly #deadLetterRetention: DeadLetterRetention | undefined;
+  /** Per-instance reply channels on one reply topic per prefix, see {@link KafkaReplyChannels}. */
+  readonly replies: KafkaReplyChannels;
 
   /** Throws ConfigurationError on invalid options. */
   constructor(options: KafkaTransportOptions) {
@@ -71,6 +77,18 @@ export class KafkaTransport implements Transport {
     this.#deadLetterRetention = options.deadLetterRetention;
     this.#client = options.client ?? new KafkajsClient(this.#options);
     this.#producer = new RecordProducer(this.#client, this.#options.maxMessageBytes, this.#options.maxBatchRecords);
+    const repliesTopic = `${this.#options.topicPrefix}replies`;
+    assertTopicName(repliesTopic, 'the reply topic');
+    this.replies = new KafkaReplyChannels({
+      client: this.#client,
+      produce: (records) => {
+        this.#assertOpen();
+        return this.#produce(records);
+      },
+      topic: repliesTopic,
+      headerPrefix: this.#options.headerPrefix,
+      openTimeoutMs: REPLY_OPEN_TIMEOUT_MS,
+    });
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
