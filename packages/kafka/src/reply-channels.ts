@@ -95,7 +95,9 @@ export class KafkaReplyChannels implements ReplyChannels {
       }
       if (last !== undefined) {
         // Not awaited: a lost commit only means a rebalance re-reads a few replies, which core drops as unknown.
-        consumer?.commit([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }]).catch(() => undefined);
+        consumer
+          ?.commit([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }])
+          .catch(() => undefined);
       }
     };
     await client.ensureTopics([topic]);
@@ -126,7 +128,8 @@ export class KafkaReplyChannels implements ReplyChannels {
   /** Produces the reply (acks=all) to the reply topic, for the owner named in `address`. */
   async send(address: string, message: TransportMessage): Promise<void> {
     const colon = address.indexOf(':');
-    if (colon <= 0) throw new TransportError(ErrorCode.SendFailed, `kafka: '${address}' is no reply address (<topic>:<owner>)`);
+    if (colon <= 0)
+      throw new TransportError(ErrorCode.SendFailed, `kafka: '${address}' is no reply address (<topic>:<owner>)`);
     await this.#settings.produce([this.#record(address.slice(0, colon), address.slice(colon + 1), message)]);
   }
 
@@ -140,7 +143,12 @@ export class KafkaReplyChannels implements ReplyChannels {
   /** Writes the marker until the consumer reads it (its position is then before anything written later). */
   async #awaitMarker(owner: string, marker: string, seen: Promise<void>, timeoutMs: number): Promise<void> {
     const { topic, produce } = this.#settings;
-    const record: OutgoingRecord = { topic, key: owner, value: new Uint8Array(0), headers: { [OWNER_HEADER]: owner, [MARKER_HEADER]: marker } };
+    const record: OutgoingRecord = {
+      topic,
+      key: owner,
+      value: new Uint8Array(0),
+      headers: { [OWNER_HEADER]: owner, [MARKER_HEADER]: marker },
+    };
     const deadline = Date.now() + timeoutMs;
     let found = false;
     void seen.then(() => {
@@ -148,7 +156,10 @@ export class KafkaReplyChannels implements ReplyChannels {
     });
     while (!found) {
       if (Date.now() > deadline) {
-        throw new TransportError(ErrorCode.Timeout, `kafka: the reply consumer of '${owner}' did not start within ${timeoutMs} ms`);
+        throw new TransportError(
+          ErrorCode.Timeout,
+          `kafka: the reply consumer of '${owner}' did not start within ${timeoutMs} ms`,
+        );
       }
       await produce([record]);
       await Promise.race([seen, new Promise((resolve) => setTimeout(resolve, MARKER_EVERY_MS))]);
@@ -167,7 +178,12 @@ export class KafkaReplyChannels implements ReplyChannels {
         else await produce([record]);
       },
     );
-    const delivery: Delivery = { message: decoded.message, channel: topic, deliveryCount: decoded.deliveryCount, ...settle };
+    const delivery: Delivery = {
+      message: decoded.message,
+      channel: topic,
+      deliveryCount: decoded.deliveryCount,
+      ...settle,
+    };
     try {
       await handler(delivery);
     } catch {

@@ -1,5 +1,5 @@
 import { runReplyChannelSuite } from '@switchyard/testing';
-import { type Assigner, Kafka, logLevel, PartitionAssigners } from 'kafkajs';
+import { Kafka, logLevel, type PartitionAssigner, PartitionAssigners } from 'kafkajs';
 import { afterAll } from 'vitest';
 import { KafkaTransport } from '../src/index.js';
 import { FAST_GROUPS, tryStartMockCluster, unique } from './cluster.js';
@@ -19,8 +19,8 @@ async function groupHasMember(address: string): Promise<boolean> {
   const topic = address.slice(0, colon);
   const kafka = new Kafka({ brokers: [...(cluster?.brokers ?? [])], logLevel: logLevel.NOTHING });
   let members = 0;
-  const counting: Assigner = ({ cluster: c, groupId, logger }) => {
-    const roundRobin = PartitionAssigners.roundRobin({ cluster: c, groupId, logger });
+  const counting: PartitionAssigner = (config) => {
+    const roundRobin = PartitionAssigners.roundRobin(config);
     return {
       ...roundRobin,
       assign: (group) => {
@@ -29,7 +29,11 @@ async function groupHasMember(address: string): Promise<boolean> {
       },
     };
   };
-  const probe = kafka.consumer({ groupId: `${topic}.${address.slice(colon + 1)}`, partitionAssigners: [counting], ...FAST_GROUPS_KAFKAJS });
+  const probe = kafka.consumer({
+    groupId: `${topic}.${address.slice(colon + 1)}`,
+    partitionAssigners: [counting],
+    ...FAST_GROUPS_KAFKAJS,
+  });
   try {
     const joined = new Promise<boolean>((resolve) => {
       probe.on(probe.events.GROUP_JOIN, (event) => resolve(event.payload.isLeader));

@@ -1,5 +1,5 @@
-import { runReplyChannelSuite } from '@switchyard/testing';
 import { errors, type NatsConnection } from '@nats-io/transport-node';
+import { runReplyChannelSuite } from '@switchyard/testing';
 import { afterAll } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { adminConnection, deleteStreams, NATS_URL, probeNats, uniquePrefix } from './helpers.js';

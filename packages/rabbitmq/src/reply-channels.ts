@@ -59,11 +59,17 @@ export class RabbitReplyChannels implements ReplyChannels {
   }
 
   /** Declares the queue and consumes it; rejects with `SY_CONFIGURATION` for a non-integer `expireAfterMs` below 1. */
-  async open(owner: string, handler: DeliveryHandler, options: { readonly expireAfterMs: number }): Promise<ReplyChannel> {
+  async open(
+    owner: string,
+    handler: DeliveryHandler,
+    options: { readonly expireAfterMs: number },
+  ): Promise<ReplyChannel> {
     this.#settings.assertOpen();
     const { expireAfterMs } = options;
     if (!Number.isInteger(expireAfterMs) || expireAfterMs < 1) {
-      throw new ConfigurationError(`reply channel expireAfterMs must be a positive integer, got ${String(expireAfterMs)}`);
+      throw new ConfigurationError(
+        `reply channel expireAfterMs must be a positive integer, got ${String(expireAfterMs)}`,
+      );
     }
     const { connection, exchange, timeoutMs } = this.#settings;
     const queue = helperName(exchange, 'replies', owner);
@@ -93,7 +99,9 @@ export class RabbitReplyChannels implements ReplyChannels {
     this.#settings.assertOpen();
     const options = { ...publishOptions(message, false), persistent: false };
     try {
-      await this.#settings.publisher.publish([{ exchange: '', routingKey: address, body: toBuffer(message.body), options }]);
+      await this.#settings.publisher.publish([
+        { exchange: '', routingKey: address, body: toBuffer(message.body), options },
+      ]);
     } catch (error) {
       throw sendError(error);
     }

@@ -21,10 +21,10 @@ import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
 import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
 import { RedisDeadLetterStore } from './dead-letter-store.js';
-import { RedisReplyChannels } from './reply-channels.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
+import { RedisReplyChannels } from './reply-channels.js';
 import { scripts } from './scripts.js';
 import { StreamConsumer } from './stream-consumer.js';
 

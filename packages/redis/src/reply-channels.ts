@@ -46,8 +46,8 @@ export interface RedisReplySettings {
  * persistence, which a reply does not need.
  *
  * `ack` has nothing to do (the batch is trimmed after its handlers ran);
- * `nack` hands the reply to the handler again after `delayMs`, from memory:
- * a reply is worth nothing once its instance is gone.
+ * `nack` appends the reply to the stream again (after `delayMs`, with the
+ * delivery count one higher).
  */
 export class RedisReplyChannels implements ReplyChannels {
   readonly #settings: RedisReplySettings;
@@ -58,10 +58,16 @@ export class RedisReplyChannels implements ReplyChannels {
   }
 
   /** Creates the stream (empty), sets its expiry and starts reading; rejects with `SY_CONFIGURATION` for a bad `expireAfterMs`. */
-  async open(owner: string, handler: DeliveryHandler, options: { readonly expireAfterMs: number }): Promise<ReplyChannel> {
+  async open(
+    owner: string,
+    handler: DeliveryHandler,
+    options: { readonly expireAfterMs: number },
+  ): Promise<ReplyChannel> {
     const { expireAfterMs } = options;
     if (!Number.isInteger(expireAfterMs) || expireAfterMs < 3) {
-      throw new ConfigurationError(`reply channel expireAfterMs must be an integer of at least 3, got ${String(expireAfterMs)}`);
+      throw new ConfigurationError(
+        `reply channel expireAfterMs must be an integer of at least 3, got ${String(expireAfterMs)}`,
+      );
     }
     const conn = this.#settings.connection();
     const key = `${this.#settings.prefix}:reply:${owner}`;
@@ -83,11 +89,8 @@ export class RedisReplyChannels implements ReplyChannels {
   /** XADD with NOMKSTREAM: resolves without writing when the stream is gone; rejects with `SY_SEND_FAILED` otherwise. */
   async send(address: string, message: TransportMessage): Promise<void> {
     checkSize(message, this.#settings.maxMessageBytes);
-    const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
     try {
-      await this.#settings
-        .connection()
-        .xadd(address, 'NOMKSTREAM', 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', 'i', message.id, 'h', JSON.stringify(message.headers), 'b', body);
+      await append(this.#settings.connection(), address, message, 0);
     } catch (error) {
       throw wrapError(error, ErrorCode.SendFailed, `reply to '${address}' failed`);
     }
@@ -192,7 +195,7 @@ class RedisReplyChannel implements ReplyChannel {
         const entries = readGroupEntries(reply);
         const tail = entries[entries.length - 1];
         if (tail === undefined) continue;
-        await Promise.all(entries.map((entry) => this.#deliver(entry, 1)));
+        await Promise.all(entries.map((entry) => this.#deliver(entry)));
         last = tail.id;
         await this.#conn.xtrim(this.address, 'MINID', successor(tail.id));
       } catch {
@@ -204,25 +207,36 @@ class RedisReplyChannel implements ReplyChannel {
     }
   }
 
-  async #deliver(entry: RawEntry, count: number): Promise<void> {
+  async #deliver(entry: RawEntry): Promise<void> {
     if (entry.fields === null) return;
-    const { message } = decodeEntry(entry.id, entry.fields);
+    const { message, priorDeliveries } = decodeEntry(entry.id, entry.fields);
+    const count = priorDeliveries + 1;
     const settle = settleOnce(
       async () => undefined,
       async (options?: NackOptions) => {
-        const timer = setTimeout(() => {
-          if (!this.#stopping) void this.#deliver(entry, count + 1);
-        }, options?.delayMs ?? 0);
-        timer.unref();
+        const again = () => append(this.#conn, this.address, message, count);
+        if (options?.delayMs) setTimeout(() => void again().catch(() => undefined), options.delayMs).unref();
+        else await again();
       },
     );
     const delivery: Delivery = { message, channel: this.address, deliveryCount: count, ...settle };
     try {
       await this.#handler(delivery);
     } catch {
-      await delivery.nack();
+      await delivery.nack().catch(() => undefined);
     }
   }
+}
+
+/**
+ * Appends `message` to the reply stream `key` unless the stream is gone (NOMKSTREAM), trimmed to about
+ * {@link REPLY_STREAM_MAXLEN}; `prior` deliveries go in the `d` field that {@link decodeEntry} reads.
+ */
+function append(conn: Redis, key: string, message: TransportMessage, prior: number): Promise<unknown> {
+  const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
+  const fields: Array<string | Buffer> = ['i', message.id, 'h', JSON.stringify(message.headers), 'b', body];
+  if (prior > 0) fields.push('d', String(prior));
+  return conn.xadd(key, 'NOMKSTREAM', 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...fields);
 }
 
 /** The smallest stream id after `id` (`<ms>-<seq>`), for XTRIM MINID up to and including `id`. */

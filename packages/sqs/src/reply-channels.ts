@@ -3,8 +3,8 @@ import {
   DeleteQueueCommand,
   ListQueuesCommand,
   ListQueueTagsCommand,
-  type SQSClient,
   SendMessageCommand,
+  type SQSClient,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import {
@@ -61,27 +61,42 @@ export class SqsReplyChannels implements ReplyChannels {
   }
 
   /** Creates and consumes the queue, then removes stale reply queues of crashed instances. */
-  async open(owner: string, handler: DeliveryHandler, options: { readonly expireAfterMs: number }): Promise<ReplyChannel> {
+  async open(
+    owner: string,
+    handler: DeliveryHandler,
+    options: { readonly expireAfterMs: number },
+  ): Promise<ReplyChannel> {
     const { expireAfterMs } = options;
     if (!Number.isInteger(expireAfterMs) || expireAfterMs < 3) {
-      throw new ConfigurationError(`reply channel expireAfterMs must be an integer of at least 3, got ${String(expireAfterMs)}`);
+      throw new ConfigurationError(
+        `reply channel expireAfterMs must be an integer of at least 3, got ${String(expireAfterMs)}`,
+      );
     }
     const sqs = this.#settings.sqs();
     const name = queueName(this.#settings.queuePrefix, `replies-${owner}`, false);
     let url: string;
     try {
-      const out = await sqs.send(new CreateQueueCommand({ QueueName: name, tags: { [HEARTBEAT_TAG]: String(Date.now()) } }));
+      const out = await sqs.send(
+        new CreateQueueCommand({ QueueName: name, tags: { [HEARTBEAT_TAG]: String(Date.now()) } }),
+      );
       if (out.QueueUrl === undefined) throw new Error('CreateQueue returned no QueueUrl');
       url = out.QueueUrl;
     } catch (error) {
       throw wrapError(ErrorCode.TransportUnavailable, `create reply queue '${name}'`, error);
     }
     const subscription = await this.#settings.consume({ channel: name, name, url }, handler, REPLY_CONCURRENCY);
-    const heartbeat = setInterval(() => {
-      sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: { [HEARTBEAT_TAG]: String(Date.now()) } })).catch((error: unknown) => {
-        this.#settings.onError(wrapError(ErrorCode.TransportUnavailable, `heartbeat of reply queue '${name}'`, error));
-      });
-    }, Math.floor(expireAfterMs / 3));
+    const heartbeat = setInterval(
+      () => {
+        sqs
+          .send(new TagQueueCommand({ QueueUrl: url, Tags: { [HEARTBEAT_TAG]: String(Date.now()) } }))
+          .catch((error: unknown) => {
+            this.#settings.onError(
+              wrapError(ErrorCode.TransportUnavailable, `heartbeat of reply queue '${name}'`, error),
+            );
+          });
+      },
+      Math.floor(expireAfterMs / 3),
+    );
     heartbeat.unref();
     this.#heartbeats.add(heartbeat);
     await this.#removeStale(sqs, url, expireAfterMs).catch((error: unknown) => {
@@ -112,9 +127,13 @@ export class SqsReplyChannels implements ReplyChannels {
   async send(address: string, message: TransportMessage): Promise<void> {
     const wire = toWire(message);
     try {
-      await this.#settings
-        .sqs()
-        .send(new SendMessageCommand({ QueueUrl: address, MessageBody: wire.body, MessageAttributes: sdkAttributes(wire.attributes) }));
+      await this.#settings.sqs().send(
+        new SendMessageCommand({
+          QueueUrl: address,
+          MessageBody: wire.body,
+          MessageAttributes: sdkAttributes(wire.attributes),
+        }),
+      );
     } catch (error) {
       if (isMissingQueue(error)) return;
       throw wrapError(ErrorCode.SendFailed, `reply to '${address}'`, error);
@@ -126,7 +145,9 @@ export class SqsReplyChannels implements ReplyChannels {
     const prefix = queueName(this.#settings.queuePrefix, 'replies-', false);
     let token: string | undefined;
     do {
-      const page = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 1000, NextToken: token }));
+      const page = await sqs.send(
+        new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 1000, NextToken: token }),
+      );
       token = page.NextToken;
       for (const url of page.QueueUrls ?? []) {
         if (url === own) continue;

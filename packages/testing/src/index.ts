@@ -29,6 +29,7 @@ export {
 } from './interop/foreign-producer.js';
 export { messageConsumerScenario, type RawProducer } from './interop/message-consumer.js';
 export { messagePublisherScenario, RAW_MESSAGES, type RawRead } from './interop/message-publisher.js';
+export { type ReplyChannelSuiteOptions, runReplyChannelSuite } from './replies/reply-channel-suite.js';
 export {
   type DeadLetterStoreFactory,
   deadLetterRecord,
@@ -36,4 +37,3 @@ export {
 } from './stores/dead-letter-store-conformance.js';
 export { type ProxyTarget, TcpProxy } from './tcp-proxy.js';
 export { commandThenPatternEvent, type RoundTrip } from './url-round-trip.js';
-export { type ReplyChannelSuiteOptions, runReplyChannelSuite } from './replies/reply-channel-suite.js';

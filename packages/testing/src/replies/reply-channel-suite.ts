@@ -82,7 +82,8 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
 
     it('leaves an abandoned channel (transport closed, channel not) to the broker to remove: by expiry or with the connection', async (test) => {
       if (!reachable) test.skip(`${options.name} is unreachable`);
-      const expiry = options.expiry ?? (options.endsWithConnection ? { expireAfterMs: 60_000, waitMs: 5_000 } : undefined);
+      const expiry =
+        options.expiry ?? (options.endsWithConnection ? { expireAfterMs: 60_000, waitMs: 5_000 } : undefined);
       if (expiry === undefined) test.skip(`${options.name} does not remove abandoned channels itself`);
       const { expireAfterMs, waitMs: expiryWaitMs } = expiry as NonNullable<typeof expiry>;
       const transport = await options.createTransport();
@@ -91,7 +92,11 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
       expect(await options.exists(channel.address)).toBe(true);
       // The process "crashes": its transport goes away without closing the channel.
       await transport.close();
-      await eventually(async () => !(await options.exists(channel.address)), 'the broker to expire the channel', expiryWaitMs);
+      await eventually(
+        async () => !(await options.exists(channel.address)),
+        'the broker to expire the channel',
+        expiryWaitMs,
+      );
     });
 
     it('keeps a channel that is being consumed alive beyond expireAfterMs', async (test) => {
@@ -125,7 +130,11 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
         sends.push((n % 3 === 0 ? a : b).send(to, reply({ n }, { 'ce-for': to })));
       }
       await Promise.all(sends);
-      await eventually(async () => gotA.length + gotB.length >= 200, () => `200 replies, got ${gotA.length + gotB.length}`, waitMs);
+      await eventually(
+        async () => gotA.length + gotB.length >= 200,
+        () => `200 replies, got ${gotA.length + gotB.length}`,
+        waitMs,
+      );
       expect(gotA).toHaveLength(100);
       expect(gotB).toHaveLength(100);
       expect(gotA.every((d) => d.message.headers['ce-for'] === channelA.address)).toBe(true);
