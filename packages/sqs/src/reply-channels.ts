@@ -24,6 +24,9 @@ import { sdkAttributes, toWire } from './wire.js';
 /** Tag with the epoch ms of a reply queue's last heartbeat. */
 export const HEARTBEAT_TAG = 'switchyard-reply-heartbeat';
 
+/** How long `close` lets running reply handlers finish before it deletes the queue. */
+const CLOSE_DRAIN_MS = 1_000;
+
 /** Replies handled at once per reply queue. */
 const REPLY_CONCURRENCY = 10;
 
@@ -109,7 +112,8 @@ export class SqsReplyChannels implements ReplyChannels {
         closing ??= (async () => {
           clearInterval(heartbeat);
           this.#heartbeats.delete(heartbeat);
-          await subscription.close();
+          // The queue is deleted next: a long poll still running (up to waitTimeSeconds) is not worth waiting for.
+          await subscription.close({ drainTimeoutMs: CLOSE_DRAIN_MS });
           await deleteQueue(sqs, url);
         })();
         return closing;
