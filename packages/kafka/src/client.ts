@@ -50,7 +50,15 @@ export type Assignment = Readonly<Record<string, readonly number[]>>;
 export interface ConsumerSpec {
   readonly groupId: string;
   /** Topics to read; `fromBeginning` applies only where the group has no committed offset. */
-  readonly topics: readonly { readonly topic: string; readonly fromBeginning: boolean }[];
+  readonly topics: readonly {
+    readonly topic: string;
+    readonly fromBeginning: boolean;
+    /**
+     * Offsets by partition to seek to as soon as each member runs, overriding
+     * `fromBeginning` and committed offsets (a reply channel's start position).
+     */
+    readonly startAt?: ReadonlyMap<number, string>;
+  }[];
   /** Partitions handled at the same time (batches of different partitions). */
   readonly partitionsConcurrently: number;
   /** Called for every fetched batch; must resolve quickly (the fetch loop waits for it). */
@@ -86,6 +94,8 @@ export interface KafkaClient {
   ensureTopics(topics: readonly string[]): Promise<void>;
   /** Committed next-offsets of `groupId` on `topic`, by partition; -1 where the group never committed. */
   committedOffsets(groupId: string, topic: string): Promise<ReadonlyMap<number, bigint>>;
+  /** The offset the next record of each partition of `topic` will get (its high-water mark), by partition. */
+  endOffsets(topic: string): Promise<ReadonlyMap<number, string>>;
   /** Join a consumer group; resolves once the member joined and got its first assignment. */
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer>;
   /** Rejects when the cluster does not answer. */

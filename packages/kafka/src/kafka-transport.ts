@@ -3,6 +3,7 @@ import {
   compilePattern,
   type DeadLetterRetention,
   type DeliveryHandler,
+  describeError,
   type EndpointMessage,
   ErrorCode,
   messageSize,
@@ -24,9 +25,6 @@ import { assertTopicName, type KafkaTransportOptions, type ResolvedKafkaOptions,
 import { RecordProducer } from './record-producer.js';
 import { KafkaReplyChannels } from './reply-channels.js';
 import { InternalHeader, toRecord } from './wire.js';
-
-/** How long opening a reply channel may take: a group join (3 s on a default broker) and a marker round trip. */
-const REPLY_OPEN_TIMEOUT_MS = 30_000;
 
 /**
  * Switchyard transport on Apache Kafka (kafkajs by default, behind the
@@ -87,7 +85,12 @@ export class KafkaTransport implements Transport {
       },
       topic: repliesTopic,
       headerPrefix: this.#options.headerPrefix,
-      openTimeoutMs: REPLY_OPEN_TIMEOUT_MS,
+      onError: (error) =>
+        this.#options.logger?.({
+          level: 'warn',
+          message: `kafka reply group ${repliesTopic} could not join; retrying`,
+          extra: { error: describeError(error) },
+        }),
     });
     this.capabilities = {
       delayedDelivery: 'native',

@@ -151,6 +151,16 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
+  async endOffsets(topic: string): Promise<ReadonlyMap<number, string>> {
+    const admin = await this.#connectAdmin();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((p) => [p.partition, p.high]));
+    } catch (error) {
+      throw unavailable(`cannot read the end offsets of ${topic}`, error);
+    }
+  }
+
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer> {
     return startGroupConsumer(this.#memberHost, spec);
   }

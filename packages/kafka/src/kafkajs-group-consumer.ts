@@ -44,7 +44,8 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
         await new Promise((resolve) => setTimeout(resolve, delay));
         if (stopped || host.isClosed()) return;
         try {
-          current = await launchMember(host, spec, replace);
+          // A replacement resumes from the committed offsets: the start positions were for the first member.
+          current = await launchMember(host, withoutStartPositions(spec), replace);
           if (crashedEarly !== current) return;
         } catch (error) {
           host.options.logger?.({
@@ -132,12 +133,20 @@ async function launchMember(
         );
       },
     });
+    // run() resolved after the join: a seek now takes effect before (or right after) the first fetch.
+    for (const { topic, startAt } of spec.topics) {
+      for (const [partition, offset] of startAt ?? []) consumer.seek({ topic, partition, offset });
+    }
   } catch (error) {
     host.members.delete(consumer);
     await consumer.disconnect().catch(() => undefined);
     throw unavailable(`cannot join consumer group ${spec.groupId}`, error);
   }
   return consumer;
+}
+
+function withoutStartPositions(spec: ConsumerSpec): ConsumerSpec {
+  return { ...spec, topics: spec.topics.map(({ startAt: _first, ...topic }) => topic) };
 }
 
 function toIncoming(message: KafkaMessage): IncomingRecord {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type Delivery,
   type DeliveryHandler,
@@ -6,21 +5,20 @@ import {
   type NackOptions,
   type ReplyChannel,
   type ReplyChannels,
+  SwitchyardError,
   settleOnce,
   TransportError,
   type TransportMessage,
 } from '@switchyard/core/transport';
-import type { GroupConsumer, IncomingBatch, KafkaClient, OutgoingRecord } from './client.js';
+import type { BatchControl, GroupConsumer, IncomingBatch, KafkaClient, OutgoingRecord } from './client.js';
 import { type DecodedRecord, fromRecord, InternalHeader, toRecord } from './wire.js';
 
 /** Header naming the instance a reply is for (also the record key, so one instance's replies share a partition). */
 const OWNER_HEADER = 'x-sy-reply-owner';
 /** Header carrying the reply's own ordering key, since the record key is the owner. */
 const KEY_HEADER = 'x-sy-reply-key';
-/** Header of the marker record `open` writes to learn that its consumer reads from a position before it. */
-const MARKER_HEADER = 'x-sy-reply-marker';
-/** How often `open` writes its marker again until the consumer sees one. */
-const MARKER_EVERY_MS = 500;
+/** Backoff bounds of joining the reply group again after a failed attempt. */
+const JOIN_RETRY_MS = { first: 250, max: 10_000 } as const;
 
 /** What {@link KafkaReplyChannels} borrows from its transport. */
 export interface KafkaReplySettings {
@@ -30,8 +28,8 @@ export interface KafkaReplySettings {
   /** The reply topic: `<topicPrefix>replies`, one for every instance under the prefix. */
   readonly topic: string;
   readonly headerPrefix: 'ce_' | 'ce-';
-  /** How long `open` waits for its consumer to join and see its marker. */
-  readonly openTimeoutMs: number;
+  /** Where a failed join of a reply group is reported (it is retried). */
+  readonly onError: (error: unknown) => void;
 }
 
 /**
@@ -47,13 +45,14 @@ export interface KafkaReplySettings {
  * something every process start makes, and librdkafka's mock cannot delete
  * them. Why a group per instance: every instance must read every partition.
  *
- * The group starts at the end of the topic; `open` resolves once the consumer
- * has read a marker record it wrote after joining, so no reply sent later can
- * fall before its start position. Offsets are committed after each batch, so
- * a rebalance resumes where it was. Costs per instance start: one group join
- * (Kafka's `group.initial.rebalance.delay.ms`, 3 s by default) and one marker
- * record; every instance fetches every reply of the prefix and drops the
- * others' (cheap at reply sizes; use a prefix per application to bound it).
+ * `open` reads the topic's end offsets and resolves; the group joins in the
+ * background (Kafka's `group.initial.rebalance.delay.ms`, 3 s by default) and
+ * seeks to those offsets, so every reply written after `open` is read, and
+ * nothing from before. Replies that arrive meanwhile wait in the topic. Offsets
+ * are committed after each batch, so a rebalance resumes where it was (a
+ * commit lost on the way repeats a few replies, which core drops as late). Every instance fetches
+ * every reply of the prefix and drops the others' (cheap at reply sizes; a
+ * prefix per application bounds it).
  *
  * `close` leaves the group; Kafka removes an empty group's offsets after
  * `offsets.retention.minutes`, and the records go with the topic's retention
@@ -70,100 +69,29 @@ export class KafkaReplyChannels implements ReplyChannels {
     this.#settings = settings;
   }
 
-  /** Joins the instance's group and resolves once it reads from a position before every later reply. */
+  /** Fixes the start position (end of the topic now) and starts joining the instance's group; see the class comment. */
   async open(owner: string, handler: DeliveryHandler): Promise<ReplyChannel> {
-    const { client, topic, openTimeoutMs } = this.#settings;
-    const group = `${topic}.${owner}`;
-    const marker = randomUUID();
-    let ready!: () => void;
-    const seen = new Promise<void>((resolve) => {
-      ready = resolve;
-    });
-    let consumer: GroupConsumer | undefined;
-    const onBatch = async (batch: IncomingBatch, control: { markTaken(offset: string): void }) => {
-      let last: string | undefined;
-      for (const record of batch.records) {
-        last = record.offset;
-        control.markTaken(record.offset);
-        if (record.headers[OWNER_HEADER] !== owner) continue;
-        if (record.headers[MARKER_HEADER] !== undefined) {
-          if (record.headers[MARKER_HEADER] === marker) ready();
-          continue;
-        }
-        const decoded = fromRecord(batch.topic, batch.partition, record);
-        void this.#deliver(owner, handler, withOwnKey(decoded, record.headers[KEY_HEADER]));
-      }
-      if (last !== undefined) {
-        // Not awaited: a lost commit only means a rebalance re-reads a few replies, which core drops as unknown.
-        consumer
-          ?.commit([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }])
-          .catch(() => undefined);
-      }
-    };
+    const { client, topic } = this.#settings;
     await client.ensureTopics([topic]);
-    consumer = await client.startConsumer({
-      groupId: group,
-      topics: [{ topic, fromBeginning: false }],
-      partitionsConcurrently: 1,
-      onBatch,
-      onAssignment: () => undefined,
-    });
-    try {
-      await this.#awaitMarker(owner, marker, seen, openTimeoutMs);
-    } catch (error) {
-      await consumer.stop();
-      throw error;
-    }
-    let closing: Promise<void> | undefined;
-    const joined = consumer;
-    return {
-      address: `${topic}:${owner}`,
-      close: () => {
-        closing ??= joined.stop();
-        return closing;
-      },
-    };
+    const startAt = await client.endOffsets(topic);
+    const member = new ReplyMember(this.#settings, owner, startAt, (decoded) => this.#deliver(owner, handler, decoded));
+    member.start();
+    return { address: `${topic}:${owner}`, close: () => member.stop() };
   }
 
   /** Produces the reply (acks=all) to the reply topic, for the owner named in `address`. */
   async send(address: string, message: TransportMessage): Promise<void> {
     const colon = address.indexOf(':');
-    if (colon <= 0)
+    if (colon <= 0) {
       throw new TransportError(ErrorCode.SendFailed, `kafka: '${address}' is no reply address (<topic>:<owner>)`);
+    }
     await this.#settings.produce([this.#record(address.slice(0, colon), address.slice(colon + 1), message)]);
   }
 
   #record(topic: string, owner: string, message: TransportMessage, internal?: Record<string, string>): OutgoingRecord {
     const headers: Record<string, string> = { ...internal, [OWNER_HEADER]: owner };
     if (message.key !== undefined) headers[KEY_HEADER] = message.key;
-    const record = toRecord(topic, message, headers, this.#settings.headerPrefix);
-    return { ...record, key: owner };
-  }
-
-  /** Writes the marker until the consumer reads it (its position is then before anything written later). */
-  async #awaitMarker(owner: string, marker: string, seen: Promise<void>, timeoutMs: number): Promise<void> {
-    const { topic, produce } = this.#settings;
-    const record: OutgoingRecord = {
-      topic,
-      key: owner,
-      value: new Uint8Array(0),
-      headers: { [OWNER_HEADER]: owner, [MARKER_HEADER]: marker },
-    };
-    const deadline = Date.now() + timeoutMs;
-    let found = false;
-    void seen.then(() => {
-      found = true;
-    });
-    while (!found) {
-      if (Date.now() > deadline) {
-        throw new TransportError(
-          ErrorCode.Timeout,
-          `kafka: the reply consumer of '${owner}' did not start within ${timeoutMs} ms`,
-        );
-      }
-      await produce([record]);
-      await Promise.race([seen, new Promise((resolve) => setTimeout(resolve, MARKER_EVERY_MS))]);
-    }
+    return { ...toRecord(topic, message, headers, this.#settings.headerPrefix), key: owner };
   }
 
   async #deliver(owner: string, handler: DeliveryHandler, decoded: DecodedRecord): Promise<void> {
@@ -189,6 +117,80 @@ export class KafkaReplyChannels implements ReplyChannels {
     } catch {
       await delivery.nack().catch(() => undefined);
     }
+  }
+}
+
+/** The group member of one reply channel: joins in the background (retrying), filters, commits, leaves. */
+class ReplyMember {
+  readonly #settings: KafkaReplySettings;
+  readonly #owner: string;
+  readonly #startAt: ReadonlyMap<number, string>;
+  readonly #deliver: (decoded: DecodedRecord) => Promise<void>;
+  #consumer: GroupConsumer | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    settings: KafkaReplySettings,
+    owner: string,
+    startAt: ReadonlyMap<number, string>,
+    deliver: (decoded: DecodedRecord) => Promise<void>,
+  ) {
+    this.#settings = settings;
+    this.#owner = owner;
+    this.#startAt = startAt;
+    this.#deliver = deliver;
+  }
+
+  start(): void {
+    this.#starting = this.#join();
+  }
+
+  /** Leaves the group (after a join under way). Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#starting;
+      await this.#consumer?.stop();
+    })();
+    return this.#stopping;
+  }
+
+  async #join(): Promise<void> {
+    const { client, topic } = this.#settings;
+    for (let delay: number = JOIN_RETRY_MS.first; this.#stopping === undefined; ) {
+      try {
+        this.#consumer = await client.startConsumer({
+          groupId: `${topic}.${this.#owner}`,
+          topics: [{ topic, fromBeginning: false, startAt: this.#startAt }],
+          partitionsConcurrently: 1,
+          onBatch: (batch, control) => this.#onBatch(batch, control),
+          onAssignment: () => undefined,
+        });
+        return;
+      } catch (error) {
+        // The transport closed: nothing will ever join again.
+        if (error instanceof SwitchyardError && error.code === ErrorCode.Closed) return;
+        this.#settings.onError(error);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, JOIN_RETRY_MS.max);
+      }
+    }
+  }
+
+  async #onBatch(batch: IncomingBatch, control: BatchControl): Promise<void> {
+    let last: string | undefined;
+    for (const record of batch.records) {
+      control.markTaken(record.offset);
+      last = record.offset;
+      if (record.headers[OWNER_HEADER] !== this.#owner) continue;
+      const decoded = fromRecord(batch.topic, batch.partition, record);
+      void this.#deliver(withOwnKey(decoded, record.headers[KEY_HEADER]));
+    }
+    if (last === undefined) return;
+    // Not awaited: a lost commit only means a rebalance delivers a few replies again, which core drops as late.
+    this.#consumer
+      ?.commit([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }])
+      .catch(() => undefined);
   }
 }
 

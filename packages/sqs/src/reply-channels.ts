@@ -23,6 +23,8 @@ import { sdkAttributes, toWire } from './wire.js';
 
 /** Tag with the epoch ms of a reply queue's last heartbeat. */
 export const HEARTBEAT_TAG = 'switchyard-reply-heartbeat';
+/** Tag with the `expireAfterMs` a reply queue was opened with: how old its heartbeat may get. */
+export const EXPIRY_TAG = 'switchyard-reply-expire-ms';
 
 /** How long `close` lets running reply handlers finish before it deletes the queue. */
 const CLOSE_DRAIN_MS = 1_000;
@@ -46,10 +48,12 @@ export interface SqsReplySettings {
  * `<queuePrefix>replies-<owner>`, created by `open` and deleted by `close`.
  * SQS has no queue expiry, so cleanup after a crash works by heartbeat: the
  * queue carries the tag `switchyard-reply-heartbeat` (epoch ms), refreshed
- * every third of `expireAfterMs` while it is open; every `open` deletes the
- * other reply queues under the same prefix whose heartbeat is older than its
- * own `expireAfterMs` (a crashed instance's queue goes at the next start of
- * any instance on that prefix). Each heartbeat is one TagQueue call.
+ * every third of `expireAfterMs` while it is open, and `switchyard-reply-expire-ms`;
+ * every `open` first deletes the reply queues under the same prefix whose
+ * heartbeat is older than their expiry (a crashed instance's queue goes at the
+ * next start of any instance on that prefix). Each heartbeat is one TagQueue
+ * call. On AWS a queue name cannot be reused for 60 s after its deletion,
+ * which matters only for re-opening one owner (core's owners are unique per start).
  *
  * `send` is one SendMessage to the queue URL (the address); a reply to a
  * deleted queue is dropped and `send` resolves. SQS keeps every message
@@ -77,11 +81,14 @@ export class SqsReplyChannels implements ReplyChannels {
     }
     const sqs = this.#settings.sqs();
     const name = queueName(this.#settings.queuePrefix, `replies-${owner}`, false);
+    // First, so that an expired queue of this very owner goes too and the channel starts empty.
+    await this.#removeStale(sqs, expireAfterMs).catch((error: unknown) => {
+      this.#settings.onError(wrapError(ErrorCode.TransportUnavailable, 'remove stale reply queues', error));
+    });
     let url: string;
     try {
-      const out = await sqs.send(
-        new CreateQueueCommand({ QueueName: name, tags: { [HEARTBEAT_TAG]: String(Date.now()) } }),
-      );
+      const tags = { [HEARTBEAT_TAG]: String(Date.now()), [EXPIRY_TAG]: String(expireAfterMs) };
+      const out = await sqs.send(new CreateQueueCommand({ QueueName: name, tags }));
       if (out.QueueUrl === undefined) throw new Error('CreateQueue returned no QueueUrl');
       url = out.QueueUrl;
     } catch (error) {
@@ -102,9 +109,6 @@ export class SqsReplyChannels implements ReplyChannels {
     );
     heartbeat.unref();
     this.#heartbeats.add(heartbeat);
-    await this.#removeStale(sqs, url, expireAfterMs).catch((error: unknown) => {
-      this.#settings.onError(wrapError(ErrorCode.TransportUnavailable, 'remove stale reply queues', error));
-    });
     let closing: Promise<void> | undefined;
     return {
       address: url,
@@ -144,8 +148,11 @@ export class SqsReplyChannels implements ReplyChannels {
     }
   }
 
-  /** Deletes the reply queues under this prefix, other than `own`, whose heartbeat is older than `expireAfterMs`. */
-  async #removeStale(sqs: SQSClient, own: string, expireAfterMs: number): Promise<void> {
+  /**
+   * Deletes the reply queues under this prefix whose heartbeat is older than their own expiry tag
+   * (`fallbackMs` for a queue without one).
+   */
+  async #removeStale(sqs: SQSClient, fallbackMs: number): Promise<void> {
     const prefix = queueName(this.#settings.queuePrefix, 'replies-', false);
     let token: string | undefined;
     do {
@@ -154,10 +161,12 @@ export class SqsReplyChannels implements ReplyChannels {
       );
       token = page.NextToken;
       for (const url of page.QueueUrls ?? []) {
-        if (url === own) continue;
         const tags = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url })).catch(() => undefined);
         const beat = Number(tags?.Tags?.[HEARTBEAT_TAG]);
-        if (Number.isFinite(beat) && Date.now() - beat > expireAfterMs) await deleteQueue(sqs, url);
+        const expiry = Number(tags?.Tags?.[EXPIRY_TAG] ?? fallbackMs);
+        if (Number.isFinite(beat) && Date.now() - beat > (Number.isFinite(expiry) ? expiry : fallbackMs)) {
+          await deleteQueue(sqs, url);
+        }
       }
     } while (token !== undefined);
   }

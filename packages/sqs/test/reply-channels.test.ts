@@ -35,7 +35,7 @@ runReplyChannelSuite({
 describe('SQS reply queues after a crash', () => {
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  it("deletes, on open, another instance's reply queue whose heartbeat is older than expireAfterMs, and keeps a live one", async () => {
+  it("deletes, on open, another instance's reply queue whose heartbeat is older than its expireAfterMs, and keeps a live one", async () => {
     const prefix = `sy-rr-${suffix()}-`;
     const crashed = transport(prefix);
     const live = transport(prefix);
@@ -48,7 +48,8 @@ describe('SQS reply queues after a crash', () => {
     expect(await queueExists(gone.address)).toBe(true);
     // Time has to pass: more than expireAfterMs since the crashed queue's last heartbeat, while the live one beats on.
     await pause(600);
-    const own = await (next.replies as ReplyChannels).open('next', ignore, { expireAfterMs: 300 });
+    // Its own expireAfterMs is long: what counts is the expiry each queue was opened with.
+    const own = await (next.replies as ReplyChannels).open('next', ignore, { expireAfterMs: 60_000 });
     expect(await queueExists(gone.address)).toBe(false);
     expect(await queueExists(alive.address)).toBe(true);
     await Promise.all([alive.close(), own.close()]);
