@@ -268,6 +268,7 @@ export class KafkaTransport implements Transport {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+      await this.replies.stopAll();
       if (this.#sending > 0) await new Promise<void>((resolve) => this.#sendsDone.push(resolve));
       await this.#client.close();
     })();

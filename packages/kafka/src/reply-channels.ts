@@ -64,6 +64,7 @@ export interface KafkaReplySettings {
  */
 export class KafkaReplyChannels implements ReplyChannels {
   readonly #settings: KafkaReplySettings;
+  readonly #members = new Set<ReplyMember>();
 
   constructor(settings: KafkaReplySettings) {
     this.#settings = settings;
@@ -75,8 +76,22 @@ export class KafkaReplyChannels implements ReplyChannels {
     await client.ensureTopics([topic]);
     const startAt = await client.endOffsets(topic);
     const member = new ReplyMember(this.#settings, owner, startAt, (decoded) => this.#deliver(owner, handler, decoded));
+    this.#members.add(member);
     member.start();
-    return { address: `${topic}:${owner}`, close: () => member.stop() };
+    const close = async () => {
+      await member.stop();
+      this.#members.delete(member);
+    };
+    return { address: `${topic}:${owner}`, close };
+  }
+
+  /**
+   * Leave every reply group, after the joins under way (the transport closes): a member
+   * still joining when the client disconnects would otherwise be restarted by kafkajs.
+   */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#members].map((member) => member.stop()));
+    this.#members.clear();
   }
 
   /** Produces the reply (acks=all) to the reply topic, for the owner named in `address`. */
