@@ -21,10 +21,9 @@ import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { withEcotoneBindings } from './ecotone.js';
-import { checkQueue } from './message-consumer.js';
+import { withEcotoneBindings } from './ecotone-bindings.js';
 import { checkExchange } from './message-publisher.js';
-import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import { checkQueue, helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
@@ -64,6 +63,7 @@ export class RabbitMqTransport implements Transport {
     patternFiltering: 'server',
     durable: true,
     reconnect: true,
+    wireForms: ['ecotone'],
   };
   readonly #options: ResolvedOptions;
   readonly #connection: ConnectionManager;

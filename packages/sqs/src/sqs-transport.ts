@@ -90,6 +90,7 @@ export class SqsTransport implements Transport {
       patternFiltering: this.#options.fanout === 'direct' ? 'server' : 'client',
       durable: true,
       reconnect: true,
+      wireForms: ['ecotone'],
     };
   }
 
