@@ -54,10 +54,11 @@ export interface ConsumerSpec {
     readonly topic: string;
     readonly fromBeginning: boolean;
     /**
-     * Offsets by partition to seek to as soon as each member runs, overriding
-     * `fromBeginning` and committed offsets (a reply channel's start position).
+     * Where to read each partition from, asked after every (re)join for each
+     * partition assigned; an offset returned overrides `fromBeginning` and the
+     * committed offset (a reply channel's own positions, which it never commits).
      */
-    readonly startAt?: ReadonlyMap<number, string>;
+    readonly positionOf?: (partition: number) => string | undefined;
   }[];
   /** Partitions handled at the same time (batches of different partitions). */
   readonly partitionsConcurrently: number;

@@ -44,8 +44,7 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
         await new Promise((resolve) => setTimeout(resolve, delay));
         if (stopped || host.isClosed()) return;
         try {
-          // A replacement resumes from the committed offsets: the start positions were for the first member.
-          current = await launchMember(host, withoutStartPositions(spec), replace);
+          current = await launchMember(host, spec, replace);
           if (crashedEarly !== current) return;
         } catch (error) {
           host.options.logger?.({
@@ -109,7 +108,17 @@ async function launchMember(
       maxRetryTime: o.retry.maxRetryTimeMs,
     },
   });
-  consumer.on(consumer.events.GROUP_JOIN, (event) => spec.onAssignment(event.payload.memberAssignment));
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const assignment = event.payload.memberAssignment;
+    // Emitted before the generation's first fetch, which applies these seeks first.
+    for (const { topic, positionOf } of spec.topics) {
+      for (const partition of positionOf ? (assignment[topic] ?? []) : []) {
+        const offset = positionOf?.(partition);
+        if (offset !== undefined) consumer.seek({ topic, partition, offset });
+      }
+    }
+    spec.onAssignment(assignment);
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     o.logger?.({
       level: 'error',
@@ -133,20 +142,12 @@ async function launchMember(
         );
       },
     });
-    // run() resolved after the join: a seek now takes effect before (or right after) the first fetch.
-    for (const { topic, startAt } of spec.topics) {
-      for (const [partition, offset] of startAt ?? []) consumer.seek({ topic, partition, offset });
-    }
   } catch (error) {
     host.members.delete(consumer);
     await consumer.disconnect().catch(() => undefined);
     throw unavailable(`cannot join consumer group ${spec.groupId}`, error);
   }
   return consumer;
-}
-
-function withoutStartPositions(spec: ConsumerSpec): ConsumerSpec {
-  return { ...spec, topics: spec.topics.map(({ startAt: _first, ...topic }) => topic) };
 }
 
 function toIncoming(message: KafkaMessage): IncomingRecord {

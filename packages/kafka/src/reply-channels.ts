@@ -46,16 +46,15 @@ export interface KafkaReplySettings {
  * them. Why a group per instance: every instance must read every partition.
  *
  * `open` reads the topic's end offsets and resolves; the group joins in the
- * background (Kafka's `group.initial.rebalance.delay.ms`, 3 s by default) and
- * seeks to those offsets, so every reply written after `open` is read, and
- * nothing from before. Replies that arrive meanwhile wait in the topic. Offsets
- * are committed after each batch, so a rebalance resumes where it was (a
- * commit lost on the way repeats a few replies, which core drops as late). Every instance fetches
+ * background (Kafka's `group.initial.rebalance.delay.ms`, 3 s by default).
+ * After every (re)join the member seeks each partition to where it stopped,
+ * or to those end offsets, so it reads every reply written after `open`, once,
+ * and nothing from before, whatever rebalances happen. Replies that arrive
+ * meanwhile wait in the topic. Nothing is committed. Every instance fetches
  * every reply of the prefix and drops the others' (cheap at reply sizes; a
  * prefix per application bounds it).
  *
- * `close` leaves the group; Kafka removes an empty group's offsets after
- * `offsets.retention.minutes`, and the records go with the topic's retention
+ * `close` leaves the group, which has no offsets to keep; the records go with the topic's retention
  * (give `<topicPrefix>replies` a short `retention.ms`). A crashed instance's
  * member is dropped after the session timeout: nothing else is left to clean.
  * A reply to an instance that is gone is written and never read: `send`
@@ -135,12 +134,17 @@ export class KafkaReplyChannels implements ReplyChannels {
   }
 }
 
-/** The group member of one reply channel: joins in the background (retrying), filters, commits, leaves. */
+/** The group member of one reply channel: joins in the background (retrying), seeks, filters, leaves. */
 class ReplyMember {
   readonly #settings: KafkaReplySettings;
   readonly #owner: string;
   readonly #startAt: ReadonlyMap<number, string>;
   readonly #deliver: (decoded: DecodedRecord) => Promise<void>;
+  /**
+   * Next offset to read, by partition, as far as this member took records. Kept here, not
+   * committed: after any (re)join the member seeks to it, or to the start position.
+   */
+  readonly #next = new Map<number, string>();
   #consumer: GroupConsumer | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -176,7 +180,7 @@ class ReplyMember {
       try {
         this.#consumer = await client.startConsumer({
           groupId: `${topic}.${this.#owner}`,
-          topics: [{ topic, fromBeginning: false, startAt: this.#startAt }],
+          topics: [{ topic, fromBeginning: false, positionOf: (partition) => this.#positionOf(partition) }],
           partitionsConcurrently: 1,
           onBatch: (batch, control) => this.#onBatch(batch, control),
           onAssignment: () => undefined,
@@ -192,20 +196,19 @@ class ReplyMember {
     }
   }
 
+  /** Next offset to read: after what this member took, else where the channel started. */
+  #positionOf(partition: number): string | undefined {
+    return this.#next.get(partition) ?? this.#startAt.get(partition);
+  }
+
   async #onBatch(batch: IncomingBatch, control: BatchControl): Promise<void> {
-    let last: string | undefined;
     for (const record of batch.records) {
       control.markTaken(record.offset);
-      last = record.offset;
+      this.#next.set(batch.partition, String(BigInt(record.offset) + 1n));
       if (record.headers[OWNER_HEADER] !== this.#owner) continue;
       const decoded = fromRecord(batch.topic, batch.partition, record);
       void this.#deliver(withOwnKey(decoded, record.headers[KEY_HEADER]));
     }
-    if (last === undefined) return;
-    // Not awaited: a lost commit only means a rebalance delivers a few replies again, which core drops as late.
-    this.#consumer
-      ?.commit([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }])
-      .catch(() => undefined);
   }
 }
 
