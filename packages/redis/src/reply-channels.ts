@@ -1,5 +1,4 @@
 import {
-  ConfigurationError,
   type Delivery,
   type DeliveryHandler,
   ErrorCode,
@@ -57,23 +56,18 @@ export class RedisReplyChannels implements ReplyChannels {
     this.#settings = settings;
   }
 
-  /** Creates the stream (empty), sets its expiry and starts reading; rejects with `SY_CONFIGURATION` for a bad `expireAfterMs`. */
+  /** Creates the stream (empty), sets its expiry (`expireAfterMs`, a positive integer as core checks it) and starts reading. */
   async open(
     owner: string,
     handler: DeliveryHandler,
     options: { readonly expireAfterMs: number },
   ): Promise<ReplyChannel> {
     const { expireAfterMs } = options;
-    if (!Number.isInteger(expireAfterMs) || expireAfterMs < 3) {
-      throw new ConfigurationError(
-        `reply channel expireAfterMs must be an integer of at least 3, got ${String(expireAfterMs)}`,
-      );
-    }
     const conn = this.#settings.connection();
     const key = `${this.#settings.prefix}:reply:${owner}`;
     const channel = new RedisReplyChannel(conn, key, handler, {
       expireAfterMs,
-      blockMs: Math.min(this.#settings.blockMs, Math.floor(expireAfterMs / 3)),
+      blockMs: Math.max(1, Math.min(this.#settings.blockMs, Math.floor(expireAfterMs / 3))),
       onClosed: () => this.#open.delete(channel),
     });
     try {

@@ -8,7 +8,6 @@ import {
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import {
-  ConfigurationError,
   type DeliveryHandler,
   ErrorCode,
   type ReplyChannel,
@@ -74,11 +73,6 @@ export class SqsReplyChannels implements ReplyChannels {
     options: { readonly expireAfterMs: number },
   ): Promise<ReplyChannel> {
     const { expireAfterMs } = options;
-    if (!Number.isInteger(expireAfterMs) || expireAfterMs < 3) {
-      throw new ConfigurationError(
-        `reply channel expireAfterMs must be an integer of at least 3, got ${String(expireAfterMs)}`,
-      );
-    }
     const sqs = this.#settings.sqs();
     const name = queueName(this.#settings.queuePrefix, `replies-${owner}`, false);
     // First, so that an expired queue of this very owner goes too and the channel starts empty.
@@ -105,7 +99,7 @@ export class SqsReplyChannels implements ReplyChannels {
             );
           });
       },
-      Math.floor(expireAfterMs / 3),
+      Math.max(1, Math.floor(expireAfterMs / 3)),
     );
     heartbeat.unref();
     this.#heartbeats.add(heartbeat);
