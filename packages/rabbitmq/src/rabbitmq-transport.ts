@@ -1,4 +1,5 @@
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
@@ -17,6 +18,7 @@ import {
   withTimeout,
 } from '@switchyard/core/transport';
 import type { ConsumeMessage } from 'amqplib';
+import { RABBITMQ_CHANNEL_STATS, rabbitChannelStats } from './channel-stats.js';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
@@ -63,6 +65,7 @@ export class RabbitMqTransport implements Transport {
     patternFiltering: 'server',
     durable: true,
     reconnect: true,
+    channelStats: RABBITMQ_CHANNEL_STATS,
     wireForms: ['ecotone'],
   };
   readonly #options: ResolvedOptions;
@@ -235,6 +238,12 @@ export class RabbitMqTransport implements Transport {
       timeoutMs: this.#options.operationTimeoutMs,
       ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
+  }
+
+  /** Ready messages and consumers of each channel's queue; see {@link rabbitChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    return rabbitChannelStats(this.#connection, channels, this.#options.operationTimeoutMs);
   }
 
   /** Reports every connect, loss and scheduled reconnect attempt (with its backoff) of the one AMQP connection. */

@@ -40,6 +40,7 @@ function recording(transport: RabbitMqTransport, channels: Set<string>): Transpo
       return transport.consume(channel, handler, options);
     },
     replies: transport.replies,
+    channelStats: (names) => transport.channelStats(names),
     ping: () => transport.ping(),
     close: () => transport.close(),
   };
