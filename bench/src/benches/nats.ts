@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS, legacyRaw } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawNatsBaseline } from '../raw/nats.js';
 
@@ -41,8 +41,12 @@ export async function benchNats(args: BenchArgs): Promise<BenchLine> {
       framework,
       raw: baseline,
       rounds,
-    } = await alternate(args.rounds ?? DEFAULT_ROUNDS, (round) => frameworkRun(messages, `main${round}`), raw);
-    return benchLine('nats', messages, framework, baseline, {
+    } = await alternate(
+      args.rounds ?? DEFAULT_ROUNDS,
+      (round) => frameworkRun(messages, `main${round}`),
+      () => legacyRaw(messages, raw),
+    );
+    return benchLine('nats', 'consumer-worker', messages, framework, baseline, {
       batch,
       in_flight: inFlight,
       raw_publish: publish,
