@@ -30,8 +30,9 @@ export async function benchNats(args: BenchArgs): Promise<BenchLine> {
       prefetch: batch,
       runId: `${args.runId}-${suffix}`,
     });
-  // SWITCHYARD_NATS_RAW_PUBLISH=async: the raw producer publishes the way the transport does (see raw/nats.ts).
-  const publish = process.env.SWITCHYARD_NATS_RAW_PUBLISH === 'async' ? 'async' : 'request';
+  // By default the raw producer publishes the way the transport does (async, one reply subscription for all
+  // PubAcks; see raw/nats.ts); SWITCHYARD_NATS_RAW_PUBLISH=request makes it use the client's js.publish.
+  const publish = process.env.SWITCHYARD_NATS_RAW_PUBLISH === 'request' ? 'request' : 'async';
   const raw = () => rawNatsBaseline({ server: SERVER, messages, batch, inFlight, publish });
   try {
     // Warm both sides first (JIT, connections), a full-size run each.

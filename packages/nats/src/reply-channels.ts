@@ -9,7 +9,7 @@ import {
   settleOnce,
   type TransportMessage,
 } from '@switchyard/core/transport';
-import { checkSize, fromNats, toNatsHeaders } from './codec.js';
+import { checkSize, encodedHeaders, fromNats, headerBlock } from './codec.js';
 import { wrapError } from './errors.js';
 import { channelToken } from './names.js';
 
@@ -87,8 +87,11 @@ export class NatsReplyChannels implements ReplyChannels {
   async #publish(address: string, message: TransportMessage, deliveries: number): Promise<void> {
     checkSize(message, this.#settings.maxMessageBytes);
     try {
-      const headers = toNatsHeaders(message);
-      if (deliveries > 1) headers.set(DELIVERIES_HEADER, String(deliveries));
+      const counted =
+        deliveries > 1
+          ? { ...message, headers: { ...message.headers, [DELIVERIES_HEADER]: String(deliveries) } }
+          : message;
+      const headers = encodedHeaders(headerBlock(counted, undefined));
       (await this.#settings.connection()).publish(address, message.body, { headers });
     } catch (error) {
       throw wrapError(error, ErrorCode.SendFailed, `reply to '${address}' failed`);

@@ -1,12 +1,15 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
+  BookedReplyChannels,
   type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   messageSize,
+  type ReplyChannels,
   type RoutedMessage,
   SendBatcher,
   type Subscription,
@@ -20,12 +23,14 @@ import {
 import type pg from 'pg';
 import { POSTGRES_CHANNEL_STATS, postgresChannelStats } from './channel-stats.js';
 import { PostgresConsumer } from './consumer.js';
+import { PostgresEndpoints } from './endpoints.js';
 import { WakeHub } from './listener.js';
 import { migrate, quoteSchema } from './migrations.js';
 import { Notifier } from './notifier.js';
 import { type PostgresTransportOptions, parsePostgresUrl, type ResolvedOptions, resolveOptions } from './options.js';
 import { CONSUMER_SESSION, clientConfig, newPool, PRODUCER_SESSION } from './pools.js';
 import { QueueAccess, wrap } from './queue-access.js';
+import { PostgresReplyBook, REPLY_PREFIX } from './reply-book.js';
 import { TRANSPORT_COMPONENT, transportMigrations, wakeChannel } from './schema.js';
 import { deliverAtParam, type InsertRow, type PublishRow, Statements } from './statements.js';
 import { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
@@ -54,6 +59,12 @@ import { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
 export class PostgresTransport implements Transport {
   readonly name = 'postgres';
   readonly capabilities: TransportCapabilities;
+  /**
+   * Reply channels for request/reply: channel `sy.reply.<owner>` of this schema, listed in
+   * `sy_reply_channels` with its last sign of life (refreshed while open); an expired one is
+   * removed, replies included, by the next process that opens a reply channel.
+   */
+  readonly replies: ReplyChannels;
   readonly #options: ResolvedOptions;
   readonly #quoted: string;
   readonly #statements: Statements;
@@ -71,6 +82,7 @@ export class PostgresTransport implements Transport {
   #ready: Promise<void> | undefined;
   #access: QueueAccess | undefined;
   #closing: Promise<void> | undefined;
+  readonly #endpoints: PostgresEndpoints;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(options: PostgresTransportOptions) {
@@ -86,6 +98,12 @@ export class PostgresTransport implements Transport {
     const batching = { maxBatch: 500, maxInFlight: Math.max(1, Math.min(4, this.#options.poolSize)) };
     this.#sends = new SendBatcher((rows) => this.#insert(rows), batching);
     this.#publishes = new SendBatcher((rows) => this.#fanOut(rows), batching);
+    this.#endpoints = new PostgresEndpoints({
+      schema: this.#options.schema,
+      own: this,
+      pool: () => this.#connect(),
+      open: (schema) => new PostgresTransport({ ...this.#options, schema }),
+    });
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
@@ -97,6 +115,15 @@ export class PostgresTransport implements Transport {
       reconnect: true,
       channelStats: POSTGRES_CHANNEL_STATS,
     };
+    const book = new PostgresReplyBook(
+      () => {
+        this.#checkOpen();
+        return this.#connect();
+      },
+      (channel, messages) => this.send(channel, messages),
+      this.#quoted,
+    );
+    this.replies = new BookedReplyChannels(this, book, { prefix: REPLY_PREFIX });
   }
 
   /** The schema that holds the transport's tables. */
@@ -179,6 +206,26 @@ export class PostgresTransport implements Transport {
   }
 
   /**
+   * Consume `<schema>.<channel>`, a channel of a Switchyard message table this transport does not
+   * own (see {@link PostgresEndpoints}); `SY_CONFIGURATION` when the schema has none. `group` is
+   * not used: every consumer of a channel shares its rows.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    this.#checkOpen();
+    return this.#endpoints.consume(endpoint, handler, options);
+  }
+
+  /** Insert raw rows into `<schema>.<channel>` (headers as given), committed before it resolves; see {@link PostgresEndpoints}. */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#checkOpen();
+    return this.#endpoints.send(endpoint, messages);
+  }
+
+  /**
    * See {@link Transport.deadLetterStore}: a {@link PostgresDeadLetterStore} in this transport's
    * schema (table `sy_dead_letters`, shared by every service, filtered by `service` when listed),
    * on a small pool of its own that its `close` ends. Construction does no I/O.
@@ -210,6 +257,7 @@ export class PostgresTransport implements Transport {
   async #shutdown(): Promise<void> {
     await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
     this.#consumers.clear();
+    await this.#endpoints.close();
     await Promise.allSettled([...this.#inFlight]);
     await this.#access?.flush();
     await this.#notifier.drain();

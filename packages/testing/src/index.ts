@@ -19,7 +19,7 @@ export {
 export type { ConformanceOptions, OutageControl } from './conformance/options.js';
 export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
-export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
+export { type DroppedReply, MessageSpy, type SpyEntry } from './flow/message-spy.js';
 export {
   type EcotoneRead,
   type EcotoneVector,
@@ -37,6 +37,7 @@ export {
 export { messageConsumerScenario, type RawProducer } from './interop/message-consumer.js';
 export { messagePublisherScenario, RAW_MESSAGES, type RawRead } from './interop/message-publisher.js';
 export { type ReplyChannelSuiteOptions, runReplyChannelSuite } from './replies/reply-channel-suite.js';
+export { RETENTION_UNDER_TEST, retentionOnAddScenario } from './stores/dead-letter-retention.js';
 export {
   type DeadLetterStoreFactory,
   deadLetterRecord,

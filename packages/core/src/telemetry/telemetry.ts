@@ -150,6 +150,9 @@ export class Telemetry {
       }));
     });
     observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
+    observers.on('replyDropped', ({ reason }) =>
+      this.instruments.droppedReplies.add(1, { ...group, 'switchyard.reason': reason }),
+    );
     observers.on('deadLettered', ({ record }) => {
       this.instruments.deadLetters.add(1, { ...group, 'error.type': record.reason.code });
     });
@@ -231,6 +234,7 @@ export interface Instruments {
   readonly deadLetters: Counter<Attributes>;
   readonly discarded: Counter<Attributes>;
   readonly duplicates: Counter<Attributes>;
+  readonly droppedReplies: Counter<Attributes>;
   /** Handler runs in progress, per handler (read by the observable `switchyard.handlers.in_flight`). */
   readonly inFlight: Map<string, number>;
 }
@@ -271,6 +275,10 @@ function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, service
     }),
     duplicates: meter.createCounter('switchyard.inbox.duplicates', {
       description: 'Redeliveries the inbox suppressed',
+      unit: '{message}',
+    }),
+    droppedReplies: meter.createCounter('switchyard.replies.dropped', {
+      description: 'Replies dropped, by reason: late (after the timeout), malformed, undeliverable',
       unit: '{message}',
     }),
   };
