@@ -1,27 +1,12 @@
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ReplyChannels } from '@switchyard/core/transport';
 import { runReplyChannelSuite } from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqsTransport } from '../src/index.js';
-import { emulatorConfig, startEmulator, suffix, TEST_CREDENTIALS } from './emulator.js';
+import { emulatorConfig, queueExists, startEmulator, suffix } from './emulator.js';
 
 const emulator = await startEmulator();
-const admin = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
-afterAll(async () => {
-  admin.destroy();
-  await emulator.stop();
-});
-
-/** Whether the queue at `url` exists, asked with a client of the test's own. */
-async function queueExists(url: string): Promise<boolean> {
-  try {
-    await admin.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-    return true;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'QueueDoesNotExist') return false;
-    throw error;
-  }
-}
+afterAll(() => emulator.stop());
+const exists = (url: string) => queueExists(emulator, url);
 
 const transport = (queuePrefix: string) => new SqsTransport({ ...emulatorConfig(emulator), queuePrefix });
 
@@ -29,7 +14,7 @@ runReplyChannelSuite({
   name: 'SQS (fauxqs)',
   probe: () => new SqsTransport(emulatorConfig(emulator)).ping(),
   createTransport: () => transport(`sy-rr-${suffix()}-`),
-  exists: queueExists,
+  exists,
 });
 
 describe('SQS reply queues after a crash', () => {
@@ -45,13 +30,13 @@ describe('SQS reply queues after a crash', () => {
     const alive = await (live.replies as ReplyChannels).open('live', ignore, { expireAfterMs: 300 });
     // A crash: the transport goes away, its heartbeat stops, the queue stays.
     await crashed.close();
-    expect(await queueExists(gone.address)).toBe(true);
+    expect(await exists(gone.address)).toBe(true);
     // Time has to pass: more than expireAfterMs since the crashed queue's last heartbeat, while the live one beats on.
     await pause(600);
     // Its own expireAfterMs is long: what counts is the expiry each queue was opened with.
     const own = await (next.replies as ReplyChannels).open('next', ignore, { expireAfterMs: 60_000 });
-    expect(await queueExists(gone.address)).toBe(false);
-    expect(await queueExists(alive.address)).toBe(true);
+    expect(await exists(gone.address)).toBe(false);
+    expect(await exists(alive.address)).toBe(true);
     await Promise.all([alive.close(), own.close()]);
     await Promise.all([live.close(), next.close()]);
   });
