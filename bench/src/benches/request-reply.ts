@@ -102,6 +102,8 @@ export async function benchRequestReply(args: BenchArgs): Promise<BenchLine> {
   const primary = typeof switchyardRabbit === 'string' ? memory : switchyardRabbit;
   return {
     transport: 'request-reply',
+    // Caller and replier in this process, each with its own connection, for every contender.
+    layout: 'single-thread',
     messages: requests,
     framework_msgs_per_s: primary.requestsPerSec,
     raw_msgs_per_s: nest.requestsPerSec,
@@ -113,7 +115,8 @@ export async function benchRequestReply(args: BenchArgs): Promise<BenchLine> {
         : 'switchyard rabbitmq / nestjs rabbitmq',
     p50_ms: primary.p50Ms,
     p99_ms: primary.p99Ms,
-    cpu_us_per_msg: 0,
+    cpu_us_per_msg: primary.cpuUsPerRequest,
+    raw_cpu_us_per_msg: nest.cpuUsPerRequest,
     in_flight: inFlight,
     switchyard_memory: memory,
     switchyard_rabbitmq: switchyardRabbit,

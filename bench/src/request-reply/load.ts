@@ -11,6 +11,8 @@ export interface RequestReplyResult {
   readonly halfRatePerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** This process's CPU (caller and replier both run here) per request during the closed loop, in µs. */
+  readonly cpuUsPerRequest: number;
 }
 
 /**
@@ -59,14 +61,17 @@ export async function measure(
   options: { requests: number; inFlight: number },
 ): Promise<RequestReplyResult> {
   await throughput(call, Math.min(5_000, options.requests), options.inFlight); // warm-up: JIT, connections
+  const cpuBefore = process.cpuUsage();
   const requestsPerSec = Math.round(await throughput(call, options.requests, options.inFlight));
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuUsPerRequest = round((cpu.user + cpu.system) / options.requests);
   const halfRatePerSec = Math.max(1, Math.round(requestsPerSec / 2));
   const latencyRequests = Math.min(options.requests, Math.max(1_000, halfRatePerSec * 5));
   const { p50Ms, p99Ms } = await pacedLatency(call, latencyRequests, halfRatePerSec);
   console.log(
-    `${label}: ${requestsPerSec} requests/s with ${options.inFlight} in flight; at ${halfRatePerSec}/s: p50 ${p50Ms} ms, p99 ${p99Ms} ms`,
+    `${label}: ${requestsPerSec} requests/s with ${options.inFlight} in flight; at ${halfRatePerSec}/s: p50 ${p50Ms} ms, p99 ${p99Ms} ms; ${cpuUsPerRequest} µs CPU/request`,
   );
-  return { requestsPerSec, halfRatePerSec, p50Ms, p99Ms };
+  return { requestsPerSec, halfRatePerSec, p50Ms, p99Ms, cpuUsPerRequest };
 }
 
 const round = (value: number): number => Math.round(value * 1_000) / 1_000;

@@ -1,4 +1,5 @@
 import {
+  type ConnectionState,
   type ConsumeOptions,
   compilePattern,
   type DeadLetterRetention,
@@ -266,6 +267,16 @@ export class KafkaTransport implements Transport {
       topic,
       ...(this.#deadLetterRetention ? { retention: this.#deadLetterRetention } : {}),
     });
+  }
+
+  /**
+   * Reports the cluster connection as the client sees it (kafkajs: `connected`
+   * once any request was answered, `disconnected` once connects or requests
+   * failed and for a second nothing was answered; see `KafkajsClient`). A
+   * custom client without `watchConnection` reports nothing. Stops at close.
+   */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#client.watchConnection?.(listener) ?? (() => undefined);
   }
 
   async ping(): Promise<void> {

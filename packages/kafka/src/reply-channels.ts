@@ -203,6 +203,8 @@ class ReplyMember {
 
   async #onBatch(batch: IncomingBatch, control: BatchControl): Promise<void> {
     for (const record of batch.records) {
+      // A batch of an older generation (a rebalance meanwhile): the next join seeks back to what was taken.
+      if (!control.isActive()) return;
       control.markTaken(record.offset);
       this.#next.set(batch.partition, String(BigInt(record.offset) + 1n));
       if (record.headers[OWNER_HEADER] !== this.#owner) continue;

@@ -1,5 +1,7 @@
 import { ListQueuesCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
+  type ConnectionState,
+  ConnectionWatch,
   type ConsumeOptions,
   type DeliveryHandler,
   describeError,
@@ -65,6 +67,7 @@ export class SqsTransport implements Transport {
   readonly #consumers = new Set<SqsConsumer>();
   #connected: Connected | undefined;
   #closing: Promise<void> | undefined;
+  readonly #connection: ConnectionWatch;
   /** Per-instance reply queues with a heartbeat tag, see {@link SqsReplyChannels}. */
   readonly replies: SqsReplyChannels;
 
@@ -73,6 +76,7 @@ export class SqsTransport implements Transport {
     this.#options = resolveOptions(config);
     this.#registry = config.registry ?? new SubscriptionRegistry();
     this.#onError = config.onError ?? ((error) => console.warn(`[switchyard:sqs] ${error.message}`));
+    this.#connection = new ConnectionWatch({ endpoint: this.#options.endpoint ?? 'AWS SQS' });
     this.replies = new SqsReplyChannels({
       sqs: () => this.#use().clients.sqs,
       queuePrefix: this.#options.queuePrefix,
@@ -243,6 +247,18 @@ export class SqsTransport implements Transport {
     });
   }
 
+  /**
+   * Reports whether the SQS/SNS endpoint answers. HTTP holds no connection:
+   * `connected` once a request (a poll, a send, anything) got an HTTP answer,
+   * an error status included; `disconnected` once a request failed before any
+   * answer (refused, reset, timed out, after the SDK's retries) and for a second
+   * after that none was answered. An idle transport (no consumer polling)
+   * learns nothing new. Stops at close.
+   */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#connection.watch(listener);
+  }
+
   async ping(): Promise<void> {
     const { clients } = this.#use();
     try {
@@ -257,6 +273,7 @@ export class SqsTransport implements Transport {
       this.replies.stopHeartbeats();
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
       this.#consumers.clear();
+      this.#connection.close();
       this.#connected?.clients.sqs.destroy();
       this.#connected?.clients.sns.destroy();
     })();
@@ -282,7 +299,7 @@ export class SqsTransport implements Transport {
   #use(): Connected {
     if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'SQS transport is closed');
     if (this.#connected === undefined) {
-      const clients = createClients(this.#options);
+      const clients = createClients(this.#options, this.#connection);
       const queues = new QueueDirectory(clients.sqs, this.#options);
       this.#connected = {
         clients,

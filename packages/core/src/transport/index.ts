@@ -63,6 +63,7 @@ export {
   type ReplyChannelHost,
 } from './booked-replies.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
+export { ConnectionWatch, type ConnectionWatchOptions } from './connection-watch.js';
 export { type ConsumeLimits, consumeLimits } from './consume-options.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
