@@ -1,6 +1,6 @@
 import { createService, InMemoryDeadLetterStore, type Service, type Transport } from '@switchyard/core';
 import { BenchCommand } from './contract.js';
-import { benchTelemetry } from './telemetry-mode.js';
+import { benchTelemetry, floorHandle } from './telemetry-mode.js';
 
 /** How the benchmark's consumer service is built, in the main thread or in the consumer thread. */
 export interface BenchConsumerOptions {
@@ -30,7 +30,7 @@ export async function startBenchConsumer(
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
     ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
   });
-  consumer.handle(BenchCommand, (command) => onHandled(command.sentAt), { distributed: true });
+  consumer.handle(BenchCommand, (command) => floorHandle(() => onHandled(command.sentAt)), { distributed: true });
   await consumer.start();
   return consumer;
 }

@@ -4,7 +4,7 @@ import { startBenchConsumer } from './bench-consumer.js';
 import type { ConsumerRun } from './consumer-worker.js';
 import { BenchCommand, benchPayload, nowMs } from './contract.js';
 import { Latency } from './latency.js';
-import { benchTelemetry } from './telemetry-mode.js';
+import { benchTelemetry, floorSend } from './telemetry-mode.js';
 
 /** One framework run: end-to-end distributed commands from a producer service to a consumer service. */
 export interface FrameworkRunOptions {
@@ -84,7 +84,7 @@ export async function runFramework(options: FrameworkRunOptions): Promise<RunRes
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       }
       const seq = next++;
-      await producer.distributedBus.sendCommand(consumerName, BenchCommand, benchPayload(seq));
+      await floorSend(() => producer.distributedBus.sendCommand(consumerName, BenchCommand, benchPayload(seq)));
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.window, 256) }, sender));

@@ -8,10 +8,10 @@ import { benchRabbitmq } from './benches/rabbitmq.js';
 import { benchRedis } from './benches/redis.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
-import { setTelemetryMode } from './telemetry-mode.js';
+import { exportedSpans, setTelemetryMode } from './telemetry-mode.js';
 
 /**
- * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N] [--rounds N] [--telemetry off|api|sdk]`:
+ * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N] [--rounds N] [--telemetry off|api|sdk|sdk-floor]`:
  * the framework against the raw driver doing the same durable work, in the
  * same run. The last line printed is one JSON object in the benchmark format.
  */
@@ -52,5 +52,7 @@ const args: BenchArgs = {
 };
 const telemetry = setTelemetryMode(values.telemetry);
 const line = await bench(args);
-console.log(JSON.stringify({ ...line, telemetry }));
+// Spans exported so far (those of the last < 5 s may still wait in the batch processor's queue).
+const spans = telemetry === 'sdk' || telemetry === 'sdk-floor' ? { exported_spans: exportedSpans } : {};
+console.log(JSON.stringify({ ...line, telemetry, ...spans }));
 process.exit(0);
