@@ -1,4 +1,5 @@
 export { brokerReachable, waitFor } from './broker-gate.js';
+export { type ChannelStatsScenarioOptions, channelStatsScenario } from './channel-stats-scenario.js';
 export {
   type CollectOptions,
   Collector,
