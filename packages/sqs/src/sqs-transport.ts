@@ -1,5 +1,6 @@
 import { ListQueuesCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
+  type ChannelStats,
   type ConsumeOptions,
   type DeliveryHandler,
   describeError,
@@ -14,6 +15,7 @@ import {
   TransportError,
   type TransportMessage,
 } from '@switchyard/core/transport';
+import { SQS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import { type AwsClients, createClients } from './clients.js';
 import { SqsConsumer } from './consumer.js';
 import { SqsDeadLetterStore } from './dead-letter-store.js';
@@ -81,6 +83,7 @@ export class SqsTransport implements Transport {
       patternFiltering: this.#options.fanout === 'direct' ? 'server' : 'client',
       durable: true,
       reconnect: true,
+      channelStats: SQS_CHANNEL_STATS,
     };
   }
 
@@ -231,6 +234,12 @@ export class SqsTransport implements Transport {
       queueName: queueName(this.#options.queuePrefix, `${service}.dead-letters`, false),
       ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
+  }
+
+  /** Depth and in-flight of each channel's queue, as SQS approximates them (see {@link readChannelStats}). */
+  channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    const { clients, queues } = this.#use();
+    return readChannelStats(clients.sqs, queues, channels);
   }
 
   async ping(): Promise<void> {
