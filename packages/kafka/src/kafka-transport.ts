@@ -1,4 +1,5 @@
 import {
+  type ChannelStats,
   type ConsumeOptions,
   compilePattern,
   type DeadLetterRetention,
@@ -16,6 +17,7 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.js';
+import { KAFKA_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import type { KafkaClient, OutgoingRecord } from './client.js';
 import { KafkaDeadLetterStore } from './dead-letter-store.js';
 import { KafkajsClient } from './kafkajs-client.js';
@@ -80,6 +82,7 @@ export class KafkaTransport implements Transport {
       patternFiltering: 'client',
       durable: true,
       reconnect: true,
+      ...(this.#client.topicOffsets ? { channelStats: KAFKA_CHANNEL_STATS } : {}),
     };
   }
 
@@ -237,6 +240,26 @@ export class KafkaTransport implements Transport {
       topic,
       ...(this.#deadLetterRetention ? { retention: this.#deadLetterRetention } : {}),
     });
+  }
+
+  /**
+   * The consumer-group lag of each channel (see {@link readChannelStats}); the
+   * events topic counts for a channel this transport provisioned with
+   * subscriptions. Rejects with `SY_CONFIGURATION` when the client cannot read
+   * topic offsets (`capabilities.channelStats` is then absent).
+   */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    const client = this.#client;
+    if (client.topicOffsets === undefined)
+      throw new TransportError(ErrorCode.Configuration, 'kafka: this client cannot read topic offsets (topicOffsets)');
+    const sources = channels.map((channel) => {
+      const names = this.#channelNames(channel);
+      const reads = [{ groupId: names.group, topic: names.topic }];
+      if (this.#subscriptions.has(channel)) reads.push({ groupId: names.eventsGroup, topic: this.#options.eventsTopic });
+      return { channel, reads };
+    });
+    return readChannelStats(client as typeof client & Required<Pick<KafkaClient, 'topicOffsets'>>, sources);
   }
 
   async ping(): Promise<void> {

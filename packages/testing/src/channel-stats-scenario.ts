@@ -1,5 +1,6 @@
 import type { ChannelStats, Delivery, Transport } from '@switchyard/core/transport';
 import { expect } from 'vitest';
+import { waitFor } from './broker-gate.js';
 
 const encoder = new TextEncoder();
 
@@ -81,6 +82,7 @@ export async function channelStatsScenario(
     { concurrency: 1, prefetch: 1 },
   );
   try {
+    await waitFor(() => held.length === 1, 'the first delivery', settleMs);
     await settle({ depth: 2, inFlight: 1, consumers: 1, lag: 3 }, 'with one message held by the consumer');
     const first = held[0] as Delivery;
     await first.ack();
