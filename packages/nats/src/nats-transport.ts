@@ -1,5 +1,6 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
@@ -17,6 +18,7 @@ import {
   withTimeout,
 } from '@switchyard/core/transport';
 import { ChannelConsumer } from './channel-consumer.js';
+import { NATS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import { checkSize } from './codec.js';
 import { Connection } from './connection.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
@@ -91,6 +93,7 @@ export class NatsTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
+      channelStats: NATS_CHANNEL_STATS,
     };
   }
 
@@ -179,6 +182,15 @@ export class NatsTransport implements Transport {
       throw wrapError(error, ErrorCode.TransportUnavailable, `consume from '${channel}' failed`);
     }
     return consumer;
+  }
+
+  /** Depth and in-flight of each channel's durable consumers (see {@link readChannelStats}). */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    try {
+      return await readChannelStats(await this.#connection.jsm(), this.#names, channels);
+    } catch (error) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats');
+    }
   }
 
   /** Resolves when the server answers a JetStream request; rejects with SY_TRANSPORT_UNAVAILABLE otherwise, within 2 s. */
