@@ -256,7 +256,8 @@ export class KafkaTransport implements Transport {
     const sources = channels.map((channel) => {
       const names = this.#channelNames(channel);
       const reads = [{ groupId: names.group, topic: names.topic }];
-      if (this.#subscriptions.has(channel)) reads.push({ groupId: names.eventsGroup, topic: this.#options.eventsTopic });
+      if (this.#subscriptions.has(channel))
+        reads.push({ groupId: names.eventsGroup, topic: this.#options.eventsTopic });
       return { channel, reads };
     });
     return readChannelStats(client as typeof client & Required<Pick<KafkaClient, 'topicOffsets'>>, sources);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
-  ConfigurationError,
   type ChannelStats,
+  ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
   consumeLimits,

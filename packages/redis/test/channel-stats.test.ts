@@ -1,6 +1,6 @@
-import { RedisStreamsTransport } from '../src/index.js';
 import { brokerReachable, channelStatsScenario } from '@switchyard/testing';
 import { afterAll, describe, it } from 'vitest';
+import { RedisStreamsTransport } from '../src/index.js';
 import { adminConnection, deleteKeys, probeRedis, REDIS_URL, uniqueName, uniquePrefix } from './helpers.js';
 
 const reachable = await brokerReachable(`Redis at ${REDIS_URL}`, probeRedis);

@@ -15,7 +15,7 @@ import {
   TransportError,
   type TransportMessage,
 } from '@switchyard/core/transport';
-import { SQS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
+import { readChannelStats, SQS_CHANNEL_STATS } from './channel-stats.js';
 import { type AwsClients, createClients } from './clients.js';
 import { SqsConsumer } from './consumer.js';
 import { SqsDeadLetterStore } from './dead-letter-store.js';

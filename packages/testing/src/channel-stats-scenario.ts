@@ -34,7 +34,8 @@ export async function channelStatsScenario(
     const only = stats[0] as ChannelStats;
     expect(only.channel).toBe(channel);
     for (const field of ['depth', 'inFlight', 'consumers', 'lag'] as const)
-      if (!fields.has(field)) expect(only[field], `${field} is not listed in capabilities.channelStats`).toBeUndefined();
+      if (!fields.has(field))
+        expect(only[field], `${field} is not listed in capabilities.channelStats`).toBeUndefined();
     return only;
   };
   /** Poll until the filled fields equal `expected` (brokers' counters are eventually consistent). */

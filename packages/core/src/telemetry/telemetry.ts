@@ -5,6 +5,7 @@ import {
   context,
   createNoopMeter,
   type Histogram,
+  type Meter,
   type MeterProvider,
   metrics,
   ProxyTracerProvider,
@@ -16,12 +17,14 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { SendOrigin } from '../bus/dispatcher.js';
-import { SwitchyardError } from '../errors.js';
+import { ConfigurationError, SwitchyardError } from '../errors.js';
 import type { Envelope } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
+import type { Transport } from '../transport/types.js';
 import type { Observers } from '../util/observers.js';
+import { ChannelGauges } from './channel-gauges.js';
 import { ProcessTargets } from './process-target.js';
-import { SendTargets, type SendTarget } from './send-target.js';
+import { type SendTarget, SendTargets } from './send-target.js';
 import { Tally } from './tally.js';
 import { formatTraceparent, withRemoteParent } from './trace-context.js';
 
@@ -45,6 +48,13 @@ export interface TelemetryOptions {
    * run, linked to the producer's span).
    */
   readonly consumerSpans?: 'child' | 'link';
+  /**
+   * How long one read of the broker's channel stats (the `switchyard.channel.*`
+   * gauges) is reused, in ms (default 10 000): collections within that time
+   * report the same figures and do not ask the broker again. 0 asks at every
+   * collection.
+   */
+  readonly channelStatsMaxAgeMs?: number;
 }
 
 /** The messaging.system value of a transport name (the conventions' well-known values where one exists). */
@@ -80,6 +90,7 @@ export interface ProducerSpan {
 export class Telemetry {
   readonly service: string;
   readonly linkConsumers: boolean;
+  readonly channelStatsMaxAgeMs: number;
   readonly #tracerProvider: TracerProvider | undefined;
   readonly #meterProvider: MeterProvider | undefined;
   #tracer: Tracer | undefined;
@@ -95,6 +106,12 @@ export class Telemetry {
     this.service = service;
     this.targets = new ProcessTargets(service);
     this.linkConsumers = options.consumerSpans === 'link';
+    const maxAge = options.channelStatsMaxAgeMs ?? 10_000;
+    if (!Number.isFinite(maxAge) || maxAge < 0)
+      throw new ConfigurationError(
+        `telemetry.channelStatsMaxAgeMs must be a number of ms ≥ 0 (0: read at every collection), got ${maxAge}`,
+      );
+    this.channelStatsMaxAgeMs = maxAge;
     this.#tracerProvider = options.tracerProvider;
     this.#meterProvider = options.meterProvider;
   }
@@ -123,11 +140,35 @@ export class Telemetry {
 
   /** The instruments; created on first use from the meter provider of that moment. */
   get instruments(): Instruments {
-    this.#instruments ??= createInstruments(
-      (this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE),
-      this.targets,
-    );
+    this.#instruments ??= createInstruments(this.meter, this.targets);
     return this.#instruments;
+  }
+
+  /** The meter of the meter provider of this moment. */
+  get meter(): Meter {
+    return (this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE);
+  }
+
+  /**
+   * The `switchyard.channel.*` gauges of `channels` on `transport` (see
+   * {@link ChannelGauges}); undefined when no meter provider measures or the
+   * transport reports no channel stats. The caller closes them on stop.
+   */
+  observeChannels(
+    transport: Transport,
+    channels: readonly string[],
+    onError: (error: unknown) => void,
+  ): ChannelGauges | undefined {
+    if (!this.measuring || transport.channelStats === undefined || !transport.capabilities.channelStats?.length)
+      return undefined;
+    return new ChannelGauges(this.meter, {
+      transport,
+      channels,
+      system: messagingSystem(transport.name),
+      group: this.service,
+      maxAgeMs: this.channelStatsMaxAgeMs,
+      onError,
+    });
   }
 
   /**
