@@ -73,7 +73,10 @@ const handlerAttributes: Attributes = {
 
 /** `handle()` inside a consumer span of as many attributes as Switchyard's and one histogram record, in `sdk-floor` mode. */
 export function floorHandle(handle: () => void): void {
-  if (mode !== 'sdk-floor') return handle();
+  if (mode !== 'sdk-floor') {
+    handle();
+    return;
+  }
   const started = performance.now();
   const span = floorTracer().startSpan('process bench-consumer', {
     kind: SpanKind.CONSUMER,
