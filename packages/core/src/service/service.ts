@@ -480,6 +480,7 @@ export class Service {
       this.#state = 'stopped';
       this.#hold.release();
       this.#logger.info({ service: this.name }, 'service stopped');
+      this.#observers.emit('stopped', { service: this.name });
     }
   }
 }

@@ -25,6 +25,8 @@ export interface ServiceEvents {
   deadLettered: { readonly record: DeadLetterRecord };
   /** The inbox suppressed a redelivery to a handler that had processed it. */
   duplicate: { readonly handler: string; readonly envelope: Envelope };
+  /** The service stopped: `stop()` finished (consumers drained, transports closed). Emitted once. */
+  stopped: { readonly service: string };
 }
 
 /** A listener; exceptions it throws are caught and ignored so that observers never break delivery. */
