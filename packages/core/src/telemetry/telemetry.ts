@@ -8,6 +8,7 @@ import {
   type Meter,
   type MeterProvider,
   metrics,
+  isSpanContextValid,
   ProxyTracerProvider,
   type Span,
   SpanKind,
@@ -203,9 +204,10 @@ export class Telemetry {
    * Start the PRODUCER span of one outbound message. Its parent: for `replay`
    * and `outbox`, the trace the message already carries (the original trace);
    * otherwise the active span, or else the trace the message carries (the
-   * handled message's, inside a handler), or else none. Returns undefined when
-   * the span does not record (no SDK, or not sampled): the message goes out as
-   * it is. Otherwise the returned outbound carries the span's context.
+   * handled message's, inside a handler), or else none. Returns undefined
+   * without an SDK: the message goes out as it is. Otherwise the returned
+   * outbound carries the span's context, also when the sampler dropped the
+   * span (sampled flag off, so the consumers' ParentBased samplers drop theirs).
    */
   startProducer(outbound: OutboundMessage, origin: SendOrigin): ProducerSpan | undefined {
     if (!this.tracing) return undefined;
@@ -237,8 +239,10 @@ export class Telemetry {
       },
       parent,
     );
-    if (!span.isRecording()) return undefined;
     const spanContext = span.spanContext();
+    // A span the sampler dropped still carries its context out (sampled flag off), so that a
+    // ParentBased sampler downstream follows this decision instead of sampling the trace anew.
+    if (!span.isRecording() && !isSpanContextValid(spanContext)) return undefined;
     // Copied with Object.assign, not a spread: in V8 `{ ...headers, newKey }` gives every copy a
     // hidden class of its own, and every later read of the headers (decode) went several times slower.
     const traced: Record<string, string> = Object.assign({}, headers);
