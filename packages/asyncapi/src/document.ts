@@ -9,13 +9,8 @@ import {
 } from '@switchyard/core';
 import { CLOUD_EVENTS_HEADERS } from './headers.js';
 import { contractJsonSchema, type JsonSchema } from './json-schema.js';
+import { type ResolvedSend, resolveSends, type SendDeclaration } from './senders.js';
 import { describeTransport, type Placement, type TransportDescription } from './transports.js';
-
-/** A message a service sends: a command to `to` (default: the service among the inputs that handles it) or an event. */
-export interface SendDeclaration {
-  readonly contract: Contract;
-  readonly to?: string;
-}
 
 /** Options of {@link toAsyncApi}. */
 export interface AsyncApiOptions {
@@ -75,10 +70,7 @@ export async function toAsyncApi(
     }
   }
   for (const service of services) {
-    for (const entry of options.sends?.[service.name] ?? []) {
-      const declaration = 'contract' in entry ? entry : { contract: entry };
-      await builder.send(service, declaration, services);
-    }
+    for (const send of resolveSends(service.name, options.sends, services)) await builder.send(service, send);
   }
   builder.fillSubscriptions();
   const title = options.title ?? options.service ?? 'Switchyard system';
@@ -199,8 +191,7 @@ class Builder {
     });
   }
 
-  async send(service: Service, declaration: SendDeclaration, services: readonly Service[]): Promise<void> {
-    const { contract } = declaration;
+  async send(service: Service, { contract, to }: ResolvedSend): Promise<void> {
     const messageKey = await this.message(contract, contract.name);
     let channelKey: string;
     let summary: string;
@@ -217,9 +208,6 @@ class Builder {
       );
       summary = `${service.name} publishes ${contract.name}`;
     } else {
-      const to =
-        declaration.to ??
-        services.find((s) => s.handlers().some((h) => h.distributed && h.contract?.name === contract.name))?.name;
       if (to === undefined) {
         throw new ConfigurationError(
           `${service.name} sends ${contract.kind} '${contract.name}', but no given service handles it: declare { contract, to: 'service' }`,

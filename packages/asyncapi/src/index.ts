@@ -15,9 +15,10 @@ export {
   parseContractsFile,
 } from './contracts-file.js';
 export { type ChangeRule, type ContractChange, type ContractsDiff, diffContracts, type Side } from './diff.js';
-export { type AsyncApiDocument, type AsyncApiOptions, type SendDeclaration, toAsyncApi } from './document.js';
+export { type AsyncApiDocument, type AsyncApiOptions, toAsyncApi } from './document.js';
 export { CLOUD_EVENTS_HEADERS } from './headers.js';
 export { contractJsonSchema, type JsonSchema, SchemaConversionError } from './json-schema.js';
+export { type ResolvedSend, resolveSends, type SendDeclaration } from './senders.js';
 export {
   describeTransport,
   type Placement,

@@ -1,27 +1,28 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { transportFromUrl } from '@switchyard/core';
+import { type DeadLetterRecord, transportFromUrl } from '@switchyard/core';
 import { SqliteDeadLetterStore } from '@switchyard/sqlite';
 import { waitFor } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../src/index.js';
-import { rabbitReachable, type ShopWorkspace, shopWorkspace } from './dashboard-helpers.js';
+import { postgresReachable, rabbitReachable, type ShopWorkspace, shopWorkspace } from './dashboard-helpers.js';
 import { record, runCli } from './helpers.js';
 
 /**
  * The dashboard's JSON API against real stores: the SQLite file of inventory and notification,
- * and the durable RabbitMQ dead-letter queue of order-service.
+ * the durable RabbitMQ dead-letter queue of order-service, and the PostgreSQL table of billing
+ * and shipping; channel counts from the three transports, the flow, and who sends what.
  */
-const reachable = await rabbitReachable();
+const reachable = (await rabbitReachable()) && (await postgresReachable());
 
-describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () => {
+describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ + PostgreSQL)', () => {
   let ws: ShopWorkspace;
   let dashboard: Dashboard;
   const now = Date.now();
 
   beforeAll(async () => {
-    ws = shopWorkspace();
+    ws = shopWorkspace({ postgres: true });
     const sqlite = new SqliteDeadLetterStore(ws.dbPath);
     await sqlite.add(
       record({
@@ -43,21 +44,31 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
       }),
     );
     await sqlite.close();
-    const rabbit = await transportFromUrl(ws.transports.rabbit as string);
-    const store = rabbit.deadLetterStore?.('order-service');
-    const orderRecord = record({
-      id: 'dl-order',
-      service: 'order-service',
-      handler: 'pricing',
-      channel: `${ws.exchange}.orders`,
-      orderId: 'o-3',
-      at: new Date(now - 30_000),
+    /** Add `added` to the durable store of its service on the broker of `url`. */
+    const addToBroker = async (url: string | undefined, added: DeadLetterRecord) => {
+      const transport = await transportFromUrl(url as string);
+      const store = transport.deadLetterStore?.(added.service);
+      await store?.add(added);
+      await store?.close?.();
+      await transport.close();
+    };
+    await addToBroker(ws.transports.rabbit, {
+      ...record({
+        id: 'dl-order',
+        service: 'order-service',
+        handler: 'pricing',
+        channel: `${ws.exchange}.orders`,
+        orderId: 'o-3',
+        at: new Date(now - 30_000),
+      }),
+      reason: { code: 'SY_VALIDATION', message: 'price must be positive' },
     });
-    await store?.add({ ...orderRecord, reason: { code: 'SY_VALIDATION', message: 'price must be positive' } });
-    await store?.close?.();
-    await rabbit.close();
-    dashboard = await startDashboard(ws.config, { port: 0 });
-  });
+    await addToBroker(ws.transports.pg, {
+      ...record({ id: 'dl-bill', service: 'billing-service', orderId: 'o-4', at: new Date(now - 10_000) }),
+      reason: { code: 'SY_DECODE', message: 'body is not JSON' },
+    });
+    dashboard = await startDashboard(ws.config, { port: 0, sampleMs: 100 });
+  }, 30_000);
 
   afterAll(async () => {
     await dashboard?.close();
@@ -79,12 +90,69 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
     expect(dashboard.sources.statuses.every((s) => s.error === undefined)).toBe(true);
     const response = await call('/api/dead-letters');
     const page = (await response.json()) as { total: number; items: Array<{ id: string }>; counts: unknown };
-    expect(page.total).toBe(3);
-    expect(page.items.map((r) => r.id)).toEqual(['dl-inv', 'dl-mail', 'dl-order']);
+    expect(page.total).toBe(4);
+    expect(page.items.map((r) => r.id)).toEqual(['dl-inv', 'dl-mail', 'dl-order', 'dl-bill']);
     expect(page.counts).toEqual({
-      service: { 'inventory-service': 1, 'notification-service': 1, 'order-service': 1 },
-      code: { SY_HANDLER_FAILED: 2, SY_VALIDATION: 1 },
+      service: { 'inventory-service': 1, 'notification-service': 1, 'order-service': 1, 'billing-service': 1 },
+      code: { SY_HANDLER_FAILED: 2, SY_VALIDATION: 1, SY_DECODE: 1 },
     });
+    expect(await ids('?service=billing-service')).toEqual(['dl-bill']);
+    expect(await ids('?service=shipping-service')).toEqual([]);
+  });
+
+  it('counts dead letters per service and minute, with the channel samples of the same minutes', async () => {
+    const response = await call('/api/flow?minutes=5');
+    expect(response.status).toBe(200);
+    const flow = (await response.json()) as {
+      minutes: number;
+      from: string;
+      to: string;
+      services: Array<{ service: string; deadLettered: number[]; samples: Array<Record<string, unknown>> }>;
+    };
+    expect(flow.minutes).toBe(5);
+    expect(Date.parse(flow.to) - Date.parse(flow.from)).toBe(5 * 60_000);
+    const of = (service: string) => flow.services.find((s) => s.service === service);
+    const minute = (ago: number) => Math.floor((now - ago - Date.parse(flow.from)) / 60_000);
+    for (const [service, ago] of [
+      ['inventory-service', 120_000],
+      ['notification-service', 60_000],
+      ['order-service', 30_000],
+      ['billing-service', 10_000],
+    ] as const) {
+      const series = of(service)?.deadLettered ?? [];
+      expect(series, service).toHaveLength(5);
+      expect(
+        series.reduce((a, b) => a + b, 0),
+        service,
+      ).toBe(1);
+      expect(series[minute(ago)], service).toBe(1);
+    }
+    expect(of('shipping-service')?.deadLettered).toEqual([0, 0, 0, 0, 0]);
+    // The dashboard samples every 100 ms here: RabbitMQ reports depth, SQLite depth and in-flight.
+    let sampled = flow;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      sampled = (await (await call('/api/flow?minutes=1')).json()) as typeof flow;
+      if (sampled.services.every((s) => s.samples.length > 0)) break;
+    }
+    const lastOf = (service: string) => sampled.services.find((s) => s.service === service)?.samples.at(-1);
+    expect(lastOf('order-service')).toEqual({ at: expect.any(String), depth: 0 });
+    expect(lastOf('inventory-service')).toEqual({ at: expect.any(String), depth: 0, inFlight: 0 });
+    expect(lastOf('billing-service')).toEqual({ at: expect.any(String), depth: 0, inFlight: 0 });
+  });
+
+  it('tells who handles, sends and publishes what, from the application module of the config', async () => {
+    const view = (await (await call('/api/topology')).json()) as {
+      messages: { source: string; services: Array<{ service: string; handles: unknown[]; sends: unknown[] }> };
+    };
+    expect(view.messages.source).toMatch(/examples\/shop\/src\/system\.ts$/);
+    const of = (service: string) => view.messages.services.find((s) => s.service === service);
+    expect(of('storefront')?.sends).toEqual([{ name: 'order.place', kind: 'command', to: 'order-service' }]);
+    expect(of('order-service')?.sends).toEqual([
+      { name: 'stock.reserve', kind: 'command', to: 'inventory-service' },
+      { name: 'order.placed', kind: 'event' },
+    ]);
+    expect(of('order-service')?.handles).toEqual([{ kind: 'command', pattern: 'order.place' }]);
+    expect(of('notification-service')?.handles).toContainEqual({ kind: 'event', pattern: 'order.#' });
   });
 
   it('filters by service, type, handler, code, search, time, and pages', async () => {
@@ -92,7 +160,7 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
     expect(await ids('?code=SY_VALIDATION')).toEqual(['dl-order']);
     expect(await ids('?handler=email')).toEqual(['dl-mail']);
     expect(await ids('?type=order.placed&search=O-1')).toEqual(['dl-inv']);
-    expect(await ids('?since=90s')).toEqual(['dl-mail', 'dl-order']);
+    expect(await ids('?since=90s')).toEqual(['dl-mail', 'dl-order', 'dl-bill']);
     expect(await ids(`?until=${encodeURIComponent(new Date(now - 90_000).toISOString())}`)).toEqual(['dl-inv']);
     expect(await ids('?offset=1&limit=1')).toEqual(['dl-mail']);
   });
@@ -137,7 +205,23 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
     expect(deleteHuge.status).toBe(413);
     expect((await call('/api/dead-letters', { method: 'PUT' })).status).toBe(405);
     expect((await call('/api/dead-letters/%E0%A4%A', { method: 'DELETE' })).status).toBe(400);
-    expect(await ids('')).toEqual(['dl-inv', 'dl-mail', 'dl-order']);
+    for (const path of [
+      '/api/flow?minutes=0',
+      '/api/flow?minutes=61',
+      '/api/flow?minutes=1.5',
+      '/api/flow?minutes=5&minutes=6',
+      '/api/flow?colour=red',
+      '/api/channels?service=order-service',
+    ]) {
+      const response = await call(path);
+      expect(response.status, path).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('SY_BAD_REQUEST');
+    }
+    expect((await call('/api/channels', { method: 'POST' })).status).toBe(405);
+    expect((await call('/api/flow', { method: 'DELETE' })).status).toBe(405);
+    expect((await call('/api/dead-letters/dl-inv/forward', { method: 'POST' })).status).toBe(404);
+    expect((await call('/api/dead-letters/replay', { method: 'POST', body: '[]' })).status).toBe(400);
+    expect(await ids('')).toEqual(['dl-inv', 'dl-mail', 'dl-order', 'dl-bill']);
   });
 
   it('answers 401 without the token or with a wrong one, and serves the page', async () => {
@@ -162,8 +246,10 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
       ['order-service', 'rabbit', `${ws.exchange}.orders`],
       ['inventory-service', 'default', 'inventory-service'],
       ['notification-service', 'default', 'notify-inbox'],
+      ['billing-service', 'pg', 'billing-service'],
+      ['shipping-service', 'pg', 'shipping-service'],
     ]);
-    expect(view.stores).toHaveLength(2);
+    expect(view.stores).toHaveLength(4);
     expect(JSON.stringify(view)).not.toContain('guest:guest');
   });
 
@@ -190,16 +276,41 @@ describe.skipIf(!reachable)('switchyard dashboard API (SQLite + RabbitMQ)', () =
   it('deletes one record, replays the filtered set and says how many', async () => {
     const deleted = await call('/api/dead-letters/dl-mail', { method: 'DELETE' });
     expect(deleted.status).toBe(200);
-    expect(await ids('')).toEqual(['dl-inv', 'dl-order']);
+    expect(await ids('')).toEqual(['dl-inv', 'dl-order', 'dl-bill']);
     const replayed = await call('/api/dead-letters/replay', {
       method: 'POST',
       body: JSON.stringify({ filter: { service: 'order-service' } }),
     });
     expect(await replayed.json()).toEqual({ count: 1 });
-    expect(await ids('')).toEqual(['dl-inv']);
+    expect(await ids('')).toEqual(['dl-inv', 'dl-bill']);
     const one = await call('/api/dead-letters/dl-inv/replay', { method: 'POST' });
     expect(((await one.json()) as { id: string }).id).toBe('dl-inv');
+    expect(await ids('')).toEqual(['dl-bill']);
+    const bill = await call('/api/dead-letters/dl-bill/replay', { method: 'POST' });
+    expect(bill.status).toBe(200);
     expect(await ids('')).toEqual([]);
+  });
+
+  it("reports each channel's counts as its broker tells them, the replayed messages waiting", async () => {
+    const response = await call('/api/channels');
+    expect(response.status).toBe(200);
+    const snapshot = (await response.json()) as {
+      channels: Array<Record<string, unknown>>;
+      transports: Array<{ transport: string; fields: string[]; error?: string }>;
+    };
+    expect(snapshot.transports).toEqual([
+      { transport: 'default', fields: ['depth', 'inFlight'] },
+      { transport: 'pg', fields: ['depth', 'inFlight'] },
+      { transport: 'rabbit', fields: ['depth', 'consumers'] },
+    ]);
+    // Nobody consumes in this test: each replayed message waits in its service's channel.
+    expect(snapshot.channels).toEqual([
+      { service: 'order-service', transport: 'rabbit', channel: `${ws.exchange}.orders`, depth: 1, consumers: 0 },
+      { service: 'inventory-service', transport: 'default', channel: 'inventory-service', depth: 1, inFlight: 0 },
+      { service: 'notification-service', transport: 'default', channel: 'notify-inbox', depth: 0, inFlight: 0 },
+      { service: 'billing-service', transport: 'pg', channel: 'billing-service', depth: 1, inFlight: 0 },
+      { service: 'shipping-service', transport: 'pg', channel: 'shipping-service', depth: 0, inFlight: 0 },
+    ]);
   });
 });
 

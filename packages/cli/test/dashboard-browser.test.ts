@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createService, defineCommand, type Service } from '@switchyard/core';
 import { brokerReachable, waitFor } from '@switchyard/testing';
@@ -11,11 +13,16 @@ import { rabbitReachable, type ShopWorkspace, shopWorkspace } from './dashboard-
 /**
  * The dashboard in Debian's headless Chromium: dead letters made by failing handlers on RabbitMQ
  * (order-service) and SQLite (inventory-service) appear in one table while the page is open;
- * filter by code, detail, replay (handled, gone), delete; the shop's topology; 401 without the token.
- * Screenshots go to docs/dashboard/*.png, shown by docs/dashboard.md.
+ * filter by code, detail, replay (handled, gone), delete; the shop's topology with live channel
+ * counts and who sends what; the flow chart; 401 without the token.
+ * Screenshots go to a temp folder, or to docs/dashboard/*.png (shown by docs/dashboard.md) when
+ * SWITCHYARD_UPDATE_SCREENSHOTS=1, so that a test run does not change the checkout.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const shots = fileURLToPath(new URL('../../../docs/dashboard/', import.meta.url));
+const shots =
+  process.env.SWITCHYARD_UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../../docs/dashboard/', import.meta.url))
+    : `${mkdtempSync(join(tmpdir(), 'switchyard-screenshots-'))}/`;
 const haveChromium = await brokerReachable(`Chromium at ${CHROMIUM} (apt-get install chromium)`, async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} does not exist`);
 });
@@ -74,7 +81,7 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
       { distributed: true },
     );
     for (const s of services) await s.start();
-    dashboard = await startDashboard(ws.config, { port: 0 });
+    dashboard = await startDashboard(ws.config, { port: 0, sampleMs: 500 });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -182,7 +189,7 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     });
     expect(((await left.json()) as { total: number }).total).toBe(1);
 
-    // Topology: the shop's three services on their transports.
+    // Topology: the shop's three services on their transports, with live counts and who sends what.
     await page.click('#tab-topology');
     await page.waitForSelector('#topo-graph .service');
     const shown = await page.$$eval('#topo-graph .service', (items) =>
@@ -194,7 +201,40 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     expect(inventory).toContain('1 dead letter');
     const orders = await page.$eval('[data-service="order-service"]', (e) => e.textContent);
     expect(orders).toContain('0 dead letters');
+    expect(orders).toContain('stock.reserve → inventory-service');
+    expect(orders).toContain('publishes order.placed');
+    // RabbitMQ tells depth and consumers (no in-flight without its management API); SQLite depth and in-flight.
+    const counts = (service: string) =>
+      page.$eval(`[data-counts="${service}"]`, (e) => e.textContent ?? '').catch(() => '');
+    await page.waitForFunction(
+      `document.querySelector('[data-counts="order-service"]')?.textContent === 'depth 0 · 1 consumer'`,
+      { timeout: 15_000 },
+    );
+    expect(await counts('inventory-service')).toBe('depth 0 · in flight 0');
+    // A message nobody handles in time shows up as depth: stop inventory's consumer, send, watch the graph.
+    await services[1]?.stop();
+    await order?.distributedBus.sendCommand('inventory-service', Reserve, { orderId: 'o-waiting' });
+    await page.waitForFunction(
+      `document.querySelector('[data-counts="inventory-service"]')?.textContent === 'depth 1 · in flight 0'`,
+      { timeout: 15_000 },
+    );
+    const edges = await page.$$eval('[data-edge]', (gs) => gs.map((g) => g.getAttribute('data-edge')));
+    expect(edges.sort()).toEqual([
+      'order-service>inventory-service:stock.reserve,order.placed',
+      'order-service>notification-service:order.placed',
+      'storefront>order-service:order.place',
+    ]);
     await page.screenshot({ path: `${shots}topology.png`, fullPage: true });
+
+    // Flow: dead letters per minute from the stores, the sampled depth as a line.
+    await page.click('#tab-flow');
+    await page.waitForSelector('svg[data-flow="inventory-service"] polyline');
+    const label = await page.$eval('svg[data-flow="inventory-service"]', (e) => e.getAttribute('aria-label'));
+    // The stores keep what was not replayed or deleted: inventory's unhandled one; order's was replayed.
+    expect(label).toBe('inventory-service: 1 dead letter in the last 15 minutes; channel depth now 1, at most 1');
+    expect(await page.$$eval('svg[data-flow="inventory-service"] .dead-bar', (bars) => bars.length)).toBe(1);
+    expect(await page.$$eval('svg[data-flow="order-service"] .dead-bar', (bars) => bars.length)).toBe(0);
+    await page.screenshot({ path: `${shots}flow.png`, fullPage: true });
 
     // Without the token: 401.
     const anonymous = await page.evaluate(async () => (await fetch('/api/dead-letters')).status);

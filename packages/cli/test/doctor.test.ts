@@ -1,7 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { brokerReachable } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, seed, type Workspace, workspace } from './helpers.js';
+
+const rabbitUrl = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const rabbitReachable = await brokerReachable('RabbitMQ at 127.0.0.1:5672', async () => {
+  const { default: amqp } = await import('amqplib');
+  await (await amqp.connect(rabbitUrl, { timeout: 3_000 })).close();
+});
 
 describe('switchyard doctor', () => {
   let ws: Workspace;
@@ -68,4 +75,42 @@ describe('switchyard doctor', () => {
     expect(empty.stdout).toContain('✗ config');
     expect(empty.stdout).toContain('no transport configured');
   });
+
+  it.skipIf(!rabbitReachable)(
+    "checks the shared store and each broker service's own dead-letter store, and warns only for one kept in memory",
+    async () => {
+      const config = join(ws.dir, 'map.json');
+      const exchange = `sy-doctor-${Date.now()}`;
+      writeFileSync(
+        config,
+        JSON.stringify({
+          transports: {
+            default: `sqlite:${ws.dbPath}`,
+            rabbit: `${rabbitUrl}/?exchange=${exchange}`,
+            mem: 'memory://x',
+          },
+          services: { orders: {}, billing: { transport: 'rabbit' }, cache: { transport: 'mem' } },
+        }),
+      );
+      const { code, stdout } = await ws.cli(['doctor', '--config', config, '--json']);
+      const results = JSON.parse(stdout) as Array<{ check: string; target: string; status: string; detail: string }>;
+      const deadLetters = results.filter((r) => r.check === 'dead letters');
+      expect(deadLetters.map((r) => [r.target.split(' ')[0], r.status])).toEqual([
+        [`sqlite:${ws.dbPath}`, 'ok'],
+        ['billing', 'ok'],
+        ['cache', 'warn'],
+      ]);
+      expect(deadLetters[0]?.detail).toBe('readable, 3 record(s)');
+      expect(deadLetters[1]?.detail).toBe('readable, 0 record(s)');
+      expect(deadLetters[2]?.detail).toBe('kept in process memory: the CLI cannot see them');
+      expect(code).toBe(0);
+      const { default: amqp } = await import('amqplib');
+      const connection = await amqp.connect(rabbitUrl);
+      const channel = await connection.createChannel();
+      await channel.deleteQueue(`${exchange}.dead-letters.billing`);
+      await channel.deleteExchange(exchange);
+      await connection.close();
+    },
+    30_000,
+  );
 });

@@ -46,6 +46,7 @@ export type {
   SendInterceptor,
 } from './interceptors/types.js';
 export { decode, encode, Header } from './message/codec.js';
+export type { WireForm } from './message/ecotone.js';
 export type { Envelope, MessageHeaders, MessageKind } from './message/envelope.js';
 export type { Destination, OutboundMessage } from './message/outbound.js';
 export { fromStructured, toStructured } from './message/structured.js';
@@ -88,7 +89,13 @@ export type { ForeignMessage, MessageConsumerOptions } from './service/message-c
 export { MessagePublisher, type RawMessage } from './service/message-publisher.js';
 export type { ServiceOptions } from './service/options.js';
 export { createService, Service } from './service/service.js';
-export { type ResolvedRoute, ServiceMap, type ServiceMapOptions, type ServiceRoute } from './service/service-map.js';
+export {
+  type PublishTarget,
+  type ResolvedRoute,
+  ServiceMap,
+  type ServiceMapOptions,
+  type ServiceRoute,
+} from './service/service-map.js';
 export { INSTRUMENTATION_SCOPE, type TelemetryOptions } from './telemetry/telemetry.js';
 export { formatTraceparent, parseTraceparent } from './telemetry/trace-context.js';
 export {

@@ -19,12 +19,16 @@ const binary = (name: string) => JSON.parse(vectors.get(name) ?? 'null') as Bina
 const text = new TextDecoder();
 
 describe('wire format golden vectors (docs/wire-format.md)', () => {
-  it('finds the five vectors in the document', () => {
+  it('finds the nine vectors in the document', () => {
     expect([...vectors.keys()].sort()).toEqual([
       'command-binary',
       'command-structured',
       'ecotone-command',
       'ecotone-event',
+      'ecotone-kafka-command',
+      'ecotone-kafka-event',
+      'ecotone-sqs-command',
+      'ecotone-sqs-event',
       'event-binary',
     ]);
   });

@@ -83,6 +83,7 @@ export class KafkaTransport implements Transport {
       durable: true,
       reconnect: true,
       ...(this.#client.topicOffsets ? { channelStats: KAFKA_CHANNEL_STATS } : {}),
+      wireForms: ['ecotone'],
     };
   }
 
@@ -124,7 +125,13 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const delayed = message.deliverAt !== undefined && message.deliverAt > now;
-      return toRecord(delayed ? names.delayTopic : names.topic, message, undefined, this.#options.headerPrefix);
+      return toRecord(
+        delayed ? names.delayTopic : names.topic,
+        message,
+        undefined,
+        this.#options.headerPrefix,
+        this.#options.wire,
+      );
     });
     return this.#produce(records);
   }
@@ -155,7 +162,8 @@ export class KafkaTransport implements Transport {
     const records = messages.map((message) => {
       this.#assertSize(message);
       const { routingKey, ...plain } = message;
-      return toRecord(topic, plain, { [InternalHeader.routingKey]: routingKey }, this.#options.headerPrefix);
+      const internal = { [InternalHeader.routingKey]: routingKey };
+      return toRecord(topic, plain, internal, this.#options.headerPrefix, this.#options.wire);
     });
     return this.#produce(records);
   }

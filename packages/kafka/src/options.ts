@@ -1,4 +1,10 @@
-import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
+import {
+  ConfigurationError,
+  checkRetention,
+  type DeadLetterRetention,
+  WIRE_FORMS,
+  type WireForm,
+} from '@switchyard/core/transport';
 import type { ISocketFactory } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 
@@ -69,6 +75,15 @@ export interface KafkaTransportOptions {
    * or `ce-` (the form Switchyard wrote before). Records in either form are read.
    */
   readonly headerPrefix?: 'ce_' | 'ce-';
+  /**
+   * Headers written on every record: `cloudevents` (default) or `ecotone`
+   * (the same plus Ecotone's distributed-bus headers, `ecotone.distributed.*`,
+   * `id`, `timestamp`, `correlationId`, `parentId`, `contentType`, so an
+   * Ecotone Kafka channel reads what Switchyard sends). A service map entry's
+   * `wire` chooses per target service instead. Ecotone records are read
+   * whichever is chosen.
+   */
+  readonly wire?: WireForm;
   /** Receives the client library's log lines; by default they are dropped. */
   readonly logger?: (entry: KafkaLogEntry) => void;
   /** Use this client instead of the built-in kafkajs one (other client libraries, tests). */
@@ -104,6 +119,7 @@ export interface ResolvedKafkaOptions {
   readonly defaultPrefetch: number;
   readonly maxHeldDelayed: number;
   readonly headerPrefix: 'ce_' | 'ce-';
+  readonly wire: WireForm;
   readonly logger: ((entry: KafkaLogEntry) => void) | undefined;
   readonly socketFactory: ISocketFactory | undefined;
 }
@@ -147,6 +163,10 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
       `kafka: headerPrefix must be 'ce_' (the CloudEvents Kafka binding) or 'ce-', got '${String(headerPrefix)}'`,
     );
   }
+  const wire = options.wire ?? 'cloudevents';
+  if (!WIRE_FORMS.includes(wire)) {
+    throw new ConfigurationError(`kafka: wire must be ${WIRE_FORMS.join(' or ')}, got '${String(wire)}'`);
+  }
   if (options.logger !== undefined && typeof options.logger !== 'function') {
     throw new ConfigurationError('kafka: logger must be a function');
   }
@@ -175,6 +195,7 @@ export function resolveOptions(options: KafkaTransportOptions): ResolvedKafkaOpt
     defaultPrefetch: positiveInt(options.defaultPrefetch, 32, 'defaultPrefetch'),
     maxHeldDelayed: positiveInt(options.maxHeldDelayed, 10_000, 'maxHeldDelayed'),
     headerPrefix,
+    wire,
     logger: options.logger,
     socketFactory: options.socketFactory,
   };

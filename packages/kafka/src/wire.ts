@@ -1,10 +1,13 @@
 import {
   type BindingPrefix,
   isStructuredContentType,
+  readEcotoneWire,
   structuredType,
   type TransportMessage,
   toBindingHeaders,
   toCoreHeaders,
+  toEcotoneTextHeaders,
+  type WireForm,
 } from '@switchyard/core/transport';
 import type { IncomingRecord, OutgoingRecord } from './client.js';
 
@@ -16,6 +19,9 @@ import type { IncomingRecord, OutgoingRecord } from './client.js';
  * `ce-<attribute>` when the transport is told to write that form. Both forms
  * are read. The transport adds a few `x-sy-*` headers of its own and strips
  * them again on delivery, so a consumer sees exactly the headers that were sent.
+ * On Ecotone's wire a record also carries Ecotone's distributed-bus headers
+ * (core's Ecotone codec), as Ecotone's Kafka channel writes them: every
+ * message header as a record header of the same name, the payload as the value.
  */
 export const InternalHeader = {
   /** Message id, written only when it differs from `ce-id` (foreign or hand-built messages). */
@@ -42,15 +48,21 @@ export interface DecodedRecord {
 /** Header-name prefix of the CloudEvents Kafka binding: the default form a record is written in. */
 export const KAFKA_BINDING_PREFIX: BindingPrefix = 'ce_';
 
-/** Build the record for `message` on `topic`, with extra internal headers, attributes named with `prefix`. */
+/**
+ * Build the record for `message` on `topic`, with extra internal headers,
+ * attributes named with `prefix`, and Ecotone's headers too when the
+ * message's `wire` (a service map entry's), else the transport's, is `ecotone`.
+ */
 export function toRecord(
   topic: string,
   message: TransportMessage,
   internal?: Readonly<Record<string, string>>,
   prefix: BindingPrefix = KAFKA_BINDING_PREFIX,
+  wire: WireForm = 'cloudevents',
 ): OutgoingRecord {
   const ownId = message.headers['ce-id'] !== message.id;
   let headers = toBindingHeaders(message.headers, prefix);
+  if ((message.wire ?? wire) === 'ecotone') headers = { ...toEcotoneTextHeaders(message.headers), ...headers };
   // Most messages need no header of the transport's own: send their headers as they are, uncopied.
   if (internal !== undefined || ownId || message.deliverAt !== undefined) {
     const copy: Record<string, string> = { ...headers, ...internal };
@@ -72,11 +84,12 @@ export function toRecord(
  * redeliveries so core's inbox can still suppress duplicates. The routing key
  * is the transport's own header, else the CloudEvents `type` (from the header,
  * or from the body of a structured-mode record), so a foreign producer's
- * event is routed by its type.
+ * event is routed by its type. An Ecotone record is read through core's
+ * Ecotone codec (its routing key becomes the type).
  */
 export function fromRecord(topic: string, partition: number, record: IncomingRecord): DecodedRecord {
   const internal = record.headers;
-  let headers = toCoreHeaders(internal);
+  let headers = readEcotoneWire(toCoreHeaders(internal));
   for (const name in headers) {
     if (!name.startsWith(INTERNAL_PREFIX)) continue;
     // Only records the transport re-produced or published carry internal headers: copy those without them.

@@ -1,5 +1,6 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
@@ -17,6 +18,7 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import type pg from 'pg';
+import { POSTGRES_CHANNEL_STATS, postgresChannelStats } from './channel-stats.js';
 import { PostgresConsumer } from './consumer.js';
 import { WakeHub } from './listener.js';
 import { migrate, quoteSchema } from './migrations.js';
@@ -93,6 +95,7 @@ export class PostgresTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
+      channelStats: POSTGRES_CHANNEL_STATS,
     };
   }
 
@@ -182,6 +185,12 @@ export class PostgresTransport implements Transport {
    */
   deadLetterStore(_service: string): DeadLetterStore {
     return new PostgresDeadLetterStore(this.#options.connectionString, { schema: this.#options.schema });
+  }
+
+  /** Depth and in-flight of each channel, counted in `sy_messages`; see {@link postgresChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#checkOpen();
+    return postgresChannelStats(await this.#connect(), this.#quoted, channels);
   }
 
   async ping(): Promise<void> {

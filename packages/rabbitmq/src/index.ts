@@ -1,17 +1,12 @@
 /**
  * `@switchyard/rabbitmq`: the RabbitMQ transport (amqplib), plus a raw
- * publisher and consumer for exchanges and queues Switchyard does not own.
+ * publisher for exchanges Switchyard does not own. Queues Switchyard does not
+ * own are consumed with `service.consumeEndpoint` (core), through the
+ * service's receive pipeline.
  */
 
 export { RabbitMqDeadLetterStore, type RabbitMqDeadLetterStoreOptions } from './dead-letter-store.js';
 export { transportFromUrl } from './from-url.js';
-export {
-  type ConvertedMessage,
-  type ForeignMessage,
-  type InvalidMessage,
-  RabbitMqMessageConsumer,
-  type RabbitMqMessageConsumerOptions,
-} from './message-consumer.js';
 export {
   RabbitMqMessagePublisher,
   type RabbitMqMessagePublisherOptions,

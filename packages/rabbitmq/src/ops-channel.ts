@@ -87,3 +87,15 @@ export function sendError(error: unknown): TransportError {
 export function wrap(code: ErrorCode, what: string, error: unknown): TransportError {
   return new TransportError(code, `RabbitMQ: ${what}: ${describeError(error)}`, { cause: error });
 }
+
+/** Resolves when `queue` exists; rejects with a TransportError (`SY_CONFIGURATION`) when it does not. Declares nothing. */
+export async function checkQueue(connection: ConnectionManager, queue: string, timeoutMs: number): Promise<void> {
+  await withChannel(connection, timeoutMs, `check queue '${queue}'`, async (channel) => {
+    try {
+      await channel.checkQueue(queue);
+    } catch (error) {
+      if (replyCode(error) !== ReplyCode.notFound) throw error;
+      throw new TransportError(ErrorCode.Configuration, `RabbitMQ queue '${queue}' does not exist`, { cause: error });
+    }
+  });
+}

@@ -1,5 +1,11 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
+import {
+  ConfigurationError,
+  checkRetention,
+  type DeadLetterRetention,
+  WIRE_FORMS,
+  type WireForm,
+} from '@switchyard/core/transport';
 
 /** Queue type of the channel queues this transport declares. */
 export type RabbitMqQueueType = 'classic' | 'quorum';
@@ -42,9 +48,10 @@ export interface RabbitMqTransportOptions {
    * `exchange: 'ecotone.distributed'` and the service map channel
    * `distributed_<service>` of each Ecotone service; a channel of that name
    * is also bound by `<service>`, as Ecotone's consumers bind theirs, so
-   * Ecotone's commands reach it). Ecotone messages are read whichever is chosen.
+   * Ecotone's commands reach it). A service map entry's `wire` chooses per
+   * target service instead. Ecotone messages are read whichever is chosen.
    */
-  readonly wire?: 'cloudevents' | 'ecotone';
+  readonly wire?: WireForm;
   /** Retention of the dead-letter stores this transport offers (default: keep every record). */
   readonly deadLetterRetention?: DeadLetterRetention;
 }
@@ -62,7 +69,7 @@ export interface ResolvedOptions {
   readonly sendTimeoutMs: number;
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
-  readonly wire: 'cloudevents' | 'ecotone';
+  readonly wire: WireForm;
   readonly deadLetterRetention?: DeadLetterRetention;
 }
 
@@ -81,7 +88,7 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
     throw new ConfigurationError(`RabbitMQ queueType must be 'classic' or 'quorum', got '${String(queueType)}'`);
   }
   const wire = options.wire ?? 'cloudevents';
-  if (wire !== 'cloudevents' && wire !== 'ecotone') {
+  if (!WIRE_FORMS.includes(wire)) {
     throw new ConfigurationError(`RabbitMQ wire must be 'cloudevents' or 'ecotone', got '${String(wire)}'`);
   }
   const resolved: ResolvedOptions = {

@@ -1,4 +1,5 @@
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
@@ -16,14 +17,14 @@ import {
   withTimeout,
 } from '@switchyard/core/transport';
 import type { ConsumeMessage } from 'amqplib';
+import { RABBITMQ_CHANNEL_STATS, rabbitChannelStats } from './channel-stats.js';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
-import { withEcotoneBindings } from './ecotone.js';
-import { checkQueue } from './message-consumer.js';
+import { withEcotoneBindings } from './ecotone-bindings.js';
 import { checkExchange } from './message-publisher.js';
-import { helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import { checkQueue, helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
@@ -62,6 +63,8 @@ export class RabbitMqTransport implements Transport {
     patternFiltering: 'server',
     durable: true,
     reconnect: true,
+    channelStats: RABBITMQ_CHANNEL_STATS,
+    wireForms: ['ecotone'],
   };
   readonly #options: ResolvedOptions;
   readonly #connection: ConnectionManager;
@@ -223,6 +226,12 @@ export class RabbitMqTransport implements Transport {
       timeoutMs: this.#options.operationTimeoutMs,
       ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
+  }
+
+  /** Ready messages and consumers of each channel's queue; see {@link rabbitChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    return rabbitChannelStats(this.#connection, channels, this.#options.operationTimeoutMs);
   }
 
   /** Reports every connect, loss and scheduled reconnect attempt (with its backoff) of the one AMQP connection. */

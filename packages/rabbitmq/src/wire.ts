@@ -1,6 +1,11 @@
-import { coreHeaderName, type TransportMessage } from '@switchyard/core/transport';
+import {
+  coreHeaderName,
+  readEcotoneWire,
+  type TransportMessage,
+  toEcotoneHeaders,
+  type WireForm,
+} from '@switchyard/core/transport';
 import type { Message, Options } from 'amqplib';
-import { fromEcotoneHeaders, isEcotoneMessage, toEcotoneHeaders } from './ecotone.js';
 
 /**
  * Mapping between a {@link TransportMessage} and AMQP 0-9-1 properties.
@@ -40,13 +45,9 @@ export function toBuffer(body: Uint8Array): Buffer {
 }
 
 /**
- * Which headers a transport writes: `cloudevents` (the `ce-` names) or
- * `ecotone` (the `ce-` names plus Ecotone's distributed-bus headers, so an
- * Ecotone service reads the message; see `ecotone.ts`).
+ * AMQP publish options for `message`; `extraHeaders` are added to the header table.
+ * `wire`: the transport's form, overridden by the message's own `wire` (a service map entry's).
  */
-export type WireForm = 'cloudevents' | 'ecotone';
-
-/** AMQP publish options for `message`; `extraHeaders` are added to the header table. */
 export function publishOptions(
   message: TransportMessage,
   mandatory: boolean,
@@ -60,7 +61,7 @@ export function publishOptions(
     if (name === CONTENT_TYPE) contentType = value;
     else headers[name] = value;
   }
-  if (wire === 'ecotone') Object.assign(headers, toEcotoneHeaders(message.headers));
+  if ((message.wire ?? wire) === 'ecotone') Object.assign(headers, toEcotoneHeaders(message.headers));
   if (message.key !== undefined) headers[InternalHeader.key] = message.key;
   if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
   if (extraHeaders) Object.assign(headers, extraHeaders);
@@ -110,8 +111,8 @@ export function fromAmqp(message: Message): TransportMessage {
   }
   const contentType: unknown = message.properties.contentType;
   if (typeof contentType === 'string') headers[CONTENT_TYPE] = contentType;
-  // An Ecotone distributed message (no CloudEvents attributes): read its headers as their ce- form.
-  if (isEcotoneMessage(headers)) headers = fromEcotoneHeaders(headers);
+  // An Ecotone distributed message: its headers as their ce- form (core's one Ecotone codec).
+  headers = readEcotoneWire(headers) as Record<string, string>;
   const messageId: unknown = message.properties.messageId;
   // No id at all: '' (core dead-letters such a message under a generated id, and says so).
   const id = typeof messageId === 'string' && messageId.length > 0 ? messageId : (headers['ce-id'] ?? '');

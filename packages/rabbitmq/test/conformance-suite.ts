@@ -39,6 +39,7 @@ function recording(transport: RabbitMqTransport, channels: Set<string>): Transpo
       channels.add(channel);
       return transport.consume(channel, handler, options);
     },
+    channelStats: (names) => transport.channelStats(names),
     ping: () => transport.ping(),
     close: () => transport.close(),
   };

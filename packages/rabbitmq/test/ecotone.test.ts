@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createService, defineCommand, defineEvent, type MessageHeaders } from '@switchyard/core';
-import { brokerReachable, waitFor } from '@switchyard/testing';
+import { brokerReachable, waitFor, wireVector } from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -19,13 +17,7 @@ interface EcotoneVector {
   readonly decoded: Partial<MessageHeaders>;
 }
 
-/** The golden vectors live in docs/wire-format.md, so the document and the code cannot drift apart. */
-const doc = readFileSync(fileURLToPath(new URL('../../../docs/wire-format.md', import.meta.url)), 'utf8');
-const vector = (name: string): EcotoneVector => {
-  const match = doc.match(new RegExp(`\`\`\`json vector:${name}\\n([\\s\\S]*?)\`\`\``));
-  if (!match?.[1]) throw new Error(`vector ${name} is missing from docs/wire-format.md`);
-  return JSON.parse(match[1]) as EcotoneVector;
-};
+const vector = (name: string): EcotoneVector => wireVector<EcotoneVector>(name);
 
 const PlaceOrder = defineCommand(
   'order.place',
@@ -177,3 +169,135 @@ describe.runIf(reachable)('Ecotone distributed bus on RabbitMQ', () => {
     await channel.close();
   });
 });
+
+describe.runIf(reachable)("Ecotone's wire per service map entry (RabbitMQ)", () => {
+  const exchange = unique('sy-test-ecotone-entry');
+  const phpQueue = `distributed_php-${unique('svc')}`;
+  const auditQueue = unique('sy-test-audit');
+  const syB = unique('sy-b');
+  const ChargeOrder = defineCommand('billing.charge', z.object({ orderId: z.string() }));
+  const InvoicePaid = defineEvent('invoice.paid', z.object({ invoice: z.number() }));
+  const AuditLogged = defineEvent('audit.logged', z.object({ line: z.string() }));
+  let admin: ChannelModel;
+  const transports: RabbitMqTransport[] = [];
+  // One transport, default wire (CloudEvents): only the entry that names Ecotone gets Ecotone's headers.
+  const transport = () => {
+    const made = new RabbitMqTransport({ url: RABBIT_URL, exchange });
+    transports.push(made);
+    return made;
+  };
+  const services = {
+    'php-billing': { channel: phpQueue, wire: 'ecotone', subscribes: ['invoice.*'] },
+    [syB]: { channel: syB },
+  } as const;
+
+  beforeAll(async () => {
+    admin = await amqp.connect(RABBIT_URL);
+    const channel = await admin.createChannel();
+    // What the Ecotone service declares on its side: its queue, bound to the events it subscribes to.
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    await channel.assertQueue(phpQueue, { durable: true });
+    await channel.bindQueue(phpQueue, exchange, 'invoice.#');
+    await channel.assertQueue(auditQueue, { durable: true });
+    await channel.bindQueue(auditQueue, exchange, 'audit.#');
+    await channel.close();
+  });
+
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await admin?.close();
+    await deleteObjects([phpQueue, auditQueue, syB, `${exchange}.topology.${syB}`], [exchange, `${exchange}.delay`]);
+  });
+
+  it('writes Ecotone headers only for the Ecotone entry, and the Switchyard service reads an Ecotone command', async () => {
+    const charged: Array<{ payload: unknown; headers: MessageHeaders }> = [];
+    const paid: Array<{ payload: unknown; headers: MessageHeaders }> = [];
+    const receiver = createService({ name: syB, transport: transport(), services, handleSignals: false });
+    receiver.handle(ChargeOrder, (payload, ctx) => void charged.push({ payload, headers: ctx.headers }), {
+      distributed: true,
+    });
+    receiver.handle(InvoicePaid, (payload, ctx) => void paid.push({ payload, headers: ctx.headers }), {
+      distributed: true,
+    });
+    const sender = createService({ name: unique('sy-a'), transport: transport(), services, handleSignals: false });
+    const channel = await admin.createConfirmChannel();
+    try {
+      await receiver.start();
+      await sender.start();
+      await sender.distributedBus.sendCommand('php-billing', ChargeOrder, { orderId: 'o-php' });
+      await sender.distributedBus.sendCommand(syB, ChargeOrder, { orderId: 'o-sy' });
+      await sender.distributedBus.publishEvent(InvoicePaid, { invoice: 7 });
+      await sender.distributedBus.publishEvent(AuditLogged, { line: 'x' });
+
+      const ecotoneCommand = await getOne(channel, phpQueue);
+      expect(ecotoneCommand.properties.headers).toMatchObject({
+        'ecotone.distributed.payloadType': 'command',
+        'ecotone.distributed.routingKey': 'billing.charge',
+        'ecotone.distributed.targetServiceName': 'php-billing',
+        'ce-type': 'billing.charge',
+      });
+      // The event reaches the Ecotone queue (it subscribes to invoice.*) with Ecotone's headers ...
+      const ecotoneEvent = await getOne(channel, phpQueue);
+      expect(ecotoneEvent.properties.headers).toMatchObject({
+        'ecotone.distributed.payloadType': 'event',
+        'ecotone.distributed.routingKey': 'invoice.paid',
+      });
+      // ... an event no Ecotone entry subscribes to carries CloudEvents attributes only.
+      const plainEvent = await getOne(channel, auditQueue);
+      expect(plainEvent.properties.headers?.['ce-type']).toBe('audit.logged');
+      expect(Object.keys(plainEvent.properties.headers ?? {}).filter((name) => !name.startsWith('ce-'))).toEqual([]);
+
+      // An Ecotone command (the golden vector, addressed to the Switchyard service) on the same broker.
+      const v = vector('ecotone-command');
+      channel.sendToQueue(syB, Buffer.from('{"orderId":"o-ecotone"}'), {
+        contentType: v.contentType,
+        headers: {
+          ...v.headers,
+          'ecotone.distributed.routingKey': 'billing.charge',
+          'ecotone.distributed.targetServiceName': syB,
+        },
+        persistent: true,
+      });
+      await channel.waitForConfirms();
+      await waitFor(() => charged.length === 2 && paid.length === 1, 'both commands and the event handled');
+      const bySource = Object.fromEntries(charged.map((c) => [(c.payload as { orderId: string }).orderId, c.headers]));
+      expect(bySource['o-sy']?.metadata).toEqual({});
+      expect(bySource['o-ecotone']).toMatchObject({
+        source: 'php-checkout',
+        kind: 'command',
+        metadata: { tenantId: 'acme' },
+      });
+      // The Switchyard subscriber of an event written with Ecotone's headers too sees no Ecotone header as metadata.
+      expect(paid[0]?.headers.metadata).toEqual({});
+      expect(await receiver.deadLetters.list()).toEqual([]);
+    } finally {
+      await channel.close();
+      await Promise.allSettled([receiver.stop(), sender.stop()]);
+    }
+  });
+
+  it('refuses an Ecotone entry on a transport that cannot write it, at the first send', async () => {
+    const sender = createService({
+      name: unique('sy-a'),
+      transport: 'memory://',
+      services: { php: { wire: 'ecotone' } },
+      handleSignals: false,
+    });
+    await sender.start();
+    try {
+      await expect(sender.distributedBus.sendCommand('php', ChargeOrder, { orderId: 'o' })).rejects.toMatchObject({
+        code: 'SY_CONFIGURATION',
+        message: expect.stringContaining("wire 'ecotone'"),
+      });
+    } finally {
+      await sender.stop();
+    }
+  });
+});
+
+/** The next message on `queue`: sends resolve on the broker's confirm, so it is there already. */
+async function getOne(channel: amqp.Channel, queue: string): Promise<amqp.GetMessage> {
+  const got = await channel.get(queue, { noAck: true });
+  if (got === false) throw new Error(`nothing on ${queue}`);
+  return got;
+}

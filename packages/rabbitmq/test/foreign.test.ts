@@ -10,14 +10,7 @@ import {
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  type ConvertedMessage,
-  type ForeignMessage,
-  type InvalidMessage,
-  RabbitMqMessageConsumer,
-  RabbitMqMessagePublisher,
-  RabbitMqTransport,
-} from '../src/index.js';
+import { RabbitMqMessagePublisher, RabbitMqTransport } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
 const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
@@ -88,90 +81,61 @@ describe.runIf(reachable)('foreign destinations', () => {
     ).rejects.toMatchObject({ code: ErrorCode.SendFailed });
   });
 
-  it('hands valid foreign JSON to the handler and rejects invalid messages without stopping', async () => {
-    const handled: Array<{ message: ConvertedMessage<{ orderId: string }>; raw: ForeignMessage }> = [];
-    const invalid: InvalidMessage[] = [];
-    const consumer = new RabbitMqMessageConsumer({
-      url: RABBIT_URL,
-      queue,
-      messageName: 'legacy.order.created',
-      schema: z.object({ orderId: z.string() }),
-      handle: async (message, raw) => {
-        handled.push({ message, raw });
-      },
-      onInvalid: (message) => {
-        invalid.push(message);
-      },
-      maxBytes: 1_000,
+  it('consumeEndpoint dead-letters malformed foreign input with its reason and keeps consuming', async () => {
+    // What the removed standalone consumer did, now through the service pipeline: nothing is dropped or requeued forever.
+    const handled: Array<{ orderId: string; tenant: string | undefined }> = [];
+    const transport = new RabbitMqTransport({ url: RABBIT_URL, exchange: unique('sy-test-foreign-own') });
+    closers.push(transport);
+    const service = createService({
+      name: unique('sy-test-foreign-svc'),
+      transport,
+      maxMessageBytes: 1_000,
+      handleSignals: false,
     });
-    closers.push(consumer);
-    await consumer.start();
-    const channel = await admin.createChannel();
-    const send = (body: string, contentType = 'application/json') =>
-      channel.publish(exchange, 'legacy.order.created', Buffer.from(body), { contentType, headers: { origin: 'erp' } });
-    send('{"orderId":"o-1"}');
-    send('{"orderId":42}');
-    send('not json at all');
-    send('{"__proto__":{"polluted":true},"orderId":"o-x"}');
-    send(`{"orderId":"${'x'.repeat(2_000)}"}`);
-    send('{"orderId":"o-2"}');
-    await waitFor(() => handled.length === 2 && invalid.length === 4, 'two handled and four invalid messages');
-    expect(handled.map((h) => h.message)).toEqual([
-      { name: 'legacy.order.created', payload: { orderId: 'o-1' } },
-      { name: 'legacy.order.created', payload: { orderId: 'o-2' } },
-    ]);
-    expect(handled[0]?.raw).toMatchObject({ routingKey: 'legacy.order.created', exchange, headers: { origin: 'erp' } });
-    expect(invalid.map((i) => i.error.code)).toEqual([
-      ErrorCode.Validation,
-      ErrorCode.Decode,
-      ErrorCode.Decode,
-      ErrorCode.TooLarge,
-    ]);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    // Rejected without requeue: the queue's dead-letter exchange has all four.
-    const dead: string[] = [];
-    await channel.consume(deadQueue, (m) => m && dead.push(m.content.toString()), { noAck: true });
-    await waitFor(() => dead.length === 4, 'four dead letters');
-    expect(dead).toContain('not json at all');
-    await consumer.close();
-    await channel.close();
-  });
-
-  it('converts with a function, and requeues when the handler fails', async () => {
-    const seen: Array<{ name: string; redelivered: boolean }> = [];
-    const consumer = new RabbitMqMessageConsumer({
-      url: RABBIT_URL,
-      queue,
-      convert: (raw) => ({ name: raw.routingKey, payload: raw.payload }),
-      handle: async (message, raw) => {
-        seen.push({ name: message.name, redelivered: raw.redelivered });
-        if (seen.length === 1) throw new Error('first attempt fails');
-      },
-    });
-    closers.push(consumer);
-    await consumer.start();
-    await publisher().publish({ routingKey: 'legacy.invoice.paid', payload: { invoice: 7 } });
-    await waitFor(() => seen.length === 2, 'the redelivery');
-    expect(seen).toEqual([
-      { name: 'legacy.invoice.paid', redelivered: false },
-      { name: 'legacy.invoice.paid', redelivered: true },
-    ]);
-    await consumer.close();
-  });
-
-  it('refuses to start on a queue that does not exist, and bad options at construction', async () => {
-    const consumer = new RabbitMqMessageConsumer({
-      url: RABBIT_URL,
-      queue: unique('sy-missing'),
-      convert: (raw) => ({ name: 'x', payload: raw.payload }),
-      handle: async () => undefined,
-      operationTimeoutMs: 2_000,
-    });
-    closers.push(consumer);
-    await expect(consumer.start()).rejects.toMatchObject({ code: ErrorCode.Configuration });
-    expect(() => new RabbitMqMessageConsumer({ url: RABBIT_URL, queue, handle: async () => undefined })).toThrow(
-      /convert/,
+    service.consumeEndpoint(
+      { endpoint: queue, messageName: 'legacy.order.created', schema: z.object({ orderId: z.string() }) },
+      (order, ctx) => void handled.push({ orderId: order.orderId, tenant: ctx.headers.metadata.origin }),
     );
+    let dead = 0;
+    service.on('deadLettered', () => void dead++);
+    await service.start();
+    const channel = await admin.createConfirmChannel();
+    try {
+      const send = (body: string) =>
+        channel.publish(exchange, 'legacy.order.created', Buffer.from(body), {
+          contentType: 'application/json',
+          headers: { origin: 'erp' },
+        });
+      send('{"orderId":"o-1"}');
+      send('{"orderId":42}');
+      send('not json at all');
+      send('{"__proto__":{"polluted":true},"orderId":"o-x"}');
+      send(`{"orderId":"${'x'.repeat(2_000)}"}`);
+      send('{"orderId":"o-2"}');
+      await channel.waitForConfirms();
+      await waitFor(
+        () => handled.length === 2 && dead === 4,
+        () => `handled ${handled.length}, dead ${dead}`,
+      );
+      expect(handled).toEqual([
+        { orderId: 'o-1', tenant: 'erp' },
+        { orderId: 'o-2', tenant: 'erp' },
+      ]);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      const records = await service.deadLetters.list();
+      expect(records.map((r) => r.reason.code).sort()).toEqual(
+        [ErrorCode.Decode, ErrorCode.Decode, ErrorCode.TooLarge, ErrorCode.Validation].sort(),
+      );
+      expect(records.every((r) => r.channel === queue && r.messageId.length > 0)).toBe(true);
+      // Dead letters are the service's, not the broker's: the queue's own dead-letter exchange got nothing.
+      expect((await channel.checkQueue(deadQueue)).messageCount).toBe(0);
+    } finally {
+      await channel.close();
+      await service.stop();
+    }
+  });
+
+  it('refuses bad publisher options at construction', () => {
     expect(() => new RabbitMqMessagePublisher({ url: 'http://x', exchange })).toThrow(/amqp/);
   });
 });

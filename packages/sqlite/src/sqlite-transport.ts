@@ -1,4 +1,5 @@
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
   consumeLimits,
@@ -16,6 +17,7 @@ import {
   type TransportMessage,
   validatePattern,
 } from '@switchyard/core/transport';
+import { SQLITE_CHANNEL_STATS, sqliteChannelStats } from './channel-stats.js';
 import { SqliteConsumer } from './consumer.js';
 import { guard, openDatabase, type SqliteDatabase, withBusyTimeout } from './database.js';
 import { SqliteDeadLetterStore } from './dead-letter-store.js';
@@ -77,6 +79,7 @@ export class SqliteTransport implements Transport {
       patternFiltering: 'server',
       durable: this.#options.path !== ':memory:',
       reconnect: true,
+      channelStats: SQLITE_CHANNEL_STATS,
     };
   }
 
@@ -188,6 +191,11 @@ export class SqliteTransport implements Transport {
     return new SqliteDeadLetterStore(path === ':memory:' ? this.#connect().db : path, {
       busyTimeoutMs: this.#options.busyTimeoutMs,
     });
+  }
+
+  /** Depth and in-flight of each channel, counted in `sy_messages`; see {@link sqliteChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    return sqliteChannelStats(this.#connect().db, channels);
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,10 @@
-import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
+import {
+  ConfigurationError,
+  checkRetention,
+  type DeadLetterRetention,
+  WIRE_FORMS,
+  type WireForm,
+} from '@switchyard/core/transport';
 import type { SubscriptionRegistry } from './subscription-registry.js';
 
 /** Static AWS credentials, for emulators, LocalStack or tests. */
@@ -34,6 +40,17 @@ export interface SqsTransportOptions {
    *   publisher only knows the subscriptions in its registry.
    */
   readonly fanout?: 'sns' | 'direct';
+  /**
+   * How messages are written: `cloudevents` (default: structured mode) or
+   * `ecotone`, as Ecotone's SQS channel (Enqueue) writes them: the payload as
+   * the body and every header, Ecotone's distributed-bus headers and the
+   * CloudEvents attributes, in the JSON message attribute `Headers`. Needs
+   * `fanout: 'direct'`: SNS subscriptions filter on the CloudEvents body. A
+   * service map entry's `wire` chooses per target service instead (events
+   * published through SNS stay CloudEvents). Ecotone messages are read
+   * whichever is chosen.
+   */
+  readonly wire?: WireForm;
   /** SNS topic name for events (default `switchyard-events`; `.fifo` is appended in FIFO mode). */
   readonly topicName?: string;
   /** Direct fan-out: where channel subscriptions live (default: a registry private to this transport). */
@@ -80,6 +97,7 @@ export interface ResolvedSqsOptions {
   readonly credentials: SqsCredentials | undefined;
   readonly queuePrefix: string;
   readonly fanout: 'sns' | 'direct';
+  readonly wire: WireForm;
   readonly topicName: string;
   readonly fifo: boolean;
   readonly defaultGroupId: string | undefined;
@@ -107,6 +125,15 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
   if (fanout !== 'sns' && fanout !== 'direct') {
     throw new ConfigurationError(`SQS option 'fanout' must be 'sns' or 'direct', got '${String(fanout)}'`);
   }
+  const wire = options.wire ?? 'cloudevents';
+  if (!WIRE_FORMS.includes(wire)) {
+    throw new ConfigurationError(`SQS option 'wire' must be ${WIRE_FORMS.join(' or ')}, got '${String(wire)}'`);
+  }
+  if (wire === 'ecotone' && fanout !== 'direct') {
+    throw new ConfigurationError(
+      "SQS option wire 'ecotone' needs fanout: 'direct' (SNS subscriptions filter on the CloudEvents body, which Ecotone's layout does not have)",
+    );
+  }
   if (options.endpoint !== undefined) {
     try {
       new URL(options.endpoint);
@@ -123,6 +150,7 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedSqsOptions
     credentials: options.credentials,
     queuePrefix: options.queuePrefix ?? '',
     fanout,
+    wire,
     topicName: options.topicName ?? 'switchyard-events',
     fifo: options.fifo ?? false,
     defaultGroupId: options.defaultGroupId,

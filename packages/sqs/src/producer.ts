@@ -84,10 +84,14 @@ export class Producer {
     const now = Date.now();
     const items: BatchItem<SendMessageBatchRequestEntry>[] = messages.map((message) => {
       const rk = routingKey?.(message);
-      const wire = toWire(message, {
-        ...(rk === undefined ? {} : { routingKey: rk }),
-        ...(message.deliverAt === undefined ? {} : { due: message.deliverAt }),
-      });
+      const wire = toWire(
+        message,
+        {
+          ...(rk === undefined ? {} : { routingKey: rk }),
+          ...(message.deliverAt === undefined ? {} : { due: message.deliverAt }),
+        },
+        message.wire ?? this.#options.wire,
+      );
       return { id: message.id, bytes: wireSize(wire), entry: this.#sqsEntry(message, wire, now) };
     });
     return this.sendWire(queueUrl, queueName, items);
@@ -110,7 +114,11 @@ export class Producer {
     return coalescer.submit(items);
   }
 
-  /** Durably publish `messages` to the SNS topic. Rejects with `SY_SEND_FAILED`. */
+  /**
+   * Durably publish `messages` to the SNS topic. Rejects with `SY_SEND_FAILED`.
+   * Always CloudEvents structured mode, whatever a message's `wire`: the
+   * subscriptions' filter policies match the body's `type`.
+   */
   publishToTopic(
     topicArn: string,
     messages: readonly { message: TransportMessage; routingKey: string }[],

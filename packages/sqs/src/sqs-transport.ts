@@ -84,6 +84,7 @@ export class SqsTransport implements Transport {
       durable: true,
       reconnect: true,
       channelStats: SQS_CHANNEL_STATS,
+      wireForms: ['ecotone'],
     };
   }
 

@@ -28,6 +28,26 @@ describe('wire', () => {
     expect(back.deliverAt).toBe(5);
   });
 
+  it("round-trips Ecotone's layout: the payload as the body, every header in the Headers attribute", () => {
+    const sent = message('{"a":1}', { 'ce-specversion': '1.0', 'ce-kind': 'event', tenantId: 't-7' });
+    const wire = toWire(sent, { due: 5 }, 'ecotone');
+    expect(wire.body).toBe('{"a":1}');
+    const [enqueue, properties] = JSON.parse(wire.attributes[Attr.enqueueHeaders] ?? '') as [unknown, unknown];
+    expect(enqueue).toEqual({});
+    expect(properties).toMatchObject({
+      'ecotone.distributed.routingKey': 'order.placed',
+      'ecotone.distributed.payloadType': 'event',
+      id: 'id-1',
+      tenantId: 't-7',
+      'ce-type': 'order.placed',
+    });
+    const back = fromWire(wire.body, wire.attributes);
+    // Both forms present: the CloudEvents attributes win and Ecotone's copies do not surface as metadata.
+    expect(back.headers).toEqual(sent.headers);
+    expect(decoder.decode(back.body)).toBe('{"a":1}');
+    expect(back).toMatchObject({ id: 'id-1', key: 'k1', deliverAt: 5 });
+  });
+
   it("reads a foreign producer's binary mode: ce_ or ce- attributes with a specversion, the body as data", () => {
     const back = fromWire('{"orderId":"o-1"}', {
       ce_specversion: '1.0',

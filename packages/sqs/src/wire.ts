@@ -3,8 +3,11 @@ import {
   coreHeaderName,
   fromStructured,
   isStructuredContentType,
+  readEcotoneWire,
   type TransportMessage,
+  toEcotoneHeaders,
   toStructured,
+  type WireForm,
 } from '@switchyard/core/transport';
 
 /**
@@ -22,6 +25,10 @@ import {
  * - `sy-due`: epoch ms before which the message must not be handled; drives
  *   the re-send chain for delays over 15 minutes and for events via SNS.
  * - `sy-headers`: headers outside the CloudEvents namespace, as JSON (rare).
+ *
+ * On Ecotone's wire the layout is Ecotone's SQS channel's (Enqueue's
+ * `SqsProducer`): the payload as the body, and every header in the one
+ * attribute `Headers`, the JSON array `[{}, {…headers…}]`.
  */
 
 /** Message attribute names used on the wire. */
@@ -30,6 +37,8 @@ export const Attr = {
   key: 'sy-key',
   due: 'sy-due',
   headers: 'sy-headers',
+  /** Enqueue's (Ecotone's) attribute: `[headers, properties]` as JSON; the properties carry the message headers. */
+  enqueueHeaders: 'Headers',
 } as const;
 
 /** Field of the structured body that SNS subscription filter policies match (`FilterPolicyScope: MessageBody`). */
@@ -79,12 +88,25 @@ function structuredBody(message: TransportMessage): string {
   return JSON.stringify(event);
 }
 
-/** Encode a message for SQS or SNS. `routingKey` is set for events; `due` for messages still to be held. */
-export function toWire(message: TransportMessage, extra: { routingKey?: string; due?: number } = {}): WireMessage {
+/**
+ * Encode a message for SQS or SNS. `routingKey` is set for events; `due` for
+ * messages still to be held; `wire` `ecotone` writes Ecotone's layout.
+ */
+export function toWire(
+  message: TransportMessage,
+  extra: { routingKey?: string; due?: number } = {},
+  wire: WireForm = 'cloudevents',
+): WireMessage {
   const attributes: Record<string, string> = {};
   if (extra.routingKey !== undefined) attributes[Attr.routingKey] = extra.routingKey;
   if (message.key !== undefined) attributes[Attr.key] = message.key;
   if (extra.due !== undefined) attributes[Attr.due] = String(extra.due);
+  if (wire === 'ecotone') {
+    // Ecotone's headers first; every header of the message (ce- attributes, metadata) beside them.
+    const properties = { ...toEcotoneHeaders(message.headers), ...message.headers };
+    attributes[Attr.enqueueHeaders] = JSON.stringify([{}, properties]);
+    return { body: decoder.decode(message.body), attributes };
+  }
   const foreign: Record<string, string> = {};
   let hasForeign = false;
   for (const [name, value] of Object.entries(message.headers)) {
@@ -139,6 +161,8 @@ function binaryMode(body: string, attributes: Record<string, string>): Transport
  * `specversion`). Throws a PoisonMessageError (`SY_DECODE`) when it is neither.
  */
 export function fromWire(body: string, attributes: Record<string, string>): TransportMessage {
+  const enqueue = enqueueMode(body, attributes);
+  if (enqueue !== undefined) return enqueue;
   const binary = binaryMode(body, attributes);
   if (binary !== undefined) return binary;
   const key = attributes[Attr.key];
@@ -157,6 +181,42 @@ export function fromWire(body: string, attributes: Record<string, string>): Tran
   }
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { ...decoded, headers };
   if (due !== undefined && Number.isFinite(due)) message.deliverAt = due;
+  return message;
+}
+
+/**
+ * A message in Ecotone's (Enqueue's) layout: the `Headers` attribute's
+ * properties read through core's Ecotone codec, the body the payload.
+ * Undefined when there is no such attribute, or its properties carry neither
+ * Ecotone's distributed headers nor CloudEvents attributes.
+ */
+function enqueueMode(body: string, attributes: Record<string, string>): TransportMessage | undefined {
+  const text = attributes[Attr.enqueueHeaders];
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const properties: unknown = Array.isArray(parsed) ? parsed[1] : undefined;
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return undefined;
+  const raw: Record<string, string> = {};
+  for (const [name, value] of Object.entries(properties)) {
+    if (name === '__proto__') continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') raw[name] = String(value);
+  }
+  const headers = readEcotoneWire(raw);
+  if (headers['ce-specversion'] === undefined) return undefined;
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+    id: headers['ce-id'] ?? '',
+    headers,
+    body: encoder.encode(body),
+  };
+  const key = attributes[Attr.key];
+  if (key !== undefined) message.key = key;
+  const due = Number(attributes[Attr.due]);
+  if (attributes[Attr.due] !== undefined && Number.isFinite(due)) message.deliverAt = due;
   return message;
 }
 

@@ -22,6 +22,13 @@ export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
 export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
 export {
+  type EcotoneRead,
+  type EcotoneVector,
+  ecotoneReceiveScenario,
+  ecotoneSendScenario,
+  wireVector,
+} from './interop/ecotone.js';
+export {
   type ForeignEventSpec,
   type ForeignProducer,
   foreignProducerScenario,

@@ -1,6 +1,9 @@
 // Switchyard dashboard: vanilla JS, no build step. The token comes once in the URL fragment
 // (#token=…, never sent to the server), is kept in sessionStorage and sent as a Bearer header.
-const $ = (selector) => document.querySelector(selector);
+import { $, el } from './dom.js';
+import { renderFlow } from './flow.js';
+import { renderTopology } from './topology.js';
+
 const PAGE = 25;
 const REFRESH_MS = 5000;
 const state = { offset: 0, filter: {}, total: 0, current: null, shown: '' };
@@ -31,13 +34,6 @@ async function api(path, init = {}) {
   }
   if (!response.ok) throw new Error(`${body.error?.code ?? response.status}: ${body.error?.message ?? ''}`);
   return body;
-}
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-  for (const child of children) node.append(child);
-  return node;
 }
 
 function query(extra = {}) {
@@ -184,72 +180,30 @@ $('#next').addEventListener('click', () => {
 });
 
 async function loadTopology() {
-  const [view, page] = await Promise.all([api('/topology'), api('/dead-letters?limit=1')]);
-  const deadOf = (service) => {
-    const n = page.counts.service[service] ?? 0;
-    return el('span', { class: n > 0 ? 'dead error' : 'dead' }, ` · ${n} dead letter${n === 1 ? '' : 's'}`);
-  };
-  const graph = $('#topo-graph');
-  const transports = Object.entries(view.transports);
-  if (transports.length === 0) return graph.replaceChildren(el('p', {}, 'No transports configured.'));
-  graph.replaceChildren(
-    ...transports.map(([name, url]) => {
-      const services = view.services.filter((s) => s.transport === name);
-      return el(
-        'article',
-        { class: 'transport', 'aria-label': `transport ${name}` },
-        el('h3', {}, `${name} `, el('small', {}, url)),
-        el(
-          'ul',
-          {},
-          ...services.map((s) =>
-            el(
-              'li',
-              { class: 'service', 'data-service': s.name },
-              el('strong', {}, s.name),
-              ` ← channel `,
-              el('code', {}, s.channel),
-              s.subscribes === undefined
-                ? ' (subscriptions not declared)'
-                : s.subscribes.length === 0
-                  ? ' (no event subscriptions)'
-                  : el('span', {}, ' ← events ', ...s.subscribes.map((p) => el('code', { class: 'pattern' }, p))),
-              deadOf(s.name),
-            ),
-          ),
-        ),
-      );
-    }),
-    el('h3', {}, 'Dead-letter stores read'),
-    el(
-      'ul',
-      { class: 'stores' },
-      ...view.stores.map((s) =>
-        el(
-          'li',
-          { class: s.error ? 'error' : '' },
-          `${s.service ?? 'all services'}: ${s.url}${s.error ? ` — cannot read: ${s.error}` : ''}`,
-        ),
-      ),
-    ),
-  );
+  const [view, channels, page] = await Promise.all([api('/topology'), api('/channels'), api('/dead-letters?limit=1')]);
+  renderTopology($('#topo-graph'), view, channels, page.counts.service);
 }
 
+async function loadFlow() {
+  renderFlow($('#flow-charts'), await api(`/flow?minutes=${$('#flow-minutes').value}`));
+}
+
+const VIEWS = ['dead-letters', 'topology', 'flow'];
 function show(view) {
-  const dead = view === 'dead-letters';
-  $('#dead-letters').hidden = !dead;
-  $('#topology').hidden = dead;
-  $('#tab-dead-letters').setAttribute('aria-pressed', String(dead));
-  $('#tab-topology').setAttribute('aria-pressed', String(!dead));
+  for (const name of VIEWS) {
+    $(`#${name}`).hidden = name !== view;
+    $(`#tab-${name}`).setAttribute('aria-pressed', String(name === view));
+  }
   void refresh();
 }
-$('#tab-dead-letters').addEventListener('click', () => show('dead-letters'));
-$('#tab-topology').addEventListener('click', () => show('topology'));
+for (const name of VIEWS) $(`#tab-${name}`).addEventListener('click', () => show(name));
+$('#flow-minutes').addEventListener('change', () => void refresh());
 
 async function refresh() {
   if (!token()) return;
   try {
     if (!$('#topology').hidden) await loadTopology();
+    else if (!$('#flow').hidden) await loadFlow();
     else await loadDeadLetters();
     document.body.dataset.loaded = String(Date.now());
   } catch (error) {

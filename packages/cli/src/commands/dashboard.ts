@@ -5,13 +5,14 @@ import { parsePositive } from '../time.js';
 
 /**
  * `switchyard dashboard [--port 7077] [--host 127.0.0.1] [--token <secret>]`: serve the web
- * dashboard (dead letters of every store the config names, and the service map) until SIGINT or
- * SIGTERM, then close the server and the stores. Prints the URL with the access token.
+ * dashboard (dead letters of every store the config names; the service map with live channel
+ * counts and who sends what; the flow of the last minutes) until SIGINT or SIGTERM, then close
+ * the server, the stores and the transports. Prints the URL with the access token.
  */
 export function registerDashboard(program: Command, context: CommandContext): void {
   program
     .command('dashboard')
-    .description('serve a web dashboard of the dead letters and the service map (until Ctrl-C)')
+    .description('serve a web dashboard of the dead letters, the service map and its channels (until Ctrl-C)')
     .option('--port <n>', 'port to listen on', '7077')
     .option('--host <address>', 'address to bind; other than loopback only with --token', '127.0.0.1')
     .option('--token <secret>', 'access token (default: a random one, printed)')

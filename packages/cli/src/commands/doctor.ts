@@ -11,7 +11,7 @@ import { withTimeout } from '@switchyard/core/transport';
 import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
-import { openDeadLetterStore } from '../stores.js';
+import { openDeadLetterStore, type StoreSelection, serviceUrl } from '../stores.js';
 import { parsePositive } from '../time.js';
 
 /** The outcome of one check. */
@@ -54,7 +54,8 @@ const MARKS = { ok: '✓', warn: '!', fail: '✗' } as const;
 /** Run every check, all at once, each bounded by `timeoutMs`; never rejects (each failure is a result). */
 export async function diagnose(config: CliConfig, timeoutMs: number): Promise<CheckResult[]> {
   const checks = Object.entries(config.transports).map(([name, url]) => checkTransport(name, url, timeoutMs));
-  return [checkMap(config), ...(await Promise.all([...checks, checkDeadLetters(config, timeoutMs)]))];
+  const [transports, deadLetters] = await Promise.all([Promise.all(checks), checkDeadLetters(config, timeoutMs)]);
+  return [checkMap(config), ...transports, ...deadLetters];
 }
 
 /** Bound on closing a transport after its check: an unreachable broker has nothing to close gracefully. */
@@ -105,33 +106,58 @@ async function checkTransport(name: string, url: string, timeoutMs: number): Pro
   }
 }
 
-async function checkDeadLetters(config: CliConfig, timeoutMs: number): Promise<CheckResult> {
-  if (config.deadLetters === undefined) {
-    return {
+/**
+ * The dead-letter checks: the configured `deadLetters` store, and the store of every mapped
+ * service on a broker (each broker keeps a service's dead letters itself). A service on
+ * `memory://`, or no store at all, only warns: nothing outside the process can see those.
+ */
+async function checkDeadLetters(config: CliConfig, timeoutMs: number): Promise<CheckResult[]> {
+  const checks: Array<Promise<CheckResult>> = [];
+  if (config.deadLetters !== undefined) checks.push(checkStore(config, redact(config.deadLetters), {}, timeoutMs));
+  for (const service of Object.keys(config.services)) {
+    const url = serviceUrl(config, service);
+    if (url === undefined || url.startsWith('sqlite:')) continue;
+    const target = `${service} (${redact(url)})`;
+    checks.push(
+      url.startsWith('memory:')
+        ? Promise.resolve({
+            check: 'dead letters',
+            target,
+            status: 'warn',
+            detail: 'kept in process memory: the CLI cannot see them',
+          })
+        : checkStore(config, target, { service }, timeoutMs),
+    );
+  }
+  if (checks.length > 0) return Promise.all(checks);
+  return [
+    {
       check: 'dead letters',
       target: '(none)',
       status: 'warn',
       detail: 'no dead-letter store configured: the CLI cannot see dead letters',
-      hint: 'add "deadLetters": "sqlite:./switchyard.db" to switchyard.config.json or set SWITCHYARD_DEAD_LETTERS',
-    };
-  }
-  const target = redact(config.deadLetters);
+      hint: 'map the services in switchyard.config.json (a broker keeps their dead letters), or add "deadLetters": "sqlite:./switchyard.db"',
+    },
+  ];
+}
+
+async function checkStore(
+  config: CliConfig,
+  target: string,
+  selection: StoreSelection,
+  timeoutMs: number,
+): Promise<CheckResult> {
   try {
-    const opened = await openDeadLetterStore(config);
+    const opened = await openDeadLetterStore(config, selection);
     try {
       const count = await withTimeout(opened.store.count(), timeoutMs, 'the dead-letter store to answer');
       return { check: 'dead letters', target, status: 'ok', detail: `readable, ${count} record(s)` };
     } finally {
-      await opened.close();
+      await withTimeout(opened.close(), CLOSE_BOUND_MS, 'the store to close').catch(() => undefined);
     }
   } catch (error) {
-    return {
-      check: 'dead letters',
-      target,
-      status: 'fail',
-      detail: errorLine(error),
-      hint: hintFor(error, config.deadLetters),
-    };
+    const url = selection.service === undefined ? config.deadLetters : serviceUrl(config, selection.service);
+    return { check: 'dead letters', target, status: 'fail', detail: errorLine(error), hint: hintFor(error, url ?? '') };
   }
 }
 

@@ -3,7 +3,19 @@ import { topologyOf } from '../commands/topology.js';
 import type { CliConfig } from '../config.js';
 import { toJson } from '../format.js';
 import { parseTime } from '../time.js';
+import type { ChannelMonitor } from './channels.js';
+import { flowOf, MAX_FLOW_MINUTES } from './flow.js';
+import type { MessagesView } from './messages.js';
 import type { DeadLetterSources } from './sources.js';
+
+/** What the API reads: the config, the stores, the channel monitor and who sends what. */
+export interface DashboardState {
+  readonly config: CliConfig;
+  readonly sources: DeadLetterSources;
+  readonly monitor: ChannelMonitor;
+  /** Loaded once at start (the application module is imported once). */
+  readonly messages: Promise<MessagesView>;
+}
 
 /** An API answer: HTTP status and a JSON body. */
 export interface ApiResponse {
@@ -33,12 +45,13 @@ const FILTERS = new Set(['service', 'type', 'handler', 'code', 'search', 'since'
  * - `GET /api/dead-letters/:id` → the record (with stack); `DELETE` it → the deleted record
  * - `POST /api/dead-letters/:id/replay` → the replayed record
  * - `POST /api/dead-letters/replay` with body `{ "filter": { …same keys as the list… } }` → `{ count }`
- * - `GET /api/topology` → the resolved service map and the stores read
+ * - `GET /api/topology` → the resolved service map, the stores read, and who handles, sends and publishes what (`messages`)
+ * - `GET /api/channels` → depth, in-flight and consumers of every service's channel, read now
+ * - `GET /api/flow?minutes=15` → per service: dead letters per minute, and the channel samples (1–60 minutes)
  * Bad input answers 400 (unknown or malformed filter, bad JSON), unknown ids 404, other methods 405, before anything changes.
  */
 export async function handleApi(
-  config: CliConfig,
-  sources: DeadLetterSources,
+  state: DashboardState,
   method: string,
   url: URL,
   body: () => Promise<unknown>,
@@ -50,9 +63,28 @@ export async function handleApi(
     throw bad(`malformed path ${url.pathname}: percent-encode ids`);
   }
   const [resource, id, action] = parts;
-  if (resource === 'topology' && parts.length === 1) {
+  const { config, sources, monitor } = state;
+  if (parts.length === 1 && (resource === 'topology' || resource === 'channels' || resource === 'flow')) {
     allow(method, 'GET');
-    return ok({ ...topologyOf(config), stores: sources.statuses });
+    const view = topologyOf(config);
+    if (resource === 'topology') return ok({ ...view, stores: sources.statuses, messages: await state.messages });
+    if (resource === 'channels') {
+      onlyParams(url, []);
+      return ok(await monitor.read());
+    }
+    onlyParams(url, ['minutes']);
+    const given = url.searchParams.get('minutes') ?? '15';
+    const minutes = Number(given);
+    if (!/^\d+$/.test(given) || minutes < 1 || minutes > MAX_FLOW_MINUTES)
+      throw bad(`minutes must be an integer from 1 to ${MAX_FLOW_MINUTES}, got '${given}'`);
+    return ok(
+      await flowOf(
+        sources,
+        monitor,
+        view.services.map((s) => s.name),
+        minutes,
+      ),
+    );
   }
   if (resource !== 'dead-letters') throw new ApiError(404, 'SY_NOT_FOUND', `no API at ${url.pathname}`);
   if (parts.length === 1) {
@@ -112,6 +144,17 @@ export function parseFilter(fields: Record<string, unknown>): DeadLetterFilter {
     } else filter[key === 'type' ? 'messageName' : key] = value;
   }
   return filter as DeadLetterFilter;
+}
+
+/** Refuse any query parameter but `allowed`, each at most once. */
+function onlyParams(url: URL, allowed: readonly string[]): void {
+  for (const key of new Set(url.searchParams.keys())) {
+    if (!allowed.includes(key))
+      throw bad(
+        `unknown parameter '${key}'${allowed.length > 0 ? `: use ${allowed.join(', ')}` : ': this API takes none'}`,
+      );
+    if (url.searchParams.getAll(key).length > 1) throw bad(`'${key}' may be given once`);
+  }
 }
 
 function ok(body: unknown): ApiResponse {

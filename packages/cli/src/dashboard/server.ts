@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { ConfigurationError } from '@switchyard/core';
 import type { CliConfig } from '../config.js';
-import { ApiError, handleApi } from './api.js';
+import { ApiError, type DashboardState, handleApi } from './api.js';
+import { ChannelMonitor } from './channels.js';
+import { messagesOf } from './messages.js';
 import { DeadLetterSources } from './sources.js';
 
 /** Largest request body the API reads; a larger one is refused with 413. */
@@ -18,9 +20,13 @@ export interface DashboardOptions {
   readonly host?: string;
   /** The access token; default a random one (32 bytes, base64url). */
   readonly token?: string;
+  /** How often the channel counts are sampled for the flow chart, in ms. Default 5000. */
+  readonly sampleMs?: number;
+  /** Folder that a relative `--app` module path would be resolved from. Default the working directory. */
+  readonly cwd?: string;
 }
 
-/** A running dashboard; `close` stops the server and closes every store (idempotent). */
+/** A running dashboard; `close` stops the server and the sampling, and closes every store and transport (idempotent). */
 export interface Dashboard {
   /** The base URL, e.g. `http://127.0.0.1:7077/`. */
   readonly url: string;
@@ -35,6 +41,9 @@ const ASSETS: Readonly<Record<string, string>> = {
   '/': 'index.html',
   '/index.html': 'index.html',
   '/app.js': 'app.js',
+  '/dom.js': 'dom.js',
+  '/topology.js': 'topology.js',
+  '/flow.js': 'flow.js',
   '/style.css': 'style.css',
 };
 const TYPES: Readonly<Record<string, string>> = {
@@ -48,6 +57,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * Start the dashboard: the static page (packages/cli/assets/dashboard, no data in it) and
  * the JSON API under `/api`, which answers 401 to any request without `Authorization: Bearer <token>`.
  * No cookies are used, so a foreign page cannot make a state-changing request (no CSRF).
+ * Once listening it samples the channel counts every `sampleMs` (read-only) for the flow chart,
+ * and imports the config's application module once (for who sends what).
  * Throws a ConfigurationError for a non-loopback `host` without `token`; rejects when the port is taken.
  */
 export async function startDashboard(config: CliConfig, options: DashboardOptions = {}): Promise<Dashboard> {
@@ -65,6 +76,13 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
   for (const file of new Set(Object.values(ASSETS)))
     assets.set(file, readFileSync(new URL(`../../assets/dashboard/${file}`, import.meta.url)));
   const sources = await DeadLetterSources.open(config);
+  const monitor = new ChannelMonitor(config, sources.serviceMap);
+  const state: DashboardState = {
+    config,
+    sources,
+    monitor,
+    messages: messagesOf(config, options.cwd ?? process.cwd()),
+  };
 
   const server = createServer((request, response) => {
     void serve(request, response).catch((error: unknown) => {
@@ -93,7 +111,7 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
     }
     try {
       if (Number(request.headers['content-length'] ?? 0) > MAX_BODY_BYTES) await readJson(request);
-      const result = await handleApi(config, sources, method, url, () => readJson(request));
+      const result = await handleApi(state, method, url, () => readJson(request));
       send(response, result.status, result.body);
     } catch (error) {
       if (error instanceof ApiError) {
@@ -117,6 +135,7 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
     await sources.close();
     throw error;
   });
+  monitor.start(options.sampleMs ?? 5_000);
   const { port } = server.address() as AddressInfo;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   let closed: Promise<void> | undefined;
@@ -131,6 +150,7 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await monitor.stop();
         await sources.close();
       })();
       return closed;

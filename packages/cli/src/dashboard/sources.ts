@@ -84,6 +84,11 @@ export class DeadLetterSources {
     return new DeadLetterSources(config, opened, statuses);
   }
 
+  /** The config's service map (transports opened on first use, closed by {@link close}); undefined without transports. */
+  get serviceMap(): ServiceMap | undefined {
+    return this.#map;
+  }
+
   /** The stores, opened or failed. */
   get statuses(): readonly SourceStatus[] {
     return this.#statuses;
@@ -96,9 +101,10 @@ export class DeadLetterSources {
       const all: DeadLetterRecord[] = [];
       let total = 0;
       for (const opened of this.#relevant(where)) {
-        const records = await opened.store.list({ ...where, limit: MAX_SCAN });
+        const scoped = scope(opened, where);
+        const records = await opened.store.list({ ...scoped, limit: MAX_SCAN });
         // One read per store when it holds fewer than MAX_SCAN matches (a broker store browses its queue per call).
-        total += records.length < MAX_SCAN ? records.length : await opened.store.count(where);
+        total += records.length < MAX_SCAN ? records.length : await opened.store.count(scoped);
         all.push(...records);
       }
       all.sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt) || a.id.localeCompare(b.id));
@@ -141,7 +147,7 @@ export class DeadLetterSources {
     return this.#serial(async () => {
       let count = 0;
       for (const opened of this.#relevant(filter)) {
-        for (const record of await opened.store.list({ ...filter, limit: MAX_SCAN })) {
+        for (const record of await opened.store.list({ ...scope(opened, filter), limit: MAX_SCAN })) {
           await replayDeadLetter(opened.store, record.id, replayDispatcher(this.#config, this.#map, opened));
           count++;
         }
@@ -176,6 +182,14 @@ export class DeadLetterSources {
     }
     return undefined;
   }
+}
+
+/**
+ * `filter` limited to the store's service: a store opened per service may hold other services'
+ * records too (PostgreSQL's one table per schema), which another opened store already lists.
+ */
+function scope(opened: OpenStore, filter: DeadLetterFilter): DeadLetterFilter {
+  return opened.service === undefined ? filter : { ...filter, service: opened.service };
 }
 
 function notFound(id: string): SwitchyardError {

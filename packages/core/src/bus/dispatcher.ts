@@ -1,5 +1,6 @@
 import { runSendInterceptors } from '../interceptors/send-chain.js';
 import type { Interceptor } from '../interceptors/types.js';
+import type { WireForm } from '../message/ecotone.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { ServiceMap } from '../service/service-map.js';
 import type { ProducerSpan, Telemetry } from '../telemetry/telemetry.js';
@@ -93,11 +94,11 @@ export class Dispatcher {
     const destination = outbound.destination;
     if (destination.kind === 'send') {
       const route = this.#map.resolvedRoute(destination.service) ?? (await this.#map.route(destination.service));
-      await route.transport.send(route.channel, [outbound.message]);
+      await route.transport.send(route.channel, [withWire(outbound.message, route.wire)]);
     } else {
       const routed: RoutedMessage = { ...outbound.message, routingKey: destination.routingKey };
       const targets = await this.#map.publishTargets(destination.routingKey);
-      await Promise.all(targets.map((transport) => transport.publish([routed])));
+      await Promise.all(targets.map((target) => target.transport.publish([withWire(routed, target.wire)])));
     }
     if (this.#observers?.has('sent')) this.#observers.emit('sent', { outbound, origin });
   }
@@ -147,14 +148,23 @@ export class Dispatcher {
     }
     const work: Promise<void>[] = [];
     for (const group of sends.values()) {
-      work.push(this.#map.route(group.service).then((route) => route.transport.send(route.channel, group.messages)));
+      work.push(
+        this.#map
+          .route(group.service)
+          .then((route) =>
+            route.transport.send(
+              route.channel,
+              route.wire === undefined ? group.messages : group.messages.map((m) => withWire(m, route.wire)),
+            ),
+          ),
+      );
     }
     const perTransport = new Map<Transport, RoutedMessage[]>();
     for (const event of events) {
-      for (const transport of await this.#map.publishTargets(event.routingKey)) {
-        const batch = perTransport.get(transport) ?? [];
-        batch.push(event);
-        perTransport.set(transport, batch);
+      for (const target of await this.#map.publishTargets(event.routingKey)) {
+        const batch = perTransport.get(target.transport) ?? [];
+        batch.push(withWire(event, target.wire));
+        perTransport.set(target.transport, batch);
       }
     }
     for (const [transport, batch] of perTransport) work.push(transport.publish(batch));
@@ -162,4 +172,9 @@ export class Dispatcher {
     if (this.#observers?.has('sent'))
       for (const item of outbound) this.#observers.emit('sent', { outbound: item, origin });
   }
+}
+
+/** `message` marked with a service map entry's wire form; the message itself when the entry names none. */
+function withWire<M extends TransportMessage>(message: M, wire: WireForm | undefined): M {
+  return wire === undefined ? message : { ...message, wire };
 }

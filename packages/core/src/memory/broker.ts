@@ -16,6 +16,8 @@ export interface MemoryChannelStats {
   readonly ready: number;
   /** Messages held until a future due time. */
   readonly delayed: number;
+  /** Messages taken by a consumer and not settled yet. */
+  readonly inFlight: number;
   /** Consumers attached. */
   readonly consumers: number;
   /** Event patterns the channel subscribes to. */
@@ -113,6 +115,7 @@ export class MemoryBroker {
     return {
       ready: found.ready,
       delayed: found.delayed,
+      inFlight: found.inFlight,
       consumers: found.consumers,
       subscriptions: this.#subscriptions.get(channel)?.patterns ?? [],
     };

@@ -31,6 +31,7 @@ export class MemoryChannel {
   readonly #ready = new Deque<QueuedMessage>();
   readonly #consumers: ChannelConsumer[] = [];
   #delayed = 0;
+  #inFlight = 0;
   #next = 0;
   #scheduled = false;
   readonly #pump = () => this.#run();
@@ -48,6 +49,16 @@ export class MemoryChannel {
   /** Messages held until a future due time. */
   get delayed(): number {
     return this.#delayed;
+  }
+
+  /** Messages taken by a consumer and not settled yet (acked, nacked or taken back). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** A consumer settled or gave back one message it took. */
+  settled(): void {
+    this.#inFlight--;
   }
 
   /** Consumers attached now. */
@@ -82,13 +93,18 @@ export class MemoryChannel {
     this.enqueue(entry, false, this.#clock.now() + ms);
   }
 
-  /** Remove the next ready message; `pick` chooses among the first few (fault injection). */
+  /**
+   * Remove the next ready message, now in flight until the consumer calls {@link settled};
+   * `pick` chooses among the first few (fault injection).
+   */
   take(pick?: (length: number) => number): QueuedMessage | undefined {
     if (pick !== undefined && this.#ready.length > 1) {
       const index = pick(this.#ready.length);
       if (index > 0) this.#ready.swap(0, index);
     }
-    return this.#ready.shift();
+    const entry = this.#ready.shift();
+    if (entry !== undefined) this.#inFlight++;
+    return entry;
   }
 
   attach(consumer: ChannelConsumer): void {

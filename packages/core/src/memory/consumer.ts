@@ -36,7 +36,7 @@ export class MemoryConsumer implements Subscription {
   readonly #owner: ConsumerOwner;
   readonly #gate: ConcurrencyGate;
   readonly #prefetch: number;
-  readonly #unsettled = new PendingList();
+  readonly #unsettled: PendingList;
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #finished = () => {
@@ -52,6 +52,7 @@ export class MemoryConsumer implements Subscription {
     owner: ConsumerOwner,
   ) {
     this.#channel = channel;
+    this.#unsettled = new PendingList(() => channel.settled());
     this.#handler = handler;
     this.#owner = owner;
     this.#gate = new ConcurrencyGate(concurrency);

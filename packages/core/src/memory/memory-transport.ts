@@ -3,6 +3,7 @@ import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import type { DeadLetterStore } from '../resilience/stores.js';
 import { consumeLimits } from '../transport/consume-options.js';
 import type {
+  ChannelStats,
   ConnectionState,
   ConsumeOptions,
   DeliveryHandler,
@@ -15,6 +16,7 @@ import type {
 } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { MemoryBroker } from './broker.js';
+import { MEMORY_CHANNEL_STATS, memoryChannelStats } from './channel-stats.js';
 import { type ConsumerOwner, DEFAULT_DRAIN_MS, MemoryConsumer } from './consumer.js';
 import { type MemoryFaults, planFaults } from './faults.js';
 
@@ -89,6 +91,7 @@ export class MemoryTransport implements Transport {
       patternFiltering: options.behaveAs?.patternFiltering ?? 'server',
       durable: false,
       reconnect: true,
+      channelStats: MEMORY_CHANNEL_STATS,
     };
     this.#owner = {
       clock: this.#clock,
@@ -218,6 +221,12 @@ export class MemoryTransport implements Transport {
       stores.set(service, store);
     }
     return store;
+  }
+
+  /** Depth, in-flight and consumers of each channel, from the broker's counters; see {@link memoryChannelStats}. */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    return memoryChannelStats(this.broker, channels);
   }
 
   async ping(): Promise<void> {

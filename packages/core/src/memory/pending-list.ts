@@ -16,6 +16,12 @@ export interface Pending {
 export class PendingList {
   #tail: Pending | undefined;
   #size = 0;
+  readonly #onSettle: () => void;
+
+  /** `onSettle` runs once for each node settled (the channel's in-flight count). */
+  constructor(onSettle: () => void = () => undefined) {
+    this.#onSettle = onSettle;
+  }
 
   get size(): number {
     return this.#size;
@@ -40,6 +46,7 @@ export class PendingList {
     node.prev = undefined;
     node.next = undefined;
     this.#size--;
+    this.#onSettle();
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { ConfigurationError, ErrorCode, SwitchyardError } from '../errors.js';
+import { WIRE_FORMS, type WireForm } from '../message/ecotone.js';
 import { matchesPattern, validatePattern } from '../routing/pattern.js';
 import { packageForUrl, transportFromUrl } from '../transport/transport-url.js';
 import type { Transport } from '../transport/types.js';
@@ -15,6 +16,17 @@ export interface ServiceRoute {
    * there at all.
    */
   readonly subscribes?: readonly string[];
+  /**
+   * Headers written on messages to this service: `cloudevents` (default) or
+   * `ecotone` (CloudEvents plus Ecotone's distributed-bus headers, for a
+   * service written with Ecotone). Events get Ecotone's headers on a
+   * transport when an `ecotone` entry there may subscribe to them (its
+   * `subscribes` matches, or it declares none). The transport must list the
+   * form in `capabilities.wireForms`, or the first send to this service
+   * rejects with a ConfigurationError. Messages from the service are read
+   * whatever their form.
+   */
+  readonly wire?: WireForm;
 }
 
 /** The service map's configuration. */
@@ -32,6 +44,14 @@ export interface ResolvedRoute {
   readonly transportName: string;
   readonly transport: Transport;
   readonly channel: string;
+  /** The entry's wire form, when it names one other than `cloudevents`. */
+  readonly wire?: WireForm;
+}
+
+/** A transport an event is published on, and the wire form its subscribers need (absent: the transport's own). */
+export interface PublishTarget {
+  readonly transport: Transport;
+  readonly wire?: WireForm;
 }
 
 /** Name under which a service's single `transport` option is registered in its service map. */
@@ -71,6 +91,11 @@ export class ServiceMap {
         );
       }
       for (const pattern of route.subscribes ?? []) validatePattern(pattern);
+      if (route.wire !== undefined && !WIRE_FORMS.includes(route.wire)) {
+        throw new ConfigurationError(
+          `service '${service}' has wire '${String(route.wire)}': use one of ${WIRE_FORMS.join(', ')}`,
+        );
+      }
     }
   }
 
@@ -101,17 +126,35 @@ export class ServiceMap {
       );
     }
     const transportName = entry?.transport ?? this.#defaultTransportName();
-    const route = { transportName, transport: await this.transport(transportName), channel: entry?.channel ?? service };
+    const transport = await this.transport(transportName);
+    const wire = foreignWire(entry?.wire);
+    if (wire !== undefined) checkWire(service, transportName, transport, wire);
+    const route: ResolvedRoute = {
+      transportName,
+      transport,
+      channel: entry?.channel ?? service,
+      ...(wire === undefined ? {} : { wire }),
+    };
     if (this.#routes.size < 10_000) this.#routes.set(service, route);
     return route;
   }
 
-  /** The transports an event named `name` must be published on. */
-  async publishTargets(name: string): Promise<Transport[]> {
-    const targets: Transport[] = [];
+  /**
+   * The transports an event named `name` must be published on, each with the
+   * wire form an entry there that may subscribe asks for (`ecotone` wins:
+   * its headers come on top of the CloudEvents ones, which other readers use).
+   */
+  async publishTargets(name: string): Promise<PublishTarget[]> {
+    const targets: PublishTarget[] = [];
     for (const transportName of this.transportNames) {
       if (this.#nobodyWants(transportName, name)) continue;
-      targets.push(await this.transport(transportName));
+      const transport = await this.transport(transportName);
+      const wire = this.#eventWire(transportName, name);
+      if (wire === undefined) targets.push({ transport });
+      else {
+        checkWire(`(subscriber of ${name})`, transportName, transport, wire);
+        targets.push({ transport, wire });
+      }
     }
     return targets;
   }
@@ -164,11 +207,37 @@ export class ServiceMap {
     return DEFAULT_TRANSPORT in this.#options.transports ? DEFAULT_TRANSPORT : (this.transportNames[0] as string);
   }
 
-  #nobodyWants(transportName: string, eventName: string): boolean {
-    const services = Object.values(this.#options.services ?? {}).filter(
+  #servicesOn(transportName: string): ServiceRoute[] {
+    return Object.values(this.#options.services ?? {}).filter(
       (route) => (route.transport ?? this.#defaultTransportName()) === transportName,
     );
+  }
+
+  #eventWire(transportName: string, eventName: string): WireForm | undefined {
+    const wants = (route: ServiceRoute) =>
+      route.subscribes === undefined || route.subscribes.some((pattern) => matchesPattern(pattern, eventName));
+    return this.#servicesOn(transportName).some((route) => route.wire === 'ecotone' && wants(route))
+      ? 'ecotone'
+      : undefined;
+  }
+
+  #nobodyWants(transportName: string, eventName: string): boolean {
+    const services = this.#servicesOn(transportName);
     if (services.length === 0 || services.some((route) => route.subscribes === undefined)) return false;
     return !services.some((route) => route.subscribes?.some((pattern) => matchesPattern(pattern, eventName)));
   }
+}
+
+/** `wire` unless it is the default form (which needs nothing of the transport). */
+function foreignWire(wire: WireForm | undefined): WireForm | undefined {
+  return wire === 'cloudevents' ? undefined : wire;
+}
+
+/** Throws a ConfigurationError when `transport` cannot write `wire` per message. */
+function checkWire(service: string, transportName: string, transport: Transport, wire: WireForm): void {
+  if (transport.capabilities.wireForms?.includes(wire)) return;
+  throw new ConfigurationError(
+    `service '${service}' has wire '${wire}', which transport '${transportName}' (${transport.name}) cannot write: ` +
+      `use a transport that lists it in capabilities.wireForms (${wire === 'ecotone' ? 'RabbitMQ, Kafka, SQS with fanout direct' : 'none'}), or drop the option`,
+  );
 }

@@ -29,6 +29,16 @@ export {
   SPEC_VERSION,
   STRUCTURED_CONTENT_TYPE,
 } from '../message/codec.js';
+export {
+  EcotoneHeader,
+  fromEcotoneHeaders,
+  isEcotoneMessage,
+  readEcotoneWire,
+  toEcotoneHeaders,
+  toEcotoneTextHeaders,
+  WIRE_FORMS,
+  type WireForm,
+} from '../message/ecotone.js';
 export type { Envelope, MessageHeaders, MessageKind } from '../message/envelope.js';
 export { fromStructured, MAX_STRUCTURED_HEADERS, toStructured } from '../message/structured.js';
 export {

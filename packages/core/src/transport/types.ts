@@ -11,6 +11,7 @@
  * its {@link TransportCapabilities}.
  */
 
+import type { WireForm } from '../message/ecotone.js';
 import type { DeadLetterStore } from '../resilience/stores.js';
 
 /** A message as it crosses the transport line. Immutable once built. */
@@ -37,6 +38,13 @@ export interface TransportMessage {
    * writes it into the `ce-deliverat` header, so it survives any transport.
    */
   readonly deliverAt?: number;
+  /**
+   * Which headers to write for this message, set by core from the service
+   * map entry of its target (`ServiceRoute.wire`); absent: the transport's
+   * own option. Only set where `capabilities.wireForms` lists it. A
+   * transport never sets it on a delivery.
+   */
+  readonly wire?: WireForm;
 }
 
 /** A raw message for {@link Transport.sendEndpoint}: headers as the receiving system expects them. */
@@ -185,6 +193,12 @@ export interface TransportCapabilities {
   readonly reconnect: boolean;
   /** Which {@link ChannelStats} fields `Transport.channelStats` fills; absent when it has none. */
   readonly channelStats?: readonly ('depth' | 'inFlight' | 'consumers' | 'lag')[];
+  /**
+   * Wire forms it can write per message ({@link TransportMessage.wire}), besides
+   * `cloudevents`; absent: none. A service map entry asking for another
+   * form on this transport is refused with a ConfigurationError.
+   */
+  readonly wireForms?: readonly WireForm[];
 }
 
 /**

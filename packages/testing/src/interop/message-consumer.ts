@@ -12,9 +12,11 @@ const LegacyOrder = z.object({ orderId: z.string() });
  * Scenario for `service.consumeEndpoint` on one broker: a foreign endpoint
  * (that the test created) receives plain JSON. A message whose handler fails
  * twice is handled on its third attempt (two delayed retries, through the
- * service's own inbox); a schema-invalid message ends in the service's
- * dead-letter store with `SY_VALIDATION` and the endpoint as its channel; a
- * message `convert` refuses is dead-lettered without retries.
+ * service's own inbox); a poison message whose handler always fails ends in
+ * the service's dead-letter store after its last attempt (`SY_HANDLER_FAILED`,
+ * with the handler's error); a schema-invalid message ends there with
+ * `SY_VALIDATION` and the endpoint as its channel; a message `convert`
+ * refuses is dead-lettered without retries.
  */
 export async function messageConsumerScenario(options: {
   readonly transport: () => string | Transport;
@@ -39,6 +41,7 @@ export async function messageConsumerScenario(options: {
       const seen = [...(attempts.get(order.orderId) ?? []), ctx.headers.attempt];
       attempts.set(order.orderId, seen);
       if (order.orderId === 'flaky' && seen.length <= 2) throw new Error(`flaky failure ${seen.length}`);
+      if (order.orderId === 'poison') throw new Error('poison: always fails');
       handled.push(order.orderId);
     },
   );
@@ -61,12 +64,13 @@ export async function messageConsumerScenario(options: {
     await service.start();
     await options.produce({ orderId: 'flaky' });
     await options.produce({ orderId: 42 });
+    await options.produce({ orderId: 'poison' });
     await options.produce({ orderId: 'steady' });
     if (options.convertEndpoint) {
       await options.convertEndpoint.produce({ ref: 'r-1' });
       await options.convertEndpoint.produce({ other: true });
     }
-    const expectedDead = options.convertEndpoint ? 2 : 1;
+    const expectedDead = options.convertEndpoint ? 3 : 2;
     await waitFor(
       () =>
         handled.length === 2 &&
@@ -78,12 +82,19 @@ export async function messageConsumerScenario(options: {
     );
     expect(attempts.get('flaky')).toEqual([1, 2, 3]);
     expect(attempts.get('steady')).toEqual([1]);
+    expect(attempts.get('poison')).toEqual([1, 2, 3, 4]);
     expect(handled.sort()).toEqual(['flaky', 'steady']);
     const dead = await service.deadLetters.list();
-    const invalid = dead.find((record) => record.channel === options.endpoint);
+    const invalid = dead.find(
+      (record) => record.channel === options.endpoint && record.reason.code !== ErrorCode.HandlerFailed,
+    );
     expect(invalid?.reason.code).toBe(ErrorCode.Validation);
     expect(invalid?.messageName).toBe('legacy.order');
     expect(invalid?.attempts).toBe(1);
+    const poison = dead.find((record) => record.reason.message.includes('poison: always fails'));
+    expect(poison?.reason.code).toBe(ErrorCode.HandlerFailed);
+    expect(poison?.messageName).toBe('legacy.order');
+    expect(poison?.attempts).toBe(4);
     if (options.convertEndpoint) {
       expect(converted).toEqual(['r-1']);
       const refused = dead.find((record) => record.channel === options.convertEndpoint?.endpoint);

@@ -1,5 +1,6 @@
 import type { Scenario } from '../harness.js';
 import { basicScenarios } from './basics.js';
+import { channelStatsScenarios } from './channel-stats.js';
 import { closeScenarios } from './close.js';
 import { consumerScenarios } from './consumers.js';
 import { delayOrderScenarios } from './delay-order.js';
@@ -20,4 +21,5 @@ export const allScenarios: readonly Scenario[] = [
   ...reconnectScenarios,
   ...outageScenarios,
   ...distributedBusScenarios,
+  ...channelStatsScenarios,
 ];

@@ -1,15 +1,21 @@
-import type { Topology } from '@switchyard/core/transport';
-
 /**
  * Ecotone (PHP) distributed-bus headers, mapped to and from the CloudEvents
- * `ce-` form core works with. Ecotone's AMQP distributed bus sends each
- * message to the topic exchange `ecotone.distributed` (routing key: the
- * target service for commands, the event name for events), consumed from the
- * queue `distributed_<service>`, with every message header as an AMQP
- * header-table entry: `id` (UUID), `timestamp` (Unix seconds),
- * `correlationId`, `parentId`, `contentType`, and the distributed headers
- * named below. docs/wire-format.md holds golden vectors of both directions.
+ * `ce-` form core works with. Broker-neutral: Ecotone's distributed bus puts
+ * the same header names on every broker (`DistributedBusHeader`,
+ * `MessageHeaders`); each transport only decides where they travel (AMQP
+ * header table, Kafka record headers, the `Headers` attribute of Enqueue's
+ * SQS messages). docs/wire-format.md holds golden vectors per broker.
  */
+
+/**
+ * Which headers a transport writes: `cloudevents` (CloudEvents attributes in
+ * the transport's binding form) or `ecotone` (the same plus Ecotone's
+ * distributed-bus headers, so an Ecotone service reads the message).
+ */
+export type WireForm = 'cloudevents' | 'ecotone';
+
+/** The wire forms, for option checks. */
+export const WIRE_FORMS: readonly WireForm[] = ['cloudevents', 'ecotone'];
 
 /** Header names of Ecotone's distributed bus (`DistributedBusHeader`, `MessageHeaders`). */
 export const EcotoneHeader = {
@@ -25,7 +31,7 @@ export const EcotoneHeader = {
 } as const;
 
 /** Ecotone's own bookkeeping headers: never handed to core, never written. */
-const ECOTONE_INTERNAL = new Set(['routingSlip', '__TypeId__', 'ecotone.amqp.distributed.service_target']);
+const ECOTONE_INTERNAL = new Set(['routingSlip', '__TypeId__']);
 const ECOTONE_NAMES = new Set<string>(Object.values(EcotoneHeader));
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
@@ -34,18 +40,24 @@ export function isEcotoneMessage(headers: Readonly<Record<string, string>>): boo
   return headers['ce-specversion'] === undefined && headers[EcotoneHeader.payloadType] !== undefined;
 }
 
+/** True for a header name that belongs to Ecotone's wire (its distributed headers, `ecotone.*`, its bookkeeping). */
+function isEcotoneName(name: string): boolean {
+  return ECOTONE_NAMES.has(name) || ECOTONE_INTERNAL.has(name) || name.startsWith('ecotone.');
+}
+
 /**
  * The `ce-` headers of a received Ecotone distributed message. Its other
  * headers are user metadata under their own names (`tenantId` stays
  * `tenantId`; see the metadata rules in docs/wire-format.md); Ecotone's own
- * bookkeeping (`routingSlip`, `__TypeId__`) is dropped. Pure; never throws
- * (core's decoder judges what is missing).
+ * bookkeeping (`routingSlip`, `__TypeId__`, any `ecotone.*` header such as
+ * Kafka's partition key) is dropped. Pure; never throws (core's decoder
+ * judges what is missing).
  */
 export function fromEcotoneHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith('ce-')) out[name] = value;
-    else if (!ECOTONE_NAMES.has(name) && !ECOTONE_INTERNAL.has(name) && !name.startsWith('ecotone.')) {
+    else if (!isEcotoneName(name)) {
       // User metadata keeps its name: an extension-form name as its ce- attribute, any other (camelCase) as is.
       out[EXTENSION_NAME.test(name) ? `ce-${name}` : name] ??= value;
     }
@@ -73,10 +85,26 @@ export function fromEcotoneHeaders(headers: Readonly<Record<string, string>>): R
 }
 
 /**
+ * The headers core reads from a received message that may be on Ecotone's
+ * wire: an Ecotone message (no CloudEvents attributes) as its `ce-` form; a
+ * message that carries both (written with `wire: 'ecotone'`) without the
+ * Ecotone copies, so they do not surface as metadata; anything else
+ * unchanged (the same object). Pure; never throws.
+ */
+export function readEcotoneWire(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  if (headers[EcotoneHeader.payloadType] === undefined) return headers;
+  if (isEcotoneMessage(headers)) return fromEcotoneHeaders(headers);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (!isEcotoneName(name)) out[name] = value;
+  return out;
+}
+
+/**
  * The Ecotone distributed-bus headers for a message in core's `ce-` form, as
- * an Ecotone consumer reads them: written next to the `ce-` headers when a
- * transport uses `wire: 'ecotone'`. `timestamp` is Unix seconds (an integer),
- * as Ecotone writes it.
+ * an Ecotone consumer reads them: written next to the CloudEvents attributes
+ * when a message goes out on `wire: 'ecotone'`. `timestamp` is Unix seconds
+ * (an integer), as Ecotone writes it; a transport whose headers are text
+ * writes it as its decimal string. Pure.
  */
 export function toEcotoneHeaders(headers: Readonly<Record<string, string>>): Record<string, string | number> {
   const out: Record<string, string | number> = {};
@@ -98,25 +126,17 @@ export function toEcotoneHeaders(headers: Readonly<Record<string, string>>): Rec
   return out;
 }
 
+/** {@link toEcotoneHeaders} with every value as text, for brokers whose headers are strings (Kafka). */
+export function toEcotoneTextHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(toEcotoneHeaders(headers))) out[name] = String(value);
+  return out;
+}
+
 function set(out: Record<string, string>, name: string, value: string | undefined): void {
   if (value !== undefined && value.length > 0) out[name] ??= value;
 }
 
 function put(out: Record<string, string | number>, name: string, value: string | undefined): void {
   if (value !== undefined && value.length > 0) out[name] = value;
-}
-
-/**
- * With `wire: 'ecotone'`: a channel named like an Ecotone service queue,
- * `distributed_<service>`, is also bound by `<service>`, the routing key
- * Ecotone's distributed bus publishes that service's commands with.
- */
-export function withEcotoneBindings(topology: Topology): Topology {
-  return {
-    channels: topology.channels.map((channel) => {
-      const service = channel.name.startsWith('distributed_') ? channel.name.slice('distributed_'.length) : '';
-      if (service === '' || channel.subscriptions.includes(service)) return channel;
-      return { ...channel, subscriptions: [...channel.subscriptions, service] };
-    }),
-  };
 }
