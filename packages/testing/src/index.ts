@@ -1,5 +1,4 @@
 export { brokerReachable, waitFor } from './broker-gate.js';
-export { type ChannelStatsScenarioOptions, channelStatsScenario } from './channel-stats-scenario.js';
 export {
   type CollectOptions,
   Collector,
