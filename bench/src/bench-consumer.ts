@@ -1,4 +1,5 @@
-import { createService, InMemoryDeadLetterStore, type Service, type Transport } from '@switchyard/core';
+import { createService, InMemoryDeadLetterStore, type Transport } from '@switchyard/core';
+import type { OnHandled, RunningConsumer } from './consumer-spec.js';
 import { BenchCommand } from './contract.js';
 import { benchTelemetry, floorHandle } from './telemetry-mode.js';
 
@@ -19,8 +20,8 @@ export interface BenchConsumerOptions {
  */
 export async function startBenchConsumer(
   options: BenchConsumerOptions,
-  onHandled: (sentAt: number) => void,
-): Promise<Service> {
+  onHandled: OnHandled,
+): Promise<RunningConsumer> {
   const consumer = createService({
     name: options.name,
     transport: options.transport,

@@ -1,8 +1,11 @@
-import { type RunResult, round } from './framework-run.js';
+import type { ConsumerSpec } from './consumer-spec.js';
+import type { Layout } from './layout.js';
+import { type BenchProducer, type RunResult, round, runLoop } from './run-loop.js';
 
-/** The benchmark's result line: printed last, as one JSON object. */
+/** The benchmark's result line: one JSON object per layout, the last lines printed. */
 export interface BenchLine {
   readonly transport: string;
+  readonly layout: Layout;
   readonly messages: number;
   readonly framework_msgs_per_s: number;
   readonly raw_msgs_per_s: number;
@@ -10,6 +13,7 @@ export interface BenchLine {
   readonly p50_ms: number;
   readonly p99_ms: number;
   readonly cpu_us_per_msg: number;
+  readonly raw_cpu_us_per_msg: number;
   readonly [extra: string]: unknown;
 }
 
@@ -28,29 +32,39 @@ export interface BenchArgs {
   readonly concurrency?: number;
   /** Alternating framework/raw rounds; the median round is reported (default {@link DEFAULT_ROUNDS}). */
   readonly rounds?: number;
+  /** Layouts to run, each reported on its own line (default both). */
+  readonly layouts: readonly Layout[];
+  /** Also measure p50/p99 of both sides at these fractions of the framework's peak rate. */
+  readonly loads?: readonly number[];
   readonly runId: string;
 }
 
 /** Build the line from a framework run and the raw baseline of the same run; prints a human summary first. */
 export function benchLine(
   transport: string,
+  layout: Layout,
   messages: number,
   framework: RunResult,
-  raw: { msgsPerSec: number },
+  raw: RunResult,
   extra: Record<string, unknown> = {},
 ): BenchLine {
   console.log(
-    `${transport}: framework ${framework.msgsPerSec} msgs/s (p50 ${framework.p50Ms} ms, p99 ${framework.p99Ms} ms, ${framework.cpuUsPerMsg} µs CPU/msg); raw ${Math.round(raw.msgsPerSec)} msgs/s`,
+    `${transport} [${layout}]: framework ${framework.msgsPerSec} msgs/s (p50 ${framework.p50Ms} ms, p99 ${framework.p99Ms} ms, ${framework.cpuUsPerMsg} µs CPU/msg); raw ${raw.msgsPerSec} msgs/s (${raw.cpuUsPerMsg} µs CPU/msg)`,
   );
   return {
     transport,
+    layout,
     messages,
     framework_msgs_per_s: framework.msgsPerSec,
-    raw_msgs_per_s: Math.round(raw.msgsPerSec),
+    raw_msgs_per_s: raw.msgsPerSec,
     ratio: round(framework.msgsPerSec / raw.msgsPerSec),
     p50_ms: framework.p50Ms,
     p99_ms: framework.p99Ms,
     cpu_us_per_msg: framework.cpuUsPerMsg,
+    raw_cpu_us_per_msg: raw.cpuUsPerMsg,
+    cpu_ratio: round(framework.cpuUsPerMsg / raw.cpuUsPerMsg),
+    raw_p50_ms: raw.p50Ms,
+    raw_p99_ms: raw.p99Ms,
     ...extra,
   };
 }
@@ -60,33 +74,35 @@ export interface Round {
   readonly framework: number;
   readonly raw: number;
   readonly ratio: number;
+  readonly framework_cpu: number;
+  readonly raw_cpu: number;
 }
 
 /**
  * Run framework and raw `rounds` times, alternating which goes first, and
  * pick the round with the median ratio: on a shared machine a single pair can
  * be off by 2x either way, while pairs run back to back see the same
- * conditions. The framework figures reported are those of the median round.
+ * conditions. The figures reported are those of the median round.
  */
 export async function alternate(
   rounds: number,
   framework: (round: number) => Promise<RunResult>,
-  raw: (round: number) => Promise<{ msgsPerSec: number }>,
-): Promise<{ framework: RunResult; raw: { msgsPerSec: number }; rounds: Round[] }> {
-  const results: Array<{ framework: RunResult; raw: { msgsPerSec: number }; ratio: number }> = [];
-  for (let round = 0; round < Math.max(1, rounds); round++) {
+  raw: (round: number) => Promise<RunResult>,
+): Promise<{ framework: RunResult; raw: RunResult; rounds: Round[] }> {
+  const results: Array<{ framework: RunResult; raw: RunResult; ratio: number }> = [];
+  for (let index = 0; index < Math.max(1, rounds); index++) {
     let f: RunResult;
-    let r: { msgsPerSec: number };
-    if (round % 2 === 0) {
-      f = await framework(round);
-      r = await raw(round);
+    let r: RunResult;
+    if (index % 2 === 0) {
+      f = await framework(index);
+      r = await raw(index);
     } else {
-      r = await raw(round);
-      f = await framework(round);
+      r = await raw(index);
+      f = await framework(index);
     }
     results.push({ framework: f, raw: r, ratio: f.msgsPerSec / r.msgsPerSec });
     console.log(
-      `round ${round + 1}: framework ${f.msgsPerSec} msgs/s, raw ${Math.round(r.msgsPerSec)} msgs/s, ratio ${round3(f.msgsPerSec / r.msgsPerSec)}`,
+      `round ${index + 1}: framework ${f.msgsPerSec} msgs/s ${f.cpuUsPerMsg} µs/msg, raw ${r.msgsPerSec} msgs/s ${r.cpuUsPerMsg} µs/msg, ratio ${round(f.msgsPerSec / r.msgsPerSec)}`,
     );
   }
   const sorted = [...results].sort((a, b) => a.ratio - b.ratio);
@@ -96,10 +112,111 @@ export async function alternate(
     raw: median.raw,
     rounds: results.map((x) => ({
       framework: x.framework.msgsPerSec,
-      raw: Math.round(x.raw.msgsPerSec),
-      ratio: round3(x.ratio),
+      raw: x.raw.msgsPerSec,
+      ratio: round(x.ratio),
+      framework_cpu: x.framework.cpuUsPerMsg,
+      raw_cpu: x.raw.cpuUsPerMsg,
     })),
   };
 }
 
-const round3 = (value: number): number => Math.round(value * 1_000) / 1_000;
+/** What a side (framework, raw, peer) is asked to run. */
+export interface SideRun {
+  readonly layout: Layout;
+  readonly messages: number;
+  /** Unique per run: names channels, queues and files. */
+  readonly tag: string;
+  readonly ratePerSec?: number;
+}
+
+export type Side = (run: SideRun) => Promise<RunResult>;
+
+/**
+ * The comparison every broker bench makes, once per layout: warm both sides
+ * (`warm` full-size runs each), alternate `rounds` pairs, report the median
+ * pair; then both sides at half the framework's peak rate (`half_load_*`),
+ * and at `args.loads` fractions of it when asked.
+ */
+export async function compareLayouts(
+  transport: string,
+  args: BenchArgs,
+  sides: { framework: Side; raw: Side },
+  options: { messages: number; warm?: number; halfLoad?: boolean; extra?: Record<string, unknown> },
+): Promise<BenchLine[]> {
+  const lines: BenchLine[] = [];
+  const { messages } = options;
+  for (const layout of args.layouts) {
+    const tag = `${args.runId}-${layout === 'single-thread' ? 's' : 'w'}`;
+    for (let warm = 0; warm < (options.warm ?? 1); warm++) {
+      await sides.framework({ layout, messages, tag: `${tag}-fw${warm}` });
+      await sides.raw({ layout, messages, tag: `${tag}-rw${warm}` });
+    }
+    const { framework, raw, rounds } = await alternate(
+      args.rounds ?? DEFAULT_ROUNDS,
+      (index) => sides.framework({ layout, messages, tag: `${tag}-f${index}` }),
+      (index) => sides.raw({ layout, messages, tag: `${tag}-r${index}` }),
+    );
+    const extra: Record<string, unknown> = { ...options.extra };
+    const loads = [...new Set([...(options.halfLoad ? [0.5] : []), ...(args.loads ?? [])])].sort();
+    const latency: Array<Record<string, number>> = [];
+    for (const load of loads) {
+      const ratePerSec = Math.round(framework.msgsPerSec * load);
+      const f = await sides.framework({ layout, messages, tag: `${tag}-fl${load}`, ratePerSec });
+      const r = await sides.raw({ layout, messages, tag: `${tag}-rl${load}`, ratePerSec });
+      console.log(
+        `${transport} [${layout}] at ${load * 100}% of peak (${ratePerSec} msgs/s): framework p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms; raw p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms`,
+      );
+      latency.push({
+        load,
+        rate: ratePerSec,
+        p50_ms: f.p50Ms,
+        p99_ms: f.p99Ms,
+        raw_p50_ms: r.p50Ms,
+        raw_p99_ms: r.p99Ms,
+      });
+      if (load === 0.5) {
+        extra.half_load_p50_ms = f.p50Ms;
+        extra.half_load_p99_ms = f.p99Ms;
+        extra.raw_half_load_p50_ms = r.p50Ms;
+        extra.raw_half_load_p99_ms = r.p99Ms;
+      }
+    }
+    if (args.loads?.length) extra.latency = latency;
+    lines.push(benchLine(transport, layout, messages, framework, raw, { ...extra, rounds }));
+  }
+  return lines;
+}
+
+/**
+ * A raw baseline that still runs its own loop (not {@link runLoop}), as a
+ * {@link RunResult}: its throughput, the process's CPU per message over the
+ * call, latency unknown (NaN, printed as null).
+ */
+export async function legacyRaw(messages: number, run: () => Promise<{ msgsPerSec: number }>): Promise<RunResult> {
+  const before = process.cpuUsage();
+  const { msgsPerSec } = await run();
+  const cpu = process.cpuUsage(before);
+  return {
+    msgsPerSec: Math.round(msgsPerSec),
+    p50Ms: Number.NaN,
+    p99Ms: Number.NaN,
+    cpuUsPerMsg: round((cpu.user + cpu.system) / messages),
+  };
+}
+
+/** One run of a side that is a consumer and a producer (raw baselines, peers), through the shared loop. */
+export function loopSide(
+  run: SideRun,
+  consumer: ConsumerSpec,
+  producer: () => Promise<BenchProducer>,
+  window: number,
+): Promise<RunResult> {
+  return runLoop({
+    layout: run.layout,
+    consumer,
+    producer,
+    messages: run.messages,
+    window,
+    ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
+  });
+}

@@ -1,28 +1,23 @@
 import { parentPort } from 'node:worker_threads';
-import { startBenchConsumer } from './bench-consumer.js';
+import { type ConsumerSpec, type RunningConsumer, startConsumer } from './consumer-spec.js';
 import { nowMs } from './contract.js';
 import { Latency } from './latency.js';
 
-/** What the producer side asks of this thread: one consumer service for one run. */
+/** What the main thread asks of this thread: one consumer for one run. */
 export interface ConsumerRun {
-  readonly transport: string;
-  readonly name: string;
+  readonly spec: ConsumerSpec;
   readonly messages: number;
-  readonly concurrency: number;
-  readonly prefetch?: number;
-  /** See BenchConsumerOptions.inMemoryDeadLetters. */
-  readonly inMemoryDeadLetters?: boolean;
   /** Report progress every this many handled messages (the producer's closed loop). */
   readonly progressEvery: number;
 }
 
 /**
- * The benchmark's consumer services, in their own thread: its own event loop
- * and connections, as a separate process would have. The thread lives for the
- * whole benchmark and runs one consumer service per run, so that measured
- * rounds find it as warm (JIT, driver code) as the raw baselines, which run in
- * a long-lived thread too. Per run it posts `ready`, `handled` progress, and,
- * once everything is handled and the service stopped, its latency histogram.
+ * The `consumer-worker` layout's consumer thread: its own event loop and
+ * connections, as a separate process would have. The thread lives for the
+ * whole benchmark and runs one consumer per run, framework and raw alike, so
+ * every measured round finds it equally warm. Per run it posts `ready`,
+ * `handled` progress, and, once everything is handled and the consumer
+ * stopped, its latency histogram.
  */
 parentPort?.on('message', (run: ConsumerRun) => {
   void consume(run).catch((error: unknown) => parentPort?.postMessage({ error: String(error) }));
@@ -31,13 +26,22 @@ parentPort?.on('message', (run: ConsumerRun) => {
 async function consume(run: ConsumerRun): Promise<void> {
   const latency = new Latency();
   let handled = 0;
-  const consumer = await startBenchConsumer(run, (sentAt) => {
+  let consumer: RunningConsumer | undefined;
+  let finished = false;
+  const finish = () => {
+    if (finished || consumer === undefined || handled < run.messages) return;
+    finished = true;
+    void consumer.stop().then(
+      () => parentPort?.postMessage({ histogram: latency.encode() }),
+      (error: unknown) => parentPort?.postMessage({ error: String(error) }),
+    );
+  };
+  consumer = await startConsumer(run.spec, (sentAt) => {
     latency.record(nowMs() - sentAt);
     handled++;
     if (handled % run.progressEvery === 0 || handled === run.messages) parentPort?.postMessage({ handled });
-    if (handled === run.messages) {
-      void consumer.stop().then(() => parentPort?.postMessage({ histogram: latency.encode() }));
-    }
+    if (handled === run.messages) finish();
   });
   parentPort?.postMessage({ ready: true });
+  finish();
 }

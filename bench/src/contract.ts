@@ -28,18 +28,24 @@ export function benchPayload(seq: number) {
   };
 }
 
-/** CloudEvents headers shaped like the framework's, for the raw baselines, so both sides carry the same attributes. */
+/**
+ * The headers the framework puts on a benchmark command, for the raw
+ * baselines, so both sides carry the same attributes (names and value
+ * lengths) on the wire: the CloudEvents context, kind, correlation id,
+ * attempt and target service of a distributed command.
+ */
 export function benchHeaders(id: string): Record<string, string> {
   return {
     'ce-specversion': '1.0',
     'ce-id': id,
-    'ce-type': 'bench.message',
-    'ce-source': 'bench',
+    'ce-type': 'bench.run',
+    'ce-source': 'bench-producer-00000-raw',
     'ce-time': '2026-01-01T00:00:00.000Z',
     'content-type': 'application/json',
-    'ce-kind': 'message',
+    'ce-kind': 'command',
     'ce-correlationid': id,
     'ce-attempt': '1',
+    'ce-targetservice': 'bench-consumer-00000-raw',
   };
 }
 

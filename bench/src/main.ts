@@ -3,19 +3,23 @@ import type { BenchArgs, BenchLine } from './bench-line.js';
 import { benchKafka } from './benches/kafka.js';
 import { benchMemory } from './benches/memory.js';
 import { benchNats } from './benches/nats.js';
+import { benchPeers } from './benches/peers.js';
 import { benchPostgres } from './benches/postgres.js';
 import { benchRabbitmq } from './benches/rabbitmq.js';
 import { benchRedis } from './benches/redis.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
+import { parseLayouts } from './layout.js';
 import { exportedSpans, setTelemetryMode } from './telemetry-mode.js';
 
 /**
- * `npm run bench -- <transport> [--messages N] [--window N] [--concurrency N] [--rounds N] [--telemetry off|api|sdk|sdk-floor]`:
+ * `npm run bench -- <transport|peers> [--layout single-thread|consumer-worker|both] [--messages N] [--window N]
+ * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--telemetry off|api|sdk|sdk-floor]`:
  * the framework against the raw driver doing the same durable work, in the
- * same run. The last line printed is one JSON object in the benchmark format.
+ * same run and layout. The last lines printed are JSON objects in the
+ * benchmark format, one per layout.
  */
-const benches: Record<string, (args: BenchArgs) => Promise<BenchLine>> = {
+const benches: Record<string, (args: BenchArgs) => Promise<BenchLine | BenchLine[]>> = {
   memory: benchMemory,
   sqlite: benchSqlite,
   rabbitmq: benchRabbitmq,
@@ -24,6 +28,7 @@ const benches: Record<string, (args: BenchArgs) => Promise<BenchLine>> = {
   kafka: benchKafka,
   nats: benchNats,
   postgres: benchPostgres,
+  peers: benchPeers,
 };
 
 const { positionals, values } = parseArgs({
@@ -34,6 +39,8 @@ const { positionals, values } = parseArgs({
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
     telemetry: { type: 'string' },
+    layout: { type: 'string' },
+    loads: { type: 'string' },
   },
 });
 const target = positionals[0] ?? 'memory';
@@ -45,14 +52,16 @@ if (!bench) {
 const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
 const args: BenchArgs = {
   runId: `${process.pid}-${Date.now().toString(36)}`,
+  layouts: parseLayouts(values.layout),
+  ...(values.loads ? { loads: values.loads.split(',').map(Number) } : {}),
   ...(values.messages ? { messages: number(values.messages) } : {}),
   ...(values.window ? { window: number(values.window) } : {}),
   ...(values.concurrency ? { concurrency: number(values.concurrency) } : {}),
   ...(values.rounds ? { rounds: number(values.rounds) } : {}),
 };
 const telemetry = setTelemetryMode(values.telemetry);
-const line = await bench(args);
+const result = await bench(args);
 // Spans exported so far (those of the last < 5 s may still wait in the batch processor's queue).
 const spans = telemetry === 'sdk' || telemetry === 'sdk-floor' ? { exported_spans: exportedSpans } : {};
-console.log(JSON.stringify({ ...line, telemetry, ...spans }));
+for (const line of Array.isArray(result) ? result : [result]) console.log(JSON.stringify({ ...line, telemetry, ...spans }));
 process.exit(0);

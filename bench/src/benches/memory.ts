@@ -1,32 +1,48 @@
 import { MemoryBroker, MemoryTransport } from '@switchyard/core/memory';
-import { type BenchArgs, type BenchLine, benchLine } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
-import { rawMemoryBaseline } from '../raw/memory.js';
+import { RawMemoryQueue, rawMemoryProducer } from '../raw/memory.js';
+import { runLoop } from '../run-loop.js';
 
 /**
  * In-memory: the framework's own cost. Producer and consumer services in one
- * process on one in-memory broker, against a bare queue of the same encoded
- * bytes. Targets: ≥ 100,000 msgs/s and ≤ 10 µs of CPU per message.
+ * thread on one in-memory broker, against a bare queue of the same encoded
+ * bytes driven by the same run loop (`single-thread` only: the in-memory
+ * broker does not cross threads). `framework_work_us_per_msg` is the
+ * framework's CPU per message minus the raw harness's. Targets: ≥ 100,000
+ * msgs/s, framework work ≤ 3 µs per message.
  */
-export async function benchMemory(args: BenchArgs): Promise<BenchLine> {
+export async function benchMemory(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 200_000;
+  const window = args.window ?? 512;
   const broker = new MemoryBroker();
-  const run = (n: number, suffix: string) =>
+  const framework = (run: SideRun) =>
     runFramework({
       transport: () => new MemoryTransport({ broker }),
-      messages: n,
-      window: args.window ?? 512,
+      layout: 'single-thread',
+      messages: run.messages,
+      window,
       concurrency: args.concurrency ?? 64,
-      runId: `${args.runId}-${suffix}`,
+      runId: run.tag,
     });
-  await run(20_000, 'warm'); // JIT and caches, not reported
-  const framework = await run(messages, 'main');
-  const rawCpu = process.cpuUsage();
-  const raw = await rawMemoryBaseline({ messages });
-  const rawCpuUs = process.cpuUsage(rawCpu);
-  const rawUsPerMsg = Math.round(((rawCpuUs.user + rawCpuUs.system) / messages) * 1_000) / 1_000;
-  console.log(
-    `memory: the raw queue's own work (payload, JSON, histogram) costs ${rawUsPerMsg} µs CPU/msg of the framework's figure`,
+  const raw = (run: SideRun) => {
+    const queue = new RawMemoryQueue();
+    return runLoop({
+      layout: 'single-thread',
+      consumer: { kind: 'raw-memory', options: { queue } },
+      producer: () => rawMemoryProducer(queue),
+      messages: run.messages,
+      window,
+    });
+  };
+  const lines = await compareLayouts(
+    'memory',
+    { ...args, layouts: ['single-thread'], rounds: args.rounds ?? 3 },
+    { framework, raw },
+    { messages },
   );
-  return benchLine('memory', messages, framework, raw, { raw_cpu_us_per_msg: rawUsPerMsg });
+  return lines.map((line) => ({
+    ...line,
+    framework_work_us_per_msg: Math.round((line.cpu_us_per_msg - line.raw_cpu_us_per_msg) * 1_000) / 1_000,
+  }));
 }

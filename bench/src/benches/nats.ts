@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS, legacyRaw } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawNatsBaseline } from '../raw/nats.js';
 
@@ -30,8 +30,9 @@ export async function benchNats(args: BenchArgs): Promise<BenchLine> {
       prefetch: batch,
       runId: `${args.runId}-${suffix}`,
     });
-  // SWITCHYARD_NATS_RAW_PUBLISH=async: the raw producer publishes the way the transport does (see raw/nats.ts).
-  const publish = process.env.SWITCHYARD_NATS_RAW_PUBLISH === 'async' ? 'async' : 'request';
+  // By default the raw producer publishes the way the transport does (async, one reply subscription for all
+  // PubAcks; see raw/nats.ts); SWITCHYARD_NATS_RAW_PUBLISH=request makes it use the client's js.publish.
+  const publish = process.env.SWITCHYARD_NATS_RAW_PUBLISH === 'request' ? 'request' : 'async';
   const raw = () => rawNatsBaseline({ server: SERVER, messages, batch, inFlight, publish });
   try {
     // Warm both sides first (JIT, connections), a full-size run each.
@@ -41,8 +42,12 @@ export async function benchNats(args: BenchArgs): Promise<BenchLine> {
       framework,
       raw: baseline,
       rounds,
-    } = await alternate(args.rounds ?? DEFAULT_ROUNDS, (round) => frameworkRun(messages, `main${round}`), raw);
-    return benchLine('nats', messages, framework, baseline, {
+    } = await alternate(
+      args.rounds ?? DEFAULT_ROUNDS,
+      (round) => frameworkRun(messages, `main${round}`),
+      () => legacyRaw(messages, raw),
+    );
+    return benchLine('nats', 'consumer-worker', messages, framework, baseline, {
       batch,
       in_flight: inFlight,
       raw_publish: publish,

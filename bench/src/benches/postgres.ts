@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
+import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS, legacyRaw } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { graphileWorkerBaseline, rawPostgresBaseline } from '../raw/postgres.js';
 
@@ -64,7 +64,7 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
     } = await alternate(
       args.rounds ?? DEFAULT_ROUNDS,
       (round) => frameworkRun(messages, `f${round}`),
-      (round) => raw(`r${round}`),
+      (round) => legacyRaw(messages, () => raw(`r${round}`)),
     );
     const graphileRounds: number[] = [];
     for (let round = 0; round < (args.rounds ?? DEFAULT_ROUNDS); round++) {
@@ -74,7 +74,7 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine> {
     }
     const sorted = [...graphileRounds].sort((a, b) => a - b);
     const graphileMedian = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-    return benchLine('postgres', messages, framework, rawResult, {
+    return benchLine('postgres', 'consumer-worker', messages, framework, rawResult, {
       batch,
       producers,
       concurrency,

@@ -1,53 +1,49 @@
-import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
-import { rawRabbitBaseline } from '../raw/rabbitmq.js';
+import { rawRabbitProducer } from '../raw/rabbitmq.js';
 
-const URL = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const RABBITMQ_URL = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** Deliveries unacknowledged at once, on every side. */
+export const PREFETCH = 200;
+/** Messages sent and not yet handled at most, on every side (1,000: the issue's shape). */
+export const WINDOW = 1_000;
 
 /**
  * RabbitMQ on 127.0.0.1: the framework's services against raw amqplib doing
- * the same durable work (persistent messages to a durable queue, publisher
- * confirms, manual acks, prefetch 200), in the same run. Then the p99 at half
- * of the framework's peak rate. Target: ratio ≥ 0.9.
+ * the same durable work in the same layout (persistent messages with the
+ * framework's headers to a durable queue, one publisher confirm awaited per
+ * send with up to 256 sends in flight and at most `window` messages ahead of
+ * the consumer, manual acks, prefetch 200), then both at half of the
+ * framework's peak rate. Targets: ratio ≥ 0.85, CPU ≤ 1.5× raw, half-load
+ * p99 ≤ 10 ms and ≤ 2× raw.
  */
-export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine> {
+export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 30_000;
-  const prefetch = 200;
-  const run = (ratePerSec?: number, suffix = 'peak') =>
-    runFramework({
-      url: URL,
-      consumerInWorker: true,
-      messages,
-      window: args.window ?? 2_000,
-      concurrency: args.concurrency ?? 64,
-      prefetch,
-      runId: `${args.runId}-${suffix}`,
-      ...(ratePerSec ? { ratePerSec } : {}),
-    });
-  // Warm both sides first (JIT, connections), so neither pays for running first.
-  await runFramework({
-    url: URL,
-    consumerInWorker: true,
-    messages: 2_000,
-    window: 500,
-    concurrency: 64,
-    prefetch,
-    runId: `${args.runId}-warm`,
-  });
-  await rawRabbitBaseline({ url: URL, messages: 2_000, confirmEvery: 1_000, prefetch });
-  const { framework, raw, rounds } = await alternate(
-    args.rounds ?? DEFAULT_ROUNDS,
-    (round) => run(undefined, `peak${round}`),
-    () => rawRabbitBaseline({ url: URL, messages, confirmEvery: 1_000, prefetch }),
+  const window = args.window ?? WINDOW;
+  return compareLayouts(
+    'rabbitmq',
+    args,
+    { framework: (run) => rabbitFrameworkRun(run, window, args.concurrency), raw: (run) => rawRabbitRun(run, window) },
+    { messages, halfLoad: true, extra: { prefetch: PREFETCH, window } },
   );
-  const half = await run(Math.round(framework.msgsPerSec / 2), 'half');
-  console.log(
-    `rabbitmq at half of peak (${Math.round(framework.msgsPerSec / 2)} msgs/s): p50 ${half.p50Ms} ms, p99 ${half.p99Ms} ms`,
-  );
-  return benchLine('rabbitmq', messages, framework, raw, {
-    prefetch,
-    half_load_p50_ms: half.p50Ms,
-    half_load_p99_ms: half.p99Ms,
-    rounds,
+}
+
+/** One framework run on RabbitMQ (consumer concurrency 64 unless given). */
+export function rabbitFrameworkRun(run: SideRun, window: number, concurrency = 64) {
+  return runFramework({
+    url: RABBITMQ_URL,
+    layout: run.layout,
+    messages: run.messages,
+    window,
+    concurrency,
+    prefetch: PREFETCH,
+    runId: run.tag,
+    ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
   });
+}
+
+/** One raw amqplib run: the same loop, layout and shape as the framework's. */
+export function rawRabbitRun(run: SideRun, window: number) {
+  const options = { url: RABBITMQ_URL, queue: `sy-bench-raw-${run.tag}`, prefetch: PREFETCH };
+  return loopSide(run, { kind: 'raw-rabbitmq', options }, () => rawRabbitProducer(options), window);
 }

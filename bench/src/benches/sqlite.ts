@@ -1,42 +1,38 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
-import { rawSqliteBaseline } from '../raw/sqlite.js';
+import { rawSqliteProducer } from '../raw/sqlite.js';
 
 /**
- * SQLite: cross-thread durable throughput on one WAL file. The framework's
- * producer service sends from the main thread, its consumer service runs in a
- * worker thread with its own connection; the raw loop is better-sqlite3 doing
- * the same insert / claim / delete work in the same transaction sizes, also
- * producer and consumer on separate threads. Target: ≥ 10,000 msgs/s and ≥ 0.8 of raw.
+ * SQLite: durable throughput on one WAL file, producer and consumer on their
+ * own connections, in the same layout and loop on both sides: the
+ * framework's services against better-sqlite3 doing the same insert (group
+ * commit) / claim / delete work with claims of 100. A fresh file per run.
+ * Target: ≥ 10,000 msgs/s and ≥ 0.8 of raw.
  */
-export async function benchSqlite(args: BenchArgs): Promise<BenchLine> {
+export async function benchSqlite(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 50_000;
+  const window = args.window ?? 2_000;
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   try {
     const batch = 100;
-    const frameworkRun = (n: number, file: string) =>
+    const framework = (run: SideRun) =>
       runFramework({
-        url: `sqlite:${join(dir, file)}`,
-        consumerInWorker: true,
-        messages: n,
-        window: args.window ?? 2_000,
+        url: `sqlite:${join(dir, `${run.tag}.db`)}`,
+        layout: run.layout,
+        messages: run.messages,
+        window,
         concurrency: args.concurrency ?? 8,
         prefetch: batch,
-        runId: `${args.runId}-${file}`,
+        runId: run.tag,
       });
-    // Warm both sides first (JIT, page cache), so neither pays for running first.
-    // A full-size run each: after 5,000 messages the first measured round was still the slowest.
-    await frameworkRun(messages, 'warm.db');
-    await rawSqliteBaseline({ messages, batch, path: join(dir, 'raw-warm.db') });
-    const { framework, raw, rounds } = await alternate(
-      args.rounds ?? DEFAULT_ROUNDS,
-      (round) => frameworkRun(messages, `framework-${round}.db`),
-      (round) => rawSqliteBaseline({ messages, batch, path: join(dir, `raw-${round}.db`) }),
-    );
-    return benchLine('sqlite', messages, framework, raw, { batch, rounds });
+    const raw = (run: SideRun) => {
+      const options = { path: join(dir, `${run.tag}.db`), batch };
+      return loopSide(run, { kind: 'raw-sqlite', options }, () => rawSqliteProducer(options), window);
+    };
+    return await compareLayouts('sqlite', args, { framework, raw }, { messages, extra: { batch, window } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

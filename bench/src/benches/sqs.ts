@@ -1,40 +1,35 @@
-import { alternate, type BenchArgs, type BenchLine, benchLine, DEFAULT_ROUNDS } from '../bench-line.js';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
-import { rawSqsBaseline } from '../raw/sqs.js';
+import { rawSqsProducer } from '../raw/sqs.js';
 import { startSqsEmulator } from '../servers.js';
 
 /**
  * SQS on the fauxqs emulator (its own process, 127.0.0.1): the framework's
- * services against the raw SDK doing SendMessageBatch / ReceiveMessage /
- * DeleteMessageBatch with batches of 10 on the same emulator. Target: ratio ≥ 0.85.
+ * services against the raw SDK in the same layout and loop
+ * (SendMessageBatch / ReceiveMessage / DeleteMessageBatch with batches of 10,
+ * 8 send calls in flight, 8 receive loops). Two full-size warm-ups per side
+ * (the SDK keeps getting faster for thousands of calls). Target: ratio ≥ 0.85.
  */
-export async function benchSqs(args: BenchArgs): Promise<BenchLine> {
+export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 5_000;
+  const window = args.window ?? 500;
   const emulator = await startSqsEmulator();
   try {
     const endpoint = `http://${emulator.address}`;
-    const frameworkRun = (n: number, suffix: string) =>
+    const framework = (run: SideRun) =>
       runFramework({
         url: `sqs://${emulator.address}?region=us-east-1&waitTimeSeconds=1&receivers=8`,
-        consumerInWorker: true,
-        messages: n,
-        window: args.window ?? 500,
+        layout: run.layout,
+        messages: run.messages,
+        window,
         concurrency: args.concurrency ?? 64,
-        runId: `${args.runId}-${suffix}`,
+        runId: run.tag,
       });
-    // Warm both sides first (JIT, connections, queue creation), so neither pays for running first.
-    // The AWS SDK is large and is still being optimized after thousands of calls: two full-size runs
-    // each (the framework's in both of its threads, the raw in the main thread).
-    for (let warm = 0; warm < 2; warm++) {
-      await frameworkRun(messages, `warm${warm}`);
-      await rawSqsBaseline({ endpoint, messages });
-    }
-    const { framework, raw, rounds } = await alternate(
-      args.rounds ?? DEFAULT_ROUNDS,
-      (round) => frameworkRun(messages, `main${round}`),
-      () => rawSqsBaseline({ endpoint, messages }),
-    );
-    return benchLine('sqs', messages, framework, raw, { rounds });
+    const raw = (run: SideRun) => {
+      const options = { endpoint, queue: `sy-bench-raw-${run.tag}` };
+      return loopSide(run, { kind: 'raw-sqs', options }, () => rawSqsProducer(options), window);
+    };
+    return await compareLayouts('sqs', args, { framework, raw }, { messages, warm: 2, extra: { window } });
   } finally {
     await emulator.stop();
   }

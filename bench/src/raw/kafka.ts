@@ -1,90 +1,115 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { SendBatcher } from '@switchyard/core/transport';
 import kafkajs from 'kafkajs';
+import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
+import type { BenchProducer } from '../run-loop.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
+/** Options of both halves of the raw Kafka baseline. */
+export interface RawKafkaOptions {
+  readonly brokers: string[];
+  /** A fresh topic (and group) per run. */
+  readonly topic: string;
+  /** Records per produce request at most (the transport's `maxBatchRecords`). */
+  readonly batch: number;
+  /** Whether the cluster has a controller (librdkafka's mock has none: no idempotence, topics auto-created). */
+  readonly hasController: boolean;
+}
+
+/** Whether the cluster at `brokers` has a controller; asked once per benchmark. */
+export async function kafkaHasController(brokers: string[]): Promise<boolean> {
+  const admin = new Kafka({ brokers, clientId: 'sy-bench-raw', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.some((b) => b.nodeId === cluster.controller);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
- * The raw-driver baseline for the Kafka transport: the same work with plain
- * kafkajs and nothing else. One producer appends `messages` records with
- * acks=all (`sendBatch`, `batch` records per call, each call awaited; the same
- * idempotence and in-flight settings as the transport, so against a cluster
- * without a controller — librdkafka's mock — idempotence is off). One consumer
- * group member reads them with `eachBatch`, reads every record (headers
- * decoded, JSON payload parsed), marks it and commits
- * the batch's next offset after it — the transport also commits after
- * handling. Records carry a UUID id in CloudEvents-shaped headers, a key and the
- * benchmark's JSON body. The consumer joins before the clock starts (group joins are not
- * throughput). Returns end-to-end throughput: records divided by the time from
- * the first send to the last commit.
- *
- * Uses its own random topic and group; the cluster at `brokers` may be shared.
+ * The raw baseline's consumer: plain kafkajs, one group member reading with
+ * `eachBatch` (fetch wait 100 ms, 4 partitions at once, as the transport),
+ * each record read (headers decoded, JSON payload parsed) and handled, the
+ * batch's next offset committed after it. Creates the topic; resolves once
+ * the member joined its group (joins are not throughput).
  */
-export async function rawKafkaBaseline(opts: {
-  brokers: string[];
-  messages: number;
-  batch: number;
-}): Promise<{ msgsPerSec: number }> {
-  const { brokers, messages, batch } = opts;
-  const suffix = randomBytes(6).toString('hex');
-  const topic = `sy-bench.raw.${suffix}`;
+export async function startRawKafkaConsumer(options: RawKafkaOptions, onHandled: OnHandled): Promise<RunningConsumer> {
+  const { brokers, topic } = options;
   const kafka = new Kafka({ brokers, clientId: 'sy-bench-raw', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const cluster = await admin.describeCluster();
-  const hasController = cluster.brokers.some((b) => b.nodeId === cluster.controller);
-  if (hasController) await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  if (options.hasController) await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
   else await admin.fetchTopicMetadata({ topics: [topic] });
+  const consumer = kafka.consumer({ groupId: topic, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async ({ batch: fetched, resolveOffset }) => {
+      for (const record of fetched.messages) {
+        const payload = readRawMessage(record.headers ?? {}, record.value?.toString() ?? 'null') as { sentAt: number };
+        onHandled(payload.sentAt);
+        resolveOffset(record.offset);
+      }
+      const last = fetched.messages[fetched.messages.length - 1];
+      if (!last) return;
+      await consumer.commitOffsets([
+        { topic, partition: fetched.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ]);
+    },
+  });
+  await joined;
+  return {
+    async stop() {
+      await consumer.disconnect().catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * The raw baseline's producer: plain kafkajs with acks=all and the
+ * transport's idempotence and in-flight settings; concurrent sends coalesce
+ * into one `sendBatch` of up to `batch` records at a time (the transport's
+ * record producer does the same). Records carry a UUID id in the framework's
+ * headers, a key and the JSON body.
+ */
+export async function rawKafkaProducer(options: RawKafkaOptions): Promise<BenchProducer> {
+  const kafka = new Kafka({ brokers: options.brokers, clientId: 'sy-bench-raw', logLevel: logLevel.NOTHING });
   const producer = kafka.producer({
-    idempotent: hasController,
+    idempotent: options.hasController,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  const consumer = kafka.consumer({ groupId: `sy-bench.raw.${suffix}`, maxWaitTimeInMs: 100 });
-  try {
-    await producer.connect();
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let received = 0;
-    let finish: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // As many as the transport (channel-consumer.ts); the mock auto-creates topics with 4 partitions.
-      partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch: fetched, resolveOffset }) => {
-        for (const record of fetched.messages) {
-          readRawMessage(record.headers ?? {}, record.value?.toString() ?? 'null');
-          resolveOffset(record.offset);
-        }
-        const last = fetched.messages[fetched.messages.length - 1];
-        if (!last) return;
-        await consumer.commitOffsets([
-          { topic, partition: fetched.partition, offset: (BigInt(last.offset) + 1n).toString() },
-        ]);
-        received += fetched.messages.length;
-        if (received >= messages) finish();
-      },
-    });
-    const start = performance.now();
-    for (let sent = 0; sent < messages; sent += batch) {
-      const records = [];
-      for (let i = sent; i < Math.min(sent + batch, messages); i++) {
-        const id = randomUUID();
-        records.push({ key: `key-${i % 16}`, value: JSON.stringify(benchPayload(i)), headers: benchHeaders(id) });
-      }
-      await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: records }] });
-    }
-    await done;
-    const seconds = (performance.now() - start) / 1000;
-    return { msgsPerSec: Math.round(messages / seconds) };
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-  }
+  await producer.connect();
+  type KafkaRecord = { key: string; value: string; headers: Record<string, string> };
+  const batches = new SendBatcher<KafkaRecord>(
+    async (records) => {
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: options.topic, messages: records }] });
+    },
+    { maxBatch: options.batch, maxInFlight: 1 },
+  );
+  return {
+    send(seq) {
+      const id = randomUUID();
+      return batches.submit([
+        {
+          key: `key-${seq % 16}`,
+          value: JSON.stringify(benchPayload(seq)),
+          headers: benchHeaders(id),
+        },
+      ]);
+    },
+    async stop() {
+      await producer.disconnect().catch(() => undefined);
+    },
+  };
 }

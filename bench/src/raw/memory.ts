@@ -1,29 +1,55 @@
-import { benchPayload, nowMs } from '../contract.js';
-import { Latency } from '../latency.js';
+import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
+import { benchPayload } from '../contract.js';
+import type { BenchProducer } from '../run-loop.js';
+
+/** A bare in-process queue of encoded messages, shared by the raw memory producer and consumer. */
+export class RawMemoryQueue {
+  readonly items: Uint8Array[] = [];
+  head = 0;
+  wake: (() => void) | undefined;
+}
 
 /**
- * The in-memory baseline: a bare queue of the same encoded bytes. The
- * producer JSON-encodes each payload to bytes and enqueues it; the consumer
- * dequeues, decodes and parses it, and records its latency. No validation,
- * headers, routing or acknowledgement: the floor the framework is measured against.
+ * The in-memory baseline's consumer: dequeues, decodes and parses each
+ * message and reports it, draining the queue once per event-loop turn. No
+ * validation, headers, routing or acknowledgement: with the producer below
+ * and the same run loop as the framework's, its CPU per message is the
+ * harness's own (payload, JSON, promises, histogram), the floor the
+ * framework's figure is compared with.
  */
-export async function rawMemoryBaseline(opts: { messages: number }): Promise<{ msgsPerSec: number; p99Ms: number }> {
-  const queue: Uint8Array[] = [];
-  const encoder = new TextEncoder();
+export async function startRawMemoryConsumer(
+  options: { queue: RawMemoryQueue },
+  onHandled: OnHandled,
+): Promise<RunningConsumer> {
+  const { queue } = options;
   const decoder = new TextDecoder();
-  const latency = new Latency();
-  let head = 0;
-  let handled = 0;
-  const started = nowMs();
-  while (handled < opts.messages) {
-    for (let i = 0; i < 1_000 && queue.length < opts.messages; i++)
-      queue.push(encoder.encode(JSON.stringify(benchPayload(queue.length))));
-    while (head < queue.length) {
-      const payload = JSON.parse(decoder.decode(queue[head++])) as { sentAt: number };
-      latency.record(nowMs() - payload.sentAt);
-      handled++;
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    while (queue.head < queue.items.length) {
+      const bytes = queue.items[queue.head++] as Uint8Array;
+      const payload = JSON.parse(decoder.decode(bytes)) as { sentAt: number };
+      onHandled(payload.sentAt);
     }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return { msgsPerSec: Math.round((handled / (nowMs() - started)) * 1_000), p99Ms: latency.percentile(99) };
+    queue.items.length = 0;
+    queue.head = 0;
+  };
+  queue.wake = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(drain);
+  };
+  return { stop: async () => undefined };
+}
+
+/** The in-memory baseline's producer: JSON-encodes each payload to bytes and enqueues it. */
+export async function rawMemoryProducer(queue: RawMemoryQueue): Promise<BenchProducer> {
+  const encoder = new TextEncoder();
+  return {
+    async send(seq) {
+      queue.items.push(encoder.encode(JSON.stringify(benchPayload(seq))));
+      queue.wake?.();
+    },
+    stop: async () => undefined,
+  };
 }

@@ -88,6 +88,8 @@ export async function rawNatsBaseline(opts: RawNatsOptions): Promise<{ msgsPerSe
         const id = randomUUID();
         const h = natsHeaders();
         for (const [name, value] of Object.entries(benchHeaders(id))) h.set(name, value);
+        // The NATS binding's name for the content type, which the transport writes as well.
+        h.set('ce-datacontenttype', 'application/json');
         const body = JSON.stringify(benchPayload(seq));
         if (publishAsync) {
           h.set('Nats-Msg-Id', id);

@@ -1,79 +1,93 @@
-import { randomBytes } from 'node:crypto';
-import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
-import { benchHeaders, benchPayload } from '../contract.js';
+import { randomUUID } from 'node:crypto';
+import amqp, { type ConsumeMessage } from 'amqplib';
+import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
+import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
+import type { BenchProducer } from '../run-loop.js';
 
-/**
- * The raw-driver baseline for the RabbitMQ transport: the same durable work
- * with plain amqplib and nothing else. One producer publishes `messages`
- * persistent messages to a durable classic queue through the default exchange
- * on a ConfirmChannel, waiting for the confirms every `confirmEvery` messages
- * (and honouring the channel's write backpressure); one consumer on its own
- * channel with `basic.qos(prefetch)` acks each message manually. Messages
- * carry properties and headers shaped like the transport's (message id,
- * content type, timestamp, CloudEvents `ce-*` headers, a small JSON body).
- * Returns end-to-end throughput: messages divided by the time from the first
- * publish to the last ack.
- *
- * Uses its own randomly named queue and deletes it afterwards; the broker at
- * `url` may be shared.
- */
-export async function rawRabbitBaseline(opts: {
-  url: string;
-  messages: number;
-  confirmEvery: number;
-  prefetch: number;
-}): Promise<{ msgsPerSec: number }> {
-  const { url, messages, confirmEvery, prefetch } = opts;
-  const queue = `sy-bench-raw-${randomBytes(6).toString('hex')}`;
-  const connection = await amqp.connect(url);
-  try {
-    const producer = await connection.createConfirmChannel();
-    const consumer = await connection.createChannel();
-    await producer.assertQueue(queue, { durable: true });
-    await consumer.prefetch(prefetch);
-    const start = performance.now();
-    const consumed = consume(consumer, queue, messages);
-    for (let sent = 0; sent < messages; ) {
-      const end = Math.min(sent + confirmEvery, messages);
-      for (; sent < end; sent++) {
-        const id = `raw-${sent}`;
-        const writable = producer.publish('', queue, Buffer.from(JSON.stringify(benchPayload(sent))), {
-          persistent: true,
-          messageId: id,
-          contentType: 'application/json',
-          timestamp: Math.floor(Date.now() / 1000),
-          headers: benchHeaders(id),
-        });
-        if (!writable) await new Promise((resolve) => producer.once('drain', resolve));
-      }
-      await producer.waitForConfirms();
-    }
-    await consumed;
-    const seconds = (performance.now() - start) / 1000;
-    return { msgsPerSec: Math.round(messages / seconds) };
-  } finally {
-    const cleanup = await connection.createChannel().catch(() => undefined);
-    await cleanup?.deleteQueue(queue).catch(() => undefined);
-    await connection.close().catch(() => undefined);
-  }
+/** Options of both halves of the raw RabbitMQ baseline. */
+export interface RawRabbitOptions {
+  readonly url: string;
+  /** A fresh durable queue per run; the consumer declares it and deletes it when stopped. */
+  readonly queue: string;
+  readonly prefetch: number;
 }
 
-function consume(channel: Channel, queue: string, messages: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let received = 0;
-    channel
-      .consume(
-        queue,
-        (message: ConsumeMessage | null) => {
-          if (message === null) {
-            reject(new Error(`the consumer of ${queue} was cancelled`));
-            return;
-          }
-          channel.ack(message);
-          if (++received === messages) resolve();
-        },
-        { noAck: false },
-      )
-      .catch(reject);
-  });
+/**
+ * The raw baseline's consumer: plain amqplib on its own connection, one
+ * channel with `basic.qos(prefetch)`, manual acks, each message read as any
+ * consumer reads it (headers and JSON body, `readRawMessage`) before its ack.
+ * Declares the durable classic queue the producer sends to; `stop` deletes it.
+ */
+export async function startRawRabbitConsumer(
+  options: RawRabbitOptions,
+  onHandled: OnHandled,
+): Promise<RunningConsumer> {
+  const connection = await amqp.connect(options.url);
+  const channel = await connection.createChannel();
+  await channel.assertQueue(options.queue, { durable: true });
+  await channel.prefetch(options.prefetch);
+  await channel.consume(
+    options.queue,
+    (message: ConsumeMessage | null) => {
+      if (message === null) return;
+      const payload = readRawMessage(message.properties.headers ?? {}, message.content.toString()) as {
+        sentAt: number;
+      };
+      channel.ack(message);
+      onHandled(payload.sentAt);
+    },
+    { noAck: false },
+  );
+  return {
+    async stop() {
+      await channel.deleteQueue(options.queue).catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * The raw baseline's producer: plain amqplib on its own connection, one
+ * ConfirmChannel; each `send` publishes one persistent message through the
+ * default exchange with the framework's properties and headers (message id,
+ * content type, timestamp, `ce-*` headers of a command, `mandatory`) and
+ * resolves at its publisher confirm, honouring the channel's write
+ * backpressure — what the transport does per message.
+ */
+export async function rawRabbitProducer(options: RawRabbitOptions): Promise<BenchProducer> {
+  const connection = await amqp.connect(options.url);
+  const channel = await connection.createConfirmChannel();
+  let drained: Promise<void> | undefined;
+  return {
+    send(seq) {
+      const id = randomUUID();
+      return new Promise<void>((resolve, reject) => {
+        const writable = channel.publish(
+          '',
+          options.queue,
+          Buffer.from(JSON.stringify(benchPayload(seq))),
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: id,
+            contentType: 'application/json',
+            timestamp: Math.floor(Date.now() / 1000),
+            headers: amqpHeaders(id),
+          },
+          (error: unknown) => (error ? reject(error as Error) : resolve()),
+        );
+        if (!writable)
+          drained ??= new Promise<void>((done) => channel.once('drain', done)).finally(() => (drained = undefined));
+      }).then(() => drained);
+    },
+    async stop() {
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+/** The framework's headers as the transport writes them: `content-type` travels as the AMQP property. */
+function amqpHeaders(id: string): Record<string, string> {
+  const { 'content-type': _contentType, ...headers } = benchHeaders(id);
+  return headers;
 }

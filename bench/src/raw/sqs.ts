@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -8,95 +8,117 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { SendBatcher } from '@switchyard/core/transport';
+import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchPayload } from '../contract.js';
+import type { BenchProducer } from '../run-loop.js';
 
 const BATCH = 10;
-/** SendMessageBatch calls in flight at once, and ReceiveMessage loops running at once. */
+/** SendMessageBatch calls in flight at once (the transport's), and ReceiveMessage loops (`receivers=8`). */
 const SENDERS = 8;
 const RECEIVERS = 8;
 
-/**
- * The raw-SDK baseline for the SQS transport: the same work with plain
- * `@aws-sdk/client-sqs` and nothing else. Producers send `messages` messages
- * with SendMessageBatch (10 per call, 8 calls in flight, every entry checked);
- * 8 receive loops read them (ReceiveMessage, 10 per call, long polling), parse
- * each body, and acknowledge each received batch with one DeleteMessageBatch. Bodies are
- * shaped like the transport's (a CloudEvents structured JSON document).
- * Returns end-to-end throughput: messages divided by the time from the first
- * send to the last delete.
- *
- * Uses its own random queue and deletes it afterwards; the endpoint may be
- * shared. Credentials are static (`test`), for an emulator such as fauxqs.
- */
-export async function rawSqsBaseline(opts: { endpoint: string; messages: number }): Promise<{ msgsPerSec: number }> {
-  const { endpoint, messages } = opts;
-  const sqs = new SQSClient({
+/** Options of both halves of the raw SQS baseline. */
+export interface RawSqsOptions {
+  readonly endpoint: string;
+  /** A fresh queue per run; both halves create it (idempotent), the consumer deletes it when stopped. */
+  readonly queue: string;
+}
+
+function client(endpoint: string): SQSClient {
+  return new SQSClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     useQueueUrlAsEndpoint: false,
   });
-  const created = await sqs.send(
-    new CreateQueueCommand({ QueueName: `sy-bench-raw-${randomBytes(6).toString('hex')}` }),
+}
+
+async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
+  return (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+}
+
+/**
+ * The raw baseline's consumer: plain `@aws-sdk/client-sqs` with its own
+ * client; 8 receive loops (ReceiveMessage of 10, long polling), each message
+ * parsed (the structured envelope is the whole body) and handled, each
+ * received batch acknowledged with one DeleteMessageBatch.
+ */
+export async function startRawSqsConsumer(options: RawSqsOptions, onHandled: OnHandled): Promise<RunningConsumer> {
+  const sqs = client(options.endpoint);
+  const url = await queueUrl(sqs, options.queue);
+  let running = true;
+  const receive = async () => {
+    while (running) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 1 }),
+      );
+      const batch: Message[] = out.Messages ?? [];
+      if (batch.length === 0) continue;
+      for (const message of batch) {
+        const envelope = JSON.parse(message.Body ?? 'null') as { data: { sentAt: number } };
+        onHandled(envelope.data.sentAt);
+      }
+      const acked = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: batch.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      if ((acked.Failed ?? []).length > 0) throw new Error(`raw SQS: ${acked.Failed?.length} deletes failed`);
+    }
+  };
+  const loops = Array.from({ length: RECEIVERS }, receive);
+  return {
+    async stop() {
+      running = false;
+      await Promise.allSettled(loops);
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
+      sqs.destroy();
+    },
+  };
+}
+
+/**
+ * The raw baseline's producer: its own client; concurrent sends coalesce into
+ * SendMessageBatch calls of 10 with 8 calls in flight (as the transport's
+ * send coalescer does), every entry checked. Bodies are shaped like the
+ * transport's (a CloudEvents structured JSON document).
+ */
+export async function rawSqsProducer(options: RawSqsOptions): Promise<BenchProducer> {
+  const sqs = client(options.endpoint);
+  const url = await queueUrl(sqs, options.queue);
+  const batches = new SendBatcher<string>(
+    async (bodies) => {
+      const out = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: bodies.map((body, i) => ({ Id: `e${i}`, MessageBody: body })),
+        }),
+      );
+      if ((out.Failed ?? []).length > 0) throw new Error(`raw SQS: ${out.Failed?.length} entries refused`);
+    },
+    { maxBatch: BATCH, maxInFlight: SENDERS },
   );
-  const queueUrl = created.QueueUrl as string;
-  try {
-    const start = performance.now();
-    let received = 0;
-    let deleted = 0;
-    let end = 0;
-    const receive = async () => {
-      while (received < messages) {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 1 }),
-        );
-        const batch: Message[] = out.Messages ?? [];
-        if (batch.length === 0) continue;
-        // Read every message, as the transport does (the structured envelope is the whole body).
-        for (const message of batch) JSON.parse(message.Body ?? 'null');
-        received += batch.length;
-        const acked = await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: batch.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
-        if ((acked.Failed ?? []).length > 0) throw new Error(`raw SQS: ${acked.Failed?.length} deletes failed`);
-        deleted += batch.length;
-        // Timed at the last delete, not when the idle long polls of the other loops return.
-        if (deleted >= messages && end === 0) end = performance.now();
-      }
-    };
-    let next = 0;
-    const send = async () => {
-      while (next < messages) {
-        const first = next;
-        next = Math.min(messages, next + BATCH);
-        const entries = [];
-        for (let i = first; i < next; i++) entries.push({ Id: `e${i - first}`, MessageBody: bodyFor(randomUUID(), i) });
-        const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-        if ((out.Failed ?? []).length > 0) throw new Error(`raw SQS: ${out.Failed?.length} entries refused`);
-      }
-    };
-    await Promise.all([...Array.from({ length: RECEIVERS }, receive), ...Array.from({ length: SENDERS }, send)]);
-    const seconds = (end - start) / 1000;
-    return { msgsPerSec: Math.round(messages / seconds) };
-  } finally {
-    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
-    sqs.destroy();
-  }
+  return {
+    send: (seq) => batches.submit([bodyFor(randomUUID(), seq)]),
+    async stop() {
+      sqs.destroy();
+    },
+  };
 }
 
 function bodyFor(id: string, seq: number): string {
   return JSON.stringify({
     specversion: '1.0',
     id,
-    type: 'bench.message',
-    source: 'bench',
+    type: 'bench.run',
+    source: 'bench-producer-00000-raw',
     time: '2026-01-01T00:00:00.000Z',
-    kind: 'message',
+    kind: 'command',
     correlationid: id,
     attempt: '1',
+    targetservice: 'bench-consumer-00000-raw',
     datacontenttype: 'application/json',
     data: benchPayload(seq),
   });

@@ -362,7 +362,7 @@ describe('switchyard dashboard command', () => {
         out += chunk.toString();
       });
       await waitFor(
-        () => out.includes('API: Authorization'),
+        () => out.includes('/v1/metrics'),
         () => `the dashboard to start; printed: ${out}`,
         20_000,
       );
@@ -370,6 +370,7 @@ describe('switchyard dashboard command', () => {
       const token = /open http:\S+#token=(\S+)/.exec(out)?.[1] ?? '';
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(out).toContain(`API: Authorization: Bearer ${token}`);
+      expect(out).toContain(`metrics: OTLP/HTTP to ${base}v1/metrics, same header`);
       expect((await fetch(`${base}api/topology`)).status).toBe(401);
       const ok = await fetch(`${base}api/topology`, { headers: { authorization: `Bearer ${token}` } });
       expect(ok.status).toBe(200);

@@ -2,6 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { createService, defineCommand, type Service } from '@switchyard/core';
 import { brokerReachable, waitFor } from '@switchyard/testing';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -14,7 +17,8 @@ import { rabbitReachable, type ShopWorkspace, shopWorkspace } from './dashboard-
  * The dashboard in Debian's headless Chromium: dead letters made by failing handlers on RabbitMQ
  * (order-service) and SQLite (inventory-service) appear in one table while the page is open;
  * filter by code, detail, replay (handled, gone), delete; the shop's topology with live channel
- * counts and who sends what; the flow chart; 401 without the token.
+ * counts and who sends what; the flow chart with the handled and retried counts the services
+ * export to it over OTLP; 401 without the token.
  * Screenshots go to a temp folder, or to docs/dashboard/*.png (shown by docs/dashboard.md) when
  * SWITCHYARD_UPDATE_SCREENSHOTS=1, so that a test run does not change the checkout.
  */
@@ -44,14 +48,26 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
   const dead: Array<{ id: string; service: string; code: string }> = [];
   const dialogs: string[] = [];
   let accept = true;
+  // One meter provider for both services (the dashboard tells them apart by messaging.consumer.group.name).
+  // Its OTLP exporter is made once the dashboard listens; the test exports by forceFlush.
+  let otlp: OTLPMetricExporter | undefined;
+  const exporter: PushMetricExporter = {
+    export: (metrics, done) =>
+      otlp ? otlp.export(metrics, done) : done({ code: ExportResultCode.FAILED, error: new Error('no dashboard yet') }),
+    forceFlush: async () => otlp?.forceFlush(),
+    shutdown: async () => otlp?.shutdown(),
+  };
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
 
-  const service = (name: string) => {
+  const service = (name: string, delayedRetries = 0) => {
     const s = createService({
       name,
       transports: ws.transports,
       services: ws.services,
-      retry: { instantRetries: 0, delayedRetries: 0 },
+      retry: { instantRetries: 0, delayedRetries, initialDelayMs: 10, jitter: 0 },
       logger: quiet,
+      telemetry: { meterProvider },
     });
     s.on('deadLettered', ({ record }) =>
       dead.push({ id: record.id, service: record.service, code: record.reason.code }),
@@ -62,7 +78,7 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
 
   beforeAll(async () => {
     ws = shopWorkspace();
-    const order = service('order-service');
+    const order = service('order-service', 1);
     order.handle(
       Price,
       (command) => {
@@ -82,6 +98,10 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     );
     for (const s of services) await s.start();
     dashboard = await startDashboard(ws.config, { port: 0, sampleMs: 500 });
+    otlp = new OTLPMetricExporter({
+      url: `${dashboard.url}v1/metrics`,
+      headers: { Authorization: `Bearer ${dashboard.token}` },
+    });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -100,6 +120,7 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     await browser?.close();
     await dashboard?.close();
     for (const s of services) await s.stop();
+    await meterProvider.shutdown();
     await ws?.cleanup();
   });
 
@@ -226,12 +247,30 @@ describe.skipIf(!haveChromium || !haveRabbit)('switchyard dashboard in Chromium'
     ]);
     await page.screenshot({ path: `${shots}topology.png`, fullPage: true });
 
-    // Flow: dead letters per minute from the stores, the sampled depth as a line.
+    // Flow: handled and retried per minute from the services' OTLP export (order-service: the
+    // replayed order handled, its first failure retried once), dead letters per minute from the
+    // stores, the sampled depth as a line.
+    await reader.forceFlush();
     await page.click('#tab-flow');
-    await page.waitForSelector('svg[data-flow="inventory-service"] polyline');
-    const label = await page.$eval('svg[data-flow="inventory-service"]', (e) => e.getAttribute('aria-label'));
+    await page.waitForSelector('svg[data-flow="inventory-service"] .depth-line');
+    const label = (service: string) =>
+      page.$eval(`svg[data-flow="${service}"]`, (e) => e.getAttribute('aria-label') ?? '');
     // The stores keep what was not replayed or deleted: inventory's unhandled one; order's was replayed.
-    expect(label).toBe('inventory-service: 1 dead letter in the last 15 minutes; channel depth now 1, at most 1');
+    expect(await label('inventory-service')).toBe(
+      'inventory-service, last 15 minutes: 0 handled (peak 0.00/s), 0 retried, 1 dead letter stored; channel depth now 1, at most 1',
+    );
+    expect(await label('order-service')).toMatch(
+      /^order-service, last 15 minutes: 1 handled \(peak 0\.02\/s\), 1 retried, 0 dead letters stored; channel depth now 0/,
+    );
+    // Both lines reach the top of the scale (1) in the current minute, and leave out the minutes
+    // before the first export (unknown, not zero): one point each.
+    const line = (kind: string) =>
+      page.$eval(`svg[data-flow="order-service"] .${kind}-line`, (e) => e.getAttribute('points'));
+    expect(await line('handled')).toMatch(/^[\d.]+,10\.0$/);
+    expect(await line('retried')).toMatch(/^[\d.]+,10\.0$/);
+    expect(await page.$eval('svg[data-flow="order-service"] .count-scale', (e) => e.textContent)).toBe('1');
+    const dots = await page.$$eval('svg[data-flow="order-service"] circle title', (ts) => ts.map((t) => t.textContent));
+    expect(dots).toEqual(['1 handled in minute 0', '1 retried in minute 0']);
     expect(await page.$$eval('svg[data-flow="inventory-service"] .dead-bar', (bars) => bars.length)).toBe(1);
     expect(await page.$$eval('svg[data-flow="order-service"] .dead-bar', (bars) => bars.length)).toBe(0);
     await page.screenshot({ path: `${shots}flow.png`, fullPage: true });

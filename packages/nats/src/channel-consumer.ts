@@ -1,15 +1,14 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import {
   ConcurrencyGate,
-  type Delivery,
   type DeliveryHandler,
   matchesPattern,
   type Subscription,
-  settleOnce,
   type TransportMessage,
 } from '@switchyard/core/transport';
-import { fromNats } from './codec.js';
+import { fromNats, rawHeaderBlock } from './codec.js';
 import type { Names } from './names.js';
+import { NatsDelivery } from './nats-delivery.js';
 import type { ResolvedOptions } from './options.js';
 import { PullSource } from './pull-source.js';
 import type { TopologyManager } from './topology.js';
@@ -17,12 +16,14 @@ import type { TopologyManager } from './topology.js';
 /** A message this consumer holds: received and not yet settled. */
 interface Held {
   readonly msg: JsMsg;
+  /** The pull loop it came from: its room grows again when the message is settled. */
+  readonly source: PullSource;
   /** Refreshes of the patterns started before this message arrived. */
   readonly generation: number;
   touchedAt: number;
   settled: boolean;
-  /** Settles through the delivery's settle-once guard, once the message was handed to the handler. */
-  nack?: () => Promise<void>;
+  /** The delivery, once the message was handed to the handler: later settles go through it. */
+  delivery?: NatsDelivery;
 }
 
 /** What a {@link ChannelConsumer} needs from its transport. */
@@ -36,16 +37,21 @@ export interface ChannelConsumerParts {
   readonly concurrency: number;
   readonly prefetch: number;
   readonly onClosed: () => void;
+  /**
+   * Consume this durable consumer of a foreign stream instead of the channel's own consumers
+   * (`consumeEndpoint`); `ensure` declares it (again, when it was deleted behind our back).
+   */
+  readonly endpoint?: { readonly stream: string; readonly consumer: string; readonly ensure: () => Promise<void> };
 }
 
 /**
  * Consumes one channel: the durable pull consumer of its own subject and,
  * when it subscribes to events, the durable pull consumer of its event filter.
  *
- * - Each source holds or has asked for at most `prefetch` messages: a new
- *   pull request asks for the room left once a quarter of the prefetch is
- *   free, up to 4 requests open at once; at most `concurrency` handlers run
- *   at once over both sources.
+ * - Each source holds (received and not yet settled) or has asked for at most
+ *   `prefetch` messages: a new pull request asks for the room left once a
+ *   quarter of the prefetch is free, up to 4 requests open at once; at most
+ *   `concurrency` handlers run at once over both sources.
  * - Every held message is reported in progress (`+WPI`) every `ackWaitMs / 3`,
  *   so a long handler keeps its message; one held by a process that died goes
  *   to another consumer after `ackWaitMs`.
@@ -81,20 +87,27 @@ export class ChannelConsumer implements Subscription {
     return this.#parts.channel;
   }
 
-  /** Attach: make sure the channel exists, read its subscriptions, start pulling. */
+  /** Attach: make sure the channel (or the endpoint's consumer) exists, read its subscriptions, start pulling. */
   async start(): Promise<void> {
-    const { topology, channel, names, options } = this.#parts;
-    await topology.ensureChannel(channel);
-    this.#startSource(names.commandConsumer(channel), false);
-    await this.refresh();
+    const { topology, channel, names, options, endpoint } = this.#parts;
+    if (endpoint) {
+      await endpoint.ensure();
+      this.#startSource(endpoint.consumer, false, endpoint.stream);
+    } else {
+      await topology.ensureChannel(channel);
+      this.#startSource(names.commandConsumer(channel), false, names.stream);
+      await this.refresh();
+      this.#timers.push(setInterval(() => void this.refresh().catch(() => {}), options.refreshMs));
+    }
     const beat = Math.max(200, Math.floor(options.ackWaitMs / 3));
     this.#timers.push(setInterval(() => this.#heartbeat(beat), beat));
-    this.#timers.push(setInterval(() => void this.refresh().catch(() => {}), options.refreshMs));
     for (const timer of this.#timers) timer.unref();
   }
 
   /** Re-read the channel's event subscription: start, narrow or stop its source. Coalesced. */
   refresh(): Promise<void> {
+    // An endpoint consumer has no subscriptions to re-read.
+    if (this.#parts.endpoint) return Promise.resolve();
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
     });
@@ -108,22 +121,23 @@ export class ChannelConsumer implements Subscription {
     this.#patternsGeneration = generation;
     const name = this.#parts.names.eventConsumer(this.#parts.channel);
     if (this.#stopped) return;
-    if (subscription && !this.#sources.has(name)) this.#startSource(name, true);
+    if (subscription && !this.#sources.has(name)) this.#startSource(name, true, this.#parts.names.stream);
     if (!subscription) this.#stopSource(name);
   }
 
-  #startSource(name: string, events: boolean): void {
-    const { js, names, options, prefetch } = this.#parts;
+  #startSource(name: string, events: boolean, stream: string): void {
+    const { js, options, prefetch, endpoint } = this.#parts;
     const source = new PullSource({
       name,
       events,
-      stream: names.stream,
+      stream,
       prefetch,
       pullExpiresMs: options.pullExpiresMs,
       js,
       onMessage: (from, msg) => this.#receive(from, msg),
       onMissing: async (from) => {
-        if (from.events) await this.refresh();
+        if (endpoint) await endpoint.ensure();
+        else if (from.events) await this.refresh();
         else {
           this.#parts.topology.forget();
           await this.#parts.topology.ensureChannel(this.#parts.channel);
@@ -140,22 +154,25 @@ export class ChannelConsumer implements Subscription {
 
   #receive(source: PullSource, msg: JsMsg): void {
     const now = Date.now();
-    const held: Held = { msg, generation: this.#refreshesStarted, touchedAt: now, settled: false };
+    const held: Held = { msg, source, generation: this.#refreshesStarted, touchedAt: now, settled: false };
     this.#held.add(held);
-    const message = fromNats(msg.headers, msg.data);
+    let message = fromNats(rawHeaderBlock(msg) ?? msg.headers, msg.data);
+    // A foreign message without any id: its producer's Nats-Msg-Id, else its place in the stream (stable across redeliveries).
+    if (message.id === '') {
+      message = { ...message, id: msg.headers?.get('Nats-Msg-Id') || `nats:${msg.info.stream}/${msg.seq}` };
+    }
     if (message.deliverAt !== undefined && message.deliverAt > now + 5) {
       this.#settleRaw(held, () => msg.nak(message.deliverAt! - now));
-      this.#release(source);
       return;
     }
     if (source.events) {
       const routingKey = this.#parts.names.routingKeyOf(msg.subject) ?? '';
       if (!this.#matches(routingKey)) {
-        void this.#dropUnmatched(source, held, message, routingKey);
+        void this.#dropUnmatched(held, message, routingKey);
         return;
       }
     }
-    void this.#dispatch(source, held, message);
+    void this.#dispatch(held, message);
   }
 
   #matches(routingKey: string): boolean {
@@ -163,54 +180,34 @@ export class ChannelConsumer implements Subscription {
   }
 
   /** Acknowledge an event none of the patterns matches, after making sure the patterns are not older than it. */
-  async #dropUnmatched(source: PullSource, held: Held, message: TransportMessage, routingKey: string): Promise<void> {
+  async #dropUnmatched(held: Held, message: TransportMessage, routingKey: string): Promise<void> {
     // A refresh already under way may have read the patterns before this message was filtered: wait for a newer one.
     for (let tries = 0; tries < 3 && this.#patternsGeneration <= held.generation; tries++) {
       await this.refresh().catch(() => {});
     }
     if (this.#patternsGeneration > held.generation && !this.#matches(routingKey)) {
       this.#settleRaw(held, () => held.msg.ack());
-      this.#release(source);
       return;
     }
-    await this.#dispatch(source, held, message);
+    await this.#dispatch(held, message);
   }
 
-  async #dispatch(source: PullSource, held: Held, message: TransportMessage): Promise<void> {
+  async #dispatch(held: Held, message: TransportMessage): Promise<void> {
     await this.#gate.acquire();
     try {
       if (this.#stopped || held.settled) {
         this.#settleRaw(held, () => held.msg.nak());
         return;
       }
-      const { msg } = held;
-      const settle = settleOnce(
-        async () => {
-          msg.ack();
-          this.#settled(held);
-        },
-        async (options) => {
-          const delay = options?.delayMs;
-          msg.nak(delay !== undefined && delay > 0 ? delay : undefined);
-          this.#settled(held);
-        },
-      );
-      held.nack = () => settle.nack();
-      const delivery: Delivery = {
-        message,
-        channel: this.#parts.channel,
-        deliveryCount: msg.info.deliveryCount,
-        ack: settle.ack,
-        nack: settle.nack,
-      };
+      const delivery = new NatsDelivery(held.msg, message, this.#parts.channel, () => this.#settled(held));
+      held.delivery = delivery;
       try {
         await this.#parts.handler(delivery);
       } catch {
-        await settle.nack().catch(() => {});
+        await delivery.nack().catch(() => {});
       }
     } finally {
       this.#gate.release();
-      this.#release(source);
     }
   }
 
@@ -225,13 +222,11 @@ export class ChannelConsumer implements Subscription {
     this.#settled(held);
   }
 
+  /** A message is through: settled by the handler, or without it. Only then is there room for another (prefetch bounds unsettled messages). */
   #settled(held: Held): void {
     held.settled = true;
     this.#held.delete(held);
-  }
-
-  #release(source: PullSource): void {
-    source.release();
+    held.source.release();
   }
 
   /** Report every held message older than `every` in progress, so the broker does not redeliver it. */
@@ -259,7 +254,7 @@ export class ChannelConsumer implements Subscription {
     await this.#gate.drain(drainTimeoutMs);
     // Whatever is still unsettled goes back now, not after the ack wait.
     for (const held of [...this.#held]) {
-      if (held.nack) await held.nack().catch(() => {});
+      if (held.delivery) await held.delivery.nack().catch(() => {});
       else this.#settleRaw(held, () => held.msg.nak());
     }
     for (const timer of this.#timers) clearInterval(timer);

@@ -7,7 +7,13 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from '@switchyard/core';
-import { ErrorCode, TransportError } from '@switchyard/core/transport';
+import {
+  checkRetention,
+  type DeadLetterRetention,
+  ErrorCode,
+  expiredDeadLetters,
+  TransportError,
+} from '@switchyard/core/transport';
 import { ApiCode, isApiError, wrapError } from './errors.js';
 import type { Names } from './names.js';
 import type { ResolvedOptions } from './options.js';
@@ -19,6 +25,8 @@ export interface NatsDeadLetterStoreParts {
   readonly js: () => Promise<JetStreamClient>;
   readonly jsm: () => Promise<JetStreamManager>;
   readonly options: ResolvedOptions;
+  /** Optional max age / max count of the service's records, enforced on every `add` (see {@link DeadLetterRetention}). */
+  readonly retention?: DeadLetterRetention;
 }
 
 /** A record as stored: the record with its message body in base64. */
@@ -31,7 +39,7 @@ const decoder = new TextDecoder();
 
 /**
  * The durable dead letters of one service on NATS: the stream `<prefix>_dlq`
- * (file storage, limits retention, nothing expires), one message per record on
+ * (file storage, limits retention without limits), one message per record on
  * the subject `<prefix>.dlq.<service>.<record id>`, its data the record as
  * JSON (body in base64).
  *
@@ -50,7 +58,12 @@ export class NatsDeadLetterStore implements DeadLetterStore {
   #stream: Promise<void> | undefined;
   #closed = false;
 
+  #enforcing: Promise<void> | undefined;
+  #enforceAgain = false;
+
+  /** Throws a ConfigurationError for an invalid retention; does no I/O. */
   constructor(parts: NatsDeadLetterStoreParts) {
+    checkRetention('NatsDeadLetterStore', parts.retention);
     this.#parts = parts;
   }
 
@@ -68,6 +81,43 @@ export class NatsDeadLetterStore implements DeadLetterStore {
       if (isApiError(error, ApiCode.StreamWrongLastSequence)) return;
       throw wrapError(error, ErrorCode.SendFailed, `storing dead letter '${record.id}' failed`);
     }
+    if (this.#parts.retention) await this.#enforceRetention();
+  }
+
+  /** Remove what retention says is expired; a call during a run makes that run go once more. */
+  #enforceRetention(): Promise<void> {
+    if (this.#enforcing) {
+      this.#enforceAgain = true;
+      return this.#enforcing;
+    }
+    this.#enforcing = (async () => {
+      try {
+        do {
+          this.#enforceAgain = false;
+          const stored = await this.#readAll();
+          const doomed = new Set(
+            expiredDeadLetters(
+              stored.map((s) => s.record),
+              this.#parts.retention,
+              Date.now(),
+            ),
+          );
+          if (doomed.size === 0) continue;
+          const jsm = await this.#parts.jsm();
+          for (const { record, seq } of stored) {
+            if (!doomed.has(record)) continue;
+            await jsm.streams.deleteMessage(this.#parts.names.deadLetterStream, seq, false).catch((error: unknown) => {
+              if (!/no message found/i.test(String(error))) throw error;
+            });
+          }
+        } while (this.#enforceAgain);
+      } catch (error) {
+        throw wrapError(error, ErrorCode.TransportUnavailable, 'enforcing dead-letter retention failed');
+      } finally {
+        this.#enforcing = undefined;
+      }
+    })();
+    return this.#enforcing;
   }
 
   async get(id: string): Promise<DeadLetterRecord | undefined> {
@@ -108,24 +158,26 @@ export class NatsDeadLetterStore implements DeadLetterStore {
     const search = filter.search?.toLowerCase();
     const since = filter.since?.getTime();
     const until = filter.until?.getTime();
-    const records = (await this.#readAll()).filter((r) => {
-      const at = Date.parse(r.deadLetteredAt);
-      return (
-        (filter.service === undefined || r.service === filter.service) &&
-        (filter.handler === undefined || r.handler === filter.handler) &&
-        (filter.messageName === undefined || r.messageName === filter.messageName) &&
-        (filter.code === undefined || r.reason.code === filter.code) &&
-        (search === undefined || r.reason.message.toLowerCase().includes(search)) &&
-        (since === undefined || at >= since) &&
-        (until === undefined || at < until)
-      );
-    });
+    const records = (await this.#readAll())
+      .map((s) => s.record)
+      .filter((r) => {
+        const at = Date.parse(r.deadLetteredAt);
+        return (
+          (filter.service === undefined || r.service === filter.service) &&
+          (filter.handler === undefined || r.handler === filter.handler) &&
+          (filter.messageName === undefined || r.messageName === filter.messageName) &&
+          (filter.code === undefined || r.reason.code === filter.code) &&
+          (search === undefined || r.reason.message.toLowerCase().includes(search)) &&
+          (since === undefined || at >= since) &&
+          (until === undefined || at < until)
+        );
+      });
     // Oldest first by dead-letter time; ties keep stream order (the order of adding).
     return records.sort((a, b) => Date.parse(a.deadLetteredAt) - Date.parse(b.deadLetteredAt));
   }
 
-  /** Every record of the service, in stream order, through an ephemeral consumer deleted afterwards. */
-  async #readAll(): Promise<DeadLetterRecord[]> {
+  /** Every record of the service with its stream sequence, in stream order, through an ephemeral consumer deleted afterwards. */
+  async #readAll(): Promise<Array<{ record: DeadLetterRecord; seq: number }>> {
     const { names, service } = this.#parts;
     try {
       await this.#ensureStream();
@@ -137,7 +189,7 @@ export class NatsDeadLetterStore implements DeadLetterStore {
         inactive_threshold: 60_000_000_000,
         mem_storage: true,
       });
-      const records: DeadLetterRecord[] = [];
+      const records: Array<{ record: DeadLetterRecord; seq: number }> = [];
       try {
         const js = await this.#parts.js();
         const consumer = await js.consumers.get(names.deadLetterStream, info.name);
@@ -147,7 +199,7 @@ export class NatsDeadLetterStore implements DeadLetterStore {
           let got = 0;
           for await (const msg of messages) {
             got++;
-            records.push(parse(msg.data));
+            records.push({ record: parse(msg.data), seq: msg.seq });
             pending = msg.info.pending;
           }
           if (got === 0) break;

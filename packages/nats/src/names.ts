@@ -38,10 +38,19 @@ export class Names {
     return [`${this.prefix}.ch.>`, `${this.prefix}.ev.>`];
   }
 
-  /** Where messages sent to `channel` are published. */
+  /** Where messages sent to `channel` are published. Remembered per channel: every send asks. */
   channelSubject(channel: string): string {
-    return `${this.prefix}.ch.${channelToken(channel)}`;
+    let subject = this.#channelSubjects.get(channel);
+    if (subject === undefined) {
+      subject = `${this.prefix}.ch.${channelToken(channel)}`;
+      // Bounded: a process sends to a handful of channels; the cap only guards against a runaway caller.
+      if (this.#channelSubjects.size >= 10_000) this.#channelSubjects.clear();
+      this.#channelSubjects.set(channel, subject);
+    }
+    return subject;
   }
+
+  readonly #channelSubjects = new Map<string, string>();
 
   /** Where an event with `routingKey` is published; throws on a key that is no valid subject. */
   eventSubject(routingKey: string): string {

@@ -4,8 +4,10 @@ import {
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
+  consumeLimits,
   type DeliveryHandler,
   describeError,
+  type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
@@ -17,13 +19,22 @@ import {
   type TransportMessage,
   withTimeout,
 } from '@switchyard/core/transport';
-import { ChannelConsumer } from './channel-consumer.js';
-import { NATS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
+import { ChannelConsumer, type ChannelConsumerParts } from './channel-consumer.js';
+import { channelStats } from './channel-stats.js';
 import { checkSize } from './codec.js';
 import { Connection } from './connection.js';
+import { CoreSubscription } from './core-subscription.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
+import {
+  EndpointStreams,
+  endpointConsumerName,
+  ensureEndpointConsumer,
+  parseEndpoint,
+  publishCore,
+  streamOf,
+} from './endpoints.js';
 import { wrapError } from './errors.js';
-import { Names } from './names.js';
+import { channelToken, Names } from './names.js';
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Outgoing, Publisher } from './publisher.js';
 import { TopologyManager } from './topology.js';
@@ -59,7 +70,7 @@ export class NatsTransport implements Transport {
   readonly #connection: Connection;
   readonly #topology: TopologyManager;
   readonly #publisher: Publisher;
-  readonly #consumers = new Set<ChannelConsumer>();
+  readonly #consumers = new Set<Subscription>();
   #closing: Promise<void> | undefined;
 
   /** Throws a ConfigurationError when an option is invalid. */
@@ -93,7 +104,8 @@ export class NatsTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
-      channelStats: NATS_CHANNEL_STATS,
+      // JetStream counts stored and unacknowledged messages per consumer, not the clients pulling.
+      channelStats: ['depth', 'inFlight'],
     };
   }
 
@@ -118,7 +130,9 @@ export class NatsTransport implements Transport {
     }
     const changed = new Set(topology.channels.map((c) => c.name));
     await Promise.all(
-      [...this.#consumers].filter((c) => changed.has(c.channel)).map((c) => c.refresh().catch(() => {})),
+      [...this.#consumers]
+        .filter((c): c is ChannelConsumer => c instanceof ChannelConsumer && changed.has(c.channel))
+        .map((c) => c.refresh().catch(() => {})),
     );
   }
 
@@ -127,7 +141,7 @@ export class NatsTransport implements Transport {
     for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
     const subject = this.#names.channelSubject(channel);
     try {
-      await this.#topology.ensureChannel(channel);
+      if (!this.#topology.channelReady(channel)) await this.#topology.ensureChannel(channel);
       await this.#publisher.publish(messages.map((message) => ({ subject, message })));
     } catch (error) {
       throw sendFailed(error, `send to '${channel}' failed`);
@@ -153,16 +167,89 @@ export class NatsTransport implements Transport {
     }
   }
 
-  async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+  consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
+    return this.#consume(channel, handler, options);
+  }
+
+  /**
+   * Consume a subject that Switchyard does not own (see `Transport.consumeEndpoint`).
+   * `<subject>` (wildcards allowed): the JetStream stream that captures it is found, and the
+   * durable pull consumer `sy_ep_<group>` filtered on the subject is created on it if missing,
+   * from the stream's first message; at-least-once like a channel (explicit acks, ack wait with
+   * progress reports, nak with delay). No stream captures it: rejects with `SY_CONFIGURATION`.
+   * `core:<subject>`: a plain core-NATS subscription in queue group `<group>`, at most once
+   * (see {@link CoreSubscription}). The message id is `ce-id`, else the producer's
+   * `Nats-Msg-Id`, else `nats:<stream>/<sequence>` (JetStream only).
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions & { readonly group?: string } = {},
+  ): Promise<Subscription> {
     this.#assertOpen();
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`concurrency must be a positive integer, got ${concurrency}`);
+    const { subject, core } = parseEndpoint(endpoint, true);
+    const group = options.group ?? endpoint;
+    if (core) {
+      const subscription: CoreSubscription = await CoreSubscription.open({
+        endpoint,
+        subject,
+        group: channelToken(group),
+        nc: await this.#connection.nc(),
+        handler,
+        concurrency: consumeLimits(options).concurrency,
+        onClosed: () => this.#consumers.delete(subscription),
+      });
+      this.#consumers.add(subscription);
+      return subscription;
     }
-    const prefetch = options.prefetch ?? Math.max(concurrency, this.#options.defaultPrefetch);
-    if (!Number.isInteger(prefetch) || prefetch < 1) {
-      throw new ConfigurationError(`prefetch must be a positive integer, got ${prefetch}`);
+    let stream: string;
+    try {
+      stream = await streamOf(await this.#connection.jsm(), subject);
+    } catch (error) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, `looking up the stream of '${subject}' failed`);
     }
+    const consumer = endpointConsumerName(group);
+    return this.#consume(endpoint, handler, options, {
+      stream,
+      consumer,
+      ensure: async () =>
+        ensureEndpointConsumer(await this.#connection.jsm(), { stream, name: consumer, subject }, this.#options),
+    });
+  }
+
+  /**
+   * Publish raw messages to a subject that Switchyard does not own (see `Transport.sendEndpoint`).
+   * `<subject>`: a JetStream publish per message, headers exactly as given, `Nats-Msg-Id` = the
+   * message id (the foreign stream drops a copy within its duplicate window); resolves once the
+   * stream acknowledged each one, retried like `send`. No stream captures the subject: rejects with
+   * `SY_CONFIGURATION` before anything is published. `core:<subject>`: plain core-NATS publishes,
+   * resolved once the server has processed them (a flush round trip): delivered, at most once, to
+   * whoever subscribes at that moment. Keys and routing keys are not carried.
+   */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#assertOpen();
+    const { subject, core } = parseEndpoint(endpoint, false);
+    for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
+    if (messages.length === 0) return;
+    try {
+      if (core) return await publishCore(await this.#connection.nc(), subject, messages);
+      await this.#endpointStreams.check(subject, () => this.#connection.jsm());
+      await this.#publisher.publish(messages.map((message) => ({ subject, message, raw: true })));
+    } catch (error) {
+      throw sendFailed(error, `send to endpoint '${endpoint}' failed`);
+    }
+  }
+
+  readonly #endpointStreams = new EndpointStreams();
+
+  async #consume(
+    channel: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    endpoint?: ChannelConsumerParts['endpoint'],
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    const { concurrency, prefetch } = consumeLimits(options, (c) => Math.max(c, this.#options.defaultPrefetch));
     const consumer: ChannelConsumer = new ChannelConsumer({
       channel,
       names: this.#names,
@@ -173,6 +260,7 @@ export class NatsTransport implements Transport {
       concurrency,
       prefetch,
       onClosed: () => this.#consumers.delete(consumer),
+      ...(endpoint ? { endpoint } : {}),
     });
     this.#consumers.add(consumer);
     try {
@@ -184,12 +272,13 @@ export class NatsTransport implements Transport {
     return consumer;
   }
 
-  /** Depth and in-flight of each channel's durable consumers (see {@link readChannelStats}). */
+  /** See {@link channelStats}: depth and in-flight of each channel's consumers; rejects with SY_TRANSPORT_UNAVAILABLE. */
   async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
     try {
-      return await readChannelStats(await this.#connection.jsm(), this.#names, channels);
+      return await channelStats(await this.#connection.jsm(), this.#names, channels);
     } catch (error) {
-      throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats');
+      throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats failed');
     }
   }
 
@@ -222,6 +311,7 @@ export class NatsTransport implements Transport {
       js: () => this.#connection.js(),
       jsm: () => this.#connection.jsm(),
       options: this.#options,
+      ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
   }
 
@@ -255,9 +345,12 @@ export class NatsTransport implements Transport {
   }
 }
 
-/** A failed send is SY_SEND_FAILED (the message may not be stored), unless the transport was closed. */
+/** A failed send is SY_SEND_FAILED (the message may not be stored), unless the transport was closed or misconfigured. */
 function sendFailed(error: unknown, what: string): SwitchyardError {
-  if (error instanceof SwitchyardError && (error.code === ErrorCode.Closed || error.code === ErrorCode.SendFailed)) {
+  if (
+    error instanceof SwitchyardError &&
+    (error.code === ErrorCode.Closed || error.code === ErrorCode.SendFailed || error.code === ErrorCode.Configuration)
+  ) {
     return error;
   }
   return new TransportError(ErrorCode.SendFailed, `nats: ${what}: ${describeError(error)}`, { cause: error });

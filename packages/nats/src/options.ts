@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
 
 /** Options of {@link NatsTransport}. Every field is optional. */
 export interface NatsTransportOptions {
@@ -45,6 +45,12 @@ export interface NatsTransportOptions {
    * changed them (a change made through this transport is seen at once). Default 5 000 ms.
    */
   readonly refreshMs?: number;
+  /**
+   * Retention of the dead-letter stores of `deadLetterStore(service)`: each `add` removes the
+   * service's records older than `maxAgeMs` and the oldest beyond `maxCount`. Default: none,
+   * records stay until deleted or replayed.
+   */
+  readonly deadLetterRetention?: DeadLetterRetention;
   /** Called with connection status changes and errors the client recovers from (for logging). Default: ignored. */
   readonly onConnectionEvent?: (event: { readonly type: string; readonly data?: unknown }) => void;
 }
@@ -64,6 +70,7 @@ export interface ResolvedOptions {
   readonly defaultPrefetch: number;
   readonly maxAckPending: number;
   readonly refreshMs: number;
+  readonly deadLetterRetention: DeadLetterRetention | undefined;
   readonly onConnectionEvent: (event: { readonly type: string; readonly data?: unknown }) => void;
 }
 
@@ -92,8 +99,10 @@ export function resolveOptions(options: NatsTransportOptions = {}): ResolvedOpti
     defaultPrefetch: int('defaultPrefetch', options.defaultPrefetch, 256, 1),
     maxAckPending: int('maxAckPending', options.maxAckPending, 20_000, 1),
     refreshMs: int('refreshMs', options.refreshMs, 5_000, 100),
+    deadLetterRetention: options.deadLetterRetention,
     onConnectionEvent: options.onConnectionEvent ?? (() => {}),
   };
+  checkRetention("nats option 'deadLetterRetention'", options.deadLetterRetention);
   if (resolved.publishAckTimeoutMs > resolved.sendTimeoutMs) {
     throw new ConfigurationError("nats option 'publishAckTimeoutMs' must not exceed 'sendTimeoutMs'");
   }

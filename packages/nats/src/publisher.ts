@@ -2,13 +2,18 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { nuid } from '@nats-io/transport-node';
 import { ErrorCode, TransportError, type TransportMessage } from '@switchyard/core/transport';
 import { AckMux, PublishFailure } from './ack-mux.js';
-import { toNatsHeaders } from './codec.js';
+import { encodedHeaders, headerBlock } from './codec.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One message and the subject it goes to. */
 export interface Outgoing {
   readonly subject: string;
   readonly message: TransportMessage;
+  /**
+   * A message for a foreign subject (`sendEndpoint`): headers exactly as given, and
+   * `Nats-Msg-Id` = the message id, so the foreign stream's duplicate window applies to it.
+   */
+  readonly raw?: boolean;
 }
 
 /**
@@ -43,16 +48,19 @@ export class Publisher {
   async publish(batch: readonly Outgoing[]): Promise<void> {
     this.#inFlight++;
     try {
-      const mux = await this.#ackMux();
+      // The connection object lives until the transport closes (the client reconnects inside it).
+      const mux = this.#mux !== undefined && !this.#mux.nc.isClosed() ? this.#mux.mux : await this.#ackMux();
       const deadline = Date.now() + this.#options.sendTimeoutMs;
       if (batch.length === 1) {
         const item = batch[0] as Outgoing;
-        await this.#publishOne(mux, item, `${item.message.id}.${nuid.next()}`, deadline);
+        await this.#publishOne(mux, item, item.raw ? item.message.id : `${item.message.id}.${nuid.next()}`, deadline);
         return;
       }
       const base = nuid.next();
       await Promise.all(
-        batch.map((item, n) => this.#publishOne(mux, item, `${item.message.id}.${base}.${n}`, deadline)),
+        batch.map((item, n) =>
+          this.#publishOne(mux, item, item.raw ? item.message.id : `${item.message.id}.${base}.${n}`, deadline),
+        ),
       );
     } finally {
       if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -82,8 +90,8 @@ export class Publisher {
   }
 
   async #publishOne(mux: AckMux, item: Outgoing, msgID: string, deadline: number): Promise<void> {
-    const headers = toNatsHeaders(item.message);
-    headers.set('Nats-Msg-Id', msgID);
+    // Encoded once, reused by every retry.
+    const headers = encodedHeaders(headerBlock(item.message, msgID, item.raw));
     for (let attempt = 0; ; attempt++) {
       const timeout = Math.max(100, Math.min(this.#options.publishAckTimeoutMs, deadline - Date.now()));
       try {

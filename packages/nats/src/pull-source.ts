@@ -52,7 +52,7 @@ export class PullSource {
     void this.#pull();
   }
 
-  /** A message of this source is through (handled or settled without the handler): room for another. */
+  /** A message of this source is settled (by its handler or without it): room for another. */
   release(): void {
     this.#held--;
     this.#wake?.();

@@ -61,7 +61,15 @@ export class TopologyManager {
   forget(): void {
     this.#stream = undefined;
     this.#channels.clear();
+    this.#ready.clear();
   }
+
+  /** True once `channel`'s consumer is known to exist: a send need not wait for {@link ensureChannel}. */
+  channelReady(channel: string): boolean {
+    return this.#ready.has(channel);
+  }
+
+  readonly #ready = new Set<string>();
 
   async #createStream(): Promise<void> {
     const jsm = await this.#jsm();
@@ -86,10 +94,13 @@ export class TopologyManager {
   ensureChannel(channel: string): Promise<void> {
     let done = this.#channels.get(channel);
     if (!done) {
-      done = this.#createChannel(channel).catch((error: unknown) => {
-        this.#channels.delete(channel);
-        throw error;
-      });
+      done = this.#createChannel(channel).then(
+        () => void this.#ready.add(channel),
+        (error: unknown) => {
+          this.#channels.delete(channel);
+          throw error;
+        },
+      );
       this.#channels.set(channel, done);
     }
     return done;

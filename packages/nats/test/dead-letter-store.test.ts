@@ -1,5 +1,11 @@
 import type { DeadLetterStore } from '@switchyard/core';
-import { brokerReachable, runDeadLetterStoreConformance } from '@switchyard/testing';
+import {
+  brokerReachable,
+  deadLetterRecord,
+  RETENTION_UNDER_TEST,
+  retentionOnAddScenario,
+  runDeadLetterStoreConformance,
+} from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { deleteStreams, NATS_URL, probeNats, uniquePrefix } from './helpers.js';
@@ -10,8 +16,8 @@ const reachable = await brokerReachable(`NATS at ${NATS_URL}`, probeNats);
 let services = 0;
 
 /** A new transport (a new "process") on the shared server; closed after the suite. */
-function transport(): NatsTransport {
-  const made = new NatsTransport({ url: NATS_URL, prefix });
+function transport(options: Partial<ConstructorParameters<typeof NatsTransport>[0]> = {}): NatsTransport {
+  const made = new NatsTransport({ url: NATS_URL, prefix, ...options });
   transports.push(made);
   return made;
 }
@@ -32,6 +38,20 @@ describe.runIf(reachable)('nats dead-letter store', () => {
       const again = transport().deadLetterStore(stores.get(store) as string);
       return again;
     },
+  });
+
+  it('retention removes records older than maxAgeMs and the oldest beyond maxCount, nothing else, nor other services', async () => {
+    const store = transport({ deadLetterRetention: RETENTION_UNDER_TEST }).deadLetterStore('retention');
+    // Another service in the same dead-letter stream, stored without retention: never touched.
+    const other = transport().deadLetterStore('retention-other');
+    const others = [deadLetterRecord(11, { deadLetteredAt: new Date(Date.now() - 600_000).toISOString() })];
+    for (const record of others) await other.add(record);
+    await retentionOnAddScenario(store);
+    expect((await other.list()).map((r) => r.id).sort()).toEqual(others.map((r) => r.id).sort());
+  });
+
+  it('an invalid retention throws at construction, naming the option', () => {
+    expect(() => new NatsTransport({ deadLetterRetention: { maxCount: 0 } })).toThrow(/deadLetterRetention.*maxCount/);
   });
 
   it('closing the store leaves the transport usable', async () => {

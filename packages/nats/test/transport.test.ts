@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Delivery } from '@switchyard/core/transport';
 import { brokerReachable, collect, TcpProxy, testEvent, testMessage, waitFor } from '@switchyard/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { fromNats, rawHeaderBlock } from '../src/codec.js';
 import { NatsTransport } from '../src/index.js';
 import { adminConnection, deleteStreams, NATS_ADDRESS, NATS_URL, probeNats, uniquePrefix } from './helpers.js';
 
@@ -30,6 +31,25 @@ afterAll(async () => {
 });
 
 describe.runIf(reachable)('nats transport', () => {
+  it("reads a delivery's headers from the client's raw bytes, the same as the client's own parse", async () => {
+    const t = transport();
+    const channel = channelName('raw');
+    const message = testMessage({ headers: { tenantId: 'acme', 'ce-subject': 'caf\u00e9 x' } });
+    await t.send(channel, [message]);
+    const nc = await adminConnection();
+    cleanups.push(() => nc.close());
+    const consumer = await jetstream(nc).consumers.get(prefix, `c_${channel}`);
+    const msg = await consumer.next({ expires: 5_000 });
+    const block = msg ? rawHeaderBlock(msg) : undefined;
+    // Undefined would mean the client's message shape changed and every delivery falls back to msg.headers.
+    expect(block).toBeInstanceOf(Uint8Array);
+    expect(fromNats(block, msg?.data ?? new Uint8Array())).toEqual(
+      fromNats(msg?.headers, msg?.data ?? new Uint8Array()),
+    );
+    expect(fromNats(block, msg?.data ?? new Uint8Array()).headers).toMatchObject(message.headers);
+    msg?.nak();
+  });
+
   it("maps '#' so that it also matches zero segments ('x.#' gets event 'x'), which NATS '>' alone would miss", async () => {
     const t = transport();
     const n = ns();

@@ -5,6 +5,7 @@ import {
   type ConsumeOptions,
   consumeLimits,
   type DeliveryHandler,
+  type EndpointMessage,
   ErrorCode,
   messageSize,
   type RoutedMessage,
@@ -20,6 +21,7 @@ import {
 import type pg from 'pg';
 import { POSTGRES_CHANNEL_STATS, postgresChannelStats } from './channel-stats.js';
 import { PostgresConsumer } from './consumer.js';
+import { PostgresEndpoints } from './endpoints.js';
 import { WakeHub } from './listener.js';
 import { migrate, quoteSchema } from './migrations.js';
 import { Notifier } from './notifier.js';
@@ -71,6 +73,7 @@ export class PostgresTransport implements Transport {
   #ready: Promise<void> | undefined;
   #access: QueueAccess | undefined;
   #closing: Promise<void> | undefined;
+  readonly #endpoints: PostgresEndpoints;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(options: PostgresTransportOptions) {
@@ -86,6 +89,12 @@ export class PostgresTransport implements Transport {
     const batching = { maxBatch: 500, maxInFlight: Math.max(1, Math.min(4, this.#options.poolSize)) };
     this.#sends = new SendBatcher((rows) => this.#insert(rows), batching);
     this.#publishes = new SendBatcher((rows) => this.#fanOut(rows), batching);
+    this.#endpoints = new PostgresEndpoints({
+      schema: this.#options.schema,
+      own: this,
+      pool: () => this.#connect(),
+      open: (schema) => new PostgresTransport({ ...this.#options, schema }),
+    });
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
@@ -179,6 +188,26 @@ export class PostgresTransport implements Transport {
   }
 
   /**
+   * Consume `<schema>.<channel>`, a channel of a Switchyard message table this transport does not
+   * own (see {@link PostgresEndpoints}); `SY_CONFIGURATION` when the schema has none. `group` is
+   * not used: every consumer of a channel shares its rows.
+   */
+  async consumeEndpoint(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions = {},
+  ): Promise<Subscription> {
+    this.#checkOpen();
+    return this.#endpoints.consume(endpoint, handler, options);
+  }
+
+  /** Insert raw rows into `<schema>.<channel>` (headers as given), committed before it resolves; see {@link PostgresEndpoints}. */
+  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    this.#checkOpen();
+    return this.#endpoints.send(endpoint, messages);
+  }
+
+  /**
    * See {@link Transport.deadLetterStore}: a {@link PostgresDeadLetterStore} in this transport's
    * schema (table `sy_dead_letters`, shared by every service, filtered by `service` when listed),
    * on a small pool of its own that its `close` ends. Construction does no I/O.
@@ -210,6 +239,7 @@ export class PostgresTransport implements Transport {
   async #shutdown(): Promise<void> {
     await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
     this.#consumers.clear();
+    await this.#endpoints.close();
     await Promise.allSettled([...this.#inFlight]);
     await this.#access?.flush();
     await this.#notifier.drain();

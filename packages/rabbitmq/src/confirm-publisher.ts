@@ -1,6 +1,7 @@
 import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { type ConnectionManager, closeWithin } from './connection-manager.js';
+import { DeadlineWatch } from './deadline-watch.js';
 
 /** One message to publish. `options.messageId` identifies it in a basic.return. */
 export interface Outgoing {
@@ -52,6 +53,7 @@ export class ConfirmPublisher {
   readonly #repair: ((fault: unknown) => Promise<boolean>) | undefined;
   #current: Promise<PublishChannel> | undefined;
   #closed = false;
+  readonly #deadlines = new DeadlineWatch();
 
   /**
    * `repair` is offered a channel-level fault (e.g. 404: the exchange was
@@ -80,7 +82,7 @@ export class ConfirmPublisher {
         if (Date.now() < deadline && !this.#closed && !this.#connection.closed) continue;
         throw sendFailed(pending.length, error instanceof TransportError ? error : (lastError ?? error));
       }
-      const outcomes = await publishOnce(target, pending, deadline);
+      const outcomes = await publishOnce(target, pending, deadline, this.#deadlines);
       const lost: Outgoing[] = [];
       for (let i = 0; i < pending.length; i++) {
         const outcome = outcomes[i];
@@ -112,6 +114,7 @@ export class ConfirmPublisher {
   /** Close the channel; unconfirmed publishes of running calls then fail or are retried as above. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#deadlines.clear();
     const current = this.#current;
     this.#current = undefined;
     if (!current) return;
@@ -157,17 +160,22 @@ export class ConfirmPublisher {
   }
 }
 
-async function publishOnce(target: PublishChannel, items: readonly Outgoing[], deadline: number): Promise<Outcome[]> {
+async function publishOnce(
+  target: PublishChannel,
+  items: readonly Outgoing[],
+  deadline: number,
+  deadlines: DeadlineWatch,
+): Promise<Outcome[]> {
   const outcomes = new Array<Outcome>(items.length).fill(Outcome.Pending);
   let remaining = items.length;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => {
+  let finish!: (expired: boolean) => void;
+  const done = new Promise<boolean>((resolve) => {
     finish = resolve;
   });
   const settle = (index: number, outcome: Outcome): void => {
     if (outcomes[index] !== Outcome.Pending) return;
     outcomes[index] = outcome;
-    if (--remaining === 0) finish();
+    if (--remaining === 0) finish(false);
   };
   const { channel, returned } = target;
   for (let i = 0; i < items.length; i++) {
@@ -198,13 +206,11 @@ async function publishOnce(target: PublishChannel, items: readonly Outgoing[], d
   }
   if (remaining > 0) {
     // A blocked broker (resource alarm) may hold confirms indefinitely; the caller must hear about it.
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now()));
-    });
-    const outcome = await Promise.race([done, expired]);
-    clearTimeout(timer);
-    if (outcome === 'expired') {
+    // One shared timer watches every call's deadline (a timer per send cost more than the wait itself).
+    const unwatch = deadlines.watch(deadline, () => finish(true));
+    const expired = await done;
+    unwatch();
+    if (expired && remaining > 0) {
       throw new TransportError(
         ErrorCode.Timeout,
         `RabbitMQ sent no confirm for ${remaining} message(s) within the send timeout (a paused broker, a stalled network, or a connection blocked by an alarm); they may still be stored`,

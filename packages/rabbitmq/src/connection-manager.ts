@@ -2,6 +2,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { type ConnectionState, describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import amqp, { type ChannelModel, type SocketOptions } from 'amqplib';
 import { redact } from './options.js';
+import { coalesceWrites } from './write-coalescing.js';
 
 /**
  * Await `closing` (an amqplib channel or connection close) for at most `ms`. amqplib waits for the
@@ -180,6 +181,7 @@ export class ConnectionManager {
         model.on('error', (error: Error) => {
           this.#lastError = error;
         });
+        coalesceWrites(model);
         if (this.#settings.setup) await this.#settings.setup(model);
         if (this.#closed) {
           await model.close().catch(() => undefined);

@@ -1,5 +1,11 @@
 import type { DeadLetterStore } from '@switchyard/core';
-import { brokerReachable, deadLetterRecord, runDeadLetterStoreConformance } from '@switchyard/testing';
+import {
+  brokerReachable,
+  deadLetterRecord,
+  RETENTION_UNDER_TEST,
+  retentionOnAddScenario,
+  runDeadLetterStoreConformance,
+} from '@switchyard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStreamsTransport } from '../src/index.js';
 import { adminConnection, deleteKeys, probeRedis, REDIS_URL, uniquePrefix } from './helpers.js';
@@ -43,16 +49,6 @@ describe.runIf(reachable)('Redis dead-letter store', () => {
   });
 
   it('retention removes records older than maxAgeMs and the oldest beyond maxCount, nothing else', async () => {
-    const now = Date.now();
-    const at = (agoMs: number) => new Date(now - agoMs).toISOString();
-    const store = storeOf('retention', { deadLetterRetention: { maxAgeMs: 60_000, maxCount: 3 } });
-    const old = deadLetterRecord(1, { deadLetteredAt: at(120_000) });
-    const young = [2, 3, 4, 5].map((i) => deadLetterRecord(i, { deadLetteredAt: at(10_000 - i * 1_000) }));
-    await store.add(old);
-    for (const record of young.slice(0, 3)) await store.add(record);
-    // The old one expired on the way; three young ones fit the count.
-    expect((await store.list()).map((r) => r.id)).toEqual(young.slice(0, 3).map((r) => r.id));
-    await store.add(young[3] as (typeof young)[number]);
-    expect((await store.list()).map((r) => r.id)).toEqual(young.slice(1).map((r) => r.id));
+    await retentionOnAddScenario(storeOf('retention', { deadLetterRetention: RETENTION_UNDER_TEST }));
   });
 });

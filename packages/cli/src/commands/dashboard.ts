@@ -7,7 +7,8 @@ import { parsePositive } from '../time.js';
  * `switchyard dashboard [--port 7077] [--host 127.0.0.1] [--token <secret>]`: serve the web
  * dashboard (dead letters of every store the config names; the service map with live channel
  * counts and who sends what; the flow of the last minutes) until SIGINT or SIGTERM, then close
- * the server, the stores and the transports. Prints the URL with the access token.
+ * the server, the stores and the transports. Prints the URL with the access token, and where
+ * the services' OTLP metric exporters should send.
  */
 export function registerDashboard(program: Command, context: CommandContext): void {
   program
@@ -27,6 +28,7 @@ export function registerDashboard(program: Command, context: CommandContext): vo
       context.out.line(`dashboard on ${dashboard.url}`);
       context.out.line(`open ${dashboard.openUrl}`);
       context.out.line(`API: Authorization: Bearer ${dashboard.token}`);
+      context.out.line(`metrics: OTLP/HTTP to ${dashboard.url}v1/metrics, same header`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

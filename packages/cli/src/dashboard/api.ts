@@ -6,6 +6,7 @@ import { parseTime } from '../time.js';
 import type { ChannelMonitor } from './channels.js';
 import { flowOf, MAX_FLOW_MINUTES } from './flow.js';
 import type { MessagesView } from './messages.js';
+import type { FlowRates } from './rates.js';
 import type { DeadLetterSources } from './sources.js';
 
 /** What the API reads: the config, the stores, the channel monitor and who sends what. */
@@ -13,6 +14,8 @@ export interface DashboardState {
   readonly config: CliConfig;
   readonly sources: DeadLetterSources;
   readonly monitor: ChannelMonitor;
+  /** The handled, retried and dead-lettered counts received over OTLP. */
+  readonly rates: FlowRates;
   /** Loaded once at start (the application module is imported once). */
   readonly messages: Promise<MessagesView>;
 }
@@ -47,7 +50,8 @@ const FILTERS = new Set(['service', 'type', 'handler', 'code', 'search', 'since'
  * - `POST /api/dead-letters/replay` with body `{ "filter": { …same keys as the list… } }` → `{ count }`
  * - `GET /api/topology` → the resolved service map, the stores read, and who handles, sends and publishes what (`messages`)
  * - `GET /api/channels` → depth, in-flight and consumers of every service's channel, read now
- * - `GET /api/flow?minutes=15` → per service: dead letters per minute, and the channel samples (1–60 minutes)
+ * - `GET /api/flow?minutes=15` → per service: dead letters per minute, the channel samples, and the
+ *   handled/retried/dead-lettered counts per minute received over OTLP (1–60 minutes)
  * Bad input answers 400 (unknown or malformed filter, bad JSON), unknown ids 404, other methods 405, before anything changes.
  */
 export async function handleApi(
@@ -81,6 +85,7 @@ export async function handleApi(
       await flowOf(
         sources,
         monitor,
+        state.rates,
         view.services.map((s) => s.name),
         minutes,
       ),

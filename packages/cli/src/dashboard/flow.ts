@@ -1,4 +1,5 @@
 import type { ChannelMonitor } from './channels.js';
+import { type FlowRates, type KindCounts, RATES_RETENTION_MS } from './rates.js';
 import type { DeadLetterSources } from './sources.js';
 
 /** Minutes the flow view covers at most. */
@@ -18,6 +19,11 @@ export interface ServiceFlow {
   readonly deadLettered: readonly number[];
   /** Depth and in-flight of its channel as sampled by this dashboard since it started, oldest first. */
   readonly samples: readonly FlowSample[];
+  /**
+   * Messages handled, delayed retries scheduled and dead letters stored per minute (same buckets),
+   * from the service's own counters received over OTLP; absent when none of its metrics is in memory.
+   */
+  readonly metrics?: KindCounts;
 }
 
 /** What `GET /api/flow` answers. */
@@ -27,6 +33,11 @@ export interface FlowView {
   readonly from: string;
   /** End of the last bucket: the end of the current minute (ISO). */
   readonly to: string;
+  /**
+   * Since when the OTLP counts cover (ISO): the first export received or the start of the
+   * retention (15 minutes), whichever is later; absent when no metrics have arrived.
+   */
+  readonly metricsSince?: string;
   readonly services: readonly ServiceFlow[];
 }
 
@@ -34,12 +45,13 @@ export interface FlowView {
  * The flow of every service of the map over the last `minutes`: dead letters per minute counted
  * from the dead-letter stores (durable, so the history predates the dashboard; at most
  * `MAX_SCAN` records per store), and the channel samples the monitor took in that window.
- * Handled and retried rates are not here: they are counted inside each service process
- * (OpenTelemetry metrics), which this separate process cannot read.
+ * Handled, retried and dead-lettered per minute come from the services' OpenTelemetry counters
+ * they export to this dashboard (`rates`); a service that sent metrics but is not in the map is listed too.
  */
 export async function flowOf(
   sources: DeadLetterSources,
   monitor: ChannelMonitor,
+  rates: FlowRates,
   services: readonly string[],
   minutes: number,
   now = Date.now(),
@@ -59,14 +71,21 @@ export async function flowOf(
     }
     series[bucket] = (series[bucket] ?? 0) + 1;
   }
+  for (const service of rates.services)
+    if (!counts.has(service)) counts.set(service, new Array<number>(minutes).fill(0));
+  const firstAt = rates.firstAt;
   const samples = monitor.samples.filter((s) => Date.parse(s.at) >= from);
   return {
     minutes,
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
+    ...(firstAt !== undefined
+      ? { metricsSince: new Date(Math.max(firstAt, now - RATES_RETENTION_MS)).toISOString() }
+      : {}),
     services: [...counts].map(([service, deadLettered]) => ({
       service,
       deadLettered,
+      ...withMetrics(rates.counts(service, from, minutes)),
       samples: samples.map((sample) => {
         const channel = sample.channels.find((c) => c.service === service);
         return {
@@ -77,4 +96,8 @@ export async function flowOf(
       }),
     })),
   };
+}
+
+function withMetrics(metrics: KindCounts | undefined): { metrics?: KindCounts } {
+  return metrics === undefined ? {} : { metrics };
 }

@@ -5,8 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { ConfigurationError } from '@switchyard/core';
 import type { CliConfig } from '../config.js';
 import { ApiError, type DashboardState, handleApi } from './api.js';
+import { BodyTooLargeError, readBody } from './body.js';
 import { ChannelMonitor } from './channels.js';
 import { messagesOf } from './messages.js';
+import { OTLP_METRICS_PATH, OtlpError, otlpUnauthorized, receiveMetrics } from './otlp-receiver.js';
+import { FlowRates } from './rates.js';
 import { DeadLetterSources } from './sources.js';
 
 /** Largest request body the API reads; a larger one is refused with 413. */
@@ -58,7 +61,9 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * the JSON API under `/api`, which answers 401 to any request without `Authorization: Bearer <token>`.
  * No cookies are used, so a foreign page cannot make a state-changing request (no CSRF).
  * Once listening it samples the channel counts every `sampleMs` (read-only) for the flow chart,
- * and imports the config's application module once (for who sends what).
+ * and imports the config's application module once (for who sends what). It also takes the
+ * services' OpenTelemetry metrics at `POST /v1/metrics` (OTLP/HTTP, JSON or protobuf; same token, 401
+ * without it) and keeps their handled, retried and dead-lettered counts for the flow chart.
  * Throws a ConfigurationError for a non-loopback `host` without `token`; rejects when the port is taken.
  */
 export async function startDashboard(config: CliConfig, options: DashboardOptions = {}): Promise<Dashboard> {
@@ -77,10 +82,12 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
     assets.set(file, readFileSync(new URL(`../../assets/dashboard/${file}`, import.meta.url)));
   const sources = await DeadLetterSources.open(config);
   const monitor = new ChannelMonitor(config, sources.serviceMap);
+  const rates = new FlowRates();
   const state: DashboardState = {
     config,
     sources,
     monitor,
+    rates,
     messages: messagesOf(config, options.cwd ?? process.cwd()),
   };
 
@@ -100,10 +107,10 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
       response.end(method === 'HEAD' ? undefined : assets.get(asset));
       return;
     }
+    if (url.pathname === OTLP_METRICS_PATH) return otlp(request, response);
     if (!url.pathname.startsWith('/api/'))
       return send(response, 404, { error: { code: 'SY_NOT_FOUND', message: 'not found' } });
-    const given = Buffer.from(request.headers.authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!authorized(request)) {
       request.resume();
       return send(response, 401, {
         error: { code: 'SY_UNAUTHORIZED', message: 'send the token printed at start: Authorization: Bearer <token>' },
@@ -122,6 +129,26 @@ export async function startDashboard(config: CliConfig, options: DashboardOption
       send(response, 500, {
         error: { code: typeof code === 'string' ? code : 'ERROR', message: (error as Error).message ?? String(error) },
       });
+    }
+  }
+
+  function authorized(request: IncomingMessage): boolean {
+    const given = Buffer.from(request.headers.authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** `POST /v1/metrics`: OTLP/HTTP metrics from the services, with the same token. */
+  async function otlp(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    try {
+      if (!authorized(request)) {
+        request.resume();
+        throw otlpUnauthorized();
+      }
+      send(response, 200, await receiveMetrics(request, rates));
+    } catch (error) {
+      if (!(error instanceof OtlpError)) throw error;
+      if (error.status === 413) response.setHeader('connection', 'close');
+      send(response, error.status, error.body);
     }
   }
 
@@ -175,20 +202,14 @@ function send(response: ServerResponse, status: number, body: unknown): void {
 
 /** The request body as JSON: 413 past {@link MAX_BODY_BYTES}, 400 when it is not JSON; an empty body is `{}`. */
 async function readJson(request: IncomingMessage): Promise<unknown> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  const tooLarge = () => new ApiError(413, 'SY_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
-  if (declared > MAX_BODY_BYTES) {
-    request.resume();
-    throw tooLarge();
+  let body: Buffer;
+  try {
+    body = await readBody(request, MAX_BODY_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new ApiError(413, 'SY_TOO_LARGE', error.message);
+    throw error;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = body.toString('utf8').trim();
   if (text === '') return {};
   try {
     return JSON.parse(text);

@@ -1,0 +1,89 @@
+import {
+  type BenchArgs,
+  type BenchLine,
+  benchLine,
+  DEFAULT_ROUNDS,
+  loopSide,
+  type Side,
+  type SideRun,
+} from '../bench-line.js';
+import { golevelupProducer } from '../peers/golevelup.js';
+import { nestProducer } from '../peers/nest.js';
+import { type RunResult, round } from '../run-loop.js';
+import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from './rabbitmq.js';
+
+/**
+ * `npm run bench -- peers`: Switchyard against other Node frameworks over
+ * RabbitMQ, in the same run, layout and loop (persistent messages to a
+ * durable queue, one publisher confirm awaited per send with up to 256 in
+ * flight and at most 1,000 ahead of the consumer, manual acks after handling,
+ * prefetch 200), with raw amqplib as the floor:
+ *
+ * - NestJS microservices (`Transport.RMQ`: `ClientProxy.emit` / `@EventPattern`, ack in the handler);
+ * - `@golevelup/nestjs-rabbitmq` (`AmqpConnection.publish` / a subscriber; the library acks after the handler).
+ *
+ * Rounds rotate which side runs first; each side's median round (by msgs/s) is reported.
+ */
+export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
+  const messages = args.messages ?? 20_000;
+  const window = args.window ?? WINDOW;
+  const peerRun = (kind: 'peer-nest' | 'peer-golevelup') => (run: SideRun) => {
+    const options = { url: RABBITMQ_URL, queue: `sy-bench-${kind}-${run.tag}`, prefetch: PREFETCH };
+    const producer = () => (kind === 'peer-nest' ? nestProducer(options) : golevelupProducer(options));
+    return loopSide(run, { kind, options }, producer, window);
+  };
+  const sides: Record<string, Side> = {
+    switchyard: (run) => rabbitFrameworkRun(run, window, args.concurrency),
+    raw: (run) => rawRabbitRun(run, window),
+    nestjs: peerRun('peer-nest'),
+    golevelup: peerRun('peer-golevelup'),
+  };
+  const names = Object.keys(sides);
+  const lines: BenchLine[] = [];
+  for (const layout of args.layouts) {
+    const tag = `${args.runId}-${layout === 'single-thread' ? 's' : 'w'}`;
+    for (const name of names) await (sides[name] as Side)({ layout, messages, tag: `${tag}-${name}-warm` });
+    const results: Record<string, RunResult[]> = Object.fromEntries(names.map((name) => [name, []]));
+    const rounds = args.rounds ?? DEFAULT_ROUNDS;
+    for (let index = 0; index < rounds; index++) {
+      const order = names.map((_, i) => names[(i + index) % names.length] as string);
+      for (const name of order) {
+        const result = await (sides[name] as Side)({ layout, messages, tag: `${tag}-${name}-${index}` });
+        (results[name] as RunResult[]).push(result);
+        console.log(
+          `round ${index + 1} [${layout}] ${name}: ${result.msgsPerSec} msgs/s, ${result.cpuUsPerMsg} µs CPU/msg`,
+        );
+      }
+    }
+    const median = (name: string) => {
+      const sorted = [...(results[name] as RunResult[])].sort((a, b) => a.msgsPerSec - b.msgsPerSec);
+      return sorted[Math.floor((sorted.length - 1) / 2)] as RunResult;
+    };
+    const m = Object.fromEntries(names.map((name) => [name, median(name)])) as Record<string, RunResult>;
+    const sy = m.switchyard as RunResult;
+    const raw = m.raw as RunResult;
+    const nest = m.nestjs as RunResult;
+    const extra: Record<string, unknown> = {};
+    for (const name of names) {
+      const r = m[name] as RunResult;
+      extra[`${name}_msgs_per_s`] = r.msgsPerSec;
+      extra[`${name}_cpu_us_per_msg`] = r.cpuUsPerMsg;
+      extra[`${name}_p99_ms`] = r.p99Ms;
+      extra[`${name}_rounds`] = (results[name] as RunResult[]).map((x) => [x.msgsPerSec, x.cpuUsPerMsg]);
+    }
+    for (const name of names) {
+      const r = m[name] as RunResult;
+      console.log(
+        `peers [${layout}] ${name.padEnd(10)} ${String(r.msgsPerSec).padStart(7)} msgs/s ${String(r.cpuUsPerMsg).padStart(8)} µs CPU/msg`,
+      );
+    }
+    lines.push(
+      benchLine('rabbitmq-peers', layout, messages, sy, raw, {
+        vs_nestjs_msgs: round(sy.msgsPerSec / nest.msgsPerSec),
+        vs_nestjs_cpu: round(sy.cpuUsPerMsg / nest.cpuUsPerMsg),
+        ...extra,
+      }),
+    );
+  }
+  return lines;
+}
