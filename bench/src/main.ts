@@ -63,5 +63,6 @@ const telemetry = setTelemetryMode(values.telemetry);
 const result = await bench(args);
 // Spans exported so far (those of the last < 5 s may still wait in the batch processor's queue).
 const spans = telemetry === 'sdk' || telemetry === 'sdk-floor' ? { exported_spans: exportedSpans } : {};
-for (const line of Array.isArray(result) ? result : [result]) console.log(JSON.stringify({ ...line, telemetry, ...spans }));
+for (const line of Array.isArray(result) ? result : [result])
+  console.log(JSON.stringify({ ...line, telemetry, ...spans }));
 process.exit(0);
