@@ -7,6 +7,7 @@ import { benchPeers } from './benches/peers.js';
 import { benchPostgres } from './benches/postgres.js';
 import { benchRabbitmq } from './benches/rabbitmq.js';
 import { benchRedis } from './benches/redis.js';
+import { benchRequestReply } from './benches/request-reply.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
 import { parseLayouts } from './layout.js';
@@ -29,6 +30,7 @@ const benches: Record<string, (args: BenchArgs) => Promise<BenchLine | BenchLine
   nats: benchNats,
   postgres: benchPostgres,
   peers: benchPeers,
+  'request-reply': benchRequestReply,
 };
 
 const { positionals, values } = parseArgs({

@@ -47,6 +47,8 @@ export const ErrorCode = {
   SendRejected: 'SY_SEND_REJECTED',
   /** The service stopped consuming its channel after a final failure (strategy `stop`). */
   ConsumerStopped: 'SY_CONSUMER_STOPPED',
+  /** The service that answered a request failed; `remoteCode` and `remoteMessage` say how. */
+  Remote: 'SY_REMOTE',
 } as const;
 
 /** One of the stable codes above; `SwitchyardError.code` is always one of them. */
@@ -116,5 +118,39 @@ export function describeError(error: unknown): string {
 export class SendRejectedError extends SwitchyardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.SendRejected, message, options);
+  }
+}
+
+/** What a replier tells its caller about a failed request (the body of an error reply). */
+export interface RemoteFailure {
+  /** The replier's error code: a Switchyard code, or `SY_HANDLER_FAILED` for anything a handler threw. */
+  readonly code: string;
+  readonly message: string;
+  /** The error's class name on the replier (e.g. `ValidationError`, `Error`). */
+  readonly name: string;
+  /** Only when the replier's service sets `replyErrorStack: true`. */
+  readonly stack?: string;
+}
+
+/**
+ * A request failed in the service that handled it (`SY_REMOTE`). `remoteCode`
+ * and `remoteMessage` are what the remote handler's error said; `remoteStack`
+ * is there only when the remote service opted in with `replyErrorStack`.
+ * `service` names the service that answered.
+ */
+export class RemoteError extends SwitchyardError {
+  readonly service: string;
+  readonly remoteCode: string;
+  readonly remoteMessage: string;
+  readonly remoteName: string;
+  readonly remoteStack: string | undefined;
+
+  constructor(service: string, failure: RemoteFailure) {
+    super(ErrorCode.Remote, `'${service}' failed the request: ${failure.code}: ${failure.message}`);
+    this.service = service;
+    this.remoteCode = failure.code;
+    this.remoteMessage = failure.message;
+    this.remoteName = failure.name;
+    this.remoteStack = failure.stack;
   }
 }

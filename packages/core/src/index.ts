@@ -10,6 +10,12 @@
 export { Dispatcher, type SendOrigin } from './bus/dispatcher.js';
 export { LocalBuses } from './bus/local-bus.js';
 export { type Causation, type MetadataPropagation, OutgoingMessages, type OutgoingSpec } from './bus/outgoing.js';
+export { REMOTE_ERROR_TYPE } from './bus/reply-wire.js';
+export {
+  DEFAULT_REPLY_CHANNEL_EXPIRY_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type RequestOptions,
+} from './bus/request.js';
 export { ServiceBus } from './bus/service-bus.js';
 export {
   type Contract,

@@ -95,7 +95,16 @@ export function runFor(handler: HandlerRegistration, of: Delivery = delivery()):
 /** Observers plus everything they were told, per event. */
 export function recorded(): { observers: Observers; seen: { [E in keyof ServiceEvents]: ServiceEvents[E][] } } {
   const observers = new Observers();
-  const seen = { sent: [], handled: [], failed: [], retried: [], deadLettered: [], duplicate: [], stopped: [] } as {
+  const seen = {
+    sent: [],
+    handled: [],
+    failed: [],
+    retried: [],
+    deadLettered: [],
+    duplicate: [],
+    replyDropped: [],
+    stopped: [],
+  } as {
     [E in keyof ServiceEvents]: ServiceEvents[E][];
   };
   for (const event of Object.keys(seen) as Array<keyof ServiceEvents>) {

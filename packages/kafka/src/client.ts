@@ -1,3 +1,5 @@
+import type { ConnectionState } from '@switchyard/core/transport';
+
 /**
  * The seam between the transport and a Kafka client library. The transport
  * only uses these primitives, so another client with a KafkaJS-like API
@@ -32,6 +34,12 @@ export interface IncomingRecord {
 export interface IncomingBatch {
   readonly topic: string;
   readonly partition: number;
+  /**
+   * The offset this batch's fetch asked for (decimal string): the client's
+   * position for the partition when the fetch was built. A batch that does not
+   * continue the consumer's own position was fetched in an earlier generation.
+   */
+  readonly fetchedOffset: string;
   readonly records: readonly IncomingRecord[];
 }
 
@@ -57,6 +65,12 @@ export interface ConsumerSpec {
   onBatch(batch: IncomingBatch, control: BatchControl): Promise<void>;
   /** Called after every group (re)join with the new assignment; earlier generations are void. */
   onAssignment(assignment: Assignment): void;
+  /**
+   * Called when the client moved its position past records up to `offset`
+   * (inclusive) by itself, without handing them out: a fetch that held only
+   * control records or aborted transactions.
+   */
+  onPassed?(topic: string, partition: number, offset: string): void;
 }
 
 /** One running member of a consumer group. */
@@ -64,6 +78,11 @@ export interface GroupConsumer {
   /** Stop fetching `partitions` of `topic` until {@link resume}; the group membership stays alive. */
   pause(topic: string, partitions: readonly number[]): void;
   resume(topic: string, partitions: readonly number[]): void;
+  /**
+   * Fetch `partition` from `offset` next; batches of it fetched before are
+   * stale ({@link BatchControl.isActive} is false for them). Commits nothing.
+   */
+  seek(topic: string, partition: number, offset: string): void;
   /** Commit next-offsets-to-read. Rejects when the member no longer owns the generation. */
   commit(
     offsets: readonly { readonly topic: string; readonly partition: number; readonly offset: string }[],
@@ -97,6 +116,8 @@ export interface KafkaClient {
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer>;
   /** Rejects when the cluster does not answer. */
   ping(): Promise<void>;
+  /** Optional: report the cluster connection's changes, as `Transport.watchConnection`. */
+  watchConnection?(listener: (state: ConnectionState) => void): () => void;
   /** Disconnect the producer and admin (consumers are stopped by their owners first). Idempotent. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import {
   type ChannelStats,
+  type ConnectionState,
   type ConsumeOptions,
   compilePattern,
   type DeadLetterRetention,
@@ -269,6 +270,16 @@ export class KafkaTransport implements Transport {
       return { channel, reads };
     });
     return readChannelStats(client as typeof client & Required<Pick<KafkaClient, 'topicOffsets'>>, sources);
+  }
+
+  /**
+   * Reports the cluster connection as the client sees it (kafkajs: `connected`
+   * once any request was answered, `disconnected` once connects or requests
+   * failed and for a second nothing was answered; see `KafkajsClient`). A
+   * custom client without `watchConnection` reports nothing. Stops at close.
+   */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#client.watchConnection?.(listener) ?? (() => undefined);
   }
 
   async ping(): Promise<void> {

@@ -1,9 +1,15 @@
-import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import {
+  type ConnectionState,
+  ConnectionWatch,
+  describeError,
+  ErrorCode,
+  TransportError,
+} from '@switchyard/core/transport';
 import type { Admin, Consumer, IHeaders, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { ConsumerSpec, GroupConsumer, KafkaClient, OutgoingRecord } from './client.js';
 import { closed, unavailable } from './kafkajs-errors.js';
-import { type MemberHost, startGroupConsumer } from './kafkajs-group-consumer.js';
+import { type MemberHost, startGroupConsumer, watchRequests } from './kafkajs-group-consumer.js';
 import { quietLogCreator } from './kafkajs-log.js';
 import type { ResolvedKafkaOptions } from './options.js';
 
@@ -14,6 +20,12 @@ type KafkaInstance = InstanceType<typeof Kafka>;
  * {@link KafkaClient} on kafkajs 2.x. Connects lazily (the first call that
  * needs a connection opens it) and reconnects through kafkajs's own retry.
  * kafkajs's logging goes to the `logger` option, or nowhere.
+ *
+ * Its connection state ({@link watchConnection}) is the cluster's, as its
+ * requests see it: `connected` once any request of the admin, the producer or
+ * a consumer was answered; `disconnected` once a connect attempt or a socket
+ * failed, or a request timed out, and for a second after that no request was
+ * answered (a cluster with one broker away still serves the others).
  */
 export class KafkajsClient implements KafkaClient {
   readonly #options: ResolvedKafkaOptions;
@@ -25,10 +37,13 @@ export class KafkajsClient implements KafkaClient {
   #hasController: Promise<boolean> | undefined;
   readonly #consumers = new Set<Consumer>();
   readonly #memberHost: MemberHost;
+  readonly #connection: ConnectionWatch;
   #closed = false;
 
   constructor(options: ResolvedKafkaOptions) {
     this.#options = options;
+    this.#connection = new ConnectionWatch({ endpoint: options.brokers.join(',') });
+    const watch = this.#connection;
     this.#kafka = new Kafka({
       brokers: [...options.brokers],
       clientId: options.clientId,
@@ -39,8 +54,9 @@ export class KafkajsClient implements KafkaClient {
         initialRetryTime: options.retry.initialRetryTimeMs,
         maxRetryTime: options.retry.maxRetryTimeMs,
       },
-      logLevel: options.logger ? logLevel.INFO : logLevel.NOTHING,
-      logCreator: quietLogCreator(options.logger),
+      // At least errors: connection failures are reported only there.
+      logLevel: options.logger ? logLevel.INFO : logLevel.ERROR,
+      logCreator: quietLogCreator(options.logger, (error) => watch.down(error)),
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     this.#memberHost = {
@@ -48,7 +64,12 @@ export class KafkajsClient implements KafkaClient {
       options,
       members: this.#consumers,
       isClosed: () => this.#closed,
+      connection: watch,
     };
+  }
+
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#connection.watch(listener);
   }
 
   async produce(records: readonly OutgoingRecord[]): Promise<void> {
@@ -177,6 +198,7 @@ export class KafkajsClient implements KafkaClient {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#connection.close();
     const admin = this.#admin;
     const producer = this.#producer;
     this.#admin = undefined;
@@ -193,6 +215,7 @@ export class KafkajsClient implements KafkaClient {
     if (this.#closed) return Promise.reject(closed());
     this.#admin ??= (async () => {
       const admin = this.#kafka.admin();
+      watchRequests(admin, this.#connection);
       try {
         await admin.connect();
         return admin;
@@ -228,6 +251,7 @@ export class KafkajsClient implements KafkaClient {
           createPartitioner: Partitioners.DefaultPartitioner,
           retry: { retries: this.#options.retry.retries, initialRetryTime: this.#options.retry.initialRetryTimeMs },
         });
+        watchRequests(producer, this.#connection);
         await producer.connect();
         return producer;
       } catch (error) {

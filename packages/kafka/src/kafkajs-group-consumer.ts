@@ -1,5 +1,5 @@
-import { describeError } from '@switchyard/core/transport';
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { type ConnectionWatch, describeError } from '@switchyard/core/transport';
+import type { Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { ConsumerSpec, GroupConsumer, IncomingRecord } from './client.js';
 import { closed, unavailable } from './kafkajs-errors.js';
 import type { ResolvedKafkaOptions } from './options.js';
@@ -12,6 +12,8 @@ export interface MemberHost {
   readonly members: Set<Consumer>;
   /** True once the client is closed: no member is launched or replaced after that. */
   isClosed(): boolean;
+  /** Where members report answered and failed requests. */
+  readonly connection: ConnectionWatch;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
   return {
     pause: (topic, partitions) => current?.pause([{ topic, partitions: [...partitions] }]),
     resume: (topic, partitions) => current?.resume([{ topic, partitions: [...partitions] }]),
+    seek: (topic, partition, offset) => current?.seek({ topic, partition, offset }),
     commit: async (offsets) => {
       try {
         await (current as Consumer).commitOffsets(
@@ -109,6 +112,11 @@ async function launchMember(
     },
   });
   consumer.on(consumer.events.GROUP_JOIN, (event) => spec.onAssignment(event.payload.memberAssignment));
+  watchRequests(consumer, host.connection);
+  // kafkajs resolves a batch of only control records or aborted transactions itself (its size is 0 then).
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize === 0) spec.onPassed?.(payload.topic, payload.partition, payload.lastOffset);
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     o.logger?.({
       level: 'error',
@@ -127,7 +135,12 @@ async function launchMember(
       partitionsConsumedConcurrently: spec.partitionsConcurrently,
       eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
         await spec.onBatch(
-          { topic: batch.topic, partition: batch.partition, records: batch.messages.map(toIncoming) },
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            fetchedOffset: fetchedOffset(batch),
+            records: batch.messages.map(toIncoming),
+          },
           { markTaken: resolveOffset, isActive: () => isRunning() && !isStale() },
         );
       },
@@ -138,6 +151,17 @@ async function launchMember(
     throw unavailable(`cannot join consumer group ${spec.groupId}`, error);
   }
   return consumer;
+}
+
+/**
+ * kafkajs keeps the offset a batch was fetched from (`fetchedOffset`) but does
+ * not declare it in its types; without it, the first record's offset is the
+ * nearest thing (equal unless compaction removed records).
+ */
+function fetchedOffset(batch: Batch): string {
+  const fetched = (batch as Batch & { fetchedOffset?: unknown }).fetchedOffset;
+  if (typeof fetched === 'string' || typeof fetched === 'number') return String(fetched);
+  return batch.firstOffset() ?? batch.lastOffset();
 }
 
 function toIncoming(message: KafkaMessage): IncomingRecord {
@@ -156,4 +180,16 @@ function toIncoming(message: KafkaMessage): IncomingRecord {
     headers,
     timestamp: Number(message.timestamp),
   };
+}
+
+/** What kafkajs's admin, producer and consumer have in common for request events. */
+interface RequestEvents {
+  readonly events: { readonly REQUEST: string; readonly REQUEST_TIMEOUT: string };
+  on(event: string, listener: () => void): unknown;
+}
+
+/** Every answered request of `client` tells `watch` the cluster is there; a timed-out one, that it may not be. */
+export function watchRequests(client: RequestEvents, watch: ConnectionWatch): void {
+  client.on(client.events.REQUEST, () => watch.up());
+  client.on(client.events.REQUEST_TIMEOUT, () => watch.down(new Error('kafka: a request to the cluster timed out')));
 }

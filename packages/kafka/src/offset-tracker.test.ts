@@ -56,4 +56,17 @@ describe('OffsetTracker', () => {
     expect(tracker.inFlight).toBe(1);
     expect(tracker.settle(2999n)).toBe(3000n);
   });
+
+  it('tells the next position and the floor below which nothing it was given is unsettled', () => {
+    const tracker = new OffsetTracker();
+    expect(tracker.next).toBeUndefined();
+    expect(tracker.floor).toBeUndefined();
+    for (const offset of [5n, 6n, 7n]) tracker.dispatch(offset);
+    expect(tracker.next).toBe(8n);
+    expect(tracker.floor, 'nothing settled: the first offset it was given').toBe(5n);
+    tracker.settle(6n);
+    expect(tracker.floor).toBe(5n);
+    tracker.settle(5n);
+    expect(tracker.floor, 'offset 7 is still in flight').toBe(7n);
+  });
 });

@@ -15,7 +15,8 @@ export class OffsetTracker {
   /** Offsets dispatched, in order, from `#head` on: the settle frontier walks along it once (O(1) per offset). */
   #order: bigint[] = [];
   #head = 0;
-  /** Highest offset dispatched so far. */
+  /** Lowest and highest offset dispatched so far. */
+  #low: bigint | undefined;
   #high: bigint | undefined;
   #committable: bigint | undefined;
 
@@ -29,6 +30,20 @@ export class OffsetTracker {
     return this.#committable;
   }
 
+  /** The position after the highest dispatched offset, or undefined before the first dispatch. */
+  get next(): bigint | undefined {
+    return this.#high === undefined ? undefined : this.#high + 1n;
+  }
+
+  /**
+   * An offset below which this tracker saw every record settled or never took
+   * part: the committable offset, else the first dispatched one. Reading on
+   * from it loses nothing that this tracker was given.
+   */
+  get floor(): bigint | undefined {
+    return this.#committable ?? this.#low;
+  }
+
   /**
    * Record that `offset` was dispatched. A partition's offsets must be
    * dispatched in increasing order, as Kafka returns them; gaps are fine. A
@@ -37,6 +52,7 @@ export class OffsetTracker {
   dispatch(offset: bigint): void {
     if (this.#high !== undefined && offset <= this.#high) return;
     this.#high = offset;
+    this.#low ??= offset;
     this.#pending.add(offset);
     this.#order.push(offset);
   }

@@ -33,13 +33,20 @@ export interface FeedSpec {
  *
  * A rebalance starts a new generation: records of the old one may still
  * settle, but their offsets are no longer committed (the partition may belong
- * to someone else now); the new owner re-reads from the last commit.
+ * to someone else now); the new owner re-reads from the last commit. A batch
+ * is dispatched only when its partition is assigned in the current generation
+ * and it continues this member's position (see `#continues`), so a batch
+ * fetched under the old generation cannot move a commit past records that are
+ * still in flight.
  */
 export class TopicFeed {
   readonly #spec: FeedSpec;
   #consumer: GroupConsumer | undefined;
+  #client: KafkaClient | undefined;
   /** Trackers of the current generation, by partition. */
   #trackers = new Map<number, OffsetTracker>();
+  /** Per partition, the floor of its tracker in the last generation that read it: reading on from there loses nothing. */
+  readonly #floors = new Map<number, bigint>();
   #inFlight = 0;
   #paused = false;
   #closing = false;
@@ -64,12 +71,14 @@ export class TopicFeed {
   /** Join the group and start fetching; resolves once the first assignment arrived. */
   async start(client: KafkaClient): Promise<void> {
     const spec = this.#spec;
+    this.#client = client;
     this.#consumer = await client.startConsumer({
       groupId: spec.groupId,
       topics: [{ topic: spec.topic, fromBeginning: spec.fromBeginning }],
       partitionsConcurrently: spec.partitionsConcurrently,
       onBatch: (batch, control) => this.#onBatch(batch, control),
       onAssignment: (assignment) => this.#onAssignment(assignment),
+      onPassed: (_topic, partition, offset) => this.#onPassed(partition, BigInt(offset)),
     });
     if (this.#closing) this.#consumer.pause(spec.topic, this.#assigned());
   }
@@ -98,6 +107,10 @@ export class TopicFeed {
 
   #onAssignment(assignment: Assignment): void {
     // Old trackers are dropped: their records may still settle but commit nothing.
+    for (const [partition, tracker] of this.#trackers) {
+      const floor = tracker.floor;
+      if (floor !== undefined) this.#floors.set(partition, floor);
+    }
     this.#trackers = new Map((assignment[this.#spec.topic] ?? []).map((p) => [p, new OffsetTracker()]));
     this.#generation++;
     this.#toCommit.clear();
@@ -105,11 +118,11 @@ export class TopicFeed {
   }
 
   async #onBatch(batch: IncomingBatch, control: BatchControl): Promise<void> {
-    let tracker = this.#trackers.get(batch.partition);
-    if (!tracker) {
-      tracker = new OffsetTracker();
-      this.#trackers.set(batch.partition, tracker);
-    }
+    const tracker = this.#trackers.get(batch.partition);
+    // Not assigned in this generation: fetched before a rebalance took the partition away.
+    if (!tracker) return;
+    if (!(await this.#continues(batch, tracker))) return;
+    if (this.#trackers.get(batch.partition) !== tracker) return;
     for (const record of batch.records) {
       if (this.#closing || !control.isActive()) return;
       if (!this.#spec.budget.tryTake()) {
@@ -124,6 +137,55 @@ export class TopicFeed {
     }
   }
 
+  /**
+   * True when `batch` may go into `tracker`: it starts at or below this
+   * member's position for the partition (overlaps only redeliver). kafkajs can
+   * rejoin inside one broker's fetch while a batch that another broker's fetch
+   * returned under the old generation still waits for a worker; that batch
+   * starts at the old position, past records of the old generation that may be
+   * in flight and uncommitted, and dispatching it would let the new tracker
+   * commit past them (lost on the next close or crash). A batch ahead of the
+   * position is taken only when the group committed that far (another member
+   * read it, or the client reset an out-of-range position); otherwise it is
+   * dropped, nothing of it marked taken, and the partition is sought back to
+   * the highest offset below which nothing can be lost.
+   */
+  async #continues(batch: IncomingBatch, tracker: OffsetTracker): Promise<boolean> {
+    const { partition } = batch;
+    const fetched = BigInt(batch.fetchedOffset);
+    const expected = tracker.next ?? this.#floors.get(partition);
+    if (expected === undefined || fetched <= expected) return true;
+    let committed: bigint;
+    try {
+      const offsets = await (this.#client as KafkaClient).committedOffsets(this.#spec.groupId, this.#spec.topic);
+      committed = offsets.get(partition) ?? -1n;
+    } catch {
+      return false; // unknown: the next fetch asks again
+    }
+    if (fetched <= committed) return true;
+    const floor = tracker.floor ?? this.#floors.get(partition) ?? committed;
+    const target = committed > floor ? committed : floor;
+    if (target >= 0n && this.#trackers.get(partition) === tracker && !this.#closing) {
+      this.#consumer?.seek(this.#spec.topic, partition, target.toString());
+    }
+    return false;
+  }
+
+  /** The client skipped records up to `offset` (control records): they count as settled. */
+  #onPassed(partition: number, offset: bigint): void {
+    const tracker = this.#trackers.get(partition);
+    if (!tracker) return;
+    tracker.dispatch(offset);
+    this.#commitIfMoved(tracker, partition, tracker.settle(offset));
+  }
+
+  #commitIfMoved(tracker: OffsetTracker, partition: number, next: bigint | undefined): void {
+    if (next !== undefined && this.#trackers.get(partition) === tracker && !this.#stopped) {
+      this.#toCommit.set(partition, next);
+      this.#scheduleCommit();
+    }
+  }
+
   #settler(tracker: OffsetTracker, partition: number, offset: bigint): Settle {
     let settled = false;
     return () => {
@@ -131,11 +193,7 @@ export class TopicFeed {
       settled = true;
       this.#inFlight--;
       this.#spec.budget.release();
-      const next = tracker.settle(offset);
-      if (next !== undefined && this.#trackers.get(partition) === tracker && !this.#stopped) {
-        this.#toCommit.set(partition, next);
-        this.#scheduleCommit();
-      }
+      this.#commitIfMoved(tracker, partition, tracker.settle(offset));
     };
   }
 

@@ -1,5 +1,6 @@
 import type { DeadLetterStore } from '@switchyard/core';
 import {
+  BookedReplyChannels,
   type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
@@ -8,6 +9,7 @@ import {
   type EndpointMessage,
   ErrorCode,
   messageSize,
+  type ReplyChannels,
   type RoutedMessage,
   SendBatcher,
   type Subscription,
@@ -28,6 +30,7 @@ import { Notifier } from './notifier.js';
 import { type PostgresTransportOptions, parsePostgresUrl, type ResolvedOptions, resolveOptions } from './options.js';
 import { CONSUMER_SESSION, clientConfig, newPool, PRODUCER_SESSION } from './pools.js';
 import { QueueAccess, wrap } from './queue-access.js';
+import { PostgresReplyBook, REPLY_PREFIX } from './reply-book.js';
 import { TRANSPORT_COMPONENT, transportMigrations, wakeChannel } from './schema.js';
 import { deliverAtParam, type InsertRow, type PublishRow, Statements } from './statements.js';
 import { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
@@ -56,6 +59,12 @@ import { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
 export class PostgresTransport implements Transport {
   readonly name = 'postgres';
   readonly capabilities: TransportCapabilities;
+  /**
+   * Reply channels for request/reply: channel `sy.reply.<owner>` of this schema, listed in
+   * `sy_reply_channels` with its last sign of life (refreshed while open); an expired one is
+   * removed, replies included, by the next process that opens a reply channel.
+   */
+  readonly replies: ReplyChannels;
   readonly #options: ResolvedOptions;
   readonly #quoted: string;
   readonly #statements: Statements;
@@ -106,6 +115,15 @@ export class PostgresTransport implements Transport {
       reconnect: true,
       channelStats: POSTGRES_CHANNEL_STATS,
     };
+    const book = new PostgresReplyBook(
+      () => {
+        this.#checkOpen();
+        return this.#connect();
+      },
+      (channel, messages) => this.send(channel, messages),
+      this.#quoted,
+    );
+    this.replies = new BookedReplyChannels(this, book, { prefix: REPLY_PREFIX });
   }
 
   /** The schema that holds the transport's tables. */

@@ -23,6 +23,8 @@ export function wakeChannel(schema: string): string {
  *   the redelivery time after a nack. Ack deletes the row. `seq` is send order.
  * - `sy_messages_ready (channel, visible_at, seq)` serves the claim, `sy_messages_key (channel,
  *   key, seq)` the per-key ordering check (only the oldest row of a key may be claimed).
+ * - `sy_reply_channels` (version 2): the open reply channels of request/reply, each with the
+ *   time it was last seen alive (the database's clock) and its expiry; see reply-book.ts.
  * - `sy_subscriptions`: the routing patterns of each channel, with the pattern as a regular
  *   expression over `'.' || routing_key`, so that publish fans out in one INSERT … SELECT.
  * - A statement-level trigger NOTIFYs {@link wakeChannel} with each inserted row's channel, so
@@ -70,6 +72,16 @@ export function transportMigrations(schema: string): Migration[] {
           REFERENCING NEW TABLE AS sy_new_rows FOR EACH STATEMENT
           WHEN (current_setting('${WAKE_SETTING}', true) IS DISTINCT FROM 'off')
           EXECUTE FUNCTION ${s}.sy_wake();`,
+    },
+    {
+      version: 2,
+      description: 'reply channels (request/reply)',
+      sql: (s) => `
+        CREATE TABLE ${s}.sy_reply_channels (
+          channel text PRIMARY KEY,
+          seen_at timestamptz NOT NULL DEFAULT now(),
+          expire_ms bigint NOT NULL
+        );`,
     },
   ];
 }

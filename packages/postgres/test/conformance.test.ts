@@ -17,6 +17,7 @@ runTransportConformance({
   // A short lease, so scenarios where a consumer goes away see its deliveries come back quickly.
   createTransport: () =>
     new PostgresTransport({ connectionString: POSTGRES_URL, schema, leaseMs: 2_000, applicationName, poolSize: 4 }),
+  replyChannelExists,
   async dropConnections() {
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
       applicationName,
@@ -39,12 +40,23 @@ runTransportConformance({
       listen: false,
       pollIntervalMs: 50,
     }),
+  replyChannelExists,
   async dropConnections() {
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
       applicationName,
     ]);
   },
 });
+
+/** A reply channel is its row in sy_reply_channels and its rows in sy_messages. */
+async function replyChannelExists(address: string): Promise<boolean> {
+  const { rows } = await admin.query(
+    `SELECT EXISTS (SELECT 1 FROM "${schema}".sy_reply_channels WHERE channel = $1)
+         OR EXISTS (SELECT 1 FROM "${schema}".sy_messages WHERE channel = $1) AS found`,
+    [address],
+  );
+  return rows[0]?.found === true;
+}
 
 afterAll(async () => {
   await dropSchemas(admin, [schema]).catch(() => undefined);

@@ -67,6 +67,7 @@ describe.runIf(reachable)('services over a postgres:// URL', () => {
     expect(tables.rows.map((row) => row.table_name).sort()).toEqual([
       'sy_messages',
       'sy_migrations',
+      'sy_reply_channels',
       'sy_subscriptions',
     ]);
     const subscriptions = await pool.query(`SELECT channel, pattern FROM "${schema}".sy_subscriptions`);

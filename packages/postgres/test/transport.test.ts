@@ -205,8 +205,11 @@ describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
     const fresh = uniqueSchema('race');
     const many = Array.from({ length: 6 }, () => open({ schema: fresh }));
     await Promise.all(many.map((t) => t.ping()));
-    const applied = await pool.query(`SELECT component, version FROM "${fresh}".sy_migrations`);
-    expect(applied.rows).toEqual([{ component: 'transport', version: 1 }]);
+    const applied = await pool.query(`SELECT component, version FROM "${fresh}".sy_migrations ORDER BY version`);
+    expect(applied.rows).toEqual([
+      { component: 'transport', version: 1 },
+      { component: 'transport', version: 2 },
+    ]);
     await Promise.all(many.map((t) => t.close()));
     await dropSchemas(pool, [fresh]);
   });

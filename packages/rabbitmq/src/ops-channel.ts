@@ -99,3 +99,17 @@ export async function checkQueue(connection: ConnectionManager, queue: string, t
     }
   });
 }
+
+/** Resolves when `exchange` exists; rejects with a TransportError (`SY_CONFIGURATION`) when it does not. Declares nothing. */
+export async function checkExchange(connection: ConnectionManager, exchange: string, timeoutMs: number): Promise<void> {
+  await withChannel(connection, timeoutMs, `check exchange '${exchange}'`, async (channel) => {
+    try {
+      await channel.checkExchange(exchange);
+    } catch (error) {
+      if (replyCode(error) !== ReplyCode.notFound) throw error;
+      throw new TransportError(ErrorCode.Configuration, `RabbitMQ exchange '${exchange}' does not exist`, {
+        cause: error,
+      });
+    }
+  });
+}

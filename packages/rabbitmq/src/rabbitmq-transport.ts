@@ -23,8 +23,16 @@ import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
 import { withEcotoneBindings } from './ecotone-bindings.js';
-import { checkExchange } from './message-publisher.js';
-import { checkQueue, helperName, ReplyCode, replyCode, sendError, withChannel, wrap } from './ops-channel.js';
+import {
+  checkExchange,
+  checkQueue,
+  helperName,
+  ReplyCode,
+  replyCode,
+  sendError,
+  withChannel,
+  wrap,
+} from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
@@ -134,7 +142,15 @@ export class RabbitMqTransport implements Transport {
     }));
     return this.#track(
       this.#publisher.publish(items).then(
-        () => undefined,
+        (returned) => {
+          // Only `mandatory` messages come back: the caller asked to hear that no queue took them.
+          if (returned.length === 0) return;
+          const keys = [...new Set(returned.map((item) => item.routingKey))].join(', ');
+          throw new TransportError(
+            ErrorCode.SendFailed,
+            `RabbitMQ returned ${returned.length} message(s): no queue is bound to exchange '${endpoint}' for ${keys}`,
+          );
+        },
         (error: unknown) => {
           throw sendError(error);
         },

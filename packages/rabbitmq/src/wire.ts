@@ -1,5 +1,6 @@
 import {
   coreHeaderName,
+  type EndpointMessage,
   readEcotoneWire,
   type TransportMessage,
   toEcotoneHeaders,
@@ -75,12 +76,12 @@ export function publishOptions(
   };
 }
 
-/** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent. */
-export function rawPublishOptions(message: TransportMessage): Options.Publish {
+/** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent, `mandatory` as asked. */
+export function rawPublishOptions(message: EndpointMessage): Options.Publish {
   const { [CONTENT_TYPE]: contentType, ...headers } = message.headers;
   return {
     persistent: true,
-    mandatory: false,
+    mandatory: message.mandatory ?? false,
     messageId: message.id,
     contentType,
     timestamp: Math.floor(Date.now() / 1000),

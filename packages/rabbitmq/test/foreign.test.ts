@@ -10,7 +10,7 @@ import {
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RabbitMqMessagePublisher, RabbitMqTransport } from '../src/index.js';
+import { RabbitMqTransport } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
 const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
@@ -42,23 +42,23 @@ describe.runIf(reachable)('foreign destinations', () => {
     await deleteObjects([queue, deadQueue], [exchange, deadExchange]);
   });
 
-  const publisher = (options: { exchange?: string; mandatory?: boolean } = {}) => {
-    const made = new RabbitMqMessagePublisher({
+  /** What `RabbitMqMessagePublisher` did, now through core's MessagePublisher over the transport's `sendEndpoint`. */
+  const publisher = () => {
+    const transport = new RabbitMqTransport({
       url: RABBIT_URL,
-      exchange,
+      exchange: unique('sy-test-foreign-own'),
       connectionName: unique('sy-test'),
-      ...options,
     });
-    closers.push(made);
-    return made;
+    closers.push(transport);
+    return new MessagePublisher(transport);
   };
 
-  it('publishes raw payloads with routing key, headers and content type, confirmed', async () => {
+  it('publishes raw payloads with routing key, headers, content type and message id, persistent and confirmed', async () => {
     const channel = await admin.createChannel();
     const own = (await channel.assertQueue('', { exclusive: true })).queue;
     await channel.bindQueue(own, exchange, 'raw.check');
-    await publisher().publish([
-      { routingKey: 'raw.check', payload: { hello: 'world' }, headers: { tenant: 't1', version: 2 }, messageId: 'm-1' },
+    await publisher().publish(exchange, [
+      { routingKey: 'raw.check', payload: { hello: 'world' }, headers: { tenant: 't1', version: '2' }, id: 'm-1' },
       { routingKey: 'raw.check', payload: new TextEncoder().encode('plain bytes'), contentType: 'text/plain' },
     ]);
     const first = await channel.get(own, { noAck: true });
@@ -66,19 +66,30 @@ describe.runIf(reachable)('foreign destinations', () => {
     if (first === false || second === false) throw new Error('the published messages are missing');
     expect(JSON.parse(first.content.toString())).toEqual({ hello: 'world' });
     expect(first.properties).toMatchObject({ contentType: 'application/json', messageId: 'm-1', deliveryMode: 2 });
-    expect(first.properties.headers).toEqual({ tenant: 't1', version: 2 });
+    expect(first.properties.headers).toEqual({ tenant: 't1', version: '2' });
     expect(second.content.toString()).toBe('plain bytes');
     expect(second.properties.contentType).toBe('text/plain');
     await channel.close();
   });
 
-  it('rejects a publish to a missing exchange, and an unroutable mandatory one', async () => {
+  it('rejects a publish to a missing exchange, and an unroutable mandatory one; without mandatory the exchange drops it', async () => {
+    const messages = publisher();
+    await expect(messages.publish(unique('sy-missing'), { routingKey: 'a', payload: 1 })).rejects.toMatchObject({
+      code: ErrorCode.Configuration,
+    });
     await expect(
-      publisher({ exchange: unique('sy-missing') }).publish({ routingKey: 'a', payload: 1 }),
-    ).rejects.toMatchObject({ code: ErrorCode.Configuration });
+      messages.publish(exchange, { routingKey: 'nobody.listens', payload: 1, mandatory: true }),
+    ).rejects.toMatchObject({ code: ErrorCode.SendFailed, message: expect.stringContaining('nobody.listens') });
+    await expect(messages.publish(exchange, { routingKey: 'nobody.listens', payload: 1 })).resolves.toBeUndefined();
+    // A mandatory message that a queue took is confirmed as usual.
+    const channel = await admin.createChannel();
+    const own = (await channel.assertQueue('', { exclusive: true })).queue;
+    await channel.bindQueue(own, exchange, 'mandatory.taken');
     await expect(
-      publisher({ mandatory: true }).publish({ routingKey: 'nobody.listens', payload: 1 }),
-    ).rejects.toMatchObject({ code: ErrorCode.SendFailed });
+      messages.publish(exchange, { routingKey: 'mandatory.taken', payload: 1, mandatory: true }),
+    ).resolves.toBeUndefined();
+    expect((await channel.checkQueue(own)).messageCount).toBe(1);
+    await channel.close();
   });
 
   it('consumeEndpoint dead-letters malformed foreign input with its reason and keeps consuming', async () => {
@@ -133,10 +144,6 @@ describe.runIf(reachable)('foreign destinations', () => {
       await channel.close();
       await service.stop();
     }
-  });
-
-  it('refuses bad publisher options at construction', () => {
-    expect(() => new RabbitMqMessagePublisher({ url: 'http://x', exchange })).toThrow(/amqp/);
   });
 });
 

@@ -18,6 +18,8 @@ export const BLOCKED_AT = 9_000_000_000_000_000;
  * - `sy_subscriptions`: which routing patterns each channel receives.
  * - `sy_meta`: a `subscriptions_version` counter bumped by every provision
  *   that changes a subscription, so publishers refresh their cache cheaply.
+ * - `sy_reply_channels`: the open reply channels (request/reply), each with the
+ *   epoch ms it was last seen alive and its expiry (see reply-book.ts).
  */
 export const TRANSPORT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sy_messages (
@@ -44,6 +46,11 @@ CREATE TABLE IF NOT EXISTS sy_meta (
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO sy_meta (name, value) VALUES ('subscriptions_version', 0);
+CREATE TABLE IF NOT EXISTS sy_reply_channels (
+  channel TEXT PRIMARY KEY,
+  seen_at INTEGER NOT NULL,
+  expire_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /** Create the transport's tables if missing. Safe to run from several processes at once. */

@@ -1,4 +1,5 @@
 import {
+  BookedReplyChannels,
   type ChannelStats,
   ConfigurationError,
   type ConsumeOptions,
@@ -8,6 +9,7 @@ import {
   ErrorCode,
   matchesPattern,
   messageSize,
+  type ReplyChannels,
   type RoutedMessage,
   type Subscription,
   type Topology,
@@ -24,6 +26,7 @@ import { SqliteDeadLetterStore } from './dead-letter-store.js';
 import { MessageTable } from './message-table.js';
 import { parseSqliteUrl, type ResolvedOptions, resolveOptions, type SqliteTransportOptions } from './options.js';
 import { TransportQueueAccess } from './queue-access.js';
+import { REPLY_PREFIX, SqliteReplyBook } from './reply-book.js';
 import { WakeHub } from './wake-hub.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -54,6 +57,12 @@ interface Connection {
 export class SqliteTransport implements Transport {
   readonly name = 'sqlite';
   readonly capabilities: TransportCapabilities;
+  /**
+   * Reply channels for request/reply: channel `sy.reply.<owner>` of this database, listed in
+   * `sy_reply_channels` with its last sign of life (refreshed while open); an expired one is
+   * removed, replies included, by the next process that opens a reply channel.
+   */
+  readonly replies: ReplyChannels;
   readonly #options: ResolvedOptions;
   readonly #hub = new WakeHub();
   readonly #batcher: WriteBatcher;
@@ -81,6 +90,12 @@ export class SqliteTransport implements Transport {
       reconnect: true,
       channelStats: SQLITE_CHANNEL_STATS,
     };
+    const book = new SqliteReplyBook(
+      () => this.#connect().db,
+      (channel, messages) => this.send(channel, messages),
+      this.#options.busyTimeoutMs,
+    );
+    this.replies = new BookedReplyChannels(this, book, { prefix: REPLY_PREFIX });
   }
 
   /** The absolute database path (or `:memory:`). */

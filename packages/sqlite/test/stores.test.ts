@@ -164,7 +164,15 @@ describe('SqliteOutboxStore', () => {
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'sy_%' ORDER BY name")
       .pluck()
       .all();
-    expect(tables).toEqual(['sy_dead_letters', 'sy_inbox', 'sy_messages', 'sy_meta', 'sy_outbox', 'sy_subscriptions']);
+    expect(tables).toEqual([
+      'sy_dead_letters',
+      'sy_inbox',
+      'sy_messages',
+      'sy_meta',
+      'sy_outbox',
+      'sy_reply_channels',
+      'sy_subscriptions',
+    ]);
     await Promise.all([transport.close(), outbox.close(), inbox.close(), dead.close()]);
     db.close();
   });

@@ -1,6 +1,8 @@
 import { ListQueuesCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
   type ChannelStats,
+  type ConnectionState,
+  ConnectionWatch,
   type ConsumeOptions,
   type DeliveryHandler,
   describeError,
@@ -66,12 +68,14 @@ export class SqsTransport implements Transport {
   readonly #consumers = new Set<SqsConsumer>();
   #connected: Connected | undefined;
   #closing: Promise<void> | undefined;
+  readonly #connection: ConnectionWatch;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(config: SqsTransportConfig = {}) {
     this.#options = resolveOptions(config);
     this.#registry = config.registry ?? new SubscriptionRegistry();
     this.#onError = config.onError ?? ((error) => console.warn(`[switchyard:sqs] ${error.message}`));
+    this.#connection = new ConnectionWatch({ endpoint: this.#options.endpoint ?? 'AWS SQS' });
     this.capabilities = {
       // FIFO queues refuse per-message DelaySeconds: core holds early deliveries instead.
       delayedDelivery: this.#options.fifo ? 'emulated' : 'native',
@@ -243,6 +247,18 @@ export class SqsTransport implements Transport {
     return readChannelStats(clients.sqs, queues, channels);
   }
 
+  /**
+   * Reports whether the SQS/SNS endpoint answers. HTTP holds no connection:
+   * `connected` once a request (a poll, a send, anything) got an HTTP answer,
+   * an error status included; `disconnected` once a request failed before any
+   * answer (refused, reset, timed out, after the SDK's retries) and for a second
+   * after that none was answered. An idle transport (no consumer polling)
+   * learns nothing new. Stops at close.
+   */
+  watchConnection(listener: (state: ConnectionState) => void): () => void {
+    return this.#connection.watch(listener);
+  }
+
   async ping(): Promise<void> {
     const { clients } = this.#use();
     try {
@@ -256,6 +272,7 @@ export class SqsTransport implements Transport {
     this.#closing ??= (async () => {
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
       this.#consumers.clear();
+      this.#connection.close();
       this.#connected?.clients.sqs.destroy();
       this.#connected?.clients.sns.destroy();
     })();
@@ -281,7 +298,7 @@ export class SqsTransport implements Transport {
   #use(): Connected {
     if (this.#closing !== undefined) throw new TransportError(ErrorCode.Closed, 'SQS transport is closed');
     if (this.#connected === undefined) {
-      const clients = createClients(this.#options);
+      const clients = createClients(this.#options, this.#connection);
       const queues = new QueueDirectory(clients.sqs, this.#options);
       this.#connected = {
         clients,

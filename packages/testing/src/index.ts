@@ -19,7 +19,7 @@ export {
 export type { ConformanceOptions, OutageControl } from './conformance/options.js';
 export { createFlow, Flow, type FlowOptions } from './flow/flow.js';
 export { ManualClock } from './flow/manual-clock.js';
-export { MessageSpy, type SpyEntry } from './flow/message-spy.js';
+export { type DroppedReply, MessageSpy, type SpyEntry } from './flow/message-spy.js';
 export {
   type EcotoneRead,
   type EcotoneVector,

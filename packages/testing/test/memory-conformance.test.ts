@@ -20,6 +20,8 @@ function memoryConformance(
       live.add(transport);
       return transport;
     },
+    // A reply channel is a channel of the broker, removed when closed or swept after expiry.
+    replyChannelExists: async (address) => broker.channels().includes(address),
     async dropConnections() {
       for (const transport of live) {
         transport.dropConnection({ downForMs: 20 });

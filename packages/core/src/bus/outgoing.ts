@@ -147,7 +147,7 @@ function propagationRule(rule: MetadataPropagation): (key: string) => boolean {
 
 /** Resolve the `(contract, payload, options)` or `(instance, options)` call forms of the bus methods. */
 export function resolveCall(
-  kind: 'command' | 'event',
+  kind: 'command' | 'event' | 'query',
   first: unknown,
   second: unknown,
   third: unknown,

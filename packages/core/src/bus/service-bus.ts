@@ -1,9 +1,10 @@
-import type { Contract, InputOf } from '../contracts/contract.js';
+import type { Contract, InputOf, QueryContract, ResultOf } from '../contracts/contract.js';
 import { ConfigurationError } from '../errors.js';
 import type { DistributedBus, SendOptions } from '../handlers/types.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { Dispatcher } from './dispatcher.js';
 import { type Causation, type OutgoingMessages, resolveCall } from './outgoing.js';
+import type { Requester, RequestOptions } from './request.js';
 
 /**
  * The parts a bus needs; shared by the service's bus and every handler context.
@@ -13,6 +14,8 @@ export interface BusParts {
   readonly outgoing: OutgoingMessages;
   /** The one send path; it reports `sent` to the service's observers. */
   readonly dispatcher: Dispatcher;
+  /** The caller side of request/reply (this instance's reply channels and waiting requests). */
+  readonly requester: Requester;
 }
 
 /**
@@ -86,6 +89,19 @@ export class ServiceBus implements DistributedBus {
     const { contract, payload, options } = resolveCall('event', first, second, third);
     const spec = { kind: 'event' as const, name: contract.name, payload, contract, ...(options ? { options } : {}) };
     return this.#parts.outgoing.build(spec, this.#causation);
+  }
+
+  request<C extends QueryContract>(
+    target: string,
+    contract: C,
+    payload: InputOf<C>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<C>>;
+  request(target: string, query: object, options?: RequestOptions): Promise<unknown>;
+  async request(target: string, first: unknown, second?: unknown, third?: unknown): Promise<unknown> {
+    checkTarget(target);
+    const { contract, payload, options } = resolveCall('query', first, second, third);
+    return this.#parts.requester.request(target, contract as QueryContract, payload, options, this.#causation);
   }
 
   async sendMessage(

@@ -1,4 +1,5 @@
-import type { Contract, InputOf } from '../contracts/contract.js';
+import type { RequestOptions } from '../bus/request.js';
+import type { Contract, InputOf, QueryContract, ResultOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
 import type { MessageHeaders } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
@@ -20,7 +21,7 @@ export interface SendOptions {
   readonly orderingKey?: string;
   /** W3C trace context; inside a handler the handled message's is propagated. */
   readonly traceparent?: string;
-  /** Reply address (a service name) for request/reply. */
+  /** Reply address (a reply channel's address) for request/reply; set by `request`, not by hand. */
   readonly replyTo?: string;
 }
 
@@ -67,6 +68,26 @@ export interface DistributedBus {
     options?: SendOptions,
   ): Promise<OutboundMessage>;
   prepareEvent(event: object, options?: SendOptions): Promise<OutboundMessage>;
+  /**
+   * Ask `targetService` a query and await its answer: the query goes durably to
+   * the target's channel; its one distributed handler's return value comes back
+   * through this instance's reply channel, validated by the contract's `result`
+   * schema when it has one. Rejects with `SY_REMOTE` (a `RemoteError`: the
+   * handler failed or the payload was invalid there), `SY_TIMEOUT` (no reply
+   * within `timeoutMs`, default 30 s), the signal's reason on abort,
+   * `SY_VALIDATION`, `SY_CONFIGURATION` (the target's transport has no reply
+   * channels), `SY_CLOSED` (the service stopped), or the send's error. Inside a
+   * handler, the query carries the handled message's correlation id, its id as
+   * causation id, and its trace context. Not retried: the caller decides.
+   */
+  request<C extends QueryContract>(
+    targetService: string,
+    contract: C,
+    payload: InputOf<C>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<C>>;
+  /** Ask a query instance of a class decorated with `@Query`. */
+  request(targetService: string, query: object, options?: RequestOptions): Promise<unknown>;
   /** Send a plain payload to `endpoint` of `targetService` (handled by its `handleEndpoint(endpoint, …)`). */
   sendMessage(
     targetService: string,

@@ -121,6 +121,11 @@ export class MemoryBroker {
     };
   }
 
+  /** Delete `channel` with every message it holds (reply channels that closed or expired). Consumers must have detached. @internal */
+  remove(channel: string): void {
+    if (this.#channels.delete(channel) && this.#subscriptions.delete(channel)) this.#routes.clear();
+  }
+
   /** Names of every channel that exists. */
   channels(): string[] {
     return [...this.#channels.keys()];

@@ -1,12 +1,14 @@
 import { ErrorCode, TransportError } from '../errors.js';
 import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import type { DeadLetterStore } from '../resilience/stores.js';
+import { BookedReplyChannels } from '../transport/booked-replies.js';
 import { consumeLimits } from '../transport/consume-options.js';
 import type {
   ChannelStats,
   ConnectionState,
   ConsumeOptions,
   DeliveryHandler,
+  ReplyChannels,
   RoutedMessage,
   Subscription,
   Topology,
@@ -19,6 +21,7 @@ import { MemoryBroker } from './broker.js';
 import { MEMORY_CHANNEL_STATS, memoryChannelStats } from './channel-stats.js';
 import { type ConsumerOwner, DEFAULT_DRAIN_MS, MemoryConsumer } from './consumer.js';
 import { type MemoryFaults, planFaults } from './faults.js';
+import { MemoryReplyBook } from './reply-book.js';
 
 /** Options for {@link MemoryTransport}. */
 export interface MemoryTransportOptions {
@@ -68,6 +71,11 @@ export class MemoryTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   /** The broker this transport is attached to. */
   readonly broker: MemoryBroker;
+  /**
+   * Reply channels on this broker: a channel per owner, shared by every transport on the
+   * broker, refreshed while its transport is open and removed by the next `open` once expired.
+   */
+  readonly replies: ReplyChannels;
   readonly #clock: Clock;
   readonly #drainTimeoutMs: number;
   readonly #consumers = new Set<MemoryConsumer>();
@@ -99,6 +107,7 @@ export class MemoryTransport implements Transport {
       connected: true,
       released: (consumer) => this.#consumers.delete(consumer),
     };
+    this.replies = new BookedReplyChannels(this, new MemoryReplyBook(this.broker, () => this.#closing !== undefined));
   }
 
   /** Replace the delivery faults (undefined turns them off); applies to deliveries from now on. */

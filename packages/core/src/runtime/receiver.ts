@@ -1,4 +1,5 @@
 import type { Dispatcher } from '../bus/dispatcher.js';
+import type { Replier } from '../bus/replier.js';
 import type { SwitchyardError } from '../errors.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { handleInterceptorStage } from '../interceptors/handle-stage.js';
@@ -21,6 +22,7 @@ import { instantRetryStage } from './stages/instant-retry.js';
 import { type ContextFactory, invokeStage } from './stages/invoke.js';
 import { oneAtATimeStage } from './stages/one-at-a-time.js';
 import { compose, type DeliveryRun, deliveryRun, type HandlerRun, type Stage, type Step } from './stages/pipeline.js';
+import { replyStage, unroutedRequestStage } from './stages/reply.js';
 import { reportStage } from './stages/report.js';
 import { retryStage } from './stages/retry.js';
 import { routeStage } from './stages/route.js';
@@ -64,6 +66,8 @@ export interface ReceiverParts {
   /** User handle interceptors (`service.use`), around each invocation. */
   readonly handleInterceptors?: readonly HandleInterceptor[];
   /** The final-failure strategy and hook; without it, every final failure is dead-lettered. */
+  /** Answers requests (queries with a reply address); without it they are handled like any query. */
+  readonly replier?: Pick<Replier, 'reply' | 'fail'>;
   readonly finalFailure?: Omit<FinalFailureParts, 'service' | 'telemetry' | 'logger'> & {
     /** The error that stopped consumption (strategy `stop`), if it happened. */
     readonly stopped: () => SwitchyardError | undefined;
@@ -88,6 +92,7 @@ export function deliveryStages(parts: ReceiverParts): Stage<DeliveryRun>[] {
     ...(parts.capabilities.delayedDelivery === 'emulated' ? [holdStage(parts)] : []),
     deadLetterStage<DeliveryRun>(deadLetterParts(parts)),
     decodeStage(parts.maxMessageBytes, parts.clock),
+    ...(parts.replier ? [unroutedRequestStage(parts.replier)] : []),
     routeStage(parts.registry, { service: parts.service, patternFiltering: parts.capabilities.patternFiltering }),
     handlersStage(compose(handlerStages(parts))),
   ];
@@ -107,6 +112,7 @@ export function handlerStages(parts: ReceiverParts): Stage<HandlerRun>[] {
     ...(parts.inbox ? [oneAtATimeStage(), dedupStage(parts.inbox, parts.observers)] : []),
     deadLetterStage<HandlerRun>(deadLetterParts(parts)),
     ...(parts.finalFailure ? [finalFailureStage({ ...parts.finalFailure, service, telemetry, logger })] : []),
+    ...(parts.replier ? [replyStage(parts.replier, parts.signal)] : []),
     validateStage(),
     retryStage(parts),
     instantRetryStage(parts.signal),
@@ -122,8 +128,8 @@ function deadLetterParts(parts: ReceiverParts) {
 
 /**
  * The receive pipeline of one service: hold until due (emulated delay) →
- * dead letter ⟨ decode (safe, bounded) → route to handlers → per handler:
- * report ⟨ one at a time → dedup (inbox) → dead letter ⟨ validate → delayed
+ * dead letter ⟨ decode (safe, bounded) → [unrouted request ⟨] route to handlers → per handler:
+ * report ⟨ one at a time → dedup (inbox) → dead letter ⟨ reply (requests) ⟨ validate → delayed
  * retry ⟨ instant retries ⟨ invoke ⟩⟩⟩⟩ ⟩ → ack. Each step is a stage in
  * `stages/`, composed by `stages/pipeline.ts`. Nothing is acked before it was
  * handled, re-sent for a retry, or stored as a dead letter; if one of those

@@ -16,6 +16,12 @@ export interface RawMessage {
   readonly contentType?: string;
   /** Message id where the broker carries one; default a new UUIDv7. */
   readonly id?: string;
+  /**
+   * RabbitMQ: reject the publish with `SY_SEND_FAILED` when no queue is bound
+   * for the routing key, instead of the exchange dropping it (AMQP
+   * `mandatory`). Ignored where the endpoint is the destination itself.
+   */
+  readonly mandatory?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -71,5 +77,6 @@ function toEndpointMessage(message: RawMessage): EndpointMessage {
   };
   if (message.key !== undefined) out.key = message.key;
   if (message.routingKey !== undefined) out.routingKey = message.routingKey;
+  if (message.mandatory !== undefined) out.mandatory = message.mandatory;
   return out;
 }

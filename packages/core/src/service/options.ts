@@ -81,4 +81,15 @@ export interface ServiceOptions {
   readonly finalFailure?: FinalFailureStrategy;
   /** Called with every final failure before its strategy applies (alerting, custom stores). */
   readonly onFinalFailure?: FinalFailureHandler;
+  /**
+   * Request/reply: send the stack of a failed handler with its error reply, so the
+   * caller's `RemoteError.remoteStack` has it (default false: code, message and class name only).
+   */
+  readonly replyErrorStack?: boolean;
+  /**
+   * Request/reply: how long this instance's reply channel outlives its last sign of life
+   * (default 60,000 ms). A crashed caller's channel, with any replies in it, is removed
+   * once this has passed, by the next instance that opens a reply channel.
+   */
+  readonly replyChannelExpiryMs?: number;
 }

@@ -1,6 +1,8 @@
 import { Dispatcher } from '../bus/dispatcher.js';
 import { LocalBuses } from '../bus/local-bus.js';
 import { OutgoingMessages } from '../bus/outgoing.js';
+import { Replier } from '../bus/replier.js';
+import { DEFAULT_REPLY_CHANNEL_EXPIRY_MS, Requester } from '../bus/request.js';
 import { type BusParts, ServiceBus } from '../bus/service-bus.js';
 import type { Contract, PayloadOf } from '../contracts/contract.js';
 import type { MessageClass } from '../contracts/message-class.js';
@@ -87,7 +89,14 @@ export class Service {
         `service name '${String(options?.name)}' is invalid: use letters, digits, '.', '_' and '-'`,
       );
     }
-    for (const field of ['concurrency', 'prefetch', 'maxMessageBytes', 'drainTimeoutMs', 'connectTimeoutMs'] as const) {
+    for (const field of [
+      'concurrency',
+      'prefetch',
+      'maxMessageBytes',
+      'drainTimeoutMs',
+      'connectTimeoutMs',
+      'replyChannelExpiryMs',
+    ] as const) {
       const value = options[field];
       if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
         throw new ConfigurationError(`${field} must be a positive integer, got ${value}`);
@@ -117,9 +126,20 @@ export class Service {
       interceptors: this.#interceptors,
       ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
     });
+    const outgoing = new OutgoingMessages(options.name, clock, options.propagateMetadata ?? true);
     this.#parts = {
-      outgoing: new OutgoingMessages(options.name, clock, options.propagateMetadata ?? true),
+      outgoing,
       dispatcher: this.#dispatcher,
+      requester: new Requester({
+        service: options.name,
+        map: this.serviceMap,
+        outgoing,
+        dispatcher: this.#dispatcher,
+        observers: this.#observers,
+        logger: this.#logger,
+        maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        expireAfterMs: options.replyChannelExpiryMs ?? DEFAULT_REPLY_CHANNEL_EXPIRY_MS,
+      }),
     };
     this.distributedBus = new ServiceBus(this.#parts);
     this.#ownDeadLetters =
@@ -268,6 +288,7 @@ export class Service {
       await this.#subscription?.close({ drainTimeoutMs: 0 }).catch(() => undefined);
       await this.#relay?.stop();
       this.#monitor?.close();
+      await this.#parts.requester.close();
       await this.#ownDeadLetters?.close().catch(() => undefined);
       await this.serviceMap.close().catch(() => undefined);
       this.#hold.release();
@@ -323,6 +344,14 @@ export class Service {
       signal: this.#abort.signal,
       stopping: this.#stopping.signal,
       context: (envelope, handler, transaction) => this.#context(envelope, handler, transaction),
+      replier: new Replier({
+        service: this.name,
+        transport: route.transport,
+        outgoing: this.#parts.outgoing,
+        observers: this.#observers,
+        logger: this.#logger,
+        withStack: this.#options.replyErrorStack ?? false,
+      }),
       ...(this.#telemetry ? { telemetry: this.#telemetry } : {}),
       system: messagingSystem(route.transport.name),
       handleInterceptors: this.#interceptors.flatMap((interceptor) => (interceptor.handle ? [interceptor.handle] : [])),
@@ -469,6 +498,8 @@ export class Service {
       await this.#attaching;
       await Promise.all([this.#subscription?.close({ drainTimeoutMs }), this.#consumers.close({ drainTimeoutMs })]);
     } finally {
+      // After the drain: handlers still running may have been waiting for replies.
+      await this.#parts.requester.close();
       this.#abort.abort(new SwitchyardError(ErrorCode.Closed, `service '${this.name}' stopped`));
       await this.#relay?.stop();
       await this.#ownDeadLetters?.close().catch((error: unknown) => {

@@ -195,6 +195,9 @@ export class Telemetry {
       this.#sendTargets.of(outbound.destination).sent(sent, origin).value++;
     });
     observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
+    observers.on('replyDropped', ({ reason }) =>
+      this.instruments.droppedReplies.add(1, { ...group, 'switchyard.reason': reason }),
+    );
     observers.on('deadLettered', ({ record }) => {
       this.instruments.deadLetters.add(1, { ...group, 'error.type': record.reason.code });
     });
@@ -290,6 +293,7 @@ export interface Instruments {
   readonly deadLetters: Counter<Attributes>;
   readonly discarded: Counter<Attributes>;
   readonly duplicates: Counter<Attributes>;
+  readonly droppedReplies: Counter<Attributes>;
 }
 
 function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, targets: ProcessTargets): Instruments {
@@ -325,6 +329,10 @@ function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, targets
     }),
     duplicates: meter.createCounter('switchyard.inbox.duplicates', {
       description: 'Redeliveries the inbox suppressed',
+      unit: '{message}',
+    }),
+    droppedReplies: meter.createCounter('switchyard.replies.dropped', {
+      description: 'Replies dropped, by reason: late (after the timeout), malformed, undeliverable',
       unit: '{message}',
     }),
   };

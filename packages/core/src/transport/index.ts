@@ -56,7 +56,14 @@ export type { DeadLetterFilter, DeadLetterReason, DeadLetterRecord, DeadLetterSt
 export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
 export { type Clock, sleep, systemClock } from '../util/clock.js';
 export { withTimeout } from '../util/with-timeout.js';
+export {
+  BookedReplyChannels,
+  type BookedReplyChannelsOptions,
+  type ReplyChannelBook,
+  type ReplyChannelHost,
+} from './booked-replies.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
+export { ConnectionWatch, type ConnectionWatchOptions } from './connection-watch.js';
 export { type ConsumeLimits, consumeLimits } from './consume-options.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';

@@ -51,6 +51,13 @@ export interface TransportMessage {
 export interface EndpointMessage extends TransportMessage {
   /** Routing key (AMQP exchanges); ignored by brokers that route by destination only. */
   readonly routingKey?: string;
+  /**
+   * Reject the send (`SY_SEND_FAILED`) when the broker routed the message to
+   * no queue (AMQP `mandatory`: RabbitMQ returns it). Default false: an
+   * exchange with no matching binding drops it, as AMQP does. Ignored by
+   * brokers that store into the named destination itself (Kafka, SQS, Redis).
+   */
+  readonly mandatory?: boolean;
 }
 
 /** An event to fan out: delivered to every channel subscribed to a pattern that matches `routingKey`. */

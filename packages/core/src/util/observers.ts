@@ -27,6 +27,18 @@ export interface ServiceEvents {
   duplicate: { readonly handler: string; readonly envelope: Envelope };
   /** The service stopped: `stop()` finished (consumers drained, transports closed). Emitted once. */
   stopped: { readonly service: string };
+  /**
+   * Request/reply: a reply was dropped. `late`: it reached this caller after its request
+   * timed out, was aborted, or was never made by this instance; `malformed`: it could not be
+   * decoded; `undeliverable`: this replier could not send it (the request is acked anyway).
+   */
+  replyDropped: {
+    readonly service: string;
+    readonly reason: 'late' | 'malformed' | 'undeliverable';
+    /** Id of the request the reply answers, when known. */
+    readonly requestId?: string;
+    readonly error?: unknown;
+  };
 }
 
 /** A listener; exceptions it throws are caught and ignored so that observers never break delivery. */

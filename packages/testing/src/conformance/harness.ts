@@ -12,6 +12,8 @@ export interface Scenario {
   readonly title: string;
   /** Why this scenario cannot run on a transport with these capabilities and options; undefined to run it. */
   skipWhen?(capabilities: TransportCapabilities, options: ConformanceOptions): string | undefined;
+  /** Why this scenario cannot run on this transport (checked at run time on a fresh, unconnected one); undefined to run it. */
+  skipFor?(transport: Transport): string | undefined;
   /** Test timeout (default 60 s). */
   readonly timeoutMs?: number;
   run(t: ScenarioContext): Promise<void>;

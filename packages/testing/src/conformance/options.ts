@@ -51,6 +51,13 @@ export interface ConformanceOptions {
    * for clock granularity and skew between the test and the broker (default 100 ms).
    */
   readonly delaySlackMs?: number;
+  /**
+   * Asks the broker (not the transport) whether the reply channel at `address`
+   * still exists, with anything it holds. Given, the `request-caller-crash`
+   * scenario also checks that a crashed caller's channel expires, and
+   * `reply-channel-basics` that a closed one is gone.
+   */
+  replyChannelExists?(address: string): Promise<boolean>;
   /** Only run the scenarios with these names (debugging a transport); default all. */
   readonly only?: readonly string[];
 }

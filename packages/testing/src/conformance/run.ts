@@ -58,6 +58,12 @@ export function runTransportConformance(options: ConformanceOptions): void {
           const caps = capabilities as TransportCapabilities;
           const late = skipReason(scenario, options, caps);
           if (late !== undefined) test.skip(late);
+          if (scenario.skipFor !== undefined) {
+            const probe = await options.createTransport();
+            const why = scenario.skipFor(probe);
+            await probe.close();
+            if (why !== undefined) test.skip(why);
+          }
           context = new ScenarioContext(options, caps);
           await scenario.run(context);
         },

@@ -11,6 +11,13 @@ export interface SpyEntry {
   readonly origin?: SendOrigin;
 }
 
+/** One dropped reply, as a {@link MessageSpy} saw it. */
+export interface DroppedReply {
+  readonly service: string;
+  readonly reason: 'late' | 'malformed' | 'undeliverable';
+  readonly requestId?: string;
+}
+
 /**
  * Records what services send, handle, retry and dead-letter, and lets a test
  * wait for a condition with a timeout instead of sleeping.
@@ -23,6 +30,8 @@ export class MessageSpy {
   readonly retried: SpyEntry[] = [];
   readonly duplicates: SpyEntry[] = [];
   readonly deadLettered: DeadLetterRecord[] = [];
+  /** Replies dropped by the watched services (`replyDropped`): late or malformed at a caller, undeliverable at a replier. */
+  readonly droppedReplies: DroppedReply[] = [];
   readonly #waiters = new Set<() => void>();
   readonly #detach: Array<() => void> = [];
 
@@ -46,6 +55,10 @@ export class MessageSpy {
       service.on('failed', ({ handler, envelope }) => record(this.failed, entry(name, envelope, handler))),
       service.on('retried', ({ handler, envelope }) => record(this.retried, entry(name, envelope, handler))),
       service.on('duplicate', ({ handler, envelope }) => record(this.duplicates, entry(name, envelope, handler))),
+      service.on('replyDropped', ({ reason, requestId }) => {
+        this.droppedReplies.push({ service: name, reason, ...(requestId === undefined ? {} : { requestId }) });
+        for (const wake of this.#waiters) wake();
+      }),
       service.on('deadLettered', ({ record: dead }) => {
         this.deadLettered.push(dead);
         for (const wake of this.#waiters) wake();

@@ -14,7 +14,7 @@ export type ContextFactory = (
 
 /**
  * Invoke the handler with the validated payload: the last stage, it ignores
- * the `next` it is given. Success sets `outcome = 'handled'` (and the duration when
+ * the `next` it is given. Success sets `outcome = 'handled'` and `result` (and the duration when
  * someone listens to `handled`); a throw or rejection is reported to observers
  * (`failed`) and propagates, as it is, to the retry stages. A handler
  * registered with `transactionalInbox` runs inside `inbox.processInTransaction`,
@@ -47,13 +47,15 @@ export function invokeStage(context: ContextFactory, observers: Observers, inbox
         }
         if (result instanceof Promise) {
           return result.then(
-            () => {
+            (value: unknown) => {
+              run.result = value;
               run.outcome = 'handled';
               if (timed) run.durationMs = performance.now() - started;
             },
             (error: unknown) => failed(run, error),
           );
         }
+        run.result = result;
         run.outcome = 'handled';
         if (timed) run.durationMs = performance.now() - started;
         return undefined;

@@ -50,7 +50,8 @@ export interface Stage<R> {
 }
 
 /** How one handler's run ended; set by the stage that decided it. */
-export type Outcome = 'handled' | 'duplicate' | 'retried' | 'deadLettered' | 'discarded';
+/** `answered`: a request whose handler failed was answered with an error reply (see `reply.ts`). */
+export type Outcome = 'handled' | 'duplicate' | 'retried' | 'deadLettered' | 'discarded' | 'answered';
 
 /**
  * What a run carries: the delivery, and once known, its envelope, the handler
@@ -69,6 +70,8 @@ export interface Run {
   instantRetries: number;
   /** Time the successful invocation took, set only when someone listens to `handled`. */
   durationMs: number;
+  /** What the handler returned (resolved): the reply to a request. */
+  result: unknown;
 }
 
 /** One delivery through the delivery pipeline (hold, dead letter, decode, route, handlers). */
@@ -95,6 +98,7 @@ export function deliveryRun(delivery: Delivery): DeliveryRun {
     payload: undefined,
     instantRetries: 0,
     durationMs: 0,
+    result: undefined,
     handlers: NO_HANDLERS,
   };
 }
@@ -107,6 +111,7 @@ export function handlerRun(run: DeliveryRun, envelope: Envelope, handler: Handle
   run.payload = envelope.payload;
   run.instantRetries = 0;
   run.durationMs = 0;
+  run.result = undefined;
   return run as HandlerRun;
 }
 

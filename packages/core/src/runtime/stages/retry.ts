@@ -1,4 +1,5 @@
 import type { Dispatcher } from '../../bus/dispatcher.js';
+import { isRequest } from '../../bus/reply-wire.js';
 import { HandlerError, SwitchyardError } from '../../errors.js';
 import { readdress } from '../../resilience/failures.js';
 import { retryDelayMs } from '../../resilience/retry-policy.js';
@@ -31,6 +32,8 @@ export interface RetryParts {
  */
 export function retryStage(parts: RetryParts): Stage<HandlerRun> {
   const giveUp = (run: HandlerRun, failure: unknown): Step => {
+    // A request is answered with its error instead (reply stage): the caller decides whether to ask again.
+    if (isRequest(run.envelope)) throw failure;
     if (parts.signal.aborted && !(failure instanceof SwitchyardError)) throw failure;
     const { handler, envelope } = run;
     const policy = handler.retry;

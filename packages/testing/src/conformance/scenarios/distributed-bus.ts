@@ -1,19 +1,9 @@
-import {
-  createService,
-  type DeadLetterStore,
-  defineCommand,
-  defineEvent,
-  ErrorCode,
-  encode,
-  InMemoryDeadLetterStore,
-  type RetryPolicyOptions,
-  type Service,
-} from '@switchyard/core';
+import { defineCommand, defineEvent, ErrorCode, encode } from '@switchyard/core';
 import type { TransportMessage } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { MessageSpy } from '../../flow/message-spy.js';
-import type { Scenario, ScenarioContext } from '../harness.js';
+import type { Scenario } from '../harness.js';
+import { GROUP_RETRY, serviceGroup, within } from './service-group.js';
 
 /**
  * Distributed-bus scenarios: core's `createService` on the transport under
@@ -24,57 +14,11 @@ import type { Scenario, ScenarioContext } from '../harness.js';
 
 const Item = z.object({ n: z.number().int() });
 
-interface Bus {
-  readonly spy: MessageSpy;
-  readonly deadLetters: DeadLetterStore;
-  service(name: string, retry?: RetryPolicyOptions): Promise<Service>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function bus(t: ScenarioContext): Promise<Bus> {
-  const spy = new MessageSpy();
-  const deadLetters = new InMemoryDeadLetterStore();
-  const services: Service[] = [];
-  return {
-    spy,
-    deadLetters,
-    async service(name, retry) {
-      const service = createService({
-        name,
-        transport: await t.transport(),
-        deadLetters,
-        handleSignals: false,
-        drainTimeoutMs: 5_000,
-        retry: { instantRetries: 0, delayedRetries: 2, initialDelayMs: 100, jitter: 0, ...retry },
-      });
-      services.push(service);
-      spy.watch(service);
-      return service;
-    },
-    start: async () => {
-      for (const service of services) await service.start();
-    },
-    stop: async () => {
-      await Promise.all(services.map((service) => service.stop()));
-      spy.detach();
-    },
-  };
-}
-
-async function within(b: Bus, run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } finally {
-    await b.stop();
-  }
-}
-
 const commandToNamedService: Scenario = {
   name: 'bus-command-to-named-service',
   title: 'bus: a command reaches only the named service, with correlation and causation',
   async run(t) {
-    const b = await bus(t);
+    const b = await serviceGroup(t);
     const prefix = t.name('cmd');
     const Do = defineCommand(`${prefix}.do`, Item);
     const sender = await b.service(`${prefix}-sender`);
@@ -102,7 +46,7 @@ const eventFanOut: Scenario = {
   name: 'bus-event-fan-out',
   title: 'bus: an event reaches each subscribed service once, by exact name and by pattern',
   async run(t) {
-    const b = await bus(t);
+    const b = await serviceGroup(t);
     const prefix = t.name('evt');
     const Created = defineEvent(`${prefix}.created`, Item);
     const publisher = await b.service(`${prefix}-pub`);
@@ -132,10 +76,12 @@ const delayedRetry: Scenario = {
   name: 'bus-delayed-retry',
   title: 'bus: a handler that fails twice succeeds on a delayed retry, only that handler re-runs',
   async run(t) {
-    const b = await bus(t);
+    const b = await serviceGroup(t);
     const prefix = t.name('retry');
     const Happened = defineEvent(`${prefix}.happened`, Item);
-    const service = await b.service(`${prefix}-svc`, { delayedRetries: 3, initialDelayMs: 100, multiplier: 2 });
+    const service = await b.service(`${prefix}-svc`, {
+      retry: { ...GROUP_RETRY, delayedRetries: 3, initialDelayMs: 100, multiplier: 2 },
+    });
     const calls: number[] = [];
     let steady = 0;
     service.handle(
@@ -174,10 +120,12 @@ const deadLetterAfterLastAttempt: Scenario = {
   name: 'bus-dead-letter',
   title: 'bus: after the last attempt the message is dead-lettered with its reason, and replays once fixed',
   async run(t) {
-    const b = await bus(t);
+    const b = await serviceGroup(t);
     const prefix = t.name('dlq');
     const Do = defineCommand(`${prefix}.do`, Item);
-    const service = await b.service(`${prefix}-svc`, { delayedRetries: 1, initialDelayMs: 50 });
+    const service = await b.service(`${prefix}-svc`, {
+      retry: { ...GROUP_RETRY, delayedRetries: 1, initialDelayMs: 50 },
+    });
     let fixed = false;
     const done: number[] = [];
     service.handle(
@@ -212,7 +160,7 @@ const badInput: Scenario = {
   name: 'bus-bad-input',
   title: 'bus: malformed, unknown, schema-invalid and misaddressed input is dead-lettered; the consumer keeps running',
   async run(t) {
-    const b = await bus(t);
+    const b = await serviceGroup(t);
     const prefix = t.name('bad');
     const Do = defineCommand(`${prefix}.do`, Item);
     const name = `${prefix}-svc`;
@@ -269,7 +217,7 @@ const sentWhileDown: Scenario = {
   name: 'bus-sent-while-down',
   title: 'bus: commands sent before the target service starts are handled once it starts',
   async run(t) {
-    const b = await bus(t);
+    const b = await serviceGroup(t);
     const prefix = t.name('down');
     const Do = defineCommand(`${prefix}.do`, Item);
     const sender = await b.service(`${prefix}-sender`);

@@ -8,6 +8,7 @@ import { distributedBusScenarios } from './distributed-bus.js';
 import { fanOutScenarios } from './fan-out.js';
 import { outageScenarios } from './outage.js';
 import { reconnectScenarios } from './reconnect.js';
+import { requestReplyScenarios } from './request-reply.js';
 import { settlementScenarios } from './settlement.js';
 
 /** Every scenario, grouped one file per concern, in the order the suite runs them. Names are unique. */
@@ -22,4 +23,5 @@ export const allScenarios: readonly Scenario[] = [
   ...outageScenarios,
   ...distributedBusScenarios,
   ...channelStatsScenarios,
+  ...requestReplyScenarios,
 ];
