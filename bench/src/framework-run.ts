@@ -3,7 +3,7 @@ import type { BenchConsumerOptions } from './bench-consumer.js';
 import { BenchCommand, benchPayload } from './contract.js';
 import type { Layout } from './layout.js';
 import { type RunResult, runLoop } from './run-loop.js';
-import { benchTelemetry } from './telemetry-mode.js';
+import { benchTelemetry, floorSend } from './telemetry-mode.js';
 
 export { type RunResult, round } from './run-loop.js';
 
@@ -26,13 +26,18 @@ export interface FrameworkRunOptions {
   readonly consumerInWorker?: boolean;
   /** Channel suffix so runs never see each other's messages. */
   readonly runId: string;
+  /**
+   * Sends awaited at once by the producer (default `min(window, 256)`): a benchmark sets it to the
+   * rows its raw baseline keeps in flight, so both producers have as many messages outstanding.
+   */
+  readonly senders?: number;
   /** Cap the send rate (messages/s) to measure latency below peak load. */
   readonly ratePerSec?: number;
 }
 
 /**
  * A producer service in the main thread calls `sendCommand` once per message
- * (up to 256 in flight, at most `window` ahead of the consumer); a consumer
+ * (`senders` in flight, default up to 256, at most `window` ahead of the consumer); a consumer
  * service handles them, in the main thread or in the consumer thread
  * (`layout`). See {@link runLoop} for what is measured.
  */
@@ -53,6 +58,7 @@ export function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
     consumer: { kind: 'framework', options: consumer },
     messages: options.messages,
     window: options.window,
+    ...(options.senders ? { senders: options.senders } : {}),
     ...(options.ratePerSec ? { ratePerSec: options.ratePerSec } : {}),
     producer: async () => {
       const producer = createService({
@@ -65,7 +71,7 @@ export function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
       await producer.start();
       const bus = producer.distributedBus;
       return {
-        send: (seq) => bus.sendCommand(consumerName, BenchCommand, benchPayload(seq)),
+        send: (seq) => floorSend(() => bus.sendCommand(consumerName, BenchCommand, benchPayload(seq))),
         stop: () => producer.stop(),
       };
     },

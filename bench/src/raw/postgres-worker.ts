@@ -9,7 +9,8 @@ import { nowMs, readRawMessage } from '../contract.js';
  * - `raw`: one `pg` connection in a loop: lease up to `batch` rows with
  *   `FOR UPDATE SKIP LOCKED` (UPDATE … RETURNING, the framework's claim without its per-key
  *   check), read each message (headers and payload JSON parsed), delete the batch; when the
- *   table is empty, poll again after 1 ms, doubling up to 50 ms. Session settings as the
+ *   table is empty, poll again after 1 ms, doubling up to 50 ms. Progress goes to the producer
+ *   every `progressEvery` messages, as the framework's consumer thread reports it. Session settings as the
  *   transport's consumer pool: `enable_sort=off`, `synchronous_commit=off`.
  * - `graphile`: graphile-worker's runner with a no-op task, `concurrency` jobs at once.
  * Posts `ready`, then `done` with the time the last message was handled.
@@ -21,6 +22,8 @@ const options = workerData as {
   messages: number;
   batch: number;
   concurrency: number;
+  /** Raw loop: post `handled` every this many messages (the producer's closed loop). */
+  progressEvery: number;
 };
 const post = (type: string, value?: unknown) => parentPort?.postMessage({ type, value });
 
@@ -60,8 +63,10 @@ async function consumeRaw(): Promise<void> {
       continue;
     }
     idle = 0;
-    for (const [, headers, body] of rows) readRawMessage(headers, body.toString('utf8'));
-    handled += rows.length;
+    for (const [, headers, body] of rows) {
+      readRawMessage(headers, body.toString('utf8'));
+      if (++handled % options.progressEvery === 0 || handled === options.messages) post('handled', handled);
+    }
     await client.query({
       name: 'raw_delete',
       text: `DELETE FROM ${table} WHERE seq = ANY($1::bigint[])`,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { benchHeaders, benchPayload, nowMs } from '../contract.js';
+import { PROGRESS_EVERY } from '../run-loop.js';
 
 /** Options of the PostgreSQL baselines. */
 export interface PostgresBaselineOptions {
@@ -15,6 +16,12 @@ export interface PostgresBaselineOptions {
   readonly producers: number;
   /** graphile-worker: jobs run at once. */
   readonly concurrency: number;
+  /**
+   * Raw loop: rows inserted and not yet handled, at most, as the framework's producer keeps
+   * (`FrameworkRunOptions.window`): the consumer reports progress every `PROGRESS_EVERY`
+   * messages and the producer waits while it is this far ahead, resuming at half.
+   */
+  readonly window: number;
 }
 
 /**
@@ -23,8 +30,9 @@ export interface PostgresBaselineOptions {
  * the JSON payload as bytea, visible_at) with `producers` connections, each inserting `batch`
  * rows per statement (unnest); the consumer (a worker thread, one connection) leases `batch` rows
  * with `FOR UPDATE SKIP LOCKED`, reads them and deletes them (see postgres-worker.ts). Every
- * statement commits on its own, as in the transport. Throughput runs from the first insert to
- * the last handled message.
+ * statement commits on its own, as in the transport. The flow is the framework run's closed
+ * loop: the consumer posts its progress every `PROGRESS_EVERY` messages and the producer stays
+ * within `window` of it. Throughput runs from the first insert to the last handled message.
  */
 export async function rawPostgresBaseline(opts: PostgresBaselineOptions): Promise<{ msgsPerSec: number }> {
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.producers });
@@ -37,15 +45,26 @@ export async function rawPostgresBaseline(opts: PostgresBaselineOptions): Promis
       delivery_count integer NOT NULL DEFAULT 0, lease_owner text, sent_at timestamptz NOT NULL DEFAULT now())`);
     await pool.query(`CREATE INDEX IF NOT EXISTS raw_ready ON ${table} (channel, visible_at, seq)`);
     await pool.query(`TRUNCATE ${table}`);
-    const consumer = new Worker(WORKER, { workerData: { ...opts, role: 'raw' } });
+    const consumer = new Worker(WORKER, { workerData: { ...opts, role: 'raw', progressEvery: PROGRESS_EVERY } });
     try {
       await once(consumer, 'ready');
+      let handled = 0;
+      const waiting: Array<() => void> = [];
+      consumer.on('message', (message: { type: string; value?: unknown }) => {
+        if (message.type !== 'handled') return;
+        handled = message.value as number;
+        if (waiting.length > 0 && next - handled < opts.window / 2) for (const resume of waiting.splice(0)) resume();
+      });
       const started = nowMs();
       let next = 0;
       const insert = `INSERT INTO ${table} (channel, id, headers, body, visible_at)
         SELECT 'bench', r.id, r.headers, r.body, now() FROM unnest($1::text[], $2::text[], $3::bytea[]) AS r(id, headers, body)`;
       const producer = async () => {
         while (next < opts.messages) {
+          if (next - handled >= opts.window) {
+            await new Promise<void>((resolve) => waiting.push(resolve));
+            continue;
+          }
           const from = next;
           const count = Math.min(opts.batch, opts.messages - from);
           next += count;

@@ -58,7 +58,16 @@ export type Assignment = Readonly<Record<string, readonly number[]>>;
 export interface ConsumerSpec {
   readonly groupId: string;
   /** Topics to read; `fromBeginning` applies only where the group has no committed offset. */
-  readonly topics: readonly { readonly topic: string; readonly fromBeginning: boolean }[];
+  readonly topics: readonly {
+    readonly topic: string;
+    readonly fromBeginning: boolean;
+    /**
+     * Where to read each partition from, asked after every (re)join for each
+     * partition assigned; an offset returned overrides `fromBeginning` and the
+     * committed offset (a reply channel's own positions, which it never commits).
+     */
+    readonly positionOf?: (partition: number) => string | undefined;
+  }[];
   /** Partitions handled at the same time (batches of different partitions). */
   readonly partitionsConcurrently: number;
   /** Called for every fetched batch; must resolve quickly (the fetch loop waits for it). */
@@ -105,6 +114,13 @@ export interface KafkaClient {
   ensureTopics(topics: readonly string[]): Promise<void>;
   /** Committed next-offsets of `groupId` on `topic`, by partition; -1 where the group never committed. */
   committedOffsets(groupId: string, topic: string): Promise<ReadonlyMap<number, bigint>>;
+  /**
+   * Optional: the offsets of each partition of `topic`, by partition: `low`
+   * (the log start, first offset still kept) and `high` (the high watermark,
+   * the next offset to be written). An empty map for a topic that does not
+   * exist. Channel stats (lag) and the reply channels' start position read it.
+   */
+  topicOffsets(topic: string): Promise<ReadonlyMap<number, { readonly low: bigint; readonly high: bigint }>>;
   /** Join a consumer group; resolves once the member joined and got its first assignment. */
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer>;
   /** Rejects when the cluster does not answer. */

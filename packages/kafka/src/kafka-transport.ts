@@ -1,9 +1,11 @@
 import {
+  type ChannelStats,
   type ConnectionState,
   type ConsumeOptions,
   compilePattern,
   type DeadLetterRetention,
   type DeliveryHandler,
+  describeError,
   type EndpointMessage,
   ErrorCode,
   messageSize,
@@ -17,12 +19,14 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.js';
+import { KAFKA_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import type { KafkaClient, OutgoingRecord } from './client.js';
 import { KafkaDeadLetterStore } from './dead-letter-store.js';
 import { KafkajsClient } from './kafkajs-client.js';
 import { type ChannelNames, channelNames } from './names.js';
 import { assertTopicName, type KafkaTransportOptions, type ResolvedKafkaOptions, resolveOptions } from './options.js';
 import { RecordProducer } from './record-producer.js';
+import { KafkaReplyChannels } from './reply-channels.js';
 import { InternalHeader, toRecord } from './wire.js';
 
 /**
@@ -65,6 +69,8 @@ export class KafkaTransport implements Transport {
   #sendsDone: Array<() => void> = [];
   #closed: Promise<void> | undefined;
   readonly #deadLetterRetention: DeadLetterRetention | undefined;
+  /** Per-instance reply channels on one reply topic per prefix, see {@link KafkaReplyChannels}. */
+  readonly replies: KafkaReplyChannels;
 
   /** Throws ConfigurationError on invalid options. */
   constructor(options: KafkaTransportOptions) {
@@ -72,6 +78,23 @@ export class KafkaTransport implements Transport {
     this.#deadLetterRetention = options.deadLetterRetention;
     this.#client = options.client ?? new KafkajsClient(this.#options);
     this.#producer = new RecordProducer(this.#client, this.#options.maxMessageBytes, this.#options.maxBatchRecords);
+    const repliesTopic = `${this.#options.topicPrefix}replies`;
+    assertTopicName(repliesTopic, 'the reply topic');
+    this.replies = new KafkaReplyChannels({
+      client: this.#client,
+      produce: (records) => {
+        this.#assertOpen();
+        return this.#produce(records);
+      },
+      topic: repliesTopic,
+      headerPrefix: this.#options.headerPrefix,
+      onError: (error) =>
+        this.#options.logger?.({
+          level: 'warn',
+          message: `kafka reply group ${repliesTopic} could not join; retrying`,
+          extra: { error: describeError(error) },
+        }),
+    });
     this.capabilities = {
       delayedDelivery: 'native',
       orderingPerKey: true,
@@ -81,6 +104,7 @@ export class KafkaTransport implements Transport {
       patternFiltering: 'client',
       durable: true,
       reconnect: true,
+      channelStats: KAFKA_CHANNEL_STATS,
       wireForms: ['ecotone'],
     };
   }
@@ -249,6 +273,23 @@ export class KafkaTransport implements Transport {
   }
 
   /**
+   * The consumer-group lag of each channel (see {@link readChannelStats}); the
+   * events topic counts for a channel this transport provisioned with
+   * subscriptions.
+   */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    const sources = channels.map((channel) => {
+      const names = this.#channelNames(channel);
+      const reads = [{ groupId: names.group, topic: names.topic }];
+      if (this.#subscriptions.has(channel))
+        reads.push({ groupId: names.eventsGroup, topic: this.#options.eventsTopic });
+      return { channel, reads };
+    });
+    return readChannelStats(this.#client, sources);
+  }
+
+  /**
    * Reports the cluster connection as the client sees it (kafkajs: `connected`
    * once any request was answered, `disconnected` once connects or requests
    * failed and for a second nothing was answered; see `KafkajsClient`). A
@@ -266,6 +307,7 @@ export class KafkaTransport implements Transport {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+      await this.replies.stopAll();
       if (this.#sending > 0) await new Promise<void>((resolve) => this.#sendsDone.push(resolve));
       await this.#client.close();
     })();

@@ -173,6 +173,17 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
+  async topicOffsets(topic: string): Promise<ReadonlyMap<number, { readonly low: bigint; readonly high: bigint }>> {
+    const admin = await this.#connectAdmin();
+    try {
+      const partitions = await admin.fetchTopicOffsets(topic);
+      return new Map(partitions.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+    } catch (error) {
+      if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return new Map();
+      throw unavailable(`cannot read offsets of topic ${topic}`, error);
+    }
+  }
+
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer> {
     return startGroupConsumer(this.#memberHost, spec);
   }

@@ -111,7 +111,17 @@ async function launchMember(
       maxRetryTime: o.retry.maxRetryTimeMs,
     },
   });
-  consumer.on(consumer.events.GROUP_JOIN, (event) => spec.onAssignment(event.payload.memberAssignment));
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const assignment = event.payload.memberAssignment;
+    // Emitted before the generation's first fetch, which applies these seeks first.
+    for (const { topic, positionOf } of spec.topics) {
+      for (const partition of positionOf ? (assignment[topic] ?? []) : []) {
+        const offset = positionOf?.(partition);
+        if (offset !== undefined) consumer.seek({ topic, partition, offset });
+      }
+    }
+    spec.onAssignment(assignment);
+  });
   watchRequests(consumer, host.connection);
   // kafkajs resolves a batch of only control records or aborted transactions itself (its size is 0 then).
   consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {

@@ -37,6 +37,7 @@ import { wrapError } from './errors.js';
 import { channelToken, Names } from './names.js';
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Outgoing, Publisher } from './publisher.js';
+import { NatsReplyChannels } from './reply-channels.js';
 import { TopologyManager } from './topology.js';
 
 /** `ping()` answers within this bound, whatever the network does. */
@@ -72,6 +73,8 @@ export class NatsTransport implements Transport {
   readonly #publisher: Publisher;
   readonly #consumers = new Set<Subscription>();
   #closing: Promise<void> | undefined;
+  /** Per-instance reply subjects on core NATS, see {@link NatsReplyChannels}. */
+  readonly replies: NatsReplyChannels;
 
   /** Throws a ConfigurationError when an option is invalid. */
   constructor(options?: NatsTransportOptions) {
@@ -88,6 +91,11 @@ export class NatsTransport implements Transport {
         await this.#topology.ensureStream();
       },
     );
+    this.replies = new NatsReplyChannels({
+      connection: () => this.#connection.nc(),
+      prefix: this.#options.prefix,
+      maxMessageBytes: this.#options.maxMessageBytes,
+    });
     // Publishes sent into a connection that died are answered by nobody: re-publish them at once.
     this.#connection.watch((state) => {
       if (state.status === 'connected') this.#publisher.reconnected();

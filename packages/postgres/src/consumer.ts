@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { type DeliveryHandler, ErrorCode, type Subscription, TransportError } from '@switchyard/core/transport';
-import { type DeliverySink, PostgresDelivery, parseHeaders, SETTLED } from './delivery.js';
+import {
+  ClaimedDelivery,
+  type ClaimSink,
+  type DeliveryHandler,
+  ErrorCode,
+  FetchWaker,
+  HandlerSlots,
+  parseStoredHeaders,
+  SETTLED,
+  type Subscription,
+  TransportError,
+} from '@switchyard/core/transport';
 import type { QueueAccess } from './queue-access.js';
 import type { ClaimedRow } from './statements.js';
 
@@ -18,51 +28,52 @@ const MIN_RETRY_MS = 5;
 /**
  * One consumer of one channel. A fetch loop claims up to half of `prefetch` rows in one statement
  * (which also deletes the rows acked since the last one) whenever at most half of `prefetch` are
- * unsettled, so that the next batch is claimed while the previous one is handled and at most
- * `prefetch` rows are leased at once. It hands them to at most `concurrency`
+ * unsettled, so that the next batch is claimed while the previous one is handled (a batch goes to
+ * the handlers only after the next claim was sent) and at most `prefetch` rows are leased at once. It hands them to at most `concurrency`
  * handlers, and renews the leases of every claimed, unsettled row every third of the lease, so
  * that only a consumer that died (or hung longer than the lease) loses its messages to
  * redelivery. It sleeps while the channel is empty until a NOTIFY, a settle, the next delayed
  * row or the fallback poll wakes it. A handler slot stays taken until its delivery is settled:
  * unsettled deliveries exert backpressure instead of being dropped.
  */
-export class PostgresConsumer implements Subscription, DeliverySink {
+export class PostgresConsumer implements Subscription, ClaimSink<string> {
   readonly #access: QueueAccess;
   readonly #channel: string;
-  readonly #handler: DeliveryHandler;
   readonly #settings: ConsumerSettings;
   readonly #token = randomBytes(6).toString('hex');
-  readonly #inFlight = new Map<string, PostgresDelivery>();
-  readonly #buffer: PostgresDelivery[] = [];
+  readonly #inFlight = new Map<string, ClaimedDelivery<string>>();
+  readonly #slots: HandlerSlots<string>;
+  readonly #waker = new FetchWaker();
   #claims = 0;
   /** Claim again once no more than this many claimed rows are unsettled, so that claims stay large. */
   readonly #lowWater: number;
   /** Rows per claim: half the prefetch, so that the next claim runs while the previous one is handled. */
   readonly #claimSize: number;
-  #running = 0;
-  #executing = 0;
   #stopping = false;
-  #woken = false;
-  #wakeSleeper: (() => void) | undefined;
+  #pumpScheduled = false;
   #loop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
-  #idle: Array<() => void> = [];
   #renewTimer: NodeJS.Timeout | undefined;
   #unlisten: (() => void) | undefined;
 
   constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
     this.#access = access;
     this.#channel = channel;
-    this.#handler = handler;
     this.#settings = settings;
     this.#lowWater = Math.floor(settings.prefetch / 2);
     this.#claimSize = Math.ceil(settings.prefetch / 2);
+    this.#slots = new HandlerSlots(handler, settings.concurrency, (delivery, error) => {
+      this.#report(error);
+      // Stop renewing it: its lease expires and it is redelivered.
+      delivery.settled = true;
+      this.#inFlight.delete(delivery.seq);
+    });
   }
 
   /** Begin fetching; resolves once the wake-up LISTEN is in place. A no-op after close. */
   async start(): Promise<void> {
     if (this.#stopping) return;
-    const unlisten = await this.#access.listen(this.#channel, () => this.#wake());
+    const unlisten = await this.#access.listen(this.#channel, () => this.#waker.wake());
     if (this.#stopping) {
       unlisten();
       return;
@@ -83,12 +94,13 @@ export class PostgresConsumer implements Subscription, DeliverySink {
   async #shutdown(drainTimeoutMs: number): Promise<void> {
     this.#stopping = true;
     this.#unlisten?.();
-    this.#wake();
+    this.#waker.stop();
+    this.#slots.stop();
     // A claim stuck on a dead connection must not hold close forever: its rows come back by lease.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.#loop, new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
     clearTimeout(timer);
-    const unstarted = this.#buffer.splice(0).filter((state) => !state.settled);
+    const unstarted = this.#slots.takeUnstarted().filter((state) => !state.settled);
     for (const state of unstarted) {
       state.settled = true;
       this.#inFlight.delete(state.seq);
@@ -98,15 +110,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
     await Promise.all(
       [...byOwner].map(([owner, seqs]) => this.#access.unclaim(seqs, owner).catch((e: unknown) => this.#report(e))),
     );
-    if (this.#executing > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, drainTimeoutMs);
-        this.#idle.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await this.#slots.drain(drainTimeoutMs);
     clearInterval(this.#renewTimer);
     const left = [...this.#inFlight.values()].filter((state) => !state.settled);
     this.#inFlight.clear();
@@ -125,7 +129,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
     let errorMs = 0;
     while (!this.#stopping) {
       if (this.#inFlight.size > this.#lowWater) {
-        await this.#sleep(this.#access.pollMs);
+        await this.#waker.sleep(this.#access.pollMs);
         continue;
       }
       const room = Math.min(this.#settings.prefetch - this.#inFlight.size, this.#claimSize);
@@ -136,7 +140,7 @@ export class PostgresConsumer implements Subscription, DeliverySink {
       } catch (error) {
         this.#report(error);
         errorMs = Math.min(Math.max(errorMs * 2, 50), Math.max(this.#access.pollMs, 50), 2_000);
-        await this.#sleep(errorMs);
+        await this.#waker.sleep(errorMs);
         continue;
       }
       errorMs = 0;
@@ -151,16 +155,27 @@ export class PostgresConsumer implements Subscription, DeliverySink {
         break;
       }
       if (rows.length === 0) {
-        await this.#sleep(await this.#untilDue());
+        await this.#waker.sleep(await this.#untilDue());
         continue;
       }
-      for (const row of rows) this.#buffer.push(this.#track(row, owner));
-      this.#pump();
+      for (const row of rows) this.#slots.add(this.#track(row, owner));
       // A full claim: more rows are probably waiting; claim again as soon as there is room.
-      if (rows.length === room) this.#woken = true;
-      // Let handlers and settles run before claiming more.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (rows.length === room) this.#waker.wake();
+      // Handlers get the batch in the next turn, after the loop sent its next claim (when there is
+      // room for one): the database works on that claim while this batch is handled, instead of
+      // the two taking turns. Handlers run in microtasks, so pumping now would run the whole batch
+      // before the pool writes the claim.
+      this.#pumpSoon();
     }
+  }
+
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#slots.pump();
+    });
   }
 
   /** How long an empty channel is left alone: until its next delayed row or expiring lease, at most the poll interval. */
@@ -173,17 +188,19 @@ export class PostgresConsumer implements Subscription, DeliverySink {
     }
   }
 
-  #track(row: ClaimedRow, owner: string): PostgresDelivery {
+  #track(row: ClaimedRow, owner: string): ClaimedDelivery<string> {
     const [seq, id, headers, body, key, deliveryCount] = row;
     const message: { id: string; headers: Record<string, string>; body: Uint8Array; key?: string } =
-      key === null ? { id, headers: parseHeaders(headers), body } : { id, headers: parseHeaders(headers), body, key };
-    const delivery = new PostgresDelivery(this, this.#channel, seq, owner, deliveryCount, message);
+      key === null
+        ? { id, headers: parseStoredHeaders(headers), body }
+        : { id, headers: parseStoredHeaders(headers), body, key };
+    const delivery = new ClaimedDelivery(this, this.#channel, seq, owner, key, deliveryCount, message);
     this.#inFlight.set(seq, delivery);
     return delivery;
   }
 
-  /** See {@link DeliverySink}. Write-behind unless `durableAck`. */
-  settleAck(delivery: PostgresDelivery): Promise<void> {
+  /** See {@link ClaimSink}. Write-behind unless `durableAck`. */
+  settleAck(delivery: ClaimedDelivery<string>): Promise<void> {
     const committed = this.#access.ack(delivery.seq);
     if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery), this.#abandon(delivery));
     // A failed delete is reported by the access; the lease expires and the message comes back.
@@ -191,12 +208,12 @@ export class PostgresConsumer implements Subscription, DeliverySink {
     return SETTLED;
   }
 
-  /** See {@link DeliverySink}. */
-  settleNack(delivery: PostgresDelivery, delayMs: number): Promise<void> {
+  /** See {@link ClaimSink}. */
+  settleNack(delivery: ClaimedDelivery<string>, delayMs: number): Promise<void> {
     return this.#access.release(delivery.seq, delivery.owner, delayMs).then(() => {
       this.#settled(delivery);
       // Due again now: claim it (this process got no NOTIFY for an update).
-      if (delayMs === 0) this.#wake();
+      if (delayMs === 0) this.#waker.wake();
     }, this.#abandon(delivery));
   }
 
@@ -205,84 +222,24 @@ export class PostgresConsumer implements Subscription, DeliverySink {
    * handler slot back, so that the message comes back when its lease expires instead of being
    * held forever by a handler that swallowed the error. The settle may still be tried again.
    */
-  #abandon(delivery: PostgresDelivery): (error: unknown) => never {
+  #abandon(delivery: ClaimedDelivery<string>): (error: unknown) => never {
     return (error) => {
       this.#settled(delivery);
       throw error;
     };
   }
 
-  #settled(delivery: PostgresDelivery): void {
+  #settled(delivery: ClaimedDelivery<string>): void {
     delivery.settled = true;
     this.#inFlight.delete(delivery.seq);
-    if (this.#inFlight.size <= this.#lowWater) this.#wake();
-    this.#free(delivery);
-  }
-
-  #pump(): void {
-    while (this.#running < this.#settings.concurrency && this.#buffer.length > 0 && !this.#stopping) {
-      const state = this.#buffer.shift()!;
-      this.#running++;
-      void this.#runHandler(state);
-    }
-  }
-
-  async #runHandler(state: PostgresDelivery): Promise<void> {
-    this.#executing++;
-    try {
-      await this.#handler(state);
-    } catch {
-      try {
-        await state.nack();
-      } catch (error) {
-        this.#report(error);
-        // Stop renewing it: its lease expires and it is redelivered.
-        state.settled = true;
-        this.#inFlight.delete(state.seq);
-      }
-    }
-    state.handlerDone = true;
-    this.#executing--;
-    if (this.#executing === 0) for (const done of this.#idle.splice(0)) done();
-    this.#free(state);
-  }
-
-  #free(state: PostgresDelivery): void {
-    if (!state.handlerDone || !state.settled || state.freed) return;
-    state.freed = true;
-    this.#running--;
-    this.#pump();
+    if (this.#inFlight.size <= this.#lowWater) this.#waker.wake();
+    this.#slots.free(delivery);
   }
 
   #renew(): void {
     if (this.#inFlight.size === 0) return;
     const leases = [...this.#inFlight.values()].filter((s) => !s.settled).map((s) => [s.seq, s.owner] as const);
     if (leases.length > 0) this.#access.extend(leases).catch((error: unknown) => this.#report(error));
-  }
-
-  #wake(): void {
-    this.#woken = true;
-    this.#wakeSleeper?.();
-  }
-
-  /** Resolves after `ms`, or earlier on a wake-up. */
-  #sleep(ms: number): Promise<void> {
-    if (this.#woken || this.#stopping) {
-      this.#woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.#wakeSleeper = undefined;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.#wakeSleeper = () => {
-        this.#woken = false;
-        finish();
-      };
-    });
   }
 
   #report(error: unknown): void {

@@ -115,6 +115,37 @@ describe.runIf(reachable)('PostgresTransport on PostgreSQL', () => {
     await subscription.close();
   });
 
+  it('stores ids, headers and bodies byte for byte when a batch packs them into binary blobs (multi-byte text, every byte value, empty bodies)', async () => {
+    const transport = open();
+    const channel = `pack-${randomUUID()}`;
+    const topic = `pack.${randomUUID().slice(0, 8)}`;
+    await transport.provision({ channels: [{ name: channel, subscriptions: [`${topic}.#`] }] });
+    const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const sent: TransportMessage[] = [
+      { id: `é-${randomUUID()}`, headers: { 'ce-type': 'a"b\\c', note: 'ünïcödé 🚀, {x}' }, body: allBytes },
+      { id: randomUUID(), headers: {}, body: new Uint8Array(0), key: 'k,"1"' },
+      { id: `🚀${randomUUID()}`, headers: { q: '"\'\\' }, body: new TextEncoder().encode('{"emoji":"🚀"}') },
+    ];
+    const received = new Map<string, TransportMessage>();
+    const subscription = await transport.consume(channel, async (delivery) => {
+      received.set(delivery.message.id, delivery.message);
+      await delivery.ack();
+    });
+    // One send call, so the three share one insert; then the same three fanned out by publish.
+    await transport.send(channel, sent);
+    await waitFor(() => received.size === 3, 'the sent batch');
+    const published = sent.map((message) => ({ ...message, id: `${message.id}-p`, routingKey: `${topic}.x` }));
+    await transport.publish(published);
+    await waitFor(() => received.size === 6, 'the published batch');
+    await subscription.close();
+    for (const message of [...sent, ...published]) {
+      const got = received.get(message.id);
+      expect(got?.headers).toEqual(message.headers);
+      expect(Buffer.from(got?.body ?? []).equals(Buffer.from(message.body))).toBe(true);
+      expect(got?.key).toBe(message.key);
+    }
+  });
+
   it('with durableAck, ack resolves once the row is deleted; without it, close commits the write-behind acks', async () => {
     for (const durableAck of [true, false]) {
       const transport = open({ durableAck });

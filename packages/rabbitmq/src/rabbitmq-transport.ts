@@ -6,6 +6,7 @@ import {
   type DeliveryHandler,
   type EndpointMessage,
   ErrorCode,
+  type ReplyChannels,
   type RoutedMessage,
   type Subscription,
   SwitchyardError,
@@ -40,6 +41,7 @@ import {
   redact,
   resolveOptions,
 } from './options.js';
+import { RabbitReplyChannels } from './reply-channels.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
 import { InternalHeader, publishOptions, rawPublishOptions, toBuffer } from './wire.js';
@@ -79,6 +81,8 @@ export class RabbitMqTransport implements Transport {
   readonly #publisher: ConfirmPublisher;
   readonly #topology: TopologyManager;
   readonly #delays: DelayQueues;
+  /** Per-instance reply queues with `x-expires`, see {@link RabbitReplyChannels}. */
+  readonly replies: ReplyChannels;
   readonly #subscriptions = new Set<RabbitSubscription>();
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -104,6 +108,14 @@ export class RabbitMqTransport implements Transport {
       timeoutMs: resolved.operationTimeoutMs,
     });
     this.#delays = new DelayQueues(this.#connection, resolved.exchange, resolved.operationTimeoutMs);
+    this.replies = new RabbitReplyChannels({
+      connection: this.#connection,
+      publisher: this.#publisher,
+      exchange: resolved.exchange,
+      timeoutMs: resolved.operationTimeoutMs,
+      consume: (queue, handler, declare, concurrency) => this.#subscribe(queue, handler, { concurrency }, declare),
+      assertOpen: () => this.#assertOpen(),
+    });
   }
 
   /** The topic exchange events are published to. */

@@ -2,7 +2,7 @@ import type { Transport } from '@switchyard/core/transport';
 import { runTransportConformance } from '@switchyard/testing';
 import { afterAll } from 'vitest';
 import { type RabbitMqQueueType, RabbitMqTransport } from '../src/index.js';
-import { deleteObjects, dropConnections, probeRabbit, RABBIT_URL, unique } from './helpers.js';
+import { deleteObjects, dropConnections, probeRabbit, queueExists, RABBIT_URL, unique } from './helpers.js';
 
 /**
  * Register the transport conformance suite for RabbitMQ with queues of
@@ -39,6 +39,7 @@ function recording(transport: RabbitMqTransport, channels: Set<string>): Transpo
       channels.add(channel);
       return transport.consume(channel, handler, options);
     },
+    replies: transport.replies,
     channelStats: (names) => transport.channelStats(names),
     ping: () => transport.ping(),
     close: () => transport.close(),
@@ -69,5 +70,6 @@ function registerSuite(
     dropConnections: async () => {
       await dropConnections(connectionPrefix);
     },
+    replyChannelExists: queueExists,
   });
 }

@@ -43,6 +43,15 @@ export async function dropConnections(prefix: string): Promise<number> {
   }
 }
 
+/**
+ * Whether queue `name` exists, from `rabbitmqctl list_queues`: a passive declare
+ * (checkQueue) would count as use and restart the queue's `x-expires` clock.
+ */
+export async function queueExists(name: string): Promise<boolean> {
+  const { stdout } = await run('rabbitmqctl', ['list_queues', 'name', '--quiet', '--no-table-headers']);
+  return stdout.split('\n').some((line) => line.trim() === name);
+}
+
 /** Delete queues and exchanges a test declared, on a connection of its own; ignores missing ones. */
 export async function deleteObjects(queues: readonly string[], exchanges: readonly string[] = []): Promise<void> {
   const connection = await amqp.connect(RABBIT_URL);

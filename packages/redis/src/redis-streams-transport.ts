@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
@@ -19,11 +20,13 @@ import {
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
+import { REDIS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
 import { RedisDeadLetterStore } from './dead-letter-store.js';
 import { isBusyGroup, wrapError } from './errors.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
+import { RedisReplyChannels } from './reply-channels.js';
 import { scripts } from './scripts.js';
 import { StreamConsumer } from './stream-consumer.js';
 
@@ -66,6 +69,8 @@ export class RedisStreamsTransport implements Transport {
   #conn: Redis | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Per-instance reply streams with a refreshed expiry, see {@link RedisReplyChannels}. */
+  readonly replies: RedisReplyChannels;
 
   /** Throws a ConfigurationError when an option is invalid. */
   constructor(options?: RedisStreamsTransportOptions) {
@@ -81,6 +86,12 @@ export class RedisStreamsTransport implements Transport {
       maxMessageBytes: this.#options.maxMessageBytes,
       publishBatch: (messages) => this.#publishChunk(this.#conn ?? this.#connection(), messages, this.#token()),
     });
+    this.replies = new RedisReplyChannels({
+      connection: () => this.#connection(),
+      prefix: this.#options.prefix,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      blockMs: this.#options.blockMs,
+    });
     this.capabilities = {
       delayedDelivery: 'native',
       // Consumers of one group read in parallel and nack re-appends at the tail: no per-key order.
@@ -92,6 +103,7 @@ export class RedisStreamsTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
+      channelStats: REDIS_CHANNEL_STATS,
     };
   }
 
@@ -309,6 +321,15 @@ export class RedisStreamsTransport implements Transport {
     });
   }
 
+  /** Depth, in-flight and consumers of each channel's stream and group (see {@link readChannelStats}). */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    try {
+      return await readChannelStats(this.#connection(), this.#keys, channels);
+    } catch (error) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats failed');
+    }
+  }
+
   async ping(): Promise<void> {
     const conn = this.#connection();
     let timer: NodeJS.Timeout | undefined;
@@ -342,6 +363,7 @@ export class RedisStreamsTransport implements Transport {
     this.#closed = true;
     this.#watchers.clear();
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
+    await this.replies.stopAll();
     // Sends already accepted are queued for the next turn: let them reach Redis before QUIT.
     await Promise.race([this.#sender.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     const conn = this.#conn;

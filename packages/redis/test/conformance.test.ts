@@ -16,6 +16,8 @@ runTransportConformance({
     // Kills every normal client on this Redis (other suites' too: they must survive it), except the admin itself.
     await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
   },
+  // EXISTS does not touch the stream's expiry.
+  replyChannelExists: async (key) => (await admin.exists(key)) === 1,
 });
 
 afterAll(async () => {

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { type DeliveryHandler, ErrorCode, type Subscription, TransportError } from '@switchyard/core/transport';
-import { type DeliverySink, SETTLED, SqliteDelivery } from './delivery.js';
+import {
+  ClaimedDelivery,
+  type ClaimSink,
+  type DeliveryHandler,
+  ErrorCode,
+  FetchWaker,
+  HandlerSlots,
+  parseStoredHeaders,
+  SETTLED,
+  type Subscription,
+  TransportError,
+} from '@switchyard/core/transport';
 import type { ClaimedRow } from './message-table.js';
 
 /** What a consumer needs from its transport; every method may throw or reject with a TransportError. */
@@ -41,42 +51,40 @@ export interface ConsumerSettings {
  * redelivery. A handler slot stays taken until its delivery is settled:
  * unsettled deliveries exert backpressure instead of being dropped.
  */
-export class SqliteConsumer implements Subscription, DeliverySink {
+export class SqliteConsumer implements Subscription, ClaimSink<number> {
   readonly #access: QueueAccess;
   readonly #channel: string;
-  readonly #handler: DeliveryHandler;
   readonly #settings: ConsumerSettings;
   readonly #token = randomBytes(6).toString('hex');
-  readonly #inFlight = new Map<number, SqliteDelivery>();
-  readonly #buffer: SqliteDelivery[] = [];
+  readonly #inFlight = new Map<number, ClaimedDelivery<number>>();
+  readonly #slots: HandlerSlots<number>;
+  readonly #waker = new FetchWaker();
   #claims = 0;
   /** Fetch again once no more than this many claimed rows are unsettled, so that claims stay large. */
   readonly #lowWater: number;
-  /** Handler slots taken: a slot frees when its handler returned and its delivery is settled. */
-  #running = 0;
-  /** Handlers executing now; close drains these. */
-  #executing = 0;
   #stopping = false;
-  #woken = false;
-  #wakeSleeper: (() => void) | undefined;
   #loop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
-  #idle: Array<() => void> = [];
   #renewTimer: NodeJS.Timeout | undefined;
   #unlisten: (() => void) | undefined;
 
   constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
     this.#access = access;
     this.#channel = channel;
-    this.#handler = handler;
     this.#settings = settings;
     this.#lowWater = Math.floor(settings.prefetch / 2);
+    this.#slots = new HandlerSlots(handler, settings.concurrency, (delivery, error) => {
+      this.#report(error);
+      // Stop renewing it: its lease expires and it is redelivered.
+      delivery.settled = true;
+      this.#inFlight.delete(delivery.seq);
+    });
   }
 
   /** Begin fetching. Called once by the transport; a no-op after close. */
   start(): void {
     if (this.#stopping) return;
-    this.#unlisten = this.#access.listen(this.#channel, () => this.#wake());
+    this.#unlisten = this.#access.listen(this.#channel, () => this.#waker.wake());
     const every = Math.max(10, Math.floor(this.#access.leaseMs / 3));
     this.#renewTimer = setInterval(() => this.#renew(), every);
     this.#renewTimer.unref();
@@ -92,19 +100,12 @@ export class SqliteConsumer implements Subscription, DeliverySink {
   async #shutdown(drainTimeoutMs: number): Promise<void> {
     this.#stopping = true;
     this.#unlisten?.();
-    this.#wake();
+    this.#waker.stop();
+    this.#slots.stop();
     await this.#loop;
     const now = Date.now();
-    await Promise.all(this.#buffer.splice(0).map((state) => this.#releaseQuietly(state, now, true)));
-    if (this.#executing > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, drainTimeoutMs);
-        this.#idle.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await Promise.all(this.#slots.takeUnstarted().map((state) => this.#releaseQuietly(state, now, true)));
+    await this.#slots.drain(drainTimeoutMs);
     clearInterval(this.#renewTimer);
     const left = [...this.#inFlight.values()].filter((state) => !state.settled);
     await Promise.all(left.map((state) => this.#releaseQuietly(state, Date.now())));
@@ -112,7 +113,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     await this.#access.flush().catch((error: unknown) => this.#report(error));
   }
 
-  async #releaseQuietly(state: SqliteDelivery, visibleAt: number, unclaim = false): Promise<void> {
+  async #releaseQuietly(state: ClaimedDelivery<number>, visibleAt: number, unclaim = false): Promise<void> {
     this.#inFlight.delete(state.seq);
     if (state.settled) return;
     state.settled = true;
@@ -131,7 +132,7 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     while (!this.#stopping) {
       const room = this.#settings.prefetch - this.#inFlight.size;
       if (this.#inFlight.size > this.#lowWater) {
-        await this.#sleep(this.#access.maxPollMs);
+        await this.#waker.sleep(this.#access.maxPollMs);
         continue;
       }
       let rows: ClaimedRow[] | 'busy';
@@ -141,12 +142,12 @@ export class SqliteConsumer implements Subscription, DeliverySink {
       } catch (error) {
         this.#report(error);
         idleMs = this.#access.maxPollMs;
-        await this.#sleep(idleMs);
+        await this.#waker.sleep(idleMs);
         continue;
       }
       if (rows === 'busy') {
         // Another process is writing (probably new messages): try again shortly, without growing the wait.
-        await this.#sleep(this.#access.minPollMs);
+        await this.#waker.sleep(this.#access.minPollMs);
         continue;
       }
       if (rows.length === 0) {
@@ -154,13 +155,13 @@ export class SqliteConsumer implements Subscription, DeliverySink {
         idleMs = idleMs === 0 ? this.#access.minPollMs : Math.min(idleMs * 2, this.#access.maxPollMs);
         // A wake-up hint can come before the write that caused it is committed (the WAL grows
         // frame by frame): after a hint, look again soon instead of at the grown interval.
-        if (await this.#sleep(this.#untilDue(idleMs))) idleMs = 0;
+        if (await this.#waker.sleep(this.#untilDue(idleMs))) idleMs = 0;
         continue;
       }
       idleMs = 0;
       full = rows.length === room;
-      for (const row of rows) this.#buffer.push(this.#track(row, owner));
-      this.#pump();
+      for (const row of rows) this.#slots.add(this.#track(row, owner));
+      this.#slots.pump();
       // Let handlers and settles run before claiming more.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -176,18 +177,20 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     }
   }
 
-  #track(row: ClaimedRow, owner: string): SqliteDelivery {
+  #track(row: ClaimedRow, owner: string): ClaimedDelivery<number> {
     const [seq, id, headers, body, key, deliveryCount] = row;
     // The driver's Buffer is a Uint8Array: handed over as is, no copy, no view.
     const message: { id: string; headers: Record<string, string>; body: Uint8Array; key?: string } =
-      key === null ? { id, headers: parseHeaders(headers), body } : { id, headers: parseHeaders(headers), body, key };
-    const delivery = new SqliteDelivery(this, this.#channel, seq, owner, key, deliveryCount, message);
+      key === null
+        ? { id, headers: parseStoredHeaders(headers), body }
+        : { id, headers: parseStoredHeaders(headers), body, key };
+    const delivery = new ClaimedDelivery(this, this.#channel, seq, owner, key, deliveryCount, message);
     this.#inFlight.set(seq, delivery);
     return delivery;
   }
 
-  /** See {@link DeliverySink}. Write-behind unless `durableAck`: see the transport's `durableAck` option. */
-  settleAck(delivery: SqliteDelivery): Promise<void> {
+  /** See {@link ClaimSink}. Write-behind unless `durableAck`: see the transport's `durableAck` option. */
+  settleAck(delivery: ClaimedDelivery<number>): Promise<void> {
     const committed = this.#access.ack(delivery.seq, this.#channel, delivery.key);
     if (this.#settings.durableAck) return committed.then(() => this.#settled(delivery));
     // The access reports a failed commit; the lease expires and the message comes back: at-least-once.
@@ -195,82 +198,22 @@ export class SqliteConsumer implements Subscription, DeliverySink {
     return SETTLED;
   }
 
-  /** See {@link DeliverySink}. */
-  settleNack(delivery: SqliteDelivery, delayMs: number): Promise<void> {
+  /** See {@link ClaimSink}. */
+  settleNack(delivery: ClaimedDelivery<number>, delayMs: number): Promise<void> {
     return this.#access.release(delivery.seq, delivery.owner, Date.now() + delayMs).then(() => this.#settled(delivery));
   }
 
-  #settled(delivery: SqliteDelivery): void {
+  #settled(delivery: ClaimedDelivery<number>): void {
     delivery.settled = true;
     this.#inFlight.delete(delivery.seq);
-    if (this.#inFlight.size <= this.#lowWater) this.#wake();
-    this.#free(delivery);
-  }
-
-  #pump(): void {
-    while (this.#running < this.#settings.concurrency && this.#buffer.length > 0 && !this.#stopping) {
-      const state = this.#buffer.shift()!;
-      this.#running++;
-      void this.#runHandler(state);
-    }
-  }
-
-  async #runHandler(state: SqliteDelivery): Promise<void> {
-    this.#executing++;
-    try {
-      await this.#handler(state);
-    } catch {
-      try {
-        await state.nack();
-      } catch (error) {
-        this.#report(error);
-        // Stop renewing it: its lease expires and it is redelivered.
-        state.settled = true;
-        this.#inFlight.delete(state.seq);
-      }
-    }
-    state.handlerDone = true;
-    this.#executing--;
-    if (this.#executing === 0) for (const done of this.#idle.splice(0)) done();
-    this.#free(state);
-  }
-
-  #free(state: SqliteDelivery): void {
-    if (!state.handlerDone || !state.settled || state.freed) return;
-    state.freed = true;
-    this.#running--;
-    this.#pump();
+    if (this.#inFlight.size <= this.#lowWater) this.#waker.wake();
+    this.#slots.free(delivery);
   }
 
   #renew(): void {
     if (this.#inFlight.size === 0) return;
     const leases = [...this.#inFlight.values()].filter((s) => !s.settled).map((s) => [s.seq, s.owner] as const);
     this.#access.extend(leases).catch((error: unknown) => this.#report(error));
-  }
-
-  #wake(): void {
-    this.#woken = true;
-    this.#wakeSleeper?.();
-  }
-
-  /** Resolves after `ms`, or earlier on a wake-up: true when woken (or stopping), false on timeout. */
-  #sleep(ms: number): Promise<boolean> {
-    if (this.#woken || this.#stopping) {
-      this.#woken = false;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const finish = (woken: boolean) => {
-        clearTimeout(timer);
-        this.#wakeSleeper = undefined;
-        resolve(woken);
-      };
-      const timer = setTimeout(() => finish(false), ms);
-      this.#wakeSleeper = () => {
-        this.#woken = false;
-        finish(true);
-      };
-    });
   }
 
   #report(error: unknown): void {
@@ -280,27 +223,4 @@ export class SqliteConsumer implements Subscription, DeliverySink {
         : new TransportError(ErrorCode.TransportUnavailable, String(error), { cause: error }),
     );
   }
-}
-
-/** Headers as stored by this transport; anything else (another writer's garbage) yields only its string values. */
-function parseHeaders(json: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    return {};
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-  // JSON.parse defines keys such as "__proto__" as own data properties, so the object is safe
-  // as is when every value is a string.
-  const record = parsed as Record<string, unknown>;
-  for (const name in record) {
-    if (typeof record[name] !== 'string') {
-      return Object.fromEntries(Object.entries(record).filter(([, value]) => typeof value === 'string')) as Record<
-        string,
-        string
-      >;
-    }
-  }
-  return record as Record<string, string>;
 }

@@ -1,5 +1,6 @@
 import { ListQueuesCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
+  type ChannelStats,
   type ConnectionState,
   ConnectionWatch,
   type ConsumeOptions,
@@ -16,6 +17,7 @@ import {
   TransportError,
   type TransportMessage,
 } from '@switchyard/core/transport';
+import { readChannelStats, SQS_CHANNEL_STATS } from './channel-stats.js';
 import { type AwsClients, createClients } from './clients.js';
 import { SqsConsumer } from './consumer.js';
 import { SqsDeadLetterStore } from './dead-letter-store.js';
@@ -25,6 +27,7 @@ import { type ResolvedSqsOptions, resolveOptions, type SqsTransportOptions } fro
 import { Producer } from './producer.js';
 import { Provisioner } from './provisioner.js';
 import { QueueDirectory, type QueueRef } from './queue-directory.js';
+import { SqsReplyChannels } from './reply-channels.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 import { sdkAttributes } from './wire.js';
 
@@ -67,6 +70,8 @@ export class SqsTransport implements Transport {
   #connected: Connected | undefined;
   #closing: Promise<void> | undefined;
   readonly #connection: ConnectionWatch;
+  /** Per-instance reply queues with a heartbeat tag, see {@link SqsReplyChannels}. */
+  readonly replies: SqsReplyChannels;
 
   /** Throws a ConfigurationError for invalid options. */
   constructor(config: SqsTransportConfig = {}) {
@@ -74,6 +79,12 @@ export class SqsTransport implements Transport {
     this.#registry = config.registry ?? new SubscriptionRegistry();
     this.#onError = config.onError ?? ((error) => console.warn(`[switchyard:sqs] ${error.message}`));
     this.#connection = new ConnectionWatch({ endpoint: this.#options.endpoint ?? 'AWS SQS' });
+    this.replies = new SqsReplyChannels({
+      sqs: () => this.#use().clients.sqs,
+      queuePrefix: this.#options.queuePrefix,
+      consume: async (queue, handler, concurrency) => this.#consume(this.#use(), queue, handler, { concurrency }),
+      onError: this.#onError,
+    });
     this.capabilities = {
       // FIFO queues refuse per-message DelaySeconds: core holds early deliveries instead.
       delayedDelivery: this.#options.fifo ? 'emulated' : 'native',
@@ -85,6 +96,7 @@ export class SqsTransport implements Transport {
       patternFiltering: this.#options.fanout === 'direct' ? 'server' : 'client',
       durable: true,
       reconnect: true,
+      channelStats: SQS_CHANNEL_STATS,
       wireForms: ['ecotone'],
     };
   }
@@ -238,6 +250,12 @@ export class SqsTransport implements Transport {
     });
   }
 
+  /** Depth and in-flight of each channel's queue, as SQS approximates them (see {@link readChannelStats}). */
+  channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    const { clients, queues } = this.#use();
+    return readChannelStats(clients.sqs, queues, channels);
+  }
+
   /**
    * Reports whether the SQS/SNS endpoint answers. HTTP holds no connection:
    * `connected` once a request (a poll, a send, anything) got an HTTP answer,
@@ -261,6 +279,7 @@ export class SqsTransport implements Transport {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.replies.stopHeartbeats();
       await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
       this.#consumers.clear();
       this.#connection.close();

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import type { SqsTransportConfig } from '../src/index.js';
 
@@ -49,4 +50,18 @@ export function emulatorConfig(emulator: Emulator): SqsTransportConfig {
     visibilityTimeoutSeconds: 3,
     onError: () => undefined,
   };
+}
+
+/** Whether the queue at `url` exists on `emulator`, asked with a client of the test's own. */
+export async function queueExists(emulator: Emulator, url: string): Promise<boolean> {
+  const admin = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+  try {
+    await admin.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'QueueDoesNotExist') return false;
+    throw error;
+  } finally {
+    admin.destroy();
+  }
 }

@@ -36,6 +36,7 @@ export {
 } from './interop/foreign-producer.js';
 export { messageConsumerScenario, type RawProducer } from './interop/message-consumer.js';
 export { messagePublisherScenario, RAW_MESSAGES, type RawRead } from './interop/message-publisher.js';
+export { type ReplyChannelSuiteOptions, runReplyChannelSuite } from './replies/reply-channel-suite.js';
 export { RETENTION_UNDER_TEST, retentionOnAddScenario } from './stores/dead-letter-retention.js';
 export {
   type DeadLetterStoreFactory,

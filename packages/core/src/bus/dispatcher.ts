@@ -79,12 +79,15 @@ export class Dispatcher {
   }
 
   #endProducer(producer: ProducerSpan, error?: unknown): void {
-    const destination = producer.outbound.destination;
-    const systems =
-      destination.kind === 'send'
-        ? [this.#map.resolvedRoute(destination.service)?.transport.name ?? '']
-        : this.#map.resolvedTransportNames();
-    this.#hooks?.telemetry?.endProducer(producer, systems, error);
+    this.#hooks?.telemetry?.endProducer(producer, () => this.#systems(producer.outbound), error);
+  }
+
+  /** The names of the transports an outbound message went to. */
+  #systems(outbound: OutboundMessage): readonly string[] {
+    const destination = outbound.destination;
+    return destination.kind === 'send'
+      ? [this.#map.resolvedRoute(destination.service)?.transport.name ?? '']
+      : this.#map.resolvedTransportNames();
   }
 
   async #send(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {

@@ -62,9 +62,12 @@ export {
   type ReplyChannelBook,
   type ReplyChannelHost,
 } from './booked-replies.js';
+export { ClaimedDelivery, type ClaimSink, parseStoredHeaders, SETTLED } from './claimed-delivery.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
 export { ConnectionWatch, type ConnectionWatchOptions } from './connection-watch.js';
 export { type ConsumeLimits, consumeLimits } from './consume-options.js';
+export { FetchWaker } from './fetch-waker.js';
+export { HandlerSlots } from './handler-slots.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
 export type * from './types.js';
