@@ -12,8 +12,12 @@ function harness(committedOnBroker: () => bigint, budget = 1_000) {
   // As kafkajs keeps it: paused partitions stay paused across assignments until resumed by number.
   const paused = new Set<number>();
   const member: GroupConsumer = {
-    pause: (_topic, partitions) => partitions.forEach((p) => paused.add(p)),
-    resume: (_topic, partitions) => partitions.forEach((p) => paused.delete(p)),
+    pause: (_topic, partitions) => {
+      for (const p of partitions) paused.add(p);
+    },
+    resume: (_topic, partitions) => {
+      for (const p of partitions) paused.delete(p);
+    },
     seek: (_topic, partition, offset) => void seeks.push(`${partition}@${offset}`),
     commit: async (offsets) => void commits.push(...offsets.map((o) => `${o.partition}@${o.offset}`)),
     stop: async () => undefined,
