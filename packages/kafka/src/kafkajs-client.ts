@@ -12,6 +12,7 @@ import { closed, unavailable } from './kafkajs-errors.js';
 import { type MemberHost, startGroupConsumer, watchRequests } from './kafkajs-group-consumer.js';
 import { quietLogCreator } from './kafkajs-log.js';
 import type { ResolvedKafkaOptions } from './options.js';
+import { stablePartitioner } from './stable-partitioner.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 type KafkaInstance = InstanceType<typeof Kafka>;
@@ -248,7 +249,7 @@ export class KafkajsClient implements KafkaClient {
           idempotent,
           maxInFlightRequests: 1,
           allowAutoTopicCreation: true,
-          createPartitioner: Partitioners.DefaultPartitioner,
+          createPartitioner: stablePartitioner(Partitioners.DefaultPartitioner),
           retry: { retries: this.#options.retry.retries, initialRetryTime: this.#options.retry.initialRetryTimeMs },
         });
         watchRequests(producer, this.#connection);

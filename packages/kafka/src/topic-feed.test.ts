@@ -5,13 +5,19 @@ import { FlowBudget, type Settle, TopicFeed } from './topic-feed.js';
 const TOPIC = 't';
 
 /** A client whose one group member the test drives by hand: assignments and batches as kafkajs would give them. */
-function harness(committedOnBroker: () => bigint) {
+function harness(committedOnBroker: () => bigint, budget = 1_000) {
   let spec: ConsumerSpec | undefined;
   const commits: string[] = [];
   const seeks: string[] = [];
+  // As kafkajs keeps it: paused partitions stay paused across assignments until resumed by number.
+  const paused = new Set<number>();
   const member: GroupConsumer = {
-    pause: () => undefined,
-    resume: () => undefined,
+    pause: (_topic, partitions) => {
+      for (const p of partitions) paused.add(p);
+    },
+    resume: (_topic, partitions) => {
+      for (const p of partitions) paused.delete(p);
+    },
     seek: (_topic, partition, offset) => void seeks.push(`${partition}@${offset}`),
     commit: async (offsets) => void commits.push(...offsets.map((o) => `${o.partition}@${o.offset}`)),
     stop: async () => undefined,
@@ -30,7 +36,7 @@ function harness(committedOnBroker: () => bigint) {
     groupId: 'g',
     topic: TOPIC,
     fromBeginning: true,
-    budget: new FlowBudget(1_000),
+    budget: new FlowBudget(budget),
     partitionsConcurrently: 1,
     dispatch: (record, _partition, settle) => {
       dispatched.push(BigInt(record.offset));
@@ -65,6 +71,7 @@ function harness(committedOnBroker: () => bigint) {
     commits,
     seeks,
     dispatched,
+    paused,
   };
 }
 
@@ -119,5 +126,20 @@ describe('TopicFeed across a rebalance', () => {
     await h.batch(0, 50, 52);
     expect(h.seeks).toEqual([]);
     expect(h.dispatched.slice(-3)).toEqual([50n, 51n, 52n]);
+  });
+});
+
+describe('TopicFeed backpressure across a rebalance', () => {
+  it('resumes every partition it paused, also those a generation in between did not assign', async () => {
+    const h = harness(() => -1n, 2);
+    await h.start();
+    h.assign([0, 1]);
+    await h.batch(0, 0, 4); // takes 0 and 1, then the budget is used up: the topic pauses
+    expect([...h.paused].sort()).toEqual([0, 1]);
+    h.assign([0]); // a rebalance takes partition 1 away while paused
+    h.settle(0, 1); // room again: resume
+    await h.settled();
+    h.assign([0, 1]); // partition 1 comes back
+    expect([...h.paused], 'no partition left paused').toEqual([]);
   });
 });

@@ -49,6 +49,13 @@ export class TopicFeed {
   readonly #floors = new Map<number, bigint>();
   #inFlight = 0;
   #paused = false;
+  /**
+   * Partitions this feed asked the client to pause and not resumed since. The
+   * client keeps a pause across assignments, so a resume must name every one
+   * of them, not only those assigned now: a partition paused, then taken away
+   * by a rebalance and given back later would otherwise never be fetched again.
+   */
+  readonly #pausedInClient = new Set<number>();
   #closing = false;
   #stopped = false;
   /** Offsets waiting to be committed, by partition. */
@@ -80,7 +87,7 @@ export class TopicFeed {
       onAssignment: (assignment) => this.#onAssignment(assignment),
       onPassed: (_topic, partition, offset) => this.#onPassed(partition, BigInt(offset)),
     });
-    if (this.#closing) this.#consumer.pause(spec.topic, this.#assigned());
+    if (this.#closing) this.#pauseAssigned();
   }
 
   /**
@@ -91,7 +98,7 @@ export class TopicFeed {
   close(drained: Promise<unknown>): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
-      this.#consumer?.pause(this.#spec.topic, this.#assigned());
+      this.#pauseAssigned();
       await drained;
       await this.#flush();
       this.#stopped = true;
@@ -114,7 +121,7 @@ export class TopicFeed {
     this.#trackers = new Map((assignment[this.#spec.topic] ?? []).map((p) => [p, new OffsetTracker()]));
     this.#generation++;
     this.#toCommit.clear();
-    if (this.#closing || this.#paused) this.#consumer?.pause(this.#spec.topic, this.#assigned());
+    if (this.#closing || this.#paused) this.#pauseAssigned();
   }
 
   async #onBatch(batch: IncomingBatch, control: BatchControl): Promise<void> {
@@ -200,11 +207,20 @@ export class TopicFeed {
   #pause(): void {
     if (this.#paused) return;
     this.#paused = true;
-    this.#consumer?.pause(this.#spec.topic, this.#assigned());
+    this.#pauseAssigned();
     this.#spec.budget.whenRoom(() => {
       this.#paused = false;
-      if (!this.#closing) this.#consumer?.resume(this.#spec.topic, this.#assigned());
+      if (this.#closing || this.#pausedInClient.size === 0) return;
+      const partitions = [...this.#pausedInClient];
+      this.#pausedInClient.clear();
+      this.#consumer?.resume(this.#spec.topic, partitions);
     });
+  }
+
+  #pauseAssigned(): void {
+    const partitions = this.#assigned();
+    for (const partition of partitions) this.#pausedInClient.add(partition);
+    this.#consumer?.pause(this.#spec.topic, partitions);
   }
 
   /** One commit in flight at a time; settles during it are folded into the next. */

@@ -35,9 +35,11 @@ export const delayOrderScenarios: Scenario[] = [
     async run(t) {
       const transport = await t.transport();
       const channel = await t.channel(transport, 'hol');
-      const later = testMessage({ seq: 1, deliverAt: Date.now() + DELAY_MS * 4 });
       const due = testMessages(5);
       const inbox = await t.collect(transport, channel, { concurrency: 1 });
+      // Due time taken once the consumer is attached: subscribing can take seconds (a Kafka group join), and a
+      // message already due when sent would rightly arrive with the others.
+      const later = testMessage({ seq: 1, deliverAt: Date.now() + DELAY_MS * 4 });
       await transport.send(channel, [later]);
       await transport.send(channel, due);
       await inbox.waitForIds(

@@ -29,11 +29,24 @@ export const reconnectScenarios: Scenario[] = [
       const tail = messages.slice(messages.length - tailSize);
       const main = messages.slice(0, messages.length - tailSize);
       const failed: TransportMessage[] = [];
+      // Which send carried each message, for the failure message: losses in the batches of one send point
+      // at the send path, losses spread over the whole run at the consumer.
+      const sentBy = new Map<string, string>();
+      let phase = 'before the first drop';
+      let sends = 0;
       const sendAll = async (batch: readonly TransportMessage[]) => {
         for (let start = 0; start < batch.length; start += BATCH) {
           const slice = batch.slice(start, start + BATCH);
+          const send = `send #${++sends} (${phase})`;
           // A send that overlaps a drop may reject: it must not be half-lost, so it is counted and resent.
-          await publisher.send(channel, slice).catch(() => failed.push(...slice));
+          const outcome = await publisher.send(channel, slice).then(
+            () => 'resolved',
+            () => {
+              failed.push(...slice);
+              return 'rejected';
+            },
+          );
+          for (const m of slice) sentBy.set(m.id, `${send} ${outcome}`);
         }
       };
       const resendFailed = async () => {
@@ -48,16 +61,37 @@ export const reconnectScenarios: Scenario[] = [
       const inbox = await t.collect(subscriber, channel, { concurrency: 10 });
       const received = () => inbox.idSet().size;
       await waitFor(() => received() >= main.length / 4, 'a quarter of the messages before the first drop', t.waitMs);
+      phase = 'during the first drop';
       await Promise.all([drop(), sendAll(main.slice(half))]);
+      phase = 'resent';
       await resendFailed();
       await waitFor(() => received() >= (main.length * 3) / 4, 'three quarters before the second drop', t.waitMs * 3);
       await drop();
+      phase = 'after the second drop';
       await sendAll(tail);
+      phase = 'resent';
       await resendFailed();
-      await inbox.waitForIds(
-        messages.map((m) => m.id),
-        t.waitMs * 3,
-      );
+      await inbox
+        .waitForIds(
+          messages.map((m) => m.id),
+          t.waitMs * 3,
+        )
+        .catch((error: unknown) => {
+          const seen = inbox.idSet();
+          const bySend = new Map<string, number>();
+          for (const m of messages) {
+            if (seen.has(m.id)) continue;
+            const send = sentBy.get(m.id) ?? 'never sent';
+            bySend.set(send, (bySend.get(send) ?? 0) + 1);
+          }
+          const detail = [...bySend].map(([send, count]) => `${count} of ${send}`).join('; ');
+          throw new Error(
+            `${error instanceof Error ? error.message : String(error)}; missing by last send: ${detail}`,
+            {
+              cause: error,
+            },
+          );
+        });
     },
   },
   {
