@@ -1,7 +1,7 @@
 import { createService, InMemoryDeadLetterStore, type Transport } from '@switchyard/core';
 import type { OnHandled, RunningConsumer } from './consumer-spec.js';
 import { BenchCommand } from './contract.js';
-import { benchTelemetry } from './telemetry-mode.js';
+import { benchTelemetry, floorHandle } from './telemetry-mode.js';
 
 /** How the benchmark's consumer service is built, in the main thread or in the consumer thread. */
 export interface BenchConsumerOptions {
@@ -31,7 +31,7 @@ export async function startBenchConsumer(
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
     ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
   });
-  consumer.handle(BenchCommand, (command) => onHandled(command.sentAt), { distributed: true });
+  consumer.handle(BenchCommand, (command) => floorHandle(() => onHandled(command.sentAt)), { distributed: true });
   await consumer.start();
   return consumer;
 }

@@ -37,6 +37,8 @@ export interface BenchArgs {
   /** Also measure p50/p99 of both sides at these fractions of the framework's peak rate. */
   readonly loads?: readonly number[];
   readonly runId: string;
+  /** RabbitMQ: CloudEvents content modes to run, one after the other, on both sides (default binary). */
+  readonly contentModes?: readonly ('binary' | 'structured')[];
 }
 
 /** Build the line from a framework run and the raw baseline of the same run; prints a human summary first. */

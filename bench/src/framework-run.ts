@@ -3,7 +3,7 @@ import type { BenchConsumerOptions } from './bench-consumer.js';
 import { BenchCommand, benchPayload } from './contract.js';
 import type { Layout } from './layout.js';
 import { type RunResult, runLoop } from './run-loop.js';
-import { benchTelemetry } from './telemetry-mode.js';
+import { benchTelemetry, floorSend } from './telemetry-mode.js';
 
 export { type RunResult, round } from './run-loop.js';
 
@@ -71,7 +71,7 @@ export function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
       await producer.start();
       const bus = producer.distributedBus;
       return {
-        send: (seq) => bus.sendCommand(consumerName, BenchCommand, benchPayload(seq)),
+        send: (seq) => floorSend(() => bus.sendCommand(consumerName, BenchCommand, benchPayload(seq))),
         stop: () => producer.stop(),
       };
     },

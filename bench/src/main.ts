@@ -11,11 +11,12 @@ import { benchRequestReply } from './benches/request-reply.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
 import { parseLayouts } from './layout.js';
-import { setTelemetryMode } from './telemetry-mode.js';
+import { exportedSpans, setTelemetryMode } from './telemetry-mode.js';
 
 /**
  * `npm run bench -- <transport|peers> [--layout single-thread|consumer-worker|both] [--messages N] [--window N]
- * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--telemetry off|api|sdk]`:
+ * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--telemetry off|api|sdk|sdk-floor]
+ * [--content-mode binary|structured|both]` (RabbitMQ only):
  * the framework against the raw driver doing the same durable work, in the
  * same run and layout. The last lines printed are JSON objects in the
  * benchmark format, one per layout.
@@ -43,6 +44,7 @@ const { positionals, values } = parseArgs({
     telemetry: { type: 'string' },
     layout: { type: 'string' },
     loads: { type: 'string' },
+    'content-mode': { type: 'string' },
   },
 });
 const target = positionals[0] ?? 'memory';
@@ -60,8 +62,18 @@ const args: BenchArgs = {
   ...(values.window ? { window: number(values.window) } : {}),
   ...(values.concurrency ? { concurrency: number(values.concurrency) } : {}),
   ...(values.rounds ? { rounds: number(values.rounds) } : {}),
+  ...(values['content-mode'] ? { contentModes: contentModes(values['content-mode']) } : {}),
 };
+function contentModes(text: string): Array<'binary' | 'structured'> {
+  if (text === 'both') return ['binary', 'structured'];
+  if (text === 'binary' || text === 'structured') return [text];
+  console.error(`--content-mode must be binary, structured or both, got '${text}'`);
+  process.exit(2);
+}
 const telemetry = setTelemetryMode(values.telemetry);
 const result = await bench(args);
-for (const line of Array.isArray(result) ? result : [result]) console.log(JSON.stringify({ ...line, telemetry }));
+// Spans exported so far (those of the last < 5 s may still wait in the batch processor's queue).
+const spans = telemetry === 'sdk' || telemetry === 'sdk-floor' ? { exported_spans: exportedSpans } : {};
+for (const line of Array.isArray(result) ? result : [result])
+  console.log(JSON.stringify({ ...line, telemetry, ...spans }));
 process.exit(0);

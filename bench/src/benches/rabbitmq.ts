@@ -1,3 +1,4 @@
+import type { ContentMode } from '@switchyard/rabbitmq';
 import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { runFramework } from '../framework-run.js';
 import { rawRabbitProducer } from '../raw/rabbitmq.js';
@@ -20,18 +21,36 @@ export const WINDOW = 1_000;
 export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 30_000;
   const window = args.window ?? WINDOW;
-  return compareLayouts(
-    'rabbitmq',
-    args,
-    { framework: (run) => rabbitFrameworkRun(run, window, args.concurrency), raw: (run) => rawRabbitRun(run, window) },
-    { messages, halfLoad: true, extra: { prefetch: PREFETCH, window } },
-  );
+  const lines: BenchLine[] = [];
+  // Each content mode on both sides (`--content-mode`): the raw side writes what the transport writes.
+  for (const mode of args.contentModes ?? ['binary']) {
+    const structured = mode === 'structured';
+    lines.push(
+      ...(await compareLayouts(
+        'rabbitmq',
+        { ...args, runId: `${args.runId}-${mode.slice(0, 3)}` },
+        {
+          framework: (run) => rabbitFrameworkRun(run, window, args.concurrency, mode),
+          raw: (run) => rawRabbitRun(run, window, structured),
+        },
+        { messages, halfLoad: true, extra: { prefetch: PREFETCH, window, content_mode: mode } },
+      )),
+    );
+  }
+  return lines;
 }
 
-/** One framework run on RabbitMQ (consumer concurrency 64 unless given). */
-export function rabbitFrameworkRun(run: SideRun, window: number, concurrency = 64) {
+/** One framework run on RabbitMQ (consumer concurrency 64 unless given), in `contentMode`. */
+export function rabbitFrameworkRun(
+  run: SideRun,
+  window: number,
+  concurrency = 64,
+  contentMode: ContentMode = 'binary',
+) {
+  const url = new URL(RABBITMQ_URL);
+  if (contentMode !== 'binary') url.searchParams.set('contentMode', contentMode);
   return runFramework({
-    url: RABBITMQ_URL,
+    url: url.toString(),
     layout: run.layout,
     messages: run.messages,
     window,
@@ -43,7 +62,7 @@ export function rabbitFrameworkRun(run: SideRun, window: number, concurrency = 6
 }
 
 /** One raw amqplib run: the same loop, layout and shape as the framework's. */
-export function rawRabbitRun(run: SideRun, window: number) {
-  const options = { url: RABBITMQ_URL, queue: `sy-bench-raw-${run.tag}`, prefetch: PREFETCH };
+export function rawRabbitRun(run: SideRun, window: number, structured = false) {
+  const options = { url: RABBITMQ_URL, queue: `sy-bench-raw-${run.tag}`, prefetch: PREFETCH, structured };
   return loopSide(run, { kind: 'raw-rabbitmq', options }, () => rawRabbitProducer(options), window);
 }

@@ -10,6 +10,12 @@ export interface RawRabbitOptions {
   /** A fresh durable queue per run; the consumer declares it and deletes it when stopped. */
   readonly queue: string;
   readonly prefetch: number;
+  /**
+   * Write CloudEvents structured mode, as the transport does with
+   * `contentMode: 'structured'`: the framework's attributes and the payload in
+   * one `application/cloudevents+json` body, no header table.
+   */
+  readonly structured?: boolean;
 }
 
 /**
@@ -30,9 +36,11 @@ export async function startRawRabbitConsumer(
     options.queue,
     (message: ConsumeMessage | null) => {
       if (message === null) return;
-      const payload = readRawMessage(message.properties.headers ?? {}, message.content.toString()) as {
-        sentAt: number;
-      };
+      const payload = (
+        message.properties.contentType === STRUCTURED
+          ? readStructured(message.content.toString())
+          : readRawMessage(message.properties.headers ?? {}, message.content.toString())
+      ) as { sentAt: number };
       channel.ack(message);
       onHandled(payload.sentAt);
     },
@@ -61,18 +69,19 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
   return {
     send(seq) {
       const id = randomUUID();
+      const payload = JSON.stringify(benchPayload(seq));
       return new Promise<void>((resolve, reject) => {
         const writable = channel.publish(
           '',
           options.queue,
-          Buffer.from(JSON.stringify(benchPayload(seq))),
+          Buffer.from(options.structured ? structuredDocument(id, payload) : payload),
           {
             persistent: true,
             mandatory: true,
             messageId: id,
-            contentType: 'application/json',
+            contentType: options.structured ? STRUCTURED : 'application/json',
             timestamp: Math.floor(Date.now() / 1000),
-            headers: amqpHeaders(id),
+            headers: options.structured ? {} : amqpHeaders(id),
           },
           (error: unknown) => (error ? reject(error as Error) : resolve()),
         );
@@ -90,4 +99,20 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
 function amqpHeaders(id: string): Record<string, string> {
   const { 'content-type': _contentType, ...headers } = benchHeaders(id);
   return headers;
+}
+
+const STRUCTURED = 'application/cloudevents+json';
+
+/** The framework's attributes and `payload` (JSON text) as one structured-mode document, as the transport writes it. */
+function structuredDocument(id: string, payload: string): string {
+  const event: Record<string, string> = { datacontenttype: 'application/json' };
+  for (const [name, value] of Object.entries(amqpHeaders(id))) event[name.slice('ce-'.length)] = value;
+  return `${JSON.stringify(event).slice(0, -1)},"data":${payload}}`;
+}
+
+/** A structured-mode message read as any consumer reads it: the document parsed, its `id` checked, `data` returned. */
+function readStructured(body: string): unknown {
+  const event = JSON.parse(body) as Record<string, unknown>;
+  if (typeof event.id !== 'string') throw new Error('raw baseline: a structured message without id');
+  return event.data;
 }

@@ -85,6 +85,12 @@ export type {
   FinalFailureStrategy,
 } from './runtime/stages/final-failure.js';
 export type { ServiceHealth } from './service/health.js';
+export {
+  type HealthServer,
+  type HealthServerOptions,
+  type HealthSource,
+  serveHealth,
+} from './service/health-server.js';
 export type { ForeignMessage, MessageConsumerOptions } from './service/message-consumer.js';
 export { MessagePublisher, type RawMessage } from './service/message-publisher.js';
 export type { ServiceOptions } from './service/options.js';

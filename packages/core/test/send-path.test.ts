@@ -67,4 +67,27 @@ describe('one send path', () => {
     expect(sent[1]?.outbound.message.id).toBe(sent[0]?.outbound.message.id);
     await service.stop();
   });
+
+  it('validates synchronously and asynchronously before sending; bad calls reject instead of throwing', async () => {
+    const service = createService({ name: 'send-check', transport: 'memory://send-check', handleSignals: false });
+    const Later = defineCommand(
+      'test.later',
+      z.object({ n: z.number() }).refine(async (value) => value.n > 0, 'n must be positive'),
+    );
+    const sent: ServiceEvents['sent'][] = [];
+    service.on('sent', (event) => sent.push(event));
+    await service.start();
+    const bus = service.distributedBus;
+    await bus.sendCommand('elsewhere', Later, { n: 1 });
+    await expect(bus.sendCommand('elsewhere', Later, { n: -1 })).rejects.toMatchObject({ code: 'SY_VALIDATION' });
+    await expect(bus.sendCommand('elsewhere', Work, { n: 'x' } as never)).rejects.toMatchObject({
+      code: 'SY_VALIDATION',
+    });
+    // A bad target is a rejection of the returned promise, not a synchronous throw.
+    const bad = bus.sendCommand('', Work, { n: 1 });
+    await expect(bad).rejects.toMatchObject({ code: 'SY_CONFIGURATION' });
+    await expect(bus.prepareEvent(Noted, { n: 'x' } as never)).rejects.toMatchObject({ code: 'SY_VALIDATION' });
+    expect(sent.map((event) => event.outbound.message.headers['ce-type'])).toEqual(['test.later']);
+    await service.stop();
+  });
 });

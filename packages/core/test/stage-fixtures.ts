@@ -103,6 +103,7 @@ export function recorded(): { observers: Observers; seen: { [E in keyof ServiceE
     deadLettered: [],
     duplicate: [],
     replyDropped: [],
+    stopped: [],
   } as {
     [E in keyof ServiceEvents]: ServiceEvents[E][];
   };

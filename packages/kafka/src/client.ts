@@ -114,8 +114,13 @@ export interface KafkaClient {
   ensureTopics(topics: readonly string[]): Promise<void>;
   /** Committed next-offsets of `groupId` on `topic`, by partition; -1 where the group never committed. */
   committedOffsets(groupId: string, topic: string): Promise<ReadonlyMap<number, bigint>>;
-  /** The offset the next record of each partition of `topic` will get (its high-water mark), by partition. */
-  endOffsets(topic: string): Promise<ReadonlyMap<number, string>>;
+  /**
+   * Optional: the offsets of each partition of `topic`, by partition: `low`
+   * (the log start, first offset still kept) and `high` (the high watermark,
+   * the next offset to be written). An empty map for a topic that does not
+   * exist. Channel stats (lag) and the reply channels' start position read it.
+   */
+  topicOffsets(topic: string): Promise<ReadonlyMap<number, { readonly low: bigint; readonly high: bigint }>>;
   /** Join a consumer group; resolves once the member joined and got its first assignment. */
   startConsumer(spec: ConsumerSpec): Promise<GroupConsumer>;
   /** Rejects when the cluster does not answer. */

@@ -1,4 +1,5 @@
 import {
+  type ChannelStats,
   type ConnectionState,
   type ConsumeOptions,
   compilePattern,
@@ -18,6 +19,7 @@ import {
   validatePattern,
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelSubscriptions } from './channel-consumer.js';
+import { KAFKA_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import type { KafkaClient, OutgoingRecord } from './client.js';
 import { KafkaDeadLetterStore } from './dead-letter-store.js';
 import { KafkajsClient } from './kafkajs-client.js';
@@ -102,6 +104,7 @@ export class KafkaTransport implements Transport {
       patternFiltering: 'client',
       durable: true,
       reconnect: true,
+      channelStats: KAFKA_CHANNEL_STATS,
       wireForms: ['ecotone'],
     };
   }
@@ -267,6 +270,23 @@ export class KafkaTransport implements Transport {
       topic,
       ...(this.#deadLetterRetention ? { retention: this.#deadLetterRetention } : {}),
     });
+  }
+
+  /**
+   * The consumer-group lag of each channel (see {@link readChannelStats}); the
+   * events topic counts for a channel this transport provisioned with
+   * subscriptions.
+   */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    this.#assertOpen();
+    const sources = channels.map((channel) => {
+      const names = this.#channelNames(channel);
+      const reads = [{ groupId: names.group, topic: names.topic }];
+      if (this.#subscriptions.has(channel))
+        reads.push({ groupId: names.eventsGroup, topic: this.#options.eventsTopic });
+      return { channel, reads };
+    });
+    return readChannelStats(this.#client, sources);
   }
 
   /**

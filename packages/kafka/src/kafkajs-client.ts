@@ -172,13 +172,14 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
-  async endOffsets(topic: string): Promise<ReadonlyMap<number, string>> {
+  async topicOffsets(topic: string): Promise<ReadonlyMap<number, { readonly low: bigint; readonly high: bigint }>> {
     const admin = await this.#connectAdmin();
     try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return new Map(offsets.map((p) => [p.partition, p.high]));
+      const partitions = await admin.fetchTopicOffsets(topic);
+      return new Map(partitions.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
     } catch (error) {
-      throw unavailable(`cannot read the end offsets of ${topic}`, error);
+      if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return new Map();
+      throw unavailable(`cannot read offsets of topic ${topic}`, error);
     }
   }
 

@@ -73,7 +73,9 @@ export class KafkaReplyChannels implements ReplyChannels {
   async open(owner: string, handler: DeliveryHandler): Promise<ReplyChannel> {
     const { client, topic } = this.#settings;
     await client.ensureTopics([topic]);
-    const startAt = await client.endOffsets(topic);
+    const startAt = new Map(
+      [...(await client.topicOffsets(topic))].map(([partition, { high }]) => [partition, `${high}`]),
+    );
     const member = new ReplyMember(this.#settings, owner, startAt, (decoded) => this.#deliver(owner, handler, decoded));
     this.#members.add(member);
     member.start();

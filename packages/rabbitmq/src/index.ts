@@ -9,3 +9,4 @@ export { RabbitMqDeadLetterStore, type RabbitMqDeadLetterStoreOptions } from './
 export { transportFromUrl } from './from-url.js';
 export type { RabbitMqQueueType, RabbitMqTransportOptions } from './options.js';
 export { RabbitMqTransport } from './rabbitmq-transport.js';
+export type { ContentMode } from './wire.js';

@@ -6,6 +6,7 @@ import {
   WIRE_FORMS,
   type WireForm,
 } from '@switchyard/core/transport';
+import type { ContentMode } from './wire.js';
 
 /** Queue type of the channel queues this transport declares. */
 export type RabbitMqQueueType = 'classic' | 'quorum';
@@ -52,6 +53,17 @@ export interface RabbitMqTransportOptions {
    * target service instead. Ecotone messages are read whichever is chosen.
    */
   readonly wire?: WireForm;
+  /**
+   * CloudEvents content mode of what this transport writes: `binary`
+   * (default: every attribute a `ce-*` AMQP header, visible to headers
+   * exchanges, policies and the management UI) or `structured` (the whole
+   * event as one `application/cloudevents+json` body, as the CloudEvents JSON
+   * format defines it: any CloudEvents reader takes it, and the publish costs
+   * less CPU because amqplib's header-table encoding is skipped; the
+   * attributes are then not in the AMQP header table). Messages written with
+   * `wire: 'ecotone'` stay binary. Both modes are read whichever is chosen.
+   */
+  readonly contentMode?: ContentMode;
   /** Retention of the dead-letter stores this transport offers (default: keep every record). */
   readonly deadLetterRetention?: DeadLetterRetention;
 }
@@ -70,6 +82,7 @@ export interface ResolvedOptions {
   readonly heartbeatSeconds: number;
   readonly tls?: TlsOptions;
   readonly wire: WireForm;
+  readonly contentMode: ContentMode;
   readonly deadLetterRetention?: DeadLetterRetention;
 }
 
@@ -91,9 +104,14 @@ export function resolveOptions(options: RabbitMqTransportOptions = {}): Resolved
   if (!WIRE_FORMS.includes(wire)) {
     throw new ConfigurationError(`RabbitMQ wire must be 'cloudevents' or 'ecotone', got '${String(wire)}'`);
   }
+  const contentMode = options.contentMode ?? 'binary';
+  if (contentMode !== 'binary' && contentMode !== 'structured') {
+    throw new ConfigurationError(`RabbitMQ contentMode must be 'binary' or 'structured', got '${String(contentMode)}'`);
+  }
   const resolved: ResolvedOptions = {
     url,
     wire,
+    contentMode,
     exchange,
     queueType,
     prefetch: positiveInteger('prefetch', options.prefetch ?? 100, 65_535),

@@ -17,7 +17,7 @@ import {
   type TransportMessage,
   withTimeout,
 } from '@switchyard/core/transport';
-import type { ConsumeMessage } from 'amqplib';
+import type { ConsumeMessage, Options } from 'amqplib';
 import { RABBITMQ_CHANNEL_STATS, rabbitChannelStats } from './channel-stats.js';
 import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
@@ -44,7 +44,7 @@ import {
 import { RabbitReplyChannels } from './reply-channels.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
-import { InternalHeader, publishOptions, rawPublishOptions, toBuffer } from './wire.js';
+import { InternalHeader, rawPublishOptions, toAmqp, toBuffer } from './wire.js';
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Topology:
@@ -328,12 +328,7 @@ export class RabbitMqTransport implements Transport {
           delayed ??= [];
           items[i] = this.#delayed(message, 'direct', channel, delayMs, delayed);
         } else {
-          items[i] = {
-            exchange: '',
-            routingKey: channel,
-            body: toBuffer(message.body),
-            options: publishOptions(message, true, undefined, this.#options.wire),
-          };
+          items[i] = { exchange: '', routingKey: channel, ...this.#toAmqp(message, true) };
         }
       }
       if (delayed) await Promise.all(delayed);
@@ -357,13 +352,7 @@ export class RabbitMqTransport implements Transport {
           items[i] = this.#delayed(message, 'event', message.routingKey, delayMs, delayed);
         } else {
           // Not mandatory: an event no channel subscribed to goes to zero subscribers, as designed.
-          const body = toBuffer(message.body);
-          items[i] = {
-            exchange,
-            routingKey: message.routingKey,
-            body,
-            options: publishOptions(message, false, undefined, this.#options.wire),
-          };
+          items[i] = { exchange, routingKey: message.routingKey, ...this.#toAmqp(message, false) };
         }
       }
       if (delayed) await Promise.all(delayed);
@@ -382,8 +371,19 @@ export class RabbitMqTransport implements Transport {
   ): Outgoing {
     const bucket = delayBucket(delayMs);
     declarations.push(this.#delays.ensure(route, bucket));
-    const options = publishOptions(message, true, this.#delays.headers(route, bucket), this.#options.wire);
-    return { exchange: this.#delays.exchange, routingKey, body: toBuffer(message.body), options };
+    return {
+      exchange: this.#delays.exchange,
+      routingKey,
+      ...this.#toAmqp(message, true, this.#delays.headers(route, bucket)),
+    };
+  }
+
+  #toAmqp(
+    message: TransportMessage,
+    mandatory: boolean,
+    extraHeaders?: Readonly<Record<string, string | number>>,
+  ): { body: Buffer; options: Options.Publish } {
+    return toAmqp(message, mandatory, extraHeaders, this.#options.wire, this.#options.contentMode);
   }
 
   /** Publish; a mandatory message that came back unroutable (its queue vanished) is declared again and sent once more. */

@@ -1,7 +1,8 @@
+import { fromStructured } from '@switchyard/core/transport';
 import type { Message } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { delayBucket } from './delay.js';
-import { deliveryCountOf, fromAmqp, publishOptions } from './wire.js';
+import { deliveryCountOf, fromAmqp, publishOptions, toAmqp } from './wire.js';
 
 const received = (headers: Record<string, unknown>, properties: Partial<Message['properties']> = {}): Message =>
   ({
@@ -28,6 +29,41 @@ describe('wire mapping', () => {
       contentType: 'application/json',
     });
     expect(options.headers).toEqual({ 'ce-id': 'id-1', 'sy-key': 'k' });
+  });
+
+  it('structured mode: the event as one JSON body, only sy- headers in the table, read back unchanged', () => {
+    const message = {
+      id: 'id-2',
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'id-2',
+        'ce-type': 'order.placed',
+        'ce-source': 'orders',
+        'ce-attempt': '2',
+        'content-type': 'application/json',
+      },
+      body: new TextEncoder().encode('{"orderId":"o-1"}'),
+      key: 'k',
+    };
+    const { body, options } = toAmqp(message, false, { 'sy-delay': 500 }, 'cloudevents', 'structured');
+    expect(options).toMatchObject({ messageId: 'id-2', contentType: 'application/cloudevents+json', mandatory: false });
+    expect(options.headers).toEqual({ 'sy-key': 'k', 'sy-delay': 500 });
+    expect(JSON.parse(body.toString('utf8'))).toEqual({
+      specversion: '1.0',
+      id: 'id-2',
+      type: 'order.placed',
+      source: 'orders',
+      attempt: '2',
+      datacontenttype: 'application/json',
+      data: { orderId: 'o-1' },
+    });
+    const back = fromAmqp(received(options.headers ?? {}, { contentType: options.contentType, messageId: 'id-2' }));
+    expect(back.key).toBe('k');
+    expect(fromStructured(body).headers).toEqual(message.headers);
+    // Ecotone's form and messages that are structured already go out as binary mode sends them.
+    expect(toAmqp(message, false, undefined, 'ecotone', 'structured').options.contentType).toBe('application/json');
+    const already = { ...message, headers: { 'content-type': 'application/cloudevents+json' }, body };
+    expect(toAmqp(already, false, undefined, 'cloudevents', 'structured').body).toEqual(body);
   });
 
   it('reads the AMQP binding names (cloudEvents_ and cloudEvents:) and ce_ as ce-; ce- wins over them', () => {

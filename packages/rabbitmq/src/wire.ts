@@ -1,9 +1,12 @@
 import {
   coreHeaderName,
   type EndpointMessage,
+  isStructuredContentType,
   readEcotoneWire,
+  STRUCTURED_CONTENT_TYPE,
   type TransportMessage,
   toEcotoneHeaders,
+  toStructured,
   type WireForm,
 } from '@switchyard/core/transport';
 import type { Message, Options } from 'amqplib';
@@ -74,6 +77,49 @@ export function publishOptions(
     timestamp: Math.floor(Date.now() / 1000),
     headers,
   };
+}
+
+/**
+ * CloudEvents content mode of what the transport writes: `binary` (the
+ * attributes as `ce-*` header table entries, the payload as the body) or
+ * `structured` (the whole event as one `application/cloudevents+json`
+ * document, only the transport's own `sy-*` headers in the table).
+ */
+export type ContentMode = 'binary' | 'structured';
+
+/**
+ * Body and publish options for `message` in `mode`. Structured mode applies to
+ * CloudEvents messages only: a message written in Ecotone's form, or one that
+ * is structured already (its body is the document), goes out as binary mode
+ * would send it.
+ */
+export function toAmqp(
+  message: TransportMessage,
+  mandatory: boolean,
+  extraHeaders: Readonly<Record<string, string | number>> | undefined,
+  wire: WireForm,
+  mode: ContentMode,
+): { body: Buffer; options: Options.Publish } {
+  if (
+    mode === 'binary' ||
+    (message.wire ?? wire) === 'ecotone' ||
+    isStructuredContentType(message.headers[CONTENT_TYPE])
+  ) {
+    return { body: toBuffer(message.body), options: publishOptions(message, mandatory, extraHeaders, wire) };
+  }
+  const headers: Record<string, string | number> = {};
+  if (message.key !== undefined) headers[InternalHeader.key] = message.key;
+  if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  const options: Options.Publish = {
+    persistent: true,
+    mandatory,
+    messageId: message.id,
+    contentType: STRUCTURED_CONTENT_TYPE,
+    timestamp: Math.floor(Date.now() / 1000),
+    headers,
+  };
+  return { body: toBuffer(toStructured(message)), options };
 }
 
 /** AMQP publish options for a raw message: its headers as given, `content-type` as the property, persistent, `mandatory` as asked. */

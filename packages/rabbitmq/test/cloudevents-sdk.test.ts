@@ -1,4 +1,4 @@
-import { createService, defineCommand } from '@switchyard/core';
+import { createService, defineCommand, defineEvent } from '@switchyard/core';
 import {
   brokerReachable,
   type ForeignEventSpec,
@@ -10,7 +10,7 @@ import amqp, { type ChannelModel } from 'amqplib';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RabbitMqTransport } from '../src/index.js';
+import { type ContentMode, RabbitMqTransport } from '../src/index.js';
 import { deleteObjects, probeRabbit, RABBIT_NAME, RABBIT_URL, unique } from './helpers.js';
 
 const reachable = await brokerReachable(RABBIT_NAME, probeRabbit);
@@ -30,8 +30,13 @@ describe.runIf(reachable)('CloudEvents SDK as the foreign party on RabbitMQ', ()
   const tap = unique('ce-tap');
   let admin: ChannelModel;
   const transports: RabbitMqTransport[] = [];
-  const transport = () => {
-    const made = new RabbitMqTransport({ url: RABBIT_URL, exchange, connectionName: unique('sy-test-ce') });
+  const transport = (contentMode: ContentMode = 'binary') => {
+    const made = new RabbitMqTransport({
+      url: RABBIT_URL,
+      exchange,
+      connectionName: unique('sy-test-ce'),
+      contentMode,
+    });
     transports.push(made);
     return made;
   };
@@ -122,32 +127,114 @@ describe.runIf(reachable)('CloudEvents SDK as the foreign party on RabbitMQ', ()
     }
   });
 
-  it("Switchyard's command and event are valid CloudEvents 1.0 to the SDK", async () => {
-    const channel = await admin.createChannel();
-    await channel.assertExchange(exchange, 'topic', { durable: true });
-    await channel.assertQueue(tap, { durable: false });
-    await channel.bindQueue(tap, exchange, 'interop.shipment.sent');
-    const sent = await switchyardOutput(transport(), {
-      sender: unique('ce-sender'),
-      foreignService: foreign,
-      eventType: 'interop.shipment.sent',
+  it.each(['binary', 'structured'] as const)(
+    "Switchyard's command and event are valid CloudEvents 1.0 to the SDK (%s mode)",
+    async (contentMode) => {
+      const channel = await admin.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      await channel.assertQueue(tap, { durable: false });
+      await channel.bindQueue(tap, exchange, 'interop.shipment.sent');
+      const sent = await switchyardOutput(transport(contentMode), {
+        sender: unique('ce-sender'),
+        foreignService: foreign,
+        eventType: 'interop.shipment.sent',
+      });
+      const read = async (queue: string) => {
+        const got = await channel.get(queue, { noAck: true });
+        if (got === false) throw new Error(`nothing on queue '${queue}'`);
+        const headers: Record<string, string> = { 'content-type': String(got.properties.contentType) };
+        const ceHeaders = Object.keys(got.properties.headers ?? {}).filter((name) => name.startsWith('ce-'));
+        if (contentMode === 'structured') {
+          // The attributes are in the body only: the JSON event format's media type, no ce- header.
+          expect(headers['content-type']).toBe('application/cloudevents+json');
+          expect(ceHeaders).toEqual([]);
+        } else {
+          expect(ceHeaders).toContain('ce-type');
+        }
+        for (const [name, value] of Object.entries(got.properties.headers ?? {})) headers[name] = String(value);
+        const event = HTTP.toEvent({ headers, body: got.content.toString('utf8') }) as CloudEvent<unknown>;
+        expect(event.validate()).toBe(true);
+        return event;
+      };
+      const command = await read(foreign);
+      expect(command).toMatchObject({ specversion: '1.0', type: 'interop.order.place', data: sent.command });
+      expect(command.targetservice).toBe(foreign);
+      const event = await read(tap);
+      expect(event).toMatchObject({ specversion: '1.0', type: 'interop.shipment.sent', data: sent.event });
+      expect(typeof event.id).toBe('string');
+      expect(Number.isNaN(Date.parse(String(event.time)))).toBe(false);
+      await channel.close();
+    },
+  );
+
+  it('structured mode round trip: a command retried once and the event it publishes reach their handlers intact', async () => {
+    const ordersName = unique('ce-st-orders');
+    const shippingName = unique('ce-st-shipping');
+    const PlaceOrder = defineCommand('interop.structured.place', z.object({ orderId: z.string() }));
+    const Placed = defineEvent('interop.structured.placed', z.object({ orderId: z.string() }));
+    const attempts: number[] = [];
+    const seen: Array<{ orderId: string; correlationId: string; causationId: string | undefined; tenant?: string }> =
+      [];
+    const orders = createService({
+      name: ordersName,
+      transport: transport('structured'),
+      handleSignals: false,
+      retry: { instantRetries: 0, delayedRetries: 1, initialDelayMs: 1, jitter: 0 },
     });
-    const read = async (queue: string) => {
-      const got = await channel.get(queue, { noAck: true });
-      if (got === false) throw new Error(`nothing on queue '${queue}'`);
-      const headers: Record<string, string> = { 'content-type': String(got.properties.contentType) };
-      for (const [name, value] of Object.entries(got.properties.headers ?? {})) headers[name] = String(value);
-      const event = HTTP.toEvent({ headers, body: got.content.toString('utf8') }) as CloudEvent<unknown>;
-      expect(event.validate()).toBe(true);
-      return event;
-    };
-    const command = await read(foreign);
-    expect(command).toMatchObject({ specversion: '1.0', type: 'interop.order.place', data: sent.command });
-    expect(command.targetservice).toBe(foreign);
-    const event = await read(tap);
-    expect(event).toMatchObject({ specversion: '1.0', type: 'interop.shipment.sent', data: sent.event });
-    expect(typeof event.id).toBe('string');
-    expect(Number.isNaN(Date.parse(String(event.time)))).toBe(false);
-    await channel.close();
+    const shipping = createService({ name: shippingName, transport: transport('structured'), handleSignals: false });
+    orders.handle(
+      PlaceOrder,
+      async (command, ctx) => {
+        attempts.push(ctx.headers.attempt);
+        if (ctx.headers.attempt === 1) throw new Error('first attempt fails');
+        await ctx.publishEvent(Placed, { orderId: command.orderId });
+      },
+      { distributed: true },
+    );
+    shipping.handle(
+      Placed,
+      (event, ctx) =>
+        void seen.push({
+          orderId: event.orderId,
+          correlationId: ctx.headers.correlationId,
+          causationId: ctx.headers.causationId,
+          ...(ctx.headers.metadata.tenant === undefined ? {} : { tenant: ctx.headers.metadata.tenant }),
+        }),
+      { distributed: true },
+    );
+    await shipping.start();
+    await orders.start();
+    const sender = createService({
+      name: unique('ce-st-sender'),
+      transport: transport('structured'),
+      handleSignals: false,
+    });
+    await sender.start();
+    try {
+      await sender.distributedBus.sendCommand(
+        ordersName,
+        PlaceOrder,
+        { orderId: 'o-9' },
+        {
+          correlationId: 'corr-9',
+          metadata: { tenant: 't-1' },
+        },
+      );
+      await waitFor(
+        () => seen.length === 1 && orders.inFlight === 0,
+        () => `attempts [${attempts}], seen ${JSON.stringify(seen)}`,
+      );
+      expect(attempts).toEqual([1, 2]);
+      expect(seen).toEqual([
+        { orderId: 'o-9', correlationId: 'corr-9', causationId: expect.any(String), tenant: 't-1' },
+      ]);
+    } finally {
+      await Promise.allSettled([sender.stop(), orders.stop(), shipping.stop()]);
+      await deleteObjects([
+        ordersName,
+        shippingName,
+        ...[ordersName, shippingName].map((q) => `${exchange}.topology.${q}`),
+      ]);
+    }
   });
 });

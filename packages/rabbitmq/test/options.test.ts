@@ -10,6 +10,9 @@ describe('RabbitMqTransport options', () => {
     expect(() => new RabbitMqTransport({ prefetch: 0 })).toThrow(ConfigurationError);
     expect(() => new RabbitMqTransport({ exchange: 'amq.topic' })).toThrow(ConfigurationError);
     expect(() => new RabbitMqTransport({ queueType: 'stream' as 'quorum' })).toThrow(ConfigurationError);
+    expect(() => new RabbitMqTransport({ contentMode: 'text' as 'binary' })).toThrow(
+      /contentMode must be 'binary' or 'structured'/,
+    );
     expect(() => new RabbitMqTransport({ reconnect: { initialDelayMs: 500, maxDelayMs: 100 } })).toThrow(
       ConfigurationError,
     );
@@ -20,6 +23,8 @@ describe('RabbitMqTransport options', () => {
     expect(transport.exchange).toBe('shop');
     expect(() => transportFromUrl('redis://127.0.0.1')).toThrow(ConfigurationError);
     expect(() => transportFromUrl('amqp://h/?prefetch=many')).toThrow(ConfigurationError);
+    expect(() => transportFromUrl('amqp://h/?contentMode=structured')).not.toThrow();
+    expect(() => transportFromUrl('amqp://h/?contentMode=text')).toThrow(/contentMode must be/);
   });
 
   it("is what core's transportFromUrl builds for amqp:// and amqps:// URLs", async () => {

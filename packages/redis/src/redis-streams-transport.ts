@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type ChannelStats,
   ConfigurationError,
   type ConnectionState,
   type ConsumeOptions,
@@ -19,6 +20,7 @@ import {
 } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
+import { REDIS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
 import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
 import { RedisDeadLetterStore } from './dead-letter-store.js';
 import { isBusyGroup, wrapError } from './errors.js';
@@ -101,6 +103,7 @@ export class RedisStreamsTransport implements Transport {
       patternFiltering: 'server',
       durable: true,
       reconnect: true,
+      channelStats: REDIS_CHANNEL_STATS,
     };
   }
 
@@ -316,6 +319,15 @@ export class RedisStreamsTransport implements Transport {
       service,
       ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
+  }
+
+  /** Depth, in-flight and consumers of each channel's stream and group (see {@link readChannelStats}). */
+  async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    try {
+      return await readChannelStats(this.#connection(), this.#keys, channels);
+    } catch (error) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats failed');
+    }
   }
 
   async ping(): Promise<void> {

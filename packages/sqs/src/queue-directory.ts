@@ -93,6 +93,18 @@ export class QueueDirectory {
     return attributes;
   }
 
+  /** The queue of `channel` if it exists; never creates it (for read-only callers such as channel stats). */
+  async find(channel: string): Promise<QueueRef | undefined> {
+    const cached = this.#cache.get(channel);
+    if (cached !== undefined) return cached;
+    const name = this.nameOf(channel);
+    const url = await this.#urlOf(name);
+    if (url === undefined) return undefined;
+    const ref = { channel, name, url };
+    this.#cache.set(channel, Promise.resolve(ref));
+    return ref;
+  }
+
   /**
    * An existing queue that Switchyard does not own, by name or URL; rejects
    * with `SY_CONFIGURATION` when it does not exist. Never creates it.

@@ -1,5 +1,6 @@
 import { ListQueuesCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
+  type ChannelStats,
   type ConnectionState,
   ConnectionWatch,
   type ConsumeOptions,
@@ -16,6 +17,7 @@ import {
   TransportError,
   type TransportMessage,
 } from '@switchyard/core/transport';
+import { readChannelStats, SQS_CHANNEL_STATS } from './channel-stats.js';
 import { type AwsClients, createClients } from './clients.js';
 import { SqsConsumer } from './consumer.js';
 import { SqsDeadLetterStore } from './dead-letter-store.js';
@@ -94,6 +96,7 @@ export class SqsTransport implements Transport {
       patternFiltering: this.#options.fanout === 'direct' ? 'server' : 'client',
       durable: true,
       reconnect: true,
+      channelStats: SQS_CHANNEL_STATS,
       wireForms: ['ecotone'],
     };
   }
@@ -245,6 +248,12 @@ export class SqsTransport implements Transport {
       queueName: queueName(this.#options.queuePrefix, `${service}.dead-letters`, false),
       ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
     });
+  }
+
+  /** Depth and in-flight of each channel's queue, as SQS approximates them (see {@link readChannelStats}). */
+  channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
+    const { clients, queues } = this.#use();
+    return readChannelStats(clients.sqs, queues, channels);
   }
 
   /**

@@ -66,9 +66,19 @@ export class Dispatcher {
     );
   }
 
-  async #traced(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {
-    const producer = this.#hooks?.telemetry?.startProducer(outbound, origin);
+  #traced(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {
+    let producer: ProducerSpan | undefined;
+    try {
+      producer = this.#hooks?.telemetry?.startProducer(outbound, origin);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // No span: the send's own promise, not one more async frame around it.
     if (producer === undefined) return this.#send(outbound, origin);
+    return this.#sendInSpan(producer, origin);
+  }
+
+  async #sendInSpan(producer: ProducerSpan, origin: SendOrigin): Promise<void> {
     try {
       await this.#send(producer.outbound, origin);
     } catch (error) {
@@ -79,12 +89,15 @@ export class Dispatcher {
   }
 
   #endProducer(producer: ProducerSpan, error?: unknown): void {
-    const destination = producer.outbound.destination;
-    const systems =
-      destination.kind === 'send'
-        ? [this.#map.resolvedRoute(destination.service)?.transport.name ?? '']
-        : this.#map.resolvedTransportNames();
-    this.#hooks?.telemetry?.endProducer(producer, systems, error);
+    this.#hooks?.telemetry?.endProducer(producer, () => this.#systems(producer.outbound), error);
+  }
+
+  /** The names of the transports an outbound message went to. */
+  #systems(outbound: OutboundMessage): readonly string[] {
+    const destination = outbound.destination;
+    return destination.kind === 'send'
+      ? [this.#map.resolvedRoute(destination.service)?.transport.name ?? '']
+      : this.#map.resolvedTransportNames();
   }
 
   async #send(outbound: OutboundMessage, origin: SendOrigin): Promise<void> {

@@ -41,7 +41,8 @@ export class ServiceBus implements DistributedBus {
   ): Promise<void>;
   sendCommand(target: string, command: object, options?: SendOptions): Promise<void>;
   async sendCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<void> {
-    await this.#send(await this.#prepareCommand(target, first, second, third));
+    const prepared = this.#prepareCommand(target, first, second, third);
+    await this.#send(prepared instanceof Promise ? await prepared : prepared);
   }
 
   prepareCommand<C extends Contract<'command'>>(
@@ -51,11 +52,17 @@ export class ServiceBus implements DistributedBus {
     options?: SendOptions,
   ): Promise<OutboundMessage>;
   prepareCommand(target: string, command: object, options?: SendOptions): Promise<OutboundMessage>;
-  prepareCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
+  async prepareCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
     return this.#prepareCommand(target, first, second, third);
   }
 
-  async #prepareCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
+  /** Throws on bad arguments; a promise only when the contract validates asynchronously. */
+  #prepareCommand(
+    target: string,
+    first: unknown,
+    second?: unknown,
+    third?: unknown,
+  ): OutboundMessage | Promise<OutboundMessage> {
     checkTarget(target);
     const { contract, payload, options } = resolveCall('command', first, second, third);
     const spec = {
@@ -66,13 +73,14 @@ export class ServiceBus implements DistributedBus {
       contract,
       ...(options ? { options } : {}),
     };
-    return this.#parts.outgoing.build(spec, this.#causation);
+    return this.#parts.outgoing.prepare(spec, this.#causation);
   }
 
   publishEvent<C extends Contract<'event'>>(contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
   publishEvent(event: object, options?: SendOptions): Promise<void>;
   async publishEvent(first: unknown, second?: unknown, third?: unknown): Promise<void> {
-    await this.#send(await this.#prepareEvent(first, second, third));
+    const prepared = this.#prepareEvent(first, second, third);
+    await this.#send(prepared instanceof Promise ? await prepared : prepared);
   }
 
   prepareEvent<C extends Contract<'event'>>(
@@ -81,14 +89,15 @@ export class ServiceBus implements DistributedBus {
     options?: SendOptions,
   ): Promise<OutboundMessage>;
   prepareEvent(event: object, options?: SendOptions): Promise<OutboundMessage>;
-  prepareEvent(first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
+  async prepareEvent(first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
     return this.#prepareEvent(first, second, third);
   }
 
-  async #prepareEvent(first: unknown, second?: unknown, third?: unknown): Promise<OutboundMessage> {
+  /** Throws on bad arguments; a promise only when the contract validates asynchronously. */
+  #prepareEvent(first: unknown, second?: unknown, third?: unknown): OutboundMessage | Promise<OutboundMessage> {
     const { contract, payload, options } = resolveCall('event', first, second, third);
     const spec = { kind: 'event' as const, name: contract.name, payload, contract, ...(options ? { options } : {}) };
-    return this.#parts.outgoing.build(spec, this.#causation);
+    return this.#parts.outgoing.prepare(spec, this.#causation);
   }
 
   request<C extends QueryContract>(
@@ -124,8 +133,8 @@ export class ServiceBus implements DistributedBus {
     await this.#send(this.#parts.outgoing.buildValidated(spec, this.#causation));
   }
 
-  async #send(outbound: OutboundMessage): Promise<void> {
-    await this.#parts.dispatcher.dispatch(outbound, 'send');
+  #send(outbound: OutboundMessage): Promise<void> {
+    return this.#parts.dispatcher.dispatch(outbound, 'send');
   }
 }
 

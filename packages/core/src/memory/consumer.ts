@@ -1,5 +1,4 @@
 import { ConcurrencyGate } from '../transport/concurrency-gate.js';
-import { settleOnce } from '../transport/settle-once.js';
 import type { Delivery, DeliveryHandler, NackOptions, Subscription } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import type { MemoryChannel } from './channel.js';
@@ -104,31 +103,28 @@ export class MemoryConsumer implements Subscription {
       this.#finished();
       return;
     }
-    const settle = settleOnce(
-      () => this.#ack(pending),
-      (options) => this.#nack(pending, options),
-    );
-    const delivery: Delivery = {
-      message: pending.entry.message,
-      channel: this.#channel.name,
-      deliveryCount: pending.entry.deliveries,
-      ack: settle.ack,
-      nack: settle.nack,
-    };
-    const onError = () => {
-      void settle.nack().catch(() => undefined);
-      this.#finished();
-    };
+    const delivery = new MemoryDelivery(pending, this.#channel.name, this.#settler);
     let result: unknown;
     try {
       result = this.#handler(delivery);
     } catch {
-      onError();
+      this.#handlerFailed(delivery);
       return;
     }
-    if (isThenable(result)) result.then(this.#finished, onError);
+    if (isThenable(result)) result.then(this.#finished, () => this.#handlerFailed(delivery));
     else this.#finished();
   }
+
+  #handlerFailed(delivery: Delivery): void {
+    void delivery.nack().catch(() => undefined);
+    this.#finished();
+  }
+
+  /** The consumer's settle functions, shared by its deliveries (not two closures per delivery). */
+  readonly #settler: Settler = {
+    ack: (pending) => this.#ack(pending),
+    nack: (pending, options) => this.#nack(pending, options),
+  };
 
   #ack(pending: Pending): Promise<void> {
     if (this.#unsettled.settle(pending)) this.#channel.schedule();
@@ -166,6 +162,45 @@ export class MemoryConsumer implements Subscription {
     await this.#gate.drain(drainTimeoutMs);
     this.takeBackAll();
     this.#owner.released(this);
+  }
+}
+
+interface Settler {
+  ack(pending: Pending): Promise<void>;
+  nack(pending: Pending, options?: NackOptions): Promise<void>;
+}
+
+/**
+ * One delivery of the in-memory transport. The first ack or nack wins and
+ * every later call of either returns its result, as the {@link Delivery}
+ * contract demands (what `settleOnce` does for the other transports; the
+ * memory transport's settles never fail, so none needs retrying). A class
+ * rather than an object of closures: it is made once per message.
+ */
+class MemoryDelivery implements Delivery {
+  readonly message: Delivery['message'];
+  readonly channel: string;
+  readonly deliveryCount: number;
+  readonly #pending: Pending;
+  readonly #settler: Settler;
+  #settled: Promise<void> | undefined;
+
+  constructor(pending: Pending, channel: string, settler: Settler) {
+    this.message = pending.entry.message;
+    this.channel = channel;
+    this.deliveryCount = pending.entry.deliveries;
+    this.#pending = pending;
+    this.#settler = settler;
+  }
+
+  ack(): Promise<void> {
+    this.#settled ??= this.#settler.ack(this.#pending);
+    return this.#settled;
+  }
+
+  nack(options?: NackOptions): Promise<void> {
+    this.#settled ??= this.#settler.nack(this.#pending, options);
+    return this.#settled;
   }
 }
 

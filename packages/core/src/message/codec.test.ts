@@ -41,6 +41,16 @@ describe('decode: required and defaulted attributes', () => {
     expect(() => decode({ ...message, headers: without(Header.specversion) }, 1024)).toThrow(decodeError);
   });
 
+  it('refuses a time that is no timestamp, also right after a valid one (the last valid time is cached)', () => {
+    const at = (time: string) => decode({ ...message, headers: { ...message.headers, [Header.time]: time } }, 1024);
+    expect(at('2026-11-26T10:00:00.001Z').headers.time).toBe('2026-11-26T10:00:00.001Z');
+    expect(() => at('yesterday')).toThrow(
+      expect.objectContaining({ code: ErrorCode.Decode, message: expect.stringContaining("time 'yesterday'") }),
+    );
+    expect(() => at('yesterday')).toThrow(decodeError);
+    expect(at('2026-11-26T10:00:00.001Z').headers.time).toBe('2026-11-26T10:00:00.001Z');
+  });
+
   it('requires id, type and source', () => {
     for (const name of [Header.id, Header.type, Header.source]) {
       expect(() => decode({ ...message, headers: without(name) }, 1024), name).toThrow(

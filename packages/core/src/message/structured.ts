@@ -48,6 +48,24 @@ function textOrUndefined(bytes: Uint8Array): string | undefined {
  * Throws a PoisonMessageError (`SY_DECODE`) when the bytes are not one.
  */
 export function fromStructured(bytes: Uint8Array, extra?: { key?: string }): TransportMessage {
+  const { id, headers, data, body } = parseStructured(bytes);
+  const content = body ?? (data === undefined ? new Uint8Array() : encoder.encode(JSON.stringify(data)));
+  return extra?.key === undefined ? { id, headers, body: content } : { id, headers, body: content, key: extra.key };
+}
+
+/**
+ * A structured document's attributes as `ce-` headers, and its data: `data`
+ * as parsed (already checked by the safe parser, so core's codec uses it
+ * without serializing and parsing it again), or `body` for `data_base64`.
+ * Throws a PoisonMessageError (`SY_DECODE`) when the bytes are not one.
+ * @internal
+ */
+export function parseStructured(bytes: Uint8Array): {
+  id: string;
+  headers: Record<string, string>;
+  data: unknown;
+  body: Uint8Array | undefined;
+} {
   let text: string;
   try {
     text = decoder.decode(bytes);
@@ -60,9 +78,11 @@ export function fromStructured(bytes: Uint8Array, extra?: { key?: string }): Tra
   }
   const event = parsed as Record<string, unknown>;
   const headers: Record<string, string> = {};
-  let body: Uint8Array = new Uint8Array();
-  for (const [name, value] of Object.entries(event)) {
-    if (name === 'data') body = encoder.encode(JSON.stringify(value));
+  let data: unknown;
+  let body: Uint8Array | undefined;
+  for (const name in event) {
+    const value = event[name];
+    if (name === 'data') data = value;
     else if (name === 'data_base64' && typeof value === 'string') body = Buffer.from(value, 'base64');
     else if (name === 'datacontenttype' && typeof value === 'string') headers['content-type'] = value;
     else if (value !== null && value !== undefined) headers[CE_PREFIX + name] = String(value);
@@ -70,5 +90,5 @@ export function fromStructured(bytes: Uint8Array, extra?: { key?: string }): Tra
   headers['content-type'] ??= 'application/json';
   const id = headers['ce-id'];
   if (id === undefined) throw new PoisonMessageError(ErrorCode.Decode, "structured message has no 'id'");
-  return extra?.key === undefined ? { id, headers, body } : { id, headers, body, key: extra.key };
+  return { id, headers, data, body };
 }

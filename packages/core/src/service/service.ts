@@ -19,6 +19,7 @@ import { resolveRetryPolicy } from '../resilience/retry-policy.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore, InboxStore } from '../resilience/stores.js';
 import { splitBatches } from '../runtime/batch.js';
 import { Receiver } from '../runtime/receiver.js';
+import type { ChannelGauges } from '../telemetry/channel-gauges.js';
 import { messagingSystem, Telemetry } from '../telemetry/telemetry.js';
 import { DEFAULT_TRANSPORT_URL, redact } from '../transport/transport-url.js';
 import type { Subscription, Transport } from '../transport/types.js';
@@ -67,6 +68,8 @@ export class Service {
   #subscription: Subscription | undefined;
   #relay: OutboxRelay | undefined;
   #monitor: ConnectionMonitor | undefined;
+  /** The `switchyard.channel.*` gauges of the service's channel, while running with a meter provider. */
+  #channelGauges: ChannelGauges | undefined;
   #attaching: Promise<void> | undefined;
   readonly #hold = new ProcessHold();
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -247,6 +250,9 @@ export class Service {
       await this.#ownDeadLetters?.resolve();
       this.#monitor = new ConnectionMonitor(this.name, route.transport, this.#logger, this.#configuredEndpoint(route));
       this.#telemetry?.observe(this.#observers);
+      this.#channelGauges = this.#telemetry?.observeChannels(route.transport, [route.channel], (error) =>
+        this.#logger.warn({ service: this.name, error: describeError(error) }, 'reading channel stats failed'),
+      );
       this.#receiver = this.#createReceiver(route);
       const monitor = this.#monitor;
       const target = {
@@ -278,6 +284,7 @@ export class Service {
       }
     } catch (error) {
       this.#state = 'stopped';
+      this.#channelGauges?.close();
       await this.#subscription?.close({ drainTimeoutMs: 0 }).catch(() => undefined);
       await this.#relay?.stop();
       this.#monitor?.close();
@@ -498,11 +505,13 @@ export class Service {
       await this.#ownDeadLetters?.close().catch((error: unknown) => {
         this.#logger.warn({ err: error }, 'closing the dead-letter store failed');
       });
+      this.#channelGauges?.close();
       await this.serviceMap.close();
       this.#monitor?.close();
       this.#state = 'stopped';
       this.#hold.release();
       this.#logger.info({ service: this.name }, 'service stopped');
+      this.#observers.emit('stopped', { service: this.name });
     }
   }
 }

@@ -1,6 +1,7 @@
-import { type Attributes, context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { context, type Link, SpanKind, trace } from '@opentelemetry/api';
 import type { MessageHeaders } from '../message/envelope.js';
 import { after, type HandlerRun, recover, type Stage, type Step } from '../runtime/stages/pipeline.js';
+import type { ProcessTarget } from './process-target.js';
 import { errorType, failSpan, type Telemetry } from './telemetry.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
 
@@ -19,81 +20,81 @@ import { formatTraceparent, parseTraceparent } from './trace-context.js';
  * `messaging.message.id`, `messaging.message.conversation_id` (correlation
  * id), `switchyard.handler`, `switchyard.attempt`, `switchyard.outcome`, and
  * `error.type` when the run failed.
+ *
+ * What is constant per handler and channel (span name, attributes, metric
+ * cells) is built once, in a {@link ProcessTarget}.
  */
 export function processStage(telemetry: Telemetry, system: string): Stage<HandlerRun> {
-  const service = telemetry.service;
-  const measuring = telemetry.measuring;
+  const targets = telemetry.targets;
   return {
     name: 'process-telemetry',
     wrap: (next) => (run) => {
       // Without an SDK (no-op tracer, no-op meter) the stage costs two checks.
-      if (!measuring && !telemetry.tracing) return next(run);
-      const { delivery, handler } = run;
+      const measuring = telemetry.measuring;
+      const tracing = telemetry.tracing;
+      if (!measuring && !tracing) return next(run);
+      const target = targets.get(system, run.delivery.channel, run.handler.id);
       const headers = run.envelope.headers;
-      const instruments = telemetry.instruments;
-      const attributes: Attributes = {
-        'messaging.system': system,
-        'messaging.destination.name': delivery.channel,
-        'messaging.consumer.group.name': service,
-        'switchyard.handler': handler.id,
-      };
       const active = context.active();
-      const remote = parseTraceparent(headers.traceparent, headers.tracestate);
       let parent = active;
       let links: Link[] | undefined;
-      if (remote !== undefined) {
-        if (telemetry.linkConsumers) links = [{ context: remote }];
-        else parent = trace.setSpanContext(active, remote);
+      if (tracing) {
+        const remote = parseTraceparent(headers.traceparent, headers.tracestate);
+        if (remote !== undefined) {
+          if (telemetry.linkConsumers) links = [{ context: remote }];
+          else parent = trace.setSpanContext(active, remote);
+        }
       }
-      const span = telemetry.tracer.startSpan(
-        `process ${delivery.channel}`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.system': system,
-            'messaging.destination.name': delivery.channel,
-            'messaging.consumer.group.name': service,
-            'switchyard.handler': handler.id,
-            'messaging.operation.type': 'process',
-            'messaging.operation.name': 'process',
-            'messaging.message.id': headers.id,
-            'messaging.message.conversation_id': headers.correlationId,
-            'switchyard.message.type': headers.name,
-            'switchyard.attempt': headers.attempt,
-          },
-          ...(links ? { root: true, links } : {}),
-        },
-        parent,
-      );
-      const recording = span.isRecording();
+      const span = tracing
+        ? telemetry.tracer.startSpan(
+            target.spanName,
+            {
+              kind: SpanKind.CONSUMER,
+              attributes: {
+                'messaging.system': target.system,
+                'messaging.destination.name': target.channel,
+                'messaging.consumer.group.name': target.group,
+                'switchyard.handler': target.handler,
+                'messaging.operation.type': 'process',
+                'messaging.operation.name': 'process',
+                'messaging.message.id': headers.id,
+                'messaging.message.conversation_id': headers.correlationId,
+                'switchyard.message.type': headers.name,
+                'switchyard.attempt': headers.attempt,
+              },
+              ...(links ? { root: true, links } : {}),
+            },
+            parent,
+          )
+        : undefined;
+      const recording = span?.isRecording() === true ? span : undefined;
       // The delivery's other handlers must see the envelope as it came (their spans are siblings).
       const original = run.envelope;
-      if (recording) {
-        const spanContext = span.spanContext();
+      if (recording !== undefined) {
+        const spanContext = recording.spanContext();
+        // Object.assign, not a spread plus a key: that gives each copy its own hidden class in V8.
+        const traced: { -readonly [K in keyof MessageHeaders]: MessageHeaders[K] } = Object.assign({}, headers);
+        traced.traceparent = formatTraceparent(spanContext);
         const state = spanContext.traceState?.serialize();
-        const traced: MessageHeaders = {
-          ...headers,
-          traceparent: formatTraceparent(spanContext),
-          tracestate: state || (undefined as unknown as string),
-        };
+        if (state) traced.tracestate = state;
+        else if (traced.tracestate !== undefined) traced.tracestate = undefined;
         run.envelope = { headers: traced, payload: run.envelope.payload };
-        telemetry.spans.set(run.envelope, span);
+        telemetry.spans.set(run.envelope, recording);
       }
-      const inFlight = instruments.inFlight;
-      inFlight.set(handler.id, (inFlight.get(handler.id) ?? 0) + 1);
+      target.inFlight++;
       const started = performance.now();
       const finish = (done: HandlerRun): Step => {
         done.envelope = original;
-        end(telemetry, span, recording, done, attributes, started);
+        end(telemetry, target, done, started, recording);
         return undefined;
       };
       const failed = (done: HandlerRun, error: unknown): Step => {
         done.envelope = original;
-        if (recording) failSpan(span, error);
-        end(telemetry, span, recording, done, attributes, started, errorType(error));
+        if (recording !== undefined) failSpan(recording, error);
+        end(telemetry, target, done, started, recording, errorType(error));
         throw error;
       };
-      const inSpan = recording ? trace.setSpan(parent, span) : undefined;
+      const inSpan = recording !== undefined ? trace.setSpan(parent, recording) : undefined;
       const step = recover(run, inSpan ? (r) => context.with(inSpan, next, undefined, r) : next, failed);
       return after(step, run, finish);
     },
@@ -102,24 +103,21 @@ export function processStage(telemetry: Telemetry, system: string): Stage<Handle
 
 function end(
   telemetry: Telemetry,
-  span: Span,
-  recording: boolean,
+  target: ProcessTarget,
   run: HandlerRun,
-  attributes: Attributes,
   started: number,
+  span: ReturnType<Telemetry['tracer']['startSpan']> | undefined,
   error?: string,
 ): void {
-  const instruments = telemetry.instruments;
   const outcome = run.outcome ?? 'failed';
-  const handler = run.handler.id;
-  instruments.inFlight.set(handler, (instruments.inFlight.get(handler) ?? 1) - 1);
-  const measured = instruments.consumed.add(`${handler}|${outcome}|${error ?? ''}`, () => ({
-    ...attributes,
-    'switchyard.outcome': outcome,
-    ...(error !== undefined ? { 'error.type': error } : {}),
-  }));
-  instruments.duration.record((performance.now() - started) / 1000, measured);
-  if (recording) {
+  target.inFlight--;
+  if (telemetry.measuring) {
+    const instruments = telemetry.instruments;
+    const cell = target.outcome(instruments.consumed, outcome, error);
+    cell.value++;
+    instruments.duration.record((performance.now() - started) / 1000, cell.attributes);
+  }
+  if (span !== undefined) {
     span.setAttribute('switchyard.outcome', outcome);
     span.end();
   }

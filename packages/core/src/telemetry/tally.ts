@@ -1,30 +1,43 @@
 import type { Attributes, Meter, MetricOptions } from '@opentelemetry/api';
 
+/** One attribute set of a {@link Tally} and its count so far. Callers may cache it and count with `value++`. */
+export interface TallyCell {
+  readonly attributes: Attributes;
+  value: number;
+}
+
 /**
  * A monotonic counter counted in process and reported through an observable
  * counter when the meter provider collects. For the per-message counters: an
- * SDK counter hashes its attributes on every `add` (sorted keys, JSON), a
- * tally looks up one short key and builds the attributes once per key.
- * Exporters see the same cumulative sums as with a counter.
+ * SDK counter hashes its attributes on every `add` (sorted keys, JSON); a
+ * tally's cell is looked up once per attribute set (and then cached by its
+ * caller), so counting one message is one increment. Exporters see the same
+ * cumulative sums as with a counter.
  * @internal
  */
 export class Tally {
-  readonly #entries = new Map<string, { readonly attributes: Attributes; value: number }>();
+  readonly #cells = new Map<string, TallyCell>();
 
   constructor(meter: Meter, name: string, options: MetricOptions) {
     meter.createObservableCounter(name, options).addCallback((result) => {
-      for (const entry of this.#entries.values()) result.observe(entry.value, entry.attributes);
+      for (const cell of this.#cells.values()) result.observe(cell.value, cell.attributes);
     });
+  }
+
+  /** The cell of `key` (one per key, so no attribute set is observed twice); `attributes` builds it the first time. */
+  cell(key: string, attributes: () => Attributes): TallyCell {
+    let cell = this.#cells.get(key);
+    if (cell === undefined) {
+      cell = { attributes: attributes(), value: 0 };
+      this.#cells.set(key, cell);
+    }
+    return cell;
   }
 
   /** Count one under `key`; `attributes` builds the key's attributes the first time. Returns them. */
   add(key: string, attributes: () => Attributes): Attributes {
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      entry = { attributes: attributes(), value: 0 };
-      this.#entries.set(key, entry);
-    }
-    entry.value++;
-    return entry.attributes;
+    const cell = this.cell(key, attributes);
+    cell.value++;
+    return cell.attributes;
   }
 }

@@ -5,6 +5,8 @@ import {
   context,
   createNoopMeter,
   type Histogram,
+  isSpanContextValid,
+  type Meter,
   type MeterProvider,
   metrics,
   ProxyTracerProvider,
@@ -16,10 +18,14 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { SendOrigin } from '../bus/dispatcher.js';
-import { SwitchyardError } from '../errors.js';
+import { ConfigurationError, SwitchyardError } from '../errors.js';
 import type { Envelope } from '../message/envelope.js';
 import type { OutboundMessage } from '../message/outbound.js';
+import type { Transport } from '../transport/types.js';
 import type { Observers } from '../util/observers.js';
+import { ChannelGauges } from './channel-gauges.js';
+import { ProcessTargets } from './process-target.js';
+import { type SendTarget, SendTargets } from './send-target.js';
 import { Tally } from './tally.js';
 import { formatTraceparent, withRemoteParent } from './trace-context.js';
 
@@ -43,6 +49,13 @@ export interface TelemetryOptions {
    * run, linked to the producer's span).
    */
   readonly consumerSpans?: 'child' | 'link';
+  /**
+   * How long one read of the broker's channel stats (the `switchyard.channel.*`
+   * gauges) is reused, in ms (default 10 000): collections within that time
+   * report the same figures and do not ask the broker again. 0 asks at every
+   * collection.
+   */
+  readonly channelStatsMaxAgeMs?: number;
 }
 
 /** The messaging.system value of a transport name (the conventions' well-known values where one exists). */
@@ -54,6 +67,7 @@ export function messagingSystem(transportName: string): string {
 export interface ProducerSpan {
   readonly span: Span;
   readonly outbound: OutboundMessage;
+  readonly target: SendTarget;
 }
 
 /**
@@ -77,16 +91,28 @@ export interface ProducerSpan {
 export class Telemetry {
   readonly service: string;
   readonly linkConsumers: boolean;
+  readonly channelStatsMaxAgeMs: number;
   readonly #tracerProvider: TracerProvider | undefined;
   readonly #meterProvider: MeterProvider | undefined;
   #tracer: Tracer | undefined;
   #instruments: Instruments | undefined;
   /** The process span of a handler run, by the envelope its handler sees (for observer events). */
   readonly spans = new WeakMap<Envelope, Span>();
+  /** What the process spans and metrics of each handler and channel share (built once each). */
+  readonly targets: ProcessTargets;
+  /** What the producer spans and sent counts of each destination share (built once each). */
+  readonly #sendTargets = new SendTargets();
 
   constructor(service: string, options: TelemetryOptions = {}) {
     this.service = service;
+    this.targets = new ProcessTargets(service);
     this.linkConsumers = options.consumerSpans === 'link';
+    const maxAge = options.channelStatsMaxAgeMs ?? 10_000;
+    if (!Number.isFinite(maxAge) || maxAge < 0)
+      throw new ConfigurationError(
+        `telemetry.channelStatsMaxAgeMs must be a number of ms ≥ 0 (0: read at every collection), got ${maxAge}`,
+      );
+    this.channelStatsMaxAgeMs = maxAge;
     this.#tracerProvider = options.tracerProvider;
     this.#meterProvider = options.meterProvider;
   }
@@ -115,11 +141,35 @@ export class Telemetry {
 
   /** The instruments; created on first use from the meter provider of that moment. */
   get instruments(): Instruments {
-    this.#instruments ??= createInstruments(
-      (this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE),
-      this.service,
-    );
+    this.#instruments ??= createInstruments(this.meter, this.targets);
     return this.#instruments;
+  }
+
+  /** The meter of the meter provider of this moment. */
+  get meter(): Meter {
+    return (this.#meterProvider ?? metrics).getMeter(INSTRUMENTATION_SCOPE);
+  }
+
+  /**
+   * The `switchyard.channel.*` gauges of `channels` on `transport` (see
+   * {@link ChannelGauges}); undefined when no meter provider measures or the
+   * transport reports no channel stats. The caller closes them on stop.
+   */
+  observeChannels(
+    transport: Transport,
+    channels: readonly string[],
+    onError: (error: unknown) => void,
+  ): ChannelGauges | undefined {
+    if (!this.measuring || transport.channelStats === undefined || !transport.capabilities.channelStats?.length)
+      return undefined;
+    return new ChannelGauges(this.meter, {
+      transport,
+      channels,
+      system: messagingSystem(transport.name),
+      group: this.service,
+      maxAgeMs: this.channelStatsMaxAgeMs,
+      onError,
+    });
   }
 
   /**
@@ -140,14 +190,9 @@ export class Telemetry {
       this.spans.get(envelope)?.recordException(error instanceof Error ? error : String(error));
     });
     if (!this.measuring) return;
+    const sent = this.instruments.sent;
     observers.on('sent', ({ outbound, origin }) => {
-      const destination = outbound.destination;
-      const target = destination.kind === 'send' ? destination.service : destination.routingKey;
-      this.instruments.sent.add(`${destination.kind}|${origin}|${target}`, () => ({
-        'messaging.operation.name': destination.kind,
-        'messaging.destination.name': target,
-        'switchyard.origin': origin,
-      }));
+      this.#sendTargets.of(outbound.destination).sent(sent, origin).value++;
     });
     observers.on('duplicate', () => this.instruments.duplicates.add(1, group));
     observers.on('replyDropped', ({ reason }) =>
@@ -162,9 +207,10 @@ export class Telemetry {
    * Start the PRODUCER span of one outbound message. Its parent: for `replay`
    * and `outbox`, the trace the message already carries (the original trace);
    * otherwise the active span, or else the trace the message carries (the
-   * handled message's, inside a handler), or else none. Returns undefined when
-   * the span does not record (no SDK, or not sampled): the message goes out as
-   * it is. Otherwise the returned outbound carries the span's context.
+   * handled message's, inside a handler), or else none. Returns undefined
+   * without an SDK: the message goes out as it is. Otherwise the returned
+   * outbound carries the span's context, also when the sampler dropped the
+   * span (sampled flag off, so the consumers' ParentBased samplers drop theirs).
    */
   startProducer(outbound: OutboundMessage, origin: SendOrigin): ProducerSpan | undefined {
     if (!this.tracing) return undefined;
@@ -175,17 +221,18 @@ export class Telemetry {
       origin === 'replay' || origin === 'outbox' || trace.getSpan(active) === undefined
         ? withRemoteParent(active, headers['ce-traceparent'], headers['ce-tracestate'])
         : active;
-    const destination = outbound.destination;
-    const operation = destination.kind === 'send' ? 'send' : 'publish';
-    const target = destination.kind === 'send' ? destination.service : destination.routingKey;
+    const target = this.#sendTargets.of(outbound.destination);
     const span = this.tracer.startSpan(
-      `${operation} ${target}`,
+      target.spanName,
       {
         kind: SpanKind.PRODUCER,
         attributes: {
+          // Known from the second message to a service on (undefined, skipped, before): set at the start, not
+          // by one more setAttribute at the end (the SDK checks each attribute, at a cost per call).
+          'messaging.system': target.knownSystem,
           'messaging.operation.type': 'send',
-          'messaging.operation.name': operation,
-          'messaging.destination.name': target,
+          'messaging.operation.name': target.operation,
+          'messaging.destination.name': target.name,
           'messaging.message.id': message.id,
           'messaging.message.conversation_id': headers['ce-correlationid'] ?? '',
           'switchyard.message.type': headers['ce-type'] ?? '',
@@ -195,19 +242,31 @@ export class Telemetry {
       },
       parent,
     );
-    if (!span.isRecording()) return undefined;
     const spanContext = span.spanContext();
-    const traced: Record<string, string> = { ...headers, 'ce-traceparent': formatTraceparent(spanContext) };
+    // A span the sampler dropped still carries its context out (sampled flag off), so that a
+    // ParentBased sampler downstream follows this decision instead of sampling the trace anew.
+    if (!span.isRecording() && !isSpanContextValid(spanContext)) return undefined;
+    // Copied with Object.assign, not a spread: in V8 `{ ...headers, newKey }` gives every copy a
+    // hidden class of its own, and every later read of the headers (decode) went several times slower.
+    const traced: Record<string, string> = Object.assign({}, headers);
+    traced['ce-traceparent'] = formatTraceparent(spanContext);
     const state = spanContext.traceState?.serialize();
     if (state) traced['ce-tracestate'] = state;
     else if (traced['ce-tracestate'] !== undefined) delete traced['ce-tracestate'];
-    return { span, outbound: { destination, message: { ...message, headers: traced } } };
+    return { span, target, outbound: { destination: outbound.destination, message: { ...message, headers: traced } } };
   }
 
-  /** End a producer span: ok, or failed with `error`. */
-  endProducer(producer: ProducerSpan, systems: readonly string[], error?: unknown): void {
+  /**
+   * End a producer span: ok, or failed with `error`. `systems`: the transport
+   * names the message went to (asked once per command destination, whose
+   * route does not change; per message for events).
+   */
+  endProducer(producer: ProducerSpan, systems: () => readonly string[], error?: unknown): void {
     const { span } = producer;
-    if (systems.length > 0) span.setAttribute('messaging.system', systems.join(','));
+    if (producer.target.knownSystem === undefined) {
+      const system = producer.target.system(systems);
+      if (system !== '') span.setAttribute('messaging.system', system);
+    }
     if (error !== undefined) failSpan(span, error);
     span.end();
   }
@@ -235,23 +294,18 @@ export interface Instruments {
   readonly discarded: Counter<Attributes>;
   readonly duplicates: Counter<Attributes>;
   readonly droppedReplies: Counter<Attributes>;
-  /** Handler runs in progress, per handler (read by the observable `switchyard.handlers.in_flight`). */
-  readonly inFlight: Map<string, number>;
 }
 
-function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, service: string): Instruments {
-  const inFlight = new Map<string, number>();
+function createInstruments(meter: ReturnType<MeterProvider['getMeter']>, targets: ProcessTargets): Instruments {
   meter
     .createObservableUpDownCounter('switchyard.handlers.in_flight', {
       description: 'Handler runs in progress',
       unit: '{handler}',
     })
     .addCallback((result) => {
-      for (const [handler, count] of inFlight)
-        result.observe(count, { 'messaging.consumer.group.name': service, 'switchyard.handler': handler });
+      for (const target of targets) result.observe(target.inFlight, target.attributes);
     });
   return {
-    inFlight,
     sent: new Tally(meter, 'messaging.client.sent.messages', {
       description: 'Messages confirmed by the broker, every origin (send, retry, replay, enqueue, outbox)',
       unit: '{message}',

@@ -25,6 +25,8 @@ export interface ServiceEvents {
   deadLettered: { readonly record: DeadLetterRecord };
   /** The inbox suppressed a redelivery to a handler that had processed it. */
   duplicate: { readonly handler: string; readonly envelope: Envelope };
+  /** The service stopped: `stop()` finished (consumers drained, transports closed). Emitted once. */
+  stopped: { readonly service: string };
   /**
    * Request/reply: a reply was dropped. `late`: it reached this caller after its request
    * timed out, was aborted, or was never made by this instance; `malformed`: it could not be
