@@ -170,17 +170,33 @@ export class Receiver {
    */
   readonly handle = (delivery: Delivery): Promise<void> => {
     this.#inFlight++;
+    const run = deliveryRun(delivery);
     let processing: Step;
     try {
-      processing = this.#pipeline(deliveryRun(delivery));
+      processing = this.#pipeline(run);
     } catch (error) {
       return DONE.then(() => this.#failed(delivery, error));
     }
     return (processing ?? DONE).then(
-      () => this.#ack(delivery),
+      () => this.#ackWhenDone(run),
       (error: unknown) => this.#failed(delivery, error),
     );
   };
+
+  /**
+   * Ack now, or — when a stage left work that must come first (`run.ackAfter`)
+   * — return at once, freeing the transport's slot, and ack once it resolved.
+   * The delivery stays in `inFlight` (and `whenIdle` waits) until then.
+   */
+  #ackWhenDone(run: DeliveryRun): Promise<void> | undefined {
+    const { ackAfter, delivery } = run;
+    if (ackAfter === undefined) return this.#ack(delivery);
+    ackAfter.then(
+      () => this.#ack(delivery),
+      (error: unknown) => this.#failed(delivery, error),
+    );
+    return undefined;
+  }
 
   #ack(delivery: Delivery): Promise<void> {
     let acked: Promise<void>;

@@ -72,6 +72,12 @@ export interface Run {
   durationMs: number;
   /** What the handler returned (resolved): the reply to a request. */
   result: unknown;
+  /**
+   * Set by a stage whose work outlives the pipeline but must precede the ack
+   * (a reply awaiting its broker confirm): the receiver acks once it resolves,
+   * without holding the transport's handler slot meanwhile. Must not reject.
+   */
+  ackAfter: Promise<void> | undefined;
 }
 
 /** One delivery through the delivery pipeline (hold, dead letter, decode, route, handlers). */
@@ -99,6 +105,7 @@ export function deliveryRun(delivery: Delivery): DeliveryRun {
     instantRetries: 0,
     durationMs: 0,
     result: undefined,
+    ackAfter: undefined,
     handlers: NO_HANDLERS,
   };
 }

@@ -1,7 +1,18 @@
 import type { Replier } from '../../bus/replier.js';
 import { isRequest } from '../../bus/reply-wire.js';
 import { ErrorCode, PoisonMessageError, SwitchyardError } from '../../errors.js';
-import { after, type DeliveryRun, type HandlerRun, recover, type Stage, type Step } from './pipeline.js';
+import { after, type DeliveryRun, type HandlerRun, type Run, recover, type Stage, type Step } from './pipeline.js';
+
+/**
+ * The request is acked once its reply was sent (the broker confirmed it, or
+ * it was dropped as undeliverable: the replier never rejects), but the
+ * handler's slot is free as soon as the reply is handed over: a slow confirm
+ * delays the ack, not the next request.
+ */
+function ackAfterReply(run: Run, sent: Promise<void>): void {
+  const earlier = run.ackAfter;
+  run.ackAfter = earlier === undefined ? sent : earlier.then(() => sent);
+}
 
 /**
  * Answers requests (queries with a reply address): once the handler returned,
@@ -16,12 +27,15 @@ import { after, type DeliveryRun, type HandlerRun, recover, type Stage, type Ste
  * around validation; other messages pass through untouched.
  */
 export function replyStage(replier: Pick<Replier, 'reply' | 'fail'>, stopping: AbortSignal): Stage<HandlerRun> {
-  const answer = (run: HandlerRun): Step =>
-    run.outcome === 'handled' ? replier.reply(run.envelope, run.result) : undefined;
+  const answer = (run: HandlerRun): Step => {
+    if (run.outcome === 'handled') ackAfterReply(run, replier.reply(run.envelope, run.result));
+    return undefined;
+  };
   const failed = (run: HandlerRun, error: unknown): Step => {
     if (stopping.aborted && !(error instanceof SwitchyardError)) throw error;
     run.outcome = 'answered';
-    return replier.fail(run.envelope, error);
+    ackAfterReply(run, replier.fail(run.envelope, error));
+    return undefined;
   };
   return {
     name: 'reply',
@@ -42,7 +56,8 @@ export function unroutedRequestStage(replier: Pick<Replier, 'fail'>): Stage<Deli
       error instanceof PoisonMessageError &&
       (error.code === ErrorCode.NoHandler || error.code === ErrorCode.Misaddressed);
     if (!routing || run.envelope === undefined) throw error;
-    return replier.fail(run.envelope, error);
+    ackAfterReply(run, replier.fail(run.envelope, error));
+    return undefined;
   };
   return {
     name: 'unrouted-request',

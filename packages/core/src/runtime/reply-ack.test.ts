@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { delivery, fixedClock, recorded, registration, silentLogger } from '../../test/stage-fixtures.js';
+import { OutgoingMessages } from '../bus/outgoing.js';
+import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
+import { Receiver } from './receiver.js';
+
+function request() {
+  return new OutgoingMessages('caller', fixedClock()).buildValidated({
+    kind: 'query',
+    name: 'test.ping',
+    payload: { n: 1 },
+    targetService: 'svc',
+    options: { replyTo: 'caller-replies' },
+  }).message;
+}
+
+describe('receiver: a request whose reply is still being sent', () => {
+  it('frees its slot at once and acks only after the reply was sent', async () => {
+    let sent!: () => void;
+    const replySent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    const { registry } = registration(() => ({ pong: true }));
+    const abort = new AbortController();
+    const receiver = new Receiver({
+      service: 'svc',
+      capabilities: {
+        delayedDelivery: 'native',
+        orderingPerKey: false,
+        maxMessageBytes: 1_000_000,
+        replay: false,
+        nativeDeadLetter: false,
+        patternFiltering: 'server',
+        durable: false,
+        reconnect: false,
+      },
+      registry,
+      deadLetters: new InMemoryDeadLetterStore(),
+      inbox: new InMemoryInboxStore(),
+      dispatcher: { dispatch: async () => undefined },
+      clock: fixedClock(),
+      observers: recorded().observers,
+      logger: silentLogger,
+      maxMessageBytes: 1_000_000,
+      signal: abort.signal,
+      stopping: abort.signal,
+      context: () => ({}) as never,
+      replier: { reply: () => replySent, fail: () => replySent },
+    });
+    const one = delivery(request());
+    await receiver.handle(one);
+    expect(one.settled).toEqual([]);
+    expect(receiver.inFlight).toBe(1);
+    const idle = receiver.whenIdle();
+    sent();
+    await idle;
+    expect(one.settled).toEqual(['ack']);
+    expect(receiver.inFlight).toBe(0);
+  });
+});
