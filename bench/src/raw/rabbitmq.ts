@@ -28,7 +28,7 @@ export async function startRawRabbitConsumer(
   options: RawRabbitOptions,
   onHandled: OnHandled,
 ): Promise<RunningConsumer> {
-  const connection = await amqp.connect(options.url);
+  const connection = await amqp.connect(options.url, { noDelay: true }); // as the transport connects
   const channel = await connection.createChannel();
   await channel.assertQueue(options.queue, { durable: true });
   await channel.prefetch(options.prefetch);
@@ -63,7 +63,7 @@ export async function startRawRabbitConsumer(
  * backpressure — what the transport does per message.
  */
 export async function rawRabbitProducer(options: RawRabbitOptions): Promise<BenchProducer> {
-  const connection = await amqp.connect(options.url);
+  const connection = await amqp.connect(options.url, { noDelay: true }); // as the transport connects
   const channel = await connection.createConfirmChannel();
   let drained: Promise<void> | undefined;
   return {
