@@ -5,7 +5,9 @@ import { type HandlerRegistration, HandlerRegistry } from '../src/handlers/regis
 import type { Handler, HandlerOptions } from '../src/handlers/types.js';
 import { decode } from '../src/message/codec.js';
 import type { MessageKind } from '../src/message/envelope.js';
+import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../src/resilience/memory-stores.js';
 import { resolveRetryPolicy } from '../src/resilience/retry-policy.js';
+import type { ReceiverParts } from '../src/runtime/receiver.js';
 import {
   type DeliveryRun,
   type HandlerRun,
@@ -120,3 +122,36 @@ export const silentLogger = {
   warn: () => undefined,
   error: () => undefined,
 } satisfies Logger;
+
+/**
+ * The parts of a Receiver for service `svc` on a durable-less, native-delay transport, with
+ * in-memory stores, a fixed clock and a silent logger; `overrides` replaces any of them.
+ */
+export function receiverParts(registry: HandlerRegistry, overrides: Partial<ReceiverParts> = {}): ReceiverParts {
+  const abort = new AbortController();
+  return {
+    service: 'svc',
+    capabilities: {
+      delayedDelivery: 'native',
+      orderingPerKey: false,
+      maxMessageBytes: 1_000_000,
+      replay: false,
+      nativeDeadLetter: false,
+      patternFiltering: 'server',
+      durable: false,
+      reconnect: false,
+    },
+    registry,
+    deadLetters: new InMemoryDeadLetterStore(),
+    inbox: new InMemoryInboxStore(),
+    dispatcher: { dispatch: async () => undefined },
+    clock: fixedClock(),
+    observers: recorded().observers,
+    logger: silentLogger,
+    maxMessageBytes: 1_000_000,
+    signal: abort.signal,
+    stopping: abort.signal,
+    context: () => ({}) as never,
+    ...overrides,
+  };
+}

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { delivery, fixedClock, message, recorded, registration, silentLogger } from '../../test/stage-fixtures.js';
+import { delivery, message, receiverParts, registration } from '../../test/stage-fixtures.js';
 import { defineCommand } from '../contracts/contract.js';
-import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
+import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import { createService } from '../service/service.js';
 import type { Delivery, DeliveryHandler, Transport, TransportMessage } from '../transport/types.js';
 import { Receiver } from './receiver.js';
@@ -102,32 +102,7 @@ describe('Receiver interceptors', () => {
       },
     };
     const { registry } = registration(async () => undefined);
-    const abort = new AbortController();
-    const receiver = new Receiver({
-      service: 'svc',
-      capabilities: {
-        delayedDelivery: 'native',
-        orderingPerKey: false,
-        maxMessageBytes: 1_000_000,
-        replay: false,
-        nativeDeadLetter: false,
-        patternFiltering: 'server',
-        durable: false,
-        reconnect: false,
-      },
-      registry,
-      deadLetters: new InMemoryDeadLetterStore(),
-      inbox: new InMemoryInboxStore(),
-      dispatcher: { dispatch: async () => undefined },
-      clock: fixedClock(),
-      observers: recorded().observers,
-      logger: silentLogger,
-      maxMessageBytes: 1_000_000,
-      signal: abort.signal,
-      stopping: abort.signal,
-      context: () => ({}) as never,
-      interceptors: { handler: [span] },
-    });
+    const receiver = new Receiver(receiverParts(registry, { interceptors: { handler: [span] } }));
     const first = delivery(message());
     await receiver.handle(first);
     await receiver.handle(delivery(first.message, 2));

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { delivery, fixedClock, recorded, registration, silentLogger } from '../../test/stage-fixtures.js';
+import { delivery, fixedClock, receiverParts, registration } from '../../test/stage-fixtures.js';
 import { OutgoingMessages } from '../bus/outgoing.js';
-import { InMemoryDeadLetterStore, InMemoryInboxStore } from '../resilience/memory-stores.js';
 import { Receiver } from './receiver.js';
 
 function request() {
@@ -21,32 +20,9 @@ describe('receiver: a request whose reply is still being sent', () => {
       sent = resolve;
     });
     const { registry } = registration(() => ({ pong: true }));
-    const abort = new AbortController();
-    const receiver = new Receiver({
-      service: 'svc',
-      capabilities: {
-        delayedDelivery: 'native',
-        orderingPerKey: false,
-        maxMessageBytes: 1_000_000,
-        replay: false,
-        nativeDeadLetter: false,
-        patternFiltering: 'server',
-        durable: false,
-        reconnect: false,
-      },
-      registry,
-      deadLetters: new InMemoryDeadLetterStore(),
-      inbox: new InMemoryInboxStore(),
-      dispatcher: { dispatch: async () => undefined },
-      clock: fixedClock(),
-      observers: recorded().observers,
-      logger: silentLogger,
-      maxMessageBytes: 1_000_000,
-      signal: abort.signal,
-      stopping: abort.signal,
-      context: () => ({}) as never,
-      replier: { reply: () => replySent, fail: () => replySent },
-    });
+    const receiver = new Receiver(
+      receiverParts(registry, { replier: { reply: () => replySent, fail: () => replySent } }),
+    );
     const one = delivery(request());
     await receiver.handle(one);
     expect(one.settled).toEqual([]);
