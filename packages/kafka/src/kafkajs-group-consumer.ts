@@ -65,9 +65,12 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
   if (crashedEarly === current) replace(current);
   let stopping: Promise<void> | undefined;
   return {
-    pause: (topic, partitions) => current?.pause([{ topic, partitions: [...partitions] }]),
-    resume: (topic, partitions) => current?.resume([{ topic, partitions: [...partitions] }]),
-    seek: (topic, partition, offset) => current?.seek({ topic, partition, offset }),
+    pause: (topic, partitions) =>
+      whileRunning(() => current?.pause([{ topic, partitions: [...partitions] }])),
+    resume: (topic, partitions) =>
+      whileRunning(() => current?.resume([{ topic, partitions: [...partitions] }])),
+    seek: (topic, partition, offset) =>
+      whileRunning(() => current?.seek({ topic, partition, offset })),
     commit: async (offsets) => {
       try {
         await (current as Consumer).commitOffsets(
@@ -88,6 +91,22 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
       return stopping;
     },
   };
+}
+
+/**
+ * kafkajs throws from pause/resume/seek while a member is between a crash and
+ * its relaunch ("consumer#run must be called first"). Such a member holds no
+ * assignment, and the next one re-applies pauses and seeks when it joins, so
+ * the call has nothing to act on and must not fail the caller (e.g. close).
+ */
+function whileRunning(action: () => void): void {
+  try {
+    action();
+  } catch (error) {
+    if (!(error instanceof Error) || !/must be called first|not initialized/i.test(error.message)) {
+      throw error;
+    }
+  }
 }
 
 /** Create, connect, subscribe and run one group member; `onFatal` is told when kafkajs will not restart it. */
