@@ -65,12 +65,9 @@ export async function startGroupConsumer(host: MemberHost, spec: ConsumerSpec): 
   if (crashedEarly === current) replace(current);
   let stopping: Promise<void> | undefined;
   return {
-    pause: (topic, partitions) =>
-      whileRunning(() => current?.pause([{ topic, partitions: [...partitions] }])),
-    resume: (topic, partitions) =>
-      whileRunning(() => current?.resume([{ topic, partitions: [...partitions] }])),
-    seek: (topic, partition, offset) =>
-      whileRunning(() => current?.seek({ topic, partition, offset })),
+    pause: (topic, partitions) => whileRunning(() => current?.pause([{ topic, partitions: [...partitions] }])),
+    resume: (topic, partitions) => whileRunning(() => current?.resume([{ topic, partitions: [...partitions] }])),
+    seek: (topic, partition, offset) => whileRunning(() => current?.seek({ topic, partition, offset })),
     commit: async (offsets) => {
       try {
         await (current as Consumer).commitOffsets(
