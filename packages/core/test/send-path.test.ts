@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineCommand, defineEvent } from '../src/contracts/contract.js';
+import { MemoryTransport } from '../src/memory/memory-transport.js';
 import type { OutboundMessage } from '../src/message/outbound.js';
 import { InMemoryDeadLetterStore } from '../src/resilience/memory-stores.js';
 import type { OutboxRecord, OutboxStore } from '../src/resilience/stores.js';
@@ -89,5 +90,34 @@ describe('one send path', () => {
     await expect(bus.prepareEvent(Noted, { n: 'x' } as never)).rejects.toMatchObject({ code: 'SY_VALIDATION' });
     expect(sent.map((event) => event.outbound.message.headers['ce-type'])).toEqual(['test.later']);
     await service.stop();
+  });
+
+  it('a send to a routed service rejects when its transport rejects or throws, and reports nothing then', async () => {
+    class ThrowingOnce extends MemoryTransport {
+      throwNext = false;
+      override send(channel: string, messages: Parameters<MemoryTransport['send']>[1]): Promise<void> {
+        if (this.throwNext) {
+          this.throwNext = false;
+          throw new Error('thrown by send');
+        }
+        return super.send(channel, messages);
+      }
+    }
+    const transport = new ThrowingOnce();
+    const service = createService({ name: 'send-fail', transport, handleSignals: false });
+    await service.start();
+    const bus = service.distributedBus;
+    await bus.sendCommand('elsewhere', Work, { n: 1 }); // routes 'elsewhere': later sends take the hot path
+    const sent: ServiceEvents['sent'][] = [];
+    service.on('sent', (event) => sent.push(event));
+    transport.failSends(1);
+    await expect(bus.sendCommand('elsewhere', Work, { n: 2 })).rejects.toMatchObject({ code: 'SY_SEND_FAILED' });
+    transport.throwNext = true;
+    const thrown = bus.sendCommand('elsewhere', Work, { n: 3 });
+    await expect(thrown).rejects.toThrow('thrown by send');
+    await bus.sendCommand('elsewhere', Work, { n: 4 });
+    expect(sent.map((event) => new TextDecoder().decode(event.outbound.message.body))).toEqual(['{"n":4}']);
+    await service.stop();
+    await transport.close();
   });
 });

@@ -68,10 +68,11 @@ export class OutgoingMessages {
   #metadata(
     own: Readonly<Record<string, string>> | undefined,
     inherited: Readonly<Record<string, string>> | undefined,
-  ): Record<string, string> {
+  ): Readonly<Record<string, string>> {
     const carried = inheritedMetadata(inherited, this.#propagates);
     const checked = checkMetadata(own);
-    return carried === undefined ? checked : { ...carried, ...checked };
+    if (carried === undefined) return checked;
+    return checked === NO_METADATA ? carried : { ...carried, ...checked };
   }
 
   /** Validate and encode; rejects with a ValidationError when the payload breaks its contract. */
@@ -95,7 +96,7 @@ export class OutgoingMessages {
 
   /** Encode without validation, for payloads that were validated already. */
   buildValidated(spec: OutgoingSpec, causation?: Causation): OutboundMessage {
-    const options = spec.options ?? {};
+    const options = spec.options ?? NO_OPTIONS;
     const id = newId();
     const now = this.#clock.now();
     const headers: { -readonly [K in keyof MessageHeaders]: MessageHeaders[K] } = {
@@ -211,8 +212,8 @@ function inheritedMetadata(
   return result;
 }
 
-function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  if (metadata === undefined) return {};
+function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  if (metadata === undefined) return NO_METADATA;
   for (const [key, value] of Object.entries(metadata)) {
     if (!isValidMetadataKey(key)) {
       throw new ConfigurationError(
@@ -223,6 +224,10 @@ function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): 
   }
   return { ...metadata };
 }
+
+/** Shared by every message sent without options or metadata: the headers built here are only read (by `encode`). */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 
 let lastMs = Number.NaN;
 let lastIso = '';

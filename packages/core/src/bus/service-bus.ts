@@ -40,9 +40,16 @@ export class ServiceBus implements DistributedBus {
     options?: SendOptions,
   ): Promise<void>;
   sendCommand(target: string, command: object, options?: SendOptions): Promise<void>;
-  async sendCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<void> {
-    const prepared = this.#prepareCommand(target, first, second, third);
-    await this.#send(prepared instanceof Promise ? await prepared : prepared);
+  sendCommand(target: string, first: unknown, second?: unknown, third?: unknown): Promise<void> {
+    // Not async: a synchronous schema sends without the two promises and frames an async wrapper cost per
+    // message. A throw while preparing still reaches the caller as a rejection, as it would from an async function.
+    let prepared: OutboundMessage | Promise<OutboundMessage>;
+    try {
+      prepared = this.#prepareCommand(target, first, second, third);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sendPrepared(prepared);
   }
 
   prepareCommand<C extends Contract<'command'>>(
@@ -71,16 +78,21 @@ export class ServiceBus implements DistributedBus {
       payload,
       targetService: target,
       contract,
-      ...(options ? { options } : {}),
+      options,
     };
     return this.#parts.outgoing.prepare(spec, this.#causation);
   }
 
   publishEvent<C extends Contract<'event'>>(contract: C, payload: InputOf<C>, options?: SendOptions): Promise<void>;
   publishEvent(event: object, options?: SendOptions): Promise<void>;
-  async publishEvent(first: unknown, second?: unknown, third?: unknown): Promise<void> {
-    const prepared = this.#prepareEvent(first, second, third);
-    await this.#send(prepared instanceof Promise ? await prepared : prepared);
+  publishEvent(first: unknown, second?: unknown, third?: unknown): Promise<void> {
+    let prepared: OutboundMessage | Promise<OutboundMessage>;
+    try {
+      prepared = this.#prepareEvent(first, second, third);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sendPrepared(prepared);
   }
 
   prepareEvent<C extends Contract<'event'>>(
@@ -96,7 +108,7 @@ export class ServiceBus implements DistributedBus {
   /** Throws on bad arguments; a promise only when the contract validates asynchronously. */
   #prepareEvent(first: unknown, second?: unknown, third?: unknown): OutboundMessage | Promise<OutboundMessage> {
     const { contract, payload, options } = resolveCall('event', first, second, third);
-    const spec = { kind: 'event' as const, name: contract.name, payload, contract, ...(options ? { options } : {}) };
+    const spec = { kind: 'event' as const, name: contract.name, payload, contract, options };
     return this.#parts.outgoing.prepare(spec, this.#causation);
   }
 
@@ -135,6 +147,16 @@ export class ServiceBus implements DistributedBus {
 
   #send(outbound: OutboundMessage): Promise<void> {
     return this.#parts.dispatcher.dispatch(outbound, 'send');
+  }
+
+  /** Send what `#prepare…` gave: at once, or once an asynchronous schema validated it. */
+  #sendPrepared(prepared: OutboundMessage | Promise<OutboundMessage>): Promise<void> {
+    if (prepared instanceof Promise) return prepared.then((outbound) => this.#send(outbound));
+    try {
+      return this.#send(prepared);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }
 

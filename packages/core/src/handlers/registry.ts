@@ -37,7 +37,8 @@ export interface HandlerRegistration {
  */
 export class HandlerRegistry {
   readonly #byId = new Map<string, HandlerRegistration>();
-  readonly #single = new Map<string, HandlerRegistration>();
+  // Command/query name → its one handler, as a one-element list: routing hands the list on as it is.
+  readonly #single = new Map<string, readonly [HandlerRegistration]>();
   readonly #events: Array<{ registration: HandlerRegistration; matches: PatternMatcher }> = [];
   readonly #endpoints = new Map<string, HandlerRegistration[]>();
   readonly #eventCache = new Map<string, readonly HandlerRegistration[]>();
@@ -101,6 +102,11 @@ export class HandlerRegistry {
 
   /** The one handler of a command or query, if registered. */
   single(name: string): HandlerRegistration | undefined {
+    return this.#single.get(name)?.[0];
+  }
+
+  /** {@link single} as a shared (frozen) one-element list, so routing allocates nothing per message. */
+  singleList(name: string): readonly [HandlerRegistration] | undefined {
     return this.#single.get(name);
   }
 
@@ -152,7 +158,7 @@ export class HandlerRegistry {
           `${registration.kind} '${registration.pattern}' already has a handler: a ${registration.kind} has exactly one`,
         );
       }
-      this.#single.set(registration.pattern, registration);
+      this.#single.set(registration.pattern, Object.freeze([registration] as const));
     } else if (registration.kind === 'message') {
       const list = this.#endpoints.get(registration.pattern) ?? [];
       list.push(registration);

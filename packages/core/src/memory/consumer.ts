@@ -90,7 +90,7 @@ export class MemoryConsumer implements Subscription {
       this.#channel.enqueue({ message: entry.message, deliveries: entry.deliveries - 1, copy: true });
     }
     const pending = this.#unsettled.add(entry);
-    void this.#gate.acquire(); // has room, so this takes the slot synchronously
+    this.#gate.tryAcquire(); // the channel pulls only while `hasRoom`, so this takes a slot
     if (faults.deliveryDelayMs > 0) this.#owner.clock.schedule(faults.deliveryDelayMs, () => this.#handle(pending));
     else this.#handle(pending);
     return true;

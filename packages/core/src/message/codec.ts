@@ -3,6 +3,7 @@ import type { TransportMessage } from '../transport/types.js';
 import { type Envelope, MESSAGE_KINDS, type MessageHeaders, type MessageKind } from './envelope.js';
 import { safeParseJson } from './safe-json.js';
 import { parseStructured } from './structured.js';
+import { utf8Bytes } from './utf8-bytes.js';
 
 /**
  * CloudEvents 1.0 binary content mode: attributes as `ce-*` headers, the JSON
@@ -38,7 +39,6 @@ export const Header = {
 const RESERVED = new Set<string>(Object.values(Header));
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
-const encoder = new TextEncoder();
 /** Fatal: invalid UTF-8 is refused, never patched with replacement characters. */
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /**
@@ -111,7 +111,7 @@ export function encode(envelope: Envelope): TransportMessage {
   if (h.orderingKey !== undefined) headers[Header.orderingKey] = h.orderingKey;
   if (h.dataSchema !== undefined) headers[Header.dataSchema] = h.dataSchema;
   for (const key in h.metadata) headers[EXTENSION_NAME.test(key) ? `ce-${key}` : key] = h.metadata[key] as string;
-  const body = encoder.encode(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
+  const body = utf8Bytes(envelope.payload === undefined ? 'null' : JSON.stringify(envelope.payload));
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = { id: h.id, headers, body };
   if (h.orderingKey !== undefined) message.key = h.orderingKey;
   if (h.deliverAt !== undefined) message.deliverAt = h.deliverAt;

@@ -1,6 +1,7 @@
 import { ErrorCode, PoisonMessageError } from '../errors.js';
 import type { TransportMessage } from '../transport/types.js';
 import { safeParseJson } from './safe-json.js';
+import { utf8Bytes } from './utf8-bytes.js';
 
 /**
  * CloudEvents structured mode: the whole message as one JSON document, for
@@ -15,7 +16,6 @@ export const MAX_STRUCTURED_HEADERS = 10;
 const CE_PREFIX = 'ce-';
 /** Fatal: a document that is not UTF-8 is refused, not patched with replacement characters. */
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const encoder = new TextEncoder();
 
 /** Encode a binary-mode message as one CloudEvents JSON document (UTF-8 bytes). */
 export function toStructured(message: TransportMessage): Uint8Array {
@@ -29,10 +29,10 @@ export function toStructured(message: TransportMessage): Uint8Array {
   if (data !== undefined) {
     const json = JSON.stringify(event);
     // Splice the payload in as raw JSON: it already is JSON, so no re-parse.
-    return encoder.encode(`${json.slice(0, -1)},"data":${data.length > 0 ? data : 'null'}}`);
+    return utf8Bytes(`${json.slice(0, -1)},"data":${data.length > 0 ? data : 'null'}}`);
   }
   event.data_base64 = Buffer.from(message.body).toString('base64');
-  return encoder.encode(JSON.stringify(event));
+  return utf8Bytes(JSON.stringify(event));
 }
 
 function textOrUndefined(bytes: Uint8Array): string | undefined {
@@ -49,7 +49,7 @@ function textOrUndefined(bytes: Uint8Array): string | undefined {
  */
 export function fromStructured(bytes: Uint8Array, extra?: { key?: string }): TransportMessage {
   const { id, headers, data, body } = parseStructured(bytes);
-  const content = body ?? (data === undefined ? new Uint8Array() : encoder.encode(JSON.stringify(data)));
+  const content = body ?? (data === undefined ? new Uint8Array() : utf8Bytes(JSON.stringify(data)));
   return extra?.key === undefined ? { id, headers, body: content } : { id, headers, body: content, key: extra.key };
 }
 

@@ -18,6 +18,22 @@ describe('InMemoryInboxStore', () => {
     expect(inbox.isProcessed('a', 'm2')).toBe(false);
   });
 
+  it('keeps every record when checks and marks of several messages and handlers interleave', () => {
+    const inbox = new InMemoryInboxStore();
+    expect(inbox.isProcessed('a', 'm1')).toBe(false);
+    expect(inbox.isProcessed('b', 'm1')).toBe(false);
+    expect(inbox.isProcessed('a', 'm2')).toBe(false);
+    inbox.markProcessed('a', 'm1');
+    inbox.markProcessed('b', 'm1');
+    inbox.markProcessed('a', 'm2');
+    expect(inbox.isProcessed('c', 'm3')).toBe(false);
+    inbox.markProcessed('c', 'm1');
+    inbox.markProcessed('c', 'm3');
+    expect(['a', 'b', 'c'].map((handler) => inbox.isProcessed(handler, 'm1'))).toEqual([true, true, true]);
+    expect(['a', 'b', 'c'].map((handler) => inbox.isProcessed(handler, 'm2'))).toEqual([true, false, false]);
+    expect(['a', 'b', 'c'].map((handler) => inbox.isProcessed(handler, 'm3'))).toEqual([false, false, true]);
+  });
+
   it('forgets the oldest messages beyond maxEntries, all their handlers with them', () => {
     const inbox = new InMemoryInboxStore({ maxEntries: 3 });
     inbox.markProcessed('a', 'm1');

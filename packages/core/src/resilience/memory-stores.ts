@@ -72,6 +72,8 @@ export class InMemoryInboxStore implements InboxStore {
   readonly #ringTimes: Float64Array;
   #next = 0;
   readonly #now: () => number;
+  /** The id `isProcessed` last found absent; absent still unless `markProcessed` of it ran since. */
+  #lastMiss: string | undefined;
 
   constructor(options: { maxEntries?: number; now?: () => number } = {}) {
     const maxEntries = options.maxEntries ?? 10_000;
@@ -88,11 +90,18 @@ export class InMemoryInboxStore implements InboxStore {
 
   isProcessed(handler: string, messageId: string): boolean {
     const seen = this.#processed.get(messageId);
+    if (seen === undefined) {
+      this.#lastMiss = messageId;
+      return false;
+    }
     return seen === handler || (typeof seen === 'object' && seen.has(handler));
   }
 
   markProcessed(handler: string, messageId: string): void {
-    const seen = this.#processed.get(messageId);
+    // The usual call follows `isProcessed` of the same id, which found nothing; only `markProcessed`
+    // of that id adds it, and that call clears the note, so the lookup can be skipped.
+    const seen = messageId === this.#lastMiss ? undefined : this.#processed.get(messageId);
+    this.#lastMiss = undefined;
     if (seen === undefined) {
       const slot = this.#next;
       const evicted = this.#ringIds[slot];

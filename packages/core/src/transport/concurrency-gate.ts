@@ -33,6 +33,16 @@ export class ConcurrencyGate {
     return new Promise((resolve) => this.#waiting.push(() => resolve()));
   }
 
+  /**
+   * Take a slot now if one is free, without a promise; true when taken (then
+   * call `release` exactly once), false when the gate is full.
+   */
+  tryAcquire(): boolean {
+    if (this.#running >= this.#limit) return false;
+    this.#running++;
+    return true;
+  }
+
   /** Give a slot back, handing it to the next waiter if any. */
   release(): void {
     const next = this.#waiting.shift();

@@ -60,8 +60,8 @@ export function route(
   switch (h.kind) {
     case 'command':
     case 'query': {
-      const handler = registry.single(h.name);
-      if (handler?.distributed) return [handler];
+      const handlers = registry.singleList(h.name);
+      if (handlers?.[0].distributed) return handlers;
       throw new PoisonMessageError(
         ErrorCode.NoHandler,
         `${h.kind} '${h.name}' has no distributed handler in '${scope.service}'`,
