@@ -146,26 +146,37 @@ export function messageSize(message: TransportMessage): number {
  * and is refused with `SY_DECODE`.
  */
 export function decode(message: TransportMessage, maxBytes: number, receivedAt: number = Date.now()): Envelope {
-  let size = message.body.byteLength;
-  for (const name in message.headers) size += name.length + (message.headers[name] as string).length;
-  if (size > maxBytes) {
-    throw new PoisonMessageError(ErrorCode.TooLarge, `message is ${size} bytes, over the limit of ${maxBytes}`);
-  }
-  const type = message.headers[Header.contentType];
   let h = message.headers;
-  // The payload: parsed from `body`, or (structured mode) the document's `data` as already parsed.
-  let body: Uint8Array | undefined = message.body;
-  let data: unknown;
-  if (type?.startsWith('application/cloudevents')) {
-    const expanded = expandStructured(message, type);
-    if (expanded !== undefined) ({ headers: h, body, data } = expanded);
-  }
+  const type = h[Header.contentType];
+  const cloudEvents = type?.startsWith('application/cloudevents') === true;
+  // One pass over the headers for the size and, in binary mode (nearly every message), the metadata.
+  let size = message.body.byteLength;
   let metadata: Record<string, string> | undefined;
   for (const name in h) {
+    const value = h[name] as string;
+    size += name.length + value.length;
+    if (cloudEvents) continue;
     const key = metadataKeyOf(name);
     if (key !== undefined) {
       metadata ??= {};
-      metadata[key] = h[name] as string;
+      metadata[key] = value;
+    }
+  }
+  if (size > maxBytes) {
+    throw new PoisonMessageError(ErrorCode.TooLarge, `message is ${size} bytes, over the limit of ${maxBytes}`);
+  }
+  // The payload: parsed from `body`, or (structured mode) the document's `data` as already parsed.
+  let body: Uint8Array | undefined = message.body;
+  let data: unknown;
+  if (cloudEvents) {
+    const expanded = expandStructured(message, type as string);
+    if (expanded !== undefined) ({ headers: h, body, data } = expanded);
+    for (const name in h) {
+      const key = metadataKeyOf(name);
+      if (key !== undefined) {
+        metadata ??= {};
+        metadata[key] = h[name] as string;
+      }
     }
   }
   const specversion = h[Header.specversion];
