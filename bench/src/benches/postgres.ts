@@ -13,7 +13,7 @@ const URL = process.env.SWITCHYARD_POSTGRES_URL ?? 'postgres://postgres@127.0.0.
  * PostgreSQL on 127.0.0.1: the framework's services against a raw `pg` loop
  * doing the same durable work in the same layout and loop, then both at half
  * of the framework's peak rate; and graphile-worker doing the same job flow
- * in the same layout, after them. The shape is the transport's on every side:
+ * in the same layout, after them (at most 5,000 messages per run). The shape is the transport's on every side:
  * the producer has 4 connections and its sends of one event-loop turn go out
  * as one insert of up to 500 rows, at most 4 in flight (the transport's send
  * batcher; the raw producer and graphile-worker's `add_jobs` use the same
@@ -33,6 +33,8 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine[]> {
   const senders = claim * producers;
   const concurrency = args.concurrency ?? 8;
   const window = args.window ?? 2_000;
+  // graphile-worker handles a few hundred jobs a second here: fewer messages keep its rounds short.
+  const graphileMessages = Math.min(messages, 5_000);
   const admin = new pg.Pool({ connectionString: URL, max: 1 });
   const schemas: string[] = [];
   const schemaFor = (run: SideRun, side: string) => {
@@ -95,10 +97,10 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine[]> {
         { messages, halfLoad: true, extra: { claim, producers, max_insert: maxInsert, senders, concurrency, window } },
       );
       const tag = `${args.runId}-${layout === 'single-thread' ? 's' : 'w'}-g`;
-      await graphile({ layout, messages, tag: `${tag}w` });
+      await graphile({ layout, messages: graphileMessages, tag: `${tag}w` });
       const results: RunResult[] = [];
       for (let index = 0; index < (args.rounds ?? DEFAULT_ROUNDS); index++) {
-        const result = await graphile({ layout, messages, tag: `${tag}${index}` });
+        const result = await graphile({ layout, messages: graphileMessages, tag: `${tag}${index}` });
         console.log(
           `graphile-worker [${layout}] round ${index + 1}: ${result.msgsPerSec} msgs/s ${result.cpuUsPerMsg} µs/msg`,
         );
@@ -107,6 +109,7 @@ export async function benchPostgres(args: BenchArgs): Promise<BenchLine[]> {
       const median = [...results].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor((results.length - 1) / 2)];
       lines.push({
         ...(line as BenchLine),
+        graphile_worker_messages: graphileMessages,
         graphile_worker_msgs_per_s: median?.msgsPerSec ?? 0,
         graphile_worker_cpu_us_per_msg: median?.cpuUsPerMsg ?? 0,
         framework_vs_graphile_worker: median ? round((line as BenchLine).framework_msgs_per_s / median.msgsPerSec) : 0,
