@@ -69,9 +69,9 @@ export async function startRawNatsConsumer(options: RawNatsOptions, onHandled: O
   const messages = await consumer.consume({ max_messages: options.batch });
   const loop = (async () => {
     for await (const msg of messages) {
-      const h = msg.headers;
       const attributes: Record<string, string> = {};
-      if (h) for (const name of h.keys()) attributes[name] = h.get(name);
+      // Iterating reads the client's map once; keys() + get() scans every key per get.
+      if (msg.headers) for (const [name, values] of msg.headers) attributes[name] = values[0] ?? '';
       onHandled((readRawMessage(attributes, msg.string()) as { sentAt: number }).sentAt);
       msg.ack();
     }
