@@ -2,17 +2,18 @@ import type { DeadLetterStore } from '@switchyard/core';
 import {
   BookedReplyChannels,
   type ChannelStats,
-  ConfigurationError,
   type ConsumeOptions,
-  consumeLimits,
+  checkChannel,
+  claimingSettings,
   type DeliveryHandler,
   type EndpointMessage,
   ErrorCode,
-  messageSize,
+  OpenConsumers,
   type ReplyChannels,
   type RoutedMessage,
   SendBatcher,
   type Subscription,
+  storedHeaders,
   type Topology,
   type Transport,
   type TransportCapabilities,
@@ -70,7 +71,7 @@ export class PostgresTransport implements Transport {
   readonly #statements: Statements;
   readonly #hub: WakeHub;
   readonly #notifier: Notifier;
-  readonly #consumers = new Set<PostgresConsumer>();
+  readonly #consumers = new OpenConsumers();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #sends: SendBatcher<InsertRow>;
   readonly #publishes: SendBatcher<PublishRow>;
@@ -183,24 +184,11 @@ export class PostgresTransport implements Transport {
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#checkOpen();
     checkChannel(channel);
-    const { concurrency, prefetch } = consumeLimits(
-      options,
-      (concurrency) => this.#options.prefetch ?? Math.max(concurrency, 64),
-    );
+    const settings = claimingSettings(options, this.#options.prefetch, this.#options.durableAck);
     const pool = await this.#connect();
     this.#access ??= new QueueAccess(this.#asyncPool(), pool, this.#statements, this.#hub, this.#options);
-    const consumer = new PostgresConsumer(this.#access, channel, handler, {
-      concurrency,
-      prefetch: Math.max(prefetch, concurrency),
-      durableAck: this.#options.durableAck,
-    });
-    const subscription: Subscription = {
-      close: async (closeOptions) => {
-        await consumer.close(closeOptions);
-        this.#consumers.delete(consumer);
-      },
-    };
-    this.#consumers.add(consumer);
+    const consumer = new PostgresConsumer(this.#access, channel, handler, settings);
+    const subscription = this.#consumers.add(consumer);
     await consumer.start();
     return subscription;
   }
@@ -255,8 +243,7 @@ export class PostgresTransport implements Transport {
   }
 
   async #shutdown(): Promise<void> {
-    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
-    this.#consumers.clear();
+    await this.#consumers.closeAll();
     await this.#endpoints.close();
     await Promise.allSettled([...this.#inFlight]);
     await this.#access?.flush();
@@ -335,29 +322,13 @@ export class PostgresTransport implements Transport {
   }
 
   #columns(message: TransportMessage, now: number): Omit<InsertRow, 'channel'> {
-    if (!(message.body instanceof Uint8Array)) {
-      throw new TransportError(ErrorCode.SendFailed, `message '${message.id}' has a body that is not a Uint8Array`);
-    }
-    const size = messageSize(message);
-    if (size > this.#options.maxMessageBytes) {
-      throw new TransportError(
-        ErrorCode.TooLarge,
-        `message '${message.id}' is ${size} bytes, over the PostgreSQL transport's limit of ${this.#options.maxMessageBytes}`,
-      );
-    }
     return {
       id: message.id,
-      headers: JSON.stringify(message.headers),
+      headers: storedHeaders(message, this.#options.maxMessageBytes, 'PostgreSQL'),
       body: message.body,
       key: message.key ?? null,
       deliverAt: deliverAtParam(message.deliverAt, now),
     };
-  }
-}
-
-function checkChannel(channel: string): void {
-  if (typeof channel !== 'string' || channel.length === 0) {
-    throw new ConfigurationError(`a channel name must be a non-empty string, got ${JSON.stringify(channel)}`);
   }
 }
 
