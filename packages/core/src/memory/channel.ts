@@ -1,3 +1,4 @@
+import { withOwnBody } from '../message/utf8-bytes.js';
 import type { TransportMessage } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { Deque } from './deque.js';
@@ -76,9 +77,12 @@ export class MemoryChannel {
       const wait = at - this.#clock.now();
       if (wait > 0) {
         this.#delayed++;
+        // Held while the messages around it come and go: a body sliced from Node's Buffer pool would pin its slab.
+        const message = withOwnBody(entry.message);
+        const held = message === entry.message ? entry : { ...entry, message };
         this.#clock.schedule(wait, () => {
           this.#delayed--;
-          this.enqueue(entry);
+          this.enqueue(held);
         });
         return;
       }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
+import { utf8Bytes } from '../message/utf8-bytes.js';
 import type { Delivery, TransportMessage } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
 import { MemoryBroker } from './broker.js';
 import { MemoryTransport } from './memory-transport.js';
 
@@ -234,5 +236,34 @@ describe('MemoryTransport close', () => {
     await until(() => started);
     await transport.close();
     expect(transport.broker.stats('stuck')?.ready).toBe(1);
+  });
+});
+
+describe('MemoryTransport delayed messages', () => {
+  it('holds a delayed body as bytes of its own, not as a view that pins a shared pool slab', async () => {
+    const due: Array<() => void> = [];
+    const clock: Clock = {
+      now: () => 1_000,
+      schedule: (_ms, callback) => {
+        due.push(callback);
+        return () => undefined;
+      },
+    };
+    const transport = new MemoryTransport({ clock });
+    const got: Delivery[] = [];
+    await transport.consume('later', async (d) => {
+      got.push(d);
+      await d.ack();
+    });
+    const body = utf8Bytes('{"n":"later"}');
+    expect(body.buffer.byteLength).toBeGreaterThan(body.byteLength);
+    await transport.send('later', [{ id: 'd1', headers: { 'ce-id': 'd1' }, body, deliverAt: 61_000 }]);
+    expect(got).toHaveLength(0);
+    for (const fire of due.splice(0)) fire();
+    await until(() => got.length === 1, 'the delayed delivery');
+    const delivered = got[0]?.message.body;
+    expect(delivered?.buffer.byteLength).toBe(body.byteLength);
+    expect(new TextDecoder().decode(delivered)).toBe('{"n":"later"}');
+    await transport.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { utf8Bytes } from './utf8-bytes.js';
+import { ownBytes, utf8Bytes, withOwnBody } from './utf8-bytes.js';
 
 describe('utf8Bytes', () => {
   it('gives the same bytes as TextEncoder, lone surrogates included', () => {
@@ -15,5 +15,17 @@ describe('utf8Bytes', () => {
       'second',
     );
     expect(first.byteLength).toBe(5);
+  });
+
+  it('ownBytes copies a pooled view into memory of its own and leaves a whole buffer as it is', () => {
+    const pooled = utf8Bytes('{"pooled":true}');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength); // a slice of the pool
+    const owned = ownBytes(pooled);
+    expect(owned.buffer.byteLength).toBe(owned.byteLength);
+    expect([...owned]).toEqual([...pooled]);
+    expect(ownBytes(owned)).toBe(owned);
+    const message = { id: 'm', headers: {}, body: owned };
+    expect(withOwnBody(message)).toBe(message);
+    expect(withOwnBody({ ...message, body: pooled }).body.buffer.byteLength).toBe(pooled.byteLength);
   });
 });

@@ -10,3 +10,20 @@
 export function utf8Bytes(text: string): Uint8Array {
   return Buffer.from(text, 'utf8');
 }
+
+/**
+ * `bytes` itself, or a copy that owns its memory when `bytes` is a view into
+ * a larger buffer (as a small Buffer from {@link utf8Bytes} is: a slice of
+ * Node's 8 KiB pool). For what stays in memory long while the messages
+ * around it are dropped (in-memory dead letters, delayed in-memory
+ * messages): one view kept alive keeps its whole pool slab alive.
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+}
+
+/** `message` with its body in memory of its own (see {@link ownBytes}); `message` itself when it already is. */
+export function withOwnBody<M extends { readonly body: Uint8Array }>(message: M): M {
+  const body = ownBytes(message.body);
+  return body === message.body ? message : { ...message, body };
+}

@@ -1,3 +1,4 @@
+import { withOwnBody } from '../message/utf8-bytes.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from './stores.js';
 
 /**
@@ -9,7 +10,10 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
   readonly #records = new Map<string, DeadLetterRecord>();
 
   async add(record: DeadLetterRecord): Promise<void> {
-    if (!this.#records.has(record.id)) this.#records.set(record.id, record);
+    if (this.#records.has(record.id)) return;
+    // Kept long among messages that are dropped: a body sliced from Node's Buffer pool would pin its slab.
+    const message = withOwnBody(record.message);
+    this.#records.set(record.id, message === record.message ? record : { ...record, message });
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
