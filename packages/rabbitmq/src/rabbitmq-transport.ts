@@ -110,7 +110,6 @@ export class RabbitMqTransport implements Transport {
     this.#delays = new DelayQueues(this.#connection, resolved.exchange, resolved.operationTimeoutMs);
     this.replies = new RabbitReplyChannels({
       connection: this.#connection,
-      publisher: this.#publisher,
       exchange: resolved.exchange,
       timeoutMs: resolved.operationTimeoutMs,
       consume: (queue, handler, declare, concurrency) => this.#subscribe(queue, handler, { concurrency }, declare),
