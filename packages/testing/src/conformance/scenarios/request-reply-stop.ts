@@ -31,12 +31,8 @@ function heldReplies(real: Transport, replies: ReplyChannels, release: Promise<v
     consume: async (channel, handler, options) => closing(await real.consume(channel, handler, options)),
     ping: () => real.ping(),
     close: () => real.close(),
-    ...(real.channelStats
-      ? { channelStats: (channels: readonly string[]) => real.channelStats?.(channels) ?? [] }
-      : {}),
-    ...(real.watchConnection
-      ? { watchConnection: (listener) => real.watchConnection?.(listener) ?? (() => false) }
-      : {}),
+    ...(real.channelStats ? { channelStats: real.channelStats.bind(real) } : {}),
+    ...(real.watchConnection ? { watchConnection: real.watchConnection.bind(real) } : {}),
     replies: {
       open: (owner, handler, options) => replies.open(owner, handler, options),
       send: async (address, message) => {
@@ -46,7 +42,7 @@ function heldReplies(real: Transport, replies: ReplyChannels, release: Promise<v
         events.push('reply sent');
       },
     },
-  } as Transport;
+  };
 }
 
 const replyAtStop: Scenario = {
