@@ -10,7 +10,6 @@ import {
   type Redelayer,
 } from './rabbit-delivery.js';
 
-
 /** What a {@link RabbitSubscription} calls per delivery; a {@link DeliveryHandler} fits. */
 export type RabbitDeliveryHandler = (delivery: RabbitDelivery) => Promise<void>;
 
