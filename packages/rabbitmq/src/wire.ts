@@ -113,18 +113,19 @@ export function toAmqp(
   ) {
     return { body: toBuffer(message.body), options: publishOptions(message, mandatory, extraHeaders, wire) };
   }
-  const headers: Record<string, string | number> = {};
-  if (message.key !== undefined) headers[InternalHeader.key] = message.key;
-  if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
-  if (extraHeaders) Object.assign(headers, extraHeaders);
+  let headers: Record<string, string | number> | undefined;
+  if (message.key !== undefined) (headers ??= {})[InternalHeader.key] = message.key;
+  if (message.deliverAt !== undefined) (headers ??= {})[InternalHeader.deliverAt] = message.deliverAt;
+  if (extraHeaders) headers = Object.assign(headers ?? {}, extraHeaders);
   const options: Options.Publish = {
     persistent: true,
     mandatory,
     messageId: message.id,
     contentType: STRUCTURED_CONTENT_TYPE,
     timestamp: Math.floor(Date.now() / 1000),
-    headers,
   };
+  // No table at all rather than an empty one: amqplib skips encoding it, and the frame is 4 bytes shorter.
+  if (headers !== undefined) options.headers = headers;
   return { body: toBuffer(toStructured(message)), options };
 }
 
