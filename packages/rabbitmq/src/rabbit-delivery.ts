@@ -64,6 +64,11 @@ export class AmqpDelivery implements RabbitDelivery {
     this.message = fromAmqp(raw);
   }
 
+  /** False once the channel it came from closed: it can no longer be settled, and the broker redelivers it. */
+  get live(): boolean {
+    return this.#attachment.open;
+  }
+
   ack(): Promise<void> {
     if (this.#settling) return this.#settling;
     this.#ackNow();

@@ -50,6 +50,9 @@ export class RabbitSubscription implements Subscription {
   readonly #settings: SubscriptionSettings;
   readonly #gate: ConcurrencyGate;
   readonly #source: DeliverySource;
+  /** Deliveries waiting for a handler slot, oldest at `#queuedHead`. */
+  readonly #queued: AmqpDelivery[] = [];
+  #queuedHead = 0;
   #attachment: Attachment | undefined;
   #closing: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -151,22 +154,39 @@ export class RabbitSubscription implements Subscription {
       void gate.acquire();
       void this.#run(delivery);
     } else {
-      void gate.acquire().then(() => {
-        // Its channel died while it waited for a slot: the broker redelivers it, so skip the work.
-        if (attachment.open) void this.#run(delivery);
-        else gate.release();
-      });
+      // Waits for a slot in arrival order; a finishing handler hands its slot straight over (see #run).
+      // A queue of deliveries, not a waiting promise and two closures each: with prefetch above
+      // concurrency, most deliveries of a busy consumer wait here.
+      this.#queued.push(delivery);
     }
   }
 
-  /** Never rejects; one async frame per delivery instead of a `then` with two closures. */
-  async #run(delivery: RabbitDelivery): Promise<void> {
-    try {
-      await this.#settings.handler(delivery);
-    } catch {
-      await delivery.nack().catch(() => undefined);
-    } finally {
-      this.#gate.release();
+  /** Runs `delivery` in the slot it holds, then the queued ones in that slot; never rejects. */
+  async #run(first: AmqpDelivery): Promise<void> {
+    let delivery: AmqpDelivery | undefined = first;
+    while (delivery !== undefined) {
+      try {
+        await this.#settings.handler(delivery);
+      } catch {
+        await delivery.nack().catch(() => undefined);
+      }
+      delivery = this.#nextQueued();
     }
+    this.#gate.release();
+  }
+
+  /** The oldest queued delivery whose channel is still open; those of a dead channel are skipped (the broker redelivers them). */
+  #nextQueued(): AmqpDelivery | undefined {
+    const queued = this.#queued;
+    while (this.#queuedHead < queued.length) {
+      const next = queued[this.#queuedHead] as AmqpDelivery;
+      queued[this.#queuedHead++] = undefined as unknown as AmqpDelivery;
+      if (this.#queuedHead === queued.length) {
+        queued.length = 0;
+        this.#queuedHead = 0;
+      }
+      if (next.live) return next;
+    }
+    return undefined;
   }
 }

@@ -114,9 +114,12 @@ export function toAmqp(
     return { body: toBuffer(message.body), options: publishOptions(message, mandatory, extraHeaders, wire) };
   }
   let headers: Record<string, string | number> | undefined;
-  if (message.key !== undefined) (headers ??= {})[InternalHeader.key] = message.key;
-  if (message.deliverAt !== undefined) (headers ??= {})[InternalHeader.deliverAt] = message.deliverAt;
-  if (extraHeaders) headers = Object.assign(headers ?? {}, extraHeaders);
+  if (message.key !== undefined || message.deliverAt !== undefined || extraHeaders !== undefined) {
+    headers = {};
+    if (message.key !== undefined) headers[InternalHeader.key] = message.key;
+    if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
+    if (extraHeaders) Object.assign(headers, extraHeaders);
+  }
   const options: Options.Publish = {
     persistent: true,
     mandatory,
