@@ -22,6 +22,9 @@ describe('utf8Bytes', () => {
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength); // a slice of the pool
     const owned = ownBytes(pooled);
     expect(owned.buffer.byteLength).toBe(owned.byteLength);
+    expect(Buffer.isBuffer(owned)).toBe(true); // same kind as given
+    const view = new Uint8Array(owned.buffer, 1, 3);
+    expect(ownBytes(view)).toEqual(new Uint8Array([...owned.subarray(1, 4)]));
     expect([...owned]).toEqual([...pooled]);
     expect(ownBytes(owned)).toBe(owned);
     const message = { id: 'm', headers: {}, body: owned };

@@ -14,12 +14,17 @@ export function utf8Bytes(text: string): Uint8Array {
 /**
  * `bytes` itself, or a copy that owns its memory when `bytes` is a view into
  * a larger buffer (as a small Buffer from {@link utf8Bytes} is: a slice of
- * Node's 8 KiB pool). For what stays in memory long while the messages
- * around it are dropped (in-memory dead letters, delayed in-memory
- * messages): one view kept alive keeps its whole pool slab alive.
+ * Node's 8 KiB pool), of the same kind (Buffer or Uint8Array). For what
+ * stays in memory long while the messages around it are dropped (delayed
+ * in-memory messages): one view kept alive keeps its whole pool slab alive.
  */
 export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  if (!Buffer.isBuffer(bytes)) return new Uint8Array(bytes);
+  // A Buffer stays a Buffer (readers may compare or use it as one), in memory of its own: not `Buffer.from`, which pools.
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
 
 /** `message` with its body in memory of its own (see {@link ownBytes}); `message` itself when it already is. */

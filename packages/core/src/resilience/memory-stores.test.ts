@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { utf8Bytes } from '../message/utf8-bytes.js';
-import { InMemoryDeadLetterStore, InMemoryInboxStore } from './memory-stores.js';
+import { InMemoryInboxStore } from './memory-stores.js';
 
 describe('InMemoryInboxStore', () => {
   it('remembers each handler of a message apart', () => {
@@ -65,33 +64,5 @@ describe('InMemoryInboxStore', () => {
 
   it('rejects a maxEntries that is not a positive integer', () => {
     expect(() => new InMemoryInboxStore({ maxEntries: 0 })).toThrow(/maxEntries must be a positive integer/);
-  });
-});
-
-describe('InMemoryDeadLetterStore', () => {
-  it('keeps a body sliced from a shared buffer as a copy of its own bytes, and the record otherwise as given', async () => {
-    const store = new InMemoryDeadLetterStore();
-    const body = utf8Bytes('{"n":1}');
-    expect(body.buffer.byteLength).toBeGreaterThan(body.byteLength); // a slice of Node's pool
-    const record = {
-      id: 'r1',
-      messageId: 'm1',
-      messageName: 'test.work',
-      service: 'svc',
-      channel: 'svc',
-      reason: { code: 'SY_VALIDATION', message: 'bad' },
-      attempts: 1,
-      firstAttemptAt: '2026-01-01T00:00:00.000Z',
-      deadLetteredAt: '2026-01-01T00:00:00.000Z',
-      message: { id: 'm1', headers: { 'ce-id': 'm1' }, body },
-    };
-    await store.add(record);
-    const kept = await store.get('r1');
-    expect(kept?.message.body.buffer.byteLength).toBe(body.byteLength);
-    expect(new TextDecoder().decode(kept?.message.body)).toBe('{"n":1}');
-    expect({ ...kept, message: { ...kept?.message, body: undefined } }).toEqual({
-      ...record,
-      message: { ...record.message, body: undefined },
-    });
   });
 });

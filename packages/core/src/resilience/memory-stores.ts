@@ -1,4 +1,3 @@
-import { withOwnBody } from '../message/utf8-bytes.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from './stores.js';
 
 /**
@@ -10,10 +9,7 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
   readonly #records = new Map<string, DeadLetterRecord>();
 
   async add(record: DeadLetterRecord): Promise<void> {
-    if (this.#records.has(record.id)) return;
-    // Kept long among messages that are dropped: a body sliced from Node's Buffer pool would pin its slab.
-    const message = withOwnBody(record.message);
-    this.#records.set(record.id, message === record.message ? record : { ...record, message });
+    if (!this.#records.has(record.id)) this.#records.set(record.id, record);
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
