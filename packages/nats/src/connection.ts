@@ -1,8 +1,18 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { type ConnectionState, ErrorCode, TransportError } from '@switchyard/core/transport';
+import {
+  type ConnectionState,
+  describeError,
+  ErrorCode,
+  SwitchyardError,
+  TransportError,
+  withTimeout,
+} from '@switchyard/core/transport';
 import { wrapError } from './errors.js';
 import { type ResolvedOptions, redactUrl } from './options.js';
+
+/** `ping()` answers within this bound, whatever the network does. */
+const PING_TIMEOUT_MS = 2_000;
 
 /** Wait between two reconnect attempts. */
 const RECONNECT_WAIT_MS = 250;
@@ -50,6 +60,24 @@ export class Connection {
       } catch {
         // Listeners must not throw; one that does changes nothing here.
       }
+    }
+  }
+
+  /** Resolves when the server answers a JetStream request; rejects with SY_TRANSPORT_UNAVAILABLE otherwise, within 2 s (SY_CLOSED after close). */
+  async ping(): Promise<void> {
+    try {
+      await withTimeout(
+        this.jsm().then((jsm) => jsm.getAccountInfo()),
+        PING_TIMEOUT_MS,
+        'the NATS server to answer',
+      );
+    } catch (error) {
+      if (error instanceof SwitchyardError && error.code === ErrorCode.Closed) throw error;
+      throw new TransportError(
+        ErrorCode.TransportUnavailable,
+        `nats: ping of ${this.endpoint} failed: ${describeError(error)}`,
+        { cause: error },
+      );
     }
   }
 

@@ -1,10 +1,22 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type EndpointMessage, ErrorCode, TransportError } from '@switchyard/core/transport';
-import { encodedHeaders, headerBlock } from './codec.js';
-import { ApiCode, isApiError } from './errors.js';
+import {
+  type ConsumeOptions,
+  consumeLimits,
+  type DeliveryHandler,
+  type EndpointMessage,
+  ErrorCode,
+  type Subscription,
+  TransportError,
+} from '@switchyard/core/transport';
+import type { ChannelConsumerParts } from './channel-consumer.js';
+import { checkSize, encodedHeaders, headerBlock } from './codec.js';
+import type { Connection } from './connection.js';
+import { CoreSubscription } from './core-subscription.js';
+import { ApiCode, isApiError, sendFailed, wrapError } from './errors.js';
 import { channelToken } from './names.js';
 import type { ResolvedOptions } from './options.js';
+import type { Publisher } from './publisher.js';
 
 /** Endpoint prefix naming a plain core-NATS subject (at most once) instead of a JetStream one. */
 export const CORE_NATS = 'core:';
@@ -120,4 +132,86 @@ export async function publishCore(
     nc.publish(subject, message.body, { headers: encodedHeaders(headerBlock(message, undefined, true)) });
   }
   await nc.flush();
+}
+
+/** What {@link NatsEndpoints} needs from its transport. */
+export interface NatsEndpointsParts {
+  readonly connection: Connection;
+  readonly publisher: Publisher;
+  readonly options: ResolvedOptions;
+  /** The transport's open subscriptions: a core one is added while open, for the transport's close. */
+  readonly consumers: Set<Subscription>;
+  /** The transport's channel consumer, run on a JetStream consumer of a foreign stream. */
+  readonly consume: (
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions,
+    target: NonNullable<ChannelConsumerParts['endpoint']>,
+  ) => Promise<Subscription>;
+}
+
+/**
+ * Subjects that Switchyard does not own, consumed and sent to through the transport's
+ * connection: `<subject>` on JetStream (at least once), `core:<subject>` on plain core NATS (at
+ * most once). See the transport's `consumeEndpoint` and `sendEndpoint` for the contract.
+ */
+export class NatsEndpoints {
+  readonly #parts: NatsEndpointsParts;
+  readonly #streams = new EndpointStreams();
+
+  constructor(parts: NatsEndpointsParts) {
+    this.#parts = parts;
+  }
+
+  /** See `NatsTransport.consumeEndpoint`. */
+  async consume(
+    endpoint: string,
+    handler: DeliveryHandler,
+    options: ConsumeOptions & { readonly group?: string },
+  ): Promise<Subscription> {
+    const { connection, consumers } = this.#parts;
+    const { subject, core } = parseEndpoint(endpoint, true);
+    const group = options.group ?? endpoint;
+    if (core) {
+      const subscription: CoreSubscription = await CoreSubscription.open({
+        endpoint,
+        subject,
+        group: channelToken(group),
+        nc: await connection.nc(),
+        handler,
+        concurrency: consumeLimits(options).concurrency,
+        onClosed: () => consumers.delete(subscription),
+      });
+      consumers.add(subscription);
+      return subscription;
+    }
+    let stream: string;
+    try {
+      stream = await streamOf(await connection.jsm(), subject);
+    } catch (error) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, `looking up the stream of '${subject}' failed`);
+    }
+    const consumer = endpointConsumerName(group);
+    return this.#parts.consume(endpoint, handler, options, {
+      stream,
+      consumer,
+      ensure: async () =>
+        ensureEndpointConsumer(await connection.jsm(), { stream, name: consumer, subject }, this.#parts.options),
+    });
+  }
+
+  /** See `NatsTransport.sendEndpoint`. */
+  async send(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    const { connection, publisher, options } = this.#parts;
+    const { subject, core } = parseEndpoint(endpoint, false);
+    for (const message of messages) checkSize(message, options.maxMessageBytes);
+    if (messages.length === 0) return;
+    try {
+      if (core) return await publishCore(await connection.nc(), subject, messages);
+      await this.#streams.check(subject, () => connection.jsm());
+      await publisher.publish(messages.map((message) => ({ subject, message, raw: true })));
+    } catch (error) {
+      throw sendFailed(error, `send to endpoint '${endpoint}' failed`);
+    }
+  }
 }

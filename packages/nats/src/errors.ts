@@ -1,5 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { describeError, type ErrorCode, SwitchyardError, TransportError } from '@switchyard/core/transport';
+import { describeError, ErrorCode, SwitchyardError, TransportError } from '@switchyard/core/transport';
 
 /**
  * Wrap whatever the NATS client threw in a TransportError with `code`, keeping
@@ -20,4 +20,15 @@ export const ApiCode = {
 /** True when `error` is a JetStream API error with `code` (its `err_code`). */
 export function isApiError(error: unknown, code: number): boolean {
   return error instanceof JetStreamApiError && error.code === code;
+}
+
+/** A failed send is SY_SEND_FAILED (the message may not be stored), unless the transport was closed or misconfigured. */
+export function sendFailed(error: unknown, what: string): SwitchyardError {
+  if (
+    error instanceof SwitchyardError &&
+    (error.code === ErrorCode.Closed || error.code === ErrorCode.SendFailed || error.code === ErrorCode.Configuration)
+  ) {
+    return error;
+  }
+  return new TransportError(ErrorCode.SendFailed, `nats: ${what}: ${describeError(error)}`, { cause: error });
 }

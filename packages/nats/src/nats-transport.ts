@@ -6,42 +6,28 @@ import {
   type ConsumeOptions,
   consumeLimits,
   type DeliveryHandler,
-  describeError,
   type EndpointMessage,
   ErrorCode,
   type RoutedMessage,
   type Subscription,
-  SwitchyardError,
   type Topology,
   type Transport,
   type TransportCapabilities,
   TransportError,
   type TransportMessage,
-  withTimeout,
 } from '@switchyard/core/transport';
 import { ChannelConsumer, type ChannelConsumerParts } from './channel-consumer.js';
 import { channelStats } from './channel-stats.js';
 import { checkSize } from './codec.js';
 import { Connection } from './connection.js';
-import { CoreSubscription } from './core-subscription.js';
 import { NatsDeadLetterStore } from './dead-letter-store.js';
-import {
-  EndpointStreams,
-  endpointConsumerName,
-  ensureEndpointConsumer,
-  parseEndpoint,
-  publishCore,
-  streamOf,
-} from './endpoints.js';
-import { wrapError } from './errors.js';
-import { channelToken, Names } from './names.js';
+import { NatsEndpoints } from './endpoints.js';
+import { sendFailed, wrapError } from './errors.js';
+import { Names } from './names.js';
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Outgoing, Publisher } from './publisher.js';
 import { NatsReplyChannels } from './reply-channels.js';
 import { TopologyManager } from './topology.js';
-
-/** `ping()` answers within this bound, whatever the network does. */
-const PING_TIMEOUT_MS = 2_000;
 
 /**
  * NATS JetStream transport (nats-server ≥ 2.9 with JetStream; tested on
@@ -72,6 +58,7 @@ export class NatsTransport implements Transport {
   readonly #topology: TopologyManager;
   readonly #publisher: Publisher;
   readonly #consumers = new Set<Subscription>();
+  readonly #endpoints: NatsEndpoints;
   #closing: Promise<void> | undefined;
   /** Per-instance reply subjects on core NATS, see {@link NatsReplyChannels}. */
   readonly replies: NatsReplyChannels;
@@ -91,6 +78,13 @@ export class NatsTransport implements Transport {
         await this.#topology.ensureStream();
       },
     );
+    this.#endpoints = new NatsEndpoints({
+      connection: this.#connection,
+      publisher: this.#publisher,
+      options: this.#options,
+      consumers: this.#consumers,
+      consume: (endpoint, handler, consumeOptions, target) => this.#consume(endpoint, handler, consumeOptions, target),
+    });
     this.replies = new NatsReplyChannels({
       connection: () => this.#connection.nc(),
       prefix: this.#options.prefix,
@@ -186,7 +180,7 @@ export class NatsTransport implements Transport {
    * from the stream's first message; at-least-once like a channel (explicit acks, ack wait with
    * progress reports, nak with delay). No stream captures it: rejects with `SY_CONFIGURATION`.
    * `core:<subject>`: a plain core-NATS subscription in queue group `<group>`, at most once
-   * (see {@link CoreSubscription}). The message id is `ce-id`, else the producer's
+   * (see `CoreSubscription`). The message id is `ce-id`, else the producer's
    * `Nats-Msg-Id`, else `nats:<stream>/<sequence>` (JetStream only).
    */
   async consumeEndpoint(
@@ -195,34 +189,7 @@ export class NatsTransport implements Transport {
     options: ConsumeOptions & { readonly group?: string } = {},
   ): Promise<Subscription> {
     this.#assertOpen();
-    const { subject, core } = parseEndpoint(endpoint, true);
-    const group = options.group ?? endpoint;
-    if (core) {
-      const subscription: CoreSubscription = await CoreSubscription.open({
-        endpoint,
-        subject,
-        group: channelToken(group),
-        nc: await this.#connection.nc(),
-        handler,
-        concurrency: consumeLimits(options).concurrency,
-        onClosed: () => this.#consumers.delete(subscription),
-      });
-      this.#consumers.add(subscription);
-      return subscription;
-    }
-    let stream: string;
-    try {
-      stream = await streamOf(await this.#connection.jsm(), subject);
-    } catch (error) {
-      throw wrapError(error, ErrorCode.TransportUnavailable, `looking up the stream of '${subject}' failed`);
-    }
-    const consumer = endpointConsumerName(group);
-    return this.#consume(endpoint, handler, options, {
-      stream,
-      consumer,
-      ensure: async () =>
-        ensureEndpointConsumer(await this.#connection.jsm(), { stream, name: consumer, subject }, this.#options),
-    });
+    return this.#endpoints.consume(endpoint, handler, options);
   }
 
   /**
@@ -236,19 +203,8 @@ export class NatsTransport implements Transport {
    */
   async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
     this.#assertOpen();
-    const { subject, core } = parseEndpoint(endpoint, false);
-    for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
-    if (messages.length === 0) return;
-    try {
-      if (core) return await publishCore(await this.#connection.nc(), subject, messages);
-      await this.#endpointStreams.check(subject, () => this.#connection.jsm());
-      await this.#publisher.publish(messages.map((message) => ({ subject, message, raw: true })));
-    } catch (error) {
-      throw sendFailed(error, `send to endpoint '${endpoint}' failed`);
-    }
+    return this.#endpoints.send(endpoint, messages);
   }
-
-  readonly #endpointStreams = new EndpointStreams();
 
   async #consume(
     channel: string,
@@ -290,22 +246,9 @@ export class NatsTransport implements Transport {
     }
   }
 
-  /** Resolves when the server answers a JetStream request; rejects with SY_TRANSPORT_UNAVAILABLE otherwise, within 2 s. */
-  async ping(): Promise<void> {
-    try {
-      await withTimeout(
-        this.#connection.jsm().then((jsm) => jsm.getAccountInfo()),
-        PING_TIMEOUT_MS,
-        'the NATS server to answer',
-      );
-    } catch (error) {
-      if (error instanceof SwitchyardError && error.code === ErrorCode.Closed) throw error;
-      throw new TransportError(
-        ErrorCode.TransportUnavailable,
-        `nats: ping of ${this.#connection.endpoint} failed: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
+  /** See {@link Connection.ping}. */
+  ping(): Promise<void> {
+    return this.#connection.ping();
   }
 
   /**
@@ -351,15 +294,4 @@ export class NatsTransport implements Transport {
   #assertOpen(): void {
     if (this.#closed) throw new TransportError(ErrorCode.Closed, 'nats transport is closed');
   }
-}
-
-/** A failed send is SY_SEND_FAILED (the message may not be stored), unless the transport was closed or misconfigured. */
-function sendFailed(error: unknown, what: string): SwitchyardError {
-  if (
-    error instanceof SwitchyardError &&
-    (error.code === ErrorCode.Closed || error.code === ErrorCode.SendFailed || error.code === ErrorCode.Configuration)
-  ) {
-    return error;
-  }
-  return new TransportError(ErrorCode.SendFailed, `nats: ${what}: ${describeError(error)}`, { cause: error });
 }

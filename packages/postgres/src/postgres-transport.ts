@@ -2,16 +2,15 @@ import type { DeadLetterStore } from '@switchyard/core';
 import {
   BookedReplyChannels,
   type ChannelStats,
-  ConfigurationError,
   type ConsumeOptions,
-  consumeLimits,
+  checkChannel,
+  claimingSettings,
   type DeliveryHandler,
   type EndpointMessage,
   ErrorCode,
-  messageSize,
+  OpenConsumers,
   type ReplyChannels,
   type RoutedMessage,
-  SendBatcher,
   type Subscription,
   type Topology,
   type Transport,
@@ -31,8 +30,9 @@ import { type PostgresTransportOptions, parsePostgresUrl, type ResolvedOptions, 
 import { CONSUMER_SESSION, clientConfig, newPool, PRODUCER_SESSION } from './pools.js';
 import { QueueAccess, wrap } from './queue-access.js';
 import { PostgresReplyBook, REPLY_PREFIX } from './reply-book.js';
+import { RowWriter } from './row-writer.js';
 import { TRANSPORT_COMPONENT, transportMigrations, wakeChannel } from './schema.js';
-import { deliverAtParam, type InsertRow, type PublishRow, Statements } from './statements.js';
+import { Statements } from './statements.js';
 import { PostgresDeadLetterStore } from './stores/dead-letter-store.js';
 
 /**
@@ -70,10 +70,8 @@ export class PostgresTransport implements Transport {
   readonly #statements: Statements;
   readonly #hub: WakeHub;
   readonly #notifier: Notifier;
-  readonly #consumers = new Set<PostgresConsumer>();
-  readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #sends: SendBatcher<InsertRow>;
-  readonly #publishes: SendBatcher<PublishRow>;
+  readonly #consumers = new OpenConsumers();
+  readonly #writer: RowWriter;
   #pool: pg.Pool | undefined;
   /** Claims, acks, renewals and nacks: asynchronous commit (see QueueAccess). */
   #consumerPool: pg.Pool | undefined;
@@ -95,9 +93,14 @@ export class PostgresTransport implements Transport {
       this.#options.onError,
     );
     this.#notifier = new Notifier(() => this.#asyncPool(), wakeChannel(this.#options.schema), this.#options.onError);
-    const batching = { maxBatch: 500, maxInFlight: Math.max(1, Math.min(4, this.#options.poolSize)) };
-    this.#sends = new SendBatcher((rows) => this.#insert(rows), batching);
-    this.#publishes = new SendBatcher((rows) => this.#fanOut(rows), batching);
+    this.#writer = new RowWriter({
+      statements: this.#statements,
+      pool: () => this.#connect(),
+      hub: this.#hub,
+      notifier: this.#notifier,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      maxInFlight: Math.max(1, Math.min(4, this.#options.poolSize)),
+    });
     this.#endpoints = new PostgresEndpoints({
       schema: this.#options.schema,
       own: this,
@@ -153,54 +156,35 @@ export class PostgresTransport implements Transport {
     }
   }
 
+  /** See {@link RowWriter.send}. */
   send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
-    let rows: InsertRow[];
     try {
       this.#checkOpen();
       checkChannel(channel);
-      if (messages.length === 0) return Promise.resolve();
-      const now = Date.now();
-      rows = messages.map((message) => ({ channel, ...this.#columns(message, now) }));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#track(this.#sends.submit(rows));
+    return this.#writer.send(channel, messages);
   }
 
+  /** See {@link RowWriter.publish}. */
   publish(messages: readonly RoutedMessage[]): Promise<void> {
-    let rows: PublishRow[];
     try {
       this.#checkOpen();
-      if (messages.length === 0) return Promise.resolve();
-      const now = Date.now();
-      rows = messages.map((message) => ({ routingKey: message.routingKey, ...this.#columns(message, now) }));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#track(this.#publishes.submit(rows));
+    return this.#writer.publish(messages);
   }
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#checkOpen();
     checkChannel(channel);
-    const { concurrency, prefetch } = consumeLimits(
-      options,
-      (concurrency) => this.#options.prefetch ?? Math.max(concurrency, 64),
-    );
+    const settings = claimingSettings(options, this.#options.prefetch, this.#options.durableAck);
     const pool = await this.#connect();
     this.#access ??= new QueueAccess(this.#asyncPool(), pool, this.#statements, this.#hub, this.#options);
-    const consumer = new PostgresConsumer(this.#access, channel, handler, {
-      concurrency,
-      prefetch: Math.max(prefetch, concurrency),
-      durableAck: this.#options.durableAck,
-    });
-    const subscription: Subscription = {
-      close: async (closeOptions) => {
-        await consumer.close(closeOptions);
-        this.#consumers.delete(consumer);
-      },
-    };
-    this.#consumers.add(consumer);
+    const consumer = new PostgresConsumer(this.#access, channel, handler, settings);
+    const subscription = this.#consumers.add(consumer);
     await consumer.start();
     return subscription;
   }
@@ -255,10 +239,9 @@ export class PostgresTransport implements Transport {
   }
 
   async #shutdown(): Promise<void> {
-    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
-    this.#consumers.clear();
+    await this.#consumers.closeAll();
     await this.#endpoints.close();
-    await Promise.allSettled([...this.#inFlight]);
+    await this.#writer.idle();
     await this.#access?.flush();
     await this.#notifier.drain();
     await this.#hub.stop();
@@ -294,70 +277,6 @@ export class PostgresTransport implements Transport {
         throw error;
       },
     );
-  }
-
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#inFlight.add(promise);
-    const done = () => this.#inFlight.delete(promise);
-    promise.then(done, done);
-    return promise;
-  }
-
-  async #insert(rows: InsertRow[]): Promise<void> {
-    const pool = await this.#connect().catch((error: unknown) =>
-      Promise.reject(wrap(error, 'send failed', ErrorCode.SendFailed)),
-    );
-    try {
-      await this.#statements.insert(pool, rows);
-    } catch (error) {
-      throw wrap(error, `send of ${rows.length} messages failed`, ErrorCode.SendFailed);
-    }
-    this.#woke(new Set(rows.map((row) => row.channel)));
-  }
-
-  async #fanOut(rows: PublishRow[]): Promise<void> {
-    const pool = await this.#connect().catch((error: unknown) =>
-      Promise.reject(wrap(error, 'publish failed', ErrorCode.SendFailed)),
-    );
-    let channels: string[];
-    try {
-      channels = await this.#statements.publish(pool, rows);
-    } catch (error) {
-      throw wrap(error, `publish of ${rows.length} messages failed`, ErrorCode.SendFailed);
-    }
-    this.#woke(channels);
-  }
-
-  /** After a commit: wake this process's consumers of `channels` now, other processes' by NOTIFY. */
-  #woke(channels: Iterable<string>): void {
-    for (const channel of channels) this.#hub.notify(channel);
-    this.#notifier.notify(channels);
-  }
-
-  #columns(message: TransportMessage, now: number): Omit<InsertRow, 'channel'> {
-    if (!(message.body instanceof Uint8Array)) {
-      throw new TransportError(ErrorCode.SendFailed, `message '${message.id}' has a body that is not a Uint8Array`);
-    }
-    const size = messageSize(message);
-    if (size > this.#options.maxMessageBytes) {
-      throw new TransportError(
-        ErrorCode.TooLarge,
-        `message '${message.id}' is ${size} bytes, over the PostgreSQL transport's limit of ${this.#options.maxMessageBytes}`,
-      );
-    }
-    return {
-      id: message.id,
-      headers: JSON.stringify(message.headers),
-      body: message.body,
-      key: message.key ?? null,
-      deliverAt: deliverAtParam(message.deliverAt, now),
-    };
-  }
-}
-
-function checkChannel(channel: string): void {
-  if (typeof channel !== 'string' || channel.length === 0) {
-    throw new ConfigurationError(`a channel name must be a non-empty string, got ${JSON.stringify(channel)}`);
   }
 }
 

@@ -1,17 +1,18 @@
 import {
   BookedReplyChannels,
   type ChannelStats,
-  ConfigurationError,
   type ConsumeOptions,
-  consumeLimits,
+  checkChannel,
+  claimingSettings,
   type DeadLetterStore,
   type DeliveryHandler,
   ErrorCode,
   matchesPattern,
-  messageSize,
+  OpenConsumers,
   type ReplyChannels,
   type RoutedMessage,
   type Subscription,
+  storedHeaders,
   type Topology,
   type Transport,
   type TransportCapabilities,
@@ -66,7 +67,7 @@ export class SqliteTransport implements Transport {
   readonly #options: ResolvedOptions;
   readonly #hub = new WakeHub();
   readonly #batcher: WriteBatcher;
-  readonly #consumers = new Set<SqliteConsumer>();
+  readonly #consumers = new OpenConsumers();
   #connection: Connection | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
@@ -173,25 +174,12 @@ export class SqliteTransport implements Transport {
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
     this.#checkOpen();
     checkChannel(channel);
-    const { concurrency, prefetch } = consumeLimits(
-      options,
-      (concurrency) => this.#options.prefetch ?? Math.max(concurrency, 64),
-    );
+    const settings = claimingSettings(options, this.#options.prefetch, this.#options.durableAck);
     this.#connect();
     if (this.#options.watch && this.#options.path !== ':memory:') this.#hub.watchWal(this.#options.path);
     this.#access ??= new TransportQueueAccess(() => this.#connect(), this.#batcher, this.#hub, this.#options);
-    const consumer = new SqliteConsumer(this.#access, channel, handler, {
-      concurrency,
-      prefetch: Math.max(prefetch, concurrency),
-      durableAck: this.#options.durableAck,
-    });
-    const subscription: Subscription = {
-      close: async (closeOptions) => {
-        await consumer.close(closeOptions);
-        this.#consumers.delete(consumer);
-      },
-    };
-    this.#consumers.add(consumer);
+    const consumer = new SqliteConsumer(this.#access, channel, handler, settings);
+    const subscription = this.#consumers.add(consumer);
     consumer.start();
     return subscription;
   }
@@ -226,8 +214,7 @@ export class SqliteTransport implements Transport {
   }
 
   async #shutdown(): Promise<void> {
-    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
-    this.#consumers.clear();
+    await this.#consumers.closeAll();
     await this.#batcher.drain();
     this.#hub.stopWatching();
     this.#closed = true;
@@ -260,17 +247,7 @@ export class SqliteTransport implements Transport {
   }
 
   #headersOf(message: TransportMessage): string {
-    if (!(message.body instanceof Uint8Array)) {
-      throw new TransportError(ErrorCode.SendFailed, `message '${message.id}' has a body that is not a Uint8Array`);
-    }
-    const size = messageSize(message);
-    if (size > this.#options.maxMessageBytes) {
-      throw new TransportError(
-        ErrorCode.TooLarge,
-        `message '${message.id}' is ${size} bytes, over the SQLite transport's limit of ${this.#options.maxMessageBytes}`,
-      );
-    }
-    return JSON.stringify(message.headers);
+    return storedHeaders(message, this.#options.maxMessageBytes, 'SQLite');
   }
 
   #refreshSubscriptions(table: MessageTable): void {
@@ -293,12 +270,6 @@ export class SqliteTransport implements Transport {
       if (this.#routes.size < 10_000) this.#routes.set(routingKey, channels);
     }
     return channels;
-  }
-}
-
-function checkChannel(channel: string): void {
-  if (typeof channel !== 'string' || channel.length === 0) {
-    throw new ConfigurationError(`a channel name must be a non-empty string, got ${JSON.stringify(channel)}`);
   }
 }
 

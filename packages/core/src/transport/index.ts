@@ -52,6 +52,15 @@ export {
   type DeadLetterRetention,
   expiredDeadLetters,
 } from '../resilience/dead-letter-retention.js';
+export {
+  DEAD_LETTER_COLUMNS,
+  type DeadLetterDialect,
+  type DeadLetterRow,
+  deadLetterFromRow,
+  deadLetterTime,
+  deadLetterValues,
+  deadLetterWhere,
+} from '../resilience/dead-letter-rows.js';
 export type { DeadLetterFilter, DeadLetterReason, DeadLetterRecord, DeadLetterStore } from '../resilience/stores.js';
 export { compilePattern, matchesPattern, type PatternMatcher, validatePattern } from '../routing/pattern.js';
 export { type Clock, sleep, systemClock } from '../util/clock.js';
@@ -63,6 +72,13 @@ export {
   type ReplyChannelHost,
 } from './booked-replies.js';
 export { ClaimedDelivery, type ClaimSink, parseStoredHeaders, SETTLED } from './claimed-delivery.js';
+export { checkChannel, claimingSettings, OpenConsumers, storedHeaders } from './claimed-table.js';
+export {
+  type ClaimedRow,
+  ClaimingConsumer,
+  type ClaimingSettings,
+  type LeaseAccess,
+} from './claiming-consumer.js';
 export { ConcurrencyGate } from './concurrency-gate.js';
 export { ConnectionWatch, type ConnectionWatchOptions } from './connection-watch.js';
 export { type ConsumeLimits, consumeLimits } from './consume-options.js';

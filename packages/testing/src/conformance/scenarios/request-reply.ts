@@ -1,11 +1,12 @@
 import { defineQuery, ErrorCode, RemoteError, type Service, SwitchyardError } from '@switchyard/core';
-import type { Delivery, Transport } from '@switchyard/core/transport';
+import type { Delivery } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { waitFor } from '../../broker-gate.js';
-import type { Scenario, ScenarioContext } from '../harness.js';
+import type { Scenario } from '../harness.js';
 import { testMessage } from '../messages.js';
-import { serviceGroup, within } from './service-group.js';
+import { latch } from './assertions.js';
+import { expectExpired, noReplies, openInto, outcome, requestReplyFixture } from './request-reply-fixture.js';
 
 /**
  * Request/reply scenarios: `distributedBus.request` between services, each on
@@ -14,23 +15,9 @@ import { serviceGroup, within } from './service-group.js';
  * reply channels; bounds are generous, and waiting is on spies and flags.
  */
 
-const noReplies = (transport: Transport): string | undefined =>
-  transport.replies === undefined
-    ? `transport '${transport.name}' has no reply channels (Transport.replies), so it cannot carry request/reply`
-    : undefined;
-
 const Sum = z.object({ a: z.number(), b: z.number() });
 const Total = z.object({ total: z.number() });
 const Echo = z.object({ n: z.number().int(), caller: z.string().optional() });
-
-/** A released-on-demand barrier for handlers that must wait for the test. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
-}
 
 const reply: Scenario = {
   name: 'request-reply',
@@ -38,12 +25,9 @@ const reply: Scenario = {
     'request/reply: the handler’s return value comes back, checked by the result schema; ctx.request carries correlation and causation',
   skipFor: noReplies,
   async run(t) {
-    const s = await serviceGroup(t);
-    const prefix = t.name('rr');
+    const { s, prefix, caller, replier: adder, run } = await requestReplyFixture(t, 'rr');
     const Add = defineQuery(`${prefix}.add`, Sum, Total);
     const Double = defineQuery(`${prefix}.double`, z.object({ n: z.number() }), z.number());
-    const caller = await s.service(`${prefix}-caller`);
-    const adder = await s.service(`${prefix}-adder`);
     const doubler = await s.service(`${prefix}-doubler`);
     const seen: Array<{ correlationId: string; causationId?: string }> = [];
     let addRequestId = '';
@@ -67,8 +51,7 @@ const reply: Scenario = {
       },
       { distributed: true },
     );
-    await within(s, async () => {
-      await s.start();
+    await run(async () => {
       const result = await caller.distributedBus.request(
         adder.name,
         Add,
@@ -78,9 +61,9 @@ const reply: Scenario = {
       expect(result).toEqual({ total: 42 });
       expect(seen).toEqual([{ correlationId: `corr-${prefix}`, causationId: addRequestId }]);
       // A reply that breaks the result schema rejects at the caller.
-      const invalid = await caller.distributedBus
-        .request(doubler.name, Double, { n: 99 }, { timeoutMs: t.waitMs })
-        .catch((error: unknown) => error);
+      const invalid = await outcome(
+        caller.distributedBus.request(doubler.name, Double, { n: 99 }, { timeoutMs: t.waitMs }),
+      );
       expect(invalid).toBeInstanceOf(SwitchyardError);
       expect((invalid as SwitchyardError).code).toBe(ErrorCode.Validation);
       await s.expectNoDeadLetters();
@@ -94,13 +77,10 @@ const remoteError: Scenario = {
     'request/reply: a failing handler answers with a RemoteError (code, message, no stack); instant retries only, no dead letter',
   skipFor: noReplies,
   async run(t) {
-    const s = await serviceGroup(t);
-    const prefix = t.name('rre');
-    const Fail = defineQuery(`${prefix}.fail`, Echo);
-    const caller = await s.service(`${prefix}-caller`);
-    const replier = await s.service(`${prefix}-replier`, {
-      retry: { instantRetries: 2, delayedRetries: 3, initialDelayMs: 50, jitter: 0 },
+    const { s, prefix, caller, replier, run } = await requestReplyFixture(t, 'rre', {
+      replier: { retry: { instantRetries: 2, delayedRetries: 3, initialDelayMs: 50, jitter: 0 } },
     });
+    const Fail = defineQuery(`${prefix}.fail`, Echo);
     const verbose = await s.service(`${prefix}-verbose`, { replyErrorStack: true });
     let calls = 0;
     replier.handle(
@@ -118,11 +98,8 @@ const remoteError: Scenario = {
       },
       { distributed: true },
     );
-    await within(s, async () => {
-      await s.start();
-      const error = await caller.distributedBus
-        .request(replier.name, Fail, { n: 1 }, { timeoutMs: t.waitMs })
-        .catch((failure: unknown) => failure);
+    await run(async () => {
+      const error = await outcome(caller.distributedBus.request(replier.name, Fail, { n: 1 }, { timeoutMs: t.waitMs }));
       expect(error).toBeInstanceOf(RemoteError);
       const remote = error as RemoteError;
       expect(remote.code).toBe(ErrorCode.Remote);
@@ -132,9 +109,9 @@ const remoteError: Scenario = {
       expect(remote.remoteName).toBe('TypeError');
       expect(remote.remoteStack).toBeUndefined();
       expect(calls).toBe(3);
-      const stacked = (await caller.distributedBus
-        .request(verbose.name, Fail, { n: 2 }, { timeoutMs: t.waitMs })
-        .catch((failure: unknown) => failure)) as RemoteError;
+      const stacked = (await outcome(
+        caller.distributedBus.request(verbose.name, Fail, { n: 2 }, { timeoutMs: t.waitMs }),
+      )) as RemoteError;
       expect(stacked.remoteStack).toContain('with stack');
       await replier.whenIdle();
       expect(s.spy.retried).toHaveLength(0);
@@ -149,21 +126,18 @@ const timeoutAndLate: Scenario = {
     'request/reply: no reply in time rejects SY_TIMEOUT; the late reply is dropped and counted, never given to a later request',
   skipFor: noReplies,
   async run(t) {
-    const s = await serviceGroup(t);
-    const prefix = t.name('rrt');
+    const { s, prefix, caller, replier, run } = await requestReplyFixture(t, 'rrt', { replier: { concurrency: 4 } });
     const Slow = defineQuery(`${prefix}.slow`, Echo, Echo);
-    const caller = await s.service(`${prefix}-caller`);
-    const replier = await s.service(`${prefix}-replier`, { concurrency: 4 });
     const gates = new Map([
-      [1, gate()],
-      [2, gate()],
+      [1, latch()],
+      [2, latch()],
     ]);
     const started = new Set<number>();
     replier.handle(
       Slow,
       async (query) => {
         started.add(query.n);
-        await gates.get(query.n)?.wait;
+        await gates.get(query.n)?.promise;
         return { n: query.n * 10 };
       },
       { distributed: true },
@@ -171,16 +145,13 @@ const timeoutAndLate: Scenario = {
     t.defer(() => {
       for (const held of gates.values()) held.open();
     });
-    await within(s, async () => {
-      await s.start();
+    await run(async () => {
       // One answered request first: the reply channel is open, so the short timeout below only covers the answer
       // (a request that times out before it could be sent is never sent).
       expect(await caller.distributedBus.request(replier.name, Slow, { n: 0 }, { timeoutMs: t.waitMs })).toEqual({
         n: 0,
       });
-      const first = await caller.distributedBus
-        .request(replier.name, Slow, { n: 1 }, { timeoutMs: 300 })
-        .catch((error: unknown) => error);
+      const first = await outcome(caller.distributedBus.request(replier.name, Slow, { n: 1 }, { timeoutMs: 300 }));
       expect((first as SwitchyardError).code).toBe(ErrorCode.Timeout);
       const firstId = s.spy.sent.filter((entry) => entry.service === caller.name && entry.name === Slow.name)[1]?.id;
       await waitFor(() => started.has(1), 'the first request in the replier', t.waitMs);
@@ -209,20 +180,21 @@ const concurrent: Scenario = {
   skipFor: noReplies,
   timeoutMs: 180_000,
   async run(t) {
-    const s = await serviceGroup(t);
-    const prefix = t.name('rrc');
+    const {
+      s,
+      prefix,
+      caller: one,
+      replier,
+      run,
+    } = await requestReplyFixture(t, 'rrc', { replier: { concurrency: 32 } });
     const Ask = defineQuery(`${prefix}.ask`, Echo, Echo);
-    const callerName = `${prefix}-caller`;
     // Two instances of one caller service: same name, separate transports and reply channels.
-    const one = await s.service(callerName);
-    const two = await s.service(callerName);
-    const replier = await s.service(`${prefix}-replier`, { concurrency: 32 });
+    const two = await s.service(one.name);
     replier.handle(Ask, (query, ctx) => ({ n: query.n, caller: ctx.headers.metadata.instance ?? '?' }), {
       distributed: true,
     });
     const perCaller = t.count(500);
-    await within(s, async () => {
-      await s.start();
+    await run(async () => {
       const ask = (service: Service, instance: string, n: number) =>
         service.distributedBus.request(replier.name, Ask, { n }, { timeoutMs: t.waitMs * 6, metadata: { instance } });
       const answers = await Promise.all([
@@ -245,13 +217,13 @@ const callerCrash: Scenario = {
     'request/reply: when the caller crashes, the replier answers once and moves on; nothing is retried or dead-lettered',
   skipFor: noReplies,
   async run(t) {
-    const s = await serviceGroup(t);
-    const prefix = t.name('rrx');
-    const Ask = defineQuery(`${prefix}.ask`, Echo);
     const callerTransport = await t.transport();
-    const caller = await s.service(`${prefix}-caller`, { replyChannelExpiryMs: 1_000 }, callerTransport);
-    const replier = await s.service(`${prefix}-replier`);
-    const held = gate();
+    const { s, prefix, caller, replier, run } = await requestReplyFixture(t, 'rrx', {
+      caller: { replyChannelExpiryMs: 1_000 },
+      callerTransport,
+    });
+    const Ask = defineQuery(`${prefix}.ask`, Echo);
+    const held = latch();
     t.defer(held.open);
     let calls = 0;
     let address = '';
@@ -260,16 +232,13 @@ const callerCrash: Scenario = {
       async (query, ctx) => {
         calls++;
         address = ctx.headers.replyTo ?? '';
-        await held.wait;
+        await held.promise;
         return { n: query.n };
       },
       { distributed: true },
     );
-    await within(s, async () => {
-      await s.start();
-      const pending = caller.distributedBus
-        .request(replier.name, Ask, { n: 7 }, { timeoutMs: t.waitMs * 3 })
-        .catch((error: unknown) => error);
+    await run(async () => {
+      const pending = outcome(caller.distributedBus.request(replier.name, Ask, { n: 7 }, { timeoutMs: t.waitMs * 3 }));
       await waitFor(() => calls === 1, 'the request in the replier', t.waitMs);
       // The crash: the caller's connection goes away without stop(); its reply channel is left to expire.
       await callerTransport.close();
@@ -289,41 +258,6 @@ const callerCrash: Scenario = {
     });
   },
 };
-
-/**
- * With `options.replyChannelExists`: once `expireAfterMs` has passed and the
- * next instance opened a reply channel (which sweeps expired ones where the
- * broker does not expire them itself), the channel at `address` is gone,
- * with the reply it held.
- */
-async function expectExpired(t: ScenarioContext, address: string, expireAfterMs: number): Promise<void> {
-  const exists = t.options.replyChannelExists;
-  if (exists === undefined) return;
-  // Time has to pass here, not a message: the channel's last sign of life must be older than its expiry.
-  await new Promise((resolve) => setTimeout(resolve, expireAfterMs * 1.5));
-  const next = await t.transport();
-  const sweeper = await openInto(next, t.name('next'), [], 30_000);
-  const deadline = Date.now() + t.waitMs;
-  while (await exists(address)) {
-    if (Date.now() > deadline) throw new Error(`reply channel '${address}' still exists ${t.waitMs} ms after expiry`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await sweeper.close();
-}
-
-/** Open a reply channel on `transport` whose deliveries land in `into` (acked). */
-function openInto(transport: Transport, owner: string, into: Delivery[], expireAfterMs: number) {
-  const replies = transport.replies;
-  if (replies === undefined) throw new Error('no reply channels');
-  return replies.open(
-    owner,
-    async (delivery) => {
-      into.push(delivery);
-      await delivery.ack();
-    },
-    { expireAfterMs },
-  );
-}
 
 const channelBasics: Scenario = {
   name: 'reply-channel-basics',
