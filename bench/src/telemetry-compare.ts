@@ -82,6 +82,10 @@ export async function compareTelemetry(
           ? {}
           : { [`cpu_ratio_to_${base}`]: median(ratios), [`extra_us_per_msg_over_${base}`]: median(extra) }),
         rounds_cpu_us_per_msg: lines.map((line) => line.cpu_us_per_msg),
+        // Spans the exporter got by the end of each child (the batch processor drops spans when its queue is full).
+        ...(lines.some((line) => typeof line.exported_spans === 'number')
+          ? { rounds_exported_spans: lines.map((line) => line.exported_spans) }
+          : {}),
       };
       return [mode, summary] as const;
     });
