@@ -180,7 +180,10 @@ export class Telemetry {
     const group = { 'messaging.consumer.group.name': this.service };
     observers.on('retried', ({ envelope, nextAttempt, delayMs, handler }) => {
       this.instruments.retries.add(1, { ...group, 'switchyard.handler': handler });
-      processSpanOf(envelope)?.addEvent('retry', { 'switchyard.next_attempt': nextAttempt, 'switchyard.delay_ms': delayMs });
+      processSpanOf(envelope)?.addEvent('retry', {
+        'switchyard.next_attempt': nextAttempt,
+        'switchyard.delay_ms': delayMs,
+      });
     });
     observers.on('failed', ({ envelope, error }) => {
       processSpanOf(envelope)?.recordException(error instanceof Error ? error : String(error));
