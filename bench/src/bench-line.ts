@@ -189,23 +189,6 @@ export async function compareLayouts(
   return lines;
 }
 
-/**
- * A raw baseline that still runs its own loop (not {@link runLoop}), as a
- * {@link RunResult}: its throughput, the process's CPU per message over the
- * call, latency unknown (NaN, printed as null).
- */
-export async function legacyRaw(messages: number, run: () => Promise<{ msgsPerSec: number }>): Promise<RunResult> {
-  const before = process.cpuUsage();
-  const { msgsPerSec } = await run();
-  const cpu = process.cpuUsage(before);
-  return {
-    msgsPerSec: Math.round(msgsPerSec),
-    p50Ms: Number.NaN,
-    p99Ms: Number.NaN,
-    cpuUsPerMsg: round((cpu.user + cpu.system) / messages),
-  };
-}
-
 /** One run of a side that is a consumer and a producer (raw baselines, peers), through the shared loop. */
 export function loopSide(
   run: SideRun,

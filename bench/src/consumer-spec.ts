@@ -28,6 +28,9 @@ const starters = {
   'raw-sqs': async () => (await import('./raw/sqs.js')).startRawSqsConsumer,
   'raw-kafka': async () => (await import('./raw/kafka.js')).startRawKafkaConsumer,
   'raw-sqlite': async () => (await import('./raw/sqlite.js')).startRawSqliteConsumer,
+  'raw-nats': async () => (await import('./raw/nats.js')).startRawNatsConsumer,
+  'raw-postgres': async () => (await import('./raw/postgres.js')).startRawPostgresConsumer,
+  'peer-graphile': async () => (await import('./raw/graphile.js')).startGraphileConsumer,
   'peer-nest': async () => (await import('./peers/nest.js')).startNestConsumer,
   'peer-golevelup': async () => (await import('./peers/golevelup.js')).startGolevelupConsumer,
 } satisfies Record<string, () => Promise<(options: never, onHandled: OnHandled) => Promise<RunningConsumer>>>;

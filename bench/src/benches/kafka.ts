@@ -35,7 +35,12 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine[]> {
       const options = { brokers, topic: `sy-bench.raw.${run.tag}`, batch, hasController };
       return loopSide(run, { kind: 'raw-kafka', options }, () => rawKafkaProducer(options), window);
     };
-    return await compareLayouts('kafka', args, { framework, raw }, { messages, extra: { batch, window } });
+    return await compareLayouts(
+      'kafka',
+      args,
+      { framework, raw },
+      { messages, halfLoad: true, extra: { batch, window } },
+    );
   } finally {
     await cluster.stop();
   }

@@ -28,5 +28,5 @@ export async function benchRedis(args: BenchArgs): Promise<BenchLine[]> {
     const options = { url: URL, key: `sy-bench:raw:${run.tag}`, batch };
     return loopSide(run, { kind: 'raw-redis', options }, () => rawRedisProducer(options), window);
   };
-  return compareLayouts('redis', args, { framework, raw }, { messages, extra: { batch, window } });
+  return compareLayouts('redis', args, { framework, raw }, { messages, halfLoad: true, extra: { batch, window } });
 }

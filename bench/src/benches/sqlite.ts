@@ -32,7 +32,12 @@ export async function benchSqlite(args: BenchArgs): Promise<BenchLine[]> {
       const options = { path: join(dir, `${run.tag}.db`), batch };
       return loopSide(run, { kind: 'raw-sqlite', options }, () => rawSqliteProducer(options), window);
     };
-    return await compareLayouts('sqlite', args, { framework, raw }, { messages, extra: { batch, window } });
+    return await compareLayouts(
+      'sqlite',
+      args,
+      { framework, raw },
+      { messages, halfLoad: true, extra: { batch, window } },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -29,7 +29,12 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
       const options = { endpoint, queue: `sy-bench-raw-${run.tag}` };
       return loopSide(run, { kind: 'raw-sqs', options }, () => rawSqsProducer(options), window);
     };
-    return await compareLayouts('sqs', args, { framework, raw }, { messages, warm: 2, extra: { window } });
+    return await compareLayouts(
+      'sqs',
+      args,
+      { framework, raw },
+      { messages, warm: 2, halfLoad: true, extra: { window } },
+    );
   } finally {
     await emulator.stop();
   }

@@ -1,5 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { randomUUID } from 'node:crypto';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -15,95 +14,108 @@ import {
   type NatsConnection,
   headers as natsHeaders,
 } from '@nats-io/transport-node';
-import { benchHeaders, benchPayload, nowMs } from '../contract.js';
+import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
+import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
+import type { BenchProducer } from '../run-loop.js';
 
-/** Options of {@link rawNatsBaseline}. */
+/** Options of both halves of the raw NATS JetStream baseline. */
 export interface RawNatsOptions {
   /** `host:port` of the server. */
   readonly server: string;
-  readonly messages: number;
+  /** A fresh stream per run: the consumer creates it with its durable consumer and deletes it when stopped. */
+  readonly stream: string;
   /** Pull batch of the consumer (`max_messages`), as the transport's prefetch. */
   readonly batch: number;
-  /** Publishes awaiting their PubAck at once, as the framework's concurrent senders. */
-  readonly inFlight: number;
   /**
-   * `request` (default): the client's `js.publish`, one request per message. `async`: plain
-   * publishes with a reply subject and one reply subscription for all PubAcks, the way the
-   * transport publishes (and the Go client's `PublishAsync`).
+   * `async` (default): plain publishes with a reply subject and one reply subscription for all
+   * PubAcks, the way the transport publishes (and the Go client's `PublishAsync`). `request`:
+   * the client's `js.publish`, one request per message.
    */
   readonly publish?: 'request' | 'async';
 }
 
+const CONSUMER = 'bench';
+const subjectOf = (stream: string) => `${stream}.ch.bench`;
+
 /**
- * The raw-client baseline for the NATS transport: the same durable work with
- * plain `@nats-io/transport-node` + `@nats-io/jetstream`. A stream like the
- * transport's (file storage, interest retention, one durable pull consumer
- * with explicit acks). The producer, in this thread on its own connection,
- * publishes every message with a `Nats-Msg-Id` and awaits each PubAck, with
- * `inFlight` publishes outstanding; the consumer, in a long-lived worker
- * thread with its own connection (as the framework's consumer service), pulls
- * with the client's own `consume({ max_messages: batch })` loop, reads every
- * message (headers and payload JSON) and acks it. Messages carry CloudEvents
- * headers shaped like the framework's and the same JSON payload. Both
- * connections set `noAsyncTraces`, as the transport does. Returns
- * end-to-end throughput: messages over the time from the first publish to the
- * last ack. Uses its own stream and deletes it afterwards.
+ * The raw baseline's consumer: plain `@nats-io/jetstream` on its own
+ * connection (`noAsyncTraces`, as the transport's). It creates a stream like
+ * the transport's (file storage, interest retention, a 2-minute duplicate
+ * window) with one durable pull consumer (explicit acks), then runs the
+ * client's own pull loop (`consume({ max_messages: batch })`): every message
+ * is read (headers and JSON payload), handled, then acked. `stop` ends the
+ * loop, flushes the acks and deletes the stream.
  */
-export async function rawNatsBaseline(opts: RawNatsOptions): Promise<{ msgsPerSec: number }> {
-  const stream = `sybench_raw_${randomBytes(5).toString('hex')}`;
-  const subject = `${stream}.ch.bench`;
-  const nc = await connect({ servers: opts.server, noAsyncTraces: true });
-  try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({
-      name: stream,
-      subjects: [`${stream}.>`],
-      retention: RetentionPolicy.Interest,
-      storage: StorageType.File,
-      duplicate_window: 120_000_000_000,
-    });
-    await jsm.consumers.add(stream, {
-      durable_name: 'bench',
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: 30_000_000_000,
-      max_ack_pending: 20_000,
-      max_deliver: -1,
-      filter_subject: subject,
-      deliver_policy: DeliverPolicy.All,
-    });
-    const done = run(worker(), {
-      server: opts.server,
-      stream,
-      consumer: 'bench',
-      messages: opts.messages,
-      batch: opts.batch,
-    });
-    const js = jetstream(nc);
-    const publishAsync = opts.publish === 'async' ? asyncPublisher(nc) : undefined;
-    const started = nowMs();
-    let next = 0;
-    const publisher = async () => {
-      while (next < opts.messages) {
-        const seq = next++;
-        const id = randomUUID();
-        const h = natsHeaders();
-        for (const [name, value] of Object.entries(benchHeaders(id))) h.set(name, value);
-        // The NATS binding's name for the content type, which the transport writes as well.
-        h.set('ce-datacontenttype', 'application/json');
-        const body = JSON.stringify(benchPayload(seq));
-        if (publishAsync) {
-          h.set('Nats-Msg-Id', id);
-          await publishAsync(subject, body, h);
-        } else await js.publish(subject, body, { msgID: id, headers: h });
-      }
-    };
-    await Promise.all(Array.from({ length: opts.inFlight }, publisher));
-    const finished = await done;
-    return { msgsPerSec: Math.round(opts.messages / ((finished - started) / 1000)) };
-  } finally {
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {});
-    await nc.close();
-  }
+export async function startRawNatsConsumer(options: RawNatsOptions, onHandled: OnHandled): Promise<RunningConsumer> {
+  const nc = await connect({ servers: options.server, noAsyncTraces: true });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({
+    name: options.stream,
+    subjects: [`${options.stream}.>`],
+    retention: RetentionPolicy.Interest,
+    storage: StorageType.File,
+    duplicate_window: 120_000_000_000,
+  });
+  await jsm.consumers.add(options.stream, {
+    durable_name: CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: 30_000_000_000,
+    max_ack_pending: 20_000,
+    max_deliver: -1,
+    filter_subject: subjectOf(options.stream),
+    deliver_policy: DeliverPolicy.All,
+  });
+  const consumer = await jetstream(nc).consumers.get(options.stream, CONSUMER);
+  const messages = await consumer.consume({ max_messages: options.batch });
+  const loop = (async () => {
+    for await (const msg of messages) {
+      const attributes: Record<string, string> = {};
+      // Iterating reads the client's map once; keys() + get() scans every key per get.
+      if (msg.headers) for (const [name, values] of msg.headers) attributes[name] = values[0] ?? '';
+      onHandled((readRawMessage(attributes, msg.string()) as { sentAt: number }).sentAt);
+      msg.ack();
+    }
+  })();
+  return {
+    async stop() {
+      await messages.close();
+      await loop.catch(() => undefined);
+      await nc.flush();
+      await jsm.streams.delete(options.stream).catch(() => undefined);
+      await nc.close();
+    },
+  };
+}
+
+/**
+ * The raw baseline's producer, on its own connection: each `send` publishes
+ * one message to the stream's subject with the framework's headers (and
+ * `ce-datacontenttype`, which the transport writes too) and a `Nats-Msg-Id`,
+ * and resolves at its PubAck (the stream stored it). Concurrent sends are
+ * pipelined on the connection, as the transport's are.
+ */
+export async function rawNatsProducer(options: RawNatsOptions): Promise<BenchProducer> {
+  const nc = await connect({ servers: options.server, noAsyncTraces: true });
+  const subject = subjectOf(options.stream);
+  const js = jetstream(nc);
+  const publishAsync = options.publish === 'request' ? undefined : asyncPublisher(nc);
+  return {
+    async send(seq) {
+      const id = randomUUID();
+      const h = natsHeaders();
+      for (const [name, value] of Object.entries(benchHeaders(id))) h.set(name, value);
+      // The NATS binding's name for the content type, which the transport writes as well.
+      h.set('ce-datacontenttype', 'application/json');
+      const body = JSON.stringify(benchPayload(seq));
+      if (publishAsync) {
+        h.set('Nats-Msg-Id', id);
+        await publishAsync(subject, body, h);
+      } else await js.publish(subject, body, { msgID: id, headers: h });
+    },
+    async stop() {
+      await nc.close();
+    },
+  };
 }
 
 /** Publish with a reply subject; one subscription resolves every PubAck by its token. */
@@ -128,29 +140,4 @@ function asyncPublisher(nc: NatsConnection): (subject: string, body: string, h: 
       waiting.set(token, { resolve, reject });
       nc.publish(subject, body, { reply: `${inbox}.${token}`, headers: h });
     });
-}
-
-let consumerThread: Worker | undefined;
-
-function worker(): Worker {
-  if (consumerThread === undefined) {
-    consumerThread = new Worker(new URL('./nats-worker.js', import.meta.url));
-    consumerThread.unref();
-  }
-  return consumerThread;
-}
-
-/** Start one consumer run in the worker; resolves with the time of its last ack. */
-function run(thread: Worker, job: Record<string, unknown>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { finished?: number; error?: string }) => {
-      thread.off('message', onMessage);
-      thread.off('error', reject);
-      if (message.error !== undefined) reject(new Error(message.error));
-      else resolve(message.finished as number);
-    };
-    thread.on('message', onMessage);
-    thread.once('error', reject);
-    thread.postMessage(job);
-  });
 }

@@ -81,7 +81,8 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
             messageId: id,
             contentType: options.structured ? STRUCTURED : 'application/json',
             timestamp: Math.floor(Date.now() / 1000),
-            headers: options.structured ? {} : amqpHeaders(id),
+            // Structured: no header table, as the transport sends none without sy- headers.
+            ...(options.structured ? {} : { headers: amqpHeaders(id) }),
           },
           (error: unknown) => (error ? reject(error as Error) : resolve()),
         );
@@ -95,9 +96,20 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
   };
 }
 
-/** The framework's headers as the transport writes them: `content-type` travels as the AMQP property. */
+/**
+ * The framework's headers as the transport writes them in binary mode:
+ * `content-type` travels as the AMQP property, and the attributes that hold
+ * their default (kind `command` next to a target service, correlation id =
+ * id, attempt 1) stay out of the table (see the transport's wire.ts).
+ */
 function amqpHeaders(id: string): Record<string, string> {
-  const { 'content-type': _contentType, ...headers } = benchHeaders(id);
+  const {
+    'content-type': _contentType,
+    'ce-kind': _kind,
+    'ce-correlationid': _correlationId,
+    'ce-attempt': _attempt,
+    ...headers
+  } = benchHeaders(id);
   return headers;
 }
 
@@ -106,7 +118,8 @@ const STRUCTURED = 'application/cloudevents+json';
 /** The framework's attributes and `payload` (JSON text) as one structured-mode document, as the transport writes it. */
 function structuredDocument(id: string, payload: string): string {
   const event: Record<string, string> = { datacontenttype: 'application/json' };
-  for (const [name, value] of Object.entries(amqpHeaders(id))) event[name.slice('ce-'.length)] = value;
+  for (const [name, value] of Object.entries(benchHeaders(id)))
+    if (name !== 'content-type') event[name.slice('ce-'.length)] = value;
   return `${JSON.stringify(event).slice(0, -1)},"data":${payload}}`;
 }
 

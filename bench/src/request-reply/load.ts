@@ -3,31 +3,39 @@ import { Latency } from '../latency.js';
 /** One request: resolves with the answer, rejects on failure. */
 export type Call = (n: number) => Promise<unknown>;
 
-/** What one side of the comparison measured. */
-export interface RequestReplyResult {
-  /** Requests answered per second with `inFlight` requests outstanding at all times (closed loop). */
-  readonly requestsPerSec: number;
-  /** The paced rate the latency was measured at (half of `requestsPerSec`). */
-  readonly halfRatePerSec: number;
+/** Latency of a paced (open-loop) run. */
+export interface PacedLatency {
+  /** The offered rate, requests per second. */
+  readonly ratePerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  /** This process's CPU (caller and replier both run here) per request during the closed loop, in µs. */
+}
+
+/** One closed-loop throughput run. */
+export interface ThroughputRun {
+  /** Requests answered per second with `inFlight` requests outstanding at all times. */
+  readonly requestsPerSec: number;
+  /** This process's CPU (caller and replier both run here) per request, in µs. */
   readonly cpuUsPerRequest: number;
 }
 
 /**
  * Closed loop: `total` requests with exactly `inFlight` outstanding until the
  * last ones; resolves with requests per second from the first send to the
- * last answer. Any failed request fails the run.
+ * last answer, and the process's CPU per request over the same span. Any
+ * failed request fails the run.
  */
-export async function throughput(call: Call, total: number, inFlight: number): Promise<number> {
+export async function throughput(call: Call, total: number, inFlight: number): Promise<ThroughputRun> {
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const lane = async () => {
     while (next < total) await call(next++);
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane));
-  return total / ((performance.now() - started) / 1_000);
+  const seconds = (performance.now() - started) / 1_000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { requestsPerSec: Math.round(total / seconds), cpuUsPerRequest: round((cpu.user + cpu.system) / total) };
 }
 
 /**
@@ -35,11 +43,7 @@ export async function throughput(call: Call, total: number, inFlight: number): P
  * whatever the earlier ones do; the latency of each counts from its scheduled
  * time (so a stall is not hidden by sending later), into an HDR histogram.
  */
-export async function pacedLatency(
-  call: Call,
-  total: number,
-  ratePerSec: number,
-): Promise<{ p50Ms: number; p99Ms: number }> {
+export async function pacedLatency(call: Call, total: number, ratePerSec: number): Promise<PacedLatency> {
   const latency = new Latency();
   const interval = 1_000 / ratePerSec;
   const start = performance.now();
@@ -51,27 +55,18 @@ export async function pacedLatency(
     calls.push(call(i).then(() => latency.record(performance.now() - due)));
   }
   await Promise.all(calls);
-  return { p50Ms: round(latency.percentile(50)), p99Ms: round(latency.percentile(99)) };
+  return { ratePerSec, p50Ms: round(latency.percentile(50)), p99Ms: round(latency.percentile(99)) };
 }
 
-/** Peak with `inFlight` outstanding, then latency at half of that peak. */
-export async function measure(
-  label: string,
-  call: Call,
-  options: { requests: number; inFlight: number },
-): Promise<RequestReplyResult> {
-  await throughput(call, Math.min(5_000, options.requests), options.inFlight); // warm-up: JIT, connections
-  const cpuBefore = process.cpuUsage();
-  const requestsPerSec = Math.round(await throughput(call, options.requests, options.inFlight));
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuUsPerRequest = round((cpu.user + cpu.system) / options.requests);
-  const halfRatePerSec = Math.max(1, Math.round(requestsPerSec / 2));
-  const latencyRequests = Math.min(options.requests, Math.max(1_000, halfRatePerSec * 5));
-  const { p50Ms, p99Ms } = await pacedLatency(call, latencyRequests, halfRatePerSec);
-  console.log(
-    `${label}: ${requestsPerSec} requests/s with ${options.inFlight} in flight; at ${halfRatePerSec}/s: p50 ${p50Ms} ms, p99 ${p99Ms} ms; ${cpuUsPerRequest} µs CPU/request`,
-  );
-  return { requestsPerSec, halfRatePerSec, p50Ms, p99Ms, cpuUsPerRequest };
+/** Requests of a paced run: about `seconds` of load at `ratePerSec`, at least 1,000, at most `cap`. */
+export function pacedRequests(ratePerSec: number, cap: number, seconds = 4): number {
+  return Math.min(cap, Math.max(1_000, Math.round(ratePerSec * seconds)));
 }
 
-const round = (value: number): number => Math.round(value * 1_000) / 1_000;
+/** The median of `values` (the lower one of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+export const round = (value: number): number => Math.round(value * 1_000) / 1_000;

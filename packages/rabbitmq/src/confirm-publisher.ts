@@ -1,7 +1,7 @@
 import { describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { type ConnectionManager, closeWithin } from './connection-manager.js';
-import { DeadlineWatch } from './deadline-watch.js';
+import { DeadlineWatch, type Watched } from './deadline-watch.js';
 
 /** One message to publish. `options.messageId` identifies it in a basic.return. */
 export interface Outgoing {
@@ -52,6 +52,8 @@ export class ConfirmPublisher {
   readonly #timeoutMs: number;
   readonly #repair: ((fault: unknown) => Promise<boolean>) | undefined;
   #current: Promise<PublishChannel> | undefined;
+  /** What `#current` resolved to, while that channel is open. */
+  #ready: PublishChannel | undefined;
   #closed = false;
   readonly #deadlines = new DeadlineWatch();
 
@@ -66,36 +68,73 @@ export class ConfirmPublisher {
     this.#repair = repair;
   }
 
-  /** Publish `items` in order; resolves with the mandatory ones that were returned unroutable. */
-  async publish(items: readonly Outgoing[]): Promise<Outgoing[]> {
+  /**
+   * Publish `items` in order; resolves with the mandatory ones that were returned unroutable.
+   * Never throws synchronously: every failure is a rejection.
+   */
+  publish(items: readonly Outgoing[]): Promise<Outgoing[]> {
+    const target = this.#ready;
+    // One message on the open channel (nearly every send): no await of the channel, no outcome table.
+    if (items.length === 1 && target?.open === true && target.fault === undefined && !this.#closed) {
+      return this.#publishOne(target, items[0] as Outgoing);
+    }
+    return this.#publishMany(items, Date.now() + this.#timeoutMs);
+  }
+
+  #publishOne(target: PublishChannel, item: Outgoing): Promise<Outgoing[]> {
     const deadline = Date.now() + this.#timeoutMs;
+    return new Promise<Outgoing[]>((resolve, reject) => {
+      const waiting = new OneConfirm(deadline, reject);
+      try {
+        target.channel.publish(item.exchange, item.routingKey, item.body, item.options, (error: unknown) => {
+          if (waiting.done) return;
+          waiting.done = true;
+          if (error === null || error === undefined) {
+            // RabbitMQ sends basic.return before the ack of an unroutable mandatory message.
+            const id = item.options.messageId;
+            resolve(item.options.mandatory && id !== undefined && target.returned.delete(id) ? [item] : NONE);
+          } else if (isNack(error)) reject(nacked());
+          else resolve(this.#publishMany([item], deadline, target));
+        });
+      } catch {
+        waiting.done = true;
+        resolve(this.#publishMany([item], deadline, target));
+        return;
+      }
+      this.#deadlines.add(waiting);
+    });
+  }
+
+  /**
+   * The general path: waits for a channel, publishes, and publishes again what
+   * a lost channel cost. `lostOn`: every item was already lost on that channel.
+   */
+  async #publishMany(items: readonly Outgoing[], deadline: number, lostOn?: PublishChannel): Promise<Outgoing[]> {
     let pending = items;
     const returned: Outgoing[] = [];
     let lastError: unknown;
     let repaired = false;
+    let target = lostOn;
+    let lost: Outgoing[] | undefined = lostOn ? [...items] : undefined;
     for (;;) {
-      let target: PublishChannel;
-      try {
-        target = await this.#channel(deadline);
-      } catch (error) {
-        // The channel being opened may have been shared with a caller whose deadline came first.
-        if (Date.now() < deadline && !this.#closed && !this.#connection.closed) continue;
-        throw sendFailed(pending.length, error instanceof TransportError ? error : (lastError ?? error));
-      }
-      const outcomes = await publishOnce(target, pending, deadline, this.#deadlines);
-      const lost: Outgoing[] = [];
-      for (let i = 0; i < pending.length; i++) {
-        const outcome = outcomes[i];
-        if (outcome === Outcome.Nacked) {
-          throw new TransportError(
-            ErrorCode.SendFailed,
-            'RabbitMQ refused (nacked) a message; it may not have been stored',
-          );
+      if (lost === undefined || target === undefined) {
+        try {
+          target = await this.#channel(deadline);
+        } catch (error) {
+          // The channel being opened may have been shared with a caller whose deadline came first.
+          if (Date.now() < deadline && !this.#closed && !this.#connection.closed) continue;
+          throw sendFailed(pending.length, error instanceof TransportError ? error : (lastError ?? error));
         }
-        if (outcome === Outcome.Returned) returned.push(pending[i] as Outgoing);
-        else if (outcome === Outcome.Lost) lost.push(pending[i] as Outgoing);
+        const outcomes = await publishOnce(target, pending, deadline, this.#deadlines);
+        lost = [];
+        for (let i = 0; i < pending.length; i++) {
+          const outcome = outcomes[i];
+          if (outcome === Outcome.Nacked) throw nacked();
+          if (outcome === Outcome.Returned) returned.push(pending[i] as Outgoing);
+          else if (outcome === Outcome.Lost) lost.push(pending[i] as Outgoing);
+        }
+        if (lost.length === 0) return returned;
       }
-      if (lost.length === 0) return returned;
       // A channel-level fault would repeat on every attempt; only a lost connection is worth waiting out.
       if (target.fault !== undefined) {
         if (repaired || !this.#repair || !(await this.#repair(target.fault).catch(() => false))) {
@@ -103,17 +142,20 @@ export class ConfirmPublisher {
         }
         repaired = true;
         pending = lost;
+        lost = undefined;
         continue;
       }
       lastError = new Error('the channel closed before RabbitMQ confirmed');
       if (this.#closed || this.#connection.closed || Date.now() >= deadline) throw sendFailed(lost.length, lastError);
       pending = lost;
+      lost = undefined;
     }
   }
 
   /** Close the channel; unconfirmed publishes of running calls then fail or are retried as above. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#ready = undefined;
     this.#deadlines.clear();
     const current = this.#current;
     this.#current = undefined;
@@ -148,7 +190,9 @@ export class ConfirmPublisher {
         channel.on('close', () => {
           target.open = false;
           if (this.#current === self) this.#current = undefined;
+          if (this.#ready === target) this.#ready = undefined;
         });
+        if (!this.#closed) this.#ready = target;
         return target;
       } catch (error) {
         // The connection died between `get` and the channel (the next `get` waits for the reconnect),
@@ -210,14 +254,38 @@ async function publishOnce(
     const unwatch = deadlines.watch(deadline, () => finish(true));
     const expired = await done;
     unwatch();
-    if (expired && remaining > 0) {
-      throw new TransportError(
-        ErrorCode.Timeout,
-        `RabbitMQ sent no confirm for ${remaining} message(s) within the send timeout (a paused broker, a stalled network, or a connection blocked by an alarm); they may still be stored`,
-      );
-    }
+    if (expired && remaining > 0) throw noConfirm(remaining);
   }
   return outcomes;
+}
+
+const NONE: Outgoing[] = [];
+
+/** A single publish waiting for its confirm; the deadline watch expires it. */
+class OneConfirm implements Watched {
+  done = false;
+  readonly deadline: number;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(deadline: number, reject: (error: unknown) => void) {
+    this.deadline = deadline;
+    this.#reject = reject;
+  }
+
+  expire(): void {
+    this.#reject(noConfirm(1));
+  }
+}
+
+function nacked(): TransportError {
+  return new TransportError(ErrorCode.SendFailed, 'RabbitMQ refused (nacked) a message; it may not have been stored');
+}
+
+function noConfirm(count: number): TransportError {
+  return new TransportError(
+    ErrorCode.Timeout,
+    `RabbitMQ sent no confirm for ${count} message(s) within the send timeout (a paused broker, a stalled network, or a connection blocked by an alarm); they may still be stored`,
+  );
 }
 
 function isNack(error: unknown): boolean {

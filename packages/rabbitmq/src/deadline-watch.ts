@@ -1,7 +1,7 @@
-/** One call waiting for its deadline: `expire` runs at most once, and not after `done`. */
-interface Watched {
+/** One call waiting for its deadline: `expire` runs at most once, and not once `done` is set. */
+export interface Watched {
   readonly deadline: number;
-  readonly expire: () => void;
+  expire(): void;
   done: boolean;
 }
 
@@ -25,12 +25,17 @@ export class DeadlineWatch {
   /** Call `expire` at `deadline` (epoch ms) unless the returned `done` ran first. */
   watch(deadline: number, expire: () => void): () => void {
     const entry: Watched = { deadline, expire, done: false };
-    this.#dropFinished();
-    this.#queue.push(entry);
-    if (deadline < this.#armedFor) this.#arm(deadline);
+    this.add(entry);
     return () => {
       entry.done = true;
     };
+  }
+
+  /** Expire `entry` at its deadline unless its owner set `done` first (no closure per call). */
+  add(entry: Watched): void {
+    this.#dropFinished();
+    this.#queue.push(entry);
+    if (entry.deadline < this.#armedFor) this.#arm(entry.deadline);
   }
 
   /** Stop the timer; calls still waiting are no longer expired (their channel closing settles them). */

@@ -24,6 +24,7 @@ import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
 import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
 import { withEcotoneBindings } from './ecotone-bindings.js';
+import { InFlight } from './in-flight.js';
 import {
   checkExchange,
   checkQueue,
@@ -84,7 +85,7 @@ export class RabbitMqTransport implements Transport {
   /** Per-instance reply queues with `x-expires`, see {@link RabbitReplyChannels}. */
   readonly replies: ReplyChannels;
   readonly #subscriptions = new Set<RabbitSubscription>();
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InFlight();
   #closing: Promise<void> | undefined;
 
   /** Throws a ConfigurationError for invalid options; connects on first use. */
@@ -110,7 +111,6 @@ export class RabbitMqTransport implements Transport {
     this.#delays = new DelayQueues(this.#connection, resolved.exchange, resolved.operationTimeoutMs);
     this.replies = new RabbitReplyChannels({
       connection: this.#connection,
-      publisher: this.#publisher,
       exchange: resolved.exchange,
       timeoutMs: resolved.operationTimeoutMs,
       consume: (queue, handler, declare, concurrency) => this.#subscribe(queue, handler, { concurrency }, declare),
@@ -132,7 +132,12 @@ export class RabbitMqTransport implements Transport {
     this.#assertOpen();
     checkChannelName(channel);
     if (messages.length === 0) return;
-    return this.#track(this.#send(channel, messages));
+    this.#inflight.begin();
+    try {
+      await this.#send(channel, messages);
+    } finally {
+      this.#inflight.end();
+    }
   }
 
   /**
@@ -152,28 +157,33 @@ export class RabbitMqTransport implements Transport {
       body: toBuffer(message.body),
       options: rawPublishOptions(message),
     }));
-    return this.#track(
-      this.#publisher.publish(items).then(
-        (returned) => {
-          // Only `mandatory` messages come back: the caller asked to hear that no queue took them.
-          if (returned.length === 0) return;
-          const keys = [...new Set(returned.map((item) => item.routingKey))].join(', ');
-          throw new TransportError(
-            ErrorCode.SendFailed,
-            `RabbitMQ returned ${returned.length} message(s): no queue is bound to exchange '${endpoint}' for ${keys}`,
-          );
-        },
-        (error: unknown) => {
-          throw sendError(error);
-        },
-      ),
+    this.#inflight.begin();
+    let returned: Outgoing[];
+    try {
+      returned = await this.#publisher.publish(items);
+    } catch (error) {
+      throw sendError(error);
+    } finally {
+      this.#inflight.end();
+    }
+    // Only `mandatory` messages come back: the caller asked to hear that no queue took them.
+    if (returned.length === 0) return;
+    const keys = [...new Set(returned.map((item) => item.routingKey))].join(', ');
+    throw new TransportError(
+      ErrorCode.SendFailed,
+      `RabbitMQ returned ${returned.length} message(s): no queue is bound to exchange '${endpoint}' for ${keys}`,
     );
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
     this.#assertOpen();
     if (messages.length === 0) return;
-    return this.#track(this.#publish(messages));
+    this.#inflight.begin();
+    try {
+      await this.#publish(messages);
+    } finally {
+      this.#inflight.end();
+    }
   }
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
@@ -308,7 +318,7 @@ export class RabbitMqTransport implements Transport {
       const bound = new Promise((resolve) => {
         timer = setTimeout(resolve, this.#options.operationTimeoutMs);
       });
-      await Promise.race([Promise.allSettled([...this.#inflight]), bound]);
+      await Promise.race([this.#inflight.idle(), bound]);
       clearTimeout(timer);
     }
     await this.#publisher.close();
@@ -317,7 +327,7 @@ export class RabbitMqTransport implements Transport {
 
   async #send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
     try {
-      await this.#topology.ensureQueue(channel);
+      if (!this.#topology.isEnsured(channel)) await this.#topology.ensureQueue(channel);
       const now = Date.now();
       const items: Outgoing[] = new Array(messages.length);
       let delayed: Array<Promise<void>> | undefined;
@@ -328,7 +338,8 @@ export class RabbitMqTransport implements Transport {
           delayed ??= [];
           items[i] = this.#delayed(message, 'direct', channel, delayMs, delayed);
         } else {
-          items[i] = { exchange: '', routingKey: channel, ...this.#toAmqp(message, true) };
+          const { body, options } = this.#toAmqp(message, true);
+          items[i] = { exchange: '', routingKey: channel, body, options };
         }
       }
       if (delayed) await Promise.all(delayed);
@@ -352,7 +363,8 @@ export class RabbitMqTransport implements Transport {
           items[i] = this.#delayed(message, 'event', message.routingKey, delayMs, delayed);
         } else {
           // Not mandatory: an event no channel subscribed to goes to zero subscribers, as designed.
-          items[i] = { exchange, routingKey: message.routingKey, ...this.#toAmqp(message, false) };
+          const { body, options } = this.#toAmqp(message, false);
+          items[i] = { exchange, routingKey: message.routingKey, body, options };
         }
       }
       if (delayed) await Promise.all(delayed);
@@ -422,13 +434,6 @@ export class RabbitMqTransport implements Transport {
       [{ exchange: this.#delays.exchange, routingKey: queue, body: message.content, options }],
       () => undefined,
     );
-  }
-
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#inflight.add(work);
-    const forget = () => this.#inflight.delete(work);
-    work.then(forget, forget);
-    return work;
   }
 
   #assertOpen(): void {

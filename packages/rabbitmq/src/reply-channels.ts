@@ -6,15 +6,14 @@ import {
   type Subscription,
   type TransportMessage,
 } from '@switchyard/core/transport';
-import type { ConfirmPublisher } from './confirm-publisher.js';
-import type { ConnectionManager } from './connection-manager.js';
+import type { Channel } from 'amqplib';
+import type { ConnectionManager, LiveConnection } from './connection-manager.js';
 import { helperName, sendError, withChannel } from './ops-channel.js';
 import { publishOptions, toBuffer } from './wire.js';
 
 /** What {@link RabbitReplyChannels} borrows from its transport. */
 export interface RabbitReplySettings {
   readonly connection: ConnectionManager;
-  readonly publisher: ConfirmPublisher;
   /** The transport's events exchange; reply queues are named `<exchange>.replies.<owner>`. */
   readonly exchange: string;
   readonly timeoutMs: number;
@@ -41,8 +40,16 @@ const REPLY_CONCURRENCY = 64;
  * lost with it, and the consumer re-declares the queue on every re-attach.
  *
  * Replies are published non-persistent to the default exchange (routing key
- * = queue name), with publisher confirms but not `mandatory`: a reply to a
- * queue that no longer exists is dropped by the broker and `send` resolves.
+ * = queue name), not `mandatory` (a reply to a queue that no longer exists is
+ * dropped by the broker), on a channel of their own without publisher
+ * confirms: `send` resolves once the reply is written to the connection, so
+ * the request is acked without waiting a broker round trip (a confirm was a
+ * third of a request's frames). What a confirm would add is little: a reply
+ * that cannot be sent is dropped either way, never retried. The cost: when
+ * the connection drops just after the reply was written, the reply may be
+ * lost though the request was acked; its caller then times out. `send`
+ * rejects when there is no connection or its channel is closed, and waits
+ * for the socket to drain when its buffer is full (backpressure).
  *
  * Why not direct reply-to (`amq.rabbitmq.reply-to`): it only works when the
  * request is published on the very channel that consumes the pseudo-queue, and
@@ -53,6 +60,7 @@ const REPLY_CONCURRENCY = 64;
  */
 export class RabbitReplyChannels implements ReplyChannels {
   readonly #settings: RabbitReplySettings;
+  #sender: ReplySender | undefined;
 
   constructor(settings: RabbitReplySettings) {
     this.#settings = settings;
@@ -94,16 +102,75 @@ export class RabbitReplyChannels implements ReplyChannels {
     };
   }
 
-  /** Publishes non-persistent with a confirm; a missing queue drops the reply (not mandatory). */
-  async send(address: string, message: TransportMessage): Promise<void> {
-    this.#settings.assertOpen();
-    const options = { ...publishOptions(message, false), persistent: false };
+  /** Writes the reply non-persistent, without a confirm (see the class comment); a missing queue drops it. */
+  send(address: string, message: TransportMessage): Promise<void> {
     try {
-      await this.#settings.publisher.publish([
-        { exchange: '', routingKey: address, body: toBuffer(message.body), options },
-      ]);
+      this.#settings.assertOpen();
+      const live = this.#settings.connection.current;
+      const sender = this.#sender;
+      if (live === undefined || sender === undefined || sender.generation !== live.generation || !sender.channel) {
+        return this.#sendOnNewChannel(address, message);
+      }
+      return this.#publish(sender.channel, address, message);
+    } catch (error) {
+      return Promise.reject(sendError(error));
+    }
+  }
+
+  async #sendOnNewChannel(address: string, message: TransportMessage): Promise<void> {
+    try {
+      const channel = await this.#replyChannel(await this.#settings.connection.get(this.#settings.timeoutMs));
+      await this.#publish(channel, address, message);
     } catch (error) {
       throw sendError(error);
     }
   }
+
+  #publish(channel: Channel, address: string, message: TransportMessage): Promise<void> {
+    const options = publishOptions(message, false);
+    options.persistent = false;
+    if (channel.publish('', address, toBuffer(message.body), options)) return DONE;
+    // The socket's buffer is full: resolve once it drained (or the channel is gone), as a confirm would have paced us.
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        channel.off('drain', done);
+        channel.off('close', done);
+        resolve();
+      };
+      channel.once('drain', done);
+      channel.once('close', done);
+    });
+  }
+
+  /** The plain (no confirms) channel replies go out on, one per connection, opened at the first reply. */
+  #replyChannel(live: LiveConnection): Promise<Channel> {
+    const current = this.#sender;
+    if (current !== undefined && current.generation === live.generation) return current.opening;
+    const sender: ReplySender = {
+      generation: live.generation,
+      channel: undefined,
+      opening: live.model.createChannel().then((channel) => {
+        channel.on('error', () => undefined);
+        channel.on('close', () => {
+          if (this.#sender === sender) this.#sender = undefined;
+        });
+        sender.channel = channel;
+        return channel;
+      }),
+    };
+    this.#sender = sender;
+    sender.opening.catch(() => {
+      if (this.#sender === sender) this.#sender = undefined;
+    });
+    return sender.opening;
+  }
 }
+
+/** The reply channel of one connection: `channel` once open. */
+interface ReplySender {
+  readonly generation: number;
+  readonly opening: Promise<Channel>;
+  channel: Channel | undefined;
+}
+
+const DONE: Promise<void> = Promise.resolve();

@@ -1,35 +1,17 @@
-import {
-  ConcurrencyGate,
-  type Delivery,
-  type NackOptions,
-  type Subscription,
-  settleOnce,
-} from '@switchyard/core/transport';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import { ConcurrencyGate, type Subscription } from '@switchyard/core/transport';
+import type { ConsumeMessage } from 'amqplib';
 import { AckBatcher } from './ack-batcher.js';
 import { type ConnectionManager, closeWithin } from './connection-manager.js';
-import { deliveryCountOf, fromAmqp } from './wire.js';
-
-/** A delivery with the raw AMQP message and a way to drop it for good (`basic.reject`, no requeue). */
-export interface RabbitDelivery extends Delivery {
-  readonly raw: ConsumeMessage;
-  /** Reject without requeue: the queue's dead-letter exchange gets it, or the broker drops it. Settles like ack. */
-  reject(): Promise<void>;
-}
+import {
+  AmqpDelivery,
+  type Attachment,
+  type DeliverySource,
+  type RabbitDelivery,
+  type Redelayer,
+} from './rabbit-delivery.js';
 
 /** What a {@link RabbitSubscription} calls per delivery; a {@link DeliveryHandler} fits. */
 export type RabbitDeliveryHandler = (delivery: RabbitDelivery) => Promise<void>;
-
-/** Marks the internal nack that is a reject; never passed by callers. */
-const REJECT: unique symbol = Symbol('reject');
-
-/** Re-publishes a delivery to its delay queue and resolves once the broker confirmed it. */
-export type Redelayer = (
-  channel: string,
-  message: ConsumeMessage,
-  deliveryCount: number,
-  delayMs: number,
-) => Promise<void>;
 
 /** What a {@link RabbitSubscription} is given. */
 export interface SubscriptionSettings {
@@ -52,14 +34,6 @@ export interface SubscriptionSettings {
   readonly onClosed: () => void;
 }
 
-/** The consumer's channel of the moment; deliveries remember the one they came from. */
-interface Attachment {
-  readonly channel: Channel;
-  readonly acks: AckBatcher;
-  consumerTag?: string;
-  open: boolean;
-}
-
 /**
  * One consumer of one queue, on its own channel with `basic.qos(prefetch)`,
  * running at most `concurrency` handlers at once and acking manually after
@@ -75,6 +49,10 @@ export class RabbitSubscription implements Subscription {
   readonly #connection: ConnectionManager;
   readonly #settings: SubscriptionSettings;
   readonly #gate: ConcurrencyGate;
+  readonly #source: DeliverySource;
+  /** Deliveries waiting for a handler slot, oldest at `#queuedHead`. */
+  readonly #queued: AmqpDelivery[] = [];
+  #queuedHead = 0;
   #attachment: Attachment | undefined;
   #closing: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -84,6 +62,7 @@ export class RabbitSubscription implements Subscription {
     this.#connection = connection;
     this.#settings = settings;
     this.#gate = new ConcurrencyGate(settings.concurrency);
+    this.#source = { queue: settings.queue, redelay: settings.redelay };
   }
 
   /** Attach for the first time; rejects (without retrying) if that fails. */
@@ -169,79 +148,45 @@ export class RabbitSubscription implements Subscription {
       return;
     }
     attachment.acks.delivered(message.fields.deliveryTag);
-    const delivery = this.#delivery(attachment, message);
+    const delivery = new AmqpDelivery(attachment, this.#source, message);
     const gate = this.#gate;
     if (gate.hasRoom) {
       void gate.acquire();
-      this.#run(delivery);
+      void this.#run(delivery);
     } else {
-      void gate.acquire().then(() => {
-        // Its channel died while it waited for a slot: the broker redelivers it, so skip the work.
-        if (attachment.open) this.#run(delivery);
-        else gate.release();
-      });
+      // Waits for a slot in arrival order; a finishing handler hands its slot straight over (see #run).
+      // A queue of deliveries, not a waiting promise and two closures each: with prefetch above
+      // concurrency, most deliveries of a busy consumer wait here.
+      this.#queued.push(delivery);
     }
   }
 
-  #run(delivery: RabbitDelivery): void {
-    let running: Promise<void>;
-    try {
-      running = this.#settings.handler(delivery);
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running.then(
-      () => this.#gate.release(),
-      () =>
-        delivery.nack().then(
-          () => this.#gate.release(),
-          () => this.#gate.release(),
-        ),
-    );
-  }
-
-  #delivery(attachment: Attachment, message: ConsumeMessage): RabbitDelivery {
-    const { channel, acks } = attachment;
-    const tag = message.fields.deliveryTag;
-    const deliveryCount = deliveryCountOf(message, message.fields.redelivered);
-    const ack = async (): Promise<void> => {
-      // On a dead channel the ack is moot: the broker redelivers the message.
-      if (attachment.open) acks.ack(tag);
-    };
-    const nack = async (options?: NackOptions & { [REJECT]?: true }): Promise<void> => {
-      if (!attachment.open) return;
-      if (options?.[REJECT]) {
-        acks.settledElsewhere(tag);
-        try {
-          channel.reject(message, false);
-        } catch {
-          // As for ack.
-        }
-        return;
-      }
-      const delayMs = options?.delayMs ?? 0;
-      const redelay = this.#settings.redelay;
-      if (delayMs > 0 && redelay) {
-        // Confirmed re-publish first: a crash in between duplicates the message, never loses it.
-        await redelay(this.#settings.queue, message, deliveryCount, delayMs);
-        return ack();
-      }
-      acks.settledElsewhere(tag);
+  /** Runs `delivery` in the slot it holds, then the queued ones in that slot; never rejects. */
+  async #run(first: AmqpDelivery): Promise<void> {
+    let delivery: AmqpDelivery | undefined = first;
+    while (delivery !== undefined) {
       try {
-        channel.nack(message, false, true);
+        await this.#settings.handler(delivery);
       } catch {
-        // As for ack.
+        await delivery.nack().catch(() => undefined);
       }
-    };
-    const settle = settleOnce(ack, nack);
-    return {
-      message: fromAmqp(message),
-      channel: this.#settings.queue,
-      deliveryCount,
-      ack: settle.ack,
-      nack: settle.nack,
-      raw: message,
-      reject: () => settle.nack({ [REJECT]: true } as NackOptions),
-    };
+      delivery = this.#nextQueued();
+    }
+    this.#gate.release();
+  }
+
+  /** The oldest queued delivery whose channel is still open; those of a dead channel are skipped (the broker redelivers them). */
+  #nextQueued(): AmqpDelivery | undefined {
+    const queued = this.#queued;
+    while (this.#queuedHead < queued.length) {
+      const next = queued[this.#queuedHead] as AmqpDelivery;
+      queued[this.#queuedHead++] = undefined as unknown as AmqpDelivery;
+      if (this.#queuedHead === queued.length) {
+        queued.length = 0;
+        this.#queuedHead = 0;
+      }
+      if (next.live) return next;
+    }
+    return undefined;
   }
 }

@@ -38,6 +38,8 @@ export class TopologyManager {
   readonly #connection: ConnectionManager;
   readonly #settings: TopologySettings;
   readonly #ensured = new Map<string, Promise<void>>();
+  /** Queues whose declaration succeeded and was not forgotten since: a send to one need not wait a turn. */
+  readonly #declared = new Set<string>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(connection: ConnectionManager, settings: TopologySettings) {
@@ -60,18 +62,30 @@ export class TopologyManager {
   ensureQueue(name: string): Promise<void> {
     let ensured = this.#ensured.get(name);
     if (!ensured) {
-      ensured = this.#declare(name, false).catch((error: unknown) => {
-        this.#ensured.delete(name);
-        throw error;
-      });
+      const declared: Promise<void> = this.#declare(name, false).then(
+        () => {
+          if (this.#ensured.get(name) === declared) this.#declared.add(name);
+        },
+        (error: unknown) => {
+          this.#ensured.delete(name);
+          throw error;
+        },
+      );
+      ensured = declared;
       this.#ensured.set(name, ensured);
     }
     return ensured;
   }
 
+  /** True when `ensureQueue(name)` would resolve at once (declared, not forgotten since). */
+  isEnsured(name: string): boolean {
+    return this.#declared.has(name);
+  }
+
   /** Forget that `name` was declared (it was deleted behind our back); the next `ensureQueue` declares again. */
   forget(name: string): void {
     this.#ensured.delete(name);
+    this.#declared.delete(name);
   }
 
   /** Declare every channel of `topology` and make its bindings exactly its subscriptions. Idempotent. */
@@ -83,6 +97,7 @@ export class TopologyManager {
     for (const channel of topology.channels) {
       await this.#declare(channel.name, true);
       this.#ensured.set(channel.name, Promise.resolve());
+      this.#declared.add(channel.name);
       await this.#serialized(channel.name, () => this.#syncBindings(channel));
     }
   }

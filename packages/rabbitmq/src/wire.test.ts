@@ -66,6 +66,56 @@ describe('wire mapping', () => {
     expect(toAmqp(already, false, undefined, 'cloudevents', 'structured').body).toEqual(body);
   });
 
+  it('binary mode leaves default-valued attempt, correlation id and kind out of the table and reads them back', () => {
+    const base = {
+      'ce-specversion': '1.0',
+      'ce-id': 'id-3',
+      'ce-type': 'order.place',
+      'ce-source': 'orders',
+      'ce-time': '2026-01-01T00:00:00.000Z',
+      'content-type': 'application/json',
+    };
+    const roundTrip = (headers: Record<string, string>) => {
+      const { options } = toAmqp(
+        { id: 'id-3', headers, body: new Uint8Array() },
+        true,
+        undefined,
+        'cloudevents',
+        'binary',
+      );
+      const table = options.headers ?? {};
+      return {
+        table,
+        back: fromAmqp(received(table, { contentType: options.contentType, messageId: 'id-3' })).headers,
+      };
+    };
+    const command = {
+      ...base,
+      'ce-kind': 'command',
+      'ce-targetservice': 'billing',
+      'ce-correlationid': 'id-3',
+      'ce-attempt': '1',
+    };
+    const defaults = roundTrip(command);
+    expect(Object.keys(defaults.table).sort()).toEqual(
+      ['ce-id', 'ce-source', 'ce-specversion', 'ce-targetservice', 'ce-time', 'ce-type'].sort(),
+    );
+    expect(defaults.back).toEqual(command);
+    // An event needs no kind either; a query, another correlation id and a retry's attempt keep theirs.
+    const event = { ...base, 'ce-kind': 'event', 'ce-correlationid': 'id-3', 'ce-attempt': '1' };
+    expect(roundTrip(event).table['ce-kind']).toBeUndefined();
+    expect(roundTrip(event).back).toEqual(event);
+    const other = { ...base, 'ce-kind': 'query', 'ce-correlationid': 'c-9', 'ce-attempt': '3' };
+    expect(roundTrip(other).table).toMatchObject({ 'ce-kind': 'query', 'ce-correlationid': 'c-9', 'ce-attempt': '3' });
+    expect(roundTrip(other).back).toEqual(other);
+    // Without a specversion (no CloudEvent of ours), or on a structured document, nothing is left out or added.
+    const plain = { 'ce-id': 'id-3', 'ce-attempt': '1', 'content-type': 'application/json' };
+    expect(roundTrip(plain).table).toEqual({ 'ce-id': 'id-3', 'ce-attempt': '1' });
+    expect(roundTrip(plain).back).toEqual(plain);
+    const structured = { ...command, 'content-type': 'application/cloudevents+json' };
+    expect(roundTrip(structured).table['ce-attempt']).toBe('1');
+  });
+
   it('reads the AMQP binding names (cloudEvents_ and cloudEvents:) and ce_ as ce-; ce- wins over them', () => {
     const message = fromAmqp(
       received(

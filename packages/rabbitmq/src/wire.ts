@@ -23,6 +23,9 @@ import type { Message, Options } from 'amqplib';
  * - `content-type` travels as the AMQP `content_type` property.
  * - `id` is the AMQP `message_id`; `timestamp` is the send time in seconds.
  * - Everything is persistent (delivery mode 2).
+ * - In binary mode, `ce-attempt`, `ce-correlationid` and `ce-kind` stay out of
+ *   the table when they hold their default (see `isDefault` below); `fromAmqp`
+ *   restores them.
  * - Header names starting with `x-` and the transport's own `sy-*` headers
  *   are broker/transport bookkeeping and are not handed to core.
  */
@@ -59,11 +62,14 @@ export function publishOptions(
   wire: WireForm = 'cloudevents',
 ): Options.Publish {
   const headers: Record<string, string | number> = {};
-  let contentType: string | undefined;
-  for (const name in message.headers) {
-    const value = message.headers[name] as string;
-    if (name === CONTENT_TYPE) contentType = value;
-    else headers[name] = value;
+  const source = message.headers;
+  const contentType = source[CONTENT_TYPE];
+  const compact = isCompactable(source, contentType);
+  for (const name in source) {
+    if (name === CONTENT_TYPE) continue;
+    const value = source[name] as string;
+    if (compact && isDefault(source, name, value)) continue;
+    headers[name] = value;
   }
   if ((message.wire ?? wire) === 'ecotone') Object.assign(headers, toEcotoneHeaders(message.headers));
   if (message.key !== undefined) headers[InternalHeader.key] = message.key;
@@ -107,18 +113,22 @@ export function toAmqp(
   ) {
     return { body: toBuffer(message.body), options: publishOptions(message, mandatory, extraHeaders, wire) };
   }
-  const headers: Record<string, string | number> = {};
-  if (message.key !== undefined) headers[InternalHeader.key] = message.key;
-  if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
-  if (extraHeaders) Object.assign(headers, extraHeaders);
+  let headers: Record<string, string | number> | undefined;
+  if (message.key !== undefined || message.deliverAt !== undefined || extraHeaders !== undefined) {
+    headers = {};
+    if (message.key !== undefined) headers[InternalHeader.key] = message.key;
+    if (message.deliverAt !== undefined) headers[InternalHeader.deliverAt] = message.deliverAt;
+    if (extraHeaders) Object.assign(headers, extraHeaders);
+  }
   const options: Options.Publish = {
     persistent: true,
     mandatory,
     messageId: message.id,
     contentType: STRUCTURED_CONTENT_TYPE,
     timestamp: Math.floor(Date.now() / 1000),
-    headers,
   };
+  // No table at all rather than an empty one: amqplib skips encoding it, and the frame is 4 bytes shorter.
+  if (headers !== undefined) options.headers = headers;
   return { body: toBuffer(toStructured(message)), options };
 }
 
@@ -158,6 +168,7 @@ export function fromAmqp(message: Message): TransportMessage {
   }
   const contentType: unknown = message.properties.contentType;
   if (typeof contentType === 'string') headers[CONTENT_TYPE] = contentType;
+  if (isCompactable(headers, headers[CONTENT_TYPE])) restoreDefaults(headers);
   // An Ecotone distributed message: its headers as their ce- form (core's one Ecotone codec).
   headers = readEcotoneWire(headers) as Record<string, string>;
   const messageId: unknown = message.properties.messageId;
@@ -171,6 +182,47 @@ export function fromAmqp(message: Message): TransportMessage {
   if (key !== undefined) result.key = key;
   if (deliverAt !== undefined && Number.isFinite(deliverAt)) result.deliverAt = deliverAt;
   return result;
+}
+
+/*
+ * Attributes left out of a binary-mode header table when they hold the value a
+ * reader assumes without them (core's decoder defaults them the same way):
+ * `ce-attempt` 1, `ce-correlationid` equal to `ce-id`, `ce-kind` `command`
+ * with a `ce-targetservice` and `event` without. They are Switchyard
+ * extensions, optional to any other CloudEvents reader; amqplib encodes and
+ * decodes a table entry by entry (a few native string writes each), so three
+ * fewer entries are a measurable share of a message's CPU. `fromAmqp` puts
+ * them back, so the TransportMessage read equals the one sent.
+ */
+const ATTEMPT = 'ce-attempt';
+const CORRELATION_ID = 'ce-correlationid';
+const KIND = 'ce-kind';
+const ID = 'ce-id';
+const TARGET_SERVICE = 'ce-targetservice';
+
+/** A binary-mode CloudEvent (its specversion among the headers, its body no structured document). */
+function isCompactable(headers: Readonly<Record<string, string>>, contentType: string | undefined): boolean {
+  return headers['ce-specversion'] !== undefined && !isStructuredContentType(contentType);
+}
+
+function isDefault(headers: Readonly<Record<string, string>>, name: string, value: string): boolean {
+  switch (name) {
+    case ATTEMPT:
+      return value === '1';
+    case CORRELATION_ID:
+      return value === headers[ID];
+    case KIND:
+      return value === (headers[TARGET_SERVICE] === undefined ? 'event' : 'command');
+    default:
+      return false;
+  }
+}
+
+function restoreDefaults(headers: Record<string, string>): void {
+  headers[ATTEMPT] ??= '1';
+  const id = headers[ID];
+  if (id !== undefined) headers[CORRELATION_ID] ??= id;
+  headers[KIND] ??= headers[TARGET_SERVICE] === undefined ? 'event' : 'command';
 }
 
 /** Header values other AMQP clients may send as numbers, booleans or bytes, as text; undefined for tables and arrays. */

@@ -161,6 +161,34 @@ describe.runIf(reachable)('RabbitMqTransport on a real broker', () => {
     await subscription.close();
   });
 
+  it('deliveries waiting for a handler slot run in arrival order (concurrency 1, prefetch 10)', async () => {
+    const transport = open();
+    const queue = channel();
+    await transport.send(
+      queue,
+      Array.from({ length: 20 }, (_, n) => message({ n })),
+    );
+    const order: number[] = [];
+    let running = 0;
+    let peak = 0;
+    const subscription = await transport.consume(
+      queue,
+      async (delivery) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setImmediate(resolve));
+        order.push((payloadOf(delivery.message) as { n: number }).n);
+        running--;
+        await delivery.ack();
+      },
+      { concurrency: 1, prefetch: 10 },
+    );
+    await waitFor(() => order.length === 20, 'all 20');
+    expect(order).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect(peak).toBe(1);
+    await subscription.close();
+  });
+
   it('returns unsettled deliveries to the queue when a subscription closes', async () => {
     const transport = open();
     const queue = channel();

@@ -2,47 +2,70 @@ import type { QueryContract } from '../contracts/contract.js';
 import { ErrorCode, SwitchyardError } from '../errors.js';
 
 /**
+ * Who keeps a {@link PendingCall}: told once when it settles, to forget it.
+ * @internal
+ */
+export interface CallKeeper {
+  release(call: PendingCall): void;
+}
+
+/**
  * One request awaiting its reply: a promise that settles once, by the reply,
- * by `timeoutMs` passing (`SY_TIMEOUT`), or by `signal` aborting (with the
- * signal's reason), whichever comes first. Later settlements are ignored, and
- * the timer and abort listener are released as soon as it settles.
+ * by its deadline passing ({@link expire}: `SY_TIMEOUT`), or by `signal`
+ * aborting (with the signal's reason), whichever comes first. Later
+ * settlements are ignored; on settling, the abort listener is removed and the
+ * keeper releases the call. The call holds no timer of its own: its keeper
+ * checks deadlines with one shared timer (see `request-deadlines.ts`), so a
+ * request costs no timer and no closure unless it has a signal.
  * @internal
  */
 export class PendingCall {
   readonly promise: Promise<unknown>;
-  /** What the reply is checked against; set once the request was built. */
-  reply: { readonly target: string; readonly contract: QueryContract } | undefined;
+  /** When it times out, in the keeper's clock (ms). */
+  readonly deadline: number;
+  /** The id of the request message, once built; the reply's causation id. */
+  id: string | undefined;
+  readonly target: string;
+  /** What the reply is checked against. */
+  readonly contract: QueryContract;
+  readonly #timeoutMs: number;
+  readonly #keeper: CallKeeper;
   #resolve!: (value: unknown) => void;
   #reject!: (error: unknown) => void;
   #settled = false;
-  readonly #timer: NodeJS.Timeout;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = () => this.reject(this.#signal?.reason);
-  #onSettle: (() => void) | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
 
-  constructor(what: string, timeoutMs: number, signal: AbortSignal | undefined) {
+  constructor(
+    keeper: CallKeeper,
+    target: string,
+    contract: QueryContract,
+    now: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) {
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+    this.#keeper = keeper;
+    this.target = target;
+    this.contract = contract;
+    this.#timeoutMs = timeoutMs;
+    this.deadline = now + timeoutMs;
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      this.reject(signal.reason);
+      return;
+    }
     this.#signal = signal;
-    this.#timer = setTimeout(
-      () => this.reject(new SwitchyardError(ErrorCode.Timeout, `no reply to ${what} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    if (signal?.aborted) this.reject(signal.reason);
-    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#onAbort = () => this.reject(signal.reason);
+    signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   /** True once resolved or rejected. */
   get settled(): boolean {
     return this.#settled;
-  }
-
-  /** Run `callback` when the call settles (at once if it has); one callback. */
-  onSettle(callback: () => void): void {
-    if (this.#settled) callback();
-    else this.#onSettle = callback;
   }
 
   resolve(value: unknown): void {
@@ -53,12 +76,23 @@ export class PendingCall {
     if (this.#finish()) this.#reject(error);
   }
 
+  /** Reject with `SY_TIMEOUT`: its deadline passed without a reply. */
+  expire(): void {
+    this.reject(
+      new SwitchyardError(
+        ErrorCode.Timeout,
+        `no reply to '${this.contract.name}' from '${this.target}' within ${this.#timeoutMs} ms`,
+      ),
+    );
+  }
+
   #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    clearTimeout(this.#timer);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#onSettle?.();
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#signal = undefined;
+    this.#onAbort = undefined;
+    this.#keeper.release(this);
     return true;
   }
 }

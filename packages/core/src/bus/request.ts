@@ -4,6 +4,7 @@ import { ConfigurationError, describeError, ErrorCode, RemoteError, SwitchyardEr
 import type { SendOptions } from '../handlers/types.js';
 import { decode } from '../message/codec.js';
 import type { Envelope } from '../message/envelope.js';
+import type { OutboundMessage } from '../message/outbound.js';
 import type { ServiceMap } from '../service/service-map.js';
 import type { Delivery, ReplyChannel, ReplyChannels, Transport } from '../transport/types.js';
 import { newId } from '../util/ids.js';
@@ -11,13 +12,16 @@ import type { Logger } from '../util/logger.js';
 import type { Observers } from '../util/observers.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Causation, OutgoingMessages } from './outgoing.js';
-import { PendingCall } from './pending-call.js';
+import { type CallKeeper, PendingCall } from './pending-call.js';
 import { REMOTE_ERROR_TYPE, readRemoteFailure } from './reply-wire.js';
+import { RequestDeadlines } from './request-deadlines.js';
 
 /** Default bound on waiting for a reply. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Default life of a reply channel after its instance's last sign of life. */
 export const DEFAULT_REPLY_CHANNEL_EXPIRY_MS = 60_000;
+
+const ignore = (): void => undefined;
 
 /** Options of one request (`distributedBus.request`, `context.request`). */
 export interface RequestOptions extends Pick<SendOptions, 'metadata' | 'correlationId' | 'traceparent'> {
@@ -56,12 +60,17 @@ export interface RequesterParts {
  * request.
  * @internal
  */
-export class Requester {
+export class Requester implements CallKeeper {
   /** The owner name of this instance's reply channels. */
   readonly owner: string;
   readonly #parts: RequesterParts;
+  /** Calls whose request was built, by request id: what replies are matched against. */
   readonly #pending = new Map<string, PendingCall>();
+  /** Every waiting call, built or not, with the one timer that expires them. */
+  readonly #deadlines = new RequestDeadlines();
   readonly #channels = new Map<Transport, Promise<ReplyChannel>>();
+  /** Addresses of the reply channels open now: the path of a request without a single await. */
+  readonly #addresses = new Map<Transport, string>();
   #closed = false;
 
   constructor(parts: RequesterParts) {
@@ -71,7 +80,7 @@ export class Requester {
 
   /** Requests waiting for their reply. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#deadlines.size;
   }
 
   /**
@@ -95,19 +104,26 @@ export class Requester {
       return Promise.reject(new ConfigurationError(`timeoutMs must be a positive number, got ${timeoutMs}`));
     }
     if (this.#closed) return Promise.reject(this.#closedError());
-    const call = new PendingCall(`'${contract.name}' from '${target}'`, timeoutMs, options.signal);
-    this.#send(call, target, contract, payload, options, causation).catch((error: unknown) => call.reject(error));
+    const deadlines = this.#deadlines;
+    const call = new PendingCall(this, target, contract, deadlines.now(), timeoutMs, options.signal);
+    if (call.settled) return call.promise;
+    deadlines.add(call);
+    const route = this.#parts.map.resolvedRoute(target);
+    const address = route === undefined ? undefined : this.#addresses.get(route.transport);
+    if (address === undefined)
+      this.#openThenSend(call, payload, options, causation).catch((error: unknown) => call.reject(error));
+    else this.#send(call, address, payload, options, causation);
     return call.promise;
   }
 
-  async #send(
+  /** The first request to a transport: resolve the route and open the reply channel there, then send. */
+  async #openThenSend(
     call: PendingCall,
-    target: string,
-    contract: QueryContract,
     payload: unknown,
     options: RequestOptions,
     causation: Causation | undefined,
   ): Promise<void> {
+    const { target, contract } = call;
     const route = await this.#parts.map.route(target);
     const replies = route.transport.replies;
     if (replies === undefined) {
@@ -117,21 +133,52 @@ export class Requester {
     }
     const channel = await this.#channel(route.transport, replies);
     if (call.settled) return;
-    const { metadata, correlationId, traceparent } = options;
-    const sendOptions: SendOptions = {
-      replyTo: channel.address,
-      ...(metadata !== undefined ? { metadata } : {}),
-      ...(correlationId !== undefined ? { correlationId } : {}),
-      ...(traceparent !== undefined ? { traceparent } : {}),
-    };
-    const spec = { kind: 'query' as const, name: contract.name, payload, targetService: target, contract };
-    const outbound = await this.#parts.outgoing.build({ ...spec, options: sendOptions }, causation);
+    this.#send(call, channel.address, payload, options, causation);
+  }
+
+  /** Build the request (a promise only for an asynchronous schema) and send it; failures reject `call`. */
+  #send(
+    call: PendingCall,
+    address: string,
+    payload: unknown,
+    options: RequestOptions,
+    causation: Causation | undefined,
+  ): void {
+    const sendOptions: { -readonly [K in keyof SendOptions]: SendOptions[K] } = { replyTo: address };
+    if (options.metadata !== undefined) sendOptions.metadata = options.metadata;
+    if (options.correlationId !== undefined) sendOptions.correlationId = options.correlationId;
+    if (options.traceparent !== undefined) sendOptions.traceparent = options.traceparent;
+    const { target, contract } = call;
+    let outbound: OutboundMessage | Promise<OutboundMessage>;
+    try {
+      outbound = this.#parts.outgoing.prepare(
+        { kind: 'query', name: contract.name, payload, targetService: target, contract, options: sendOptions },
+        causation,
+      );
+    } catch (error) {
+      call.reject(error);
+      return;
+    }
+    if (outbound instanceof Promise) {
+      outbound.then(
+        (built) => this.#dispatch(call, built),
+        (error: unknown) => call.reject(error),
+      );
+    } else this.#dispatch(call, outbound);
+  }
+
+  #dispatch(call: PendingCall, outbound: OutboundMessage): void {
     if (call.settled) return;
     const id = outbound.message.id;
-    call.reply = { target, contract };
+    call.id = id;
     this.#pending.set(id, call);
-    call.onSettle(() => this.#pending.delete(id));
-    await this.#parts.dispatcher.dispatch(outbound, 'send');
+    this.#parts.dispatcher.dispatch(outbound, 'send').catch((error: unknown) => call.reject(error));
+  }
+
+  /** {@link CallKeeper}: a call settled; forget it. */
+  release(call: PendingCall): void {
+    if (call.id !== undefined) this.#pending.delete(call.id);
+    this.#deadlines.delete(call);
   }
 
   #channel(transport: Transport, replies: ReplyChannels): Promise<ReplyChannel> {
@@ -139,18 +186,25 @@ export class Requester {
     if (channel === undefined) {
       channel = replies.open(this.owner, this.#onReply, { expireAfterMs: this.#parts.expireAfterMs });
       this.#channels.set(transport, channel);
-      // A failed open is not remembered: the next request tries again.
-      channel.catch(() => this.#channels.delete(transport));
+      channel.then(
+        (open) => {
+          if (!this.#closed && this.#channels.get(transport) === channel) this.#addresses.set(transport, open.address);
+        },
+        // A failed open is not remembered: the next request tries again.
+        () => this.#channels.delete(transport),
+      );
     }
     return channel;
   }
 
-  readonly #onReply = async (delivery: Delivery): Promise<void> => {
+  /** Settle the waiting request a reply answers, then ack the reply, whatever it was. */
+  readonly #onReply = (delivery: Delivery): Promise<void> => {
     try {
       this.#take(delivery);
-    } finally {
-      await delivery.ack().catch(() => undefined);
+    } catch (error) {
+      this.#dropped('malformed', delivery.message.id, error);
     }
+    return delivery.ack().catch(ignore);
   };
 
   #take(delivery: Delivery): void {
@@ -164,7 +218,7 @@ export class Requester {
     }
     const requestId = envelope.headers.causationId;
     const call = requestId === undefined ? undefined : this.#pending.get(requestId);
-    if (call?.reply === undefined) {
+    if (call === undefined) {
       this.#dropped('late', requestId ?? delivery.message.id);
       return;
     }
@@ -172,13 +226,13 @@ export class Requester {
       call.reject(new RemoteError(envelope.headers.source, readRemoteFailure(envelope.payload)));
       return;
     }
-    const schema = call.reply.contract.result;
+    const schema = call.contract.result;
     if (schema === undefined) {
       call.resolve(envelope.payload);
       return;
     }
     try {
-      const result = validate(`${call.reply.contract.name} result`, schema, envelope.payload);
+      const result = validate(`${call.contract.name} result`, schema, envelope.payload);
       if (result instanceof Promise)
         result.then(
           (value) => call.resolve(value),
@@ -206,9 +260,10 @@ export class Requester {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const call of [...this.#pending.values()]) call.reject(this.#closedError());
+    for (const call of this.#deadlines.list()) call.reject(this.#closedError());
     const channels = [...this.#channels.values()];
     this.#channels.clear();
+    this.#addresses.clear();
     await Promise.all(
       channels.map((channel) =>
         channel

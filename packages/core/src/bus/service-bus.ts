@@ -107,10 +107,15 @@ export class ServiceBus implements DistributedBus {
     options?: RequestOptions,
   ): Promise<ResultOf<C>>;
   request(target: string, query: object, options?: RequestOptions): Promise<unknown>;
-  async request(target: string, first: unknown, second?: unknown, third?: unknown): Promise<unknown> {
-    checkTarget(target);
-    const { contract, payload, options } = resolveCall('query', first, second, third);
-    return this.#parts.requester.request(target, contract as QueryContract, payload, options, this.#causation);
+  request(target: string, first: unknown, second?: unknown, third?: unknown): Promise<unknown> {
+    // Not async: one promise per request, the requester's; bad arguments still reject rather than throw.
+    try {
+      checkTarget(target);
+      const { contract, payload, options } = resolveCall('query', first, second, third);
+      return this.#parts.requester.request(target, contract as QueryContract, payload, options, this.#causation);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async sendMessage(

@@ -141,12 +141,17 @@ export class Receiver {
   readonly #logger: Logger;
   readonly #service: string;
   readonly #pipeline: (run: DeliveryRun) => Step;
+  readonly #stopping: AbortSignal;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
+  /** Deliveries that gave their slot back and wait for `run.ackAfter` (a reply being sent) to be acked. */
+  #deferred = 0;
+  #deferredWaiters: Array<() => void> = [];
 
   constructor(parts: ReceiverParts) {
     this.#logger = parts.logger;
     this.#service = parts.service;
+    this.#stopping = parts.stopping;
     this.#pipeline = compose(deliveryStages(parts));
   }
 
@@ -159,6 +164,19 @@ export class Receiver {
   whenIdle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once every delivery that gave its transport slot back before
+   * its ack (a request whose reply was still being sent) has been acked or
+   * nacked. Once the service is stopping no delivery gives its slot back any
+   * more (it holds it until its ack, so the transport's drain waits for it):
+   * called after stop began, this resolves as soon as the acks pending at that
+   * moment are done, however many deliveries still arrive.
+   */
+  whenDeferredAcksDone(): Promise<void> {
+    if (this.#deferred === 0) return DONE;
+    return new Promise((resolve) => this.#deferredWaiters.push(resolve));
   }
 
   /**
@@ -191,12 +209,20 @@ export class Receiver {
   #ackWhenDone(run: DeliveryRun): Promise<void> | undefined {
     const { ackAfter, delivery } = run;
     if (ackAfter === undefined) return this.#ack(delivery);
-    ackAfter.then(
+    const acked = ackAfter.then(
       () => this.#ack(delivery),
       (error: unknown) => this.#failed(delivery, error),
     );
+    // Stopping: keep the slot, or the transport would close the consumer under the pending ack and the request would come back.
+    if (this.#stopping.aborted) return acked;
+    this.#deferred++;
+    acked.then(this.#deferredDone);
     return undefined;
   }
+
+  readonly #deferredDone = (): void => {
+    if (--this.#deferred === 0) for (const resolve of this.#deferredWaiters.splice(0)) resolve();
+  };
 
   #ack(delivery: Delivery): Promise<void> {
     let acked: Promise<void>;

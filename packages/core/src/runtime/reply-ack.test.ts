@@ -33,4 +33,39 @@ describe('receiver: a request whose reply is still being sent', () => {
     expect(one.settled).toEqual(['ack']);
     expect(receiver.inFlight).toBe(0);
   });
+
+  it('once stopping, holds its slot until the ack; whenDeferredAcksDone waits for the acks deferred before', async () => {
+    const gates: Array<() => void> = [];
+    const replySent = () =>
+      new Promise<void>((resolve) => {
+        gates.push(resolve);
+      });
+    const stopping = new AbortController();
+    const { registry } = registration(() => ({ pong: true }));
+    const receiver = new Receiver(
+      receiverParts(registry, { stopping: stopping.signal, replier: { reply: replySent, fail: replySent } }),
+    );
+    const before = delivery(request());
+    await receiver.handle(before);
+    expect(before.settled).toEqual([]);
+    stopping.abort();
+    let deferredDone = false;
+    const deferred = receiver.whenDeferredAcksDone().then(() => {
+      deferredDone = true;
+    });
+    const during = delivery(request());
+    let slotFree = false;
+    const handled = receiver.handle(during).then(() => {
+      slotFree = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([slotFree, deferredDone]).toEqual([false, false]);
+    (gates[1] as () => void)();
+    await handled;
+    expect(during.settled).toEqual(['ack']);
+    expect(deferredDone).toBe(false);
+    (gates[0] as () => void)();
+    await deferred;
+    expect(before.settled).toEqual(['ack']);
+  });
 });

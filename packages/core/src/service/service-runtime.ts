@@ -146,18 +146,24 @@ export class ServiceRuntime {
   }
 
   /**
-   * Drain and close everything `start` opened, in dependency order: consumers
-   * first (in-flight handlers may still send or wait for replies), then the
+   * Drain and close everything `start` opened, in dependency order: the acks
+   * of requests whose reply is still being sent, then consumers (in-flight
+   * handlers may still send or wait for replies), all within `drainTimeoutMs`; then the
    * requester, the relay, the dead-letter store and the transports.
    */
   async stop(): Promise<void> {
     const { options, logger } = this.#parts;
     const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    const drainUntil = Date.now() + drainTimeoutMs;
     try {
       await this.#attaching;
+      // Requests whose reply is still being sent gave their consumer slot back: ack them before the
+      // consumers close, or they would be redelivered and answered twice. Within the same drain bound.
+      if (this.#receiver !== undefined) await boundedWait(this.#receiver.whenDeferredAcksDone(), drainTimeoutMs);
+      const left = Math.max(0, drainUntil - Date.now());
       await Promise.all([
-        this.#subscription?.close({ drainTimeoutMs }),
-        this.#parts.consumers.close({ drainTimeoutMs }),
+        this.#subscription?.close({ drainTimeoutMs: left }),
+        this.#parts.consumers.close({ drainTimeoutMs: left }),
       ]);
     } finally {
       // After the drain: handlers still running may have been waiting for replies.
@@ -293,4 +299,14 @@ export class ServiceRuntime {
         );
       });
   }
+}
+
+/** Wait for `work`, at most `ms`; never rejects. */
+async function boundedWait(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work.catch(() => undefined), bound]);
+  clearTimeout(timer);
 }

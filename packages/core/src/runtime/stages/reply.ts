@@ -4,10 +4,13 @@ import { ErrorCode, PoisonMessageError, SwitchyardError } from '../../errors.js'
 import { after, type DeliveryRun, type HandlerRun, type Run, recover, type Stage, type Step } from './pipeline.js';
 
 /**
- * The request is acked once its reply was sent (the broker confirmed it, or
+ * The request is acked once its reply was sent (the transport took it, or
  * it was dropped as undeliverable: the replier never rejects), but the
- * handler's slot is free as soon as the reply is handed over: a slow confirm
- * delays the ack, not the next request.
+ * handler's slot is free as soon as the reply is handed over: a slow send
+ * delays the ack, not the next request. Once the service is stopping, the
+ * slot is held until the ack, and `stop()` waits for the acks still pending
+ * before it closes the consumer (see `Receiver.whenDeferredAcksDone`): a
+ * request is never redelivered because its consumer closed under its ack.
  */
 function ackAfterReply(run: Run, sent: Promise<void>): void {
   const earlier = run.ackAfter;

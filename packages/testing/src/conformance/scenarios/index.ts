@@ -9,6 +9,7 @@ import { fanOutScenarios } from './fan-out.js';
 import { outageScenarios } from './outage.js';
 import { reconnectScenarios } from './reconnect.js';
 import { requestReplyScenarios } from './request-reply.js';
+import { requestReplyStopScenarios } from './request-reply-stop.js';
 import { settlementScenarios } from './settlement.js';
 
 /** Every scenario, grouped one file per concern, in the order the suite runs them. Names are unique. */
@@ -24,4 +25,5 @@ export const allScenarios: readonly Scenario[] = [
   ...distributedBusScenarios,
   ...channelStatsScenarios,
   ...requestReplyScenarios,
+  ...requestReplyStopScenarios,
 ];
