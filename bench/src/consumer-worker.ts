@@ -1,7 +1,11 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { type ConsumerSpec, type RunningConsumer, startConsumer } from './consumer-spec.js';
 import { nowMs } from './contract.js';
 import { Latency } from './latency.js';
+import { setTelemetryMode } from './telemetry-mode.js';
+
+// The main thread's `--telemetry` mode (run-loop.ts passes it): this thread's services are traced the same way.
+setTelemetryMode((workerData as { telemetry?: string } | null)?.telemetry);
 
 /** What the main thread asks of this thread: one consumer for one run. */
 export interface ConsumerRun {

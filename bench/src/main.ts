@@ -11,6 +11,7 @@ import { benchRequestReply } from './benches/request-reply.js';
 import { benchSqlite } from './benches/sqlite.js';
 import { benchSqs } from './benches/sqs.js';
 import { parseLayouts } from './layout.js';
+import { compareTelemetry, parseTelemetryModes } from './telemetry-compare.js';
 import { exportedSpans, setTelemetryMode } from './telemetry-mode.js';
 
 /**
@@ -19,7 +20,10 @@ import { exportedSpans, setTelemetryMode } from './telemetry-mode.js';
  * [--content-mode binary|structured|both]` (RabbitMQ only):
  * the framework against the raw driver doing the same durable work, in the
  * same run and layout. The last lines printed are JSON objects in the
- * benchmark format, one per layout.
+ * benchmark format, one per layout. `--telemetry off,sdk` (several modes)
+ * runs each mode in its own child process, `--rounds` rounds rotating the
+ * modes, and prints one comparison line per layout instead (see
+ * telemetry-compare.ts).
  */
 const benches: Record<string, (args: BenchArgs) => Promise<BenchLine | BenchLine[]>> = {
   memory: benchMemory,
@@ -69,6 +73,16 @@ function contentModes(text: string): Array<'binary' | 'structured'> {
   if (text === 'binary' || text === 'structured') return [text];
   console.error(`--content-mode must be binary, structured or both, got '${text}'`);
   process.exit(2);
+}
+if (values.telemetry?.includes(',')) {
+  // Several modes: one child process per mode and round, compared in one line per layout (telemetry-compare.ts).
+  const modes = parseTelemetryModes(values.telemetry);
+  const childArgs = [target];
+  for (const [name, value] of Object.entries(values))
+    if (name !== 'telemetry' && name !== 'rounds' && typeof value === 'string') childArgs.push(`--${name}`, value);
+  const lines = await compareTelemetry(modes, args.rounds ?? 3, childArgs);
+  for (const line of lines) console.log(JSON.stringify(line));
+  process.exit(0);
 }
 const telemetry = setTelemetryMode(values.telemetry);
 const result = await bench(args);

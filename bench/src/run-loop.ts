@@ -4,6 +4,7 @@ import type { ConsumerRun } from './consumer-worker.js';
 import { nowMs } from './contract.js';
 import { Latency } from './latency.js';
 import type { Layout } from './layout.js';
+import { telemetryMode } from './telemetry-mode.js';
 
 /** The sending half of a run, in the main thread: `send` resolves once the message is durably accepted. */
 export interface BenchProducer {
@@ -120,7 +121,11 @@ let consumerThread: Worker | undefined;
 
 function sharedWorker(): Worker {
   if (consumerThread === undefined) {
-    consumerThread = new Worker(new URL('./consumer-worker.js', import.meta.url));
+    // The same telemetry mode as this thread: the SDK is installed per thread, and without it the
+    // consumer thread's services ran untraced in `--telemetry sdk` (only the producer was traced).
+    consumerThread = new Worker(new URL('./consumer-worker.js', import.meta.url), {
+      workerData: { telemetry: telemetryMode() },
+    });
     consumerThread.unref();
   }
   return consumerThread;

@@ -22,12 +22,25 @@ export type TelemetryMode = 'off' | 'api' | 'sdk' | 'sdk-floor';
 
 let mode: TelemetryMode = 'api';
 
-/** Set the mode for the services the benchmark creates from now on. */
-export function setTelemetryMode(value: string | undefined): TelemetryMode {
-  if (value === undefined) return mode;
+/** `value` as a mode; throws on anything else. */
+export function parseTelemetryMode(value: string): TelemetryMode {
   if (value !== 'off' && value !== 'api' && value !== 'sdk' && value !== 'sdk-floor')
     throw new Error(`--telemetry: off, api, sdk or sdk-floor, got ${value}`);
-  mode = value;
+  return value;
+}
+
+/** The mode set last (what the consumer thread of the `consumer-worker` layout must be set to as well). */
+export function telemetryMode(): TelemetryMode {
+  return mode;
+}
+
+/**
+ * Set the mode for the services the benchmark creates from now on, in this
+ * thread (the SDK is installed per thread: the consumer thread sets it too).
+ */
+export function setTelemetryMode(value: string | undefined): TelemetryMode {
+  if (value === undefined) return mode;
+  mode = parseTelemetryMode(value);
   if (mode === 'sdk' || mode === 'sdk-floor') installSdk();
   if (mode === 'sdk-floor') duration = metrics.getMeter('bench-floor').createHistogram('bench.floor.duration');
   return mode;
@@ -42,15 +55,16 @@ let duration: Histogram | undefined;
 const floorTracer = () => trace.getTracer('bench-floor');
 let seq = 0;
 
-/** `send()` inside a producer span of as many attributes as Switchyard's, in `sdk-floor` mode; else just `send()`. */
+/**
+ * `send()` inside a producer span of as many attributes as Switchyard's, in
+ * `sdk-floor` mode; else just `send()`, with no extra promise (the peers'
+ * sends do not pay one either).
+ */
 export function floorSend(send: () => Promise<void>): Promise<void> {
-  // Not async outside `sdk-floor`: an async wrapper returning send()'s promise cost the framework's
-  // producer a promise and two microtask turns per message that the raw producer does not pay.
-  if (mode !== 'sdk-floor') return send();
-  return sendInFloorSpan(send);
+  return mode === 'sdk-floor' ? tracedSend(send) : send();
 }
 
-async function sendInFloorSpan(send: () => Promise<void>): Promise<void> {
+async function tracedSend(send: () => Promise<void>): Promise<void> {
   const span = floorTracer().startSpan('send bench-consumer', {
     kind: SpanKind.PRODUCER,
     attributes: {

@@ -142,6 +142,13 @@ export async function threeServiceTrace(options: {
     expect(await otel.sum('switchyard.handlers.in_flight')).toBe(0);
     const durations = await otel.metric('messaging.process.duration');
     expect(durations.reduce((n, point) => n + (point.value as { count: number }).count, 0)).toBe(5);
+    // The attributes the messaging semconv requires on messaging.process.duration.
+    for (const point of durations)
+      expect(point.attributes).toMatchObject({
+        'messaging.operation.name': 'process',
+        'messaging.system': expect.any(String),
+        'messaging.destination.name': expect.any(String),
+      });
     expect(trace.getActiveSpan()).toBeUndefined();
     return { spans };
   } finally {

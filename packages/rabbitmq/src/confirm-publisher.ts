@@ -2,6 +2,7 @@ import { describeError, ErrorCode, TransportError } from '@switchyard/core/trans
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { type ConnectionManager, closeWithin } from './connection-manager.js';
 import { DeadlineWatch, type Watched } from './deadline-watch.js';
+import { drained } from './ops-channel.js';
 
 /** One message to publish. `options.messageId` identifies it in a basic.return. */
 export interface Outgoing {
@@ -290,18 +291,6 @@ function noConfirm(count: number): TransportError {
 
 function isNack(error: unknown): boolean {
   return error instanceof Error && error.message === 'message nacked';
-}
-
-function drained(channel: ConfirmChannel): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      channel.off('drain', done);
-      channel.off('close', done);
-      resolve();
-    };
-    channel.on('drain', done);
-    channel.on('close', done);
-  });
 }
 
 function sendFailed(count: number, cause: unknown): TransportError {

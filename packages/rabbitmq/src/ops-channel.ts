@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describeError, ErrorCode, SwitchyardError, TransportError } from '@switchyard/core/transport';
-import type { ConfirmChannel } from 'amqplib';
+import type { Channel, ConfirmChannel } from 'amqplib';
 import type { ConnectionManager } from './connection-manager.js';
 
 /** AMQP reply codes this package reacts to. */
@@ -111,5 +111,21 @@ export async function checkExchange(connection: ConnectionManager, exchange: str
         cause: error,
       });
     }
+  });
+}
+
+/**
+ * Resolves once `channel` has room again after a publish returned false (its
+ * `drain`), or once it closed (nothing is left to wait for then). Never rejects.
+ */
+export function drained(channel: Channel): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      resolve();
+    };
+    channel.once('drain', done);
+    channel.once('close', done);
   });
 }

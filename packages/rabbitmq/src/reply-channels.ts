@@ -8,7 +8,7 @@ import {
 } from '@switchyard/core/transport';
 import type { Channel } from 'amqplib';
 import type { ConnectionManager, LiveConnection } from './connection-manager.js';
-import { helperName, sendError, withChannel } from './ops-channel.js';
+import { drained, helperName, sendError, withChannel } from './ops-channel.js';
 import { publishOptions, toBuffer } from './wire.js';
 
 /** What {@link RabbitReplyChannels} borrows from its transport. */
@@ -131,15 +131,7 @@ export class RabbitReplyChannels implements ReplyChannels {
     options.persistent = false;
     if (channel.publish('', address, toBuffer(message.body), options)) return DONE;
     // The socket's buffer is full: resolve once it drained (or the channel is gone), as a confirm would have paced us.
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        channel.off('drain', done);
-        channel.off('close', done);
-        resolve();
-      };
-      channel.once('drain', done);
-      channel.once('close', done);
-    });
+    return drained(channel);
   }
 
   /** The plain (no confirms) channel replies go out on, one per connection, opened at the first reply. */

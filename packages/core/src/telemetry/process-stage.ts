@@ -2,7 +2,7 @@ import { context, type Link, SpanKind, trace } from '@opentelemetry/api';
 import type { MessageHeaders } from '../message/envelope.js';
 import { after, type HandlerRun, recover, type Stage, type Step } from '../runtime/stages/pipeline.js';
 import type { ProcessTarget } from './process-target.js';
-import { errorType, failSpan, type Telemetry } from './telemetry.js';
+import { errorType, failSpan, PROCESS_SPAN, type Telemetry, type TracedEnvelope } from './telemetry.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
 
 /**
@@ -78,8 +78,8 @@ export function processStage(telemetry: Telemetry, system: string): Stage<Handle
         const state = spanContext.traceState?.serialize();
         if (state) traced.tracestate = state;
         else if (traced.tracestate !== undefined) traced.tracestate = undefined;
-        run.envelope = { headers: traced, payload: run.envelope.payload };
-        telemetry.spans.set(run.envelope, recording);
+        const envelope: TracedEnvelope = { headers: traced, payload: run.envelope.payload, [PROCESS_SPAN]: recording };
+        run.envelope = envelope;
       }
       target.inFlight++;
       const started = performance.now();

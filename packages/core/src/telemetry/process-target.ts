@@ -55,6 +55,8 @@ export class ProcessTarget {
   #cell(consumed: Tally, outcome: string, error: string | undefined): TallyCell {
     return consumed.cell(`${this.handler}|${this.channel}|${outcome}|${error ?? ''}`, () => ({
       ...this.attributes,
+      // Required on messaging.client.consumed.messages and messaging.process.duration by the semconv.
+      'messaging.operation.name': 'process',
       'switchyard.outcome': outcome,
       ...(error !== undefined ? { 'error.type': error } : {}),
     }));

@@ -96,8 +96,6 @@ export class Telemetry {
   readonly #meterProvider: MeterProvider | undefined;
   #tracer: Tracer | undefined;
   #instruments: Instruments | undefined;
-  /** The process span of a handler run, by the envelope its handler sees (for observer events). */
-  readonly spans = new WeakMap<Envelope, Span>();
   /** What the process spans and metrics of each handler and channel share (built once each). */
   readonly targets: ProcessTargets;
   /** What the producer spans and sent counts of each destination share (built once each). */
@@ -182,12 +180,13 @@ export class Telemetry {
     const group = { 'messaging.consumer.group.name': this.service };
     observers.on('retried', ({ envelope, nextAttempt, delayMs, handler }) => {
       this.instruments.retries.add(1, { ...group, 'switchyard.handler': handler });
-      this.spans
-        .get(envelope)
-        ?.addEvent('retry', { 'switchyard.next_attempt': nextAttempt, 'switchyard.delay_ms': delayMs });
+      processSpanOf(envelope)?.addEvent('retry', {
+        'switchyard.next_attempt': nextAttempt,
+        'switchyard.delay_ms': delayMs,
+      });
     });
     observers.on('failed', ({ envelope, error }) => {
-      this.spans.get(envelope)?.recordException(error instanceof Error ? error : String(error));
+      processSpanOf(envelope)?.recordException(error instanceof Error ? error : String(error));
     });
     if (!this.measuring) return;
     const sent = this.instruments.sent;
@@ -270,6 +269,26 @@ export class Telemetry {
     if (error !== undefined) failSpan(span, error);
     span.end();
   }
+}
+
+/**
+ * Where the process stage keeps the recording span of a handler run: on the
+ * envelope its handler sees (which the stage creates per run), under a
+ * symbol, so that the observer events and the final-failure stage, which get
+ * that envelope, find the span. Not a WeakMap: an entry per message made every
+ * garbage collection walk the table (ephemerons), about as costly as the rest
+ * of the process stage.
+ */
+export const PROCESS_SPAN: unique symbol = Symbol('switchyard.processSpan');
+
+/** An envelope the process stage created for a recording span. @internal */
+export interface TracedEnvelope extends Envelope {
+  readonly [PROCESS_SPAN]?: Span;
+}
+
+/** The recording process span of the handler run that sees `envelope`, if any. @internal */
+export function processSpanOf(envelope: Envelope): Span | undefined {
+  return (envelope as TracedEnvelope)[PROCESS_SPAN];
 }
 
 /** Mark `span` failed with `error` (status ERROR, `error.type`, an exception event). */

@@ -1,6 +1,6 @@
 import { ErrorCode, SwitchyardError } from '../../errors.js';
 import type { Envelope } from '../../message/envelope.js';
-import type { Telemetry } from '../../telemetry/telemetry.js';
+import { processSpanOf, type Telemetry } from '../../telemetry/telemetry.js';
 import { messageLogFields } from '../../util/log-fields.js';
 import type { Logger } from '../../util/logger.js';
 import { rejectsMessage } from './dead-letter.js';
@@ -56,7 +56,7 @@ export interface FinalFailureParts {
  */
 export function finalFailureStage(parts: FinalFailureParts): Stage<HandlerRun> {
   const apply = (run: HandlerRun, error: SwitchyardError, strategy: FinalFailureStrategy): Step => {
-    const span = parts.telemetry?.spans.get(run.envelope);
+    const span = parts.telemetry !== undefined ? processSpanOf(run.envelope) : undefined;
     const fields = messageLogFields(parts.service, run.envelope.headers);
     if (strategy === 'deadLetter') {
       span?.addEvent('dead_letter', { 'error.type': error.code });
