@@ -63,4 +63,7 @@ runReplyChannelSuite({
   exists: groupHasMember,
   endsWithConnection: true,
   waitTimeoutMs: 30_000,
+  // Every `exists` is a group join and leave (2-3 s each on the mock), and so are open and close: a
+  // test takes 20-30 s on an idle 2-core machine and ran past the default 60 s under CI's load.
+  testTimeoutMs: 180_000,
 });

@@ -31,6 +31,11 @@ export interface ReplyChannelSuiteOptions {
   readonly endsWithConnection?: boolean;
   /** How long to wait for replies to arrive (default 15 s). */
   readonly waitTimeoutMs?: number;
+  /**
+   * Per-test timeout (default: the runner's). For brokers whose channel checks
+   * are slow by nature, e.g. Kafka, where `exists` is a consumer-group join.
+   */
+  readonly testTimeoutMs?: number;
 }
 
 /**
@@ -41,7 +46,8 @@ export interface ReplyChannelSuiteOptions {
  */
 export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
   const waitMs = options.waitTimeoutMs ?? 15_000;
-  describe(`reply channels: ${options.name}`, () => {
+  const timeout = options.testTimeoutMs === undefined ? {} : { timeout: options.testTimeoutMs };
+  describe(`reply channels: ${options.name}`, timeout, () => {
     let reachable = false;
     const transports: Transport[] = [];
     beforeAll(async () => {
