@@ -14,7 +14,7 @@ import {
   handlerRun,
   deliveryRun as startRun,
 } from '../src/runtime/stages/pipeline.js';
-import type { Delivery, TransportMessage } from '../src/transport/types.js';
+import type { Delivery, TransportCapabilities, TransportMessage } from '../src/transport/types.js';
 import type { Clock } from '../src/util/clock.js';
 import type { Logger } from '../src/util/logger.js';
 import { Observers, type ServiceEvents } from '../src/util/observers.js';
@@ -123,6 +123,18 @@ export const silentLogger = {
   error: () => undefined,
 } satisfies Logger;
 
+/** A durable-less, native-delay transport's capabilities, as the receiver and fake transports of these tests declare. */
+export const TEST_CAPABILITIES: TransportCapabilities = {
+  delayedDelivery: 'native',
+  orderingPerKey: false,
+  maxMessageBytes: 1_000_000,
+  replay: false,
+  nativeDeadLetter: false,
+  patternFiltering: 'server',
+  durable: false,
+  reconnect: false,
+};
+
 /**
  * The parts of a Receiver for service `svc` on a durable-less, native-delay transport, with
  * in-memory stores, a fixed clock and a silent logger; `overrides` replaces any of them.
@@ -131,16 +143,7 @@ export function receiverParts(registry: HandlerRegistry, overrides: Partial<Rece
   const abort = new AbortController();
   return {
     service: 'svc',
-    capabilities: {
-      delayedDelivery: 'native',
-      orderingPerKey: false,
-      maxMessageBytes: 1_000_000,
-      replay: false,
-      nativeDeadLetter: false,
-      patternFiltering: 'server',
-      durable: false,
-      reconnect: false,
-    },
+    capabilities: TEST_CAPABILITIES,
     registry,
     deadLetters: new InMemoryDeadLetterStore(),
     inbox: new InMemoryInboxStore(),

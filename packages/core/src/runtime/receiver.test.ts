@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { delivery, message, receiverParts, registration } from '../../test/stage-fixtures.js';
+import { delivery, message, receiverParts, registration, TEST_CAPABILITIES } from '../../test/stage-fixtures.js';
 import { defineCommand } from '../contracts/contract.js';
 import { InMemoryDeadLetterStore } from '../resilience/memory-stores.js';
 import { createService } from '../service/service.js';
@@ -42,16 +42,7 @@ function slotTransport() {
   };
   const transport: Transport = {
     name: 'slots',
-    capabilities: {
-      delayedDelivery: 'native',
-      orderingPerKey: false,
-      maxMessageBytes: 1_000_000,
-      replay: false,
-      nativeDeadLetter: false,
-      patternFiltering: 'server',
-      durable: false,
-      reconnect: false,
-    },
+    capabilities: TEST_CAPABILITIES,
     provision: async () => undefined,
     send: async (_channel, messages) => {
       stored.push(...messages);
