@@ -31,15 +31,17 @@ export async function brokerReachable(broker: string, probe: () => Promise<void>
  * Resolves when `predicate` holds, polling every `intervalMs`; rejects after
  * `timeoutMs` with `what` in the message. Give `what` as a function to describe
  * the state at the timeout (e.g. how many are still missing), not at the call.
+ * The predicate may be asynchronous (a question to the broker): it is awaited,
+ * never asked twice at once.
  */
 export async function waitFor(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   what: string | (() => string),
   timeoutMs = 10_000,
   intervalMs = 5,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Delivery, ReplyChannels, Transport, TransportMessage } from '@switchyard/core/transport';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { brokerReachable } from '../broker-gate.js';
+import { brokerReachable, waitFor } from '../broker-gate.js';
 
 /**
  * How a transport package runs {@link runReplyChannelSuite}: the transport-level
@@ -71,7 +71,7 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
       expect(await options.exists(channel.address)).toBe(true);
       const sent = reply({ answer: 42 }, { 'ce-correlationid': 'c-1', 'ce-traceparent': '00-abc-def-01' });
       await replies.send(channel.address, sent);
-      await eventually(async () => received.length === 1, 'the reply', waitMs);
+      await waitFor(() => received.length === 1, 'the reply', waitMs);
       const got = (received[0] as Delivery).message;
       expect(got.id).toBe(sent.id);
       expect(got.headers).toEqual(sent.headers);
@@ -98,10 +98,11 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
       expect(await options.exists(channel.address)).toBe(true);
       // The process "crashes": its transport goes away without closing the channel.
       await transport.close();
-      await eventually(
+      await waitFor(
         async () => !(await options.exists(channel.address)),
         'the broker to expire the channel',
         expiryWaitMs,
+        20,
       );
     });
 
@@ -117,7 +118,7 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
       await new Promise((resolve) => setTimeout(resolve, 3 * expireAfterMs));
       expect(await options.exists(channel.address)).toBe(true);
       await replies.send(channel.address, reply({ still: 'here' }));
-      await eventually(async () => received.length === 1, 'the reply to a long-lived channel', waitMs);
+      await waitFor(() => received.length === 1, 'the reply to a long-lived channel', waitMs);
       await channel.close();
     });
 
@@ -136,8 +137,8 @@ export function runReplyChannelSuite(options: ReplyChannelSuiteOptions): void {
         sends.push((n % 3 === 0 ? a : b).send(to, reply({ n }, { 'ce-for': to })));
       }
       await Promise.all(sends);
-      await eventually(
-        async () => gotA.length + gotB.length >= 200,
+      await waitFor(
+        () => gotA.length + gotB.length >= 200,
         () => `200 replies, got ${gotA.length + gotB.length}`,
         waitMs,
       );
@@ -172,19 +173,4 @@ function collect(into: Delivery[]) {
     if (delivery.message.headers['ce-type'] === REPLY_TYPE) into.push(delivery);
     await delivery.ack();
   };
-}
-
-/** Polls an asynchronous check (a question to the broker) until it holds. */
-async function eventually(
-  check: () => Promise<boolean>,
-  what: string | (() => string),
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -1,5 +1,6 @@
 import type { Service, ServiceOptions } from '@switchyard/core';
 import type { Delivery, Transport } from '@switchyard/core/transport';
+import { waitFor } from '../../broker-gate.js';
 import type { ScenarioContext } from '../harness.js';
 import { type ServiceGroup, serviceGroup, within } from './service-group.js';
 
@@ -71,11 +72,12 @@ export async function expectExpired(t: ScenarioContext, address: string, expireA
   await new Promise((resolve) => setTimeout(resolve, expireAfterMs * 1.5));
   const next = await t.transport();
   const sweeper = await openInto(next, t.name('next'), [], 30_000);
-  const deadline = Date.now() + t.waitMs;
-  while (await exists(address)) {
-    if (Date.now() > deadline) throw new Error(`reply channel '${address}' still exists ${t.waitMs} ms after expiry`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(
+    async () => !(await exists(address)),
+    `reply channel '${address}' to be removed after expiry`,
+    t.waitMs,
+    100,
+  );
   await sweeper.close();
 }
 
