@@ -17,24 +17,13 @@ import {
   type TransportMessage,
   withTimeout,
 } from '@switchyard/core/transport';
-import type { ConsumeMessage, Options } from 'amqplib';
 import { RABBITMQ_CHANNEL_STATS, rabbitChannelStats } from './channel-stats.js';
-import { ConfirmPublisher, type Outgoing } from './confirm-publisher.js';
 import { ConnectionManager } from './connection-manager.js';
 import { RabbitMqDeadLetterStore } from './dead-letter-store.js';
-import { DelayQueues, type DelayRoute, declareExchanges, delayBucket } from './delay.js';
+import { declareExchanges } from './delay.js';
 import { withEcotoneBindings } from './ecotone-bindings.js';
 import { InFlight } from './in-flight.js';
-import {
-  checkExchange,
-  checkQueue,
-  helperName,
-  ReplyCode,
-  replyCode,
-  sendError,
-  withChannel,
-  wrap,
-} from './ops-channel.js';
+import { checkExchange, checkQueue, helperName, withChannel, wrap } from './ops-channel.js';
 import {
   checkChannelName,
   type RabbitMqTransportOptions,
@@ -43,9 +32,9 @@ import {
   resolveOptions,
 } from './options.js';
 import { RabbitReplyChannels } from './reply-channels.js';
+import { RabbitSender } from './sender.js';
 import { RabbitSubscription } from './subscription.js';
 import { TopologyManager } from './topology.js';
-import { InternalHeader, rawPublishOptions, toAmqp, toBuffer } from './wire.js';
 
 /**
  * The RabbitMQ transport (AMQP 0-9-1, amqplib). Topology:
@@ -79,9 +68,9 @@ export class RabbitMqTransport implements Transport {
   };
   readonly #options: ResolvedOptions;
   readonly #connection: ConnectionManager;
-  readonly #publisher: ConfirmPublisher;
   readonly #topology: TopologyManager;
-  readonly #delays: DelayQueues;
+  /** The send/publish path: confirms, delay queues, unroutable returns. */
+  readonly #sender: RabbitSender;
   /** Per-instance reply queues with `x-expires`, see {@link RabbitReplyChannels}. */
   readonly replies: ReplyChannels;
   readonly #subscriptions = new Set<RabbitSubscription>();
@@ -96,19 +85,12 @@ export class RabbitMqTransport implements Transport {
       ...resolved,
       setup: (model) => declareExchanges(model, resolved.exchange),
     });
-    this.#publisher = new ConfirmPublisher(this.#connection, resolved.sendTimeoutMs, async (fault) => {
-      // Someone deleted an exchange of ours: declare both again (only a new connection would otherwise).
-      if (replyCode(fault) !== ReplyCode.notFound) return false;
-      const live = await this.#connection.get(resolved.operationTimeoutMs);
-      await declareExchanges(live.model, resolved.exchange);
-      return true;
-    });
     this.#topology = new TopologyManager(this.#connection, {
       exchange: resolved.exchange,
       queueType: resolved.queueType,
       timeoutMs: resolved.operationTimeoutMs,
     });
-    this.#delays = new DelayQueues(this.#connection, resolved.exchange, resolved.operationTimeoutMs);
+    this.#sender = new RabbitSender(this.#connection, this.#topology, resolved);
     this.replies = new RabbitReplyChannels({
       connection: this.#connection,
       exchange: resolved.exchange,
@@ -134,7 +116,7 @@ export class RabbitMqTransport implements Transport {
     if (messages.length === 0) return;
     this.#inflight.begin();
     try {
-      await this.#send(channel, messages);
+      await this.#sender.send(channel, messages);
     } finally {
       this.#inflight.end();
     }
@@ -151,28 +133,12 @@ export class RabbitMqTransport implements Transport {
     this.#assertOpen();
     if (messages.length === 0) return;
     if (endpoint !== '') await checkExchange(this.#connection, endpoint, this.#options.operationTimeoutMs);
-    const items: Outgoing[] = messages.map((message) => ({
-      exchange: endpoint,
-      routingKey: message.routingKey ?? '',
-      body: toBuffer(message.body),
-      options: rawPublishOptions(message),
-    }));
     this.#inflight.begin();
-    let returned: Outgoing[];
     try {
-      returned = await this.#publisher.publish(items);
-    } catch (error) {
-      throw sendError(error);
+      await this.#sender.sendEndpoint(endpoint, messages);
     } finally {
       this.#inflight.end();
     }
-    // Only `mandatory` messages come back: the caller asked to hear that no queue took them.
-    if (returned.length === 0) return;
-    const keys = [...new Set(returned.map((item) => item.routingKey))].join(', ');
-    throw new TransportError(
-      ErrorCode.SendFailed,
-      `RabbitMQ returned ${returned.length} message(s): no queue is bound to exchange '${endpoint}' for ${keys}`,
-    );
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
@@ -180,7 +146,7 @@ export class RabbitMqTransport implements Transport {
     if (messages.length === 0) return;
     this.#inflight.begin();
     try {
-      await this.#publish(messages);
+      await this.#sender.publish(messages);
     } finally {
       this.#inflight.end();
     }
@@ -230,7 +196,7 @@ export class RabbitMqTransport implements Transport {
       handler,
       concurrency,
       prefetch,
-      redelay: (queue, message, count, delayMs) => this.#redelay(queue, message, count, delayMs),
+      redelay: (queue, message, count, delayMs) => this.#sender.redelay(queue, message, count, delayMs),
       ensureQueue,
       initialDelayMs: this.#options.initialDelayMs,
       maxDelayMs: this.#options.maxDelayMs,
@@ -321,119 +287,8 @@ export class RabbitMqTransport implements Transport {
       await Promise.race([this.#inflight.idle(), bound]);
       clearTimeout(timer);
     }
-    await this.#publisher.close();
+    await this.#sender.close();
     await this.#connection.close();
-  }
-
-  async #send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
-    try {
-      if (!this.#topology.isEnsured(channel)) await this.#topology.ensureQueue(channel);
-      const now = Date.now();
-      const items: Outgoing[] = new Array(messages.length);
-      let delayed: Array<Promise<void>> | undefined;
-      for (let i = 0; i < messages.length; i++) {
-        const message = messages[i] as TransportMessage;
-        const delayMs = message.deliverAt === undefined ? 0 : message.deliverAt - now;
-        if (delayMs > 0) {
-          delayed ??= [];
-          items[i] = this.#delayed(message, 'direct', channel, delayMs, delayed);
-        } else {
-          const { body, options } = this.#toAmqp(message, true);
-          items[i] = { exchange: '', routingKey: channel, body, options };
-        }
-      }
-      if (delayed) await Promise.all(delayed);
-      await this.#publishAll(items, () => this.#topology.forget(channel));
-    } catch (error) {
-      throw sendError(error);
-    }
-  }
-
-  async #publish(messages: readonly RoutedMessage[]): Promise<void> {
-    try {
-      const now = Date.now();
-      const exchange = this.#options.exchange;
-      const items: Outgoing[] = new Array(messages.length);
-      let delayed: Array<Promise<void>> | undefined;
-      for (let i = 0; i < messages.length; i++) {
-        const message = messages[i] as RoutedMessage;
-        const delayMs = message.deliverAt === undefined ? 0 : message.deliverAt - now;
-        if (delayMs > 0) {
-          delayed ??= [];
-          items[i] = this.#delayed(message, 'event', message.routingKey, delayMs, delayed);
-        } else {
-          // Not mandatory: an event no channel subscribed to goes to zero subscribers, as designed.
-          const { body, options } = this.#toAmqp(message, false);
-          items[i] = { exchange, routingKey: message.routingKey, body, options };
-        }
-      }
-      if (delayed) await Promise.all(delayed);
-      await this.#publishAll(items, () => undefined);
-    } catch (error) {
-      throw sendError(error);
-    }
-  }
-
-  #delayed(
-    message: TransportMessage,
-    route: DelayRoute,
-    routingKey: string,
-    delayMs: number,
-    declarations: Array<Promise<void>>,
-  ): Outgoing {
-    const bucket = delayBucket(delayMs);
-    declarations.push(this.#delays.ensure(route, bucket));
-    return {
-      exchange: this.#delays.exchange,
-      routingKey,
-      ...this.#toAmqp(message, true, this.#delays.headers(route, bucket)),
-    };
-  }
-
-  #toAmqp(
-    message: TransportMessage,
-    mandatory: boolean,
-    extraHeaders?: Readonly<Record<string, string | number>>,
-  ): { body: Buffer; options: Options.Publish } {
-    return toAmqp(message, mandatory, extraHeaders, this.#options.wire, this.#options.contentMode);
-  }
-
-  /** Publish; a mandatory message that came back unroutable (its queue vanished) is declared again and sent once more. */
-  async #publishAll(items: readonly Outgoing[], forget: () => void): Promise<void> {
-    const returned = await this.#publisher.publish(items);
-    if (returned.length === 0) return;
-    forget();
-    this.#delays.forgetAll();
-    await Promise.all(returned.map((item) => this.#prepareAgain(item)));
-    const again = await this.#publisher.publish(returned);
-    if (again.length > 0) {
-      throw new TransportError(ErrorCode.SendFailed, `RabbitMQ returned ${again.length} message(s) as unroutable`);
-    }
-  }
-
-  #prepareAgain(item: Outgoing): Promise<void> {
-    const headers = item.options.headers as Record<string, unknown> | undefined;
-    const bucket = Number(headers?.[InternalHeader.delay]);
-    if (item.exchange === this.#delays.exchange && Number.isFinite(bucket)) {
-      return this.#delays.ensure(headers?.[InternalHeader.route] === 'event' ? 'event' : 'direct', bucket);
-    }
-    return this.#topology.ensureQueue(item.routingKey);
-  }
-
-  async #redelay(queue: string, message: ConsumeMessage, deliveryCount: number, delayMs: number): Promise<void> {
-    const bucket = delayBucket(delayMs);
-    await this.#delays.ensure('direct', bucket);
-    const headers: Record<string, unknown> = {};
-    const original = message.properties.headers ?? {};
-    // x-death and friends would grow with every round through a delay queue.
-    for (const name in original) if (!name.startsWith('x-')) headers[name] = original[name];
-    Object.assign(headers, this.#delays.headers('direct', bucket), { [InternalHeader.deliveries]: deliveryCount });
-    const { contentType, messageId, timestamp } = message.properties;
-    const options = { persistent: true, mandatory: true, contentType, messageId, timestamp, headers };
-    await this.#publishAll(
-      [{ exchange: this.#delays.exchange, routingKey: queue, body: message.content, options }],
-      () => undefined,
-    );
   }
 
   #assertOpen(): void {
