@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type ChannelStats,
   ConfigurationError,
@@ -18,19 +17,18 @@ import {
   type TransportMessage,
   withTimeout,
 } from '@switchyard/core/transport';
-import { Redis } from 'ioredis';
 import { BatchedSender } from './batched-sender.js';
 import { REDIS_CHANNEL_STATS, readChannelStats } from './channel-stats.js';
-import { checkSize, EndpointKeys, Keys, packMessages } from './codec.js';
+import { checkSize, EndpointKeys, Keys } from './codec.js';
+import { CommandConnection } from './command-connection.js';
 import { RedisDeadLetterStore } from './dead-letter-store.js';
+import { appendToEndpoint, checkEndpointStream, ensureEndpointGroup } from './endpoint-streams.js';
 import { isBusyGroup, wrapError } from './errors.js';
+import { FanOutPublisher } from './fan-out-publisher.js';
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SubscriptionRegistry } from './registry.js';
 import { RedisReplyChannels } from './reply-channels.js';
-import { scripts } from './scripts.js';
 import { StreamConsumer } from './stream-consumer.js';
-
-const STALE_REGISTRY_RETRIES = 20;
 
 /**
  * Redis Streams transport (Redis ≥ 6.2; tested on 7.0). One stream per
@@ -63,11 +61,8 @@ export class RedisStreamsTransport implements Transport {
   readonly #registry: SubscriptionRegistry;
   readonly #consumers = new Set<StreamConsumer>();
   readonly #sender: BatchedSender;
-  readonly #tokenBase = randomBytes(8).toString('hex');
-  #seq = 0;
-  readonly #watchers = new Set<(state: ConnectionState) => void>();
-  #conn: Redis | undefined;
-  #closed = false;
+  readonly #fanOut: FanOutPublisher;
+  readonly #connection: CommandConnection;
   #closing: Promise<void> | undefined;
   /** Per-instance reply streams with a refreshed expiry, see {@link RedisReplyChannels}. */
   readonly replies: RedisReplyChannels;
@@ -75,19 +70,26 @@ export class RedisStreamsTransport implements Transport {
   /** Throws a ConfigurationError when an option is invalid. */
   constructor(options?: RedisStreamsTransportOptions) {
     this.#options = resolveOptions(options);
+    this.#connection = new CommandConnection(this.#options);
     this.#keys = new Keys(this.#options.prefix);
     this.#registry = new SubscriptionRegistry(this.#keys);
+    this.#fanOut = new FanOutPublisher({
+      keys: this.#keys,
+      registry: this.#registry,
+      dedupTtlMs: this.#options.sendDedupTtlMs,
+      maxMessageBytes: this.#options.maxMessageBytes,
+    });
     this.#sender = new BatchedSender({
       // send() opened the connection; a batch flushed while close() waits for it still goes out.
-      connection: () => this.#conn ?? this.#connection(),
+      connection: () => this.#connection.forFlush(),
       keys: this.#keys,
       dedupTtlMs: this.#options.sendDedupTtlMs,
       maxBatch: this.#options.sendChunk,
       maxMessageBytes: this.#options.maxMessageBytes,
-      publishBatch: (messages) => this.#publishChunk(this.#conn ?? this.#connection(), messages, this.#token()),
+      publishBatch: (messages) => this.#fanOut.publish(this.#connection.forFlush(), messages),
     });
     this.replies = new RedisReplyChannels({
-      connection: () => this.#connection(),
+      connection: () => this.#connection.get(),
       prefix: this.#options.prefix,
       maxMessageBytes: this.#options.maxMessageBytes,
       blockMs: this.#options.blockMs,
@@ -113,7 +115,7 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async provision(topology: Topology): Promise<void> {
-    const conn = this.#connection();
+    const conn = this.#connection.get();
     try {
       for (const channel of topology.channels) {
         if (channel.name.length === 0) throw new ConfigurationError('a channel name must not be empty');
@@ -126,7 +128,7 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async send(channel: string, messages: readonly TransportMessage[]): Promise<void> {
-    this.#connection();
+    this.#connection.get();
     const { maxMessageBytes } = this.#options;
     // Checked here, not in the batch, so a message that is too large fails only its own send.
     for (const message of messages) checkSize(message, maxMessageBytes);
@@ -138,7 +140,7 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async publish(messages: readonly RoutedMessage[]): Promise<void> {
-    this.#connection();
+    this.#connection.get();
     // Checked here, not in the batch, so a message that is too large fails only its own publish.
     for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
     try {
@@ -151,7 +153,7 @@ export class RedisStreamsTransport implements Transport {
   /** `work` within `sendTimeoutMs`, else SY_TIMEOUT naming the server (the work itself goes on; see the option). */
   #bounded(work: Promise<void>, what: string): Promise<void> {
     const ms = this.#options.sendTimeoutMs;
-    return withTimeout(work, ms, `${redactUrl(this.#options.url)} to confirm a ${what}`).catch((error: unknown) => {
+    return withTimeout(work, ms, `${this.#connection.endpoint} to confirm a ${what}`).catch((error: unknown) => {
       // withTimeout's own rejection is a plain SwitchyardError; the transport's errors are TransportErrors.
       if (!(error instanceof SwitchyardError) || error instanceof TransportError || error.code !== ErrorCode.Timeout) {
         throw error;
@@ -164,49 +166,9 @@ export class RedisStreamsTransport implements Transport {
     });
   }
 
-  /**
-   * Reports the command connection's changes as ioredis sees them: `connected` on ready,
-   * `disconnected` when it closes, `retrying` with ioredis' backoff before each reconnect attempt.
-   */
+  /** See {@link CommandConnection.watch}: the command connection's states as ioredis reports them. */
   watchConnection(listener: (state: ConnectionState) => void): () => void {
-    this.#watchers.add(listener);
-    return () => this.#watchers.delete(listener);
-  }
-
-  #report(state: Omit<ConnectionState, 'endpoint'>): void {
-    const full = { ...state, endpoint: redactUrl(this.#options.url) };
-    for (const listener of this.#watchers) {
-      try {
-        listener(full);
-      } catch {
-        // A listener's fault must not disturb the connection's own handling.
-      }
-    }
-  }
-
-  async #publishChunk(conn: Redis, messages: readonly RoutedMessage[], token: string): Promise<void> {
-    let snapshot = await this.#registry.current(conn);
-    for (let attempt = 0; attempt < STALE_REGISTRY_RETRIES; attempt++) {
-      const keys = [this.#keys.sent(token), this.#keys.subsVersion];
-      const index = new Map<string, number>();
-      const targets = messages.map((message) =>
-        snapshot.targets(message.routingKey).map((channel) => {
-          let n = index.get(channel);
-          if (n === undefined) {
-            n = index.size + 1;
-            index.set(channel, n);
-            keys.push(this.#keys.stream(channel), this.#keys.delay(channel));
-          }
-          return n;
-        }),
-      );
-      const packed = packMessages(messages, this.#options.maxMessageBytes, targets);
-      const args = [String(this.#options.sendDedupTtlMs), snapshot.version, packed];
-      const result = await scripts.publish.run(conn, keys, args);
-      if (result !== -1) return;
-      snapshot = await this.#registry.reload(conn);
-    }
-    throw new TransportError(ErrorCode.SendFailed, 'publish failed: the subscription registry kept changing');
+    return this.#connection.watch(listener);
   }
 
   /**
@@ -215,28 +177,8 @@ export class RedisStreamsTransport implements Transport {
    * field `data`; all of one call in one MULTI/EXEC. Creates the stream when
    * it is missing (as XADD does); a key of another type rejects with `SY_CONFIGURATION`.
    */
-  async sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
-    const conn = this.#connection();
-    if (messages.length === 0) return;
-    for (const message of messages) checkSize(message, this.#options.maxMessageBytes);
-    const type = await conn.type(endpoint);
-    if (type !== 'stream' && type !== 'none') {
-      throw new TransportError(ErrorCode.Configuration, `redis key '${endpoint}' is a ${type}, not a stream`);
-    }
-    const multi = conn.multi();
-    for (const message of messages) {
-      const fields: Array<string | Buffer> = [];
-      for (const [name, value] of Object.entries(message.headers)) fields.push(name, value);
-      fields.push('data', Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength));
-      multi.xadd(endpoint, '*', ...fields);
-    }
-    try {
-      const replies = await multi.exec();
-      const failed = replies?.find(([error]) => error !== null);
-      if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('the transaction was aborted');
-    } catch (error) {
-      throw wrapError(error, ErrorCode.SendFailed, `send to stream '${endpoint}' failed`);
-    }
+  sendEndpoint(endpoint: string, messages: readonly EndpointMessage[]): Promise<void> {
+    return appendToEndpoint(this.#connection, endpoint, messages, this.#options.maxMessageBytes);
   }
 
   async consume(channel: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Subscription> {
@@ -255,21 +197,10 @@ export class RedisStreamsTransport implements Transport {
     handler: DeliveryHandler,
     options: ConsumeOptions = {},
   ): Promise<Subscription> {
-    const conn = this.#connection();
-    const type = await conn.type(endpoint);
-    if (type !== 'stream') {
-      throw new TransportError(
-        ErrorCode.Configuration,
-        `redis key '${endpoint}' is ${type === 'none' ? 'missing' : `a ${type}`}, not a stream`,
-      );
-    }
-    return this.#consume(new EndpointKeys(this.#keys.prefix), endpoint, handler, options, async () => {
-      try {
-        await conn.xgroup('CREATE', endpoint, Keys.group, '$');
-      } catch (error) {
-        if (!isBusyGroup(error)) throw error;
-      }
-    });
+    const conn = this.#connection.get();
+    await checkEndpointStream(conn, endpoint);
+    const keys = new EndpointKeys(this.#keys.prefix);
+    return this.#consume(keys, endpoint, handler, options, () => ensureEndpointGroup(conn, endpoint));
   }
 
   async #consume(
@@ -279,7 +210,7 @@ export class RedisStreamsTransport implements Transport {
     options: ConsumeOptions,
     ensureGroup: () => Promise<void>,
   ): Promise<Subscription> {
-    const conn = this.#connection();
+    const conn = this.#connection.get();
     const { concurrency, prefetch } = consumeLimits(options, (concurrency) =>
       Math.max(concurrency, this.#options.defaultPrefetch),
     );
@@ -314,7 +245,7 @@ export class RedisStreamsTransport implements Transport {
    */
   deadLetterStore(service: string): RedisDeadLetterStore {
     return new RedisDeadLetterStore({
-      connection: () => this.#connection(),
+      connection: () => this.#connection.get(),
       prefix: this.#options.prefix,
       service,
       ...(this.#options.deadLetterRetention ? { retention: this.#options.deadLetterRetention } : {}),
@@ -324,34 +255,15 @@ export class RedisStreamsTransport implements Transport {
   /** Depth, in-flight and consumers of each channel's stream and group (see {@link readChannelStats}). */
   async channelStats(channels: readonly string[]): Promise<ChannelStats[]> {
     try {
-      return await readChannelStats(this.#connection(), this.#keys, channels);
+      return await readChannelStats(this.#connection.get(), this.#keys, channels);
     } catch (error) {
       throw wrapError(error, ErrorCode.TransportUnavailable, 'reading channel stats failed');
     }
   }
 
-  async ping(): Promise<void> {
-    const conn = this.#connection();
-    let timer: NodeJS.Timeout | undefined;
-    let onError: ((error: Error) => void) | undefined;
-    try {
-      await Promise.race([
-        conn.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2_000);
-          // Not connected: the first failed attempt (refused, unresolvable) is the answer, not ioredis' retries.
-          if (conn.status !== 'ready') {
-            onError = reject;
-            conn.once('error', onError);
-          }
-        }),
-      ]);
-    } catch (error) {
-      throw wrapError(error, ErrorCode.TransportUnavailable, `ping of ${redactUrl(this.#options.url)} failed`);
-    } finally {
-      clearTimeout(timer);
-      if (onError) conn.off('error', onError);
-    }
+  /** See {@link CommandConnection.ping}. */
+  ping(): Promise<void> {
+    return this.#connection.ping();
   }
 
   close(): Promise<void> {
@@ -360,66 +272,20 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async #close(): Promise<void> {
-    this.#closed = true;
-    this.#watchers.clear();
+    this.#connection.markClosed();
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
     await this.replies.stopAll();
     // Sends already accepted are queued for the next turn: let them reach Redis before QUIT.
     await Promise.race([this.#sender.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-    const conn = this.#conn;
-    if (!conn) return;
-    // QUIT lets replies already on their way arrive (acks of drained handlers); bounded in case the server is gone.
-    await Promise.race([conn.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-    conn.disconnect();
-  }
-
-  #connection(): Redis {
-    if (this.#closed) throw new TransportError(ErrorCode.Closed, 'redis transport is closed');
-    if (!this.#conn) {
-      const conn = new Redis(this.#options.url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 20,
-        ...this.#options.redis,
-      });
-      let lastError: Error | undefined;
-      let attempt = 0;
-      conn.on('error', (error: Error) => {
-        lastError = error;
-        this.#options.onConnectionError(error);
-      });
-      conn.on('ready', () => {
-        attempt = 0;
-        lastError = undefined;
-        this.#report({ status: 'connected' });
-      });
-      conn.on('close', () => {
-        if (!this.#closed) this.#report({ status: 'disconnected', ...(lastError ? { error: lastError } : {}) });
-      });
-      conn.on('reconnecting', (delayMs: number) => {
-        attempt++;
-        if (!this.#closed)
-          this.#report({ status: 'retrying', attempt, delayMs, ...(lastError ? { error: lastError } : {}) });
-      });
-      this.#conn = conn;
-    }
-    return this.#conn;
+    await this.#connection.quit();
   }
 
   async #ensureGroup(channel: string): Promise<void> {
     try {
       // From id 0, so messages sent before the first consumer attached are delivered too.
-      await this.#connection().xgroup('CREATE', this.#keys.stream(channel), Keys.group, '0', 'MKSTREAM');
+      await this.#connection.get().xgroup('CREATE', this.#keys.stream(channel), Keys.group, '0', 'MKSTREAM');
     } catch (error) {
       if (!isBusyGroup(error)) throw error;
     }
   }
-
-  #token(): string {
-    this.#seq++;
-    return `${this.#tokenBase}:${this.#seq.toString(36)}`;
-  }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
