@@ -1,14 +1,6 @@
-import { type Attributes, type Counter, createNoopMeter, type Histogram, type Meter } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import type { ProcessTargets } from './process-target.js';
 import { Tally } from './tally.js';
-
-/**
- * The API's no-op counter: what every counter of a no-op meter is. A service
- * compares its `retries` counter with it to know, per message and at the cost
- * of one comparison, that its instruments measure nothing (no SDK then).
- * @internal
- */
-export const NOOP_COUNTER: Counter<Attributes> = createNoopMeter().createCounter('noop');
 
 /**
  * The metric instruments of one service, created once (see
@@ -33,7 +25,7 @@ export interface Instruments {
  * `switchyard.handlers.in_flight`, which reports the in-flight count of each
  * of `targets` at collection. Not idempotent: every call registers new
  * instruments and callbacks, so the caller creates them once and keeps them.
- * With a no-op meter every instrument is a no-op (`retries === NOOP_COUNTER`).
+ * With a no-op meter every instrument is the API's no-op one.
  * Throws nothing of its own.
  * @internal
  */

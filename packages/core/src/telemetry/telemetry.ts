@@ -1,4 +1,5 @@
 import {
+  createNoopMeter,
   type Meter,
   type MeterProvider,
   metrics,
@@ -13,7 +14,7 @@ import type { OutboundMessage } from '../message/outbound.js';
 import type { Transport } from '../transport/types.js';
 import type { Observers } from '../util/observers.js';
 import { ChannelGauges } from './channel-gauges.js';
-import { createInstruments, type Instruments, NOOP_COUNTER } from './instruments.js';
+import { createInstruments, type Instruments } from './instruments.js';
 import { processSpanOf } from './process-span.js';
 import { ProcessTargets } from './process-target.js';
 import { endProducerSpan, type ProducerSpan, startProducerSpan } from './producer-span.js';
@@ -21,6 +22,11 @@ import { SendTargets } from './send-target.js';
 
 /** The API's no-op tracer provider: what the global proxy delegates to while no SDK is registered. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+/**
+ * The API's no-op counter: what every counter of a no-op meter is. Kept here, next to
+ * `measuring`, its per-message use: a module-local constant, not an imported binding.
+ */
+const NOOP_COUNTER = createNoopMeter().createCounter('noop');
 
 /** Instrumentation scope name of Switchyard's spans and metrics. */
 export const INSTRUMENTATION_SCOPE = '@switchyard/core';
