@@ -3,7 +3,8 @@ import type { Interceptor } from '../interceptors/types.js';
 import type { WireForm } from '../message/ecotone.js';
 import type { OutboundMessage } from '../message/outbound.js';
 import type { ServiceMap } from '../service/service-map.js';
-import type { ProducerSpan, Telemetry } from '../telemetry/telemetry.js';
+import type { ProducerSpan } from '../telemetry/producer-span.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { RoutedMessage, Transport, TransportMessage } from '../transport/types.js';
 import type { Observers } from '../util/observers.js';
 

@@ -1,8 +1,10 @@
 import { context, type Link, SpanKind, trace } from '@opentelemetry/api';
 import type { MessageHeaders } from '../message/envelope.js';
 import { after, type HandlerRun, recover, type Stage, type Step } from '../runtime/stages/pipeline.js';
+import { PROCESS_SPAN, type TracedEnvelope } from './process-span.js';
 import type { ProcessTarget } from './process-target.js';
-import { errorType, failSpan, PROCESS_SPAN, type Telemetry, type TracedEnvelope } from './telemetry.js';
+import { errorType, failSpan } from './span-failure.js';
+import type { Telemetry } from './telemetry.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
 
 /**

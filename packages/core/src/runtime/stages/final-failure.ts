@@ -1,6 +1,7 @@
 import { ErrorCode, SwitchyardError } from '../../errors.js';
 import type { Envelope } from '../../message/envelope.js';
-import { processSpanOf, type Telemetry } from '../../telemetry/telemetry.js';
+import { processSpanOf } from '../../telemetry/process-span.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
 import { messageLogFields } from '../../util/log-fields.js';
 import type { Logger } from '../../util/logger.js';
 import { rejectsMessage } from './dead-letter.js';
