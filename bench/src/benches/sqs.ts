@@ -3,11 +3,18 @@ import { runFramework } from '../framework-run.js';
 import { rawSqsProducer } from '../raw/sqs.js';
 import { startSqsEmulator } from '../servers.js';
 
+/** The raw consumer's shape: 8 receive loops of 10, each holding its batch until deleted (raw/sqs.ts). */
+const RECEIVERS = 8;
+const BATCH = 10;
+
 /**
  * SQS on the fauxqs emulator (its own process, 127.0.0.1): the framework's
  * services against the raw SDK in the same layout and loop
  * (SendMessageBatch / ReceiveMessage / DeleteMessageBatch with batches of 10,
- * 8 send calls in flight, 8 receive loops). Two full-size warm-ups per side
+ * 8 send calls in flight, 8 receive loops). The framework's prefetch and
+ * concurrency are 8 × 10, what the raw loops hold at most (received, handled
+ * or waiting for their delete): with 64, as before, the transport's handler
+ * slots (held until the delete answers) and its prefetch left receivers idle. Two full-size warm-ups per side
  * (the SDK keeps getting faster for thousands of calls). Target: ratio ≥ 0.85.
  */
 export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
@@ -22,7 +29,8 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
         layout: run.layout,
         messages: run.messages,
         window,
-        concurrency: args.concurrency ?? 64,
+        concurrency: args.concurrency ?? RECEIVERS * BATCH,
+        prefetch: RECEIVERS * BATCH,
         runId: run.tag,
       });
     const raw = (run: SideRun) => {
