@@ -14,8 +14,9 @@ const BATCH = 10;
  * 8 send calls in flight, 8 receive loops). The framework's prefetch and
  * concurrency are 8 × 10, what the raw loops hold at most (received, handled
  * or waiting for their delete): with 64, as before, the transport's handler
- * slots (held until the delete answers) and its prefetch left receivers idle. Two full-size warm-ups per side
- * (the SDK keeps getting faster for thousands of calls). Target: ratio ≥ 0.85.
+ * slots (held until the delete answers) and its prefetch left receivers idle.
+ * Two full-size warm-ups per side (the SDK keeps getting faster for thousands
+ * of calls). Target: ratio ≥ 0.85.
  */
 export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 5_000;
