@@ -95,4 +95,16 @@ describe('InMemoryDeadLetterStore', () => {
     expect((a as DeadLetterRecord).message.body.buffer.byteLength).toBe(3);
     expect((b as DeadLetterRecord).message.body).toBe(whole);
   });
+
+  it('copies a pooled Buffer into a Buffer of its own', async () => {
+    const store = new InMemoryDeadLetterStore();
+    const pooled = Buffer.from('{"n":1}');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    await store.add(record('c', pooled));
+    const [c] = await store.list();
+    const body = (c as DeadLetterRecord).message.body;
+    expect(Buffer.isBuffer(body)).toBe(true);
+    expect(body).toEqual(pooled);
+    expect(body.buffer.byteLength).toBe(pooled.byteLength);
+  });
 });

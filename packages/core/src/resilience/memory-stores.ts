@@ -19,7 +19,7 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
     const kept =
       body.byteLength === body.buffer.byteLength
         ? record
-        : { ...record, message: { ...record.message, body: new Uint8Array(body) } };
+        : { ...record, message: { ...record.message, body: ownCopy(body) } };
     this.#records.set(record.id, kept);
   }
 
@@ -62,3 +62,11 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
 }
 
 export { InMemoryInboxStore } from './memory-inbox.js';
+
+/** `bytes` in a buffer of their own, of the same kind (a Buffer stays a Buffer, outside the pool). */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  if (!Buffer.isBuffer(bytes)) return new Uint8Array(bytes);
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  bytes.copy(copy);
+  return copy;
+}
