@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryInboxStore } from './memory-stores.js';
+import { InMemoryDeadLetterStore, InMemoryInboxStore } from './memory-stores.js';
+import type { DeadLetterRecord } from './stores.js';
 
 describe('InMemoryInboxStore', () => {
   it('remembers each handler of a message apart', () => {
@@ -64,5 +65,46 @@ describe('InMemoryInboxStore', () => {
 
   it('rejects a maxEntries that is not a positive integer', () => {
     expect(() => new InMemoryInboxStore({ maxEntries: 0 })).toThrow(/maxEntries must be a positive integer/);
+  });
+});
+
+describe('InMemoryDeadLetterStore', () => {
+  const record = (id: string, body: Uint8Array): DeadLetterRecord => ({
+    id,
+    messageId: `m-${id}`,
+    messageName: 'test.failed',
+    service: 'svc',
+    channel: 'svc',
+    reason: { code: 'SY_HANDLER_FAILED', message: 'boom' },
+    attempts: 3,
+    firstAttemptAt: '2026-12-06T00:00:00.000Z',
+    deadLetteredAt: '2026-12-06T00:00:01.000Z',
+    message: { id: `m-${id}`, headers: { 'ce-id': `m-${id}` }, body },
+  });
+
+  it('keeps its own copy of a body that is a view into a larger buffer, and keeps a whole buffer as is', async () => {
+    const store = new InMemoryDeadLetterStore();
+    const slab = new Uint8Array(8192);
+    slab.set([1, 2, 3], 100);
+    await store.add(record('a', slab.subarray(100, 103)));
+    const whole = new Uint8Array([4, 5]);
+    await store.add(record('b', whole));
+    slab.fill(9);
+    const [a, b] = await store.list();
+    expect([...(a as DeadLetterRecord).message.body]).toEqual([1, 2, 3]);
+    expect((a as DeadLetterRecord).message.body.buffer.byteLength).toBe(3);
+    expect((b as DeadLetterRecord).message.body).toBe(whole);
+  });
+
+  it('copies a pooled Buffer into a Buffer of its own', async () => {
+    const store = new InMemoryDeadLetterStore();
+    const pooled = Buffer.from('{"n":1}');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    await store.add(record('c', pooled));
+    const [c] = await store.list();
+    const body = (c as DeadLetterRecord).message.body;
+    expect(Buffer.isBuffer(body)).toBe(true);
+    expect(body).toEqual(pooled);
+    expect(body.buffer.byteLength).toBe(pooled.byteLength);
   });
 });

@@ -8,8 +8,19 @@ import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from './stor
 export class InMemoryDeadLetterStore implements DeadLetterStore {
   readonly #records = new Map<string, DeadLetterRecord>();
 
+  /**
+   * Keeps `record` (a second add of the same id is a no-op). A body that is a view into a
+   * larger buffer (Node pools small Buffers in 8 KiB slabs; drivers hand out slices of their
+   * read buffers) is copied, so that a kept dead letter holds its own bytes, not the slab.
+   */
   async add(record: DeadLetterRecord): Promise<void> {
-    if (!this.#records.has(record.id)) this.#records.set(record.id, record);
+    if (this.#records.has(record.id)) return;
+    const body = record.message.body;
+    const kept =
+      body.byteLength === body.buffer.byteLength
+        ? record
+        : { ...record, message: { ...record.message, body: ownCopy(body) } };
+    this.#records.set(record.id, kept);
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
@@ -51,3 +62,11 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
 }
 
 export { InMemoryInboxStore } from './memory-inbox.js';
+
+/** `bytes` in a buffer of their own, of the same kind (a Buffer stays a Buffer, outside the pool). */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  if (!Buffer.isBuffer(bytes)) return new Uint8Array(bytes);
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  bytes.copy(copy);
+  return copy;
+}
