@@ -31,10 +31,14 @@ interface Pair {
 /** A caller service and a replier service, each on its own transport (as two processes would be), in this process. */
 async function switchyardPair(runId: string, transport: () => Transport, concurrency: number): Promise<Pair> {
   const services: Service[] = [];
+  // A service does not close a transport it was handed: the pair does, after the services stopped.
+  const transports: Transport[] = [];
   const make = (name: string) => {
+    const own = transport();
+    transports.push(own);
     const service = createService({
       name,
-      transport: transport(),
+      transport: own,
       handleSignals: false,
       deadLetters: new InMemoryDeadLetterStore(),
       concurrency,
@@ -51,6 +55,7 @@ async function switchyardPair(runId: string, transport: () => Transport, concurr
     call: (n) => caller.distributedBus.request(replier.name, Sum, { a: n, b: 1 }, { timeoutMs: 60_000 }),
     close: async () => {
       await Promise.all(services.map((service) => service.stop()));
+      await Promise.all(transports.map((own) => own.close()));
     },
   };
 }
