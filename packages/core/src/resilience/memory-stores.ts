@@ -1,3 +1,4 @@
+import { withOwnBody } from '../message/utf8-bytes.js';
 import type { DeadLetterFilter, DeadLetterRecord, DeadLetterStore } from './stores.js';
 
 /**
@@ -15,12 +16,8 @@ export class InMemoryDeadLetterStore implements DeadLetterStore {
    */
   async add(record: DeadLetterRecord): Promise<void> {
     if (this.#records.has(record.id)) return;
-    const body = record.message.body;
-    const kept =
-      body.byteLength === body.buffer.byteLength
-        ? record
-        : { ...record, message: { ...record.message, body: ownCopy(body) } };
-    this.#records.set(record.id, kept);
+    const message = withOwnBody(record.message);
+    this.#records.set(record.id, message === record.message ? record : { ...record, message });
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
@@ -62,11 +59,3 @@ export function matchesFilter(record: DeadLetterRecord, filter: DeadLetterFilter
 }
 
 export { InMemoryInboxStore } from './memory-inbox.js';
-
-/** `bytes` in a buffer of their own, of the same kind (a Buffer stays a Buffer, outside the pool). */
-function ownCopy(bytes: Uint8Array): Uint8Array {
-  if (!Buffer.isBuffer(bytes)) return new Uint8Array(bytes);
-  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
-  bytes.copy(copy);
-  return copy;
-}
