@@ -3,7 +3,7 @@ import { runFramework } from '../framework-run.js';
 import { rawSqsProducer } from '../raw/sqs.js';
 import { startSqsEmulator } from '../servers.js';
 
-/** The raw consumer's shape: 8 receive loops of 10, each holding its batch until deleted (raw/sqs.ts). */
+/** The raw consumer's shape: 8 receive loops of 10, at most 8 × 10 messages awaiting their delete (raw/sqs.ts). */
 const RECEIVERS = 8;
 const BATCH = 10;
 
@@ -11,10 +11,12 @@ const BATCH = 10;
  * SQS on the fauxqs emulator (its own process, 127.0.0.1): the framework's
  * services against the raw SDK in the same layout and loop
  * (SendMessageBatch / ReceiveMessage / DeleteMessageBatch with batches of 10,
- * 8 send calls in flight, 8 receive loops). The framework's prefetch and
- * concurrency are 8 × 10, what the raw loops hold at most (received, handled
- * or waiting for their delete): with 64, as before, the transport's handler
- * slots (held until the delete answers) and its prefetch left receivers idle.
+ * 8 send calls in flight, 8 receive loops). The framework's prefetch is
+ * 8 × 10, what the raw loops hold at most received and not yet handled; both
+ * sides let at most as many more wait for their delete without waiting for
+ * it themselves (the transport frees a handler slot once the delete is handed
+ * to its batcher). Concurrency is 8 × 10 too: the raw loops handle a whole
+ * batch at once.
  * Two full-size warm-ups per side (the SDK keeps getting faster for thousands
  * of calls). Target: ratio ≥ 0.85.
  */

@@ -42,14 +42,20 @@ async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
  * The raw baseline's consumer: plain `@aws-sdk/client-sqs` with its own
  * client; 8 receive loops (ReceiveMessage of 10, long polling), each message
  * parsed (the structured envelope is the whole body) and handled, each
- * received batch acknowledged with one DeleteMessageBatch.
+ * received batch acknowledged with one DeleteMessageBatch that the loop does
+ * not wait for before its next receive, as the transport does not: at most
+ * `RECEIVERS × BATCH` messages wait for their delete, beyond that the loops
+ * wait (the transport's bound is its prefetch, which the bench sets to the same).
  */
 export async function startRawSqsConsumer(options: RawSqsOptions, onHandled: OnHandled): Promise<RunningConsumer> {
   const sqs = client(options.endpoint);
   const url = await queueUrl(sqs, options.queue);
   let running = true;
+  const deleting = new Set<Promise<void>>();
+  let awaitingDelete = 0;
   const receive = async () => {
     while (running) {
+      while (awaitingDelete >= RECEIVERS * BATCH) await Promise.race(deleting);
       const out = await sqs.send(
         new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 1 }),
       );
@@ -59,13 +65,22 @@ export async function startRawSqsConsumer(options: RawSqsOptions, onHandled: OnH
         const envelope = JSON.parse(message.Body ?? 'null') as { data: { sentAt: number } };
         onHandled(envelope.data.sentAt);
       }
-      const acked = await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: url,
-          Entries: batch.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-      if ((acked.Failed ?? []).length > 0) throw new Error(`raw SQS: ${acked.Failed?.length} deletes failed`);
+      awaitingDelete += batch.length;
+      const deleted = sqs
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: url,
+            Entries: batch.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+          }),
+        )
+        .then((acked) => {
+          if ((acked.Failed ?? []).length > 0) throw new Error(`raw SQS: ${acked.Failed?.length} deletes failed`);
+        })
+        .finally(() => {
+          awaitingDelete -= batch.length;
+          deleting.delete(deleted);
+        });
+      deleting.add(deleted);
     }
   };
   const loops = Array.from({ length: RECEIVERS }, receive);
@@ -73,6 +88,7 @@ export async function startRawSqsConsumer(options: RawSqsOptions, onHandled: OnH
     async stop() {
       running = false;
       await Promise.allSettled(loops);
+      await Promise.allSettled([...deleting]);
       await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
       sqs.destroy();
     },

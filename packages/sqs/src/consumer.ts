@@ -46,17 +46,29 @@ interface Tracked {
  * One long-polling consumer of one queue.
  *
  * - Fetches at most `prefetch` unsettled messages (batches of up to 10,
- *   with `receivers` ReceiveMessage calls in flight at once),
- *   runs at most `concurrency` handlers at once; in FIFO mode messages of one
- *   message group are handled one after the other, in order.
+ *   with `receivers` ReceiveMessage calls in flight at once). Settles
+ *   (deletes, visibility changes) that SQS has not answered yet are bounded
+ *   by `prefetch` too: while that many are outstanding, receiving waits, so
+ *   a slow DeleteMessageBatch slows the consumer down instead of letting
+ *   pending deletes pile up. At most `2 × prefetch` messages are thus held
+ *   invisible by the consumer at once.
+ * - Runs at most `concurrency` handlers at once. A handler's slot is taken
+ *   until it settles its delivery (the delete or visibility change is then
+ *   handed to the receipt batcher) or returns, whichever comes first, not
+ *   until SQS answers the delete: the next message's handler may run while
+ *   the previous delete is in flight. Core settles a delivery only after its
+ *   handler finished, so the delete still always follows the handling; a
+ *   failed delete rejects the ack as before. In FIFO mode messages of one
+ *   message group are handled one after the other, in order (the next one
+ *   starts once the previous one's settle was answered).
  * - While a message is unsettled, a heartbeat extends its visibility timeout
  *   every third of it, so a slow handler never sees its message redelivered.
  * - A message whose `sy-due` time has not come yet (a delay over 15 minutes,
  *   or an event published through SNS with a delay) is re-sent to the queue
  *   with the next DelaySeconds and deleted, without reaching the handler.
  * - close(): stops polling (after the long poll in progress, bounded), waits
- *   for running handlers up to the drain bound, then makes every unsettled
- *   message visible again at once. Idempotent.
+ *   for running handlers (and the deletes they await) up to the drain bound,
+ *   then makes every unsettled message visible again at once. Idempotent.
  */
 export class SqsConsumer implements Subscription {
   readonly #deps: ConsumerDeps;
@@ -69,6 +81,8 @@ export class SqsConsumer implements Subscription {
   #roomWaiters: Array<() => void> = [];
   /** Messages the ReceiveMessage calls in flight may still bring (their MaxNumberOfMessages). */
   #requested = 0;
+  /** Deletes and visibility changes handed to the batcher and not answered yet (at most `prefetch` before receiving waits). */
+  #settling = 0;
   #stopping = false;
   #loop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -95,7 +109,8 @@ export class SqsConsumer implements Subscription {
     const { sqs, queue, options } = this.#deps;
     let backoffMs = 0;
     while (!this.#stopping) {
-      const room = this.#deps.prefetch - this.#unsettled.size - this.#requested;
+      const { prefetch } = this.#deps;
+      const room = Math.min(prefetch - this.#unsettled.size - this.#requested, prefetch - this.#settling);
       if (room <= 0) {
         await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
         continue;
@@ -121,7 +136,7 @@ export class SqsConsumer implements Subscription {
       }
       this.#requested -= asked;
       // Room this call reserved and did not fill is free again for the other loops.
-      if ((messages?.length ?? 0) < asked) for (const wake of this.#roomWaiters.splice(0)) wake();
+      if ((messages?.length ?? 0) < asked) this.#wakeReceivers();
       if (messages === undefined) {
         if (this.#stopping && isAbort(failure)) break;
         this.#deps.onError(wrapError(ErrorCode.TransportUnavailable, `receive from queue '${queue.name}'`, failure));
@@ -156,8 +171,7 @@ export class SqsConsumer implements Subscription {
       this.#track(this.#redelay(receipt, wire, due));
       return;
     }
-    const delivery = this.#delivery(raw, receipt, wire);
-    const run = () => this.#gate.run(() => this.#handle(delivery, receipt));
+    const run = () => this.#handle(raw, receipt, wire);
     const group = raw.Attributes?.MessageGroupId;
     if (!this.#deps.options.fifo || group === undefined) {
       this.#track(run());
@@ -172,7 +186,8 @@ export class SqsConsumer implements Subscription {
     );
   }
 
-  #delivery(raw: Message, receipt: string, wire: WireMessage): Delivery {
+  /** `freeSlot` gives the handler slot back; the delivery calls it once its settle was handed to the batcher. */
+  #delivery(raw: Message, receipt: string, wire: WireMessage, freeSlot: () => void): Delivery {
     let message: TransportMessage;
     try {
       message = fromWire(wire.body, wire.attributes);
@@ -189,13 +204,15 @@ export class SqsConsumer implements Subscription {
     const count = Number(raw.Attributes?.ApproximateReceiveCount ?? '1');
     const settle = settleOnce(
       () => {
-        this.#untrack(receipt);
-        return this.#batcher.delete(receipt);
+        const deleted = this.#settle(receipt, () => this.#batcher.delete(receipt));
+        freeSlot();
+        return deleted;
       },
       (options) => {
-        this.#untrack(receipt);
         const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(Math.max(0, options?.delayMs ?? 0) / 1000));
-        return this.#batcher.changeVisibility(receipt, seconds);
+        const changed = this.#settle(receipt, () => this.#batcher.changeVisibility(receipt, seconds));
+        freeSlot();
+        return changed;
       },
     );
     return {
@@ -207,17 +224,53 @@ export class SqsConsumer implements Subscription {
     };
   }
 
-  async #handle(delivery: Delivery, receipt: string): Promise<void> {
-    if (this.#stopping) {
-      await this.#release(receipt);
-      return;
-    }
+  /**
+   * Run the handler in a slot of the gate. The slot is given back as soon as
+   * the delivery's settle is handed to the batcher (or the handler returned);
+   * this resolves only once the handler returned, i.e. after core awaited the
+   * delete, so close() still waits for it.
+   */
+  async #handle(raw: Message, receipt: string, wire: WireMessage): Promise<void> {
+    await this.#gate.acquire();
+    let held = true;
+    const freeSlot = () => {
+      if (!held) return;
+      held = false;
+      this.#gate.release();
+    };
     try {
-      await this.#deps.handler(delivery);
-    } catch {
-      await delivery.nack().catch((error: Error) => this.#deps.onError(error));
+      if (this.#stopping) {
+        await this.#release(receipt);
+        return;
+      }
+      const delivery = this.#delivery(raw, receipt, wire, freeSlot);
+      try {
+        await this.#deps.handler(delivery);
+      } catch {
+        await delivery.nack().catch((error: Error) => this.#deps.onError(error));
+      }
+    } finally {
+      freeSlot();
     }
   }
+
+  /**
+   * Hand a delete or visibility change of `receipt` to the batcher: its
+   * heartbeat stops and its prefetch room is free; it counts as outstanding
+   * (see {@link SqsConsumer}) until SQS answered.
+   */
+  #settle(receipt: string, send: () => Promise<void>): Promise<void> {
+    this.#untrack(receipt);
+    this.#settling++;
+    const answered = send();
+    answered.then(this.#answered, this.#answered);
+    return answered;
+  }
+
+  readonly #answered = (): void => {
+    this.#settling--;
+    this.#wakeReceivers();
+  };
 
   /** Re-send a message that is not due yet with the next delay, then delete this copy. */
   async #redelay(receipt: string, wire: WireMessage, due: number): Promise<void> {
@@ -230,8 +283,7 @@ export class SqsConsumer implements Subscription {
         DelaySeconds: delaySecondsFor(due, Date.now(), this.#deps.options.maxNativeDelaySeconds),
       };
       await producer.sendWire(queue.url, queue.name, [{ id: 'delayed', bytes: Buffer.byteLength(wire.body), entry }]);
-      this.#untrack(receipt);
-      await this.#batcher.delete(receipt);
+      await this.#settle(receipt, () => this.#batcher.delete(receipt));
     } catch (error) {
       // Left unsettled: the heartbeat stops and the message comes back after its visibility timeout.
       this.#untrack(receipt);
@@ -249,6 +301,10 @@ export class SqsConsumer implements Subscription {
     if (tracked === undefined) return;
     clearInterval(tracked.heartbeat);
     this.#unsettled.delete(receipt);
+    this.#wakeReceivers();
+  }
+
+  #wakeReceivers(): void {
     for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
@@ -269,7 +325,7 @@ export class SqsConsumer implements Subscription {
 
   async #close(drainTimeoutMs: number): Promise<void> {
     this.#stopping = true;
-    for (const wake of this.#roomWaiters.splice(0)) wake();
+    this.#wakeReceivers();
     const deadline = Date.now() + drainTimeoutMs;
     // Let the long poll in progress finish, so that nothing it receives is
     // stranded invisible; abort it only when the drain bound runs out.
