@@ -1,4 +1,11 @@
-import { type BatchCall, type BatchItem, type SendAllOptions, sendError, sendItems } from './batch-sender.js';
+import {
+  type BatchCall,
+  type BatchItem,
+  MAX_BATCH_ENTRIES,
+  type SendAllOptions,
+  sendError,
+  sendItems,
+} from './batch-sender.js';
 
 interface Submission<E> {
   readonly items: readonly BatchItem<E>[];
@@ -6,7 +13,7 @@ interface Submission<E> {
   readonly reject: (error: Error) => void;
 }
 
-/** Batch calls of one destination in flight at once; further sends wait and then go out in fuller batches. */
+/** Flushes of one destination in flight at once; further sends wait and then go out in fuller batches. */
 const MAX_FLUSHES_IN_FLIGHT = 8;
 
 /**
@@ -14,7 +21,13 @@ const MAX_FLUSHES_IN_FLIGHT = 8;
  * shared batch calls: core sends one message per `send` call, and many calls
  * at once, so without this every message would cost its own request. Sends
  * issued in the same turn of the event loop, or while the destination already
- * has {@link MAX_FLUSHES_IN_FLIGHT} flushes in flight, share batches.
+ * has {@link MAX_FLUSHES_IN_FLIGHT} flushes in flight, share batches. A flush
+ * carries one batch call's worth (up to 10 entries, whole submissions), or a
+ * single larger submission (sent in chunks); each turn starts as many flushes
+ * as there is room for. So a caller waits for its own batch call only, never
+ * for the calls of a whole backlog: with one flush taking every pending send,
+ * hundreds of concurrent senders all waited for the slowest of dozens of
+ * chunks and then sent again all at once, in lock step.
  *
  * Each caller's promise settles with its own messages only: it rejects with
  * `SY_SEND_FAILED` naming those of its messages that were not accepted.
@@ -53,13 +66,23 @@ export class SendCoalescer<E> {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      void this.#flush();
+      while (this.#inFlight < MAX_FLUSHES_IN_FLIGHT && this.#pending.length > 0) void this.#flush(this.#take());
     });
   }
 
-  async #flush(): Promise<void> {
-    const submissions = this.#pending.splice(0);
-    if (submissions.length === 0) return;
+  /** The oldest submissions that fit one batch call together, or the oldest one alone when it does not fit. */
+  #take(): Submission<E>[] {
+    let entries = 0;
+    let taken = 0;
+    for (const submission of this.#pending) {
+      if (taken > 0 && entries + submission.items.length > MAX_BATCH_ENTRIES) break;
+      entries += submission.items.length;
+      taken++;
+    }
+    return this.#pending.splice(0, taken);
+  }
+
+  async #flush(submissions: Submission<E>[]): Promise<void> {
     this.#inFlight++;
     try {
       const all = submissions.flatMap((s) => s.items);
