@@ -144,4 +144,3 @@ function parseServers(url: string): { servers: string[]; user?: string; pass?: s
   }
   return { servers, tls, ...(user !== undefined ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
 }
-
