@@ -163,8 +163,12 @@ export async function compareLayouts(
     const latency: Array<Record<string, number>> = [];
     for (const load of loads) {
       const ratePerSec = Math.round(framework.msgsPerSec * load);
-      const f = await sides.framework({ layout, messages, tag: `${tag}-fl${load}`, ratePerSec });
-      const r = await sides.raw({ layout, messages, tag: `${tag}-rl${load}`, ratePerSec });
+      const f = paced(
+        'framework',
+        ratePerSec,
+        await sides.framework({ layout, messages, tag: `${tag}-fl${load}`, ratePerSec }),
+      );
+      const r = paced('raw', ratePerSec, await sides.raw({ layout, messages, tag: `${tag}-rl${load}`, ratePerSec }));
       console.log(
         `${transport} [${layout}] at ${load * 100}% of peak (${ratePerSec} msgs/s): framework p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms; raw p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms`,
       );
@@ -187,6 +191,19 @@ export async function compareLayouts(
     lines.push(benchLine(transport, layout, messages, framework, raw, { ...extra, rounds }));
   }
   return lines;
+}
+
+/**
+ * `result` of a run asked to send at `ratePerSec`; throws when the side ran faster, i.e. did not
+ * pass the rate on to its loop (its latency would be that of a closed loop, not of the load asked).
+ */
+function paced(side: string, ratePerSec: number, result: RunResult): RunResult {
+  if (result.msgsPerSec > ratePerSec * 1.1) {
+    throw new Error(
+      `the ${side} side ran at ${result.msgsPerSec} msgs/s when asked for ${ratePerSec}: it ignores ratePerSec`,
+    );
+  }
+  return result;
 }
 
 /** One run of a side that is a consumer and a producer (raw baselines, peers), through the shared loop. */

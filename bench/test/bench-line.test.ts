@@ -51,7 +51,7 @@ describe('compareLayouts', () => {
         calls.push({ side: name, run });
         // Below peak the p99 says which load it was measured at.
         const p99Ms = run.ratePerSec === undefined ? 50 : run.ratePerSec / 1_000;
-        return { msgsPerSec, p50Ms: 1, p99Ms, cpuUsPerMsg };
+        return { msgsPerSec: Math.min(msgsPerSec, run.ratePerSec ?? msgsPerSec), p50Ms: 1, p99Ms, cpuUsPerMsg };
       };
     const lines = await compareLayouts(
       'test',
@@ -80,5 +80,23 @@ describe('compareLayouts', () => {
       expect(mine.filter((call) => call.run.ratePerSec === 4_000)).toHaveLength(2);
     }
     expect(new Set(calls.map((call) => call.run.tag)).size).toBe(calls.length);
+  });
+
+  it('fails when a side runs faster than the load it was asked for (it dropped ratePerSec)', async () => {
+    const closedLoop = async (): Promise<RunResult> => ({ msgsPerSec: 8_000, p50Ms: 40, p99Ms: 80, cpuUsPerMsg: 30 });
+    const pacedSide = async (run: SideRun): Promise<RunResult> => ({
+      msgsPerSec: run.ratePerSec ?? 10_000,
+      p50Ms: 1,
+      p99Ms: 4,
+      cpuUsPerMsg: 20,
+    });
+    await expect(
+      compareLayouts(
+        'test',
+        { runId: 'r2', layouts: ['single-thread'], rounds: 1 },
+        { framework: closedLoop, raw: pacedSide },
+        { messages: 100, halfLoad: true },
+      ),
+    ).rejects.toThrow('the framework side ran at 8000 msgs/s when asked for 4000: it ignores ratePerSec');
   });
 });

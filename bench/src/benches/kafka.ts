@@ -30,6 +30,7 @@ export async function benchKafka(args: BenchArgs): Promise<BenchLine[]> {
         concurrency: args.concurrency ?? 64,
         prefetch: 1_000,
         runId: run.tag,
+        ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
       });
     const raw = (run: SideRun) => {
       const options = { brokers, topic: `sy-bench.raw.${run.tag}`, batch, hasController };

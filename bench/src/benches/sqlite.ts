@@ -27,6 +27,7 @@ export async function benchSqlite(args: BenchArgs): Promise<BenchLine[]> {
         concurrency: args.concurrency ?? 8,
         prefetch: batch,
         runId: run.tag,
+        ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
       });
     const raw = (run: SideRun) => {
       const options = { path: join(dir, `${run.tag}.db`), batch };

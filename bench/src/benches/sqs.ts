@@ -35,6 +35,7 @@ export async function benchSqs(args: BenchArgs): Promise<BenchLine[]> {
         concurrency: args.concurrency ?? RECEIVERS * BATCH,
         prefetch: RECEIVERS * BATCH,
         runId: run.tag,
+        ...(run.ratePerSec ? { ratePerSec: run.ratePerSec } : {}),
       });
     const raw = (run: SideRun) => {
       const options = { endpoint, queue: `sy-bench-raw-${run.tag}` };

@@ -4,12 +4,13 @@ import {
   type ConnectionState,
   describeError,
   ErrorCode,
+  redact,
   SwitchyardError,
   TransportError,
   withTimeout,
 } from '@switchyard/core/transport';
 import { wrapError } from './errors.js';
-import { type ResolvedOptions, redactUrl } from './options.js';
+import type { ResolvedOptions } from './options.js';
 
 /** `ping()` answers within this bound, whatever the network does. */
 const PING_TIMEOUT_MS = 2_000;
@@ -41,7 +42,7 @@ export class Connection {
 
   /** The server address(es) without password, for messages and connection states. */
   get endpoint(): string {
-    return redactUrl(this.#url);
+    return redact(this.#url);
   }
 
   /**
@@ -91,7 +92,7 @@ export class Connection {
     this.#nc ??= this.#connect().catch((error: unknown) => {
       this.#nc = undefined;
       this.#emit({ status: 'disconnected', error });
-      throw wrapError(error, ErrorCode.TransportUnavailable, `cannot connect to ${redactUrl(this.#url)}`);
+      throw wrapError(error, ErrorCode.TransportUnavailable, `cannot connect to ${redact(this.#url)}`);
     });
     return this.#nc;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { transportFromUrl } from './from-url.js';
-import { redactUrl, resolveOptions } from './options.js';
+import { resolveOptions } from './options.js';
 
 describe('nats options', () => {
   it('has defaults and parses servers with credentials', () => {
@@ -31,7 +31,9 @@ describe('nats options', () => {
     expect(() => transportFromUrl('nats://127.0.0.1?ackWaitMs=soon')).toThrow(/must be a number/);
   });
 
-  it('redacts passwords', () => {
-    expect(redactUrl('nats://u:secret@a:4222,nats://v:other@b')).toBe('nats://u:***@a:4222,nats://v:***@b');
+  it('names a bad server URL with its password masked', () => {
+    expect(() => resolveOptions({ url: 'nats://u:secret@a:4222,nats://v:other@b:99999' })).toThrow(
+      "nats url 'nats://u:***@a:4222,nats://v:***@b:99999' is not a valid URL",
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigurationError, checkRetention, type DeadLetterRetention } from '@switchyard/core/transport';
+import { ConfigurationError, checkRetention, type DeadLetterRetention, redact } from '@switchyard/core/transport';
 
 /** Options of {@link NatsTransport}. Every field is optional. */
 export interface NatsTransportOptions {
@@ -129,12 +129,12 @@ function parseServers(url: string): { servers: string[]; user?: string; pass?: s
     try {
       parsed = new URL(text.includes('://') ? text : `nats://${text}`);
     } catch (error) {
-      throw new ConfigurationError(`nats url '${redactUrl(url)}' is not a valid URL`, { cause: error });
+      throw new ConfigurationError(`nats url '${redact(url)}' is not a valid URL`, { cause: error });
     }
     if (parsed.protocol !== 'nats:' && parsed.protocol !== 'tls:') {
       throw new ConfigurationError(`nats url must start with nats:// or tls://, got '${parsed.protocol}//'`);
     }
-    if (parsed.hostname === '') throw new ConfigurationError(`nats url '${redactUrl(url)}' names no host`);
+    if (parsed.hostname === '') throw new ConfigurationError(`nats url '${redact(url)}' names no host`);
     if (parsed.protocol === 'tls:') tls = true;
     if (user === undefined && parsed.username !== '') {
       user = decodeURIComponent(parsed.username);
@@ -143,9 +143,4 @@ function parseServers(url: string): { servers: string[]; user?: string; pass?: s
     servers.push(`${parsed.hostname}:${parsed.port || '4222'}`);
   }
   return { servers, tls, ...(user !== undefined ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
-}
-
-/** `url` with any password replaced by `***`, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');
 }

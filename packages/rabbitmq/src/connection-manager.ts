@@ -1,7 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { type ConnectionState, describeError, ErrorCode, TransportError } from '@switchyard/core/transport';
+import { type ConnectionState, describeError, ErrorCode, redact, TransportError } from '@switchyard/core/transport';
 import amqp, { type ChannelModel, type SocketOptions } from 'amqplib';
-import { redact } from './options.js';
 import { coalesceWrites } from './write-coalescing.js';
 
 /**

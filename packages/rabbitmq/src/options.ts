@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   checkRetention,
   type DeadLetterRetention,
+  redact,
   WIRE_FORMS,
   type WireForm,
 } from '@switchyard/core/transport';
@@ -142,11 +143,6 @@ export function checkUrl(url: string): void {
   if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
     throw new ConfigurationError(`RabbitMQ url must start with amqp:// or amqps://, got '${parsed.protocol}//'`);
   }
-}
-
-/** The URL without its password, for messages and logs. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 /** Throws a ConfigurationError unless `name` is usable as a channel (queue) name. */

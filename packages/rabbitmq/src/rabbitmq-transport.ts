@@ -8,6 +8,7 @@ import {
   ErrorCode,
   type ReplyChannels,
   type RoutedMessage,
+  redact,
   type Subscription,
   SwitchyardError,
   type Topology,
@@ -24,13 +25,7 @@ import { declareExchanges } from './delay.js';
 import { withEcotoneBindings } from './ecotone-bindings.js';
 import { InFlight } from './in-flight.js';
 import { checkExchange, checkQueue, helperName, withChannel, wrap } from './ops-channel.js';
-import {
-  checkChannelName,
-  type RabbitMqTransportOptions,
-  type ResolvedOptions,
-  redact,
-  resolveOptions,
-} from './options.js';
+import { checkChannelName, type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RabbitReplyChannels } from './reply-channels.js';
 import { RabbitSender } from './sender.js';
 import { RabbitSubscription } from './subscription.js';

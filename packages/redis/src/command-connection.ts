@@ -1,4 +1,4 @@
-import { type ConnectionState, ErrorCode, TransportError } from '@switchyard/core/transport';
+import { type ConnectionState, ErrorCode, redact, TransportError } from '@switchyard/core/transport';
 import { Redis } from 'ioredis';
 import { wrapError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -33,7 +33,7 @@ export class CommandConnection {
   /** No I/O. */
   constructor(options: ResolvedOptions) {
     this.#options = options;
-    this.endpoint = redactUrl(options.url);
+    this.endpoint = redact(options.url);
   }
 
   /** The client, created on the first call. Throws `SY_CLOSED` after {@link markClosed}. */
@@ -150,9 +150,4 @@ export class CommandConnection {
       }
     }
   }
-}
-
-/** `url` with any user and password replaced by `***`. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

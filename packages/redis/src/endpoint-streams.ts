@@ -18,8 +18,8 @@ import { isBusyGroup, wrapError } from './errors.js';
  * does); an empty `messages` does nothing. Rejects with `SY_CLOSED` once the
  * connection is closed, `SY_TOO_LARGE` when a message exceeds
  * `maxMessageBytes` (nothing appended), `SY_CONFIGURATION` when the key holds
- * another type, `SY_SEND_FAILED` when the transaction fails (its entries may
- * or may not be stored), the driver's error when the key's type cannot be read.
+ * another type, `SY_SEND_FAILED` when the key's type cannot be read (nothing
+ * appended) or the transaction fails (its entries may or may not be stored).
  */
 export async function appendToEndpoint(
   connection: CommandConnection,
@@ -31,7 +31,7 @@ export async function appendToEndpoint(
   const conn = connection.get();
   if (messages.length === 0) return;
   for (const message of messages) checkSize(message, maxMessageBytes);
-  const type = await conn.type(endpoint);
+  const type = await typeOf(conn, endpoint, ErrorCode.SendFailed, `send to stream '${endpoint}' failed`);
   if (type !== 'stream' && type !== 'none') {
     throw new TransportError(ErrorCode.Configuration, `redis key '${endpoint}' is a ${type}, not a stream`);
   }
@@ -53,10 +53,11 @@ export async function appendToEndpoint(
 
 /**
  * Resolves when `endpoint` is an existing stream; rejects with `SY_CONFIGURATION`
- * saying what the key is instead. Read-only.
+ * saying what the key is instead, or `SY_TRANSPORT_UNAVAILABLE` (the driver's
+ * error as `cause`) when its type cannot be read. Read-only.
  */
 export async function checkEndpointStream(conn: Redis, endpoint: string): Promise<void> {
-  const type = await conn.type(endpoint);
+  const type = await typeOf(conn, endpoint, ErrorCode.TransportUnavailable, `cannot read the type of '${endpoint}'`);
   if (type !== 'stream') {
     throw new TransportError(
       ErrorCode.Configuration,
@@ -68,12 +69,24 @@ export async function checkEndpointStream(conn: Redis, endpoint: string): Promis
 /**
  * Create the transport's consumer group on `endpoint` when it is missing,
  * from the entries added after that (`$`): what the stream held before is
- * not Switchyard's to deliver. Idempotent; rejects with the driver's error.
+ * not Switchyard's to deliver. Idempotent; rejects with `SY_TRANSPORT_UNAVAILABLE`
+ * (the driver's error as `cause`) when the group cannot be created.
  */
 export async function ensureEndpointGroup(conn: Redis, endpoint: string): Promise<void> {
   try {
     await conn.xgroup('CREATE', endpoint, Keys.group, '$');
   } catch (error) {
-    if (!isBusyGroup(error)) throw error;
+    if (!isBusyGroup(error)) {
+      throw wrapError(error, ErrorCode.TransportUnavailable, `cannot create the consumer group on '${endpoint}'`);
+    }
+  }
+}
+
+/** The Redis type of `key`; a driver error is wrapped with `code` and `what`. */
+async function typeOf(conn: Redis, key: string, code: ErrorCode, what: string): Promise<string> {
+  try {
+    return await conn.type(key);
+  } catch (error) {
+    throw wrapError(error, code, what);
   }
 }

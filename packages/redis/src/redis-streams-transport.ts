@@ -285,7 +285,9 @@ export class RedisStreamsTransport implements Transport {
       // From id 0, so messages sent before the first consumer attached are delivered too.
       await this.#connection.get().xgroup('CREATE', this.#keys.stream(channel), Keys.group, '0', 'MKSTREAM');
     } catch (error) {
-      if (!isBusyGroup(error)) throw error;
+      if (!isBusyGroup(error)) {
+        throw wrapError(error, ErrorCode.TransportUnavailable, `cannot create the consumer group of '${channel}'`);
+      }
     }
   }
 }

@@ -86,4 +86,5 @@ export { FetchWaker } from './fetch-waker.js';
 export { HandlerSlots } from './handler-slots.js';
 export { SendBatcher, type SendBatcherOptions } from './send-batcher.js';
 export { settleOnce } from './settle-once.js';
+export { redact } from './transport-url.js';
 export type * from './types.js';

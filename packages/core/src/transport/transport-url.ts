@@ -85,16 +85,17 @@ export async function transportFromUrl(url: string): Promise<Transport> {
   return module.transportFromUrl(url);
 }
 
-/** `url` without its password (`amqp://user:***@host`), for messages, logs and output; anything else is returned unchanged. */
+/** `//user:password@` of a URL; a password cannot hold an unescaped `/`, `?`, `#` or `@`. */
+const USER_INFO_PASSWORD = /\/\/([^:@/?#]*):[^@/?#]*@/g;
+
+/**
+ * `url` with every password replaced by `***` (`amqp://user:***@host`), for messages, logs and
+ * output. Works on text that is no single URL too: a NATS server list
+ * (`nats://u:a@h1,nats://v:b@h2`) has each of its passwords masked. Only the user-info part is
+ * touched (user names stay readable); a string without one is returned unchanged. Pure.
+ */
 export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  return url.replace(USER_INFO_PASSWORD, '//$1:***@');
 }
 
 function isModuleNotFound(error: unknown): boolean {
