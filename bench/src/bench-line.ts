@@ -1,5 +1,6 @@
 import type { ConsumerSpec } from './consumer-spec.js';
 import type { Layout } from './layout.js';
+import { DEFAULT_LOAD_ROUNDS, type LoadLatency, measureLoad } from './load-latency.js';
 import { type BenchProducer, type RunResult, round, runLoop } from './run-loop.js';
 
 /** The benchmark's result line: one JSON object per layout, the last lines printed. */
@@ -36,6 +37,8 @@ export interface BenchArgs {
   readonly layouts: readonly Layout[];
   /** Also measure p50/p99 of both sides at these fractions of the framework's peak rate. */
   readonly loads?: readonly number[];
+  /** Pairs run per load, medians reported (default {@link DEFAULT_LOAD_ROUNDS}). */
+  readonly loadRounds?: number;
   readonly runId: string;
   /** RabbitMQ: CloudEvents content modes to run, one after the other, on both sides (default binary). */
   readonly contentModes?: readonly ('binary' | 'structured')[];
@@ -137,7 +140,7 @@ export type Side = (run: SideRun) => Promise<RunResult>;
  * The comparison every broker bench makes, once per layout: warm both sides
  * (`warm` full-size runs each), alternate `rounds` pairs, report the median
  * pair; then both sides at half the framework's peak rate (`half_load_*`),
- * and at `args.loads` fractions of it when asked.
+ * and at `args.loads` fractions of it when asked, each the median of `args.loadRounds` pairs.
  */
 export async function compareLayouts(
   transport: string,
@@ -160,50 +163,33 @@ export async function compareLayouts(
     );
     const extra: Record<string, unknown> = { ...options.extra };
     const loads = [...new Set([...(options.halfLoad ? [0.5] : []), ...(args.loads ?? [])])].sort();
-    const latency: Array<Record<string, number>> = [];
+    const latency: LoadLatency[] = [];
     for (const load of loads) {
-      const ratePerSec = Math.round(framework.msgsPerSec * load);
-      const f = paced(
-        'framework',
-        ratePerSec,
-        await sides.framework({ layout, messages, tag: `${tag}-fl${load}`, ratePerSec }),
-      );
-      const r = paced('raw', ratePerSec, await sides.raw({ layout, messages, tag: `${tag}-rl${load}`, ratePerSec }));
-      console.log(
-        `${transport} [${layout}] at ${load * 100}% of peak (${ratePerSec} msgs/s): framework p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms; raw p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms`,
-      );
-      latency.push({
+      const measured = await measureLoad(
         load,
-        rate: ratePerSec,
-        p50_ms: f.p50Ms,
-        p99_ms: f.p99Ms,
-        raw_p50_ms: r.p50Ms,
-        raw_p99_ms: r.p99Ms,
-      });
+        Math.round(framework.msgsPerSec * load),
+        args.loadRounds ?? DEFAULT_LOAD_ROUNDS,
+        {
+          framework: (ratePerSec, pair) =>
+            sides.framework({ layout, messages, tag: `${tag}-fl${load}-${pair}`, ratePerSec }),
+          raw: (ratePerSec, pair) => sides.raw({ layout, messages, tag: `${tag}-rl${load}-${pair}`, ratePerSec }),
+        },
+      );
+      console.log(
+        `${transport} [${layout}] at ${load * 100}% of peak (${measured.rate} msgs/s, median of ${measured.p99_ms_rounds.length}): framework p50 ${measured.p50_ms} ms p99 ${measured.p99_ms} ms (${measured.p99_ms_rounds.join(', ')}); raw p50 ${measured.raw_p50_ms} ms p99 ${measured.raw_p99_ms} ms (${measured.raw_p99_ms_rounds.join(', ')})`,
+      );
+      latency.push(measured);
       if (load === 0.5) {
-        extra.half_load_p50_ms = f.p50Ms;
-        extra.half_load_p99_ms = f.p99Ms;
-        extra.raw_half_load_p50_ms = r.p50Ms;
-        extra.raw_half_load_p99_ms = r.p99Ms;
+        extra.half_load_p50_ms = measured.p50_ms;
+        extra.half_load_p99_ms = measured.p99_ms;
+        extra.raw_half_load_p50_ms = measured.raw_p50_ms;
+        extra.raw_half_load_p99_ms = measured.raw_p99_ms;
       }
     }
     if (args.loads?.length) extra.latency = latency;
     lines.push(benchLine(transport, layout, messages, framework, raw, { ...extra, rounds }));
   }
   return lines;
-}
-
-/**
- * `result` of a run asked to send at `ratePerSec`; throws when the side ran faster, i.e. did not
- * pass the rate on to its loop (its latency would be that of a closed loop, not of the load asked).
- */
-function paced(side: string, ratePerSec: number, result: RunResult): RunResult {
-  if (result.msgsPerSec > ratePerSec * 1.1) {
-    throw new Error(
-      `the ${side} side ran at ${result.msgsPerSec} msgs/s when asked for ${ratePerSec}: it ignores ratePerSec`,
-    );
-  }
-  return result;
 }
 
 /** One run of a side that is a consumer and a producer (raw baselines, peers), through the shared loop. */

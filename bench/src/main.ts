@@ -16,7 +16,7 @@ import { exportedSpans, setTelemetryMode } from './telemetry-mode.js';
 
 /**
  * `npm run bench -- <transport|peers> [--layout single-thread|consumer-worker|both] [--messages N] [--window N]
- * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--telemetry off|api|sdk|sdk-floor]
+ * [--concurrency N] [--rounds N] [--loads 0.25,0.5,0.9] [--load-rounds N] [--telemetry off|api|sdk|sdk-floor]
  * [--content-mode binary|structured|both]` (RabbitMQ only):
  * the framework against the raw driver doing the same durable work, in the
  * same run and layout. The last lines printed are JSON objects in the
@@ -48,6 +48,7 @@ const { positionals, values } = parseArgs({
     telemetry: { type: 'string' },
     layout: { type: 'string' },
     loads: { type: 'string' },
+    'load-rounds': { type: 'string' },
     'content-mode': { type: 'string' },
   },
 });
@@ -66,6 +67,7 @@ const args: BenchArgs = {
   ...(values.window ? { window: number(values.window) } : {}),
   ...(values.concurrency ? { concurrency: number(values.concurrency) } : {}),
   ...(values.rounds ? { rounds: number(values.rounds) } : {}),
+  ...(values['load-rounds'] ? { loadRounds: number(values['load-rounds']) } : {}),
   ...(values['content-mode'] ? { contentModes: contentModes(values['content-mode']) } : {}),
 };
 function contentModes(text: string): Array<'binary' | 'structured'> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchLine, compareLayouts, type SideRun } from '../src/bench-line.js';
 import { LAYOUTS, parseLayouts } from '../src/layout.js';
+import { measureLoad } from '../src/load-latency.js';
 import type { RunResult } from '../src/run-loop.js';
 
 describe('parseLayouts', () => {
@@ -72,12 +73,12 @@ describe('compareLayouts', () => {
       });
       expect(line.rounds).toHaveLength(3);
     }
-    // Per layout: a warm run and 3 rounds per side, then one half-load run per side, at 4,000 msgs/s.
+    // Per layout: a warm run and 3 rounds per side, then three half-load runs per side, at 4,000 msgs/s.
     for (const layout of ['single-thread', 'consumer-worker'] as const) {
       const mine = calls.filter((call) => call.run.layout === layout);
-      expect(mine.filter((call) => call.side === 'framework')).toHaveLength(5);
-      expect(mine.filter((call) => call.side === 'raw')).toHaveLength(5);
-      expect(mine.filter((call) => call.run.ratePerSec === 4_000)).toHaveLength(2);
+      expect(mine.filter((call) => call.side === 'framework')).toHaveLength(7);
+      expect(mine.filter((call) => call.side === 'raw')).toHaveLength(7);
+      expect(mine.filter((call) => call.run.ratePerSec === 4_000)).toHaveLength(6);
     }
     expect(new Set(calls.map((call) => call.run.tag)).size).toBe(calls.length);
   });
@@ -98,5 +99,31 @@ describe('compareLayouts', () => {
         { messages: 100, halfLoad: true },
       ),
     ).rejects.toThrow('the framework side ran at 8000 msgs/s when asked for 4000: it ignores ratePerSec');
+  });
+});
+
+describe('measureLoad', () => {
+  it('reports the median p50 and p99 of each side over its pairs, and every p99', async () => {
+    const p99s = { framework: [5, 50, 7], raw: [9, 4, 120] };
+    const order: string[] = [];
+    const side =
+      (name: 'framework' | 'raw') =>
+      async (ratePerSec: number, pair: number): Promise<RunResult> => {
+        order.push(`${name}${pair}`);
+        return { msgsPerSec: ratePerSec, p50Ms: pair + 1, p99Ms: p99s[name][pair] ?? 0, cpuUsPerMsg: 10 };
+      };
+    const measured = await measureLoad(0.5, 2_000, 3, { framework: side('framework'), raw: side('raw') });
+    expect(measured).toEqual({
+      load: 0.5,
+      rate: 2_000,
+      p50_ms: 2,
+      p99_ms: 7,
+      raw_p50_ms: 2,
+      raw_p99_ms: 9,
+      p99_ms_rounds: [5, 50, 7],
+      raw_p99_ms_rounds: [9, 4, 120],
+    });
+    // Alternating which side goes first, as the peak rounds do.
+    expect(order).toEqual(['framework0', 'raw0', 'raw1', 'framework1', 'framework2', 'raw2']);
   });
 });
