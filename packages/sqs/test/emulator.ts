@@ -12,13 +12,18 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
+/** The fauxqs app (a Fastify instance), for a test that hooks its requests. */
+export type EmulatorApp = ReturnType<typeof buildApp>;
+
 /**
  * Start fauxqs on loopback only. fauxqs's own `startFauxqs` listens on
  * 0.0.0.0, so the app is built and bound here instead. Without a `host`
  * option, queue URLs name the host the request came to (127.0.0.1:<port>).
+ * `prepare` runs before it listens (to add request hooks).
  */
-export async function startEmulator(): Promise<Emulator> {
+export async function startEmulator(prepare?: (app: EmulatorApp) => void): Promise<Emulator> {
   const app = buildApp({ logger: false });
+  prepare?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {

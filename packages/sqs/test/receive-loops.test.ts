@@ -1,41 +1,33 @@
-import type { AddressInfo } from 'node:net';
 import { brokerReachable, testMessage } from '@switchyard/testing';
-import { buildApp } from 'fauxqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqsTransport } from '../src/index.js';
-import { emulatorConfig, suffix } from './emulator.js';
+import { emulatorConfig, startEmulator, suffix } from './emulator.js';
 
 /**
  * fauxqs with a hook that watches ReceiveMessage calls while they are open on
  * the server: how many at once, and how many messages they asked for in all.
  */
 async function watchedEmulator() {
-  const app = buildApp({ logger: false });
   const open = new Map<unknown, number>();
   const seen = { maxCalls: 0, maxAsked: 0 };
   const isReceive = (target: unknown) => typeof target === 'string' && target.endsWith('.ReceiveMessage');
-  app.addHook('preHandler', async (request) => {
-    if (!isReceive(request.headers['x-amz-target'])) return;
-    const body = request.body as { MaxNumberOfMessages?: number } | undefined;
-    open.set(request, body?.MaxNumberOfMessages ?? 1);
-    seen.maxCalls = Math.max(seen.maxCalls, open.size);
-    seen.maxAsked = Math.max(
-      seen.maxAsked,
-      [...open.values()].reduce((sum, asked) => sum + asked, 0),
-    );
+  const emulator = await startEmulator((app) => {
+    app.addHook('preHandler', async (request) => {
+      if (!isReceive(request.headers['x-amz-target'])) return;
+      const body = request.body as { MaxNumberOfMessages?: number } | undefined;
+      open.set(request, body?.MaxNumberOfMessages ?? 1);
+      seen.maxCalls = Math.max(seen.maxCalls, open.size);
+      seen.maxAsked = Math.max(
+        seen.maxAsked,
+        [...open.values()].reduce((sum, asked) => sum + asked, 0),
+      );
+    });
+    // Before the reply is written: once it is, the client may already send its next call.
+    app.addHook('onSend', async (request, _reply, payload) => {
+      open.delete(request);
+      return payload;
+    });
   });
-  // Before the reply is written: once it is, the client may already send its next call.
-  app.addHook('onSend', async (request, _reply, payload) => {
-    open.delete(request);
-    return payload;
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  const emulator = {
-    endpoint: `http://127.0.0.1:${port}`,
-    dropConnections: async () => app.server.closeAllConnections(),
-    stop: () => app.close(),
-  };
   return { emulator, seen, reset: () => Object.assign(seen, { maxCalls: 0, maxAsked: 0 }) };
 }
 
