@@ -35,6 +35,11 @@ export interface FrameworkRunOptions {
   readonly ratePerSec?: number;
 }
 
+/** The names of the two services of the framework run `runId` (what names their queues on a broker). */
+export function benchServices(runId: string): { consumer: string; producer: string } {
+  return { consumer: `bench-consumer-${runId}`, producer: `bench-producer-${runId}` };
+}
+
 /**
  * A producer service in the main thread calls `sendCommand` once per message
  * (`senders` in flight, default up to 256, at most `window` ahead of the consumer); a consumer
@@ -45,7 +50,7 @@ export function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
   const layout = options.layout ?? (options.consumerInWorker ? 'consumer-worker' : 'single-thread');
   if (layout === 'consumer-worker' && options.url === undefined)
     throw new Error('a consumer in a worker thread needs a transport URL');
-  const consumerName = `bench-consumer-${options.runId}`;
+  const { consumer: consumerName, producer: producerName } = benchServices(options.runId);
   const consumer: BenchConsumerOptions = {
     name: consumerName,
     transport: transportOf(options),
@@ -62,7 +67,7 @@ export function runFramework(options: FrameworkRunOptions): Promise<RunResult> {
     ...(options.ratePerSec ? { ratePerSec: options.ratePerSec } : {}),
     producer: async () => {
       const producer = createService({
-        name: `bench-producer-${options.runId}`,
+        name: producerName,
         transport: transportOf(options),
         handleSignals: false,
         ...(options.inMemoryDeadLetters ? { deadLetters: new InMemoryDeadLetterStore() } : {}),
