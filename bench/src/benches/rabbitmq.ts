@@ -72,9 +72,9 @@ export function rawRabbitRun(run: SideRun, window: number, structured = false) {
 
 /**
  * Delete the durable queues a framework run declared (each service's queue and its topology
- * record): the broker otherwise keeps them, and some 500 left by earlier runs lengthened its tail
- * latency (half-load p99 22.4 ms with them, 8.7 ms after they were deleted, same bench). Deleting
- * a queue that is not there is not an error.
+ * record), as the raw and peer sides delete theirs: the broker otherwise keeps them from run to
+ * run (516 had piled up on the test machine, and the half-load p99 measured with them was longer
+ * than in the runs after they were gone). Deleting a queue that is not there is not an error.
  */
 async function deleteRunQueues(runId: string): Promise<void> {
   const connection = await amqp.connect(RABBITMQ_URL);
