@@ -1,6 +1,6 @@
 import type { ContentMode } from '@switchyard/rabbitmq';
-import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import amqp from 'amqplib';
+import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { benchServices, runFramework } from '../framework-run.js';
 import { rawRabbitProducer } from '../raw/rabbitmq.js';
 
