@@ -1,3 +1,4 @@
+import { median } from './request-reply/load.js';
 import type { RunResult } from './run-loop.js';
 
 /**
@@ -67,10 +68,4 @@ function paced(side: string, ratePerSec: number, result: RunResult): RunResult {
     );
   }
   return result;
-}
-
-/** The middle value (the lower of the two middle ones for an even count). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
 }
