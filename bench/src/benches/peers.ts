@@ -45,6 +45,9 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
     sides[`switchyard_${mode}`] = (run) => rabbitFrameworkRun(run, window, args.concurrency, mode);
   }
   sides.raw = (run) => rawRabbitRun(run, window);
+  // The same driver and loop in the other wire forms: what the form alone costs, next to `raw` (binary mode's table).
+  if (modes.includes('structured')) sides.raw_structured = (run) => rawRabbitRun(run, window, 'structured');
+  sides.raw_bare = (run) => rawRabbitRun(run, window, 'bare');
   sides.nestjs = peerRun('peer-nest');
   sides.golevelup = peerRun('peer-golevelup');
   const names = Object.keys(sides);

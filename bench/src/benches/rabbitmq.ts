@@ -2,7 +2,7 @@ import type { ContentMode } from '@switchyard/rabbitmq';
 import amqp from 'amqplib';
 import { type BenchArgs, type BenchLine, compareLayouts, loopSide, type SideRun } from '../bench-line.js';
 import { benchServices, runFramework } from '../framework-run.js';
-import { rawRabbitProducer } from '../raw/rabbitmq.js';
+import { type RawWire, rawRabbitProducer } from '../raw/rabbitmq.js';
 
 export const RABBITMQ_URL = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 /** Deliveries unacknowledged at once, on every side. */
@@ -25,14 +25,13 @@ export async function benchRabbitmq(args: BenchArgs): Promise<BenchLine[]> {
   const lines: BenchLine[] = [];
   // Each content mode on both sides (`--content-mode`): the raw side writes what the transport writes.
   for (const mode of args.contentModes ?? ['binary']) {
-    const structured = mode === 'structured';
     lines.push(
       ...(await compareLayouts(
         'rabbitmq',
         { ...args, runId: `${args.runId}-${mode.slice(0, 3)}` },
         {
           framework: (run) => rabbitFrameworkRun(run, window, args.concurrency, mode),
-          raw: (run) => rawRabbitRun(run, window, structured),
+          raw: (run) => rawRabbitRun(run, window, mode),
         },
         { messages, halfLoad: true, extra: { prefetch: PREFETCH, window, content_mode: mode } },
       )),
@@ -65,8 +64,8 @@ export async function rabbitFrameworkRun(
 }
 
 /** One raw amqplib run: the same loop, layout and shape as the framework's. */
-export function rawRabbitRun(run: SideRun, window: number, structured = false) {
-  const options = { url: RABBITMQ_URL, queue: `sy-bench-raw-${run.tag}`, prefetch: PREFETCH, structured };
+export function rawRabbitRun(run: SideRun, window: number, wire: RawWire = 'binary') {
+  const options = { url: RABBITMQ_URL, queue: `sy-bench-raw-${run.tag}`, prefetch: PREFETCH, wire };
   return loopSide(run, { kind: 'raw-rabbitmq', options }, () => rawRabbitProducer(options), window);
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import amqp, { type ConsumeMessage } from 'amqplib';
+import amqp, { type ConsumeMessage, type Options } from 'amqplib';
 import type { OnHandled, RunningConsumer } from '../consumer-spec.js';
 import { benchHeaders, benchPayload, readRawMessage } from '../contract.js';
 import type { BenchProducer } from '../run-loop.js';
@@ -11,12 +11,18 @@ export interface RawRabbitOptions {
   readonly queue: string;
   readonly prefetch: number;
   /**
-   * Write CloudEvents structured mode, as the transport does with
-   * `contentMode: 'structured'`: the framework's attributes and the payload in
-   * one `application/cloudevents+json` body, no header table.
+   * What goes on the wire (default `binary`):
+   * - `binary`: the framework's attributes as the transport writes them in binary mode (header table and properties);
+   * - `structured`: as the transport does with `contentMode: 'structured'`: the attributes and the payload in one
+   *   `application/cloudevents+json` body, no header table;
+   * - `bare`: the JSON payload alone, persistent, no properties, no table, not mandatory (what NestJS and
+   *   golevelup send): the floor a client that carries no message identity can reach.
    */
-  readonly structured?: boolean;
+  readonly wire?: RawWire;
 }
+
+/** The raw baseline's wire forms (see {@link RawRabbitOptions.wire}). */
+export type RawWire = 'binary' | 'structured' | 'bare';
 
 /**
  * The raw baseline's consumer: plain amqplib on its own connection, one
@@ -36,11 +42,7 @@ export async function startRawRabbitConsumer(
     options.queue,
     (message: ConsumeMessage | null) => {
       if (message === null) return;
-      const payload = (
-        message.properties.contentType === STRUCTURED
-          ? readStructured(message.content.toString())
-          : readRawMessage(message.properties.headers ?? {}, message.content.toString())
-      ) as { sentAt: number };
+      const payload = readRaw(message) as { sentAt: number };
       channel.ack(message);
       onHandled(payload.sentAt);
     },
@@ -65,26 +67,15 @@ export async function startRawRabbitConsumer(
 export async function rawRabbitProducer(options: RawRabbitOptions): Promise<BenchProducer> {
   const connection = await amqp.connect(options.url, { noDelay: true }); // as the transport connects
   const channel = await connection.createConfirmChannel();
+  const wire = options.wire ?? 'binary';
   let drained: Promise<void> | undefined;
   return {
     send(seq) {
-      const id = randomUUID();
       const payload = JSON.stringify(benchPayload(seq));
+      const [body, properties] = wire === 'bare' ? [payload, { persistent: true }] : identified(wire, payload);
       return new Promise<void>((resolve, reject) => {
-        const writable = channel.publish(
-          '',
-          options.queue,
-          Buffer.from(options.structured ? structuredDocument(id, payload) : payload),
-          {
-            persistent: true,
-            mandatory: true,
-            messageId: id,
-            contentType: options.structured ? STRUCTURED : 'application/json',
-            timestamp: Math.floor(Date.now() / 1000),
-            // Structured: no header table, as the transport sends none without sy- headers.
-            ...(options.structured ? {} : { headers: amqpHeaders(id) }),
-          },
-          (error: unknown) => (error ? reject(error as Error) : resolve()),
+        const writable = channel.publish('', options.queue, Buffer.from(body), properties, (error: unknown) =>
+          error ? reject(error as Error) : resolve(),
         );
         if (!writable)
           drained ??= new Promise<void>((done) => channel.once('drain', done)).finally(() => (drained = undefined));
@@ -94,6 +85,33 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
       await connection.close().catch(() => undefined);
     },
   };
+}
+
+/** Body and properties of a message that carries the framework's identity (a fresh id per message), in `wire` form. */
+function identified(wire: 'binary' | 'structured', payload: string): [string, Options.Publish] {
+  const id = randomUUID();
+  const structured = wire === 'structured';
+  return [
+    structured ? structuredDocument(id, payload) : payload,
+    {
+      persistent: true,
+      mandatory: true,
+      messageId: id,
+      contentType: structured ? STRUCTURED : 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+      // Structured: no header table, as the transport sends none without sy- headers.
+      ...(structured ? {} : { headers: amqpHeaders(id) }),
+    },
+  ];
+}
+
+/** A delivery read as any consumer reads it, whatever form it came in. */
+function readRaw(message: ConsumeMessage): unknown {
+  const text = message.content.toString();
+  if (message.properties.contentType === STRUCTURED) return readStructured(text);
+  // Bare: the payload alone, as NestJS or golevelup would parse it.
+  if (message.properties.contentType === undefined) return JSON.parse(text);
+  return readRawMessage(message.properties.headers ?? {}, text);
 }
 
 /**
