@@ -29,7 +29,8 @@ import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from
  * is reported. The JSON line keeps binary mode as `framework_*` and gives,
  * per mode, the ratios to NestJS (`<mode>_vs_nestjs_msgs`, `_cpu`: the median
  * of the per-round ratios, listed in `_rounds`) and whether the targets
- * (≥ 1.4× its msgs/s, ≤ 0.7× its CPU per message) hold.
+ * (≥ 1.4× its msgs/s, ≤ 0.7× its CPU per message) hold; the raw sides get the
+ * same ratios (`raw_vs_nestjs_msgs`, `raw_bare_vs_nestjs_msgs`, …), without targets.
  */
 export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 20_000;
@@ -83,18 +84,27 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
       );
     const middle = (values: number[]) =>
       [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number;
-    for (const mode of modes) {
-      const msgsRounds = perRound(`switchyard_${mode}`, (r) => r.msgsPerSec);
-      const cpuRounds = perRound(`switchyard_${mode}`, (r) => r.cpuUsPerMsg);
+    // Switchyard per mode, and the raw driver per wire form: the floor each form leaves a client.
+    const compared = [
+      ...modes.map((mode) => [mode, `switchyard_${mode}`] as const),
+      ...names.filter((name) => name.startsWith('raw')).map((name) => [name, name] as const),
+    ];
+    for (const [key, name] of compared) {
+      const msgsRounds = perRound(name, (r) => r.msgsPerSec);
+      const cpuRounds = perRound(name, (r) => r.cpuUsPerMsg);
       const msgs = middle(msgsRounds);
       const cpu = middle(cpuRounds);
-      extra[`${mode}_vs_nestjs_msgs`] = msgs;
-      extra[`${mode}_vs_nestjs_cpu`] = cpu;
-      extra[`${mode}_vs_nestjs_msgs_rounds`] = msgsRounds;
-      extra[`${mode}_vs_nestjs_cpu_rounds`] = cpuRounds;
-      extra[`${mode}_nestjs_targets_met`] = msgs >= 1.4 && cpu <= 0.7;
+      extra[`${key}_vs_nestjs_msgs`] = msgs;
+      extra[`${key}_vs_nestjs_cpu`] = cpu;
+      extra[`${key}_vs_nestjs_msgs_rounds`] = msgsRounds;
+      extra[`${key}_vs_nestjs_cpu_rounds`] = cpuRounds;
+      if (key === name) {
+        console.log(`peers [${layout}] ${key} (no framework) vs NestJS: ${msgs}× msgs/s, ${cpu}× CPU/msg`);
+        continue;
+      }
+      extra[`${key}_nestjs_targets_met`] = msgs >= 1.4 && cpu <= 0.7;
       console.log(
-        `peers [${layout}] switchyard ${mode} vs NestJS (median of per-round ratios): ${msgs}× msgs/s, ${cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)`,
+        `peers [${layout}] switchyard ${key} vs NestJS (median of per-round ratios): ${msgs}× msgs/s, ${cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)`,
       );
     }
     for (const name of names) {
