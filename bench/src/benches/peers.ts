@@ -30,7 +30,8 @@ import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from
  * per mode, the ratios to NestJS (`<mode>_vs_nestjs_msgs`, `_cpu`: the median
  * of the per-round ratios, listed in `_rounds`) and whether the targets
  * (≥ 1.4× its msgs/s, ≤ 0.7× its CPU per message) hold; the raw sides get the
- * same ratios (`raw_vs_nestjs_msgs`, `raw_bare_vs_nestjs_msgs`, …), without targets.
+ * same ratios (`raw_vs_nestjs_msgs`, `raw_bare_vs_nestjs_msgs`, …), without targets, and
+ * each mode its ratios to raw amqplib writing the same wire form (`<mode>_vs_raw_msgs`, `_cpu`).
  */
 export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 20_000;
@@ -78,9 +79,9 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
     const extra: Record<string, unknown> = { content_modes: modes };
     // Ratios per round (the two sides ran minutes apart at most, under the same load), then their median:
     // on a shared machine that is steadier than the ratio of two medians.
-    const perRound = (name: string, pick: (r: RunResult) => number) =>
+    const perRound = (name: string, pick: (r: RunResult) => number, base = 'nestjs') =>
       (results[name] as RunResult[]).map((r, i) =>
-        round(pick(r) / pick((results.nestjs as RunResult[])[i] as RunResult)),
+        round(pick(r) / pick((results[base] as RunResult[])[i] as RunResult)),
       );
     const middle = (values: number[]) =>
       [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number;
@@ -105,6 +106,16 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
       extra[`${key}_nestjs_targets_met`] = msgs >= 1.4 && cpu <= 0.7;
       console.log(
         `peers [${layout}] switchyard ${key} vs NestJS (median of per-round ratios): ${msgs}× msgs/s, ${cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)`,
+      );
+      // Against the same driver writing the same wire form: what the framework adds, whatever the form costs.
+      const sameWire = key === 'binary' ? 'raw' : `raw_${key}`;
+      if (!(sameWire in results)) continue;
+      const vsRawMsgs = middle(perRound(name, (r) => r.msgsPerSec, sameWire));
+      const vsRawCpu = middle(perRound(name, (r) => r.cpuUsPerMsg, sameWire));
+      extra[`${key}_vs_raw_msgs`] = vsRawMsgs;
+      extra[`${key}_vs_raw_cpu`] = vsRawCpu;
+      console.log(
+        `peers [${layout}] switchyard ${key} vs raw amqplib writing the same wire (median of per-round ratios): ${vsRawMsgs}× msgs/s, ${vsRawCpu}× CPU/msg`,
       );
     }
     for (const name of names) {
