@@ -60,9 +60,10 @@ export async function startRawRabbitConsumer(
  * The raw baseline's producer: plain amqplib on its own connection, one
  * ConfirmChannel; each `send` publishes one persistent message through the
  * default exchange with the framework's properties and headers (message id,
- * content type, timestamp, `ce-*` headers of a command, `mandatory`) and
- * resolves at its publisher confirm, honouring the channel's write
- * backpressure — what the transport does per message.
+ * content type, timestamp, `ce-*` headers of a command, `mandatory`; or the
+ * structured document, or the bare payload, as `wire` says) and resolves at
+ * its publisher confirm, honouring the channel's write backpressure — what
+ * the transport does per message.
  */
 export async function rawRabbitProducer(options: RawRabbitOptions): Promise<BenchProducer> {
   const connection = await amqp.connect(options.url, { noDelay: true }); // as the transport connects
