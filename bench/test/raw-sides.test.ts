@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import amqp from 'amqplib';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RawNatsOptions, rawNatsProducer } from '../src/raw/nats.js';
 import { type RawPostgresOptions, rawPostgresProducer } from '../src/raw/postgres.js';
+import { type RawRabbitOptions, type RawWire, rawRabbitProducer } from '../src/raw/rabbitmq.js';
 import { runLoop } from '../src/run-loop.js';
 
 const POSTGRES = process.env.SWITCHYARD_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS = process.env.SWITCHYARD_NATS_SERVER ?? '127.0.0.1:4222';
+const RABBITMQ = process.env.SWITCHYARD_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const suffix = () => randomBytes(4).toString('hex');
 
 describe('raw PostgreSQL baseline', () => {
@@ -65,4 +68,36 @@ describe('raw NATS JetStream baseline', () => {
       await nc.close();
     }
   });
+});
+
+describe('raw RabbitMQ baseline', () => {
+  it.each<RawWire>(['binary', 'structured', 'bare'])(
+    'reads every message it sent in %s form and deletes its queue when stopped',
+    async (wire) => {
+      const options: RawRabbitOptions = {
+        url: RABBITMQ,
+        queue: `sy-benchtest-${wire}-${suffix()}`,
+        prefetch: 200,
+        wire,
+      };
+      // A form the consumer could not read would throw in its callback: nothing handled, the loop never ends.
+      const result = await runLoop({
+        layout: 'single-thread',
+        consumer: { kind: 'raw-rabbitmq', options },
+        producer: () => rawRabbitProducer(options),
+        messages: 500,
+        window: 200,
+      });
+      expect(result.msgsPerSec).toBeGreaterThan(0);
+      const connection = await amqp.connect(RABBITMQ);
+      try {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        await expect(channel.checkQueue(options.queue)).rejects.toThrow(/NOT_FOUND/);
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    },
+    30_000,
+  );
 });
