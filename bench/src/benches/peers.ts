@@ -9,6 +9,7 @@ import {
 } from '../bench-line.js';
 import { golevelupProducer } from '../peers/golevelup.js';
 import { nestProducer } from '../peers/nest.js';
+import { median } from '../request-reply/load.js';
 import { type RunResult, round } from '../run-loop.js';
 import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from './rabbitmq.js';
 
@@ -69,54 +70,52 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
         );
       }
     }
-    const median = (name: string) => {
+    const medianRound = (name: string) => {
       const sorted = [...(results[name] as RunResult[])].sort((a, b) => a.msgsPerSec - b.msgsPerSec);
       return sorted[Math.floor((sorted.length - 1) / 2)] as RunResult;
     };
-    const m = Object.fromEntries(names.map((name) => [name, median(name)])) as Record<string, RunResult>;
+    const m = Object.fromEntries(names.map((name) => [name, medianRound(name)])) as Record<string, RunResult>;
     const sy = m[`switchyard_${modes[0]}`] as RunResult;
     const raw = m.raw as RunResult;
     const extra: Record<string, unknown> = { content_modes: modes };
     // Ratios per round (the two sides ran minutes apart at most, under the same load), then their median:
     // on a shared machine that is steadier than the ratio of two medians.
-    const perRound = (name: string, pick: (r: RunResult) => number, base = 'nestjs') =>
+    const perRound = (name: string, pick: (r: RunResult) => number, base: string) =>
       (results[name] as RunResult[]).map((r, i) =>
         round(pick(r) / pick((results[base] as RunResult[])[i] as RunResult)),
       );
-    const middle = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number;
-    // Switchyard per mode, and the raw driver per wire form: the floor each form leaves a client.
-    const compared = [
-      ...modes.map((mode) => [mode, `switchyard_${mode}`] as const),
-      ...names.filter((name) => name.startsWith('raw')).map((name) => [name, name] as const),
-    ];
-    for (const [key, name] of compared) {
-      const msgsRounds = perRound(name, (r) => r.msgsPerSec);
-      const cpuRounds = perRound(name, (r) => r.cpuUsPerMsg);
-      const msgs = middle(msgsRounds);
-      const cpu = middle(cpuRounds);
-      extra[`${key}_vs_nestjs_msgs`] = msgs;
-      extra[`${key}_vs_nestjs_cpu`] = cpu;
-      extra[`${key}_vs_nestjs_msgs_rounds`] = msgsRounds;
-      extra[`${key}_vs_nestjs_cpu_rounds`] = cpuRounds;
-      if (key === name) {
-        console.log(`peers [${layout}] ${key} (no framework) vs NestJS: ${msgs}× msgs/s, ${cpu}× CPU/msg`);
-        continue;
-      }
-      extra[`${key}_nestjs_targets_met`] = msgs >= 1.4 && cpu <= 0.7;
+    /** `name` against `base`, per round and as the median of those rounds. */
+    const ratios = (name: string, base: string) => {
+      const msgsRounds = perRound(name, (r) => r.msgsPerSec, base);
+      const cpuRounds = perRound(name, (r) => r.cpuUsPerMsg, base);
+      return { msgs: median(msgsRounds), cpu: median(cpuRounds), msgsRounds, cpuRounds };
+    };
+    const recordVsNest = (key: string, vs: ReturnType<typeof ratios>) => {
+      extra[`${key}_vs_nestjs_msgs`] = vs.msgs;
+      extra[`${key}_vs_nestjs_cpu`] = vs.cpu;
+      extra[`${key}_vs_nestjs_msgs_rounds`] = vs.msgsRounds;
+      extra[`${key}_vs_nestjs_cpu_rounds`] = vs.cpuRounds;
+    };
+    for (const mode of modes) {
+      const vsNest = ratios(`switchyard_${mode}`, 'nestjs');
+      recordVsNest(mode, vsNest);
+      extra[`${mode}_nestjs_targets_met`] = vsNest.msgs >= 1.4 && vsNest.cpu <= 0.7;
       console.log(
-        `peers [${layout}] switchyard ${key} vs NestJS (median of per-round ratios): ${msgs}× msgs/s, ${cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)`,
+        `peers [${layout}] switchyard ${mode} vs NestJS (median of per-round ratios): ${vsNest.msgs}× msgs/s, ${vsNest.cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)`,
       );
       // Against the same driver writing the same wire form: what the framework adds, whatever the form costs.
-      const sameWire = key === 'binary' ? 'raw' : `raw_${key}`;
-      if (!(sameWire in results)) continue;
-      const vsRawMsgs = middle(perRound(name, (r) => r.msgsPerSec, sameWire));
-      const vsRawCpu = middle(perRound(name, (r) => r.cpuUsPerMsg, sameWire));
-      extra[`${key}_vs_raw_msgs`] = vsRawMsgs;
-      extra[`${key}_vs_raw_cpu`] = vsRawCpu;
+      const vsRaw = ratios(`switchyard_${mode}`, mode === 'binary' ? 'raw' : `raw_${mode}`);
+      extra[`${mode}_vs_raw_msgs`] = vsRaw.msgs;
+      extra[`${mode}_vs_raw_cpu`] = vsRaw.cpu;
       console.log(
-        `peers [${layout}] switchyard ${key} vs raw amqplib writing the same wire (median of per-round ratios): ${vsRawMsgs}× msgs/s, ${vsRawCpu}× CPU/msg`,
+        `peers [${layout}] switchyard ${mode} vs raw amqplib writing the same wire (median of per-round ratios): ${vsRaw.msgs}× msgs/s, ${vsRaw.cpu}× CPU/msg`,
       );
+    }
+    // The raw driver per wire form: the floor each form leaves any client.
+    for (const name of names.filter((side) => side.startsWith('raw'))) {
+      const vsNest = ratios(name, 'nestjs');
+      recordVsNest(name, vsNest);
+      console.log(`peers [${layout}] ${name} (no framework) vs NestJS: ${vsNest.msgs}× msgs/s, ${vsNest.cpu}× CPU/msg`);
     }
     for (const name of names) {
       const r = m[name] as RunResult;
