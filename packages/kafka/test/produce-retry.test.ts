@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { collect } from '@switchyard/testing';
+import { collect, waitFor } from '@switchyard/testing';
 import kafkajs, { type ISocketFactory } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { kafkaFixture, message } from './helpers.js';
@@ -46,12 +46,23 @@ describe.runIf(fixture.reachable)('kafka: a send retried after one broker failed
       logLevel: kafkajs.logLevel.NOTHING,
     }).admin();
     await admin.connect();
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     const cluster = await admin.describeCluster();
-    await admin.disconnect();
-    const partitions = topics[0]?.partitions ?? [];
+    let partitions: Array<{ leader: number }> = [];
     const led = (nodeId: number) => partitions.filter((p) => p.leader === nodeId).length;
-    const target = cluster.brokers.find((b) => led(b.nodeId) > 0 && led(b.nodeId) < partitions.length);
+    const findTarget = () => cluster.brokers.find((b) => led(b.nodeId) > 0 && led(b.nodeId) < partitions.length);
+    // Right after the topic was created its metadata may still lack partitions or leaders.
+    await waitFor(
+      async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        partitions = topics[0]?.partitions ?? [];
+        return partitions.length > 0 && partitions.every((p) => p.leader >= 0) && findTarget() !== undefined;
+      },
+      () => `leaders of every partition of ${topic} (${JSON.stringify(partitions.map((p) => p.leader))})`,
+      10_000,
+      50,
+    );
+    await admin.disconnect();
+    const target = findTarget();
     expect(target, 'a broker leading some partitions, not all').toBeDefined();
     const broken = failFirstProduceTo(target?.port ?? -1);
     // One more than a multiple of the partition count: a round-robin partitioner that moves on between
