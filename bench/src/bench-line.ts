@@ -54,7 +54,7 @@ export function benchLine(
   extra: Record<string, unknown> = {},
 ): BenchLine {
   console.log(
-    `${transport} [${layout}]: framework ${framework.msgsPerSec} msgs/s (p50 ${framework.p50Ms} ms, p99 ${framework.p99Ms} ms, ${framework.cpuUsPerMsg} µs CPU/msg); raw ${raw.msgsPerSec} msgs/s (${raw.cpuUsPerMsg} µs CPU/msg)`,
+    `${transport} [${layout}]: framework ${framework.msgsPerSec} msgs/s (p50 ${framework.p50Ms} ms, p99 ${framework.p99Ms} ms, ${framework.cpuUsPerMsg} µs CPU/msg${machineNote(framework)}); raw ${raw.msgsPerSec} msgs/s (${raw.cpuUsPerMsg} µs CPU/msg${machineNote(raw)})`,
   );
   return {
     transport,
@@ -70,8 +70,23 @@ export function benchLine(
     cpu_ratio: round(framework.cpuUsPerMsg / raw.cpuUsPerMsg),
     raw_p50_ms: raw.p50Ms,
     raw_p99_ms: raw.p99Ms,
+    ...machineCpu(framework, raw),
     ...extra,
   };
+}
+
+/** Both sides' machine CPU per message (the broker's work included), when both runs measured it. */
+function machineCpu(framework: RunResult, raw: RunResult): Record<string, number> {
+  if (framework.machineCpuUsPerMsg === undefined || raw.machineCpuUsPerMsg === undefined) return {};
+  return {
+    machine_cpu_us_per_msg: framework.machineCpuUsPerMsg,
+    raw_machine_cpu_us_per_msg: raw.machineCpuUsPerMsg,
+  };
+}
+
+/** `, machine N µs` for a console line, when the run measured it. */
+export function machineNote(result: RunResult): string {
+  return result.machineCpuUsPerMsg === undefined ? '' : `, machine ${result.machineCpuUsPerMsg} µs`;
 }
 
 /** One round's numbers, kept in the JSON line for transparency. */

@@ -4,6 +4,7 @@ import type { ConsumerRun } from './consumer-worker.js';
 import { nowMs } from './contract.js';
 import { Latency } from './latency.js';
 import type { Layout } from './layout.js';
+import { machineBusyMicros } from './machine-cpu.js';
 import { telemetryMode } from './telemetry-mode.js';
 
 /** The sending half of a run, in the main thread: `send` resolves once the message is durably accepted. */
@@ -32,6 +33,11 @@ export interface RunResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly cpuUsPerMsg: number;
+  /**
+   * Busy CPU of the whole machine per message over the same interval (every process: the broker's
+   * work on this machine included, and anything else running); absent where `/proc/stat` is missing.
+   */
+  readonly machineCpuUsPerMsg?: number;
 }
 
 /** The worker reports progress this often, so the producer's closed loop works across threads. */
@@ -42,7 +48,8 @@ export const PROGRESS_EVERY = 64;
  * than `window` ahead of the consumer, and wait until all are handled.
  * Throughput counts from the first send to the last handled message; latency
  * is send-to-handle per message (HDR histogram); CPU is the whole process's
- * user+system time (every thread) per message, over the same interval.
+ * user+system time (every thread) per message, over the same interval, and
+ * the machine's busy time per message next to it (see machine-cpu.ts).
  */
 export async function runLoop(options: LoopOptions): Promise<RunResult> {
   const latency = new Latency();
@@ -66,6 +73,7 @@ export async function runLoop(options: LoopOptions): Promise<RunResult> {
     producer = await options.producer();
     const send = producer.send.bind(producer);
     const cpuBefore = process.cpuUsage();
+    const machineBefore = machineBusyMicros();
     const started = nowMs();
     const sender = async () => {
       while (next < options.messages) {
@@ -90,6 +98,7 @@ export async function runLoop(options: LoopOptions): Promise<RunResult> {
     await allHandled;
     const elapsedMs = nowMs() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    const machineAfter = machineBusyMicros();
     await producer.stop();
     producer = undefined;
     await consumer.stop();
@@ -98,6 +107,9 @@ export async function runLoop(options: LoopOptions): Promise<RunResult> {
       p50Ms: round(latency.percentile(50)),
       p99Ms: round(latency.percentile(99)),
       cpuUsPerMsg: round((cpu.user + cpu.system) / options.messages),
+      ...(machineBefore !== undefined && machineAfter !== undefined
+        ? { machineCpuUsPerMsg: round((machineAfter - machineBefore) / options.messages) }
+        : {}),
     };
   } finally {
     await producer?.stop().catch(() => undefined);

@@ -4,6 +4,7 @@ import {
   benchLine,
   DEFAULT_ROUNDS,
   loopSide,
+  machineNote,
   type Side,
   type SideRun,
 } from '../bench-line.js';
@@ -33,6 +34,9 @@ import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from
  * (≥ 1.4× its msgs/s, ≤ 0.7× its CPU per message) hold; the raw sides get the
  * same ratios (`raw_vs_nestjs_msgs`, `raw_bare_vs_nestjs_msgs`, …), without targets, and
  * each mode its ratios to raw amqplib writing the same wire form (`<mode>_vs_raw_msgs`, `_cpu`).
+ * Where `/proc/stat` exists, each side also reports the machine's busy CPU per message
+ * (`<side>_machine_cpu_us_per_msg`: the broker's work on this machine included) and each
+ * ratio to NestJS its machine-CPU counterpart (`<side>_vs_nestjs_machine_cpu`).
  */
 export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
   const messages = args.messages ?? 20_000;
@@ -66,7 +70,7 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
         const result = await (sides[name] as Side)({ layout, messages, tag: `${tag}-${name}-${index}` });
         (results[name] as RunResult[]).push(result);
         console.log(
-          `round ${index + 1} [${layout}] ${name}: ${result.msgsPerSec} msgs/s, ${result.cpuUsPerMsg} µs CPU/msg`,
+          `round ${index + 1} [${layout}] ${name}: ${result.msgsPerSec} msgs/s, ${result.cpuUsPerMsg} µs CPU/msg${machineNote(result)}`,
         );
       }
     }
@@ -88,11 +92,16 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
     const ratios = (name: string, base: string) => {
       const msgsRounds = perRound(name, (r) => r.msgsPerSec, base);
       const cpuRounds = perRound(name, (r) => r.cpuUsPerMsg, base);
-      return { msgs: median(msgsRounds), cpu: median(cpuRounds), msgsRounds, cpuRounds };
+      const measured = [...(results[name] as RunResult[]), ...(results[base] as RunResult[])];
+      const machine = measured.every((r) => r.machineCpuUsPerMsg !== undefined)
+        ? median(perRound(name, (r) => r.machineCpuUsPerMsg as number, base))
+        : undefined;
+      return { msgs: median(msgsRounds), cpu: median(cpuRounds), machine, msgsRounds, cpuRounds };
     };
     const recordVsNest = (key: string, vs: ReturnType<typeof ratios>) => {
       extra[`${key}_vs_nestjs_msgs`] = vs.msgs;
       extra[`${key}_vs_nestjs_cpu`] = vs.cpu;
+      if (vs.machine !== undefined) extra[`${key}_vs_nestjs_machine_cpu`] = vs.machine;
       extra[`${key}_vs_nestjs_msgs_rounds`] = vs.msgsRounds;
       extra[`${key}_vs_nestjs_cpu_rounds`] = vs.cpuRounds;
     };
@@ -101,7 +110,7 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
       recordVsNest(mode, vsNest);
       extra[`${mode}_nestjs_targets_met`] = vsNest.msgs >= 1.4 && vsNest.cpu <= 0.7;
       console.log(
-        `peers [${layout}] switchyard ${mode} vs NestJS (median of per-round ratios): ${vsNest.msgs}× msgs/s, ${vsNest.cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)`,
+        `peers [${layout}] switchyard ${mode} vs NestJS (median of per-round ratios): ${vsNest.msgs}× msgs/s, ${vsNest.cpu}× CPU/msg (targets ≥ 1.4×, ≤ 0.7×)${machineRatio(vsNest.machine)}`,
       );
       // Against the same driver writing the same wire form: what the framework adds, whatever the form costs.
       const vsRaw = ratios(`switchyard_${mode}`, mode === 'binary' ? 'raw' : `raw_${mode}`);
@@ -115,19 +124,26 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
     for (const name of names.filter((side) => side.startsWith('raw'))) {
       const vsNest = ratios(name, 'nestjs');
       recordVsNest(name, vsNest);
-      console.log(`peers [${layout}] ${name} (no framework) vs NestJS: ${vsNest.msgs}× msgs/s, ${vsNest.cpu}× CPU/msg`);
+      console.log(
+        `peers [${layout}] ${name} (no framework) vs NestJS: ${vsNest.msgs}× msgs/s, ${vsNest.cpu}× CPU/msg${machineRatio(vsNest.machine)}`,
+      );
     }
     for (const name of names) {
       const r = m[name] as RunResult;
       extra[`${name}_msgs_per_s`] = r.msgsPerSec;
       extra[`${name}_cpu_us_per_msg`] = r.cpuUsPerMsg;
       extra[`${name}_p99_ms`] = r.p99Ms;
-      extra[`${name}_rounds`] = (results[name] as RunResult[]).map((x) => [x.msgsPerSec, x.cpuUsPerMsg]);
+      if (r.machineCpuUsPerMsg !== undefined) extra[`${name}_machine_cpu_us_per_msg`] = r.machineCpuUsPerMsg;
+      extra[`${name}_rounds`] = (results[name] as RunResult[]).map((x) => [
+        x.msgsPerSec,
+        x.cpuUsPerMsg,
+        ...(x.machineCpuUsPerMsg === undefined ? [] : [x.machineCpuUsPerMsg]),
+      ]);
     }
     for (const name of names) {
       const r = m[name] as RunResult;
       console.log(
-        `peers [${layout}] ${name.padEnd(21)} ${String(r.msgsPerSec).padStart(7)} msgs/s ${String(r.cpuUsPerMsg).padStart(8)} µs CPU/msg`,
+        `peers [${layout}] ${name.padEnd(21)} ${String(r.msgsPerSec).padStart(7)} msgs/s ${String(r.cpuUsPerMsg).padStart(8)} µs CPU/msg${machineNote(r)}`,
       );
     }
     lines.push(
@@ -140,4 +156,9 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
     );
   }
   return lines;
+}
+
+/** `; machine N×` for a console line, when the ratio was measured. */
+function machineRatio(ratio: number | undefined): string {
+  return ratio === undefined ? '' : `; machine ${ratio}× CPU/msg (broker included)`;
 }
