@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
  * where there is no such file (macOS, Windows) or it cannot be read.
  *
  * Why: a process's own CPU per message leaves out what its messages cost the
- * broker on the same machine, and on a 2-core machine the two share the
- * cores, so the broker's part bounds every side's rate. The difference of two
+ * broker on the same machine, with which it shares the cores. The difference of two
  * readings around a run, divided by its messages, is the machine's CPU per
  * message; minus the process's own, what the broker (and anything else
  * running) spent. Resolution is one clock tick per core (10 ms at the usual
