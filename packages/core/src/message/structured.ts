@@ -58,7 +58,7 @@ export function toStructured(message: TransportMessage): Uint8Array {
     const attribute = attributeOf(header);
     if (attribute !== '') event[attribute] = headers[header];
   }
-  const contentType = message.headers['content-type'] ?? 'application/json';
+  const contentType = headers['content-type'] ?? 'application/json';
   event.datacontenttype = contentType;
   const data = contentType.includes('json') ? textOrUndefined(message.body) : undefined;
   if (data !== undefined) {
