@@ -71,7 +71,7 @@ describe('raw NATS JetStream baseline', () => {
 });
 
 describe('raw RabbitMQ baseline', () => {
-  it.each<RawWire>(['binary', 'structured', 'bare'])(
+  it.each<RawWire>(['binary', 'structured', 'bare', 'table'])(
     'reads every message it sent in %s form and deletes its queue when stopped',
     async (wire) => {
       const options: RawRabbitOptions = {

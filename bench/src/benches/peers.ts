@@ -32,7 +32,8 @@ import { PREFETCH, RABBITMQ_URL, rabbitFrameworkRun, rawRabbitRun, WINDOW } from
  * per mode, the ratios to NestJS (`<mode>_vs_nestjs_msgs`, `_cpu`: the median
  * of the per-round ratios, listed in `_rounds`) and whether the targets
  * (≥ 1.4× its msgs/s, ≤ 0.7× its CPU per message) hold; the raw sides get the
- * same ratios (`raw_vs_nestjs_msgs`, `raw_bare_vs_nestjs_msgs`, …), without targets, and
+ * same ratios (`raw_vs_nestjs_msgs`, `raw_bare_vs_nestjs_msgs`, `raw_table_vs_nestjs_msgs` for the bare payload
+ * with binary mode's header table alone, …), without targets, and
  * each mode its ratios to raw amqplib writing the same wire form (`<mode>_vs_raw_msgs`, `_cpu`).
  * Where `/proc/stat` exists, each side also reports the machine's busy CPU per message
  * (`<side>_machine_cpu_us_per_msg`: the broker's work on this machine included) and each
@@ -55,6 +56,8 @@ export async function benchPeers(args: BenchArgs): Promise<BenchLine[]> {
   // The same driver and loop in the other wire forms: what the form alone costs, next to `raw` (binary mode's table).
   if (modes.includes('structured')) sides.raw_structured = (run) => rawRabbitRun(run, window, 'structured');
   sides.raw_bare = (run) => rawRabbitRun(run, window, 'bare');
+  // The bare payload plus binary mode's header table alone: what the table costs, both sides of the socket.
+  if (modes.includes('binary')) sides.raw_table = (run) => rawRabbitRun(run, window, 'table');
   sides.nestjs = peerRun('peer-nest');
   sides.golevelup = peerRun('peer-golevelup');
   const names = Object.keys(sides);

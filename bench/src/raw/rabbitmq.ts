@@ -16,13 +16,15 @@ export interface RawRabbitOptions {
    * - `structured`: as the transport does with `contentMode: 'structured'`: the attributes and the payload in one
    *   `application/cloudevents+json` body, no header table;
    * - `bare`: the JSON payload alone, persistent, no properties, no table, not mandatory (what NestJS and
-   *   golevelup send): the floor a client that carries no message identity can reach.
+   *   golevelup send): the floor a client that carries no message identity can reach;
+   * - `table`: the bare payload with binary mode's `ce-*` header table and nothing else (no properties, not
+   *   mandatory): what the table alone costs, next to `bare` and `binary`.
    */
   readonly wire?: RawWire;
 }
 
 /** The raw baseline's wire forms (see {@link RawRabbitOptions.wire}). */
-export type RawWire = 'binary' | 'structured' | 'bare';
+export type RawWire = 'binary' | 'structured' | 'bare' | 'table';
 
 /**
  * The raw baseline's consumer: plain amqplib on its own connection, one
@@ -61,7 +63,8 @@ export async function startRawRabbitConsumer(
  * ConfirmChannel; each `send` publishes one persistent message through the
  * default exchange with the framework's properties and headers (message id,
  * content type, timestamp, `ce-*` headers of a command, `mandatory`; or the
- * structured document, or the bare payload, as `wire` says) and resolves at
+ * structured document, the bare payload, or the bare payload with the `ce-*`
+ * table, as `wire` says) and resolves at
  * its publisher confirm, honouring the channel's write backpressure — what
  * the transport does per message.
  */
@@ -73,7 +76,7 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
   return {
     send(seq) {
       const payload = JSON.stringify(benchPayload(seq));
-      const [body, properties] = wire === 'bare' ? [payload, { persistent: true }] : identified(wire, payload);
+      const [body, properties] = wire === 'bare' || wire === 'table' ? unidentified(wire, payload) : identified(wire, payload);
       return new Promise<void>((resolve, reject) => {
         const writable = channel.publish('', options.queue, Buffer.from(body), properties, (error: unknown) =>
           error ? reject(error as Error) : resolve(),
@@ -106,13 +109,19 @@ function identified(wire: 'binary' | 'structured', payload: string): [string, Op
   ];
 }
 
+/** Body and properties of a message in `bare` form, or in `table` form (a fresh id in its table). */
+function unidentified(wire: 'bare' | 'table', payload: string): [string, Options.Publish] {
+  return [payload, wire === 'bare' ? { persistent: true } : { persistent: true, headers: amqpHeaders(randomUUID()) }];
+}
+
 /** A delivery read as any consumer reads it, whatever form it came in. */
 function readRaw(message: ConsumeMessage): unknown {
   const text = message.content.toString();
   if (message.properties.contentType === STRUCTURED) return readStructured(text);
-  // Bare: the payload alone, as NestJS or golevelup would parse it.
-  if (message.properties.contentType === undefined) return JSON.parse(text);
-  return readRawMessage(message.properties.headers ?? {}, text);
+  const table: Readonly<Record<string, unknown>> = message.properties.headers ?? {};
+  // Bare: the payload alone, as NestJS or golevelup would parse it (amqplib sends an empty table).
+  if (message.properties.contentType === undefined && table['ce-id'] === undefined) return JSON.parse(text);
+  return readRawMessage(table, text);
 }
 
 /**
