@@ -76,7 +76,8 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
   return {
     send(seq) {
       const payload = JSON.stringify(benchPayload(seq));
-      const [body, properties] = wire === 'bare' || wire === 'table' ? unidentified(wire, payload) : identified(wire, payload);
+      const [body, properties] =
+        wire === 'bare' || wire === 'table' ? unidentified(wire, payload) : identified(wire, payload);
       return new Promise<void>((resolve, reject) => {
         const writable = channel.publish('', options.queue, Buffer.from(body), properties, (error: unknown) =>
           error ? reject(error as Error) : resolve(),

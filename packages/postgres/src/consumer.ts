@@ -6,7 +6,7 @@ import {
   SETTLED,
 } from '@switchyard/core/transport';
 import type { QueueAccess } from './queue-access.js';
-import type { ClaimedRow } from './statements.js';
+import type { Claim } from './statements.js';
 
 /** Settings of one consumer. */
 export type ConsumerSettings = ClaimingSettings;
@@ -19,14 +19,17 @@ const MIN_RETRY_MS = 5;
  * loop claims up to half of `prefetch` rows in one statement (which also deletes the rows acked
  * since the last one) whenever at most half of `prefetch` are unsettled, so that the next batch is
  * claimed while the previous one is handled (a batch goes to the handlers only after the next
- * claim was sent) and at most `prefetch` rows are leased at once. It sleeps while the channel is
- * empty until a NOTIFY, a settle, the next delayed row or the fallback poll wakes it.
+ * claim was sent) and at most `prefetch` rows are leased at once. Once a claim took fewer rows
+ * than it asked for, it sleeps until a NOTIFY, a settle, the next delayed row or expiring lease
+ * (the claim's own answer says when) or the fallback poll wakes it.
  */
 export class PostgresConsumer extends ClaimingConsumer<string> {
   readonly #access: QueueAccess;
   /** Rows per claim: half the prefetch, so that the next claim runs while the previous one is handled. */
   readonly #claimSize: number;
   #pumpScheduled = false;
+  /** The fetch loop sleeps until settles make room for a claim (not on a drained channel). */
+  #waitingForRoom = false;
 
   constructor(access: QueueAccess, channel: string, handler: DeliveryHandler, settings: ConsumerSettings) {
     super(access, channel, handler, settings);
@@ -68,14 +71,16 @@ export class PostgresConsumer extends ClaimingConsumer<string> {
     let errorMs = 0;
     while (!this.stopping) {
       if (this.inFlight.size > this.lowWater) {
+        this.#waitingForRoom = true;
         await this.waker.sleep(this.#access.pollMs);
+        this.#waitingForRoom = false;
         continue;
       }
       const room = Math.min(this.settings.prefetch - this.inFlight.size, this.#claimSize);
       const owner = this.nextOwner();
-      let rows: ClaimedRow[];
+      let claim: Claim;
       try {
-        rows = await this.#access.claim(this.channel, room, owner);
+        claim = await this.#access.claim(this.channel, room, owner);
       } catch (error) {
         this.report(error);
         errorMs = Math.min(Math.max(errorMs * 2, 50), Math.max(this.#access.pollMs, 50), 2_000);
@@ -83,6 +88,7 @@ export class PostgresConsumer extends ClaimingConsumer<string> {
         continue;
       }
       errorMs = 0;
+      const rows = claim.rows;
       if (this.stopping) {
         // Claimed while closing: give them straight back.
         await this.#access
@@ -93,18 +99,20 @@ export class PostgresConsumer extends ClaimingConsumer<string> {
           .catch((e: unknown) => this.report(e));
         break;
       }
-      if (rows.length === 0) {
-        await this.waker.sleep(await this.#untilDue());
-        continue;
-      }
       for (const row of rows) this.slots.add(this.track(row, owner));
-      // A full claim: more rows are probably waiting; claim again as soon as there is room.
-      if (rows.length === room) this.waker.wake();
       // Handlers get the batch in the next turn, after the loop sent its next claim (when there is
       // room for one): the database works on that claim while this batch is handled, instead of
       // the two taking turns. Handlers run in microtasks, so pumping now would run the whole batch
       // before the pool writes the claim.
-      this.#pumpSoon();
+      if (rows.length > 0) this.#pumpSoon();
+      // A full claim: more rows are probably waiting; claim again as soon as there is room.
+      if (rows.length === room) continue;
+      // A short one took all there was: sleep until a NOTIFY, a settle, or the next row's time,
+      // rather than claim once more to find nothing and then ask when to look again (three round
+      // trips per wake-up at low load instead of one). Rows claimable now that a concurrent claim
+      // was taking: claim again, at once if this claim got some, after a short wait if it got none.
+      const claimableNow = claim.nextIn !== undefined && claim.nextIn <= 0;
+      if (rows.length === 0 || !claimableNow) await this.waker.sleep(this.#untilDue(claim.nextIn));
     }
   }
 
@@ -118,13 +126,18 @@ export class PostgresConsumer extends ClaimingConsumer<string> {
   }
 
   /** How long an empty channel is left alone: until its next delayed row or expiring lease, at most the poll interval. */
-  async #untilDue(): Promise<number> {
-    try {
-      const next = await this.#access.nextVisibleIn(this.channel);
-      return next === undefined ? this.#access.pollMs : Math.min(this.#access.pollMs, Math.max(MIN_RETRY_MS, next));
-    } catch {
-      return this.#access.pollMs;
-    }
+  #untilDue(nextIn: number | undefined): number {
+    return nextIn === undefined ? this.#access.pollMs : Math.min(this.#access.pollMs, Math.max(MIN_RETRY_MS, nextIn));
+  }
+
+  /**
+   * A settle wakes the loop when it waits for room, or when the row had a key: deleting it makes
+   * the next row of its key claimable, and no NOTIFY says so. On a drained channel an unkeyed ack
+   * would only wake it to claim nothing; the ack's delete goes out with the next claim or alone
+   * after its short delay.
+   */
+  protected override wakesOnSettle(delivery: ClaimedDelivery<string>): boolean {
+    return this.#waitingForRoom || delivery.key !== null;
   }
 
   /** See {@link ClaimSink}. Write-behind unless `durableAck`. */
@@ -140,8 +153,8 @@ export class PostgresConsumer extends ClaimingConsumer<string> {
   settleNack(delivery: ClaimedDelivery<string>, delayMs: number): Promise<void> {
     return this.#access.release(delivery.seq, delivery.owner, delayMs).then(() => {
       this.settled(delivery);
-      // Due again now: claim it (this process got no NOTIFY for an update).
-      if (delayMs === 0) this.waker.wake();
+      // Due again now or later, and no NOTIFY says so: the next claim takes it, or says when it is due.
+      this.waker.wake();
     }, this.#abandon(delivery));
   }
 

@@ -2,7 +2,7 @@ import { describeError, ErrorCode, TransportError } from '@switchyard/core/trans
 import type pg from 'pg';
 import type { WakeHub } from './listener.js';
 import type { ResolvedOptions } from './options.js';
-import type { ClaimedRow, Statements } from './statements.js';
+import type { Claim, Statements } from './statements.js';
 
 /** Acked rows waiting for a statement, and the promise of their delete. */
 class AckBatch {
@@ -68,22 +68,21 @@ export class QueueAccess {
     return this.#hub.listen(channel, wake);
   }
 
-  /** Delete the pending acks and lease up to `limit` rows of `channel` to `owner`, in one statement. */
-  async claim(channel: string, limit: number, owner: string): Promise<ClaimedRow[]> {
+  /**
+   * Delete the pending acks and lease up to `limit` rows of `channel` to `owner`, in one statement;
+   * a short claim also says when the next row may be claimed (see {@link Claim}).
+   */
+  async claim(channel: string, limit: number, owner: string): Promise<Claim> {
     const batch = this.#durableAck ? undefined : this.#take();
     try {
-      const rows = await this.#statements.claim(this.#pool, channel, limit, this.leaseMs, owner, batch?.seqs ?? []);
+      const claim = await this.#statements.claim(this.#pool, channel, limit, this.leaseMs, owner, batch?.seqs ?? []);
       batch?.resolve();
-      return rows;
+      return claim;
     } catch (error) {
       // The deletes did not commit either: they go out alone.
       if (batch !== undefined) this.#deleteAlone(batch);
       throw wrap(error, `claim from channel '${channel}' failed`);
     }
-  }
-
-  nextVisibleIn(channel: string): Promise<number | undefined> {
-    return this.#statements.nextVisibleIn(this.#pool, channel);
   }
 
   /** Queue the delete of an acked row; resolves once it committed. */

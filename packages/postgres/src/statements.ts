@@ -11,6 +11,23 @@ export type ClaimedRow = readonly [
   deliveryCount: number,
 ];
 
+/** A row of the claim statement: a claimed row and a null, or (last) nulls and the next visible time. */
+type ClaimResultRow = [seq: string | null, ...rest: Tail<ClaimedRow>, nextIn: number | null];
+type Tail<T extends readonly unknown[]> = T extends readonly [unknown, ...infer Rest] ? Rest : never;
+
+/** What one claim returns. */
+export interface Claim {
+  /** The leased rows, in send order. */
+  readonly rows: ClaimedRow[];
+  /**
+   * For a claim that took fewer rows than its limit: milliseconds until the next row of the
+   * channel may be claimed (a delayed message, a nacked one, an expiring lease of another
+   * consumer; never a row held back behind its key), ≤ 0 when one is claimable now (a concurrent
+   * claim was taking it), undefined when nothing else is there. Undefined after a full claim.
+   */
+  readonly nextIn: number | undefined;
+}
+
 /** One row to insert: the message's columns, `deliverAt` in epoch ms or null. */
 export interface InsertRow {
   readonly channel: string;
@@ -49,7 +66,6 @@ export class Statements {
   readonly #release: string;
   readonly #unclaim: string;
   readonly #extend: string;
-  readonly #nextVisible: string;
   readonly #names: string;
 
   constructor(quotedSchema: string, schema: string) {
@@ -78,17 +94,35 @@ export class Statements {
     // Only the oldest row of a key may be claimed: a leased, nacked or delayed head holds its key back.
     const headOfKey = `(m.key IS NULL OR NOT EXISTS (
         SELECT 1 FROM ${t} p WHERE p.channel = m.channel AND p.key = m.key AND p.seq < m.seq))`;
+    // The same, blind to the rows this claim deletes as acked: its snapshot still holds them.
+    const headOfKeyAfterAcks = `(m.key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM ${t} p WHERE p.channel = m.channel AND p.key = m.key AND p.seq < m.seq
+          AND p.seq <> ALL($5::bigint[])))`;
+    const untilVisible = `(extract(epoch FROM m.visible_at - now()) * 1000)::float8`;
+    // A claim that took fewer rows than its limit also returns a last row with a null seq and, in
+    // its seventh column, when the next row may be claimed (see `claim`): the consumer would
+    // otherwise ask right after, in a round trip of its own. The statement's snapshot still shows
+    // the rows it picks and deletes, so both are left out of that answer.
     this.#claim = `WITH acked AS (DELETE FROM ${t} WHERE seq = ANY($5::bigint[])),
       picked AS (
         SELECT m.seq FROM ${t} m
         WHERE m.channel = $1 AND m.visible_at <= now() AND m.seq <> ALL($5::bigint[]) AND ${headOfKey}
         ORDER BY m.visible_at, m.seq
         LIMIT $2
-        FOR UPDATE SKIP LOCKED)
-      UPDATE ${t} m SET visible_at = now() + $3 * interval '1 millisecond', lease_owner = $4,
-        delivery_count = m.delivery_count + 1
-      FROM picked WHERE m.seq = picked.seq
-      RETURNING m.seq, m.id, m.headers, m.body, m.key, m.delivery_count`;
+        FOR UPDATE SKIP LOCKED),
+      claimed AS (
+        UPDATE ${t} m SET visible_at = now() + $3 * interval '1 millisecond', lease_owner = $4,
+          delivery_count = m.delivery_count + 1
+        FROM picked WHERE m.seq = picked.seq
+        RETURNING m.seq, m.id, m.headers, m.body, m.key, m.delivery_count)
+      SELECT seq, id, headers, body, key, delivery_count, NULL::float8 FROM claimed
+      UNION ALL
+      SELECT NULL, NULL, NULL, NULL, NULL, NULL, (
+        SELECT ${untilVisible} FROM ${t} m
+        WHERE m.channel = $1 AND m.seq <> ALL($5::bigint[]) AND m.seq NOT IN (SELECT seq FROM picked)
+          AND ${headOfKeyAfterAcks}
+        ORDER BY m.visible_at LIMIT 1)
+      WHERE (SELECT count(*) FROM picked) < $2`;
     this.#delete = `DELETE FROM ${t} WHERE seq = ANY($1::bigint[])`;
     this.#release = `UPDATE ${t} SET visible_at = now() + $3 * interval '1 millisecond', lease_owner = NULL
       WHERE seq = $1 AND lease_owner = $2`;
@@ -97,8 +131,6 @@ export class Statements {
     this.#extend = `UPDATE ${t} m SET visible_at = now() + $3 * interval '1 millisecond'
       FROM unnest($1::bigint[], $2::text[]) AS l(seq, owner)
       WHERE m.seq = l.seq AND m.lease_owner = l.owner`;
-    this.#nextVisible = `SELECT (extract(epoch FROM m.visible_at - now()) * 1000)::float8 FROM ${t} m
-      WHERE m.channel = $1 AND ${headOfKey} ORDER BY m.visible_at LIMIT 1`;
   }
 
   /** Insert `rows` (any channels) in order, in one statement. */
@@ -120,7 +152,8 @@ export class Statements {
   /**
    * Delete the acked rows `acked` (whoever holds them) and lease up to `limit` claimable rows of
    * `channel` to `owner` for `leaseMs`, oldest due first, skipping rows another claim is taking
-   * right now (`FOR UPDATE SKIP LOCKED`). Rows come back in send order.
+   * right now (`FOR UPDATE SKIP LOCKED`). Rows come back in send order. A claim that took fewer
+   * than `limit` rows also says when the next row may be claimed ({@link Claim.nextIn}).
    */
   async claim(
     db: pg.Pool,
@@ -129,15 +162,23 @@ export class Statements {
     leaseMs: number,
     owner: string,
     acked: readonly string[],
-  ): Promise<ClaimedRow[]> {
-    const result = await db.query<[...ClaimedRow]>({
+  ): Promise<Claim> {
+    const result = await db.query<ClaimResultRow>({
       name: `sy_claim_${this.#names}`,
       text: this.#claim,
       values: [channel, limit, leaseMs, owner, intArray(acked)],
       rowMode: 'array' as const,
     });
+    const rows: ClaimedRow[] = [];
+    let nextIn: number | undefined;
+    for (const row of result.rows) {
+      // The row of a short claim that carries the next visible time has no seq.
+      if (row[0] === null) nextIn = row[6] ?? undefined;
+      else rows.push(row as unknown as ClaimedRow);
+    }
     // RETURNING does not keep the subquery's order; seq is send order (compared as numbers).
-    return result.rows.sort((a, b) => compareSeq(a[0], b[0]));
+    rows.sort((a, b) => compareSeq(a[0], b[0]));
+    return { rows, nextIn };
   }
 
   /** Delete acked rows, whoever holds them. */
@@ -162,21 +203,6 @@ export class Statements {
       text: this.#extend,
       values: [intArray(leases.map((l) => l[0])), leases.map((l) => l[1]), leaseMs],
     });
-  }
-
-  /**
-   * Milliseconds until the next row of `channel` may be claimed (a delayed message, a nacked one,
-   * an expiring lease; never a row held back behind its key), ≤ 0 when one is claimable now,
-   * undefined when the channel is empty.
-   */
-  async nextVisibleIn(db: pg.Pool, channel: string): Promise<number | undefined> {
-    const result = await db.query<[number]>({
-      name: `sy_next_${this.#names}`,
-      text: this.#nextVisible,
-      values: [channel],
-      rowMode: 'array' as const,
-    });
-    return result.rows[0]?.[0];
   }
 
   /**

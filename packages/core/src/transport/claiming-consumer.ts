@@ -139,8 +139,17 @@ export abstract class ClaimingConsumer<TSeq> implements Subscription, ClaimSink<
   protected settled(delivery: ClaimedDelivery<TSeq>): void {
     delivery.settled = true;
     this.inFlight.delete(delivery.seq);
-    if (this.inFlight.size <= this.lowWater) this.waker.wake();
+    if (this.inFlight.size <= this.lowWater && this.wakesOnSettle(delivery)) this.waker.wake();
     this.slots.free(delivery);
+  }
+
+  /**
+   * Whether a settle that leaves at most {@link lowWater} rows in flight wakes the fetch loop:
+   * always, unless a subclass knows that its loop, asleep on a drained channel, would only claim
+   * nothing (see the PostgreSQL consumer). Pure.
+   */
+  protected wakesOnSettle(_delivery: ClaimedDelivery<TSeq>): boolean {
+    return true;
   }
 
   /** Report an error through the access's `onError`, as a TransportError. */
