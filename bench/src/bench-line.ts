@@ -89,6 +89,13 @@ export function machineNote(result: RunResult): string {
   return result.machineCpuUsPerMsg === undefined ? '' : `, machine ${result.machineCpuUsPerMsg} µs`;
 }
 
+/** The machine CPU per message of both sides at one paced load, for a console line ('' without `/proc/stat`). */
+function loadMachineNote(measured: LoadLatency): string {
+  return measured.machine_cpu_us_per_msg === undefined
+    ? ''
+    : `, machine ${measured.machine_cpu_us_per_msg} vs ${measured.raw_machine_cpu_us_per_msg} µs`;
+}
+
 /** One round's numbers, kept in the JSON line for transparency. */
 export interface Round {
   readonly framework: number;
@@ -191,7 +198,7 @@ export async function compareLayouts(
         },
       );
       console.log(
-        `${transport} [${layout}] at ${load * 100}% of peak (${measured.rate} msgs/s, median of ${measured.p99_ms_rounds.length}): framework p50 ${measured.p50_ms} ms p99 ${measured.p99_ms} ms (${measured.p99_ms_rounds.join(', ')}); raw p50 ${measured.raw_p50_ms} ms p99 ${measured.raw_p99_ms} ms (${measured.raw_p99_ms_rounds.join(', ')})`,
+        `${transport} [${layout}] at ${load * 100}% of peak (${measured.rate} msgs/s, median of ${measured.p99_ms_rounds.length}): framework p50 ${measured.p50_ms} ms p99 ${measured.p99_ms} ms (${measured.p99_ms_rounds.join(', ')}); raw p50 ${measured.raw_p50_ms} ms p99 ${measured.raw_p99_ms} ms (${measured.raw_p99_ms_rounds.join(', ')}); CPU/msg ${measured.cpu_us_per_msg} µs vs raw ${measured.raw_cpu_us_per_msg} µs${loadMachineNote(measured)}`,
       );
       latency.push(measured);
       if (load === 0.5) {

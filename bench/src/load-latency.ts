@@ -9,7 +9,12 @@ import type { RunResult } from './run-loop.js';
  */
 export const DEFAULT_LOAD_ROUNDS = 3;
 
-/** p50/p99 of both sides at one offered load: medians over the pairs, and every pair's p99. */
+/**
+ * p50/p99 of both sides at one offered load: medians over the pairs, and every pair's p99; and
+ * what a message cost at that load (median CPU µs per message of the process, and of the machine
+ * where `/proc/stat` exists): a side that batches well at peak may spend far more per message when
+ * the batches are small.
+ */
 export interface LoadLatency {
   readonly load: number;
   readonly rate: number;
@@ -19,6 +24,10 @@ export interface LoadLatency {
   readonly raw_p99_ms: number;
   readonly p99_ms_rounds: readonly number[];
   readonly raw_p99_ms_rounds: readonly number[];
+  readonly cpu_us_per_msg: number;
+  readonly raw_cpu_us_per_msg: number;
+  readonly machine_cpu_us_per_msg?: number;
+  readonly raw_machine_cpu_us_per_msg?: number;
 }
 
 /** One paced run of a side at `ratePerSec`; the pair number names its channels. */
@@ -49,6 +58,12 @@ export async function measureLoad(
       await runFramework();
     }
   }
+  const machine = (runs: RunResult[]) =>
+    runs.every((run) => run.machineCpuUsPerMsg !== undefined)
+      ? median(runs.map((run) => run.machineCpuUsPerMsg as number))
+      : undefined;
+  const frameworkMachine = machine(framework);
+  const rawMachine = machine(raw);
   return {
     load,
     rate: ratePerSec,
@@ -58,6 +73,11 @@ export async function measureLoad(
     raw_p99_ms: median(raw.map((run) => run.p99Ms)),
     p99_ms_rounds: framework.map((run) => run.p99Ms),
     raw_p99_ms_rounds: raw.map((run) => run.p99Ms),
+    cpu_us_per_msg: median(framework.map((run) => run.cpuUsPerMsg)),
+    raw_cpu_us_per_msg: median(raw.map((run) => run.cpuUsPerMsg)),
+    ...(frameworkMachine !== undefined && rawMachine !== undefined
+      ? { machine_cpu_us_per_msg: frameworkMachine, raw_machine_cpu_us_per_msg: rawMachine }
+      : {}),
   };
 }
 

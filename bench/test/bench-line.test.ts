@@ -103,14 +103,21 @@ describe('compareLayouts', () => {
 });
 
 describe('measureLoad', () => {
-  it('reports the median p50 and p99 of each side over its pairs, and every p99', async () => {
+  it('reports the median p50, p99 and CPU per message of each side over its pairs, and every p99', async () => {
     const p99s = { framework: [5, 50, 7], raw: [9, 4, 120] };
     const order: string[] = [];
     const side =
       (name: 'framework' | 'raw') =>
       async (ratePerSec: number, pair: number): Promise<RunResult> => {
         order.push(`${name}${pair}`);
-        return { msgsPerSec: ratePerSec, p50Ms: pair + 1, p99Ms: p99s[name][pair] ?? 0, cpuUsPerMsg: 10 };
+        const cpu = name === 'framework' ? [30, 10, 20] : [8, 9, 40];
+        return {
+          msgsPerSec: ratePerSec,
+          p50Ms: pair + 1,
+          p99Ms: p99s[name][pair] ?? 0,
+          cpuUsPerMsg: cpu[pair] ?? 0,
+          machineCpuUsPerMsg: (cpu[pair] ?? 0) * 3,
+        };
       };
     const measured = await measureLoad(0.5, 2_000, 3, { framework: side('framework'), raw: side('raw') });
     expect(measured).toEqual({
@@ -122,6 +129,10 @@ describe('measureLoad', () => {
       raw_p99_ms: 9,
       p99_ms_rounds: [5, 50, 7],
       raw_p99_ms_rounds: [9, 4, 120],
+      cpu_us_per_msg: 20,
+      raw_cpu_us_per_msg: 9,
+      machine_cpu_us_per_msg: 60,
+      raw_machine_cpu_us_per_msg: 27,
     });
     // Alternating which side goes first, as the peak rounds do.
     expect(order).toEqual(['framework0', 'raw0', 'raw1', 'framework1', 'framework2', 'raw2']);
