@@ -133,11 +133,12 @@ export class PostgresConsumer extends ClaimingConsumer<string> {
   /**
    * A settle wakes the loop when it waits for room, or when the row had a key: deleting it makes
    * the next row of its key claimable, and no NOTIFY says so. On a drained channel an unkeyed ack
-   * would only wake it to claim nothing; the ack's delete goes out with the next claim or alone
-   * after its short delay.
+   * would only wake it to claim nothing, since a NOTIFY announces new rows; the ack's delete goes
+   * out with the next claim or alone after its short delay. Without LISTEN (`listen: false`) every
+   * settle still wakes it: a busy consumer then finds new rows at its handlers' pace, not its poll's.
    */
   protected override wakesOnSettle(delivery: ClaimedDelivery<string>): boolean {
-    return this.#waitingForRoom || delivery.key !== null;
+    return this.#waitingForRoom || delivery.key !== null || !this.#access.notified;
   }
 
   /** See {@link ClaimSink}. Write-behind unless `durableAck`. */

@@ -40,6 +40,8 @@ const MAX_ACKS = 2_000;
 export class QueueAccess {
   readonly leaseMs: number;
   readonly pollMs: number;
+  /** Consumers are woken by NOTIFY (the `listen` option); without it only the poll and this process's own events wake them. */
+  readonly notified: boolean;
   readonly onError: (error: TransportError) => void;
   readonly #pool: pg.Pool;
   readonly #durablePool: pg.Pool;
@@ -59,6 +61,7 @@ export class QueueAccess {
     this.#hub = hub;
     this.leaseMs = options.leaseMs;
     this.pollMs = options.pollIntervalMs;
+    this.notified = options.listen;
     this.onError = options.onError;
     this.#durableAck = options.durableAck;
     this.#ackDelayMs = options.durableAck ? 0 : 20;

@@ -16,12 +16,13 @@ describe.runIf(reachable)('PostgreSQL consumer on a drained channel', () => {
   const pool = testPool();
   const schema = uniqueSchema('wakeups');
   const transports: PostgresTransport[] = [];
-  const open = () => {
+  const open = (listen = true) => {
     const transport = new PostgresTransport({
       connectionString: POSTGRES_URL,
       schema,
       poolSize: 2,
       pollIntervalMs: 60_000,
+      listen,
     });
     transports.push(transport);
     return transport;
@@ -95,6 +96,33 @@ describe.runIf(reachable)('PostgreSQL consumer on a drained channel', () => {
     await transport.send(channel, [now, later]);
     await waitFor(() => arrived.has(later.id), 'the delayed message', 5_000);
     expect(arrived.get(later.id)!).toBeGreaterThanOrEqual(later.deliverAt! - 50);
+    await subscription.close();
+  });
+
+  it('without LISTEN, looks for new rows after each ack, so a busy consumer does not wait for its poll', async () => {
+    const consumer = open(false);
+    const producer = open();
+    const channel = `unlistened-${randomUUID()}`;
+    const first = message();
+    const second = message();
+    // Sent before the consumer starts: its first claim finds it without any notification.
+    await producer.send(channel, [first]);
+    const handled: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const subscription = await consumer.consume(channel, async (delivery) => {
+      handled.push(delivery.message.id);
+      if (handled.length === 1) await gate;
+      await delivery.ack();
+    });
+    await waitFor(() => handled.length === 1, 'the first message', 5_000);
+    // From another transport, and nobody listens: nothing but the ack can bring the consumer back.
+    await producer.send(channel, [second]);
+    release();
+    await waitFor(() => handled.length === 2, 'the message sent while the first was handled', 5_000);
+    expect(handled).toEqual([first.id, second.id]);
     await subscription.close();
   });
 });
