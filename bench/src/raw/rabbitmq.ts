@@ -77,7 +77,7 @@ export async function rawRabbitProducer(options: RawRabbitOptions): Promise<Benc
     send(seq) {
       const payload = JSON.stringify(benchPayload(seq));
       const [body, properties] =
-        wire === 'bare' || wire === 'table' ? unidentified(wire, payload) : identified(wire, payload);
+        wire === 'bare' || wire === 'table' ? withoutProperties(wire, payload) : identified(wire, payload);
       return new Promise<void>((resolve, reject) => {
         const writable = channel.publish('', options.queue, Buffer.from(body), properties, (error: unknown) =>
           error ? reject(error as Error) : resolve(),
@@ -111,7 +111,7 @@ function identified(wire: 'binary' | 'structured', payload: string): [string, Op
 }
 
 /** Body and properties of a message in `bare` form, or in `table` form (a fresh id in its table). */
-function unidentified(wire: 'bare' | 'table', payload: string): [string, Options.Publish] {
+function withoutProperties(wire: 'bare' | 'table', payload: string): [string, Options.Publish] {
   return [payload, wire === 'bare' ? { persistent: true } : { persistent: true, headers: amqpHeaders(randomUUID()) }];
 }
 

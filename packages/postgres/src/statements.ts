@@ -11,9 +11,16 @@ export type ClaimedRow = readonly [
   deliveryCount: number,
 ];
 
-/** A row of the claim statement: a claimed row and a null, or (last) nulls and the next visible time. */
-type ClaimResultRow = [seq: string | null, ...rest: Tail<ClaimedRow>, nextIn: number | null];
-type Tail<T extends readonly unknown[]> = T extends readonly [unknown, ...infer Rest] ? Rest : never;
+/** A row of the claim statement: a claimed row and a null, or (last, short claims only) nulls and the next visible time. */
+type ClaimResultRow = [
+  seq: string | null,
+  id: string | null,
+  headers: string | null,
+  body: Buffer | null,
+  key: string | null,
+  deliveryCount: number | null,
+  nextIn: number | null,
+];
 
 /** What one claim returns. */
 export interface Claim {
@@ -172,7 +179,8 @@ export class Statements {
     const rows: ClaimedRow[] = [];
     let nextIn: number | undefined;
     for (const row of result.rows) {
-      // The row of a short claim that carries the next visible time has no seq.
+      // The row of a short claim that carries the next visible time has no seq; a claimed row has
+      // every column of a ClaimedRow (its seventh, null, is never read).
       if (row[0] === null) nextIn = row[6] ?? undefined;
       else rows.push(row as unknown as ClaimedRow);
     }
