@@ -33,15 +33,8 @@ describe.runIf(reachable)('PostgreSQL consumer on a drained channel', () => {
     body: new Uint8Array([1]),
     ...extra,
   });
-  afterAll(async () => {
-    await Promise.all(transports.map((t) => t.close()));
-    await dropSchemas(pool, [schema]);
-    await pool.end();
-  });
-
-  it('hands over the next row of a key as soon as the one before it is acked', async () => {
-    const transport = open();
-    const channel = `keyed-${randomUUID()}`;
+  /** Consume `channel`, acking every delivery, but hold the first one until `release` is called. */
+  const holdFirst = async (transport: PostgresTransport, channel: string) => {
     const handled: string[] = [];
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
@@ -52,6 +45,18 @@ describe.runIf(reachable)('PostgreSQL consumer on a drained channel', () => {
       if (handled.length === 1) await gate;
       await delivery.ack();
     });
+    return { handled, release, subscription };
+  };
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await dropSchemas(pool, [schema]);
+    await pool.end();
+  });
+
+  it('hands over the next row of a key as soon as the one before it is acked', async () => {
+    const transport = open();
+    const channel = `keyed-${randomUUID()}`;
+    const { handled, release, subscription } = await holdFirst(transport, channel);
     const first = message({ key: 'k' });
     const second = message({ key: 'k' });
     await transport.send(channel, [first]);
@@ -107,16 +112,7 @@ describe.runIf(reachable)('PostgreSQL consumer on a drained channel', () => {
     const second = message();
     // Sent before the consumer starts: its first claim finds it without any notification.
     await producer.send(channel, [first]);
-    const handled: string[] = [];
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const subscription = await consumer.consume(channel, async (delivery) => {
-      handled.push(delivery.message.id);
-      if (handled.length === 1) await gate;
-      await delivery.ack();
-    });
+    const { handled, release, subscription } = await holdFirst(consumer, channel);
     await waitFor(() => handled.length === 1, 'the first message', 5_000);
     // From another transport, and nobody listens: nothing but the ack can bring the consumer back.
     await producer.send(channel, [second]);
